@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from .errors import ReviewerError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # ---------------------------------------------------------------------------------------------
@@ -253,7 +254,7 @@ class Problem:
         return f"{self.file}:{self.line}: {self.message}"
 
 
-class SuiteError(Exception):
+class SuiteError(ReviewerError):
     """One or more problems in suite files, each as ``file:line: message``."""
 
     def __init__(self, problems: list[Problem]):
