@@ -1,0 +1,528 @@
+"""A real loopback HTTP server that speaks the OpenAI Chat Completions and Anthropic Messages wire
+protocols, for the tests and the benchmarks.
+
+In a test (sync or async; the server runs its own event loop in a background thread)::
+
+    from fakeprovider import FakeProvider, error, ok, slow, drop
+    with FakeProvider(api_key="sk-test") as srv:
+        srv.script("capital of France", error(429, retry_after=1), ok("Paris."))
+        ...  # point the client at srv.base_url ("http://127.0.0.1:PORT/v1") or srv.root_url
+        assert srv.count("capital of France") == 2
+
+Routes: POST /v1/chat/completions (and /chat/completions), POST /v1/messages, GET /v1/models.
+
+Scripts: ``srv.script(match, *behaviours)``; ``match`` is a substring of the last user message
+("" matches every request). Each matching request pops the next behaviour; once a script is
+exhausted, matching requests get the default answer again (so ``script(m, error(429))`` means
+"one 429, then normal service"). Scripts are tried in the order they were added.
+
+As a process, for the benchmark: ``python tests/fakeprovider.py --latency-ms 20 [--port 0]`` prints
+``READY http://127.0.0.1:PORT/v1`` once listening and serves until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import re
+import secrets
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
+
+from aiohttp import web
+
+OPENAI, ANTHROPIC = "openai", "anthropic"
+UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET"})()  # "not given" (None means null)
+
+
+# ---------------------------------------------------------------- behaviours
+@dataclass(frozen=True)
+class Ok:
+    text: str | None = None  # None: the server's `answer` callable decides
+    finish_reason: str | None = None  # OpenAI or Anthropic vocabulary, translated per protocol
+    refusal: str | None = None
+    model: str | None = None  # resolved model to report; None: alias map
+    fingerprint: Any = UNSET  # system_fingerprint; None: field absent
+    usage: dict | None = None  # merged as-is into the wire `usage` object
+
+
+@dataclass(frozen=True)
+class Error:
+    status: int
+    message: str | None = None
+    code: Any = UNSET  # OpenAI `code`; UNSET: the usual one for the status
+    type: str | None = None  # None: the usual one for the status and protocol
+    retry_after: float | None = None  # -> `Retry-After` header (seconds)
+    retry_after_ms: int | None = None  # -> `retry-after-ms` header
+
+
+@dataclass(frozen=True)
+class Slow:
+    seconds: float
+    then: Any = field(default_factory=Ok)
+
+
+@dataclass(frozen=True)
+class Malformed:
+    body: bytes = b'{"id": "chatcmpl-9x", "object": "chat.completion", "choices": [{"index'
+    status: int = 200
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Close the connection without answering."""
+
+
+def ok(text=None, *, finish_reason=None, refusal=None, model=None, fingerprint=UNSET, usage=None):
+    return Ok(text, finish_reason, refusal, model, fingerprint, usage)
+
+
+def error(status, message=None, *, code=UNSET, type=None, retry_after=None, retry_after_ms=None):
+    return Error(status, message, code, type, retry_after, retry_after_ms)
+
+
+def slow(seconds: float, then: Any = None) -> Slow:
+    return Slow(seconds, then if then is not None else Ok())
+
+
+def malformed(body: bytes | None = None, *, status: int = 200, content_type="application/json"):
+    return Malformed(body if body is not None else Malformed.body, status, content_type)
+
+
+def drop() -> Drop:
+    return Drop()
+
+
+def rate_limited(retry_after: float | None = 1, retry_after_ms: int | None = None) -> Error:
+    return Error(429, retry_after=retry_after, retry_after_ms=retry_after_ms)
+
+
+def insufficient_quota() -> Error:
+    """OpenAI's 429 that must not be retried: the account is out of credit."""
+    return Error(429, "You exceeded your current quota, please check your plan and billing details.",
+                 "insufficient_quota", "insufficient_quota")
+
+
+def overloaded() -> Error:
+    """Anthropic's 529 overloaded_error."""
+    return Error(529)
+
+
+# ------------------------------------------------------------ protocol bits
+_OPENAI_ERR = {400: "invalid_request_error", 401: "invalid_request_error", 403: "invalid_request_error",
+               404: "invalid_request_error", 429: "requests"}
+_OPENAI_CODE = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}
+_ANTHROPIC_ERR = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                  404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+                  500: "api_error", 529: "overloaded_error"}
+_MESSAGES = {400: "Invalid request.", 401: "Invalid authentication.", 404: "Not found.",
+             429: "Rate limit reached for requests. Please try again in 1s.",
+             500: "The server had an error while processing your request. Sorry about that!",
+             502: "Bad gateway.", 503: "The engine is currently overloaded, please try again later.",
+             529: "Overloaded"}
+_TO_OPENAI = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+              "refusal": "content_filter"}
+_TO_ANTHROPIC = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal"}
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
+
+
+def _rid(n: int = 24) -> str:
+    return "".join(random.choices(_B62, k=n))
+
+
+def content_text(content: Any) -> str:
+    """Text of an OpenAI/Anthropic message `content`: a string or a list of text parts/blocks."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def last_user_text(messages: Any) -> str:
+    for m in reversed(messages if isinstance(messages, list) else []):
+        if isinstance(m, dict) and m.get("role") == "user":
+            return content_text(m.get("content"))
+    return ""
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+_OPENERS = ("", "Sure! ", "Certainly. ", "Good question. ")
+_CLOSERS = ("", " Let me know if you need anything else.", " I hope this helps.",
+            " Note that details may vary.")
+_MIDDLES = ("", " In short, it depends on the context.",
+            " In short, it depends on the context, and a careful reading of the question helps.")
+
+
+def default_answer(api: str, model: str, messages: list, params: dict) -> str:
+    """Deterministic answer from the model name and the last user message. Two model names get the
+    same core answer with realistic differences: an opener, a closing line, verbosity, JSON in a
+    code fence or not, a different `confidence` value."""
+    prompt = " ".join(last_user_text(messages).split())
+    style = int.from_bytes(hashlib.sha256(model.encode()).digest()[:4], "big")
+    if "json" in prompt.lower():
+        conf = round(0.5 + (style >> 8) % 50 / 100, 2)
+        payload = json.dumps({"answer": prompt[:80], "confidence": conf})
+        return f"```json\n{payload}\n```" if style >> 4 & 1 else payload
+    return (f"{_OPENERS[style % 4]}Here is my answer to: {prompt}"
+            f"{_MIDDLES[(style >> 5) % 3]}{_CLOSERS[(style >> 2) % 4]}")
+
+
+class Recorded(NamedTuple):
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: Any  # parsed JSON, or None if the body was not JSON
+    time: float  # time.monotonic() when the request arrived
+
+
+# ------------------------------------------------------------------ server
+class FakeProvider:
+    def __init__(self, *, api_key: str | None = None, latency: float = 0.0,
+                 aliases: dict[str, str] | Callable[[str], str] | None = None,
+                 fingerprint: str | None | Callable[[str], str | None] = "auto",
+                 answer: Callable[[str, str, list, dict], str | dict] = default_answer,
+                 host: str = "127.0.0.1", port: int = 0, record: bool = True):
+        """api_key: when set, required as `Authorization: Bearer` (OpenAI) / `x-api-key` (Anthropic).
+        aliases: requested name -> resolved snapshot; a dict answers unknown names as-is; default
+        appends "-2026-05-01" unless the name already ends in a date.
+        fingerprint: system_fingerprint; "auto" = "fp_" + hash of the resolved model; None = absent.
+        answer(api, model, messages, params) -> text, or a dict of `Ok` fields."""
+        self.api_key, self.latency, self.answer = api_key, latency, answer
+        self.aliases, self.fingerprint = aliases, fingerprint
+        self.host, self.port, self.record = host, port, record
+        self._lock = threading.Lock()
+        self._requests: list[Recorded] = []
+        self._scripts: list[tuple[str, deque]] = []
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- public helpers
+    @property
+    def root_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/v1"
+
+    def script(self, match: str, *behaviours: Any) -> None:
+        with self._lock:
+            self._scripts.append((match, deque(behaviours)))
+
+    @property
+    def requests(self) -> list[Recorded]:
+        with self._lock:
+            return list(self._requests)
+
+    def count(self, match: str | None = None, path: str | None = None) -> int:
+        """Requests received whose last user message contains `match` (and whose path is `path`)."""
+        return sum(1 for r in self.requests if (path is None or r.path == path) and (
+            match is None or (isinstance(r.body, dict) and match in last_user_text(r.body.get("messages")))))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._scripts.clear()
+
+    def resolve(self, model: str) -> str:
+        if callable(self.aliases):
+            return self.aliases(model)
+        if isinstance(self.aliases, dict):
+            return self.aliases.get(model, model)
+        return model if _DATED.search(model) else f"{model}-2026-05-01"
+
+    # -- lifecycle
+    def make_app(self) -> web.Application:
+        app = web.Application(client_max_size=32 * 1024**2)
+        r = app.router
+        for path in ("/v1/chat/completions", "/chat/completions"):
+            r.add_post(path, self._openai)
+        r.add_post("/v1/messages", self._anthropic)
+        for path in ("/v1/models", "/models"):
+            r.add_get(path, self._models)
+        r.add_route("*", "/{tail:.*}", self._not_found)
+        return app
+
+    async def start_async(self) -> None:
+        """Start listening on the current event loop (used by the thread and by the CLI)."""
+        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=0.25)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop_async(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def start(self) -> FakeProvider:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="fakeprovider", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.start_async(), self._loop).result(timeout=10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self.stop_async(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+        self._loop = self._thread = None
+
+    def __enter__(self) -> FakeProvider:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> FakeProvider:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.stop)
+
+    # -- request plumbing
+    async def _receive(self, request: web.Request) -> Any:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        if self.record:
+            rec = Recorded(request.path, {k.lower(): v for k, v in request.headers.items()},
+                           body, time.monotonic())
+            with self._lock:
+                self._requests.append(rec)
+        return body
+
+    def _next_behaviour(self, body: dict) -> Any:
+        text = last_user_text(body.get("messages"))
+        with self._lock:
+            for match, queue in self._scripts:
+                if queue and match in text:
+                    return queue.popleft()
+        return Ok()
+
+    def _error(self, api: str, e: Error) -> web.Response:
+        message = e.message or _MESSAGES.get(e.status) or f"HTTP {e.status}"
+        headers = {}
+        if e.retry_after is not None:
+            ra = e.retry_after
+            headers["retry-after"] = str(int(ra)) if float(ra).is_integer() else str(ra)
+        if e.retry_after_ms is not None:
+            headers["retry-after-ms"] = str(e.retry_after_ms)
+        if api == ANTHROPIC:
+            etype = e.type or _ANTHROPIC_ERR.get(e.status) or (
+                "api_error" if e.status >= 500 else "invalid_request_error")
+            rid = "req_" + _rid()
+            headers["request-id"] = rid
+            payload = {"type": "error", "error": {"type": etype, "message": message}, "request_id": rid}
+        else:
+            etype = e.type or _OPENAI_ERR.get(e.status) or (
+                "server_error" if e.status >= 500 else "invalid_request_error")
+            code = _OPENAI_CODE.get(e.status) if e.code is UNSET else e.code
+            headers["x-request-id"] = "req_" + secrets.token_hex(16)
+            payload = {"error": {"message": message, "type": etype, "param": None, "code": code}}
+        return web.json_response(payload, status=e.status, headers=headers)
+
+    def _auth_error(self, api: str, request: web.Request) -> web.Response | None:
+        if self.api_key is None:
+            return None
+        if api == ANTHROPIC:
+            got = request.headers.get("x-api-key")
+            if got is None:
+                return self._error(api, Error(401, "x-api-key header is required"))
+            return None if got == self.api_key else self._error(api, Error(401, "invalid x-api-key"))
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or not auth[7:].strip():
+            return self._error(api, Error(401, "You didn't provide an API key. You need to provide your "
+                                          "API key in an Authorization header using Bearer auth "
+                                          "(i.e. Authorization: Bearer YOUR_KEY).", None))
+        got = auth[7:].strip()
+        if got == self.api_key:
+            return None
+        masked = got[:3] + "*" * max(len(got) - 7, 0) + got[-4:] if len(got) > 8 else "***"
+        return self._error(api, Error(401, f"Incorrect API key provided: {masked}. You can find your "
+                                      "API key at https://platform.openai.com/account/api-keys."))
+
+    async def _openai(self, request: web.Request) -> web.StreamResponse:
+        body = await self._receive(request)
+        if (bad := self._auth_error(OPENAI, request)) is not None:
+            return bad
+        if not isinstance(body, dict):
+            return self._error(OPENAI, Error(400, "We could not parse the JSON body of your request. "
+                                             "The OpenAI API expects a JSON payload."))
+        if not body.get("model"):
+            return self._error(OPENAI, Error(400, "you must provide a model parameter", None))
+        if not isinstance(body.get("messages"), list):
+            return self._error(OPENAI, Error(400, "Missing required parameter: 'messages'.",
+                                             "missing_required_parameter"))
+        return await self._play(request, OPENAI, body, self._next_behaviour(body))
+
+    async def _anthropic(self, request: web.Request) -> web.StreamResponse:
+        body = await self._receive(request)
+        if (bad := self._auth_error(ANTHROPIC, request)) is not None:
+            return bad
+        if "anthropic-version" not in request.headers:
+            return self._error(ANTHROPIC, Error(400, "anthropic-version: header is required"))
+        if not isinstance(body, dict):
+            return self._error(ANTHROPIC, Error(400, "There was an issue with the format of your "
+                                                "request: the body is not valid JSON"))
+        for key in ("model", "max_tokens", "messages"):
+            if key not in body:
+                return self._error(ANTHROPIC, Error(400, f"{key}: Field required"))
+        return await self._play(request, ANTHROPIC, body, self._next_behaviour(body))
+
+    async def _play(self, request: web.Request, api: str, body: dict, b: Any) -> web.StreamResponse:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        while isinstance(b, Slow):
+            await asyncio.sleep(b.seconds)
+            b = b.then
+        if isinstance(b, Error):
+            return self._error(api, b)
+        if isinstance(b, Malformed):
+            return web.Response(body=b.body, status=b.status, content_type=b.content_type)
+        if isinstance(b, Drop):
+            request.protocol.force_close()  # the write below then fails quietly: nothing is sent
+            return web.Response()
+        payload, headers = self._success(api, body, b)
+        return web.json_response(payload, headers=headers)
+
+    # -- success bodies
+    def _outcome(self, api: str, body: dict, b: Ok) -> tuple[Ok, str]:
+        """Fill the behaviour's gaps from the `answer` callable; returns (complete Ok, model)."""
+        model = body["model"]
+        if b.text is None and b.refusal is None:
+            got = self.answer(api, model, body["messages"], {k: v for k, v in body.items() if k != "messages"})
+            gen = Ok(text=got) if isinstance(got, str) else Ok(**got)
+            limit = body.get("max_completion_tokens") or body.get("max_tokens")
+            if gen.text and not (b.finish_reason or gen.finish_reason) and limit and _words(gen.text) > limit:
+                gen = replace(gen, text=" ".join(gen.text.split()[:limit]), finish_reason="length")
+            b = Ok(gen.text, b.finish_reason or gen.finish_reason, gen.refusal, b.model or gen.model,
+                   b.fingerprint if b.fingerprint is not UNSET else gen.fingerprint, b.usage or gen.usage)
+        resolved = b.model or self.resolve(model)
+        return b, resolved
+
+    def _fingerprint(self, b: Ok, resolved: str) -> str | None:
+        if b.fingerprint is not UNSET:
+            return b.fingerprint
+        if callable(self.fingerprint):
+            return self.fingerprint(resolved)
+        if self.fingerprint == "auto":
+            return "fp_" + hashlib.sha256(resolved.encode()).hexdigest()[:10]
+        return self.fingerprint
+
+    def _success(self, api: str, body: dict, b: Ok) -> tuple[dict, dict[str, str]]:
+        b, resolved = self._outcome(api, body, b)
+        msgs = body["messages"]
+        prompt_tokens = max(1, sum(_words(content_text(m.get("content"))) for m in msgs if isinstance(m, dict))
+                            + _words(content_text(body.get("system"))))
+        out_tokens = max(1, _words(b.text or b.refusal or ""))
+        if api == ANTHROPIC:
+            stop = _TO_ANTHROPIC.get(b.finish_reason, b.finish_reason) or ("refusal" if b.refusal else "end_turn")
+            text = b.text if b.text is not None else (b.refusal or "")
+            seqs = body.get("stop_sequences") or [None]
+            usage = {"input_tokens": prompt_tokens, "output_tokens": out_tokens,
+                     "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, **(b.usage or {})}
+            payload = {"id": "msg_01" + _rid(22), "type": "message", "role": "assistant", "model": resolved,
+                       "content": [{"type": "text", "text": text}] if text else [],
+                       "stop_reason": stop, "stop_sequence": seqs[0] if stop == "stop_sequence" else None,
+                       "usage": usage}
+            return payload, {"request-id": "req_" + _rid()}
+        finish = _TO_OPENAI.get(b.finish_reason, b.finish_reason) or "stop"
+        message = {"role": "assistant", "content": b.text, "refusal": b.refusal, "annotations": []}
+        n = body.get("n") or 1
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": out_tokens * n,
+                 "total_tokens": prompt_tokens + out_tokens * n,
+                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                 "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                               "accepted_prediction_tokens": 0,
+                                               "rejected_prediction_tokens": 0}}
+        usage.update(b.usage or {})
+        payload = {"id": "chatcmpl-" + _rid(29), "object": "chat.completion", "created": int(time.time()),
+                   "model": resolved,
+                   "choices": [{"index": i, "message": dict(message), "logprobs": None, "finish_reason": finish}
+                               for i in range(n)],
+                   "usage": usage, "service_tier": "default"}
+        if (fp := self._fingerprint(b, resolved)) is not None:
+            payload["system_fingerprint"] = fp
+        return payload, {"x-request-id": "req_" + secrets.token_hex(16),
+                                          "openai-processing-ms": str(int(self.latency * 1000))}
+
+    async def _models(self, request: web.Request) -> web.Response:
+        await self._receive(request)
+        anthropic = "anthropic-version" in request.headers
+        if (bad := self._auth_error(ANTHROPIC if anthropic else OPENAI, request)) is not None:
+            return bad
+        names = sorted(set(self.aliases.values())) if isinstance(self.aliases, dict) else []
+        names = names or ["baseline-2026-05-01", "candidate-2026-05-01"]
+        if anthropic:
+            data = [{"type": "model", "id": n, "display_name": n, "created_at": "2026-05-01T00:00:00Z"}
+                    for n in names]
+            return web.json_response({"data": data, "has_more": False, "first_id": names[0],
+                                      "last_id": names[-1]})
+        return web.json_response({"object": "list", "data": [
+            {"id": n, "object": "model", "created": 1777593600, "owned_by": "system"} for n in names]})
+
+    async def _not_found(self, request: web.Request) -> web.Response:
+        await self._receive(request)
+        api = ANTHROPIC if "anthropic-version" in request.headers else OPENAI
+        return self._error(api, Error(404, f"Invalid URL ({request.method} {request.path})", None))
+
+
+# ------------------------------------------------------------- pytest + CLI
+try:
+    import pytest
+except ImportError:  # running as the benchmark's server process without pytest
+    pytest = None
+
+if pytest is not None:
+    @pytest.fixture
+    def fake_provider():
+        """A running FakeProvider with default settings (no key, no latency)."""
+        with FakeProvider() as srv:
+            yield srv
+
+
+async def _serve_until_signal(srv: FakeProvider) -> None:
+    await srv.start_async()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"READY {srv.base_url}", flush=True)
+    await stop.wait()
+    await srv.stop_async()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Fake OpenAI/Anthropic server on loopback.")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0, help="0 = an ephemeral port (default)")
+    ap.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every answer")
+    ap.add_argument("--api-key", default=None, help="require this key (default: accept any)")
+    args = ap.parse_args(argv)
+    srv = FakeProvider(api_key=args.api_key, latency=args.latency_ms / 1000, host=args.host,
+                       port=args.port, record=False)
+    asyncio.run(_serve_until_signal(srv))
+
+
+if __name__ == "__main__":
+    main()
