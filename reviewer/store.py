@@ -14,7 +14,8 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+import operator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -180,6 +181,7 @@ _OUTPUT_COLS = [
     "usage", "input_tokens", "output_tokens", "latency_ms", "error", "error_status", "request_id",
     "attempts", "cache_key", "cached_from",
 ]  # fmt: skip
+_output_values = operator.attrgetter(*_OUTPUT_COLS)
 
 
 @dataclass(slots=True)
@@ -428,10 +430,12 @@ class Store:
         """Insert or replace outputs of a run in one transaction (a retried error is replaced)."""
         rows = []
         ts = now_iso()
+        usage_at = _OUTPUT_COLS.index("usage")
         for o in outputs:
-            d = asdict(o)
-            d["usage"] = json.dumps(o.usage) if o.usage is not None else None
-            rows.append((run_id, *(d[c] for c in _OUTPUT_COLS), ts))
+            values = list(_output_values(o))
+            if o.usage is not None:
+                values[usage_at] = json.dumps(o.usage)
+            rows.append((run_id, *values, ts))
         if not rows:
             return
         cols = ", ".join(["run_id", *_OUTPUT_COLS, "created_at"])

@@ -428,9 +428,9 @@ def _validate(p: Path, data: Any, line_of: Any, fmt: Literal["yaml", "jsonl"], c
                 c = raw_cases[loc[1]] if loc[1] < len(raw_cases) else None
                 cid = c.get("id") if isinstance(c, dict) else None
                 prefix = f"case {cid!r}: " if isinstance(cid, str) else f"case #{loc[1] + 1}: "
-                field = _fmt_loc(loc[2:]) or "case"
-                where = field
-            problems.append(Problem(str(p), line_of(loc), f"{prefix}{where}: {_err_msg(err)}"))
+                where = _fmt_loc(loc[2:])
+            text = f"{where}: {_err_msg(err)}" if where else _err_msg(err)
+            problems.append(Problem(str(p), line_of(loc), f"{prefix}{text}"))
         suite = None  # type: ignore[assignment]
     seen: dict[str, int] = {}
     if isinstance(raw_cases, list):

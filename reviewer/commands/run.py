@@ -1,0 +1,170 @@
+"""``reviewer run``: replay a suite against a baseline and a candidate and store a comparison."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ._common import add_db_option, open_store, parse_param
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="replay a suite against a baseline and a candidate model",
+        description="Replay every case of SUITE against both models (cached and resumable: the same command "
+        "again finishes only what is missing) and record a comparison. Prints the comparison id on stdout.",
+    )
+    p.add_argument("suite", metavar="SUITE", help="suite file (.yaml or .jsonl)")
+    p.add_argument("--baseline", metavar="SPEC", help="provider:model, e.g. openai:gpt-4o-2024-08-06")
+    p.add_argument("--candidate", metavar="SPEC", help="provider:model, e.g. openai:gpt-4o")
+    p.add_argument("--samples", type=int, metavar="N", help="samples per case and side (default 1)")
+    p.add_argument("--concurrency", type=int, metavar="N", help="calls in flight per endpoint (default 8)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="request parameter for both sides (repeatable)")
+    p.add_argument("--name", help="a name for the comparison")
+    p.add_argument("--config", metavar="FILE", help="YAML with baseline/candidate (id, params), samples, concurrency, params")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="per call (default 120)")
+    p.add_argument("--no-cache", action="store_true", help="call again even when the same call was answered before")
+    add_db_option(p)
+
+
+def _load_config(path: str) -> dict[str, Any]:
+    from ruamel.yaml import YAML
+
+    try:
+        data = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"--config {path}: no such file") from None
+    except Exception as e:
+        raise UsageError(f"--config {path}: invalid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--config {path}: expected a mapping with baseline and candidate")
+    known = {"baseline", "candidate", "samples", "concurrency", "params", "name"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise UsageError(f"--config {path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    return data
+
+
+def _side(value: Any, option: str) -> tuple[str | None, dict[str, Any]]:
+    if value is None:
+        return None, {}
+    if isinstance(value, str):
+        return value, {}
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        params = value.get("params") or {}
+        if not isinstance(params, dict):
+            raise UsageError(f"{option}.params: expected a mapping")
+        return value["id"], params
+    raise UsageError(f"{option}: expected a SPEC string or {{id: SPEC, params: {{...}}}}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from ..providers import parse_spec
+    import asyncio
+
+    from ..replay import Replay, ReplayConfig
+    from ..suite import load_suite
+
+    err = Console(stderr=True, highlight=False)
+    cfg = _load_config(args.config) if args.config else {}
+    base_spec, base_params = _side(cfg.get("baseline"), "config baseline")
+    cand_spec, cand_params = _side(cfg.get("candidate"), "config candidate")
+    base_spec = args.baseline or base_spec
+    cand_spec = args.candidate or cand_spec
+    if not base_spec or not cand_spec:
+        raise UsageError("both --baseline SPEC and --candidate SPEC are needed (or a --config that names them)")
+    samples = args.samples if args.samples is not None else int(cfg.get("samples", 1))
+    concurrency = args.concurrency if args.concurrency is not None else int(cfg.get("concurrency", 8))
+    if samples < 1:
+        raise UsageError(f"--samples {samples}: must be at least 1")
+    if concurrency < 1:
+        raise UsageError(f"--concurrency {concurrency}: must be at least 1")
+    params = dict(cfg.get("params") or {})
+    params.update(dict(parse_param(p) for p in args.param))
+
+    baseline, candidate = parse_spec(base_spec, "--baseline"), parse_spec(cand_spec, "--candidate")
+    loaded = load_suite(args.suite)
+    config = ReplayConfig(
+        samples=samples,
+        concurrency=concurrency,
+        params=params,
+        side_params={"baseline": base_params, "candidate": cand_params},
+        name=args.name or cfg.get("name"),
+        use_cache=not args.no_cache,
+        timeout=args.timeout,
+    )
+    store = open_store(args)
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[extra]}", markup=False),
+        console=err,
+        transient=False,
+    )
+    tasks = {
+        side: progress.add_task(f"{side:<9} {spec.provider}:{spec.model}", total=None, extra="")
+        for side, spec in (("baseline", baseline), ("candidate", candidate))
+    }
+
+    def on_progress(side: str, s: Any) -> None:
+        extra = f"errors {s.errors} · retries {s.retries} · tokens {_k(s.input_tokens)}→{_k(s.output_tokens)}"
+        if s.cached or s.resumed:
+            extra += f" · reused {s.cached + s.resumed}"
+        progress.update(tasks[side], total=s.total, completed=s.done, extra=extra)
+
+    replay = Replay(store, loaded, baseline, candidate, config, on_progress)
+    try:
+        with progress:
+            result = asyncio.run(replay.run())
+    except KeyboardInterrupt:
+        done = sum(s.done for s in replay.stats.values())
+        total = sum(s.total for s in replay.stats.values())
+        err.print(
+            f"[yellow]Interrupted:[/] {done} of {total} calls are stored. "
+            "Run the same command again to make only the missing ones."
+        )
+        return 130
+    finally:
+        store.close()
+
+    b, c = result.stats["baseline"], result.stats["candidate"]
+    verb = "Resumed" if result.resumed else "Stored"
+    err.print(
+        f"{verb} comparison {result.comparison_id}: {len(loaded.suite.cases)} cases × {samples} samples × 2 models; "
+        f"calls made {b.done - b.cached - b.resumed + c.done - c.cached - c.resumed}, "
+        f"reused {b.cached + b.resumed + c.cached + c.resumed}, retries {b.retries + c.retries}, errors {b.errors + c.errors}"
+    )
+    for w in result.warnings:
+        err.print(f"[yellow]warning:[/] {_plain(w)}")
+    if result.failures:
+        from rich.markup import escape
+
+        err.print(f"[red]{len(result.failures)} calls failed[/] (stored on their case; the same command retries them):")
+        for f in result.failures[:20]:
+            err.print(f"  {f.side} {escape(f.case_id)} #{f.sample}: {escape(f.message)}")
+        if len(result.failures) > 20:
+            err.print(f"  … and {len(result.failures) - 20} more")
+    print(result.comparison_id)
+    sys.stdout.flush()
+    return 0
+
+
+def _k(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
+
+
+def _plain(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

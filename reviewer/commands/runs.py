@@ -1,0 +1,72 @@
+"""``reviewer runs``: list runs, and export one in the ``recorded`` provider's JSONL format
+(how the demo recording was made, and how outputs travel between machines)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import UsageError
+from ._common import add_db_option, open_store
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("runs", help="list runs, or export one as recorded JSONL")
+    rsub = p.add_subparsers(dest="runs_command", metavar="SUBCOMMAND")
+    ls = rsub.add_parser("list", help="list runs (the default)")
+    add_db_option(ls)
+    ls.set_defaults(func=list_runs)
+    ex = rsub.add_parser("export", help="write a run's outputs as recorded-provider JSONL")
+    ex.add_argument("run_id", type=int, metavar="RUN")
+    ex.add_argument("-o", "--output", metavar="FILE", help="default: stdout")
+    ex.add_argument("--with-errors", action="store_true", help="include failed calls (as records with an error field)")
+    add_db_option(ex)
+    ex.set_defaults(func=export_run)
+    add_db_option(p)
+    p.set_defaults(func=list_runs)
+
+
+def list_runs(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        runs = store.runs()
+        for r in runs:
+            n = store.db.execute("SELECT COUNT(*), SUM(error IS NOT NULL) FROM outputs WHERE run_id = ?", [r.id]).fetchone()
+            label = f" [{r.label}]" if r.label else ""
+            print(f"{r.id}\t{r.side or '-'}\t{r.spec}{label}\t{r.started_at[:16]}\t{n[0]} outputs\t{n[1] or 0} errors\t{r.status}")
+    if not runs:
+        print("No runs yet.", file=sys.stderr)
+    return 0
+
+
+def export_run(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        from ..store import StoreError
+
+        try:
+            run = store.run(args.run_id)
+        except StoreError as e:
+            raise UsageError(str(e)) from None
+        lines = []
+        for o in store.outputs(run.id):
+            if o.error is not None and not args.with_errors:
+                continue
+            rec = {"case_id": o.case_id, "sample": o.sample, "output": o.text or "", "model": o.resolved_model or run.model}
+            for key in ("system_fingerprint", "finish_reason", "refusal", "latency_ms", "usage", "request_id", "error"):
+                value = getattr(o, key)
+                if value is not None:
+                    rec[key] = round(value, 1) if key == "latency_ms" else value
+            lines.append(json.dumps(rec, ensure_ascii=False) + "\n")
+    if not args.output:
+        sys.stdout.writelines(lines)
+        return 0
+    out = Path(args.output)
+    fd, tmp = tempfile.mkstemp(dir=out.parent or ".", prefix=f".{out.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.writelines(lines)
+    os.replace(tmp, out)
+    print(f"{out}: {len(lines)} outputs of run {run.id} ({run.spec})", file=sys.stderr)
+    return 0

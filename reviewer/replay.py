@@ -1,0 +1,286 @@
+"""Replay a suite against a baseline and a candidate: bounded concurrency per endpoint, retries
+with backoff that honours Retry-After, a cache of answered calls, and a resumable comparison.
+
+Every answer is committed to the store before its worker starts another call, so a crash
+(Ctrl-C or kill -9) loses at most the calls in flight; running the same command again finishes
+only what is missing. Never imports Textual or the diff engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import stamina
+
+from .providers import Answer, Call, ProviderError, Spec, make_provider, redact
+from .store import Output, Store
+from .suite import LoadedSuite
+
+SIDES = ("baseline", "candidate")
+
+
+@dataclass
+class SideStats:
+    total: int = 0
+    done: int = 0  # answered or finally failed, this process included resumed/cached
+    resumed: int = 0
+    cached: int = 0
+    errors: int = 0
+    retries: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass
+class Failure:
+    side: str
+    case_id: str
+    sample: int
+    status: int | None
+    message: str
+
+
+@dataclass
+class ReplayResult:
+    comparison_id: int
+    resumed: bool
+    stats: dict[str, SideStats]
+    failures: list[Failure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def cache_key(provider: str, base_url: str | None, model: str, params: dict[str, Any], messages: list[dict[str, str]], sample: int) -> str:
+    """Identity of a call: same provider, endpoint, model, parameters, messages and sample index."""
+    blob = json.dumps([provider, base_url, model, params, messages, sample], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def resume_key(suite_digest: str, sides: list[tuple[Any, dict[str, Any]]], samples: int) -> str:
+    blob = json.dumps(
+        [suite_digest, [[p.provider, p.base_url, p.model, params] for p, params in sides], samples], sort_keys=True
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class ReplayConfig:
+    samples: int = 1
+    concurrency: int = 8
+    params: dict[str, Any] = field(default_factory=dict)  # --param overrides, both sides
+    side_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per side (config file)
+    name: str | None = None
+    use_cache: bool = True
+    timeout: float = 120.0  # per call, whole request
+    attempts: int = 6
+    retry_budget: float = 300.0  # total seconds of retrying per call
+    wait_initial: float = 0.5
+    wait_max: float = 30.0
+
+
+class Replay:
+    def __init__(
+        self,
+        store: Store,
+        loaded: LoadedSuite,
+        baseline: Spec,
+        candidate: Spec,
+        config: ReplayConfig,
+        on_progress: Callable[[str, SideStats], None] | None = None,
+    ):
+        if config.samples < 1:
+            raise ValueError("samples must be ≥ 1")
+        self.store = store
+        self.loaded = loaded
+        self.config = config
+        self.providers = {
+            "baseline": make_provider(baseline, "--baseline"),
+            "candidate": make_provider(candidate, "--candidate"),
+        }
+        self.on_progress = on_progress or (lambda side, stats: None)
+        self.stats = {s: SideStats() for s in SIDES}
+        self.failures: list[Failure] = []
+
+    def _run_params(self, side: str) -> dict[str, Any]:
+        return {**self.loaded.suite.defaults.params, **self.config.side_params.get(side, {}), **self.config.params}
+
+    def prepare(self) -> tuple[int, dict[str, int], bool]:
+        """Find the comparison to resume or create it; returns (comparison id, run ids, resumed)."""
+        suite_id = self.store.upsert_suite(self.loaded)
+        sides = [(self.providers[s], {**self.config.side_params.get(s, {}), **self.config.params}) for s in SIDES]
+        key = resume_key(self.loaded.digest, sides, self.config.samples)
+        found = self.store.resumable_comparison(key)
+        if found:
+            runs = {"baseline": found.baseline_run_id, "candidate": found.candidate_run_id}
+            for run_id in runs.values():
+                self.store.set_run_status(run_id, "running")
+            self.store.set_comparison_status(found.id, "running")
+            return found.id, runs, True
+        runs = {}
+        for side in SIDES:
+            p = self.providers[side]
+            runs[side] = self.store.create_run(
+                suite_id=suite_id,
+                provider=p.provider,
+                model=p.model,
+                base_url=p.base_url,
+                params=self._run_params(side),
+                samples=self.config.samples,
+                side=side,
+            )
+        comp = self.store.create_comparison(
+            suite_id=suite_id,
+            baseline_run_id=runs["baseline"],
+            candidate_run_id=runs["candidate"],
+            name=self.config.name,
+            resume_key=key,
+        )
+        return comp, runs, False
+
+    def _plan(self, side: str, run_id: int) -> list[tuple[Call, str]]:
+        """The calls still to make for a side: resumed ones skipped, cached ones copied now."""
+        p = self.providers[side]
+        suite = self.loaded.suite
+        done = self.store.completed_keys(run_id)
+        stats = self.stats[side]
+        todo: list[tuple[Call, str]] = []
+        side_params = {**self.config.side_params.get(side, {}), **self.config.params}
+        for case in suite.cases:
+            messages = case.build_messages(suite.defaults)
+            params = {**case.build_params(suite.defaults), **side_params}
+            for s in range(self.config.samples):
+                stats.total += 1
+                if (case.id, s) in done:
+                    stats.done += 1
+                    stats.resumed += 1
+                    continue
+                key = cache_key(p.provider, p.base_url, p.model, params, messages, s)
+                todo.append((Call(case.id, s, messages, params), key))
+        if todo and p.cacheable and self.config.use_cache:
+            hits = self.store.cached_outputs(k for _, k in todo)
+            copies = []
+            rest = []
+            for call, key in todo:
+                hit = hits.get(key)
+                if hit is None:
+                    rest.append((call, key))
+                    continue
+                copies.append(
+                    Output(
+                        case_id=call.case_id, sample=call.sample, text=hit.text, resolved_model=hit.resolved_model,
+                        system_fingerprint=hit.system_fingerprint, finish_reason=hit.finish_reason, refusal=hit.refusal,
+                        usage=hit.usage, input_tokens=hit.input_tokens, output_tokens=hit.output_tokens,
+                        latency_ms=hit.latency_ms, request_id=hit.request_id, attempts=0, cache_key=key,
+                        cached_from=hit.cached_from or hit.id,
+                    )
+                )  # fmt: skip
+            self.store.save_outputs(run_id, copies)
+            stats.done += len(copies)
+            stats.cached += len(copies)
+            todo = rest
+        return todo
+
+    async def _call(self, side: str, transport: httpx.AsyncBaseTransport, call: Call, key: str) -> Output:
+        p = self.providers[side]
+        stats = self.stats[side]
+        cfg = self.config
+        attempts = 0
+
+        def backoff(exc: Exception) -> bool | float:
+            if isinstance(exc, ProviderError) and exc.retryable:
+                stats.retries += 1
+                self.on_progress(side, stats)
+                return exc.retry_after if exc.retry_after is not None else True
+            return False
+
+        try:
+            async for attempt in stamina.retry_context(
+                on=backoff,
+                attempts=cfg.attempts,
+                timeout=cfg.retry_budget,
+                wait_initial=cfg.wait_initial,
+                wait_max=cfg.wait_max,
+                wait_jitter=1.0,
+            ):
+                with attempt:
+                    attempts += 1
+                    try:
+                        async with asyncio.timeout(cfg.timeout):
+                            answer: Answer = await p.complete(transport, call, cfg.timeout)
+                    except TimeoutError:
+                        raise ProviderError(f"timed out after {cfg.timeout:g} s", retryable=True) from None
+        except ProviderError as e:
+            return Output(
+                case_id=call.case_id, sample=call.sample, error=redact(e.describe()), error_status=e.status,
+                request_id=e.request_id, attempts=attempts, cache_key=key,
+            )  # fmt: skip
+        return Output(
+            case_id=call.case_id, sample=call.sample, text=answer.text, resolved_model=answer.resolved_model,
+            system_fingerprint=answer.system_fingerprint, finish_reason=answer.finish_reason, refusal=answer.refusal,
+            usage=answer.usage, input_tokens=answer.input_tokens, output_tokens=answer.output_tokens,
+            latency_ms=answer.latency_ms, request_id=answer.request_id, attempts=attempts, cache_key=key,
+        )  # fmt: skip
+
+    async def run(self) -> ReplayResult:
+        comparison_id, runs, resumed = self.prepare()
+        plans = {side: self._plan(side, runs[side]) for side in SIDES}
+        for side in SIDES:
+            self.on_progress(side, self.stats[side])
+        # One limit per endpoint: baseline and candidate on the same server share it.
+        limits: dict[str, asyncio.Semaphore] = {}
+        for side in SIDES:
+            limits.setdefault(self.providers[side].endpoint_key, asyncio.Semaphore(self.config.concurrency))
+
+        from httpx_aiohttp import AiohttpTransport
+
+        transport = AiohttpTransport(limits=httpx.Limits(max_connections=self.config.concurrency * 2))
+        interrupted = False
+        async with transport:
+
+            async def worker(side: str, queue: list[tuple[Call, str]]) -> None:
+                sem = limits[self.providers[side].endpoint_key]
+                stats = self.stats[side]
+                while queue:
+                    call, key = queue.pop()
+                    async with sem:
+                        out = await self._call(side, transport, call, key)
+                    # Committed before this worker makes its next call.
+                    self.store.save_outputs(runs[side], [out])
+                    stats.done += 1
+                    if out.error is not None:
+                        stats.errors += 1
+                        self.failures.append(Failure(side, call.case_id, call.sample, out.error_status, out.error))
+                    else:
+                        stats.input_tokens += out.input_tokens or 0
+                        stats.output_tokens += out.output_tokens or 0
+                    self.on_progress(side, stats)
+
+            tasks = []
+            for side in SIDES:
+                queue = list(reversed(plans[side]))  # pop() from the end keeps suite order
+                n = min(self.config.concurrency, len(queue))
+                tasks += [asyncio.create_task(worker(side, queue)) for _ in range(n)]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                interrupted = True
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+            finally:
+                # A comparison with failed calls stays resumable: the same command retries them.
+                status = "interrupted" if interrupted else ("errors" if self.failures else "complete")
+                for side in SIDES:
+                    self.store.set_run_status(runs[side], status, finished=True)
+                self.store.set_comparison_status(comparison_id, status)
+
+        warnings = [w for p in self.providers.values() for w in p.warnings]
+        return ReplayResult(comparison_id, resumed, self.stats, self.failures, warnings)
+
