@@ -12,7 +12,8 @@ In a test (sync or async; the server runs its own event loop in a background thr
 Routes: POST /v1/chat/completions (and /chat/completions), POST /v1/messages, GET /v1/models.
 
 Scripts: ``srv.script(match, *behaviours)``; ``match`` is a substring of the last user message
-("" matches every request). Each matching request pops the next behaviour; once a script is
+("" matches every request); a behaviour is ok(), error(), slow(), malformed(), drop() or a plain
+string (short for ok(text)). Each matching request pops the next behaviour; once a script is
 exhausted, matching requests get the default answer again (so ``script(m, error(429))`` means
 "one 429, then normal service"). Scripts are tried in the order they were added.
 
@@ -82,24 +83,8 @@ class Drop:
     """Close the connection without answering."""
 
 
-def ok(text=None, *, finish_reason=None, refusal=None, model=None, fingerprint=UNSET, usage=None):
-    return Ok(text, finish_reason, refusal, model, fingerprint, usage)
-
-
-def error(status, message=None, *, code=UNSET, type=None, retry_after=None, retry_after_ms=None):
-    return Error(status, message, code, type, retry_after, retry_after_ms)
-
-
-def slow(seconds: float, then: Any = None) -> Slow:
-    return Slow(seconds, then if then is not None else Ok())
-
-
-def malformed(body: bytes | None = None, *, status: int = 200, content_type="application/json"):
-    return Malformed(body if body is not None else Malformed.body, status, content_type)
-
-
-def drop() -> Drop:
-    return Drop()
+# Lower-case spellings read better in scripts: srv.script("x", error(429, retry_after=1), ok("hi")).
+ok, error, slow, malformed, drop = Ok, Error, Slow, Malformed, Drop
 
 
 def rate_limited(retry_after: float | None = 1, retry_after_ms: int | None = None) -> Error:
@@ -125,7 +110,7 @@ _ANTHROPIC_ERR = {400: "invalid_request_error", 401: "authentication_error", 403
                   404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
                   500: "api_error", 529: "overloaded_error"}
 _MESSAGES = {400: "Invalid request.", 401: "Invalid authentication.", 404: "Not found.",
-             429: "Rate limit reached for requests. Please try again in 1s.",
+             429: "Rate limit reached for requests. Please try again later.",
              500: "The server had an error while processing your request. Sorry about that!",
              502: "Bad gateway.", 503: "The engine is currently overloaded, please try again later.",
              529: "Overloaded"}
@@ -402,7 +387,7 @@ class FakeProvider:
         if isinstance(b, Drop):
             request.protocol.force_close()  # the write below then fails quietly: nothing is sent
             return web.Response()
-        payload, headers = self._success(api, body, b)
+        payload, headers = self._success(api, body, Ok(b) if isinstance(b, str) else b)
         return web.json_response(payload, headers=headers)
 
     # -- success bodies
@@ -464,7 +449,7 @@ class FakeProvider:
         if (fp := self._fingerprint(b, resolved)) is not None:
             payload["system_fingerprint"] = fp
         return payload, {"x-request-id": "req_" + secrets.token_hex(16),
-                                          "openai-processing-ms": str(int(self.latency * 1000))}
+                         "openai-processing-ms": str(int(self.latency * 1000))}
 
     async def _models(self, request: web.Request) -> web.Response:
         await self._receive(request)
