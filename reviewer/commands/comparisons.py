@@ -21,29 +21,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(c) for c in items], indent=2, ensure_ascii=False))
         return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(highlight=False)
     if not items:
-        console.print("No comparisons yet. Make one with: reviewer run SUITE --baseline SPEC --candidate SPEC", markup=False)
+        print("No comparisons yet. Make one with: reviewer run SUITE --baseline SPEC --candidate SPEC")
         return 0
-    from rich.text import Text
-
-    table = Table(box=None, header_style="bold")
-    table.add_column("id", justify="right")
-    table.add_column("suite (name)")
-    table.add_column("baseline → candidate", overflow="fold")
-    table.add_column("cases×samples", justify="right")
-    table.add_column("errors", justify="right")
-    table.add_column("labelled", justify="right")
-    table.add_column("date (UTC)", no_wrap=True)
-    table.add_column("status")
     for c in items:
-        suite = c.suite + (f" ({c.name})" if c.name else "")
-        table.add_row(
-            Text(str(c.id)), Text(suite), Text(f"{c.baseline} → {c.candidate}"), Text(f"{c.cases}×{c.samples}"),
-            Text(str(c.errors)), Text(str(c.labelled)), Text(c.created_at[:16].replace("T", " ")), Text(c.status),
+        name = f" ({c.name})" if c.name else ""
+        print(
+            f"{c.id:>4}  {c.created_at[:16].replace('T', ' ')}  {c.suite}{name}  {c.baseline} → {c.candidate}  "
+            f"{c.cases} cases × {c.samples}  {c.errors} errors  {c.labelled} labelled  {c.status}"
         )
-    console.print(table)
     return 0
