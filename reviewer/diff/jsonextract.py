@@ -48,7 +48,7 @@ _NONE = ExtractedJson("none")
 
 #: A code fence: up to 3 spaces, ``` or ~~~ (3+), an info string, the body, then the closing fence
 #: of the same character and at least the same length — or the end of the text (unclosed fence).
-_FENCE = re.compile(
+FENCE_RE = re.compile(
     r"^[ \t]{0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[^\s`]*)[^\n]*\n"
     r"(?P<body>.*?)"
     r"(?:^[ \t]{0,3}(?P=fence)[`~]*[ \t]*(?:\n|\Z)|(?P<unclosed>\Z))",
@@ -74,7 +74,7 @@ def extract_json(text: str) -> ExtractedJson:
     """Classify and parse the JSON document in ``text`` (see the module docstring)."""
     lo = len(text) - len(text.lstrip(_WS))
     hi = len(text.rstrip(_WS))
-    if lo >= hi:
+    if lo >= hi or ("{" not in text and "[" not in text):
         return _NONE
     invalid: str | None = None  # first "looks like JSON but isn't" error, reported if nothing is found
 
@@ -93,7 +93,7 @@ def extract_json(text: str) -> ExtractedJson:
 
     # 2. fenced: the first JSON-language code fence whose body is an object/array.
     if "```" in text or "~~~" in text:
-        for m in _FENCE.finditer(text):
+        for m in FENCE_RE.finditer(text):
             if m.group("lang").lower() not in _JSON_LANGS:
                 continue
             b0, b1 = m.span("body")
