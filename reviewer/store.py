@@ -128,6 +128,12 @@ def _v1(db: sqlite_utils.Database) -> None:
             at TEXT NOT NULL,
             source TEXT NOT NULL DEFAULT 'app'   -- app / import / cli
         );
+        CREATE TABLE assessments (           -- cache of the diff engine's verdicts per comparison
+            comparison_id INTEGER PRIMARY KEY REFERENCES comparisons(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,               -- engine source + outputs identity; stale when it differs
+            data TEXT NOT NULL,              -- JSON
+            created_at TEXT NOT NULL
+        );
         CREATE TABLE signoffs (
             id INTEGER PRIMARY KEY,
             comparison_id INTEGER NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
@@ -591,6 +597,27 @@ class Store:
             (comparison_id,),
         )
         return [Label(**r) for r in rows]
+
+    # -- cached assessments -------------------------------------------------------------------
+
+    def outputs_identity(self, comparison: Comparison) -> str:
+        """Changes whenever an output of the comparison is added or replaced."""
+        row = self._conn.execute(
+            "SELECT COUNT(*), MAX(id) FROM outputs WHERE run_id IN (?, ?)",
+            (comparison.baseline_run_id, comparison.candidate_run_id),
+        ).fetchone()
+        return f"{comparison.suite_id}:{comparison.baseline_run_id}:{comparison.candidate_run_id}:{row[0]}:{row[1]}"
+
+    def cached_assessments(self, comparison_id: int, key: str) -> str | None:
+        rows = self._query("SELECT key, data FROM assessments WHERE comparison_id = ?", (comparison_id,))
+        return rows[0]["data"] if rows and rows[0]["key"] == key else None
+
+    def save_assessments(self, comparison_id: int, key: str, data: str) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO assessments (comparison_id, key, data, created_at) VALUES (?,?,?,?)",
+                (comparison_id, key, data, now_iso()),
+            )
 
     # -- sign-offs ------------------------------------------------------------------------------
 

@@ -127,6 +127,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         with progress:
             result = asyncio.run(replay.run())
+        # Warm the assessment cache so the review app and exports open at once.
+        from ..analysis import assess_comparison
+
+        with err.status("Scoring the changes…"):
+            assess_comparison(store, store.load_comparison(result.comparison_id))
     except KeyboardInterrupt:
         done = sum(s.done for s in replay.stats.values())
         total = sum(s.total for s in replay.stats.values())

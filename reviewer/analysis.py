@@ -1,0 +1,135 @@
+"""The diff engine applied to a whole stored comparison: every case assessed (change score, noise
+floor, checks, flips, flags) in triage order, cached in the store so a 10,000-case comparison is
+not recomputed each time the app or an export opens it.
+
+Used by the app, the exports and the gate. Never imports Textual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+import dataclasses
+import types
+import typing
+from dataclasses import asdict
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .diff import Assessment, Sample, assess_case, triage
+from .store import ComparisonData, Output, Store
+from .suite import Case, Check
+
+MISSING = "no output stored for this sample (the run is incomplete)"
+
+
+def samples_of(outputs: Sequence[Output], samples: int) -> list[Sample]:
+    """Samples 0..samples-1 of one side; a missing or failed call is an errored sample."""
+    by_index = {o.sample: o for o in outputs}
+    out = []
+    for i in range(samples):
+        o = by_index.get(i)
+        if o is None:
+            out.append(Sample(text="", error=MISSING))
+        else:
+            out.append(Sample(text=o.text or "", finish_reason=o.finish_reason, refusal=o.refusal, error=o.error))
+    return out
+
+
+def assess_one(data: ComparisonData, case: Case) -> Assessment:
+    n_base = max(data.baseline.samples, 1)
+    n_cand = max(data.candidate.samples, 1)
+    return assess_case(
+        case.id,
+        samples_of(data.baseline_outputs.get(case.id, []), n_base),
+        samples_of(data.candidate_outputs.get(case.id, []), n_cand),
+        checks=case.checks,
+        reference=case.reference,
+    )
+
+
+@cache
+def engine_digest() -> str:
+    """Hash of the diff engine's source: any change to how cases are scored invalidates the cache."""
+    h = hashlib.sha256()
+    for path in sorted((Path(__file__).parent / "diff").glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def assess_comparison(
+    store: Store | None, data: ComparisonData, *, progress: Callable[[int, int], None] | None = None
+) -> list[Assessment]:
+    """Every case of the comparison, in triage order. With a store, read from / write to its cache."""
+    key = None
+    if store is not None:
+        key = f"{engine_digest()}:{store.outputs_identity(data.comparison)}"
+        cached = store.cached_assessments(data.comparison.id, key)
+        if cached is not None:
+            try:
+                return [_from_json(d) for d in json.loads(cached)]
+            except (KeyError, TypeError, ValueError):
+                pass  # a cache written by another version: recompute
+    cases = data.suite.suite.cases
+    result = []
+    for i, case in enumerate(cases):
+        result.append(assess_one(data, case))
+        if progress is not None and (i % 200 == 0 or i == len(cases) - 1):
+            progress(i + 1, len(cases))
+    ranked = triage(result)
+    if store is not None and key is not None:
+        store.save_assessments(data.comparison.id, key, json.dumps([_to_json(a) for a in ranked], default=_default))
+    return ranked
+
+
+# -- JSON round trip of Assessment (safe to load, unlike pickle, from a DB someone sent you) -----
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Check):
+        return value.model_dump(mode="json")
+    raise TypeError(type(value).__name__)
+
+
+def _to_json(a: Assessment) -> dict[str, Any]:
+    return asdict(a)  # Check (pydantic) stays an object here and goes through _default
+
+
+@cache
+def _reviver(hint: Any) -> Callable[[Any], Any] | None:
+    """A function rebuilding a value of type ``hint`` from JSON, or None when JSON already is it.
+    Built once per type, so loading 10,000 cached assessments stays fast."""
+    if hint is Check:
+        return Check.model_validate
+    if dataclasses.is_dataclass(hint):
+        convert = [(name, f) for name, h in typing.get_type_hints(hint).items() if (f := _reviver(h)) is not None]
+
+        def build(value: dict[str, Any], cls: Any = hint, convert: Any = convert) -> Any:
+            for name, f in convert:
+                v = value.get(name)
+                if v is not None:
+                    value[name] = f(v)
+            return cls(**value)
+
+        return build
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is list and args:
+        f = _reviver(args[0])
+        return None if f is None else (lambda v: [f(x) for x in v])
+    if origin is tuple:
+        f = _reviver(args[0]) if args and args[-1] is Ellipsis else None
+        return tuple if f is None else (lambda v: tuple(f(x) for x in v))
+    if origin in (typing.Union, types.UnionType):
+        revivable = [f for a in args if a is not type(None) and (f := _reviver(a)) is not None]
+        if len(revivable) == 1:
+            f = revivable[0]
+            return lambda v: f(v) if isinstance(v, dict | list) else v
+    return None
+
+
+def _from_json(d: dict[str, Any]) -> Assessment:
+    return _reviver(Assessment)(d)
