@@ -59,7 +59,7 @@ _JSON_LANGS = frozenset({"", "json", "jsonc", "json5", "jsonl", "ndjson", "js", 
 
 #: An opening bracket that could start a JSON document: ``{`` then a key or ``}``; ``[`` then a
 #: value or ``]``. Prose brackets (``[see below]``, ``{name}``) mostly fail this cheaply.
-_CANDIDATE = re.compile(r"\{\s*[\"}]|\[\s*[-\"\[{\]0-9tfn]")
+_CANDIDATE = re.compile(r"\{\s*(?:[\"}]|\Z)|\[\s*(?:[-\"\[{\]0-9tfn]|\Z)")
 
 #: What may be left when a document stops mid-token: a prefix of a literal or of a number.
 _TOKEN_PREFIX = re.compile(r"t(?:r(?:ue?)?)?|f(?:a(?:l(?:se?)?)?)?|n(?:u(?:ll?)?)?|[-+.eE0-9]+")
@@ -77,6 +77,7 @@ def extract_json(text: str) -> ExtractedJson:
     if lo >= hi or ("{" not in text and "[" not in text):
         return _NONE
     invalid: str | None = None  # first "looks like JSON but isn't" error, reported if nothing is found
+    has_fence = "```" in text or "~~~" in text
 
     # 1. bare: the whole output is one object/array.
     if _CANDIDATE.match(text, lo, hi):
@@ -85,20 +86,21 @@ def extract_json(text: str) -> ExtractedJson:
             value, end = got
             if end == hi and isinstance(value, dict | list):
                 return ExtractedJson("bare", value, lo, end)
-            # a document followed by more text: the embedded scan below reports it
+            if not has_fence and _plausible(value):  # a document, then more text
+                return ExtractedJson("embedded", value, lo, end, trailer=True)
         elif got.truncated:
             return ExtractedJson("truncated", None, lo, hi, error=got.message)
-        elif got.pos - lo >= 2:  # it read past the bracket: it looked like JSON
+        elif got.read:
             invalid = got.message
 
     # 2. fenced: the first JSON-language code fence whose body is an object/array.
-    if "```" in text or "~~~" in text:
+    if has_fence:
         for m in FENCE_RE.finditer(text):
             if m.group("lang").lower() not in _JSON_LANGS:
                 continue
-            b0, b1 = m.span("body")
-            s = b0 + (len(m.group("body")) - len(m.group("body").lstrip(_WS)))
-            e = b0 + len(m.group("body").rstrip(_WS))
+            body, b0 = m.group("body"), m.start("body")
+            s = b0 + (len(body) - len(body.lstrip(_WS)))
+            e = b0 + len(body.rstrip(_WS))
             if s >= e or text[s] not in "{[":
                 continue
             got = _decode(text, s, e)
@@ -144,7 +146,7 @@ def extract_json(text: str) -> ExtractedJson:
         if got.truncated:
             return ExtractedJson("truncated", None, i, hi, preamble=bool(text[:i].strip(_WS)), error=got.message)
         failures += 1
-        if invalid is None and got.pos - i >= 2:  # it read past the bracket: it looked like JSON
+        if invalid is None and got.read:
             invalid = got.message
         # Everything up to the error position belonged to this failed candidate: brackets inside it
         # are fragments of the same invalid text, so resume after it (keeps the scan linear).
@@ -155,8 +157,9 @@ def extract_json(text: str) -> ExtractedJson:
 @dataclass(frozen=True, slots=True)
 class _Failure:
     message: str
-    pos: int
-    truncated: bool
+    pos: int  # where the parser stopped
+    truncated: bool  # it stopped because the text ended
+    read: bool  # it read past the opening bracket, so the text looked like JSON
 
 
 def _decode(text: str, start: int, end: int) -> tuple[Any, int] | _Failure:
@@ -164,20 +167,21 @@ def _decode(text: str, start: int, end: int) -> tuple[Any, int] | _Failure:
     try:
         value, stop = _DECODER.raw_decode(text, start)
     except json.JSONDecodeError as e:
-        rest = text[e.pos : end].rstrip(_WS)
+        left = end - e.pos  # chars between the error and the end of the document's text
         truncated = (
-            e.pos >= end
+            left <= 0
             or e.msg.startswith("Unterminated string")
-            or (e.pos < end and _TOKEN_PREFIX.fullmatch(rest) is not None)
+            or (left <= 32 and _TOKEN_PREFIX.fullmatch(text, e.pos, end) is not None)  # cut in "tru", "1.5e"
+            or (left <= 5 and e.msg.startswith("Invalid \\uXXXX"))  # cut inside "\u00e9"
         )
         at = "" if e.msg.endswith(" at") else " at"
-        return _Failure(f"{e.msg}{at} {_line_col(text, start, e.pos)}", e.pos, truncated)
+        return _Failure(f"{e.msg}{at} {_line_col(text, start, e.pos)}", e.pos, truncated, e.pos - start >= 2)
     except RecursionError:
-        return _Failure("nested too deeply", start + 1, False)
+        return _Failure("nested too deeply", start + 1, False, False)
     except ValueError:  # an integer literal longer than Python's digit limit
-        return _Failure("a number too long to parse", start + 1, False)
+        return _Failure("a number too long to parse", start + 1, False, True)
     if stop > end:  # a fenced body that ran past its fence cannot happen with valid JSON, but be exact
-        return _Failure("document runs past its fence", end, False)
+        return _Failure("document runs past its fence", end, False, True)
     return value, stop
 
 
@@ -194,5 +198,5 @@ def _plausible(value: Any) -> bool:
     if isinstance(value, dict):
         return bool(value)
     if isinstance(value, list):
-        return len(value) > 2 or any(type(v) is not int for v in value) if value else False
+        return len(value) > 2 or any(type(v) is not int for v in value)
     return False
