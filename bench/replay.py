@@ -55,15 +55,16 @@ def main() -> None:
             loaded = load_suite(suite)
             calls = args.cases * 2
             ideal = calls * args.latency_ms / 1000 / args.concurrency
-            times = []
+            times, cpu = [], []
             for r in range(args.repeat):
                 db = Path(tmp) / f"bench-{r}.db"
                 store = Store(db)
                 config = ReplayConfig(samples=1, concurrency=args.concurrency, use_cache=False)
                 replay = Replay(store, loaded, parse_spec(f"openai:bench-a@{base_url}"), parse_spec(f"openai:bench-b@{base_url}"), config)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 result = asyncio.run(replay.run())
                 times.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
                 stored = store.db.execute("SELECT COUNT(*) FROM outputs WHERE error IS NULL").fetchone()[0]
                 store.close()
                 assert stored == calls, (stored, calls)
@@ -74,6 +75,7 @@ def main() -> None:
             print(f"replay {calls} calls ({args.cases} cases x 2 models), concurrency {args.concurrency}, server latency {args.latency_ms:g} ms")
             print(f"  wall best {best:.2f} s, median {median:.2f} s   (goal <= 2.50 s: {'OK' if median <= 2.5 else 'MISSED'})")
             print(f"  ideal {ideal:.2f} s -> ratio to ideal {median / ideal:.2f}x (best {best / ideal:.2f}x)")
+            print(f"  client CPU {min(cpu):.2f} s ({min(cpu) / calls * 1e6:.0f} us per call incl. persistence); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             print(f"  throughput {calls / median:.0f} calls/s, all {calls} outputs stored, peak RSS {rss:.0f} MB")
     finally:
         server.terminate()

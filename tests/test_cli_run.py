@@ -210,3 +210,27 @@ def test_jsonl_suite_errors_name_the_line(tmp_path, env):
     assert res.returncode == 1
     assert f"{path}:3: case 'b': prompt: Input should be a valid string" in res.stderr
     assert f"{path}:4: invalid JSON" in res.stderr
+
+
+def test_config_file_names_both_sides_and_cli_wins(tmp_path, env):
+    path = suite(tmp_path, 2)
+    with FakeProvider() as srv:
+        cfg = tmp_path / "reviewer.yaml"
+        cfg.write_text(
+            f"baseline: {{id: 'openai:old@{srv.base_url}', params: {{temperature: 0.1}}}}\n"
+            f"candidate: 'openai:new@{srv.base_url}'\nsamples: 2\nparams: {{max_tokens: 20}}\nname: from-config\n"
+        )
+        res = cli("run", str(path), "--config", str(cfg), "--param", "max_tokens=10", "--db", str(tmp_path / "c.db"), env=env)
+        assert res.returncode == 0, res.stderr
+        bodies = [r.body for r in srv.requests]
+    assert len(bodies) == 2 * 2 * 2
+    old = [b for b in bodies if b["model"] == "old"]
+    new = [b for b in bodies if b["model"] == "new"]
+    assert all(b["temperature"] == 0.1 and b["max_tokens"] == 10 for b in old)
+    assert all(b["temperature"] == 0 and b["max_tokens"] == 10 for b in new)  # suite default temperature
+    listing = json.loads(cli("comparisons", "--json", "--db", str(tmp_path / "c.db"), env=env).stdout)
+    assert listing[0]["name"] == "from-config" and listing[0]["samples"] == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("baseline: openai:x\nsampels: 3\n")
+    res = cli("run", str(path), "--config", str(bad), "--db", str(tmp_path / "c.db"), env=env)
+    assert res.returncode == 2 and "unknown key 'sampels'" in res.stderr

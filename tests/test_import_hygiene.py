@@ -1,0 +1,34 @@
+"""Layers stay apart: the CLI parser and every non-UI layer load without Textual (a `reviewer diff`
+that imports Textual starts twice as slow), and only the app imports it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+NON_UI = [
+    "reviewer.cli", "reviewer.suite", "reviewer.store", "reviewer.replay", "reviewer.analysis",
+    "reviewer.providers.openai", "reviewer.providers.anthropic", "reviewer.providers.recorded",
+    "reviewer.commands.run", "reviewer.commands.suites", "reviewer.commands.comparisons", "reviewer.commands.runs",
+]  # fmt: skip
+
+
+def test_non_ui_layers_do_not_import_textual():
+    code = (
+        "import importlib, sys\n"
+        f"for m in {NON_UI!r}: importlib.import_module(m)\n"
+        "from reviewer.cli import build_parser; build_parser()\n"
+        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print(len(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0", out.stdout
+
+
+def test_storage_and_suites_do_not_import_http_or_ui():
+    code = (
+        "import sys, reviewer.store, reviewer.suite\n"
+        "print(sorted(m for m in ('textual', 'httpx', 'aiohttp', 'rich.live') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
