@@ -75,7 +75,7 @@ def free_id(wanted: str, taken: set[str] | dict[str, Any]) -> str:
 
 def _yaml_value(value: Any, *, literal: bool) -> Any:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.scalarstring import LiteralScalarString
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
     if isinstance(value, dict):
         m = CommentedMap()
@@ -84,8 +84,11 @@ def _yaml_value(value: Any, *, literal: bool) -> Any:
         return m
     if isinstance(value, list):
         return CommentedSeq([_yaml_value(v, literal=literal) for v in value])
-    if literal and isinstance(value, str) and "\n" in value and _literal_ok(value):
-        return LiteralScalarString(value)
+    if isinstance(value, str):
+        if _NON_PRINTABLE.search(value) or "\r" in value:
+            return DoubleQuotedScalarString(value)  # escaped: \x85, \u2028… are never read as breaks
+        if literal and "\n" in value and _literal_ok(value):
+            return LiteralScalarString(value)
     return value
 
 
