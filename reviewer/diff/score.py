@@ -1,0 +1,198 @@
+"""How much a case changed, whether that is more than sampling noise, and the triage order.
+
+The change score is a word-level edit distance: rapidfuzz's Indel distance (insertions and
+deletions, the LCS distance) over :func:`~reviewer.diff.tokens.split_words` tokens, normalized
+to [0, 1]: 0 identical, 1 nothing in common. Words, not characters, because a reviewer reads
+words: "refund within 30 days" → "refund within 14 days" is one word in four.
+
+A model sampled twice rarely says the same thing twice, so a change only matters when the
+candidate differs from the baseline more than the baseline differs from itself: with two or
+more samples per side, the mean *within-version* distance is the noise floor, and a case whose
+cross-version change stays under it is marked ``noise``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+
+from rapidfuzz.distance import Indel
+
+from reviewer.diff.checks import Flip, SideCheck, flip, run_checks, side_checks, side_passed
+from reviewer.diff.signals import OutputSignals, PairSignals, output_signals, pair_signals
+from reviewer.diff.tokens import split_words
+from reviewer.suite import Check
+
+__all__ = [
+    "NOISE_EPSILON",
+    "Sample",
+    "Assessment",
+    "change_score",
+    "score_pairs",
+    "assess_case",
+    "triage",
+]
+
+#: A change this close above the noise floor still counts as noise (distances are means of a few
+#: samples, so the floor itself is approximate).
+NOISE_EPSILON = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One output of one model for one case, with what the provider said about it."""
+
+    text: str
+    finish_reason: str | None = None
+    refusal: str | None = None
+    error: str | None = None
+
+
+def change_score(a: str, b: str) -> float:
+    """0.0 when ``a`` and ``b`` have the same words, 1.0 when they share none."""
+    if a == b:
+        return 0.0
+    return Indel.normalized_distance(split_words(a), split_words(b))
+
+
+def score_pairs(pairs: Sequence[tuple[str, str]]) -> list[float]:
+    """:func:`change_score` of each pair, splitting each distinct text once."""
+    words: dict[str, list[str]] = {}
+    out: list[float] = []
+    dist = Indel.normalized_distance
+    for a, b in pairs:
+        if a == b:
+            out.append(0.0)
+            continue
+        wa = words.get(a)
+        if wa is None:
+            wa = words[a] = split_words(a)
+        wb = words.get(b)
+        if wb is None:
+            wb = words[b] = split_words(b)
+        out.append(dist(wa, wb))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Everything the review needs to rank and explain one case's change."""
+
+    case_id: str
+    change: float  # mean cross-version distance (every baseline sample vs every candidate sample)
+    within: float | None  # mean within-version distance, when a side has ≥ 2 usable samples
+    noise: bool  # changed, but no more than the versions differ from themselves
+    flags: tuple[str, ...]  # negative_flip, positive_flip, format_drift, refusal_flip, truncation, error
+    flip: Flip
+    baseline_checks: list[SideCheck]
+    candidate_checks: list[SideCheck]
+    baseline_signals: list[OutputSignals]
+    candidate_signals: list[OutputSignals]
+    pair: PairSignals  # the first sample of each side
+    tier: int  # 0 negative flip or flagged, 1 changed above the noise floor, 2 noise, 3 unchanged
+
+    @property
+    def baseline_passed(self) -> bool:
+        return side_passed(self.baseline_checks)
+
+    @property
+    def candidate_passed(self) -> bool:
+        return side_passed(self.candidate_checks)
+
+
+def _signals(s: Sample, schema: dict | None) -> OutputSignals:
+    return output_signals(s.text, finish_reason=s.finish_reason, refusal=s.refusal, schema=schema, error=s.error)
+
+
+def _majority(flags: Iterable[bool], n: int) -> bool:
+    return sum(flags) * 2 > n
+
+
+def assess_case(
+    case_id: str,
+    baseline: Sequence[Sample],
+    candidate: Sequence[Sample],
+    *,
+    checks: Sequence[Check] = (),
+    reference: str | None = None,
+    schema: dict | None = None,
+) -> Assessment:
+    """Score, check and flag one case from its baseline and candidate samples (≥ 1 each).
+
+    ``schema`` defaults to the value of the case's ``json_schema`` check. Errored samples fail
+    every check and are left out of the distances; a side with no usable sample is at distance 1
+    from a side with one. Flags for refusal and truncation compare the sides' majorities; format
+    drift counts only when the baseline's own samples do not show the same drift.
+    """
+    if not baseline or not candidate:
+        raise ValueError(f"case {case_id!r}: need at least one baseline and one candidate sample")
+    if schema is None:
+        schema = next((c.value for c in checks if c.kind == "json_schema"), None)
+    b_sig = [_signals(s, schema) for s in baseline]
+    c_sig = [_signals(s, schema) for s in candidate]
+    b_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(baseline, b_sig)])
+    c_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(candidate, c_sig)])
+    case_flip = flip(side_passed(b_checks), side_passed(c_checks))
+
+    # distances: every cross pair, then every within pair, in one batch
+    b_ok = [s.text for s in baseline if s.error is None]
+    c_ok = [s.text for s in candidate if s.error is None]
+    cross = [(a, b) for a in b_ok for b in c_ok]
+    within_pairs = list(combinations(b_ok, 2)) + list(combinations(c_ok, 2))
+    scores = score_pairs(cross + within_pairs)
+    if cross:
+        change = sum(scores[: len(cross)]) / len(cross)
+    else:
+        change = 0.0 if not b_ok and not c_ok else 1.0
+    within = sum(scores[len(cross) :]) / len(within_pairs) if within_pairs else None
+    noise = change > 0 and within is not None and change <= within + NOISE_EPSILON
+
+    pair = pair_signals(b_sig[0], c_sig[0])
+    flags: list[str] = []
+    if case_flip == "negative":
+        flags.append("negative_flip")
+    elif case_flip == "positive":
+        flags.append("positive_flip")
+    if pair.format_drift:
+        own = {d for g in b_sig[1:] for d in pair_signals(b_sig[0], g).format_drift}
+        if set(pair.format_drift) - own:
+            flags.append("format_drift")
+    nb, nc = len(b_sig), len(c_sig)
+    if _majority((g.refusal for g in b_sig), nb) != _majority((g.refusal for g in c_sig), nc):
+        flags.append("refusal_flip")
+    b_trunc = sum(g.truncated for g in b_sig)
+    c_trunc = sum(g.truncated for g in c_sig)
+    if (b_trunc * 2 > nb) != (c_trunc * 2 > nc) or (c_trunc and not b_trunc):
+        flags.append("truncation")
+    if any(g.error for g in b_sig) or any(g.error for g in c_sig):
+        flags.append("error")
+
+    if flags:
+        tier = 0
+    elif change == 0:
+        tier = 3
+    elif noise:
+        tier = 2
+    else:
+        tier = 1
+    return Assessment(
+        case_id=case_id,
+        change=change,
+        within=within,
+        noise=noise,
+        flags=tuple(flags),
+        flip=case_flip,
+        baseline_checks=b_checks,
+        candidate_checks=c_checks,
+        baseline_signals=b_sig,
+        candidate_signals=c_sig,
+        pair=pair,
+        tier=tier,
+    )
+
+
+def triage(assessments: Iterable[Assessment]) -> list[Assessment]:
+    """Review order: tier (negative flips and flagged cases first, unchanged last), then the
+    biggest change first, then case id."""
+    return sorted(assessments, key=lambda a: (a.tier, -a.change, a.case_id))
