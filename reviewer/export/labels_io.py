@@ -1,0 +1,334 @@
+"""Sharing labels between machines as JSONL: ``reviewer labels export`` / ``reviewer labels import``.
+
+One label per line, each line self-contained, so files from several reviewers can simply be
+concatenated::
+
+    {"format": "reviewer-labels/1",
+     "comparison": {"suite": "support-bot", "suite_digest": "a194…", "baseline": "openai:gpt-4o",
+                    "candidate": "openai:gpt-4o", "name": "march-refresh", "outputs": "9f1c…"},
+     "case": "refund-json", "reviewer": "Ada <ada@example.com>", "verdict": "regression",
+     "severity": 3, "note": "…", "time": "2025-03-13T11:00:00.000Z"}
+
+A comparison is identified by what survives a copy to another machine: the suite's content digest,
+the two requested models, and the comparison's name; ``outputs`` (a digest of both runs' answers)
+picks between local comparisons that share that identity (the same suite and models run twice).
+
+Import is all-or-nothing for malformed input (any bad line: nothing is imported, every problem is
+listed as ``file:line: message``), idempotent (a label already present is unchanged), and newer
+wins (a label replaces the local one of the same reviewer only when its time is later). A label
+whose comparison or case does not exist here is reported with its line, never dropped silently;
+the others are imported in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ReviewerError, UsageError
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+__all__ = ["FORMAT", "ImportReport", "comparison_identity", "export_labels", "import_labels", "parse_label_lines"]
+
+FORMAT = "reviewer-labels/1"
+_VERDICTS = ("regression", "improvement", "acceptable", "noise")
+_IDENTITY_KEYS = ("suite", "suite_digest", "baseline", "candidate", "name")
+
+
+def _norm_time(value: Any) -> str:
+    """An aware ISO 8601 time → ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (the store's format, so times compare as text)."""
+    if not isinstance(value, str):
+        raise ValueError("time: expected an ISO 8601 string")
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    except ValueError:
+        raise ValueError(f"time: not an ISO 8601 time: {value!r}") from None
+    if dt.tzinfo is None:
+        raise ValueError(f"time: {value!r} has no time zone (write it as UTC, e.g. 2025-03-13T11:00:00Z)")
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _outputs_digest(store: Store, baseline_run_id: int, candidate_run_id: int) -> str:
+    h = hashlib.sha256()
+    for run_id, side in ((baseline_run_id, b"b"), (candidate_run_id, b"c")):
+        cur = store.db.execute(
+            "SELECT case_id, sample, text, error FROM outputs WHERE run_id = ? ORDER BY case_id, sample", (run_id,)
+        )
+        for case_id, sample, text, error in cur.fetchall():
+            h.update(side + b"\0" + case_id.encode() + b"\0" + str(sample).encode() + b"\0")
+            h.update((text or "").encode("utf-8", "surrogatepass") + b"\0" + (b"E" if error is not None else b"") + b"\1")
+    return h.hexdigest()
+
+
+def comparison_identity(store: Store, comparison_id: int) -> dict[str, Any]:
+    """How a comparison is named in a labels file (see the module docstring)."""
+    comp = store.comparison(comparison_id)
+    suite = store.suite(comp.suite_id)
+    base, cand = store.run(comp.baseline_run_id), store.run(comp.candidate_run_id)
+    return {
+        "suite": suite.name,
+        "suite_digest": suite.digest,
+        "baseline": base.spec,
+        "candidate": cand.spec,
+        "name": comp.name,
+        "outputs": _outputs_digest(store, comp.baseline_run_id, comp.candidate_run_id),
+    }
+
+
+def export_labels(store: Store, comparison_id: int) -> list[str]:
+    """Every reviewer's current label of the comparison, one JSON line each (ordered by case, reviewer)."""
+    ident = comparison_identity(store, comparison_id)
+    lines = []
+    for lab in store.labels(comparison_id):
+        obj = {
+            "format": FORMAT, "comparison": ident, "case": lab.case_id, "reviewer": lab.reviewer,
+            "verdict": lab.verdict, "severity": lab.severity, "note": lab.note,
+            "time": lab.updated_at or lab.created_at,
+        }  # fmt: skip
+        lines.append(json.dumps(obj, ensure_ascii=False, sort_keys=False))
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLabel:
+    line: int
+    comparison: dict[str, Any]
+    case: str
+    reviewer: str
+    verdict: str
+    severity: int | None
+    note: str | None
+    time: str
+
+    @property
+    def identity_key(self) -> tuple[Any, ...]:
+        return tuple(self.comparison.get(k) for k in _IDENTITY_KEYS)
+
+
+def _parse_line(obj: Any) -> tuple[dict[str, Any], str, str, str, int | None, str | None, str]:
+    if not isinstance(obj, dict):
+        raise ValueError("each line is a JSON object (one label)")
+    if obj.get("format") != FORMAT:
+        raise ValueError(f"format: expected {FORMAT!r}, got {obj.get('format')!r}")
+    comp = obj.get("comparison")
+    if not isinstance(comp, dict):
+        raise ValueError("comparison: expected an object with suite_digest, baseline, candidate, name")
+    for k in ("suite_digest", "baseline", "candidate"):
+        if not isinstance(comp.get(k), str) or not comp[k]:
+            raise ValueError(f"comparison.{k}: expected a non-empty string")
+    if comp.get("name") is not None and not isinstance(comp["name"], str):
+        raise ValueError("comparison.name: expected a string or null")
+    case, reviewer, verdict = obj.get("case"), obj.get("reviewer"), obj.get("verdict")
+    if not isinstance(case, str) or not case:
+        raise ValueError("case: expected a case id")
+    if not isinstance(reviewer, str) or not reviewer.strip():
+        raise ValueError("reviewer: expected a non-empty string")
+    if verdict not in _VERDICTS:
+        raise ValueError(f"verdict: expected one of {', '.join(_VERDICTS)}, got {verdict!r}")
+    severity = obj.get("severity")
+    if severity is not None and (isinstance(severity, bool) or severity not in (1, 2, 3)):
+        raise ValueError(f"severity: expected 1, 2, 3 or null, got {severity!r}")
+    if verdict != "regression":
+        severity = None  # as Store.set_label does: severity belongs to regressions
+    note = obj.get("note")
+    if note is not None and not isinstance(note, str):
+        raise ValueError("note: expected a string or null")
+    return comp, case, reviewer.strip(), verdict, severity, note, _norm_time(obj.get("time"))
+
+
+def parse_label_lines(path: Path) -> list[ParsedLabel]:
+    """Parse and validate every line; raise ``ReviewerError`` listing every problem as file:line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text ({e.reason})") from None
+    out: list[ParsedLabel] = []
+    problems: list[str] = []
+    for n, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as e:
+            problems.append(f"{path}:{n}: invalid JSON: {e.msg} (column {e.colno})")
+            continue
+        try:
+            comp, case, reviewer, verdict, severity, note, time = _parse_line(obj)
+        except ValueError as e:
+            problems.append(f"{path}:{n}: {e}")
+            continue
+        out.append(ParsedLabel(n, comp, case, reviewer, verdict, severity, note, time))
+    if problems:
+        shown = problems[:50]
+        more = [f"… and {len(problems) - 50} more problems"] if len(problems) > 50 else []
+        raise ReviewerError("\n".join(shown + more + [f"{path}: nothing imported (fix the lines above)"]))
+    return out
+
+
+@dataclass(slots=True)
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept_local: int = 0  # the local label is newer (or equally new): it stays
+    skipped: list[str] = field(default_factory=list)  # "file:line: why", for labels not imported
+    notes: list[str] = field(default_factory=list)  # informational, e.g. outputs differ
+    comparisons: set[int] = field(default_factory=set)
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated
+
+    def summary(self) -> str:
+        parts = [f"{self.added} added", f"{self.updated} updated", f"{self.unchanged} unchanged"]
+        if self.kept_local:
+            parts.append(f"{self.kept_local} kept (the local label is newer)")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} not imported (listed above)")
+        where = ", ".join(f"#{c}" for c in sorted(self.comparisons)) or "no comparison"
+        return f"labels: {', '.join(parts)} — into comparison {where}"
+
+
+def _describe(comp: dict[str, Any]) -> str:
+    name = f" named {comp.get('name')!r}" if comp.get("name") else " without a name"
+    digest = str(comp.get("suite_digest", ""))[:12]
+    return f"suite {comp.get('suite', '?')} (sha256 {digest}…), {comp.get('baseline')} → {comp.get('candidate')},{name}"
+
+
+def import_labels(store: Store, path: Path, *, into: int | None = None, dry_run: bool = False) -> ImportReport:
+    """Import a labels JSONL file (see the module docstring). ``into`` sends every label to that
+    local comparison regardless of the identity on the lines (its cases must still exist)."""
+    from ..store import StoreError
+
+    labels = parse_label_lines(path)
+    report = ImportReport()
+
+    # which local comparison each identity names
+    summaries = store.comparisons()
+    if into is not None:
+        try:
+            store.comparison(into)
+        except StoreError as e:
+            raise UsageError(f"--into: {e}") from None
+    resolved: dict[tuple[Any, ...], int | str] = {}
+    outputs_cache: dict[int, str] = {}
+
+    def local_outputs(cid: int) -> str:
+        if cid not in outputs_cache:
+            comp = store.comparison(cid)
+            outputs_cache[cid] = _outputs_digest(store, comp.baseline_run_id, comp.candidate_run_id)
+        return outputs_cache[cid]
+
+    def resolve(lab: ParsedLabel) -> int | str:
+        if into is not None:
+            return into
+        key = lab.identity_key + (lab.comparison.get("outputs"),)
+        if key in resolved:
+            return resolved[key]
+        c = lab.comparison
+        matches = [
+            s.id for s in summaries
+            if s.suite_digest == c["suite_digest"] and s.baseline == c["baseline"] and s.candidate == c["candidate"]
+            and s.name == c.get("name")
+        ]  # fmt: skip
+        result: int | str
+        if not matches:
+            result = f"no local comparison matches ({_describe(c)})"
+        elif len(matches) == 1:
+            result = matches[0]
+            if c.get("outputs") and c["outputs"] != local_outputs(matches[0]):
+                report.notes.append(
+                    f"{path}:{lab.line}: comparison #{matches[0]} matches by suite, models and name, but its "
+                    "outputs differ from the labelled ones (a re-run?): imported anyway"
+                )
+        else:
+            same = [m for m in matches if c.get("outputs") and local_outputs(m) == c["outputs"]]
+            if len(same) == 1:
+                result = same[0]
+            else:
+                ids = ", ".join(f"#{m}" for m in matches)
+                result = f"{len(matches)} local comparisons match ({ids}): choose one with --into ID"
+        resolved[key] = result
+        return result
+
+    case_ids: dict[int, set[str]] = {}
+
+    def cases_of(cid: int) -> set[str]:
+        if cid not in case_ids:
+            comp = store.comparison(cid)
+            case_ids[cid] = {c.id for c in store.suite(comp.suite_id).suite.cases}
+        return case_ids[cid]
+
+    accepted: dict[tuple[int, str, str], ParsedLabel] = {}
+    for lab in labels:
+        target = resolve(lab)
+        if isinstance(target, str):
+            report.skipped.append(f"{path}:{lab.line}: {target}")
+            continue
+        if lab.case not in cases_of(target):
+            report.skipped.append(f"{path}:{lab.line}: case {lab.case!r} is not in comparison #{target}")
+            continue
+        k = (target, lab.case, lab.reviewer)
+        prev = accepted.get(k)
+        if prev is None or lab.time > prev.time:  # the file itself may hold several versions
+            accepted[k] = lab
+        report.comparisons.add(target)
+
+    with store.transaction() as conn:
+        for (cid, case, reviewer), lab in sorted(accepted.items(), key=lambda kv: (kv[1].time, kv[1].line)):
+            row = conn.execute(
+                "SELECT verdict, severity, note, updated_at FROM labels WHERE comparison_id = ? AND case_id = ? AND reviewer = ?",
+                (cid, case, reviewer),
+            ).fetchone()
+            if row is not None:
+                same = (row[0], row[1], row[2]) == (lab.verdict, lab.severity, lab.note)
+                local_time = _safe_norm(row[3])
+                if same:
+                    report.unchanged += 1
+                    continue
+                if local_time >= lab.time:
+                    report.kept_local += 1
+                    continue
+            if dry_run:
+                report.added += row is None
+                report.updated += row is not None
+                continue
+            # the same statements as Store.set_label, inside this one transaction
+            conn.execute(
+                """INSERT INTO labels (comparison_id, case_id, reviewer, verdict, severity, note, created_at, updated_at)
+                   VALUES (?,?,?,?,?,?,?,?)
+                   ON CONFLICT (comparison_id, case_id, reviewer) DO UPDATE SET
+                     verdict = excluded.verdict, severity = excluded.severity, note = excluded.note,
+                     updated_at = excluded.updated_at""",
+                (cid, case, reviewer, lab.verdict, lab.severity, lab.note, lab.time, lab.time),
+            )
+            conn.execute(
+                "INSERT INTO label_events (comparison_id, case_id, reviewer, verdict, severity, note, at, source)"
+                " VALUES (?,?,?,?,?,?,?,'import')",
+                (cid, case, reviewer, lab.verdict, lab.severity, lab.note, lab.time),
+            )
+            if row is None:
+                report.added += 1
+            else:
+                report.updated += 1
+    return report
+
+
+def _safe_norm(value: str | None) -> str:
+    try:
+        return _norm_time(value)
+    except ValueError:
+        return value or ""
+
+
+def write_lines(lines: Iterable[str]) -> str:
+    return "".join(line + "\n" for line in lines)

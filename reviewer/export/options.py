@@ -1,0 +1,49 @@
+"""Option parsing and checks shared by the export, signoff, gate and labels commands."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..errors import ReviewerError, UsageError
+from .changelog import CaseEntry, Price
+
+__all__ = ["parse_prices", "refuse_unreviewed", "principal_of"]
+
+_PRICE_RE = re.compile(r"^(?P<model>[^=]+)=(?P<input>\d+(?:\.\d+)?),(?P<output>\d+(?:\.\d+)?)$")
+
+
+def parse_prices(values: Sequence[str] | None) -> dict[str, Price]:
+    """``--price openai:gpt-4o=2.50,10.00`` (USD per million input, output tokens), repeatable.
+    The left side is a run's spec (provider:model) or its model name."""
+    prices: dict[str, Price] = {}
+    for v in values or ():
+        m = _PRICE_RE.match(v.strip())
+        if not m:
+            raise UsageError(
+                f"--price {v!r}: expected MODEL=INPUT,OUTPUT in USD per million tokens, e.g. openai:gpt-4o=2.50,10.00"
+            )
+        prices[m["model"].strip()] = Price(float(m["input"]), float(m["output"]))
+    return prices
+
+
+def refuse_unreviewed(unreviewed: Sequence[CaseEntry], what: str) -> None:
+    """The one-line refusal used by export and signoff while changed cases are unreviewed."""
+    if not unreviewed:
+        return
+    ids = ", ".join(c.id for c in unreviewed[:5]) + (", …" if len(unreviewed) > 5 else "")
+    n = len(unreviewed)
+    raise ReviewerError(
+        f"{n} changed case{'s are' if n != 1 else ' is'} unreviewed ({ids}): label "
+        f"{'them' if n != 1 else 'it'} in `reviewer review`, or pass --allow-unreviewed to {what}"
+    )
+
+
+def principal_of(identity: str) -> str:
+    """The email in "Name <email>" (what allowed_signers files name), else ``EMAIL``."""
+    m = re.search(r"<([^<>\s]+@[^<>\s]+)>", identity or "")
+    if m:
+        return m.group(1)
+    if re.fullmatch(r"[^<>\s]+@[^<>\s]+", (identity or "").strip()):
+        return identity.strip()
+    return "EMAIL"

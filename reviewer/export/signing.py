@@ -1,0 +1,412 @@
+"""Body digests and SSH signatures of changelogs, through the system's ``ssh-keygen``.
+
+Layout of a changelog file (every line ends with ``\\n``; we never write ``\\r``)::
+
+    lines 1..N      the body (header, verdict, deltas, cases, warnings)
+    line N+1        <!-- reviewer:signoff lines=N sha256=HEX -->
+                    the sign-off block (who signed off, the digest, how to check it)
+    line M+1        <!-- reviewer:signature lines=M -->     only with an embedded signature
+                    the armored SSH signature of lines 1..M, in a collapsed <details> block
+
+The **body digest** is the SHA-256 of the bytes of lines 1..N exactly as written (UTF-8, ``\\n``
+line endings), so anyone can check it with ``head -n N FILE | sha256sum``. A line count rather
+than a marker search keeps the rule immune to model output: a model that prints our marker lands
+inside a code block of the body, and line N+1 is still ours.
+
+The **signature** is ``ssh-keygen -Y sign -n reviewer-changelog`` over the whole file (detached
+``FILE.sig``) or over lines 1..M (embedded). It is a standard SSHSIG, so plain ``ssh-keygen -Y
+verify`` checks it without reviewer. ``verify_file`` names the signer from an allowed-signers file
+(``ssh-keygen -Y find-principals``), then verifies with that principal.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ReviewerError, UsageError
+
+__all__ = [
+    "NAMESPACE", "SIGNOFF_MARKER_RE", "SIGNATURE_MARKER_RE", "VerifyFailed", "VerifyReport",
+    "Layout", "SignatureInfo", "body_digest", "signoff_marker", "parse_layout", "split_lines",
+    "ssh_keygen", "resolve_key", "key_fingerprint", "sign_bytes", "signature_info", "embed_signature",
+    "default_allowed_signers", "verify_file", "write_atomic",
+]  # fmt: skip
+
+NAMESPACE = "reviewer-changelog"
+SIGNOFF_MARKER_RE = re.compile(r"^<!-- reviewer:signoff lines=(\d+) sha256=([0-9a-f]{64}) -->$")
+SIGNATURE_MARKER_RE = re.compile(r"^<!-- reviewer:signature lines=(\d+) -->$")
+_ARMOR_BEGIN = "-----BEGIN SSH SIGNATURE-----"
+_ARMOR_END = "-----END SSH SIGNATURE-----"
+
+
+class VerifyFailed(ReviewerError):
+    """The file is not what was signed (or not signed by anyone trusted): ``reviewer verify`` exits 1."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout and digest
+# ---------------------------------------------------------------------------------------------
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their ``\\n``, split on ``\\n`` only (``str.splitlines`` also splits on
+    U+2028, form feeds and more, which ``head -n`` does not)."""
+    parts = text.split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def body_digest(body: str) -> str:
+    """SHA-256 (hex) of the body's UTF-8 bytes: what ``head -n N FILE | sha256sum`` prints."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def signoff_marker(body: str) -> str:
+    """The marker line (without ``\\n``) that follows ``body`` and records its size and digest."""
+    if body and not body.endswith("\n"):
+        raise ValueError("the body must end with a newline")
+    return f"<!-- reviewer:signoff lines={len(split_lines(body))} sha256={body_digest(body)} -->"
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    lines: list[str]
+    body_lines: int | None  # N: the body is lines 1..N (None: no sign-off block found)
+    recorded_digest: str | None
+    signed_lines: int | None  # M: an embedded signature covers lines 1..M
+    embedded_signature: str | None
+
+    @property
+    def body(self) -> str:
+        return "".join(self.lines[: self.body_lines or 0])
+
+    @property
+    def signed_part(self) -> str:
+        return "".join(self.lines[: self.signed_lines] if self.signed_lines is not None else self.lines)
+
+
+def _last_marker(lines: list[str], pattern: re.Pattern[str], stop: int) -> tuple[int, re.Match[str]] | None:
+    for i in range(stop - 1, -1, -1):
+        m = pattern.match(lines[i].rstrip("\n"))
+        if m:
+            return i, m
+    return None
+
+
+def parse_layout(text: str, name: str = "file") -> Layout:
+    """Find the sign-off block and an embedded signature. Raises ``VerifyFailed`` when a marker's
+    line count does not match where the marker is (lines were added or removed above it)."""
+    lines = split_lines(text)
+    signed_lines = signature = None
+    found = _last_marker(lines, SIGNATURE_MARKER_RE, len(lines))
+    stop = len(lines)
+    if found:
+        idx, m = found
+        signed_lines = int(m.group(1))
+        if signed_lines != idx:
+            raise VerifyFailed(
+                f"{name}: the signature marker on line {idx + 1} says it follows line {signed_lines}: "
+                "lines were added or removed above it"
+            )
+        stop = idx
+        rest = "".join(lines[idx + 1 :])
+        begin, end = rest.find(_ARMOR_BEGIN), rest.find(_ARMOR_END)
+        if begin < 0 or end < begin:
+            raise VerifyFailed(f"{name}: the embedded signature block after line {idx + 1} is damaged")
+        signature = rest[begin : end + len(_ARMOR_END)] + "\n"
+    body_lines = digest = None
+    found = _last_marker(lines, SIGNOFF_MARKER_RE, stop)
+    if found:
+        idx, m = found
+        body_lines, digest = int(m.group(1)), m.group(2)
+        if body_lines != idx:
+            raise VerifyFailed(
+                f"{name}: the sign-off block on line {idx + 1} says the body is lines 1–{body_lines}: "
+                "lines were added to or removed from the body"
+            )
+    return Layout(lines, body_lines, digest, signed_lines, signature)
+
+
+# ---------------------------------------------------------------------------------------------
+# ssh-keygen
+# ---------------------------------------------------------------------------------------------
+
+
+def ssh_keygen() -> str:
+    exe = shutil.which("ssh-keygen")
+    if not exe:
+        raise ReviewerError("ssh-keygen not found: install OpenSSH 8.2 or later to sign or verify changelogs")
+    return exe
+
+
+def _git_config(key: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "config", "--get", key], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def resolve_key(key: str | None, workdir: Path) -> Path:
+    """The key file to sign with: ``key`` (a path, or ``key::ssh-ed25519 AAAA…`` as git accepts),
+    else git's ``user.signingkey``. A public key means "the private half is in ssh-agent"."""
+    source = "--sign"
+    if not key:
+        key = _git_config("user.signingkey")
+        source = "git config user.signingkey"
+        if not key:
+            raise UsageError("--sign: give a key file, or set git config user.signingkey (as for SSH-signed commits)")
+    if key.startswith("key::") or key.startswith("ssh-"):
+        literal = key.removeprefix("key::").strip()
+        path = workdir / "signing_key.pub"
+        path.write_text(literal + "\n", encoding="utf-8")
+        return path
+    path = Path(key).expanduser()
+    if not path.is_file():
+        raise UsageError(f"{source}: {key}: no such key file")
+    return path
+
+
+def _run(args: list[str], *, data: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(args, input=data, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ReviewerError(f"{' '.join(args[:3])} did not finish in {timeout:.0f} s") from None
+
+
+def _stderr_line(proc: subprocess.CompletedProcess[bytes]) -> str:
+    lines = [ln.strip() for ln in proc.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith(("Signing ", "Write signature"))]
+    return lines[-1] if lines else f"exit status {proc.returncode}"
+
+
+def key_fingerprint(key: Path) -> str:
+    """``ED25519 key SHA256:…`` of a key file (private or public; needs no passphrase)."""
+    proc = _run([ssh_keygen(), "-l", "-f", str(key)])
+    if proc.returncode != 0:
+        raise UsageError(f"--sign: {key}: not an SSH key ({_stderr_line(proc)})")
+    parts = proc.stdout.decode().split()
+    kind = parts[-1].strip("()") if parts and parts[-1].startswith("(") else "SSH"
+    return f"{kind} key {parts[1]}"
+
+
+def sign_bytes(data: bytes, key: Path) -> str:
+    """An armored SSHSIG of ``data`` in namespace ``reviewer-changelog``.
+
+    The data goes through a private temporary file (not stdin), so ssh-keygen can still ask for
+    the key's passphrase on the terminal; a key given as ``.pub`` is used through ssh-agent.
+    """
+    exe = ssh_keygen()
+    with tempfile.TemporaryDirectory(prefix="reviewer-sign-") as tmp:
+        target = Path(tmp) / "changelog"
+        target.write_bytes(data)
+        try:
+            proc = subprocess.run(
+                [exe, "-Y", "sign", "-f", str(key), "-n", NAMESPACE, str(target)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise ReviewerError("ssh-keygen -Y sign did not finish in 300 s") from None
+        sig = target.with_name("changelog.sig")
+        if proc.returncode != 0 or not sig.is_file():
+            raise ReviewerError(f"signing with {key} failed: {_stderr_line(proc)}")
+        return sig.read_text(encoding="ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureInfo:
+    key_type: str  # e.g. "ED25519"
+    fingerprint: str  # "SHA256:…", as ssh-keygen -l prints it
+    namespace: str
+
+
+def _ssh_string(blob: bytes, pos: int) -> tuple[bytes, int]:
+    if pos + 4 > len(blob):
+        raise ValueError("truncated")
+    n = int.from_bytes(blob[pos : pos + 4], "big")
+    if pos + 4 + n > len(blob):
+        raise ValueError("truncated")
+    return blob[pos + 4 : pos + 4 + n], pos + 4 + n
+
+
+def signature_info(armored: str) -> SignatureInfo:
+    """Read the signer's public key and namespace out of an SSHSIG (PROTOCOL.sshsig) without
+    verifying anything, to name the key in messages."""
+    try:
+        body = armored.strip()
+        if not body.startswith(_ARMOR_BEGIN) or not body.endswith(_ARMOR_END):
+            raise ValueError("no armor")
+        blob = base64.b64decode("".join(body[len(_ARMOR_BEGIN) : -len(_ARMOR_END)].split()), validate=True)
+        if blob[:6] != b"SSHSIG":
+            raise ValueError("bad magic")
+        pubkey, pos = _ssh_string(blob, 10)
+        namespace, pos = _ssh_string(blob, pos)
+        key_type, _ = _ssh_string(pubkey, 0)
+    except ValueError as e:  # binascii.Error is a ValueError
+        raise VerifyFailed(f"not a valid SSH signature ({e})") from None
+    kind = key_type.decode("ascii", "replace")
+    short = {"ssh-ed25519": "ED25519", "ssh-rsa": "RSA", "sk-ssh-ed25519@openssh.com": "ED25519-SK"}.get(kind)
+    if short is None:
+        short = "ECDSA" if kind.startswith("ecdsa") else ("ECDSA-SK" if kind.startswith("sk-ecdsa") else kind)
+    fp = "SHA256:" + base64.b64encode(hashlib.sha256(pubkey).digest()).decode().rstrip("=")
+    return SignatureInfo(short, fp, namespace.decode("utf-8", "replace"))
+
+
+def embed_signature(document: str, armored: str) -> str:
+    """Append the signature of ``document`` (all of it) as a collapsed block at the end."""
+    m = len(split_lines(document))
+    return (
+        document
+        + f"<!-- reviewer:signature lines={m} -->\n"
+        + "<details>\n<summary>SSH signature of lines 1–"
+        + f"{m} (namespace <code>{NAMESPACE}</code>)</summary>\n\n"
+        + "```text\n"
+        + armored.strip()
+        + "\n```\n\n</details>\n"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Verify
+# ---------------------------------------------------------------------------------------------
+
+
+def default_allowed_signers() -> Path | None:
+    """git's ``gpg.ssh.allowedSignersFile``, else ``~/.ssh/allowed_signers`` when it exists."""
+    configured = _git_config("gpg.ssh.allowedSignersFile")
+    if configured:
+        return Path(configured).expanduser()
+    home = Path("~/.ssh/allowed_signers").expanduser()
+    return home if home.is_file() else None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    principal: str
+    key: SignatureInfo
+    body_digest: str | None  # checked digest (None: the file has no sign-off block, e.g. JSON)
+    body_lines: int | None
+    embedded: bool
+    crlf_normalised: bool
+
+    def summary(self, name: str) -> str:
+        how = "embedded signature" if self.embedded else "detached signature"
+        digest = (
+            f"; body digest sha256 {self.body_digest[:16]}… (lines 1–{self.body_lines}) matches"
+            if self.body_digest
+            else ""
+        )
+        crlf = "; CRLF line endings were read as LF" if self.crlf_normalised else ""
+        return f"{name}: good {how} by {self.principal} ({self.key.key_type} key {self.key.fingerprint}){digest}{crlf}"
+
+
+def verify_file(
+    path: Path, *, allowed_signers: Path | None = None, signature: Path | None = None
+) -> VerifyReport:
+    """Check the body digest, then the signature, and name the signer.
+
+    Raises ``UsageError`` for what the user must fix (missing file, no allowed-signers file) and
+    ``VerifyFailed`` with a one-line reason when the file is not exactly what was signed.
+    """
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{name}: no such file") from None
+    except OSError as e:
+        raise UsageError(f"{name}: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise VerifyFailed(f"{name}: not UTF-8 text (byte {e.start}): it was changed after export") from None
+    crlf = "\r\n" in text
+    if crlf:  # a checkout with core.autocrlf: we never write \r, so this undoes exactly that
+        text = text.replace("\r\n", "\n")
+    layout = parse_layout(text, name)
+
+    if layout.body_lines is not None:
+        actual = body_digest(layout.body)
+        if actual != layout.recorded_digest:
+            raise VerifyFailed(
+                f"{name}: the body changed after export: lines 1–{layout.body_lines} hash to sha256 "
+                f"{actual[:16]}…, the sign-off block records {layout.recorded_digest[:16]}…"  # type: ignore[index]
+            )
+    elif path.suffix.lower() in (".md", ".markdown"):
+        raise VerifyFailed(f"{name}: no sign-off block found (not a reviewer changelog, or its end was cut)")
+
+    if layout.embedded_signature is not None:
+        armored, data, embedded = layout.embedded_signature, layout.signed_part.encode("utf-8"), True
+    else:
+        sig_path = signature or path.with_name(path.name + ".sig")
+        if not sig_path.is_file():
+            what = "its body digest matches, but " if layout.body_lines is not None else ""
+            raise VerifyFailed(f"{name}: {what}it is not signed (no embedded signature and no {sig_path})")
+        armored = sig_path.read_text(encoding="utf-8", errors="replace")
+        data, embedded = (text.encode("utf-8") if crlf else raw), False
+
+    info = signature_info(armored)
+    if info.namespace != NAMESPACE:
+        raise VerifyFailed(f"{name}: the signature is for namespace {info.namespace!r}, not {NAMESPACE!r}")
+    signers = allowed_signers or default_allowed_signers()
+    if signers is None:
+        raise UsageError(
+            f"{name} is signed by {info.key_type} key {info.fingerprint}: pass --allowed-signers FILE "
+            "(one line per signer: EMAIL ssh-ed25519 AAAA…) to check who that is"
+        )
+    if not signers.is_file():
+        raise UsageError(f"{signers}: no such allowed-signers file")
+
+    exe = ssh_keygen()
+    with tempfile.TemporaryDirectory(prefix="reviewer-verify-") as tmp:
+        sig_file = Path(tmp) / "changelog.sig"
+        sig_file.write_text(armored, encoding="utf-8")
+        found = _run([exe, "-Y", "find-principals", "-s", str(sig_file), "-f", str(signers)])
+        principals = [p for line in found.stdout.decode().splitlines() for p in line.split(",") if p.strip()]
+        if found.returncode != 0 or not principals:
+            raise VerifyFailed(
+                f"{name}: signed by {info.key_type} key {info.fingerprint}, which is not in {signers}"
+            )
+        principal = principals[0].strip()
+        checked = _run(
+            [exe, "-Y", "verify", "-f", str(signers), "-I", principal, "-n", NAMESPACE, "-s", str(sig_file)],
+            data=data,
+        )
+    if checked.returncode != 0:
+        where = f"lines 1–{layout.signed_lines}" if embedded else "the file"
+        raise VerifyFailed(
+            f"{name}: the signature by {principal} does not match {where}: changed after signing "
+            f"({_stderr_line(checked) if checked.stderr else 'ssh-keygen: verification failed'})"
+        )
+    return VerifyReport(
+        principal=principal, key=info, body_digest=layout.recorded_digest if layout.body_lines is not None else None,
+        body_lines=layout.body_lines, embedded=embedded, crlf_normalised=crlf,
+    )  # fmt: skip
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same directory and rename: never a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a changelog is an ordinary file
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
