@@ -1,0 +1,328 @@
+"""Side-by-side diff rows laid out for a width and painted one visual line at a time.
+
+:class:`SideBySide` takes the aligned rows of the diff engine (``reviewer.diff.align.Row``) and
+answers the two questions a Line-API widget asks: how many lines are there at this width
+(:meth:`SideBySide.height`), and what segments make line ``y`` (:meth:`SideBySide.line`). Long
+lines wrap inside their pane (word wrap, cell-aware so CJK and emoji keep the columns straight);
+a row is as tall as its taller side, so both panes stay level and scroll together.
+
+Untrusted text is shown through :mod:`reviewer.app.visible`: every ``rich.text.Text`` here is
+built from plain strings plus style spans, never markup.
+
+Rich only (no Textual, no I/O), so it is tested and benchmarked without an app.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate
+from typing import TYPE_CHECKING, Literal
+
+from rich.cells import cell_len, get_character_cell_size
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+from .visible import Visible, make_visible
+
+if TYPE_CHECKING:
+    from reviewer.diff.align import Row
+
+__all__ = ["DiffStyles", "SideBySide", "wrap_offsets"]
+
+Side = Literal["left", "right"]
+
+# Text.render needs a Console only to resolve style *names*; we pass Style objects, so one
+# private, never-printing console serves every call.
+_CONSOLE = Console(file=None, color_system=None, force_terminal=False, width=80, legacy_windows=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DiffStyles:
+    """Rich styles for each part of the view (the widget reads them from its CSS)."""
+
+    base: Style = field(default_factory=Style.null)
+    lineno: Style = field(default_factory=lambda: Style(dim=True))
+    delete_line: Style = field(default_factory=lambda: Style(bgcolor="#3a1e22"))
+    delete_word: Style = field(default_factory=lambda: Style(bgcolor="#8b2f3a", bold=True))
+    insert_line: Style = field(default_factory=lambda: Style(bgcolor="#1c3524"))
+    insert_word: Style = field(default_factory=lambda: Style(bgcolor="#2e7a45", bold=True))
+    moved: Style = field(default_factory=lambda: Style(bgcolor="#2a2446"))
+    filler: Style = field(default_factory=lambda: Style(color="#3a3a3a"))
+    special: Style = field(default_factory=lambda: Style(color="#d7af00", italic=True))
+    marker_delete: Style = field(default_factory=lambda: Style(color="#ff5f5f", bold=True))
+    marker_insert: Style = field(default_factory=lambda: Style(color="#5fd75f", bold=True))
+    marker_moved: Style = field(default_factory=lambda: Style(color="#af87ff", bold=True))
+    marker_json: Style = field(default_factory=lambda: Style(color="#ffaf00", bold=True))
+    separator: Style = field(default_factory=lambda: Style(color="#444444"))
+    search: Style = field(default_factory=lambda: Style(bgcolor="#875f00", color="#ffffff"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Wrapping
+# ---------------------------------------------------------------------------------------------
+
+
+def wrap_offsets(text: str, width: int) -> list[int]:
+    """Offsets where the continuation lines of ``text`` start when it is wrapped to ``width``
+    cells: after the last space that fits, else (a word longer than the width) wherever the
+    width runs out. Never splits before a zero-width character. ``[]`` when it fits."""
+    width = max(1, width)
+    if text.isascii():  # one cell per character: find breaks with C-speed rfind
+        n = len(text)
+        if n <= width:
+            return []
+        out: list[int] = []
+        pos = 0
+        while n - pos > width:
+            brk = text.rfind(" ", pos, pos + width)
+            nxt = brk + 1 if brk >= pos and brk + 1 > pos else pos + width
+            if nxt >= n:
+                break
+            out.append(nxt)
+            pos = nxt
+        return out
+    if cell_len(text) <= width:
+        return []
+    out = []
+    start = 0  # where the current visual line starts
+    col = 0
+    after_space = -1  # offset just after the last space on the current visual line
+    size = get_character_cell_size
+    for i, ch in enumerate(text):
+        cw = 1 if ch < "\x7f" else size(ch)
+        if col + cw > width and i > start:
+            brk = after_space if after_space > start else i
+            out.append(brk)
+            start = brk
+            col = cell_len(text[brk:i])
+            after_space = -1
+            if col + cw > width and i > start:  # the word carried over plus this char still overflow
+                out.append(i)
+                start = i
+                col = 0
+        col += cw
+        if ch == " ":
+            after_space = i + 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# One side of one row, ready to paint
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Cell:
+    """One side of one row: the shown text and its style spans (offsets into the shown text)."""
+
+    shown: str
+    spans: list[tuple[int, int, Style]]
+    wraps: dict[int, list[int]] = field(default_factory=dict)  # text width -> wrap offsets
+
+    def breaks(self, width: int) -> list[int]:
+        found = self.wraps.get(width)
+        if found is None:
+            found = self.wraps[width] = wrap_offsets(self.shown, width)
+        return found
+
+    def height(self, width: int) -> int:
+        return len(self.breaks(width)) + 1
+
+    def chunk(self, k: int, width: int) -> tuple[int, int]:
+        b = self.breaks(width)
+        start = 0 if k == 0 else b[k - 1]
+        end = b[k] if k < len(b) else len(self.shown)
+        return start, end
+
+
+def _search_spans(shown: str, needle: str | None, style: Style) -> list[tuple[int, int, Style]]:
+    if not needle:
+        return []
+    return [(m.start(), m.end(), style) for m in re.finditer(re.escape(needle), shown, re.IGNORECASE)]
+
+
+class SideBySide:
+    """Aligned rows, wrapped to a width on demand, painted one visual line at a time.
+
+    ``marked_left``/``marked_right`` are line numbers to flag in the gutter (the JSON view's
+    lines touched by a structural change).
+    """
+
+    def __init__(
+        self,
+        rows: Sequence[Row],
+        *,
+        marked_left: frozenset[int] = frozenset(),
+        marked_right: frozenset[int] = frozenset(),
+        search: str | None = None,
+    ) -> None:
+        self.rows = rows
+        self.marked = {"left": marked_left, "right": marked_right}
+        self.search = search or None
+        top = max((max(r.left_no or 0, r.right_no or 0) for r in rows), default=0)
+        self.digits = max(2, len(str(top)))
+        self._cells: dict[tuple[int, Side], _Cell | None] = {}
+        self._layout_width = -1
+        self._starts: list[int] = [0]
+        self._styles: DiffStyles | None = None
+
+    # -- geometry -----------------------------------------------------------------------------
+
+    def gutter(self) -> int:
+        """Cells before the text in each pane: line number, space, marker, space."""
+        return self.digits + 3
+
+    def pane_widths(self, width: int) -> tuple[int, int]:
+        left = max(0, (width - 1) // 2)
+        return left, max(0, width - 1 - left)
+
+    def text_widths(self, width: int) -> tuple[int, int]:
+        lw, rw = self.pane_widths(width)
+        g = self.gutter()
+        return max(4, lw - g), max(4, rw - g)
+
+    def _layout(self, width: int) -> None:
+        if width == self._layout_width:
+            return
+        tl, tr = self.text_widths(width)
+        heights = []
+        for i in range(len(self.rows)):
+            left, right = self._cell(i, "left"), self._cell(i, "right")
+            heights.append(max(left.height(tl) if left else 1, right.height(tr) if right else 1))
+        self._starts = [0, *accumulate(heights)]
+        self._layout_width = width
+
+    def height(self, width: int) -> int:
+        """Visual lines at this width."""
+        self._layout(width)
+        return self._starts[-1]
+
+    def locate(self, y: int, width: int) -> tuple[int, int] | None:
+        """(row index, visual line within the row) of visual line ``y``."""
+        self._layout(width)
+        if y < 0 or y >= self._starts[-1]:
+            return None
+        i = bisect_right(self._starts, y) - 1
+        return i, y - self._starts[i]
+
+    def row_start(self, index: int, width: int) -> int:
+        """The visual line where row ``index`` starts."""
+        self._layout(width)
+        return self._starts[max(0, min(index, len(self.rows)))]
+
+    def hunk_starts(self, width: int) -> list[int]:
+        """Visual lines where a run of non-equal rows starts (targets for next/previous change)."""
+        self._layout(width)
+        out = []
+        prev_equal = True
+        for i, r in enumerate(self.rows):
+            if r.kind != "equal" and prev_equal:
+                out.append(self._starts[i])
+            prev_equal = r.kind == "equal"
+        return out
+
+    # -- cells ----------------------------------------------------------------------------------
+
+    def _cell(self, index: int, side: Side) -> _Cell | None:
+        key = (index, side)
+        if key in self._cells:
+            return self._cells[key]
+        row = self.rows[index]
+        raw = row.left if side == "left" else row.right
+        if raw is None:
+            self._cells[key] = None
+            return None
+        styles = self._styles or DiffStyles()
+        vis: Visible = make_visible(raw)
+        spans: list[tuple[int, int, Style]] = []
+        word = styles.delete_word if side == "left" else styles.insert_word
+        for sp in row.left_spans if side == "left" else row.right_spans:
+            spans.append((vis.offset(sp.start), vis.offset(sp.end), word))
+        spans.extend((s, e, styles.special) for s, e in vis.specials)
+        spans.extend(_search_spans(vis.text, self.search, styles.search))
+        cell = _Cell(vis.text, spans)
+        self._cells[key] = cell
+        return cell
+
+    def set_styles(self, styles: DiffStyles) -> None:
+        """Use these styles from now on (drops prepared cells, keeps nothing stale)."""
+        if styles != self._styles:
+            self._styles = styles
+            self._cells.clear()
+            self._layout_width = -1
+
+    # -- painting -------------------------------------------------------------------------------
+
+    def _line_style(self, kind: str, side: Side, styles: DiffStyles) -> Style:
+        if kind == "changed" or (kind == "only_left" and side == "left") or (kind == "only_right" and side == "right"):
+            return styles.delete_line if side == "left" else styles.insert_line
+        if kind == "moved":
+            return styles.moved
+        return styles.base
+
+    def _marker(self, row: Row, side: Side, styles: DiffStyles, number: int | None) -> tuple[str, Style]:
+        kind = row.kind
+        if kind == "moved":
+            return ("↷" if side == "left" else "↶"), styles.marker_moved
+        if kind == "changed" or kind in ("only_left", "only_right"):
+            return ("-", styles.marker_delete) if side == "left" else ("+", styles.marker_insert)
+        if number is not None and number in self.marked[side]:
+            return "◆", styles.marker_json
+        return " ", styles.base
+
+    def _pane(self, index: int, k: int, side: Side, pane_w: int, text_w: int, styles: DiffStyles) -> list[Segment]:
+        row = self.rows[index]
+        cell = self._cell(index, side)
+        if cell is None:
+            pattern = "╱" * pane_w
+            return [Segment(pattern, styles.filler)]
+        line_style = styles.base + self._line_style(row.kind, side, styles)
+        number = row.left_no if side == "left" else row.right_no
+        segs: list[Segment] = []
+        if k == 0:
+            marker, marker_style = self._marker(row, side, styles, number)
+            segs.append(Segment(f"{number or '':>{self.digits}} ", styles.base + styles.lineno))
+            segs.append(Segment(marker, line_style + marker_style))
+            segs.append(Segment(" ", line_style))
+        else:
+            segs.append(Segment(" " * (self.digits + 1), styles.base))
+            segs.append(Segment("  ", line_style))
+        height = cell.height(text_w)
+        if k < height:
+            start, end = cell.chunk(k, text_w)
+            text = Text(cell.shown[start:end], style=line_style, end="")
+            for s, e, st in cell.spans:
+                if e > start and s < end:
+                    text.stylize(st, max(s, start) - start, min(e, end) - start)
+            body = list(text.render(_CONSOLE))
+        else:
+            body = []
+        body = Segment.adjust_line_length(body, text_w, style=line_style, pad=True)
+        segs.extend(body)
+        return segs
+
+    def line(self, y: int, width: int, styles: DiffStyles | None = None) -> list[Segment]:
+        """The segments of visual line ``y`` at ``width`` cells (exactly ``width`` cells long)."""
+        styles = styles or self._styles or DiffStyles()
+        if styles != self._styles:
+            self.set_styles(styles)
+        where = self.locate(y, width)
+        if where is None:
+            return [Segment(" " * width, styles.base)]
+        index, k = where
+        lw, rw = self.pane_widths(width)
+        tl, tr = self.text_widths(width)
+        left = self._pane(index, k, "left", lw, tl, styles)
+        right = self._pane(index, k, "right", rw, tr, styles)
+        left = Segment.adjust_line_length(left, lw, style=styles.base)
+        right = Segment.adjust_line_length(right, rw, style=styles.base)
+        return [*left, Segment("│", styles.base + styles.separator), *right]
+
+    def plain_line(self, y: int, width: int) -> str:
+        """Visual line ``y`` as plain text (tests, copy)."""
+        return "".join(s.text for s in self.line(y, width))

@@ -1,0 +1,267 @@
+"""What the review app knows about a comparison's cases, independent of any widget.
+
+One :class:`Entry` per case (the case, its assessment once ranked, this reviewer's label and the
+other reviewers'), and a :class:`ReviewState` that holds them in the order and filter the reviewer
+chose, counts them, and finds the next unreviewed or flagged case. Widgets only read it; the
+screen changes it and repaints.
+
+Pure Python: no Textual, no store, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reviewer.diff.score import Assessment
+    from reviewer.store import Label
+    from reviewer.suite import Case
+
+__all__ = [
+    "FLAGS", "FLAG_LABELS", "SORTS", "SORT_LABELS", "UNREVIEWED", "VERDICT_LABELS",
+    "Entry", "Filter", "ReviewState",
+]  # fmt: skip
+
+UNREVIEWED = "unreviewed"
+VERDICT_LABELS = {
+    UNREVIEWED: "unreviewed",
+    "regression": "regression",
+    "improvement": "improvement",
+    "acceptable": "acceptable",
+    "noise": "noise",
+}
+FLAGS = ("negative_flip", "positive_flip", "format_drift", "refusal_flip", "truncation", "error")
+FLAG_LABELS = {
+    "negative_flip": "negative flip",
+    "positive_flip": "positive flip",
+    "format_drift": "format drift",
+    "refusal_flip": "refusal flip",
+    "truncation": "truncation",
+    "error": "error",
+    "disagreement": "disagreement",
+}
+#: Flags that make a case worth a look (``N`` jumps to the next one); a positive flip is good news.
+ATTENTION_FLAGS = frozenset({"negative_flip", "format_drift", "refusal_flip", "truncation", "error"})
+SORTS = ("triage", "change", "id", "suite")
+SORT_LABELS = {
+    "triage": "triage order",
+    "change": "biggest change first",
+    "id": "case id",
+    "suite": "suite file order",
+}
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    case: Case
+    order: int  # position in the suite file
+    assessment: Assessment | None = None
+    rank: int | None = None  # position in triage order, once ranked
+    mine: Label | None = None
+    others: dict[str, Label] = field(default_factory=dict)  # reviewer -> label
+
+    @property
+    def id(self) -> str:
+        return self.case.id
+
+    @property
+    def verdict(self) -> str:
+        return self.mine.verdict if self.mine else UNREVIEWED
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return self.assessment.flags if self.assessment else ()
+
+    @property
+    def flagged(self) -> bool:
+        return bool(ATTENTION_FLAGS.intersection(self.flags))
+
+    @property
+    def disagreement(self) -> bool:
+        """Another reviewer's verdict differs from this reviewer's."""
+        mine = self.mine
+        return mine is not None and any(o.verdict != mine.verdict for o in self.others.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Cases to show: within one kind any value matches (OR), across kinds all must (AND)."""
+
+    verdicts: frozenset[str] = frozenset()
+    flags: frozenset[str] = frozenset()  # FLAGS, plus "disagreement"
+    tags: frozenset[str] = frozenset()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.verdicts or self.flags or self.tags)
+
+    def matches(self, e: Entry) -> bool:
+        if self.verdicts and e.verdict not in self.verdicts:
+            return False
+        if self.flags:
+            have = set(e.flags)
+            if e.disagreement:
+                have.add("disagreement")
+            if not have & self.flags:
+                return False
+        if self.tags and not self.tags.intersection(e.case.tags):
+            return False
+        return True
+
+    def describe(self) -> str:
+        parts = [VERDICT_LABELS.get(v, v) for v in sorted(self.verdicts)]
+        parts += [FLAG_LABELS.get(f, f) for f in sorted(self.flags)]
+        parts += [f"#{t}" for t in sorted(self.tags)]
+        return ", ".join(parts)
+
+    def toggled(self, kind: str, value: str) -> Filter:
+        current: frozenset[str] = getattr(self, kind)
+        return replace(self, **{kind: current ^ {value}})
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    total: int
+    shown: int
+    verdicts: dict[str, int]
+    flags: dict[str, int]
+    disagreements: int
+    others_labelled: int
+
+
+class ReviewState:
+    """The cases of one comparison as the reviewer sees them: sorted, filtered, counted."""
+
+    def __init__(self, cases: Sequence[Case], reviewer: str) -> None:
+        self.reviewer = reviewer
+        self.entries = [Entry(c, i) for i, c in enumerate(cases)]
+        self.by_id = {e.id: e for e in self.entries}
+        self.sort = "triage"
+        self.filter = Filter()
+        self.search: str | None = None
+        self.search_ids: frozenset[str] | None = None
+        self.ranked = False
+        self.view: list[Entry] = list(self.entries)
+        self._position = {e.id: i for i, e in enumerate(self.view)}
+
+    # -- data in --------------------------------------------------------------------------------
+
+    def set_assessments(self, ranked: Sequence[Assessment]) -> None:
+        """Assessments of every case, in triage order (cases missing from it rank last)."""
+        for e in self.entries:
+            e.rank = None
+        for i, a in enumerate(ranked):
+            e = self.by_id.get(a.case_id)
+            if e is not None:
+                e.assessment = a
+                e.rank = i
+        self.ranked = True
+
+    def set_assessment(self, case_id: str, assessment: Assessment) -> None:
+        """One case assessed on its own (before the ranking is ready): no effect on the order."""
+        e = self.by_id.get(case_id)
+        if e is not None and e.assessment is None:
+            e.assessment = assessment
+
+    def set_labels(self, labels: Iterable[Label]) -> None:
+        """Every reviewer's labels as stored (replaces what was known)."""
+        for e in self.entries:
+            e.mine = None
+            e.others = {}
+        for lab in labels:
+            e = self.by_id.get(lab.case_id)
+            if e is None:
+                continue
+            if lab.reviewer == self.reviewer:
+                e.mine = lab
+            else:
+                e.others[lab.reviewer] = lab
+
+    def set_other_labels(self, labels: Iterable[Label]) -> bool:
+        """Other reviewers' labels as stored now; this reviewer's own are kept as they are in
+        memory (they may hold writes not yet flushed). Returns whether anything changed."""
+        fresh: dict[str, dict[str, Label]] = {}
+        for lab in labels:
+            if lab.reviewer != self.reviewer and lab.case_id in self.by_id:
+                fresh.setdefault(lab.case_id, {})[lab.reviewer] = lab
+        changed = False
+        for e in self.entries:
+            new = fresh.get(e.id, {})
+            if _label_keys(new) != _label_keys(e.others):
+                e.others = new
+                changed = True
+        return changed
+
+    def set_mine(self, case_id: str, label: Label | None) -> None:
+        self.by_id[case_id].mine = label
+
+    # -- order and filter -----------------------------------------------------------------------
+
+    def _sort_key(self) -> Callable[[Entry], object]:
+        if self.sort == "triage":
+            if not self.ranked:
+                return lambda e: e.order
+            big = len(self.entries)
+            return lambda e: (e.rank if e.rank is not None else big, e.order)
+        if self.sort == "change":
+            return lambda e: (-(e.assessment.change) if e.assessment else 1.0, e.order)
+        if self.sort == "id":
+            return lambda e: e.id
+        return lambda e: e.order
+
+    def matches(self, e: Entry) -> bool:
+        if self.search_ids is not None and e.id not in self.search_ids:
+            return False
+        return self.filter.matches(e)
+
+    def rebuild(self) -> None:
+        """Recompute the shown cases after a change of sort, filter, search or ranking."""
+        shown = [e for e in self.entries if self.matches(e)]
+        shown.sort(key=self._sort_key())
+        self.view = shown
+        self._position = {e.id: i for i, e in enumerate(shown)}
+
+    def position(self, case_id: str | None) -> int | None:
+        return None if case_id is None else self._position.get(case_id)
+
+    def cycle_sort(self) -> str:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        return self.sort
+
+    # -- questions ------------------------------------------------------------------------------
+
+    def find(self, start: int, pred: Callable[[Entry], bool], *, step: int = 1) -> int | None:
+        """The next position after ``start`` (wrapping around) whose entry satisfies ``pred``."""
+        n = len(self.view)
+        for k in range(1, n + 1):
+            i = (start + step * k) % n
+            if pred(self.view[i]):
+                return i
+        return None
+
+    def counts(self) -> Counts:
+        verdicts = dict.fromkeys(VERDICT_LABELS, 0)
+        flags = dict.fromkeys(FLAGS, 0)
+        disagreements = others = 0
+        for e in self.entries:
+            verdicts[e.verdict] += 1
+            for f in e.flags:
+                flags[f] = flags.get(f, 0) + 1
+            if e.others:
+                others += 1
+                if e.disagreement:
+                    disagreements += 1
+        return Counts(len(self.entries), len(self.view), verdicts, flags, disagreements, others)
+
+    def tags(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for e in self.entries:
+            for t in e.case.tags:
+                out[t] = out.get(t, 0) + 1
+        return dict(sorted(out.items()))
+
+
+def _label_keys(d: dict[str, Label]) -> dict[str, tuple]:
+    return {r: (lab.verdict, lab.severity, lab.note, lab.updated_at) for r, lab in d.items()}
