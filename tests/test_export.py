@@ -136,7 +136,7 @@ def make_comparison(tmp_path: Path, *, labels: bool = True, name: str | None = "
     loaded = load_suite(suite_file)
     store = Store(tmp_path / "reviewer.db")
     sid = store.upsert_suite(loaded)
-    base = store.create_run(suite_id=sid, provider="openai", model="gpt-4o", base_url="https://user:secret@api.example.com/v1?key=abc",
+    base = store.create_run(suite_id=sid, provider="openai", model="gpt-4o", base_url="https://user:hunter2@api.example.com/v1?key=abc",
                             params={"temperature": 0, "api_key": "sk-never"}, samples=2, side="baseline")  # fmt: skip
     cand = store.create_run(suite_id=sid, provider="openai", model="gpt-4o", base_url="https://api.example.com/v1",
                             params={"temperature": 0}, samples=2, side="candidate")  # fmt: skip
@@ -208,3 +208,323 @@ def test_json_matches_golden_file(tmp_path):
     assert got["suite"].pop("path") == str(tmp_path / "support.yaml")
     want["suite"].pop("path")
     assert got == want
+
+
+# ---------------------------------------------------------------------------------------------
+# Escaping: model text cannot break the document. Checked by parsing with markdown-it-py (a
+# CommonMark parser with GFM tables; it comes with rich), not by looking for substrings.
+# ---------------------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from markdown_it import MarkdownIt  # noqa: E402
+
+MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+#: the only raw HTML the changelog writes itself
+OUR_HTML = re.compile(r"^(<br>|<!-- reviewer:(signoff|signature) [^>]*-->\n?|</?details>\n?|<summary>.*</summary>\n?)$", re.S)
+
+
+def inline_children(src: str):
+    tokens = MD.parse(src)
+    inline = [t for t in tokens if t.type == "inline"]
+    return tokens, [c for t in inline for c in (t.children or [])]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_code_span_shows_any_text_literally(text):
+    tokens, children = inline_children("x " + code(text) + " y")
+    spans = [c for c in children if c.type == "code_inline"]
+    if text == "":
+        assert not spans
+        return
+    assert len(spans) == 1, children
+    assert [c.type for c in children] == ["text", "code_inline", "text"]
+    shown = spans[0].content
+    expected = visible(text).replace("\n", " ⏎ ")
+    if expected.strip(" ") == "":
+        expected = "␠" * len(expected)
+    assert shown == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_code_span_in_a_table_cell_keeps_the_table_intact(text):
+    src = f"| a | b |\n|---|---|\n| {code(text, table=True)} | after |\n"
+    tokens = MD.parse(src)
+    assert [t.type for t in tokens].count("td_open") == 2
+    cells = [t for t in tokens if t.type == "inline"]
+    assert cells[-1].content == "after"
+    if text and text.strip(" "):
+        spans = [c for c in cells[2].children if c.type == "code_inline"]
+        assert len(spans) == 1 and spans[0].content == visible(text).replace("\n", " ⏎ ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.sampled_from(["", "diff", "json", "text"]))
+def test_fenced_block_holds_any_text(text, info):
+    tokens = MD.parse("before\n\n" + fenced(text, info) + "\n\nafter\n")
+    fences = [t for t in tokens if t.type == "fence"]
+    assert len(fences) == 1
+    body = visible(text)
+    assert fences[0].content == (body if body.endswith("\n") or not body else body + "\n")
+    assert fences[0].info == info
+    assert tokens[-2].content == "after"  # the document continues after the block
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_prose_is_plain_text_whatever_it_contains(text):
+    tokens, children = inline_children("Note: " + prose(text))
+    assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close"]
+    for c in children:
+        assert c.type in ("text", "softbreak") or (c.type == "html_inline" and c.content == "<br>"), c
+    rendered = "".join(c.content if c.type == "text" else "\n" for c in children)
+    expected = "Note: " + "\n".join(line.strip() for line in visible(text).strip().split("\n"))
+    assert rendered.rstrip() == expected.rstrip()
+
+
+def test_control_characters_and_bidi_are_made_visible():
+    assert visible("a\x1b[31mb\x00c\x7f\u202ed\u200be\r\nf\rg") == "a␛[31mb␀c␡⟨U+202E⟩d⟨U+200B⟩e\nf␍g"
+    assert visible("tab\tand\nnewline") == "tab\tand\nnewline"
+    assert visible("emoji 👩‍👩‍👧 keeps its joiners") == "emoji 👩‍👩‍👧 keeps its joiners"
+    assert visible("\ud800") == "⟨U+D800⟩"  # a lone surrogate could not even be written as UTF-8
+
+
+def test_fence_is_longer_than_any_backtick_run_inside():
+    block = fenced("````\ncode\n`````", "text")
+    assert block.startswith("``````text\n") and block.endswith("\n``````")
+
+
+def test_hostile_output_cannot_change_the_document_structure(tmp_path):
+    md = render_markdown(golden_changelog(tmp_path))
+    tokens = MD.parse(md)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == [
+        "Behavioural changelog: support-bot", "Verdict", "Behaviour deltas", "By tag", "Regressions",
+        "`kill-process` — high severity", "`refund-json` — high severity", "`hostile-echo` — low severity",
+        "Improvements", "Acceptable changes", "Reviewer disagreements", "What did not change", "Provenance",
+        "Sign-off",
+    ]  # fmt: skip
+    html = [t.content for t in tokens if t.type == "html_block"]
+    html += [c.content for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "html_inline"]
+    assert html and all(OUR_HTML.match(h) for h in html), html
+    links = [c.attrs.get("href") for t in tokens if t.type == "inline" for c in t.children or [] if c.type == "link_open"]
+    assert links == ["#provenance"]
+    # the hostile output is in one code block, intact (made visible), fake marker included
+    fences = [t for t in tokens if t.type == "fence" and "Ignore previous" in t.content]
+    assert len(fences) == 1
+    assert "+ <script>alert('x')</script>" in fences[0].content
+    assert "+ ␛[31mred␛[0m and ⟨U+202E⟩evil⟨U+202C⟩ and a NUL ␀ here" in fences[0].content
+    # every table row has as many cells as its header
+    rows, cells, widths = 0, 0, []
+    for t in tokens:
+        if t.type == "tr_open":
+            rows, cells = rows + 1, 0
+        elif t.type in ("th_open", "td_open"):
+            cells += 1
+        elif t.type == "tr_close":
+            widths.append(cells)
+        elif t.type == "table_close":
+            assert len(set(widths)) == 1, widths
+            widths = []
+    assert rows > 20
+    # the document holds no raw control characters at all
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]", md)
+
+
+def test_the_fake_marker_in_model_output_does_not_move_the_body_boundary(tmp_path):
+    md = render_markdown(golden_changelog(tmp_path))
+    layout = parse_layout(md)
+    lines = split_lines(md)
+    assert lines[layout.body_lines].startswith("<!-- reviewer:signoff lines=")
+    assert layout.recorded_digest == body_digest("".join(lines[: layout.body_lines]))
+    assert layout.body_lines < len(lines) and "Provenance" in layout.body
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers and contents
+# ---------------------------------------------------------------------------------------------
+
+
+def test_numbers_follow_from_the_fixture(tmp_path):
+    store, cid = make_comparison(tmp_path)
+    cl = build(store, cid)
+    s = cl.summary
+    assert (s.cases, s.unchanged, s.noise, s.changed) == (7, 1, 1, 5)
+    assert (s.regressions, s.improvements, s.acceptable, s.unreviewed) == (3, 1, 1, 0)
+    assert s.regressions_by_severity == {"high": 2, "low": 1}  # kill-process: Bob's later "high" wins
+    assert (s.checked_cases, s.negative_flips, s.positive_flips) == (4, 2, 1)
+    assert s.negative_flip_rate == 0.5 and s.disagreements == 1
+    by_id = {c.id: c for c in cl.cases}
+    assert by_id["greeting"].status == "unchanged" and by_id["weather-chat"].status == "noise"
+    assert by_id["shipping-time"].verdict == "acceptable"  # the latest of Ada's and Bob's labels
+    assert [lab.verdict for lab in by_id["shipping-time"].labels] == ["regression", "acceptable"]
+    assert [c.rank for c in cl.cases] == list(range(1, 8))
+    m = {x.key: x for x in cl.metrics}
+    assert m["refusal_rate"].baseline == 0 and m["refusal_rate"].candidate == pytest.approx(2 / 14)
+    assert m["refusal_rate"].within_tolerance is False
+    assert m["json_valid_rate"].baseline == 1 and m["json_valid_rate"].candidate == 1  # fenced is still valid JSON
+    assert m["error_rate"].within_tolerance is True
+    # cost: (input tokens * 2.5 + output tokens * 10) / 1e6 over the 14 answers of each side
+    outs = store.outputs(store.comparison(cid).baseline_run_id)
+    expected = sum(o.input_tokens * 2.5 + o.output_tokens * 10 for o in outs) / 1e6
+    assert m["cost_total"].baseline == pytest.approx(expected)
+    tags = {t.tag: t for t in cl.tags}
+    assert (tags["smalltalk"].cases, tags["smalltalk"].changed) == (2, 0)
+    assert tags["ops"].metrics["refusal_rate"].candidate == 1.0
+    checks = {r.kind: r for r in cl.checks}
+    assert (checks["not_refusal"].baseline_passing, checks["not_refusal"].candidate_passing) == (1, 0)
+    assert checks["max_words"].positive_flips == 1
+
+
+def test_no_price_no_cost_row(tmp_path):
+    store, cid = make_comparison(tmp_path)
+    data = store.load_comparison(cid)
+    cl = build_changelog(data, assess_comparison(store, data), store.labels(cid), generated_at=NOW, generated_by=ADA)
+    assert "cost_total" not in {m.key for m in cl.metrics}
+    assert "Cost" not in render_markdown(cl)
+
+
+def test_secrets_in_run_settings_never_reach_the_export(tmp_path):
+    store, cid = make_comparison(tmp_path)
+    cl = build(store, cid)
+    for text in (render_markdown(cl), render_json(cl)):
+        assert "hunter2" not in text and "sk-never" not in text and "key=abc" not in text
+    assert cl.baseline.base_url == "https://api.example.com/v1"
+
+
+def test_json_holds_the_documented_fields(tmp_path):
+    store, cid = make_comparison(tmp_path)
+    doc = json.loads(render_json(build(store, cid)))
+    assert doc["format"] == "reviewer-changelog" and doc["summary"]["cases"] == 7
+    for case in doc["cases"]:
+        assert {"id", "tags", "rank", "change", "noise", "flags", "flip", "checks", "labels"} <= case.keys()
+        assert 0 <= case["change"] <= 1 and case["flip"] in ("negative", "positive", "none")
+        for lab in case["labels"]:
+            assert {"reviewer", "verdict", "severity", "note", "time"} <= lab.keys()
+    first = doc["cases"][0]
+    # triage: flagged cases first, the biggest change first among them
+    assert first["rank"] == 1 and first["id"] == "hostile-echo" and first["flags"] == ["format_drift"]
+    assert [c["rank"] for c in doc["cases"]] == list(range(1, 8))
+    assert json.dumps(doc, allow_nan=False)  # no NaN/Infinity: strict JSON parsers accept it
+
+
+def test_signoff_is_current_until_a_label_changes(tmp_path):
+    store, cid = make_comparison(tmp_path)
+    state = review_state_digest(build(store, cid))
+    store.add_signoff(cid, CAROL, note="ok", body_digest=state)
+    assert build(store, cid, signoffs=store.signoffs(cid)).signoffs[0].current is True
+    store.set_label(cid, "greeting", BOB, "noise")
+    cl = build(store, cid, signoffs=store.signoffs(cid))
+    assert cl.signoffs[0].current is False
+    assert "⚠ changed since (labels or outputs)" in render_markdown(cl)
+
+
+def test_unreviewed_cases_are_listed_when_allowed(tmp_path):
+    store, cid = make_comparison(tmp_path, labels=False)
+    cl = build(store, cid, allow_unreviewed=True)
+    assert {c.id for c in cl.unreviewed} == {"refund-json", "shipping-time", "kill-process", "short-answer", "hostile-echo"}
+    md = render_markdown(cl)
+    section = md.split("## Unreviewed changes", 1)[1].split("\n## ", 1)[0]
+    assert section.count("\n- ") == 5 and "`refund-json` · change 0.31" in section
+    assert "**no regressions**" in md and "**5 unreviewed changes**" in md
+
+
+def test_diff_excerpt_groups_removed_then_added_lines_and_caps_length():
+    from reviewer.export.changelog import diff_excerpt
+
+    old = "\n".join(f"line {i}" for i in range(40))
+    new = old.replace("line 3\nline 4", "LINE three\nLINE four").replace("line 30", "changed 30")
+    info, text = diff_excerpt(old, new, max_lines=5)
+    assert info == "diff"
+    assert text.splitlines()[:4] == ["- line 3", "- line 4", "+ LINE three", "+ LINE four"]
+    assert text.splitlines()[-1] == "  … 2 more changed lines"
+    _, j = diff_excerpt('{"a": 1, "b": [1, 2]}', '{"b": [2, 1], "a": "1"}')
+    assert j.splitlines() == ['- $.a: 1', '+ $.a: "1"', "  $.b: same items, new order"]
+    _, e = diff_excerpt("fine", None)
+    assert e == "- fine\n+ (no answer: error)"
+
+
+# ---------------------------------------------------------------------------------------------
+# The export command
+# ---------------------------------------------------------------------------------------------
+
+
+def cli(*argv: str) -> int:
+    from reviewer.cli import main
+
+    return main(list(argv))
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    for var in ("REVIEWER_DB", "REVIEWER_DATA_DIR", "REVIEWER_CONFIG_DIR"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_export_refuses_while_changes_are_unreviewed(isolated, capsys):
+    store, cid = make_comparison(isolated, labels=False)
+    store.close()
+    db = str(isolated / "reviewer.db")
+    assert cli("export", "--db", db, "-o", "out.md") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("reviewer export: 5 changed cases are unreviewed (hostile-echo, kill-process, ")
+    assert "--allow-unreviewed" in err and len(err.splitlines()) == 1
+    assert not (isolated / "out.md").exists()
+    assert cli("export", "--db", db, "-o", "out.md", "--allow-unreviewed", "--as", ADA) == 0
+    assert "## Unreviewed changes" in (isolated / "out.md").read_text(encoding="utf-8")
+
+
+def test_export_by_name_to_stdout_and_json_by_suffix(isolated, capsys):
+    store, cid = make_comparison(isolated)
+    store.close()
+    db = str(isolated / "reviewer.db")
+    assert cli("export", "march-refresh", "--db", db, "--as", ADA) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Behavioural changelog: support-bot\n") and "<!-- reviewer:signoff lines=" in out
+    assert cli("export", "1", "--db", db, "-o", "changelog.json") == 0
+    doc = json.loads((isolated / "changelog.json").read_text(encoding="utf-8"))
+    assert doc["comparison"]["name"] == "march-refresh" and len(doc["cases"]) == 7
+    assert cli("export", "no-such-name", "--db", db) == 2
+    assert "no comparison named 'no-such-name'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--sign", "k", "--embed-signature", "--format", "json"], "--embed-signature works for Markdown"),
+        (["--sign", "key"], "--sign needs -o FILE"),
+        (["--embed-signature"], "--embed-signature goes with --sign"),
+        (["-o", "x.md", "--price", "gpt=cheap"], "--price 'gpt=cheap': expected MODEL=INPUT,OUTPUT"),
+        (["-o", "x.md", "--sign", "missing-key"], "--sign: missing-key: no such key file"),
+    ],
+)
+def test_export_usage_errors(isolated, capsys, argv, message):
+    store, _ = make_comparison(isolated)
+    store.close()
+    assert cli("export", "--db", str(isolated / "reviewer.db"), *argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_export_runs_as_a_subprocess(isolated):
+    store, _ = make_comparison(isolated)
+    store.close()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "reviewer", "export", "--db", str(isolated / "reviewer.db"), "-o", "C.md", "--as", ADA,
+         "--price", "openai:gpt-4o=2.5,10"],
+        capture_output=True, text=True, env=env, cwd=isolated, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("reviewer export: wrote C.md (body: lines 1–")
+    text = (isolated / "C.md").read_text(encoding="utf-8")
+    n = parse_layout(text).body_lines
+    check = subprocess.run(f"head -n {n} C.md | sha256sum", shell=True, capture_output=True, text=True, cwd=isolated)
+    assert check.stdout.split()[0] == parse_layout(text).recorded_digest
+    assert f"`head -n {n} C.md | sha256sum`" in text

@@ -1,0 +1,116 @@
+"""``reviewer gate``: exit 0 ship, 1 threshold crossed (printing which), 2 usage error; --json numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_export import BOB, ROOT, make_comparison
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    for var in ("REVIEWER_DB", "REVIEWER_DATA_DIR", "REVIEWER_CONFIG_DIR"):
+        monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    store, _ = make_comparison(tmp_path)
+    store.close()
+    return str(tmp_path / "reviewer.db")
+
+
+def gate(db: str, *argv: str) -> int:
+    from reviewer.cli import main
+
+    return main(["gate", "--db", db, *argv])
+
+
+def test_defaults_block_any_negative_flip_and_regression(db, capsys):
+    assert gate(db) == 1
+    out = capsys.readouterr().out
+    assert "  FAIL  negative flips  2 of 4 checked cases (50.0%)  [max 0]" in out
+    assert "  FAIL  regressions     3 (2 high, 1 low)  [max 0]" in out
+    assert "  ok    unreviewed      0 changed cases  [not gated]" in out
+    assert out.rstrip().splitlines()[-1].startswith("do not ship: 2 thresholds crossed: negative flips: 2 of 4")
+
+
+def test_limits_at_the_measured_values_pass(db, capsys):
+    assert gate(db, "--max-negative-flips", "2", "--max-regressions", "3") == 0
+    assert capsys.readouterr().out.rstrip().endswith("ship: no threshold crossed")
+    assert gate(db, "--max-negative-flips", "1", "--max-regressions", "3") == 1
+    out = capsys.readouterr().out
+    assert "FAIL  negative flips" in out and "ok    regressions" in out
+
+
+def test_percentage_limit_is_of_the_cases_with_checks(db, capsys):
+    assert gate(db, "--max-negative-flips", "50%", "--max-regressions", "off") == 0
+    assert gate(db, "--max-negative-flips", "49.9%", "--max-regressions", "off") == 1
+    assert "negative flips: 2 of 4 checked cases (50.0%) > 49.9%" in capsys.readouterr().out
+
+
+def test_a_reviewer_can_waive_a_negative_flip(db, capsys):
+    from reviewer.store import Store
+
+    with Store(db) as store:
+        store.set_label(1, "refund-json", BOB, "acceptable", note="the regex check was too strict",
+                        at="2025-03-14T08:00:00.000Z")  # fmt: skip
+    assert gate(db, "--max-negative-flips", "1", "--max-regressions", "2", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    n = doc["numbers"]
+    assert (n["negative_flips"], n["negative_flips_waived"], n["negative_flips_counted"]) == (2, 1, 1)
+    assert n["regressions"] == 2 and doc["ship"] is True and doc["failures"] == []
+
+
+def test_fail_on_unreviewed(tmp_path, capsys):
+    store, _ = make_comparison(tmp_path, labels=False)
+    store.close()
+    db = str(tmp_path / "reviewer.db")
+    assert gate(db, "--max-negative-flips", "off") == 0  # unreviewed changes are not gated by default
+    assert gate(db, "--max-negative-flips", "off", "--fail-on-unreviewed") == 1
+    assert "unreviewed: 5 changed cases > 0 (--fail-on-unreviewed)" in capsys.readouterr().out
+
+
+def test_json_output_carries_numbers_thresholds_and_failures(db, capsys):
+    assert gate(db, "--json") == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ship"] is False and doc["exit_code"] == 1
+    assert doc["comparison"]["name"] == "march-refresh" and doc["comparison"]["candidate"] == "openai:gpt-4o"
+    assert doc["numbers"]["cases"] == 7 and doc["numbers"]["negative_flip_rate"] == 0.5
+    assert doc["thresholds"] == {"max_negative_flips": "0", "max_regressions": "0", "fail_on_unreviewed": False}
+    assert len(doc["failures"]) == 2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--max-negative-flips", "abc"], "argument --max-negative-flips: 'abc': expected a count (3), a percentage"),
+        (["--max-negative-flips", "120%"], "argument --max-negative-flips: '120%'"),
+        (["--max-regressions", "1.5"], "argument --max-regressions: '1.5': expected a count"),
+    ],
+)
+def test_bad_thresholds_are_usage_errors(db, capsys, argv, message):
+    with pytest.raises(SystemExit) as e:
+        gate(db, *argv)
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unknown_comparison_is_a_usage_error(db, capsys):
+    assert gate(db, "9") == 2
+    assert capsys.readouterr().err.strip().endswith("no comparison with id 9")
+
+
+def test_exit_codes_of_the_real_process(db, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "reviewer", "gate", "--db", db, *argv],
+                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)  # fmt: skip
+
+    assert run().returncode == 1
+    assert run("--max-negative-flips", "off", "--max-regressions", "off").returncode == 0
+    bad = run("--max-negative-flips", "abc")
+    assert bad.returncode == 2 and "--max-negative-flips" in bad.stderr
