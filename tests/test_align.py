@@ -359,12 +359,17 @@ def test_spans_never_start_or_end_inside_a_cluster(left_pieces, right_pieces):
     left, right = "".join(left_pieces), "".join(right_pieces)
 
     def boundaries(pieces):
-        # "ि" is a mark: it belongs to the piece before it, so no boundary in front of it.
+        # "ि" is a mark: it belongs to the piece before it, so no boundary in front of it --
+        # unless that piece is whitespace (a defective sequence: the mark stands alone).
         out, pos = {0}, 0
         for p in pieces:
             pos += len(p)
             out.add(pos)
-        return out - {sum(map(len, pieces[: i + 1])) for i, p in enumerate(pieces[1:]) if p == "ि"}
+        return out - {
+            sum(map(len, pieces[: i + 1]))
+            for i, p in enumerate(pieces[1:])
+            if p == "ि" and not pieces[i].isspace()
+        }
 
     ls, rs = word_spans(left, right)
     for s in ls:

@@ -13,7 +13,9 @@ Three views of a text, all Unicode-aware and linear (one compiled regex each):
 A token never splits a user-perceived character: combining marks (accents, Indic vowel signs,
 Hebrew points, variation selectors), emoji skin-tone modifiers and tag sequences, zero-width
 joiner sequences (👨‍👩‍👧) and regional-indicator pairs (flags) stay with the character they
-extend. So a highlight span never cuts an ``é`` written as ``e`` + U+0301 in half.
+extend. So a highlight span never cuts an ``é`` written as ``e`` + U+0301 in half. (A mark
+right after whitespace, a defective sequence, is a token of its own: whitespace tokens stay pure
+whitespace so that ignoring whitespace never drops a mark.)
 
 Pure-ASCII text (most English output) takes a simpler regex that gives the same tokens ~2x faster.
 """
