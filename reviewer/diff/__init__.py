@@ -1,5 +1,78 @@
 """The diff engine: alignment, JSON diff, output signals, checks and change scores.
 
-Pure functions only: no Textual, no I/O, no store. Names are re-exported lazily (PEP 562), so
-importing one submodule does not pay for the others.
+Pure functions only: no Textual, no I/O, no store (``tests/test_diff_purity.py`` holds it to that).
+
+- :mod:`~reviewer.diff.tokens` — word tokens (``split_words``, ``tokenize``, ``word_count``)
+- :mod:`~reviewer.diff.align` — aligned side-by-side rows with word-level spans and moves
+- :mod:`~reviewer.diff.jsonextract` — where the JSON is in an output, and its shape
+- :mod:`~reviewer.diff.jsondiff` — path-level JSON changes and the aligned JSON view
+- :mod:`~reviewer.diff.signals` — refusal, truncation, length, Markdown shape, format drift
+- :mod:`~reviewer.diff.checks` — a suite's checks on outputs, majority per side, flips
+- :mod:`~reviewer.diff.score` — change score, noise floor, assessment and triage order
+
+Every public name is importable from here. Names load lazily (PEP 562), so ``import
+reviewer.diff`` does not pay for pydantic (checks) or jsonschema until they are used. ``align``
+is bound eagerly: a submodule of the same name would otherwise shadow the function once imported.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from reviewer.diff.align import align  # noqa: F401  (see the docstring)
+
+#: public name → submodule that defines it
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["split_words", "tokenize", "word_count"], "tokens"),
+    **dict.fromkeys(
+        ["PAIR_THRESHOLD", "Row", "RowKind", "Span", "SpanKind", "align", "reconstruct", "split_lines", "word_spans",
+         "diff_stats"],
+        "align",
+    ),  # fmt: skip
+    **dict.fromkeys(["JSON_SHAPES", "ExtractedJson", "JsonShape", "extract_json"], "jsonextract"),
+    **dict.fromkeys(
+        ["JsonView", "PathChange", "PathChangeKind", "json_diff", "json_path", "json_view", "pretty_json"], "jsondiff"
+    ),
+    **dict.fromkeys(
+        ["REFUSAL_PHRASES", "TRUNCATION_REASONS", "MarkdownShape", "OutputSignals", "PairSignals", "find_refusal",
+         "length_ratio", "markdown_shape", "output_signals", "pair_signals", "schema_error"],
+        "signals",
+    ),  # fmt: skip
+    **dict.fromkeys(
+        ["CheckResult", "Flip", "SideCheck", "flip", "run_checks", "side_checks", "side_passed"], "checks"
+    ),
+    **dict.fromkeys(
+        ["NOISE_EPSILON", "Assessment", "Sample", "assess_case", "change_score", "score_pairs", "triage"], "score"
+    ),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'reviewer.diff' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"reviewer.diff.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from reviewer.diff.align import (
+        PAIR_THRESHOLD, Row, RowKind, Span, SpanKind, diff_stats, reconstruct, split_lines, word_spans,
+    )  # fmt: skip
+    from reviewer.diff.checks import CheckResult, Flip, SideCheck, flip, run_checks, side_checks, side_passed
+    from reviewer.diff.jsondiff import JsonView, PathChange, PathChangeKind, json_diff, json_path, json_view, pretty_json
+    from reviewer.diff.jsonextract import JSON_SHAPES, ExtractedJson, JsonShape, extract_json
+    from reviewer.diff.score import NOISE_EPSILON, Assessment, Sample, assess_case, change_score, score_pairs, triage
+    from reviewer.diff.signals import (
+        REFUSAL_PHRASES, TRUNCATION_REASONS, MarkdownShape, OutputSignals, PairSignals, find_refusal, length_ratio,
+        markdown_shape, output_signals, pair_signals, schema_error,
+    )  # fmt: skip
+    from reviewer.diff.tokens import split_words, tokenize, word_count
