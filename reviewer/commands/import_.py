@@ -1,0 +1,227 @@
+"""``reviewer import promptfoo|promptfoo-results|jsonl``: read what users already have.
+
+Every import checks its whole input before writing anything; the store gets one transaction
+(suite, runs, outputs, comparison) and a suite file is written atomically inside it, so a failed
+import leaves nothing behind."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import UsageError
+from ._common import add_db_option, open_store
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import",
+        help="import promptfoo configs/results or JSONL production logs",
+        description="Turn what you already have into suites, runs and comparisons.",
+    )
+    src = p.add_subparsers(dest="source", metavar="SOURCE", required=True)
+
+    a = src.add_parser(
+        "promptfoo",
+        help="a promptfoo config → a suite file",
+        description="prompts × tests of a promptfoo config become cases; assertions with a faithful check "
+        "become checks (is-json, contains, icontains, regex, not-contains, starts-with, equals, "
+        "not-is-refusal…); the others are kept as comments above their case and listed.",
+    )
+    a.add_argument("config", metavar="CONFIG", help="promptfooconfig.yaml (or .json)")
+    a.add_argument("-o", "--output", required=True, metavar="SUITE", help="suite file to write (.yaml or .jsonl)")
+    a.add_argument("--name", help="suite name (default: from the config's description or file name)")
+    a.add_argument("--force", action="store_true", help="overwrite SUITE if it exists")
+
+    b = src.add_parser(
+        "promptfoo-results",
+        help="a promptfoo `eval -o results.json` with two providers → a stored comparison",
+        description="One run per provider (outputs with latency and tokens), the cases from the prompts and "
+        "vars, the checks from the assertions; review it with `reviewer review`.",
+    )
+    b.add_argument("results", metavar="RESULTS", help="results.json written by `promptfoo eval -o`")
+    b.add_argument("--baseline", metavar="PROVIDER", help="provider label or id to use as the baseline")
+    b.add_argument("--candidate", metavar="PROVIDER", help="provider label or id to use as the candidate")
+    b.add_argument("-o", "--output", metavar="SUITE", help="also write the derived suite to this file (must not exist)")
+    b.add_argument("--name", help="comparison name (default: the config's description)")
+    b.add_argument("--again", action="store_true", help="import even if this eval was imported before")
+    add_db_option(b)
+
+    c = src.add_parser(
+        "jsonl",
+        help="production log lines (OpenAI chat request/response JSONL) → a named run",
+        description="Each answered line becomes an output of a run named NAME. With --suite, lines are "
+        "matched to its cases (by case_id/custom_id, else by their messages); without, the log's distinct "
+        "requests become the cases (write them out with -o to replay them against a candidate).",
+    )
+    c.add_argument("log", metavar="LOG", help="JSONL log file")
+    c.add_argument("--as-run", required=True, metavar="NAME", help="name of the new run (must be unused)")
+    g = c.add_mutually_exclusive_group()
+    g.add_argument("--suite", metavar="SUITE", help="match lines to the cases of this suite file")
+    g.add_argument("-o", "--output", metavar="SUITE", help="write the suite built from the log to this file (must not exist)")
+    add_db_option(c)
+
+
+def _fresh(path: str | None, force: bool | None = None) -> Path | None:
+    """The -o path, checked: a suite suffix, a directory that exists, and no file there unless
+    ``force`` (None: the command has no --force)."""
+    if path is None:
+        return None
+    out = Path(path)
+    if out.suffix.lower() not in (".yaml", ".yml", ".jsonl"):
+        raise UsageError(f"-o {path}: a suite file ends in .yaml, .yml or .jsonl")
+    if out.exists() and not force:
+        raise UsageError(f"-o {path}: already exists (choose a new file{' or add --force' if force is not None else ''})")
+    if not out.parent.is_dir():
+        raise UsageError(f"-o {path}: no such directory {out.parent}")
+    return out
+
+
+def _suite_text(out: Path, suite, notes, header: str) -> str:
+    import json
+
+    from ..importers.promptfoo import suite_yaml
+    from ..suite_edit import case_to_file
+
+    if out.suffix.lower() == ".jsonl":
+        head = {"suite": suite.suite, **({"description": suite.description} if suite.description else {})}
+        if suite.defaults.params or suite.defaults.system:
+            head["defaults"] = suite.defaults.model_dump(exclude_none=True)
+        lines = [json.dumps(head, ensure_ascii=False)]
+        lines += [json.dumps(case_to_file(c), ensure_ascii=False, default=str) for c in suite.cases]
+        return "\n".join(lines) + "\n"
+    return suite_yaml(suite, notes, header=header)
+
+
+def _write_suite(out: Path, text: str, suite) -> None:
+    """Atomic write, after checking the file reads back as exactly ``suite``."""
+    from ..suite import SuiteError, load_suite
+    from ..suite_edit import write_text_atomic
+
+    def check(tmp: Path) -> None:
+        try:
+            loaded = load_suite(tmp)
+        except SuiteError as e:
+            raise SuiteError([type(pr)(str(out), pr.line, pr.message) for pr in e.problems]) from None
+        if loaded.suite.digest() != suite.digest():
+            raise UsageError(f"-o {out}: the suite would not read back as imported (please report this)")
+
+    write_text_atomic(out, text, validate=check)
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"promptfoo": _config, "promptfoo-results": _results, "jsonl": _jsonl}[args.source](args)
+
+
+def _config(args: argparse.Namespace) -> int:
+    from ..importers.promptfoo import read_promptfoo_config
+
+    out = _fresh(args.output, args.force)
+    imp = read_promptfoo_config(args.config, name=args.name)
+    if not imp.suite.cases:
+        raise UsageError(f"{args.config}: no case could be imported" + (f" ({imp.skipped[0]})" if imp.skipped else ""))
+    text = _suite_text(out, imp.suite, imp.notes, header=f"Imported from promptfoo {Path(args.config).name} by `reviewer import promptfoo`.")
+    _write_suite(out, text, imp.suite)
+    checks = sum(len(c.checks) for c in imp.suite.cases)
+    print(f"wrote {len(imp.suite.cases)} cases with {checks} checks to {out}")
+    unmapped = imp.unmapped
+    if unmapped:
+        where = "kept as comments above their cases" if out.suffix.lower() != ".jsonl" else "not kept (JSONL has no comments)"
+        _say(f"{len(unmapped)} assertions not mapped ({where}):")
+        for u in unmapped:
+            _say(f"  {u}")
+    for s in imp.skipped:
+        _say(f"skipped: {s}")
+    return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    from ..importers.promptfoo import read_promptfoo_results
+    from ..importers.storing import comparison_by_key, store_import
+    from ..suite import LoadedSuite
+
+    out = _fresh(args.output)
+    imp = read_promptfoo_results(args.results, baseline=args.baseline, candidate=args.candidate)
+    store = open_store(args)
+    key = f"promptfoo:{imp.eval_id}" if imp.eval_id else None
+    if key and not args.again:
+        prior = comparison_by_key(store, key)
+        if prior is not None:
+            raise UsageError(f"{args.results}: eval {imp.eval_id} was already imported as comparison {prior} (--again to import it again)")
+    fmt = "promptfoo-results"
+    path = Path(args.results)
+    before_commit = None
+    if out is not None:
+        text = _suite_text(out, imp.suite, imp.notes, header=f"Imported from promptfoo {path.name} by `reviewer import promptfoo-results`.")
+        fmt, path = ("jsonl" if out.suffix.lower() == ".jsonl" else "yaml"), out
+
+        def before_commit() -> None:
+            _write_suite(out, text, imp.suite)
+
+    loaded = LoadedSuite(suite=imp.suite, path=path, format=fmt, case_lines={})  # type: ignore[arg-type]
+    stored = store_import(
+        store, loaded, [imp.baseline, imp.candidate], comparison_name=args.name or imp.name, resume_key=key,
+        before_commit=before_commit,
+    )  # fmt: skip
+    n_out = len(imp.baseline.outputs) + len(imp.candidate.outputs)
+    errors = sum(1 for o in imp.baseline.outputs + imp.candidate.outputs if o.error)
+    print(stored.comparison_id)
+    _say(
+        f"imported comparison {stored.comparison_id}: {len(imp.suite.cases)} cases, {n_out} outputs"
+        f"{f' ({errors} errors)' if errors else ''}; baseline {imp.baseline.label} ({imp.baseline.model}), "
+        f"candidate {imp.candidate.label} ({imp.candidate.model})"
+    )
+    if out is not None:
+        _say(f"wrote the suite to {out}")
+    unmapped = [f"{cid}: {n}" for cid, ns in imp.notes.items() for n in ns]
+    if unmapped:
+        _say(f"{len(unmapped)} assertions not mapped to checks:")
+        for u in unmapped:
+            _say(f"  {u}")
+    _say(f"review it: reviewer review {stored.comparison_id}" + (f" --db {args.db}" if args.db else ""))
+    return 0
+
+
+def _jsonl(args: argparse.Namespace) -> int:
+    from ..importers.jsonl import read_log_run
+    from ..importers.storing import run_by_label, store_import
+    from ..suite import LoadedSuite, load_suite
+
+    out = _fresh(args.output)
+    given = load_suite(args.suite) if args.suite else None
+    store = open_store(args)
+    prior = run_by_label(store, args.as_run)
+    if prior is not None:
+        raise UsageError(f"--as-run {args.as_run}: a run with that name exists (run {prior.id}); choose another name")
+    imp = read_log_run(args.log, name=args.as_run, suite=given)
+    before_commit = None
+    if given is not None:
+        loaded = given
+    else:
+        path, fmt = Path(args.log), "log"
+        if out is not None:
+            text = _suite_text(out, imp.suite, {}, header=f"Requests from the log {Path(args.log).name} (`reviewer import jsonl`).")
+            path, fmt = out, ("jsonl" if out.suffix.lower() == ".jsonl" else "yaml")
+
+            def before_commit() -> None:
+                _write_suite(out, text, imp.suite)
+
+        loaded = LoadedSuite(suite=imp.suite, path=path, format=fmt, case_lines={})  # type: ignore[arg-type]
+    stored = store_import(store, loaded, [imp.run], before_commit=before_commit)
+    run_id = stored.run_ids[0]
+    print(run_id)
+    cases = len({o.case_id for o in imp.run.outputs})
+    _say(f"imported run {run_id} '{args.as_run}' ({imp.run.model}): {imp.matched} outputs for {cases} cases from {imp.lines} lines")
+    if imp.unmatched:
+        shown = ", ".join(str(n) for n in imp.unmatched[:10]) + ("…" if len(imp.unmatched) > 10 else "")
+        _say(f"skipped {len(imp.unmatched)} lines matching no case of {args.suite} (lines {shown})")
+    if imp.unanswered:
+        _say(f"skipped {len(imp.unanswered)} request lines without an answer")
+    if out is not None:
+        _say(f"wrote the suite to {out}")
+    return 0

@@ -1,0 +1,747 @@
+"""promptfoo → reviewer: a ``promptfooconfig.yaml`` becomes a suite; an ``eval -o results.json``
+with two providers becomes a stored comparison (one run per provider).
+
+Assertions that have a faithful check become checks; the rest (model-graded, JavaScript, …) are
+kept as comments above the case in the written suite and reported, never silently dropped.
+Checked against promptfoo 0.123 (results ``version: 3``); see tests/data/promptfoo/README.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..store import Output
+from ..suite import Case, Check, Defaults, LoadedSuite, Suite
+from . import ImportProblems, Problem
+from .storing import ImportedRun, sampling_params
+
+__all__ = [
+    "Mapped", "map_assertion", "render_template", "slug", "PromptfooSuite", "read_promptfoo_config",
+    "PromptfooComparison", "read_promptfoo_results", "suite_yaml",
+]  # fmt: skip
+
+# ---------------------------------------------------------------------------------------------
+# Assertions → checks
+# ---------------------------------------------------------------------------------------------
+
+#: promptfoo's ``is-json`` parses the WHOLE output; our ``json`` check also accepts fenced or
+#: embedded JSON, so ``is-json`` adds this anchor (a fenced answer must fail it, as in promptfoo).
+WHOLE_JSON = r"\A\s*[\[{][\s\S]*[\]}]\s*\Z"
+
+
+@dataclass
+class Mapped:
+    checks: list[Check] = field(default_factory=list)
+    reference: str | None = None
+    unmapped: list[str] = field(default_factory=list)  # "llm-rubric: is friendly (graded by a model)"
+
+
+class _Unmapped(Exception):
+    pass
+
+
+_UNMAPPED_WHY = {
+    "javascript": "runs JavaScript", "python": "runs Python", "webhook": "calls a webhook",
+    "llm-rubric": "graded by a model", "g-eval": "graded by a model", "factuality": "graded by a model",
+    "model-graded-closedqa": "graded by a model", "model-graded-factuality": "graded by a model",
+    "answer-relevance": "graded by a model", "context-faithfulness": "graded by a model",
+    "context-recall": "graded by a model", "context-relevance": "graded by a model", "select-best": "compares providers",
+    "similar": "embedding similarity (reviewer's similarity is lexical)", "is-refusal": "no check asserts a refusal",
+    "latency": "about the call, not the output", "cost": "about the call, not the output",
+    "perplexity": "needs log-probabilities", "levenshtein": "edit distance threshold", "rouge-n": "ROUGE score",
+    "bleu": "BLEU score", "not-equals": "no negated reference check", "not-contains-all": "no such check",
+    "assert-set": "grouped assertions", "is-xml": "no XML check", "is-sql": "no SQL check",
+}  # fmt: skip
+
+
+def _strings(value: Any, kind: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, list) and value and all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
+        return [str(v) for v in value]
+    raise _Unmapped(f"{kind}: value must be a string or a list of strings")
+
+
+def _any_list(value: Any, kind: str) -> list[str]:
+    if isinstance(value, str):  # promptfoo splits "a,b,c"
+        return [s.strip() for s in value.split(",") if s.strip()] or [value]
+    return _strings(value, kind)
+
+
+def _regex(pattern: str, kind: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        raise _Unmapped(f"{kind}: {pattern!r} is not a Python regular expression ({e})") from None
+    return pattern
+
+
+def _one(kind: str, value: Any, vars: dict[str, Any]) -> Mapped:
+    value = _render_value(value, vars)
+    neg = kind.startswith("not-")
+    base = kind[4:] if neg else kind
+    m = Mapped()
+    if base in ("is-json", "contains-json"):
+        if value is not None and not isinstance(value, dict):
+            raise _Unmapped(f"{kind}: a schema given as {type(value).__name__} (only an inline schema object maps)")
+        if neg:
+            raise _Unmapped(f"{kind}: no check asserts the absence of JSON")
+        m.checks.append(Check(kind="json"))
+        if value is not None:
+            m.checks.append(Check(kind="json_schema", value=value))
+        if base == "is-json":
+            m.checks.append(Check(kind="regex", value=WHOLE_JSON))
+    elif base in ("contains", "icontains", "contains-all", "icontains-all"):
+        ci = base.startswith("i")
+        vals = _any_list(value, kind) if base.endswith("-all") else _strings(value, kind)
+        if neg and len(vals) > 1:
+            raise _Unmapped(f"{kind}: no check asserts that not all of several strings appear")
+        m.checks.append(Check(kind="not_contains" if neg else "contains", value=vals if len(vals) > 1 else vals[0], ignore_case=ci))
+    elif base in ("contains-any", "icontains-any"):
+        ci = base.startswith("i")
+        vals = _any_list(value, kind)
+        if neg:
+            m.checks.append(Check(kind="not_contains", value=vals if len(vals) > 1 else vals[0], ignore_case=ci))
+        else:
+            m.checks.append(Check(kind="regex", value="|".join(re.escape(v) for v in vals), ignore_case=ci))
+    elif base == "regex":
+        (pattern,) = _strings(value, kind)[:1]
+        pattern = _regex(pattern, kind)
+        m.checks.append(Check(kind="regex", value=rf"\A(?![\s\S]*?(?:{pattern}))" if neg else pattern))
+    elif base == "starts-with":
+        (prefix,) = _strings(value, kind)[:1]
+        m.checks.append(Check(kind="regex", value=(rf"\A(?!{re.escape(prefix)})" if neg else rf"\A{re.escape(prefix)}")))
+    elif base == "equals" and not neg:
+        m.reference = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        m.checks.append(Check(kind="equals_reference"))
+    elif base == "is-refusal" and neg:
+        m.checks.append(Check(kind="not_refusal"))
+    else:
+        why = _UNMAPPED_WHY.get(kind) or _UNMAPPED_WHY.get(base) or "no matching check"
+        raise _Unmapped(f"{kind}: {why}")
+    return m
+
+
+def _describe(a: dict[str, Any]) -> str:
+    v = a.get("value")
+    if v is None:
+        return str(a.get("type"))
+    text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+    text = " ".join(text.split())
+    return f"{a.get('type')} {text[:80]!r}" + ("…" if len(text) > 80 else "")
+
+
+def map_assertion(a: Any, vars: dict[str, Any] | None = None) -> Mapped:
+    """Checks for one promptfoo assertion; what cannot be mapped lands in ``unmapped``."""
+    vars = vars or {}
+    if isinstance(a, str):  # CSV "__expected" shorthand: "contains: foo", "is-json", …
+        kind, sep, val = a.partition(":")
+        a = {"type": kind.strip(), "value": val.strip()} if sep else {"type": a.strip()}
+        if a["type"] not in _KNOWN_SHORT:
+            a = {"type": "equals", "value": a.get("value", a["type"]) if sep else a["type"]}
+    if not isinstance(a, dict) or not isinstance(a.get("type"), str):
+        return Mapped(unmapped=[f"{json.dumps(a, ensure_ascii=False)[:80]}: not an assertion"])
+    try:
+        return _one(a["type"], a.get("value"), vars)
+    except _Unmapped as e:
+        return Mapped(unmapped=[f"{_describe(a)} ({str(e).split(': ', 1)[-1]})"])
+    except ValidationError as e:
+        return Mapped(unmapped=[f"{_describe(a)} ({e.errors()[0]['msg'].removeprefix('Value error, ')})"])
+
+
+_KNOWN_SHORT = {
+    "contains", "icontains", "contains-all", "icontains-all", "contains-any", "icontains-any", "not-contains",
+    "not-icontains", "regex", "not-regex", "starts-with", "is-json", "contains-json", "equals", "javascript",
+    "python", "llm-rubric", "similar", "not-is-refusal", "is-refusal", "fn", "grade",
+}  # fmt: skip
+
+
+def map_assertions(asserts: Iterable[Any], vars: dict[str, Any]) -> Mapped:
+    out = Mapped()
+    for a in asserts:
+        m = map_assertion(a, vars)
+        out.unmapped += m.unmapped
+        if m.reference is not None:
+            if out.reference is not None and out.reference != m.reference:
+                out.unmapped.append(f"equals {m.reference[:60]!r} (a case has one reference; kept the first)")
+                continue
+            out.reference = m.reference
+        for c in m.checks:
+            if c not in out.checks:
+                out.checks.append(c)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates and ids
+# ---------------------------------------------------------------------------------------------
+
+_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\s*\}\}")
+_TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|\{#")
+
+
+class TemplateError(Exception):
+    pass
+
+
+def _lookup(vars: dict[str, Any], dotted: str) -> Any:
+    cur: Any = vars
+    for part in dotted.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            raise TemplateError(f"{{{{ {dotted} }}}} has no value")
+    return cur
+
+
+def render_template(template: str, vars: dict[str, Any]) -> str:
+    """The Nunjucks subset promptfoo prompts mostly use: ``{{ name }}`` and ``{{ a.b }}``.
+    Anything else (filters, ``{% if %}``) raises TemplateError: no guessing at what was sent."""
+
+    def sub(m: re.Match[str]) -> str:
+        v = _lookup(vars, m[1])
+        if isinstance(v, str):
+            return v
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return str(v)
+        return json.dumps(v, ensure_ascii=False)
+
+    out = _VAR.sub(sub, template)
+    rest = _TEMPLATE_SYNTAX.search(_VAR.sub("", template))
+    if rest:
+        snippet = template[template.find(rest[0]) :][:40]
+        raise TemplateError(f"template syntax beyond {{{{ var }}}} is not supported: {snippet!r}")
+    return out
+
+
+def _render_vars(vars: dict[str, Any]) -> dict[str, Any]:
+    """promptfoo renders a var's own ``{{ other }}`` references (one level)."""
+    out = dict(vars)
+    for k, v in vars.items():
+        if isinstance(v, str) and "{{" in v:
+            try:
+                out[k] = render_template(v, {kk: vv for kk, vv in vars.items() if kk != k})
+            except TemplateError:
+                pass
+    return out
+
+
+def _render_value(value: Any, vars: dict[str, Any]) -> Any:
+    if isinstance(value, str) and "{{" in value:
+        try:
+            return render_template(value, vars)
+        except TemplateError:
+            return value
+    if isinstance(value, list):
+        return [_render_value(v, vars) for v in value]
+    return value
+
+
+_SLUG_BAD = re.compile(r"[^A-Za-z0-9._:/@+-]+")
+
+
+def slug(text: str, *, limit: int = 60) -> str:
+    s = _SLUG_BAD.sub("-", text.strip().lower()).strip("-._:/@+")
+    s = s[:limit].rstrip("-._:/@+")
+    return s or "case"
+
+
+def _unique(wanted: str, taken: set[str]) -> str:
+    out, n = wanted, 2
+    while out in taken:
+        out = f"{wanted}-{n}"
+        n += 1
+    taken.add(out)
+    return out
+
+
+def _prompt_fields(rendered: str) -> dict[str, Any]:
+    """A rendered promptfoo prompt → ``prompt``, or ``messages`` (+ ``system``) for a chat prompt
+    (a JSON list of {role, content})."""
+    stripped = rendered.strip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, list) and data and all(isinstance(m, dict) and "role" in m for m in data):
+            msgs = [{"role": m["role"], "content": m.get("content")} for m in data]
+            if len(msgs) == 2 and msgs[0]["role"] == "system" and msgs[1]["role"] == "user":
+                return {"system": msgs[0]["content"], "prompt": msgs[1]["content"]}
+            if len(msgs) == 1 and msgs[0]["role"] == "user":
+                return {"prompt": msgs[0]["content"]}
+            return {"messages": msgs}
+    return {"prompt": rendered}
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing a suite file with the unmapped assertions as comments
+# ---------------------------------------------------------------------------------------------
+
+
+def suite_yaml(suite: Suite, notes: dict[str, list[str]] | None = None, *, header: str | None = None) -> str:
+    """A whole suite as YAML; ``notes[case_id]`` become ``#`` comments above that case."""
+    from ruamel.yaml import YAML
+
+    from ..suite_edit import render_case_yaml
+
+    notes = notes or {}
+    head: dict[str, Any] = {"suite": suite.suite}
+    if suite.description:
+        head["description"] = suite.description
+    d = suite.defaults.model_dump(exclude_none=True)
+    if not d.get("params"):
+        d.pop("params", None)
+    if d:
+        head["defaults"] = d
+    buf = io.StringIO()
+    y = YAML(typ="rt")
+    y.width = 4096
+    y.dump(head, buf)
+    parts = [f"# {line}\n" for line in (header or "").splitlines()] + [buf.getvalue(), "cases:\n"]
+    for c in suite.cases:
+        for note in notes.get(c.id, []):
+            parts.append(f"  # {' '.join(note.split())}\n")
+        parts.append(render_case_yaml(c, dash_col=2, content_col=4))
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Config → suite
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PromptfooSuite:
+    suite: Suite
+    notes: dict[str, list[str]]  # case id -> unmapped assertions (kept as comments)
+    skipped: list[str]  # tests or prompts that could not become cases, with why
+    mapped: int = 0  # assertions that became checks
+
+    @property
+    def unmapped(self) -> list[str]:
+        return [f"{cid}: {n}" for cid, ns in self.notes.items() for n in ns]
+
+
+def _load_yaml_or_json(path: Path, where: str) -> Any:
+    from ruamel.yaml import YAML
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ImportProblems([Problem(str(path), 0, where, "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ImportProblems([Problem(str(path), 0, where, str(e))]) from None
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ImportProblems([Problem(str(path), e.lineno, "", f"invalid JSON: {e.msg}")]) from None
+    if path.suffix.lower() == ".jsonl":
+        out = []
+        for n, raw in enumerate(text.split("\n"), start=1):
+            if raw.strip():
+                try:
+                    out.append(json.loads(raw))
+                except json.JSONDecodeError as e:
+                    raise ImportProblems([Problem(str(path), n, "", f"invalid JSON: {e.msg}")]) from None
+        return out
+    try:
+        return YAML(typ="safe").load(text)
+    except Exception as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        raise ImportProblems([Problem(str(path), line, "", f"invalid YAML: {getattr(e, 'problem', None) or str(e).splitlines()[0]}")]) from None
+
+
+def _file_ref(value: Any) -> str | None:
+    return value[len("file://") :] if isinstance(value, str) and value.startswith("file://") else None
+
+
+def _csv_tests(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    tests = []
+    for row in csv.DictReader(io.StringIO(text)):
+        vars_ = {k: v for k, v in row.items() if k and not k.startswith("__")}
+        asserts = [v for k, v in row.items() if k and k.startswith("__expected") and v]
+        t: dict[str, Any] = {"vars": vars_, "assert": asserts}
+        if row.get("__description"):
+            t["description"] = row["__description"]
+        tests.append(t)
+    return tests
+
+
+def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> PromptfooSuite:
+    """Cases from a promptfoo config: every prompt × every test (list-valued vars expand into
+    their combinations, as promptfoo does), ``defaultTest`` merged in."""
+    p = Path(path)
+    cfg = _load_yaml_or_json(p, "")
+    if not isinstance(cfg, dict):
+        raise ImportProblems([Problem(str(p), 1, "", "a promptfoo config is a mapping with prompts and tests")])
+    base = p.parent
+    problems: list[Problem] = []
+    skipped: list[str] = []
+
+    # Prompts: (label, template)
+    prompts: list[tuple[str, str]] = []
+    raw_prompts = cfg.get("prompts")
+    if isinstance(raw_prompts, str | dict):
+        raw_prompts = [raw_prompts] if isinstance(raw_prompts, str) or "raw" in raw_prompts else [
+            {"raw": k, "label": v} for k, v in raw_prompts.items()
+        ]
+    if not isinstance(raw_prompts, list) or not raw_prompts:
+        raise ImportProblems([Problem(str(p), 0, "prompts", "expected a list of prompts")])
+    for i, pr in enumerate(raw_prompts):
+        label, raw = None, pr
+        if isinstance(pr, dict):
+            label, raw = pr.get("label") or pr.get("id"), pr.get("raw")
+        ref = _file_ref(raw)
+        if ref is not None:
+            fp = base / ref
+            if fp.suffix.lower() not in (".txt", ".md", ".json", ".j2", ".nunjucks", ""):
+                skipped.append(f"prompts[{i}] {raw}: only text and JSON prompt files are read")
+                continue
+            try:
+                raw = fp.read_text(encoding="utf-8")
+            except OSError as e:
+                problems.append(Problem(str(p), 0, f"prompts[{i}]", f"{fp}: {e.strerror or e}"))
+                continue
+            label = label or fp.stem
+            pieces = [s.strip("\n") for s in re.split(r"^---\s*$", raw, flags=re.M)] if fp.suffix.lower() != ".json" else [raw]
+            for j, piece in enumerate(pieces):
+                prompts.append((f"{label}-{j + 1}" if len(pieces) > 1 else label, piece))
+            continue
+        if not isinstance(raw, str):
+            problems.append(Problem(str(p), 0, f"prompts[{i}]", "expected a string, {raw, label} or file://PATH"))
+            continue
+        prompts.append((label or f"prompt-{i + 1}", raw))
+
+    # Tests
+    raw_tests = cfg.get("tests", [])
+    ref = _file_ref(raw_tests)
+    if ref is not None:
+        tp = base / ref
+        raw_tests = _csv_tests(tp) if tp.suffix.lower() == ".csv" else _load_yaml_or_json(tp, "tests")
+    if raw_tests is None:
+        raw_tests = []
+    if not isinstance(raw_tests, list):
+        problems.append(Problem(str(p), 0, "tests", "expected a list of tests (or file://tests.yaml|json|jsonl|csv)"))
+        raw_tests = []
+    if not raw_tests:
+        raw_tests = [{}]  # promptfoo runs each prompt once with no vars
+    default = cfg.get("defaultTest") or {}
+    if not isinstance(default, dict):
+        problems.append(Problem(str(p), 0, "defaultTest", "expected a mapping"))
+        default = {}
+    if cfg.get("scenarios"):
+        skipped.append("scenarios: not imported (expand them into tests)")
+    if problems:
+        raise ImportProblems(problems)
+
+    # Suite-level defaults: sampling params shared by every provider.
+    providers = cfg.get("providers") or []
+    provider_params = [sampling_params(pr.get("config")) if isinstance(pr, dict) else {} for pr in (providers if isinstance(providers, list) else [])]
+    common = dict(provider_params[0]) if provider_params else {}
+    for pp in provider_params[1:]:
+        common = {k: v for k, v in common.items() if pp.get(k) == v}
+
+    cases: list[Case] = []
+    notes: dict[str, list[str]] = {}
+    taken: set[str] = set()
+    mapped = 0
+    for ti, t in enumerate(raw_tests):
+        ref = _file_ref(t)
+        if ref is not None:
+            skipped.append(f"tests[{ti}] {t}: test files inside the list are not read")
+            continue
+        if not isinstance(t, dict):
+            raise ImportProblems([Problem(str(p), 0, f"tests[{ti}]", "expected a mapping with vars and assert")])
+        vars_ = {**(default.get("vars") or {}), **(t.get("vars") or {})}
+        asserts = list(default.get("assert") or []) + list(t.get("assert") or [])
+        # list-valued vars expand into every combination (promptfoo's behaviour)
+        keys = [k for k, v in vars_.items() if isinstance(v, list)]
+        combos = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(vars_[k] for k in keys))] if keys else [{}]
+        for ci, combo in enumerate(combos):
+            v = _render_vars({**vars_, **combo})
+            for k, val in list(v.items()):
+                fr = _file_ref(val)
+                if fr is not None and Path(fr).suffix.lower() in (".txt", ".md", ""):
+                    try:
+                        v[k] = (base / fr).read_text(encoding="utf-8")
+                    except OSError as e:
+                        raise ImportProblems([Problem(str(p), 0, f"tests[{ti}].vars.{k}", f"{fr}: {e.strerror or e}")]) from None
+            m = map_assertions(asserts, v)
+            mapped += len(asserts) - len(m.unmapped)
+            desc = t.get("description")
+            for label, template in prompts:
+                try:
+                    rendered = render_template(template, v)
+                except TemplateError as e:
+                    skipped.append(f"tests[{ti}] × prompt {label!r}: {e}")
+                    continue
+                stem = slug(desc) if isinstance(desc, str) and desc.strip() else (
+                    slug(" ".join(str(x) for x in v.values() if isinstance(x, str | int | float))[:40]) if v else f"test-{ti + 1}"
+                )  # fmt: skip
+                if len(combos) > 1 and isinstance(desc, str) and desc.strip():
+                    stem = f"{stem}-{ci + 1}"  # one description, several var combinations
+                wanted = f"{slug(label, limit=30)}/{stem}" if len(prompts) > 1 else stem
+                case_id = _unique(wanted, taken)
+                tags = [slug(x, limit=40) for x in (t.get("metadata") or {}).get("tags", []) if isinstance(x, str)] if isinstance(t.get("metadata"), dict) else []
+                try:
+                    case = Case(
+                        id=case_id, tags=tags, reference=m.reference, checks=m.checks,
+                        origin=f"promptfoo {p.name} tests[{ti}]" + (f" ({desc})" if desc else ""),
+                        **_prompt_fields(rendered),
+                    )  # fmt: skip
+                except ValidationError as e:
+                    err = e.errors()[0]
+                    where = ".".join(str(x) for x in err["loc"])
+                    raise ImportProblems([Problem(str(p), 0, f"tests[{ti}]" + (f" {where}" if where else ""), err["msg"].removeprefix("Value error, "))]) from None
+                cases.append(case)
+                if m.unmapped:
+                    notes[case_id] = [f"promptfoo assert not mapped: {u}" for u in m.unmapped]
+    desc = cfg.get("description") if isinstance(cfg.get("description"), str) else None
+    suite = Suite(
+        suite=name or slug(desc or p.stem, limit=60), description=desc, defaults=Defaults(params=common), cases=cases
+    )
+    return PromptfooSuite(suite=suite, notes=notes, skipped=skipped, mapped=mapped)
+
+
+# ---------------------------------------------------------------------------------------------
+# Results → comparison
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PromptfooComparison:
+    suite: Suite
+    notes: dict[str, list[str]]
+    baseline: ImportedRun
+    candidate: ImportedRun
+    eval_id: str | None
+    name: str
+    providers: list[str]  # every provider in the file, "label (id)"
+
+    def loaded(self, path: Path, fmt: str = "promptfoo-results") -> LoadedSuite:
+        return LoadedSuite(suite=self.suite, path=path, format=fmt, case_lines={})  # type: ignore[arg-type]
+
+
+class _R:
+    """Field access with a JSON path for errors."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def bad(self, where: str, msg: str) -> None:
+        if len(self.problems) < 20:
+            self.problems.append(Problem(self.file, 0, where, msg))
+
+
+def _provider_key(prov: Any) -> tuple[str, str] | None:
+    if isinstance(prov, str):
+        return prov, prov
+    if isinstance(prov, dict) and isinstance(prov.get("id"), str):
+        label = prov.get("label")
+        return prov["id"], label if isinstance(label, str) and label else prov["id"]
+    return None
+
+
+def _text_of(output: Any) -> str | None:
+    if output is None:
+        return None
+    if isinstance(output, str):
+        return output
+    return json.dumps(output, ensure_ascii=False)
+
+
+def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, candidate: str | None = None) -> PromptfooComparison:
+    """A promptfoo results file (``promptfoo eval -o results.json``) → a suite and two runs.
+    ``baseline``/``candidate`` pick providers by label, id or model name (the id's last part) when the file has more than two (or
+    to swap them); otherwise the config's provider order decides."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ImportProblems([Problem(str(p), 0, "", "no such file")]) from None
+    except json.JSONDecodeError as e:
+        raise ImportProblems([Problem(str(p), e.lineno, "", f"invalid JSON: {e.msg} (column {e.colno})")]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ImportProblems([Problem(str(p), 0, "", str(e))]) from None
+    r = _R(str(p))
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
+        raise ImportProblems([Problem(str(p), 1, "results", "not a promptfoo results file (run `promptfoo eval -o results.json`)")])
+    res = doc["results"]
+    version = res.get("version")
+    if isinstance(version, int) and version < 2:
+        raise ImportProblems([Problem(str(p), 0, "results.version", f"{version}: results from promptfoo before 0.4x are not supported; re-export with a current promptfoo")])
+    items = res.get("results")
+    if not isinstance(items, list) or not items:
+        raise ImportProblems([Problem(str(p), 0, "results.results", "expected a non-empty list of results")])
+    config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
+
+    # Providers, in config order then order of appearance.
+    order: list[tuple[str, str]] = []
+    for prov in config.get("providers") or []:
+        k = _provider_key(prov)
+        if k and k not in order:
+            order.append(k)
+    seen: list[tuple[str, str]] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            r.bad(f"results.results[{i}]", "expected an object")
+            continue
+        k = _provider_key(item.get("provider"))
+        if k is None:
+            r.bad(f"results.results[{i}].provider", "missing provider id")
+        elif k not in seen:
+            seen.append(k)
+    if r.problems:
+        raise ImportProblems(r.problems)
+    providers = [k for k in order if k in seen] + [k for k in seen if k not in order]
+    names = [f"{lab} ({pid})" if lab != pid else pid for pid, lab in providers]
+
+    def pick(which: str | None, option: str) -> tuple[str, str] | None:
+        if which is None:
+            return None
+        hits = [k for k in providers if which in k] or [k for k in providers if k[0].endswith(":" + which)]
+        if len(hits) != 1:
+            raise ImportProblems([Problem(str(p), 0, option, f"{which!r} matches {len(hits)} providers (have: {', '.join(names)})")])
+        return hits[0]
+
+    b, c = pick(baseline, "--baseline"), pick(candidate, "--candidate")
+    if b is None and c is None:
+        if len(providers) != 2:
+            raise ImportProblems([Problem(str(p), 0, "providers", f"{len(providers)} providers ({', '.join(names)}); choose two with --baseline and --candidate")])
+        b, c = providers
+    elif b is None or c is None:
+        rest = [k for k in providers if k != (b or c)]
+        if len(rest) != 1:
+            raise ImportProblems([Problem(str(p), 0, "providers", f"{len(providers)} providers ({', '.join(names)}); name both --baseline and --candidate")])
+        b, c = (b, rest[0]) if b else (rest[0], c)
+    if b == c:
+        raise ImportProblems([Problem(str(p), 0, "--candidate", "the baseline and the candidate are the same provider")])
+
+    # Group results into cases: (prompt template, test content) → per-provider samples.
+    groups: dict[str, dict[str, Any]] = {}
+    for i, item in enumerate(items):
+        where = f"results.results[{i}]"
+        k = _provider_key(item.get("provider"))
+        if k not in (b, c):
+            continue
+        tc = item.get("testCase") if isinstance(item.get("testCase"), dict) else {}
+        vars_ = item.get("vars") if isinstance(item.get("vars"), dict) else tc.get("vars") or {}
+        prompt = item.get("prompt") if isinstance(item.get("prompt"), dict) else {}
+        raw = prompt.get("raw")
+        if not isinstance(raw, str):
+            r.bad(f"{where}.prompt.raw", "missing (the rendered prompt)")
+            continue
+        resp = item.get("response") if isinstance(item.get("response"), dict) else None
+        if resp is None and not item.get("error"):
+            r.bad(f"{where}.response", "missing")
+            continue
+        prompt_key = item.get("promptId") or prompt.get("label") or item.get("promptIdx")
+        key = json.dumps([prompt_key, tc.get("description"), vars_, tc.get("assert")], sort_keys=True, default=str)
+        g = groups.setdefault(key, {"first": i, "raw": raw, "tc": tc, "vars": vars_, "label": prompt.get("label"),
+                                    "prompt_key": prompt_key, "b": [], "c": []})  # fmt: skip
+        g["b" if k == b else "c"].append((item.get("testIdx", i), i, item))
+    if r.problems:
+        raise ImportProblems(r.problems)
+
+    prompt_keys = {g["prompt_key"] for g in groups.values()}
+    taken: set[str] = set()
+    cases: list[Case] = []
+    notes: dict[str, list[str]] = {}
+    outs: dict[str, list[Output]] = {"b": [], "c": []}
+    for g in sorted(groups.values(), key=lambda g: g["first"]):
+        tc, vars_ = g["tc"], g["vars"]
+        desc = tc.get("description")
+        stem = slug(desc) if isinstance(desc, str) and desc.strip() else slug(
+            " ".join(str(x) for x in vars_.values() if isinstance(x, str | int | float))[:40] or "test"
+        )  # fmt: skip
+        label = g["label"] if isinstance(g["label"], str) else "prompt"
+        case_id = _unique(f"{slug(label, limit=30)}/{stem}" if len(prompt_keys) > 1 else stem, taken)
+        m = map_assertions(tc.get("assert") or [], vars_)
+        try:
+            case = Case(id=case_id, reference=m.reference, checks=m.checks,
+                        origin=f"promptfoo {p.name}" + (f" ({desc})" if isinstance(desc, str) and desc else ""),
+                        **_prompt_fields(g["raw"]))  # fmt: skip
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise ImportProblems([Problem(str(p), 0, f"results.results[{g['first']}]", err["msg"].removeprefix("Value error, "))]) from None
+        cases.append(case)
+        if m.unmapped:
+            notes[case_id] = [f"promptfoo assert not mapped: {u}" for u in m.unmapped]
+        for side in ("b", "c"):
+            for sample, (_, i, item) in enumerate(sorted(g[side], key=lambda t: (t[0] if isinstance(t[0], int) else 0, t[1]))):
+                outs[side].append(_output(case_id, sample, item))
+
+    def run_of(k: tuple[str, str], side: str, outputs: list[Output]) -> ImportedRun:
+        pid, lab = k
+        cfgp = next((pr for pr in config.get("providers") or [] if _provider_key(pr) == k), None)
+        params = sampling_params(cfgp.get("config")) if isinstance(cfgp, dict) else {}
+        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        return ImportedRun(
+            provider="promptfoo", model=pid, label=lab, outputs=outputs, params=params, side=side,
+            started_at=res.get("timestamp") if isinstance(res.get("timestamp"), str) else None,
+            finished_at=meta.get("exportedAt") if isinstance(meta.get("exportedAt"), str) else None,
+        )  # fmt: skip
+
+    desc = config.get("description") if isinstance(config.get("description"), str) else None
+    eval_id = doc.get("evalId") if isinstance(doc.get("evalId"), str) else None
+    suite = Suite(
+        suite=slug(desc or p.stem, limit=60),
+        description=(desc + " — " if desc else "") + f"imported from promptfoo {p.name}" + (f" ({eval_id})" if eval_id else ""),
+        defaults=Defaults(),
+        cases=cases,
+    )
+    return PromptfooComparison(
+        suite=suite, notes=notes, baseline=run_of(b, "baseline", outs["b"]), candidate=run_of(c, "candidate", outs["c"]),
+        eval_id=eval_id, name=desc or eval_id or p.stem, providers=names,
+    )  # fmt: skip
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def _output(case_id: str, sample: int, item: dict[str, Any]) -> Output:
+    resp = item.get("response") if isinstance(item.get("response"), dict) else {}
+    usage = resp.get("tokenUsage") if isinstance(resp.get("tokenUsage"), dict) else item.get("tokenUsage")
+    usage = {k: v for k, v in usage.items() if k in ("prompt", "completion", "total", "cached", "numRequests")} if isinstance(usage, dict) else None
+    # promptfoo puts failed assertions in `error` too; only failureReason 2 (ERROR) or an error on
+    # the response itself means the call failed.
+    error = resp.get("error") if isinstance(resp.get("error"), str) else None
+    if error is None and item.get("failureReason") == 2 and isinstance(item.get("error"), str):
+        error = item["error"]
+    latency = _num(item.get("latencyMs"))
+    if latency is None:
+        latency = _num(resp.get("latencyMs"))
+    text = _text_of(resp.get("output"))
+    if error is not None and text == "":
+        text = None
+    return Output(
+        case_id=case_id, sample=sample, text=text,
+        finish_reason=resp.get("finishReason") if isinstance(resp.get("finishReason"), str) else None,
+        usage=usage,
+        input_tokens=int(usage["prompt"]) if usage and _num(usage.get("prompt")) is not None else None,
+        output_tokens=int(usage["completion"]) if usage and _num(usage.get("completion")) is not None else None,
+        latency_ms=latency, error=error,
+        cache_key=None,
+    )  # fmt: skip
