@@ -276,7 +276,7 @@ def iter_log(path: str | Path, *, only_line: int | None = None) -> Iterator[LogE
                         problems.append(Problem(str(p), n, "", "the line is blank"))
                     continue
                 try:
-                    obj = json.loads(raw)
+                    obj = json.loads(raw.rstrip("\r\n"))
                 except json.JSONDecodeError as e:
                     bad = Problem(str(p), n, "", f"invalid JSON: {e.msg} (column {e.colno})")
                 else:

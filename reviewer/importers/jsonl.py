@@ -1,0 +1,141 @@
+"""``reviewer import jsonl LOG.jsonl --as-run NAME``: production log lines become a stored run
+(provider ``log``, label NAME) that a comparison can use as its baseline or candidate.
+
+With ``--suite SUITE`` each answered line is matched to a case of that suite — by the id the line
+names (``case_id``/``custom_id``/``metadata.case_id``), else by its request messages equal to
+what the case sends — and lines matching no case are skipped and counted. Without a suite, the
+distinct requests of the log become the cases (ids from the line's id, else a slug of the prompt
+plus a content hash, so the same request gets the same id on every import); ``-o`` writes that
+suite to a file so it can be replayed against a candidate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..store import Output
+from ..suite import Case, LoadedSuite, Suite
+from . import ImportProblems, Problem
+from .logs import LogEntry, entry_to_case, read_log
+from .promptfoo import slug
+from .storing import ImportedRun
+
+__all__ = ["LogRun", "read_log_run", "messages_key"]
+
+
+def messages_key(messages: list[dict[str, str]]) -> str:
+    """Canonical form of the messages a request sends (role and content only)."""
+    return json.dumps([[m["role"], m["content"]] for m in messages], ensure_ascii=False)
+
+
+@dataclass
+class LogRun:
+    suite: Suite
+    run: ImportedRun
+    lines: int  # log lines read
+    matched: int  # lines that became outputs
+    unmatched: list[int] = field(default_factory=list)  # line numbers matching no case (with --suite)
+    unanswered: list[int] = field(default_factory=list)  # request-only lines (no answer, no error)
+    new_suite: bool = True  # the suite was built from the log
+
+
+def _output(entry: LogEntry, case_id: str, sample: int) -> Output:
+    return Output(
+        case_id=case_id, sample=sample, text=entry.output, resolved_model=entry.resolved_model,
+        system_fingerprint=entry.system_fingerprint, finish_reason=entry.finish_reason, refusal=entry.refusal,
+        usage=entry.usage, input_tokens=entry.input_tokens, output_tokens=entry.output_tokens,
+        latency_ms=entry.latency_ms, error=entry.error, error_status=entry.error_status, request_id=entry.request_id,
+    )  # fmt: skip
+
+
+def _common_params(entries: list[LogEntry]) -> dict[str, Any]:
+    if not entries:
+        return {}
+    common = dict(entries[0].params)
+    for e in entries[1:]:
+        common = {k: v for k, v in common.items() if e.params.get(k) == v}
+    return common
+
+
+def read_log_run(path: str | Path, *, name: str, suite: LoadedSuite | None = None) -> LogRun:
+    """Read and match the whole log; raises ImportProblems before anything could be written."""
+    p = Path(path)
+    entries = read_log(p)
+    if not entries:
+        raise ImportProblems([Problem(str(p), 0, "", "no log lines")])
+    answered = [e for e in entries if e.answered or e.error is not None]
+    unanswered = [e.line for e in entries if not (e.answered or e.error is not None)]
+    if not answered:
+        raise ImportProblems([Problem(str(p), entries[0].line, "", "no line holds an answer (output, refusal or error): nothing to import as a run")])
+
+    per_case: dict[str, list[LogEntry]] = {}
+    unmatched: list[int] = []
+    if suite is not None:
+        s = suite.suite
+        ids = {c.id for c in s.cases}
+        by_messages: dict[str, str] = {}
+        for c in s.cases:
+            by_messages.setdefault(messages_key(c.build_messages(s.defaults)), c.id)
+        for e in answered:
+            cid = e.case_id if e.case_id in ids else None
+            if cid is None and e.messages is not None:
+                cid = by_messages.get(messages_key(e.messages))
+            if cid is None:
+                unmatched.append(e.line)
+                continue
+            per_case.setdefault(cid, []).append(e)
+        if not per_case:
+            raise ImportProblems([Problem(str(p), 0, "", f"no line matches a case of {suite.path} (by case_id/custom_id or by its messages)")])
+        built = s
+    else:
+        problems = []
+        keyed: dict[str, str] = {}
+        cases: list[Case] = []
+        taken: set[str] = set()
+        for e in answered:
+            if e.messages is None:
+                problems.append(Problem(str(p), e.line, "", "an answer without its request: pass --suite to match it by case id"))
+                continue
+            key = messages_key(e.messages)
+            cid = keyed.get(key)
+            if cid is None:
+                last_user = next((m["content"] for m in reversed(e.messages) if m["role"] == "user"), "")
+                digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+                wanted = e.case_id or f"{slug(' '.join(last_user.split()[:8]), limit=40)}-{digest}"
+                cid = wanted if wanted not in taken else f"{wanted}-{digest}"
+                if cid in taken:
+                    problems.append(Problem(str(p), e.line, "case_id", f"{e.case_id!r} names two different requests"))
+                    continue
+                try:
+                    cases.append(entry_to_case(e, case_id=cid))
+                except ValidationError as err:
+                    x = err.errors()[0]
+                    problems.append(Problem(str(p), e.line, ".".join(str(i) for i in x["loc"]), x["msg"].removeprefix("Value error, ")))
+                    continue
+                taken.add(cid)
+                keyed[key] = cid
+            per_case.setdefault(cid, []).append(e)
+        if problems:
+            raise ImportProblems(problems[:20], more=max(0, len(problems) - 20))
+        built = Suite(suite=slug(p.stem, limit=60), description=f"requests from the log {p.name}", cases=cases)
+
+    outputs: list[Output] = []
+    used: list[LogEntry] = []
+    for cid, es in per_case.items():
+        for sample, e in enumerate(es):
+            outputs.append(_output(e, cid, sample))
+            used.append(e)
+    models = Counter(e.model for e in used if e.model)
+    run = ImportedRun(provider="log", model=models.most_common(1)[0][0] if models else "unknown", label=name,
+                      outputs=outputs, params=_common_params(used))  # fmt: skip
+    return LogRun(
+        suite=built, run=run, lines=len(entries), matched=len(used), unmatched=unmatched, unanswered=unanswered,
+        new_suite=suite is None,
+    )  # fmt: skip
