@@ -116,7 +116,7 @@ def test_two_imported_logs_make_a_comparison(tmp_path: Path, capsys):
         data = s.load_comparison(cid)
         assessed = {x.case_id: x for x in assess_comparison(s, data)}
     assert assessed["status"].flags and "format_drift" in assessed["status"].flags
-    assert assessed["hours"].tier == 3  # the same answer on both sides
+    assert assessed["hours"].change == 0.0  # the same answer on both sides
     assert assessed["refund"].noise  # two logged samples per side: differs no more than within a side
 
 
