@@ -157,6 +157,9 @@ _MD_RE = re.compile(
 )
 
 
+_NO_MARKDOWN = MarkdownShape()
+
+
 def _line_above(text: str, at: int) -> str:
     """The line that ends at the newline ``text[at]``."""
     return text[text.rfind("\n", 0, at) + 1 : at]
@@ -275,7 +278,7 @@ def output_signals(
         truncated=reason in TRUNCATION_REASONS or ej.shape == "truncated",
         words=word_count(text),
         chars=len(text),
-        markdown=markdown_shape(text),
+        markdown=_NO_MARKDOWN if ej.shape == "bare" else markdown_shape(text),  # a JSON document has none
         error=error is not None,
         extracted=ej,
     )
