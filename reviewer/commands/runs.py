@@ -67,6 +67,9 @@ def export_run(args: argparse.Namespace) -> int:
     fd, tmp = tempfile.mkstemp(dir=out.parent or ".", prefix=f".{out.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.writelines(lines)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; an export is an ordinary file to share
     os.replace(tmp, out)
     print(f"{out}: {len(lines)} outputs of run {run.id} ({run.spec})", file=sys.stderr)
     return 0
