@@ -76,6 +76,7 @@ class ReplayConfig:
     params: dict[str, Any] = field(default_factory=dict)  # --param overrides, both sides
     side_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per side (config file)
     name: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # side -> a human name for the run
     use_cache: bool = True
     timeout: float = 120.0  # per call, whole request
     attempts: int = 6
@@ -133,6 +134,7 @@ class Replay:
                 params=self._run_params(side),
                 samples=self.config.samples,
                 side=side,
+                label=self.config.labels.get(side),
             )
         comp = self.store.create_comparison(
             suite_id=suite_id,

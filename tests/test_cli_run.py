@@ -217,7 +217,7 @@ def test_config_file_names_both_sides_and_cli_wins(tmp_path, env):
     with FakeProvider() as srv:
         cfg = tmp_path / "reviewer.yaml"
         cfg.write_text(
-            f"baseline: {{id: 'openai:old@{srv.base_url}', params: {{temperature: 0.1}}}}\n"
+            f"baseline: {{id: 'openai:old@{srv.base_url}', label: 'old (May)', params: {{temperature: 0.1}}}}\n"
             f"candidate: 'openai:new@{srv.base_url}'\nsamples: 2\nparams: {{max_tokens: 20}}\nname: from-config\n"
         )
         res = cli("run", str(path), "--config", str(cfg), "--param", "max_tokens=10", "--db", str(tmp_path / "c.db"), env=env)
@@ -230,6 +230,9 @@ def test_config_file_names_both_sides_and_cli_wins(tmp_path, env):
     assert all(b["temperature"] == 0 and b["max_tokens"] == 10 for b in new)  # suite default temperature
     listing = json.loads(cli("comparisons", "--json", "--db", str(tmp_path / "c.db"), env=env).stdout)
     assert listing[0]["name"] == "from-config" and listing[0]["samples"] == 2
+    con = sqlite3.connect(tmp_path / "c.db")
+    assert con.execute("SELECT side, label FROM runs ORDER BY id").fetchall() == [("baseline", "old (May)"), ("candidate", None)]
+    con.close()
     bad = tmp_path / "bad.yaml"
     bad.write_text("baseline: openai:x\nsampels: 3\n")
     res = cli("run", str(path), "--config", str(bad), "--db", str(tmp_path / "c.db"), env=env)

@@ -25,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency", type=int, metavar="N", help="calls in flight per endpoint (default 8)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="request parameter for both sides (repeatable)")
     p.add_argument("--name", help="a name for the comparison")
+    p.add_argument("--baseline-label", metavar="NAME", help="a human name for the baseline run (e.g. 'prod, May snapshot')")
+    p.add_argument("--candidate-label", metavar="NAME", help="a human name for the candidate run")
     p.add_argument("--config", metavar="FILE", help="YAML with baseline/candidate (id, params), samples, concurrency, params")
     p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="per call (default 120)")
     p.add_argument("--no-cache", action="store_true", help="call again even when the same call was answered before")
@@ -49,17 +51,22 @@ def _load_config(path: str) -> dict[str, Any]:
     return data
 
 
-def _side(value: Any, option: str) -> tuple[str | None, dict[str, Any]]:
+def _side(value: Any, option: str) -> tuple[str | None, dict[str, Any], str | None]:
+    """A side of the config: ``SPEC`` or ``{id: SPEC, label: NAME, params: {...}}``."""
     if value is None:
-        return None, {}
+        return None, {}, None
     if isinstance(value, str):
-        return value, {}
+        return value, {}, None
     if isinstance(value, dict) and isinstance(value.get("id"), str):
+        unknown = sorted(set(value) - {"id", "label", "params"})
+        if unknown:
+            raise UsageError(f"{option}: unknown key {unknown[0]!r} (known: id, label, params)")
         params = value.get("params") or {}
         if not isinstance(params, dict):
             raise UsageError(f"{option}.params: expected a mapping")
-        return value["id"], params
-    raise UsageError(f"{option}: expected a SPEC string or {{id: SPEC, params: {{...}}}}")
+        label = value.get("label")
+        return value["id"], params, str(label) if label is not None else None
+    raise UsageError(f"{option}: expected a SPEC string or {{id: SPEC, label: NAME, params: {{...}}}}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True, highlight=False)
     cfg = _load_config(args.config) if args.config else {}
-    base_spec, base_params = _side(cfg.get("baseline"), "config baseline")
-    cand_spec, cand_params = _side(cfg.get("candidate"), "config candidate")
+    base_spec, base_params, base_label = _side(cfg.get("baseline"), "config baseline")
+    cand_spec, cand_params, cand_label = _side(cfg.get("candidate"), "config candidate")
     base_spec = args.baseline or base_spec
     cand_spec = args.candidate or cand_spec
     if not base_spec or not cand_spec:
@@ -96,6 +103,11 @@ def run(args: argparse.Namespace) -> int:
         params=params,
         side_params={"baseline": base_params, "candidate": cand_params},
         name=args.name or cfg.get("name"),
+        labels={
+            side: label
+            for side, label in (("baseline", args.baseline_label or base_label), ("candidate", args.candidate_label or cand_label))
+            if label
+        },
         use_cache=not args.no_cache,
         timeout=args.timeout,
     )
