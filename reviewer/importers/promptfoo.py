@@ -36,7 +36,7 @@ __all__ = [
 
 #: promptfoo's ``is-json`` parses the WHOLE output; our ``json`` check also accepts fenced or
 #: embedded JSON, so ``is-json`` adds this anchor (a fenced answer must fail it, as in promptfoo).
-WHOLE_JSON = r"\A\s*[\[{][\s\S]*[\]}]\s*\Z"
+from .suggest import WHOLE_JSON  # noqa: E402
 
 
 @dataclass

@@ -1,0 +1,213 @@
+"""The promote form: turn the case under review into a new golden case in the suite file the
+comparison came from — with the known-good answer as its reference and checks suggested from
+the signals — appended without reformatting the file (``reviewer.suite_edit``).
+
+Everything shown that came from a suite or a model (ids, prompts, outputs, check values) is a
+``rich.text.Text`` (or an Input's plain value): never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import ValidationError
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+
+from ..errors import ReviewerError
+from ..suite import Case, Check
+
+REFERENCE_CHOICES = ("baseline", "candidate", "none")
+
+
+def _preview(text: str, limit: int = 160) -> Text:
+    """One line of untrusted output: whitespace folded, control characters never reach the terminal."""
+    one = " ".join(text.split())
+    if len(one) > limit:
+        one = one[:limit] + "…"
+    one = "".join(c if c.isprintable() else "\ufffd" for c in one)
+    return Text(one, end="") if one else Text("(empty)", "dim", end="")
+
+
+def parse_tags(text: str) -> list[str]:
+    return [t for t in text.replace(",", " ").split() if t]
+
+
+class PromoteScreen(ModalScreen[Case | None]):
+    """ctrl+s (or enter in a field) saves; escape cancels. Errors show inline and keep the form."""
+
+    DEFAULT_CSS = """
+    PromoteScreen { align: center middle; }
+    #promote-dialog {
+        width: 96; max-width: 100%; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    #promote-dialog Label { margin-top: 1; color: $text-muted; }
+    #promote-dialog Input { margin: 0; }
+    #promote-title { text-style: bold; }
+    #promote-reference { height: auto; width: 100%; }
+    .promote-preview { color: $text-muted; padding-left: 4; height: auto; }
+    #promote-checks { height: auto; }
+    #promote-error { color: $error; height: auto; margin-top: 1; }
+    #promote-error.-empty { display: none; }
+    #promote-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    #promote-buttons Button { margin-left: 2; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="promote.cancel"),
+        Binding("ctrl+s", "save", "Save", id="promote.save"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        suite_path: Path,
+        case: Case,
+        baseline_text: str,
+        candidate_text: str,
+        suggested_checks: list[Check],
+        origin: str | None = None,
+        today: date | None = None,
+    ) -> None:
+        super().__init__()
+        self.suite_path = Path(suite_path)
+        self.case = case
+        self.baseline_text = baseline_text
+        self.candidate_text = candidate_text
+        self.existing = list(case.checks)
+        self.suggested = [c for c in dict.fromkeys(suggested_checks) if c not in self.existing]
+        self.today = today
+        self.default_origin = origin if origin is not None else (
+            f"promoted from case {case.id}" + (f" ({case.origin})" if case.origin else "")
+        )  # fmt: skip
+        self.saved: Case | None = None
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def _default_id(self) -> str:
+        from ..suite import SuiteError, load_suite
+        from ..suite_edit import free_id
+
+        try:
+            taken = set(load_suite(self.suite_path).case_lines) if self.suite_path.is_file() else set()
+        except (SuiteError, OSError):
+            taken = set()
+        return free_id(self.case.id, taken | {self.case.id})
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="promote-dialog"):
+            title = Text("Promote ", "bold", end="")
+            title.append(self.case.id)
+            title.append(" to a golden case in ")
+            title.append(str(self.suite_path))
+            yield Static(title, id="promote-title", markup=False)
+            yield Label("id")
+            yield Input(self._default_id(), id="promote-id")
+            yield Label("tags (space or comma separated)")
+            yield Input(" ".join(self.case.tags), id="promote-tags")
+            yield Label("origin (incident, ticket, why)")
+            yield Input(self.default_origin, id="promote-origin")
+            yield Label("known-good reference")
+            with RadioSet(id="promote-reference"):
+                yield RadioButton(Text("baseline output"), value=True, id="ref-baseline")
+                yield RadioButton(Text("candidate output"), id="ref-candidate")
+                none = "none (keep the case's reference)" if self.case.reference is not None else "none"
+                yield RadioButton(Text(none), id="ref-none")
+            yield Static(Text("baseline:  ", "bold", end="").append_text(_preview(self.baseline_text)), classes="promote-preview", markup=False)
+            yield Static(Text("candidate: ", "bold", end="").append_text(_preview(self.candidate_text)), classes="promote-preview", markup=False)
+            yield Label("checks")
+            with Vertical(id="promote-checks"):
+                for i, c in enumerate(self.existing):
+                    yield Checkbox(Text(c.label() + "  (already on the case)"), True, id=f"check-old-{i}", disabled=True)
+                for i, c in enumerate(self.suggested):
+                    yield Checkbox(Text(c.label()), True, id=f"check-new-{i}")
+                if not self.existing and not self.suggested:
+                    yield Static(Text("no checks suggested by the signals", "dim"), markup=False)
+            yield Static("", id="promote-error", classes="-empty", markup=False)
+            with Horizontal(id="promote-buttons"):
+                yield Button("Save  ctrl+s", variant="primary", id="promote-save")
+                yield Button("Cancel  esc", id="promote-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#promote-id", Input).focus()
+
+    # -- reading the form -----------------------------------------------------------------------
+
+    @property
+    def reference_choice(self) -> str:
+        pressed = self.query_one(RadioSet).pressed_button
+        return (pressed.id or "ref-none").removeprefix("ref-") if pressed else "none"
+
+    def chosen_checks(self) -> list[Check]:
+        picked = [c for i, c in enumerate(self.suggested) if self.query_one(f"#check-new-{i}", Checkbox).value]
+        return self.existing + picked
+
+    def build_case(self) -> Case:
+        """The new case from the form (raises ReviewerError / ValidationError)."""
+        choice = self.reference_choice
+        reference = {"baseline": self.baseline_text, "candidate": self.candidate_text}.get(choice, self.case.reference)
+        if choice in ("baseline", "candidate") and not (reference or "").strip():
+            raise ReviewerError(f"the {choice} has no output to use as the reference")
+        origin = self.query_one("#promote-origin", Input).value.strip() or None
+        data = self.case.model_dump()
+        data.update(
+            id=self.query_one("#promote-id", Input).value.strip(),
+            tags=parse_tags(self.query_one("#promote-tags", Input).value),
+            origin=origin,
+            reference=reference,
+            checks=[c.model_dump() for c in self.chosen_checks()],
+            added=self.today or date.today(),
+        )
+        return Case.model_validate(data)
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def show_error(self, message: str) -> None:
+        err = self.query_one("#promote-error", Static)
+        err.update(Text(message))
+        err.set_class(not message, "-empty")
+
+    def action_save(self) -> None:
+        from ..suite_edit import append_case
+
+        if self.suite_path.suffix.lower() not in (".yaml", ".yml", ".jsonl"):
+            self.show_error(f"this comparison's suite has no suite file to add to ({self.suite_path or 'none'})")
+            return
+        try:
+            case = self.build_case()
+            append_case(self.suite_path, case, create=False)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(x) for x in err["loc"]) or "case"
+            self.show_error(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+            return
+        except ReviewerError as e:
+            self.show_error(str(e))
+            return
+        except OSError as e:
+            self.show_error(f"{self.suite_path}: {e.strerror or e}")
+            return
+        self.saved = case
+        self.dismiss(case)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#promote-save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#promote-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_save()
