@@ -125,9 +125,9 @@ class PromoteScreen(ModalScreen[Case | None]):
             yield Label("checks")
             with Vertical(id="promote-checks"):
                 for i, c in enumerate(self.existing):
-                    yield Checkbox(Text(c.label() + "  (already on the case)"), True, id=f"check-old-{i}", disabled=True)
+                    yield Checkbox(Text(c.label() + "  (already on the case)"), True, id=f"check-old-{i}", disabled=True, compact=True)
                 for i, c in enumerate(self.suggested):
-                    yield Checkbox(Text(c.label()), True, id=f"check-new-{i}")
+                    yield Checkbox(Text(c.label()), True, id=f"check-new-{i}", compact=True)
                 if not self.existing and not self.suggested:
                     yield Static(Text("no checks suggested by the signals", "dim"), markup=False)
             yield Static("", id="promote-error", classes="-empty", markup=False)
