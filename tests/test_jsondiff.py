@@ -129,6 +129,18 @@ def test_changed_element_after_a_shift_says_both_indexes():
     ]
 
 
+def test_when_counts_differ_elements_pair_by_similarity_not_position():
+    old = [
+        {"name": "Alice", "role": "admin", "team": "red"},
+        {"name": "Bob", "role": "user", "team": "blue"},
+    ]
+    new = [{"name": "Bob", "role": "user", "team": "green"}]
+    assert json_diff(old, new) == [
+        PathChange("removed", "$[0]", old[0], None),
+        PathChange("value_changed", "$[1].team", "blue", "green", new_path="$[0].team"),
+    ]
+
+
 def test_nan_equals_itself():
     assert json_diff({"x": float("nan")}, {"x": float("nan")}) == []
 

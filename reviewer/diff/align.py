@@ -30,7 +30,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from itertools import accumulate
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -214,12 +214,27 @@ def _matching_runs(a: Sequence[int], b: Sequence[int]) -> list[tuple[int, int, i
 def _patience_anchors(
     a: Sequence[int], a1: int, a2: int, b: Sequence[int], b1: int, b2: int
 ) -> list[tuple[int, int]]:
-    """Pairs ``(i, j)`` of elements that occur exactly once in ``a[a1:a2]`` and once in
-    ``b[b1:b2]``, the longest subset increasing in both (patience diff's anchors)."""
+    """Pairs ``(i, j)`` of equal elements of ``a[a1:a2]`` and ``b[b1:b2]``, increasing in both,
+    to cut a too-big problem into smaller ones. Patience diff's anchors: elements that occur
+    exactly once on each side, the longest subset increasing in both. Text with no such line
+    (a document repeated, a list of identical items) falls back, as histogram diff does, to
+    elements occurring equally often on both sides (at most 64 times), k-th occurrence with k-th.
+    """
     ca = Counter(a[a1:a2])
     cb = Counter(b[b1:b2])
     where_b = {b[j]: j for j in range(b1, b2) if cb[b[j]] == 1}
     pairs = [(i, where_b[a[i]]) for i in range(a1, a2) if ca[a[i]] == 1 and a[i] in where_b]
+    if not pairs:
+        at_b: defaultdict[int, list[int]] = defaultdict(list)
+        for j in range(b1, b2):
+            if ca[b[j]] == cb[b[j]] <= 64:
+                at_b[b[j]].append(j)
+        seen: Counter[int] = Counter()
+        for i in range(a1, a2):
+            js = at_b.get(a[i])
+            if js:
+                pairs.append((i, js[seen[a[i]]]))
+                seen[a[i]] += 1
     if not pairs:
         return []
     # Longest increasing subsequence of the j's (patience sorting), with back links.
@@ -304,6 +319,8 @@ def _slide(
 def _similarity(wa: list[str], wb: list[str], ka: str, kb: str) -> float:
     """Word-level normalized Indel similarity; character-level for lines of one or two words,
     where a single changed word would otherwise make the lines look unrelated."""
+    if ka == kb:
+        return 1.0
     a: Sequence[str]
     b: Sequence[str]
     a, b = (ka, kb) if len(wa) < 3 or len(wb) < 3 else (wa, wb)
@@ -373,6 +390,43 @@ def _pair_lines(
         idx = back[idx]
     chain.reverse()
     return chain
+
+
+def _drop_weak_anchors(
+    runs: list[tuple[int, int, int]],
+    len_a: int,
+    len_b: int,
+    keys_a: Sequence[str],
+    sim_of: Callable[[int, int], float],
+) -> list[tuple[int, int, int]]:
+    """Drop equal runs that are really moves and hide edits.
+
+    When a model moves a sentence and rewords the others, the longest common subsequence takes
+    the moved sentence as its anchor: the reworded lines end up deleted above it and inserted
+    below it, in two blocks that can never pair. A run of ``n`` equal lines whose neighbouring
+    blocks cross like that is dropped when merging the blocks pairs more than ``n`` extra similar
+    lines; its lines then show as ``moved`` (so only runs of movable lines qualify).
+    """
+    out: list[tuple[int, int, int]] = []
+    prev_a = prev_b = 0
+    for k, (i, j, n) in enumerate(runs):
+        next_i, next_j = runs[k + 1][:2] if k + 1 < len(runs) else (len_a, len_b)
+        crossing = (i > prev_a and next_j > j + n) or (j > prev_b and next_i > i + n)
+        if crossing:
+            left = [*range(prev_a, i), *range(i + n, next_i)]
+            right = [*range(prev_b, j), *range(j + n, next_j)]
+            if (
+                len(left) * len(right) <= _FULL_PAIRING
+                and min(len(left), len(right)) > n
+                and all(_is_movable(keys_a[x]) for x in range(i, i + n))
+            ):
+                apart = len(_pair_lines(list(range(prev_a, i)), list(range(prev_b, j)), sim_of))
+                apart += len(_pair_lines(list(range(i + n, next_i)), list(range(j + n, next_j)), sim_of))
+                if len(_pair_lines(left, right, sim_of)) - apart > n:
+                    continue  # dropped: the blocks around it merge
+        out.append((i, j, n))
+        prev_a, prev_b = i + n, j + n
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,7 +533,20 @@ def align(
     ia = [ids.setdefault(k, len(ids)) for k in keys_a]
     ib = [ids.setdefault(k, len(ids)) for k in keys_b]
 
+    words_a: list[list[str] | None] = [None] * len(keys_a)  # split_words of each key, on demand
+    words_b: list[list[str] | None] = [None] * len(keys_b)
+
+    def sim_of(x: int, y: int) -> float:
+        wa = words_a[x]
+        if wa is None:
+            wa = words_a[x] = split_words(keys_a[x])
+        wb = words_b[y]
+        if wb is None:
+            wb = words_b[y] = split_words(keys_b[y])
+        return _similarity(wa, wb, keys_a[x], keys_b[y])
+
     runs = _slide(_matching_runs(ia, ib), ia, ib, lines_a, lines_b)
+    runs = _drop_weak_anchors(runs, len(ia), len(ib), keys_a, sim_of)
 
     # Changed blocks between the equal runs, and the moves across them.
     blocks: list[tuple[int, int, int, int]] = []
@@ -503,17 +570,6 @@ def align(
                     moved_to[x] = y
                     moved_from[y] = x
 
-    words_cache: dict[tuple[int, int], list[str]] = {}
-
-    def words(side: int, idx: int) -> list[str]:
-        got = words_cache.get((side, idx))
-        if got is None:
-            got = words_cache[(side, idx)] = split_words((keys_a, keys_b)[side][idx])
-        return got
-
-    def sim_of(x: int, y: int) -> float:
-        return _similarity(words(0, x), words(1, y), keys_a[x], keys_b[y])
-
     rows: list[Row] = []
     add = rows.append
 
@@ -532,11 +588,21 @@ def align(
             add(Row("only_right", None, lines_b[y], None, y + 1, right_eol=eols_b[y]))
 
     def changed(x: int, y: int) -> None:
+        if keys_a[x] == keys_b[y]:  # e.g. a blank line paired inside a merged block
+            same(x, y)
+            return
         ls, rs = word_spans(
             lines_a[x], lines_b[y], ignore_whitespace=ignore_whitespace, ignore_case=ignore_case
         )
         add(Row("changed", lines_a[x], lines_b[y], x + 1, y + 1, ls, rs,
                 left_eol=eols_a[x], right_eol=eols_b[y]))
+
+    def same(x: int, y: int) -> None:
+        if eols_a[x] == eols_b[y] or ignore_whitespace:
+            kind: RowKind = "equal"
+        else:
+            kind = "changed"  # same text, different line ending
+        add(Row(kind, lines_a[x], lines_b[y], x + 1, y + 1, left_eol=eols_a[x], right_eol=eols_b[y]))
 
     block_at = iter(blocks)
     block = next(block_at, None)
@@ -563,13 +629,7 @@ def align(
                 only_right(y)
             block = next(block_at, None)
         for k in range(rn):
-            x, y = ri + k, rj + k
-            if eols_a[x] == eols_b[y] or ignore_whitespace:
-                kind: RowKind = "equal"
-            else:
-                kind = "changed"  # same text, different line ending
-            add(Row(kind, lines_a[x], lines_b[y], x + 1, y + 1,
-                    left_eol=eols_a[x], right_eol=eols_b[y]))
+            same(ri + k, rj + k)
         i, j = ri + rn, rj + rn
     return rows
 
