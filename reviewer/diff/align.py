@@ -8,15 +8,21 @@ so the two columns stay level by construction. How the rows are found:
    kept on the row, so :func:`reconstruct` gives back the exact input). Lines are compared by a
    key (the line itself, or a whitespace/case-normalized form) interned to an integer, and the
    longest common subsequence of keys (``rapidfuzz.distance.Indel``, bit-parallel) gives the
-   ``equal`` rows. Past a size where its bit matrix would not fit a memory budget, the common
-   subsequence is found piecewise between lines unique on both sides (patience anchors).
-2. **Moves.** A line deleted in one place and inserted verbatim in another is one ``moved`` row
+   ``equal`` rows. Past a size where its bit matrix would not fit a memory budget, the problem
+   is first cut between anchors: lines unique on both sides (patience diff), or in repetitive
+   text lines equally frequent on both sides (histogram diff). 1 MB inputs take ~0.2 s.
+2. **Placement.** A pure insertion or deletion that could sit at several places (inserting
+   ``{ "id": 0 }, {`` after ``{`` equals inserting ``{ "id": 0 },`` before it) goes where its
+   edge lines are least indented, like git's indent heuristic; and an equal run that only
+   anchors a moved line, splitting reworded lines into blocks that cannot pair, is dropped.
+3. **Moves.** A line deleted in one place and inserted verbatim in another is one ``moved`` row
    on each side, linked by line number, instead of a deletion and an insertion.
-3. **Pairing.** Between two runs of equal lines, the deleted and inserted lines that are similar
-   enough (word-level normalized Indel similarity above :data:`PAIR_THRESHOLD`) are paired,
-   keeping their order, by the heaviest chain of similar pairs; those become ``changed`` rows,
-   the rest ``only_left``/``only_right`` rows with filler on the other side.
-4. **Words.** Inside a changed row, :func:`~reviewer.diff.tokens.tokenize` tokens are aligned the
+4. **Pairing.** Between two runs of equal lines, the deleted and inserted lines that are similar
+   enough (word-level normalized Indel similarity above :data:`PAIR_THRESHOLD`; character-level
+   for lines of one or two words) are paired, keeping their order, by the heaviest chain of
+   similar pairs; those become ``changed`` rows, the rest ``only_left``/``only_right`` rows with
+   filler on the other side.
+5. **Words.** Inside a changed row, :func:`~reviewer.diff.tokens.tokenize` tokens are aligned the
    same way, then tiny unchanged islands between two changes (only whitespace and punctuation,
    or at most two words no longer than the changes around them) are folded into one change, as
    diff-match-patch's ``cleanupSemantic`` does, so a rewritten sentence reads as one replacement
@@ -28,10 +34,10 @@ Pure functions over strings: no I/O, no UI.
 from __future__ import annotations
 
 from bisect import bisect_left
-from itertools import accumulate
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Literal
 
 from rapidfuzz.distance import Indel
@@ -334,7 +340,7 @@ def _similarity(wa: list[str], wb: list[str], ka: str, kb: str) -> float:
 
 
 def _pair_lines(
-    left: list[int], right: list[int], sim_of
+    left: list[int], right: list[int], sim_of: Callable[[int, int], float]
 ) -> list[tuple[int, int]]:
     """The ordered pairing of ``left`` and ``right`` line indices with the largest total
     similarity, among pairs whose similarity is above the threshold (heaviest increasing chain
