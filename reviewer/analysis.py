@@ -23,11 +23,18 @@ from .store import ComparisonData, Output, Store
 from .suite import Case, Check
 
 MISSING = "no output stored for this sample (the run is incomplete)"
+#: Providers whose runs replay every case × sample: a hole there is a missing call. Imported runs
+#: (production logs, promptfoo results) hold what they hold, a different count per case.
+REPLAYED = frozenset({"openai", "anthropic", "recorded", "run"})
 
 
-def samples_of(outputs: Sequence[Output], samples: int) -> list[Sample]:
-    """Samples 0..samples-1 of one side; a missing or failed call is an errored sample."""
+def samples_of(outputs: Sequence[Output], samples: int | None) -> list[Sample]:
+    """Samples 0..samples-1 of one side (``None``: the samples that exist, at least one); a
+    missing or failed call is an errored sample."""
     by_index = {o.sample: o for o in outputs}
+    if samples is None:
+        samples = max(len(by_index), 1)
+        by_index = dict(enumerate(sorted(outputs, key=lambda o: o.sample)))
     out = []
     for i in range(samples):
         o = by_index.get(i)
@@ -39,8 +46,8 @@ def samples_of(outputs: Sequence[Output], samples: int) -> list[Sample]:
 
 
 def assess_one(data: ComparisonData, case: Case) -> Assessment:
-    n_base = max(data.baseline.samples, 1)
-    n_cand = max(data.candidate.samples, 1)
+    n_base = max(data.baseline.samples, 1) if data.baseline.provider in REPLAYED else None
+    n_cand = max(data.candidate.samples, 1) if data.candidate.provider in REPLAYED else None
     return assess_case(
         case.id,
         samples_of(data.baseline_outputs.get(case.id, []), n_base),

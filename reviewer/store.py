@@ -330,8 +330,14 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any error: nothing half-written."""
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error: nothing half-written.
+
+        Re-entrant: inside an open transaction it joins it, so several store calls compose into
+        one all-or-nothing write (``with store.transaction(): store.create_run(...); ...``)."""
         with self._lock:
+            if self._conn.in_transaction:
+                yield self._conn
+                return
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -407,13 +413,16 @@ class Store:
         side: str | None = None,
         label: str | None = None,
         status: str = "running",
+        started_at: str | None = None,
+        finished_at: str | None = None,
     ) -> int:
         with self.transaction() as c:
             cur = c.execute(
-                "INSERT INTO runs (suite_id, side, label, provider, model, base_url, params, samples, started_at, status)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (suite_id, side, label, provider, model, base_url, json.dumps(params, sort_keys=True), samples, now_iso(), status),
-            )
+                "INSERT INTO runs (suite_id, side, label, provider, model, base_url, params, samples, started_at, finished_at, status)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (suite_id, side, label, provider, model, base_url, json.dumps(params, sort_keys=True), samples,
+                 started_at or now_iso(), finished_at, status),
+            )  # fmt: skip
             return int(cur.lastrowid)  # type: ignore[arg-type]
 
     def run(self, run_id: int) -> Run:
@@ -432,8 +441,9 @@ class Store:
             else:
                 c.execute("UPDATE runs SET status = ?, finished_at = NULL WHERE id = ?", (status, run_id))
 
-    def save_outputs(self, run_id: int, outputs: Iterable[Output]) -> None:
-        """Insert or replace outputs of a run in one transaction (a retried error is replaced)."""
+    def save_outputs(self, run_id: int, outputs: Iterable[Output], *, replace: bool = True) -> None:
+        """Insert outputs of a run in one transaction. ``replace``: a (case, sample) already
+        stored is replaced (a retried error); otherwise it is an IntegrityError (imports)."""
         rows = []
         ts = now_iso()
         usage_at = _OUTPUT_COLS.index("usage")
@@ -447,7 +457,8 @@ class Store:
         cols = ", ".join(["run_id", *_OUTPUT_COLS, "created_at"])
         marks = ", ".join("?" * (len(_OUTPUT_COLS) + 2))
         with self.transaction() as c:
-            c.executemany(f"INSERT OR REPLACE INTO outputs ({cols}) VALUES ({marks})", rows)
+            verb = "INSERT OR REPLACE" if replace else "INSERT"
+            c.executemany(f"{verb} INTO outputs ({cols}) VALUES ({marks})", rows)
 
     def outputs(self, run_id: int) -> list[Output]:
         rows = self._query("SELECT * FROM outputs WHERE run_id = ? ORDER BY case_id, sample", (run_id,))
@@ -478,11 +489,12 @@ class Store:
     def create_comparison(
         self, *, suite_id: int, baseline_run_id: int, candidate_run_id: int, name: str | None, resume_key: str | None = None, status: str = "running"
     ) -> int:
+        ts = now_iso()
         with self.transaction() as c:
             cur = c.execute(
-                "INSERT INTO comparisons (name, suite_id, baseline_run_id, candidate_run_id, resume_key, created_at, status)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (name, suite_id, baseline_run_id, candidate_run_id, resume_key, now_iso(), status),
+                "INSERT INTO comparisons (name, suite_id, baseline_run_id, candidate_run_id, resume_key, created_at, finished_at, status)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (name, suite_id, baseline_run_id, candidate_run_id, resume_key, ts, ts if status == "complete" else None, status),
             )
             return int(cur.lastrowid)  # type: ignore[arg-type]
 
@@ -602,11 +614,11 @@ class Store:
 
     def outputs_identity(self, comparison: Comparison) -> str:
         """Changes whenever an output of the comparison is added or replaced."""
-        row = self._conn.execute(
-            "SELECT COUNT(*), MAX(id) FROM outputs WHERE run_id IN (?, ?)",
-            (comparison.baseline_run_id, comparison.candidate_run_id),
-        ).fetchone()
-        return f"{comparison.suite_id}:{comparison.baseline_run_id}:{comparison.candidate_run_id}:{row[0]}:{row[1]}"
+        ids = (comparison.baseline_run_id, comparison.candidate_run_id)
+        with self._lock:
+            row = self._conn.execute("SELECT COUNT(*), MAX(id) FROM outputs WHERE run_id IN (?, ?)", ids).fetchone()
+            runs = self._conn.execute("SELECT provider, samples FROM runs WHERE id IN (?, ?) ORDER BY id", ids).fetchall()
+        return f"{comparison.suite_id}:{ids}:{row[0]}:{row[1]}:{runs}"
 
     def cached_assessments(self, comparison_id: int, key: str) -> str | None:
         rows = self._query("SELECT key, data FROM assessments WHERE comparison_id = ?", (comparison_id,))

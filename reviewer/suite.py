@@ -377,7 +377,9 @@ def _load_jsonl(p: Path, text: str) -> LoadedSuite:
     header: dict[str, Any] = {"suite": p.stem}
     cases: list[Any] = []
     case_linenos: list[int] = []
-    for n, raw in enumerate(text.splitlines(), start=1):
+    # split on \n only: str.splitlines() also breaks at U+2028/U+0085, which JSON allows raw in strings
+    for n, raw in enumerate(text.split("\n"), start=1):
+        raw = raw.rstrip("\r")
         if not raw.strip():
             continue
         try:

@@ -68,3 +68,14 @@ def test_missing_outputs_are_errors_not_crashes(tmp_path):
     ranked = assess_comparison(store, store.load_comparison(comp))
     b = next(a for a in ranked if a.case_id == "b")
     assert "error" in b.flags and b.tier == 0
+
+
+def test_imported_runs_are_not_padded_with_missing_samples(tmp_path):
+    store, comp = make_comparison(tmp_path, {"a": (["x", "x"], ["y", "y"]), "b": (["x"], ["y"])})
+    store.db.execute("UPDATE runs SET provider = 'log'")
+    ranked = {a.case_id: a for a in assess_comparison(store, store.load_comparison(comp))}
+    assert "error" not in ranked["b"].flags  # one logged line is one sample, not one + a missing one
+    assert len(ranked["b"].baseline_signals) == 1 and len(ranked["a"].baseline_signals) == 2
+    store.db.execute("UPDATE runs SET provider = 'recorded'")
+    ranked = {a.case_id: a for a in assess_comparison(store, store.load_comparison(comp))}
+    assert "error" in ranked["b"].flags  # a replay that lacks sample #1 is incomplete

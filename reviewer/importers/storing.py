@@ -1,20 +1,16 @@
 """Write an import to the store in ONE transaction: the suite version, the runs with all their
-outputs and (for two runs) the comparison — all of it or nothing.
-
-``Store``'s own methods each open their own transaction, so they cannot be composed into one;
-this module issues the same INSERTs as ``Store.upsert_suite``/``create_run``/``save_outputs``/
-``create_comparison`` inside a single ``Store.transaction()``. (A ``Store.import_batch`` method
-would be the better home; see the report.)
+outputs and (for two runs) the comparison — all of it or nothing (``Store.transaction`` is
+re-entrant, so the store's own methods compose inside it).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..store import _OUTPUT_COLS, Output, Run, Store, now_iso
+from ..store import Output, Run, Store, now_iso
 from ..suite import LoadedSuite
 
 __all__ = ["ImportedRun", "StoredImport", "store_import", "run_by_label", "comparison_by_key", "sampling_params"]
@@ -75,44 +71,23 @@ def store_import(
     if comparison_name is not None and len(runs) != 2:
         raise ValueError("a comparison needs exactly two runs")
     ts = now_iso()
-    digest = loaded.digest
-    with store.transaction() as c:
-        row = c.execute("SELECT id FROM suites WHERE digest = ?", (digest,)).fetchone()
-        if row:
-            suite_id = int(row[0])
-            c.execute("UPDATE suites SET path = ? WHERE id = ?", (str(loaded.path), suite_id))
-        else:
-            cur = c.execute(
-                "INSERT INTO suites (name, digest, path, format, content, created_at) VALUES (?,?,?,?,?,?)",
-                (loaded.suite.suite, digest, str(loaded.path), loaded.format, loaded.suite.model_dump_json(exclude_none=True), ts),
-            )
-            suite_id = int(cur.lastrowid)  # type: ignore[arg-type]
+    with store.transaction():  # every call below joins this one transaction
+        suite_id = store.upsert_suite(loaded)
         run_ids = []
         for r in runs:
-            cur = c.execute(
-                "INSERT INTO runs (suite_id, side, label, provider, model, base_url, params, samples, started_at,"
-                " finished_at, status) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (suite_id, r.side, r.label, r.provider, r.model, r.base_url, json.dumps(r.params, sort_keys=True),
-                 r.samples, r.started_at or ts, r.finished_at or ts, "complete"),
+            run_id = store.create_run(
+                suite_id=suite_id, provider=r.provider, model=r.model, base_url=r.base_url, params=r.params,
+                samples=r.samples, side=r.side, label=r.label, status="complete",
+                started_at=r.started_at or ts, finished_at=r.finished_at or ts,
             )  # fmt: skip
-            run_id = int(cur.lastrowid)  # type: ignore[arg-type]
+            store.save_outputs(run_id, r.outputs, replace=False)
             run_ids.append(run_id)
-            rows = []
-            for o in r.outputs:
-                d = asdict(o)
-                d["usage"] = json.dumps(o.usage) if o.usage is not None else None
-                rows.append((run_id, *(d[k] for k in _OUTPUT_COLS), ts))
-            cols = ", ".join(["run_id", *_OUTPUT_COLS, "created_at"])
-            marks = ", ".join("?" * (len(_OUTPUT_COLS) + 2))
-            c.executemany(f"INSERT INTO outputs ({cols}) VALUES ({marks})", rows)
         comparison_id = None
         if comparison_name is not None:
-            cur = c.execute(
-                "INSERT INTO comparisons (name, suite_id, baseline_run_id, candidate_run_id, resume_key, created_at,"
-                " finished_at, status) VALUES (?,?,?,?,?,?,?,?)",
-                (comparison_name, suite_id, run_ids[0], run_ids[1], resume_key, ts, ts, "complete"),
-            )
-            comparison_id = int(cur.lastrowid)  # type: ignore[arg-type]
+            comparison_id = store.create_comparison(
+                suite_id=suite_id, baseline_run_id=run_ids[0], candidate_run_id=run_ids[1],
+                name=comparison_name, resume_key=resume_key, status="complete",
+            )  # fmt: skip
         if before_commit is not None:
             before_commit()
     return StoredImport(suite_id, run_ids, comparison_id)

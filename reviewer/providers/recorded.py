@@ -64,7 +64,7 @@ def load_records(path: Path, option: str = "SPEC") -> dict[tuple[str, int], dict
         raise UsageError(f"{option} recorded:{path}: cannot read ({e})") from None
     records: dict[tuple[str, int], dict[str, Any]] = {}
     next_sample: dict[str, int] = {}
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 may sit in a JSON string
         if not line.strip():
             continue
         where = f"{path}:{n}"
