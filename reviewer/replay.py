@@ -101,8 +101,8 @@ class Replay:
         self.loaded = loaded
         self.config = config
         self.providers = {
-            "baseline": make_provider(baseline, "--baseline"),
-            "candidate": make_provider(candidate, "--candidate"),
+            "baseline": make_provider(baseline, "--baseline", store),
+            "candidate": make_provider(candidate, "--candidate", store),
         }
         self.on_progress = on_progress or (lambda side, stats: None)
         self.stats = {s: SideStats() for s in SIDES}

@@ -189,3 +189,29 @@ def test_nothing_matching_the_suite_is_an_error(tmp_path: Path, capsys):
     log = write_log(tmp_path / "other.jsonl", [{"messages": [{"role": "user", "content": "hi"}], "output": "hello"}])
     code, _, err = cli(capsys, str(log), "--as-run", "x", "--suite", str(suite), "--db", str(tmp_path / "r.db"))
     assert code == 2 and err == f"reviewer import: {log}: no line matches a case of {suite} (by case_id/custom_id or by its messages)\n"
+
+
+def test_imported_log_is_the_baseline_of_a_live_run(tmp_path: Path, capsys):
+    """reviewer run SUITE --baseline run:NAME --candidate openai:…: only the candidate is called."""
+    from fakeprovider import FakeProvider
+
+    suite = tmp_path / "support.yaml"
+    suite.write_text(SUITE)
+    db = tmp_path / "r.db"
+    log = write_log(tmp_path / "prod.jsonl", log_lines())
+    assert cli(capsys, str(log), "--as-run", "prod-0501", "--suite", str(suite), "--db", str(db))[0] == 0
+    with FakeProvider() as srv:
+        code = main(["run", str(suite), "--baseline", "run:prod-0501", "--candidate", f"openai:gpt-new@{srv.base_url}", "--db", str(db)])
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        assert len(srv.requests) == 3  # the candidate only, one call per case
+        assert {r.body["model"] for r in srv.requests} == {"gpt-new"}
+    cid = int(out.out.strip().splitlines()[-1])
+    with Store(db) as s:
+        data = s.load_comparison(cid)
+        assert data.baseline.provider == "run" and data.baseline.model == "prod-0501"
+        base = {o.case_id: o for o in s.outputs(data.baseline.id)}
+        assert base["refund"].text == "Within 30 days, from your orders page."
+        assert base["refund"].resolved_model == "gpt-4o-2024-08-06" and base["refund"].cached_from is None
+    code = main(["run", str(suite), "--baseline", "run:nope", "--candidate", f"openai:x@http://127.0.0.1:9/v1", "--db", str(db)])
+    assert code == 2 and "--baseline run:nope: no run labelled 'nope'" in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """Model providers: what a call is, what an answer is, and how a SPEC names a provider.
 
 A SPEC is ``provider:model``: ``openai:gpt-4o-mini``, ``anthropic:claude-sonnet-4-5``,
-``openai:llama3.2@http://localhost:11434/v1`` (a per-model base URL), ``recorded:outputs.jsonl``.
+``openai:llama3.2@http://localhost:11434/v1`` (a per-model base URL), ``recorded:outputs.jsonl``,
+``run:prod-0501`` (a run already in the store, e.g. imported production logs).
 
 API keys are read from the environment when a call is made and never stored on anything that is
 persisted, logged or printed; provider error messages pass through :func:`redact` first.
@@ -19,7 +20,7 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     import httpx
 
-PROVIDERS = ("openai", "anthropic", "recorded")
+PROVIDERS = ("openai", "anthropic", "recorded", "run")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ def parse_spec(text: str, option: str = "SPEC") -> Spec:
     if provider not in PROVIDERS:
         raise UsageError(f"{option} {text!r}: unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
     base_url = None
-    if provider != "recorded":
+    if provider in ("openai", "anthropic"):
         m = re.search(r"@(https?://\S+)$", rest)
         if m:
             base_url = m.group(1).rstrip("/")
@@ -164,8 +165,9 @@ class ProviderInfo:
     warnings: list[str] = field(default_factory=list)
 
 
-def make_provider(spec: Spec, option: str = "SPEC") -> Any:
-    """The provider object for a spec (checks keys and files up front, so errors come first)."""
+def make_provider(spec: Spec, option: str = "SPEC", store: Any = None) -> Any:
+    """The provider object for a spec (checks keys and files up front, so errors come first).
+    ``run:`` specs read a stored run, so they need the store."""
     if spec.provider == "openai":
         from .openai import OpenAIProvider
 
@@ -174,6 +176,12 @@ def make_provider(spec: Spec, option: str = "SPEC") -> Any:
         from .anthropic import AnthropicProvider
 
         return AnthropicProvider(spec, option)
+    if spec.provider == "run":
+        from .stored import StoredRunProvider
+
+        if store is None:
+            raise UsageError(f"{option} {spec}: a stored run can only be used where there is a store")
+        return StoredRunProvider(spec, store, option)
     from .recorded import RecordedProvider
 
     return RecordedProvider(spec, option)
