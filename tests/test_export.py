@@ -528,3 +528,12 @@ def test_export_runs_as_a_subprocess(isolated):
     check = subprocess.run(f"head -n {n} C.md | sha256sum", shell=True, capture_output=True, text=True, cwd=isolated)
     assert check.stdout.split()[0] == parse_layout(text).recorded_digest
     assert f"`head -n {n} C.md | sha256sum`" in text
+
+
+def test_diff_excerpt_of_huge_outputs_starts_at_the_first_change():
+    from reviewer.export.changelog import diff_excerpt
+
+    old = "".join(f"paragraph {i} of a very long answer\n" for i in range(40_000))  # ~1.4 MB
+    new = old.replace("paragraph 30000 of", "PARAGRAPH 30000 OF")
+    _, text = diff_excerpt(old, new)
+    assert text.splitlines()[:2] == ["- paragraph 30000 of a very long answer", "+ PARAGRAPH 30000 OF a very long answer"]

@@ -44,6 +44,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..export.options import gc_paused
+
+    with gc_paused():  # see gc_paused: 2-4x faster on a 10,000-case comparison
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..export.changelog import SignaturePlan, load_changelog, render_json, render_markdown
     from ..export.options import parse_prices, principal_of, refuse_unreviewed
     from ..export.signing import body_digest, embed_signature, parse_layout, write_atomic

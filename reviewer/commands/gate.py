@@ -36,9 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..export.changelog import load_changelog
     from ..export.gate import evaluate_gate
+    from ..export.options import gc_paused
     from ._common import open_store
 
-    with open_store(args) as store:
+    with gc_paused(), open_store(args) as store:
         cl = load_changelog(store, args.comparison, allow_unreviewed=True)
     result = evaluate_gate(
         cl, max_negative_flips=args.max_negative_flips, max_regressions=args.max_regressions,

@@ -25,11 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..export.changelog import load_changelog, review_state_digest
-    from ..export.options import refuse_unreviewed
+    from ..export.options import gc_paused, refuse_unreviewed
     from ..identity import reviewer_identity
 
     signer = reviewer_identity(args.identity)
-    with open_store(args) as store:
+    with gc_paused(), open_store(args) as store:
         cl = load_changelog(store, args.comparison, generated_by=signer, allow_unreviewed=True)
         if not args.allow_unreviewed:
             refuse_unreviewed(cl.unreviewed, "sign off anyway")

@@ -139,14 +139,10 @@ class CaseEntry:
     labels: list[LabelEntry]  # every reviewer's label, oldest first
     origin: str | None = None
     added: str | None = None
-    excerpt: tuple[str, str] | None = None  # (fence info, text) for regressions
-
-    @property
-    def effective(self) -> LabelEntry | None:
-        """The latest label (ties: the reviewer name that sorts first)."""
-        if not self.labels:
-            return None
-        return min(self.labels, key=lambda lab: (_neg_time(lab.at), lab.reviewer))
+    #: the first sample of each side (None: errored), kept for the regressions' diff excerpts
+    texts: tuple[str | None, str | None] | None = None
+    #: the latest label (ties: the reviewer name that sorts first); set by build_changelog
+    effective: LabelEntry | None = None
 
     @property
     def verdict(self) -> str | None:
@@ -163,9 +159,13 @@ class CaseEntry:
         return self.status == "changed" and not self.labels
 
 
-def _neg_time(at: str) -> tuple[int, ...]:
-    # sort key putting the latest time first; ISO strings of one format compare as text
-    return tuple(-ord(c) for c in at)
+def latest_label(labels: Sequence[LabelEntry]) -> LabelEntry | None:
+    """The label that counts: the latest time (ISO strings of one format compare as text); on a
+    tie, the reviewer name that sorts first."""
+    if not labels:
+        return None
+    last = max(lab.at for lab in labels)
+    return min((lab for lab in labels if lab.at == last), key=lambda lab: lab.reviewer)
 
 
 @dataclass(slots=True)
@@ -291,6 +291,7 @@ class Changelog:
     new_cases: list[str] = field(default_factory=list)  # added since the previous comparison
     previous_comparison: tuple[int, str] | None = None  # (id, created_at) of that comparison
     allow_unreviewed: bool = False
+    _state_digest: str | None = None
 
     @property
     def unreviewed(self) -> list[CaseEntry]:
@@ -470,6 +471,28 @@ def _first_text(outputs: Sequence[Output] | None) -> str | None:
     return o.text or ""
 
 
+#: Excerpts align at most this many characters of each output (a 1 MB answer would cost seconds;
+#: the excerpt shows the first changed lines only).
+EXCERPT_SCAN = 20_000
+
+
+def _head(old: str, new: str) -> tuple[str, str]:
+    """Both texts cut at the same line count, after their common prefix plus ``EXCERPT_SCAN`` chars."""
+    if len(old) <= EXCERPT_SCAN and len(new) <= EXCERPT_SCAN:
+        return old, new
+    lo, hi = 0, min(len(old), len(new))
+    while lo < hi:  # the common prefix, by bisection (slice comparisons run in C)
+        mid = (lo + hi + 1) // 2
+        if old[:mid] == new[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    start = old.rfind("\n", 0, lo) + 1  # keep whole lines
+    end_old = old.find("\n", start + EXCERPT_SCAN)
+    end_new = new.find("\n", start + EXCERPT_SCAN)
+    return (old[start : end_old if end_old >= 0 else len(old)], new[start : end_new if end_new >= 0 else len(new)])
+
+
 def diff_excerpt(old: str | None, new: str | None, *, max_lines: int = EXCERPT_LINES, width: int = EXCERPT_WIDTH) -> tuple[str, str]:
     """A short ``diff``-style excerpt of what changed between two outputs: JSON path changes when
     both hold JSON that differs in value, else the first changed lines (``-`` old, ``+`` new)."""
@@ -504,7 +527,7 @@ def diff_excerpt(old: str | None, new: str | None, *, max_lines: int = EXCERPT_L
             lines.append(f"  … {more} more line{'s' * (more != 1)}")
         return "diff", "\n".join(lines)
 
-    rows = align(old, new)
+    rows = align(*_head(old, new))
     lines: list[str] = []
     total = 0
     i = 0
@@ -577,15 +600,14 @@ def build_changelog(
                 origin=cdef.origin if cdef else None, added=cdef.added.isoformat() if cdef and cdef.added else None,
             )  # fmt: skip
         )
+        cases[-1].effective = latest_label(cases[-1].labels)
     entry_of = {c.id: c for c in cases}
     assessed = {a.case_id: a for a in assessments}
 
-    # excerpts for regressions (the only cases shown with a diff)
+    # texts for the regressions' excerpts (the only cases shown with a diff; computed when rendering)
     for c in cases:
         if c.verdict == "regression":
-            c.excerpt = diff_excerpt(
-                _first_text(data.baseline_outputs.get(c.id)), _first_text(data.candidate_outputs.get(c.id))
-            )
+            c.texts = (_first_text(data.baseline_outputs.get(c.id)), _first_text(data.candidate_outputs.get(c.id)))
 
     # per-side numbers, overall and per tag
     def expects(cid: str) -> tuple[bool, bool]:
@@ -694,11 +716,10 @@ def build_changelog(
         checks=check_rows, cases=cases, warnings=["".join(t for _, t in w) for w in warnings], warning_parts=warnings,
         signoffs=[], new_cases=new_cases, previous_comparison=previous_comparison, allow_unreviewed=allow_unreviewed,
     )  # fmt: skip
-    state = review_state_digest(cl)
     for s in signoffs:
         current = None
         if s.body_digest and s.body_digest.startswith(STATE_DIGEST_PREFIX):
-            current = s.body_digest == state
+            current = s.body_digest == review_state_digest(cl)
         cl.signoffs.append(SignoffEntry(s.signer, s.created_at, s.note, current))
         reviewers.add(s.signer)
     cl.reviewers = sorted(reviewers)
@@ -760,6 +781,8 @@ def review_state_digest(cl: Changelog) -> str:
     """``state-sha256:HEX`` of what a sign-off approves: the suite version, both runs, and per case
     its change, flags, checks and every label. ``reviewer signoff`` stores it; the changelog then
     says whether each sign-off still matches (labels or outputs changed since → it does not)."""
+    if cl._state_digest is not None:
+        return cl._state_digest
     state = {
         "suite": cl.suite_digest,
         "runs": [[s.spec, s.params, s.samples, s.outputs, s.errors] for s in (cl.baseline, cl.candidate)],
@@ -771,7 +794,8 @@ def review_state_digest(cl: Changelog) -> str:
         ],  # fmt: skip
     }
     blob = json.dumps(state, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return STATE_DIGEST_PREFIX + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    cl._state_digest = STATE_DIGEST_PREFIX + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return cl._state_digest
 
 
 # ---------------------------------------------------------------------------------------------
@@ -806,10 +830,12 @@ def load_changelog(
 
     data = store.load_comparison(resolve_comparison_id(store, comparison))
     assessments = assess_comparison(store, data)
-    previous = None
-    for s in store.comparisons():
-        if s.id < data.comparison.id and s.suite == data.suite.name:
-            previous = (s.id, s.created_at)
+    row = store.db.execute(
+        "SELECT c.id, c.created_at FROM comparisons c JOIN suites s ON s.id = c.suite_id"
+        " WHERE s.name = ? AND c.id < ? ORDER BY c.id DESC LIMIT 1",
+        (data.suite.name, data.comparison.id),
+    ).fetchone()
+    previous = (int(row[0]), str(row[1])) if row else None
     return build_changelog(
         data, assessments, store.labels(data.comparison.id), store.signoffs(data.comparison.id),
         generated_at=generated_at or datetime.now(UTC), generated_by=generated_by, prices=prices,
@@ -1089,8 +1115,9 @@ def render_body(cl: Changelog) -> str:
         for lab in c.labels:
             add(f"- {_label_line(lab)}")
         add("")
-        if c.excerpt:
-            add(fenced(c.excerpt[1], c.excerpt[0]))
+        if c.texts is not None:
+            info, excerpt = diff_excerpt(*c.texts)
+            add(fenced(excerpt, info))
             add("")
 
     def one_liners(title: str, verdict: str) -> None:
@@ -1319,4 +1346,10 @@ def to_dict(cl: Changelog) -> dict[str, Any]:
 
 
 def render_json(cl: Changelog) -> str:
-    return json.dumps(to_dict(cl), indent=2, ensure_ascii=False) + "\n"
+    """Indented JSON, except ``cases``: one compact case per line, so a 10,000-case changelog stays
+    fast to write (the C encoder) and still diffs and greps line by line."""
+    doc = to_dict(cl)
+    cases = doc.pop("cases")
+    head = json.dumps(doc, indent=2, ensure_ascii=False)
+    rows = ",\n".join("    " + json.dumps(c, ensure_ascii=False, separators=(", ", ": ")) for c in cases)
+    return head[:-2] + ',\n  "cases": [\n' + rows + ("\n  ]\n}\n" if cases else '  ]\n}\n')
