@@ -212,6 +212,16 @@ def main() -> None:
             t_mb, c_mb, _ = best(lambda: align(mb_l, mb_r), 1)
             report(f"align one 1 MB pair ({mb_l.count(chr(10))} lines, 10% changed)", t_mb, c_mb)
 
+    big = {
+        "prose": prose(random.Random(11), 1_000_000),
+        "JSON embedded": "Here you go:\n" + json_answer(random.Random(12), 1_000_000) + "\nAnything else?",
+        "JSON cut short": json_answer(random.Random(13), 1_000_000)[:-7],
+        "brackets": "[see [1], {x}, [" * 70_000,
+    }
+    for name, text in big.items():
+        t_big, c_big, sig = best(lambda text=text: output_signals(text), args.repeat)
+        report(f"signals of one {len(text) / 1e6:.1f} MB output: {name} ({sig.json_shape})", t_big, c_big)
+
     checks = [Check(kind="max_words", value=400), Check(kind="not_refusal"), Check(kind="regex", value=r"\brefund")]
     case_rng = random.Random(3)
     cases = []
