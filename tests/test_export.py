@@ -537,3 +537,38 @@ def test_diff_excerpt_of_huge_outputs_starts_at_the_first_change():
     new = old.replace("paragraph 30000 of", "PARAGRAPH 30000 OF")
     _, text = diff_excerpt(old, new)
     assert text.splitlines()[:2] == ["- paragraph 30000 of a very long answer", "+ PARAGRAPH 30000 OF a very long answer"]
+
+
+def test_errors_missing_answers_and_an_unfinished_run_are_reported(tmp_path):
+    suite_file = tmp_path / "edge.yaml"
+    suite_file.write_text("suite: edge\ncases:\n  - {id: a, prompt: hi, checks: [{not_refusal: true}]}\n  - {id: b, prompt: yo}\n")
+    store = Store(tmp_path / "e.db")
+    sid = store.upsert_suite(load_suite(suite_file))
+    b = store.create_run(suite_id=sid, provider="openai", model="m", base_url=None, params={}, samples=1)
+    c = store.create_run(suite_id=sid, provider="openai", model="m", base_url=None, params={}, samples=1)
+    store.save_outputs(b, [Output("a", 0, text="hello")])
+    store.save_outputs(c, [Output("a", 0, text=None, error="HTTP 500: upstream timeout", error_status=500)])
+    cid = store.create_comparison(suite_id=sid, baseline_run_id=b, candidate_run_id=c, name=None)  # status: running
+    store.set_label(cid, "a", ADA, "regression", at="2025-03-13T11:00:00.000Z")
+    data = store.load_comparison(cid)
+    cl = build_changelog(data, assess_comparison(store, data), store.labels(cid), generated_at=NOW, generated_by=ADA)
+    md = render_markdown(cl)
+    assert "- ⚠ The comparison is not complete (status: running)" in md
+    assert "- ⚠ 1 case lacks stored answers on a side (counted as errors): `b`." in md
+    assert "```diff\n- hello\n+ (no answer: error)\n```" in md
+    assert "| Errors | 50% | 100% | **+50.0 pp** | ±2 pp |" in md
+    assert "## Unreviewed changes" in md and "- `b` · change 0.00 · error" in md
+
+
+def test_cases_added_since_the_previous_comparison_of_the_suite(tmp_path):
+    store, first = make_comparison(tmp_path)
+    comp = store.comparison(first)
+    second = store.create_comparison(suite_id=comp.suite_id, baseline_run_id=comp.baseline_run_id,
+                                     candidate_run_id=comp.candidate_run_id, name="april", status="complete")  # fmt: skip
+    with store.transaction() as c:
+        c.execute("UPDATE comparisons SET created_at = '2025-03-01T08:00:00.000Z' WHERE id = ?", (first,))
+    cl = load_changelog(store, second, generated_at=NOW, generated_by=ADA, allow_unreviewed=True)
+    assert cl.previous_comparison == (first, "2025-03-01T08:00:00.000Z")
+    assert cl.new_cases == ["hostile-echo"]  # added: 2025-03-10
+    assert f"- **New cases** since comparison #{first} (2025-03-01 08:00 UTC): `hostile-echo`." in render_markdown(cl)
+    assert load_changelog(store, first, generated_at=NOW, generated_by=ADA).new_cases == []

@@ -442,7 +442,7 @@ def _metrics(b: _SideStats, c: _SideStats, prices: tuple[Price | None, Price | N
             return (s.in_tokens * p.input_per_mtok + s.out_tokens * p.output_per_mtok) / 1e6
 
         out.append(Metric("cost_total", f"Cost of the run ({cases} cases)", "usd", cost(b, pb), cost(c, pc), 0.10))
-    return out
+    return [m for m in out if m.baseline is not None or m.candidate is not None]
 
 
 def _case_checks(a: Assessment) -> list[CheckEntry]:
@@ -701,7 +701,7 @@ def build_changelog(
             row[4] += cp and not bp
     check_rows = [CheckRow(k, *v) for k, v in sorted(kinds.items())]
 
-    warnings = _provenance(baseline, candidate, data, assessed)
+    warnings = _provenance(baseline, candidate, data)
     new_cases: list[str] = []
     if previous_comparison is not None:
         since = previous_comparison[1][:10]
@@ -726,7 +726,7 @@ def build_changelog(
     return cl
 
 
-def _provenance(b: SideInfo, c: SideInfo, data: ComparisonData, assessed: Mapping[str, Any]) -> list[list[tuple[str, str]]]:
+def _provenance(b: SideInfo, c: SideInfo, data: ComparisonData) -> list[list[tuple[str, str]]]:
     out: list[list[tuple[str, str]]] = []
 
     def seen(d: dict[str, int]) -> list[tuple[str, str]]:
@@ -756,11 +756,15 @@ def _provenance(b: SideInfo, c: SideInfo, data: ComparisonData, assessed: Mappin
     if data.comparison.status != "complete":
         out.append([("text", f"The comparison is not complete (status: {data.comparison.status}): "
                              "cases without answers on both sides are missing from these numbers")])  # fmt: skip
-    missing = [cd.id for cd in data.suite.suite.cases if cd.id not in assessed]
+    missing = [
+        cd.id for cd in data.suite.suite.cases
+        if len(data.baseline_outputs.get(cd.id, ())) < data.baseline.samples
+        or len(data.candidate_outputs.get(cd.id, ())) < data.candidate.samples
+    ]  # fmt: skip
     if missing:
         shown = missing[:10]
-        parts: list[tuple[str, str]] = [("text", f"{len(missing)} case{'s' * (len(missing) != 1)} of the suite "
-                                                 "could not be assessed (no answer on a side): ")]  # fmt: skip
+        parts: list[tuple[str, str]] = [("text", f"{len(missing)} case{'s lack' if len(missing) != 1 else ' lacks'} "
+                                                 "stored answers on a side (counted as errors): ")]  # fmt: skip
         parts += _join_codes(shown)
         if len(missing) > len(shown):
             parts.append(("text", f" and {len(missing) - len(shown)} more"))
@@ -1102,7 +1106,7 @@ def render_body(cl: Changelog) -> str:
         sev = f" — {eff.severity_name} severity" if eff.severity_name else ""
         add(f"### {code(c.id)}{sev}")
         add("")
-        facts = [f"Tags: {_tags(c.tags)}", f"change {c.change:.2f}" + (f" (noise floor {c.within:.2f})" if c.within is not None else "")]
+        facts = ([f"Tags: {_tags(c.tags)}"] if c.tags else []) + [f"change {c.change:.2f}" + (f" (noise floor {c.within:.2f})" if c.within is not None else "")]
         if c.flags:
             facts.append(f"flags: {_flags(c)}")
         failing = [ch.check for ch in c.checks if ch.baseline_passed and not ch.candidate_passed]
@@ -1148,8 +1152,9 @@ def render_body(cl: Changelog) -> str:
     if unreviewed:
         add("## Unreviewed changes")
         add("")
-        add(f"Exported with `--allow-unreviewed`: {_plural(len(unreviewed), 'case')} changed above the noise floor "
-            "or flagged, and nobody labelled them.")  # fmt: skip
+        n = len(unreviewed)
+        add(f"{_plural(n, 'case')} changed above the noise floor or {'was' if n == 1 else 'were'} flagged, "
+            "and nobody labelled them yet.")  # fmt: skip
         add("")
         for c in unreviewed[:UNREVIEWED_LISTED]:
             bits = [code(c.id), f"change {c.change:.2f}"]
