@@ -1035,7 +1035,7 @@ def render_body(cl: Changelog) -> str:
     add("")
     add(f"- **Cases**: {s.cases:,} — {s.unchanged:,} unchanged, {s.noise:,} within the noise floor, "
         f"{s.changed:,} changed or flagged.")  # fmt: skip
-    add(f"- **Reviewed**: {s.regressions:,} regression{'s' * (s.regressions != 1)}, "
+    add(f"- **Reviewed** (a case's verdict is its latest label): {s.regressions:,} regression{'s' * (s.regressions != 1)}, "
         f"{s.improvements:,} improvement{'s' * (s.improvements != 1)}, {s.acceptable:,} acceptable, "
         f"{s.labelled_noise:,} noise; {s.unreviewed:,} changed case{'s' * (s.unreviewed != 1)} unreviewed.")  # fmt: skip
     if s.checked_cases:
