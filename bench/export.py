@@ -186,6 +186,8 @@ def main() -> None:
         # invalidates it), as it does once anyone has opened the comparison
         warm = reviewer("gate", "--max-negative-flips", "off", "--max-regressions", "off")
         print(f"warm-up (reviewer gate; assesses every case if the cache was stale): {warm:.2f} s")
+        floor = min(reviewer("comparisons") for _ in range(3))
+        print(f"floor: `reviewer comparisons` (interpreter start, imports, one query): {floor:.2f} s")
         for fmt in ("md", "json"):
             out = tmp / f"CHANGELOG.{fmt}"
             best = min(reviewer("export", "-o", str(out), "--format", fmt, "--as", "Bench <b@example.com>") for _ in range(3))
