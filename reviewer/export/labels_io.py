@@ -283,40 +283,24 @@ def import_labels(store: Store, path: Path, *, into: int | None = None, dry_run:
             accepted[k] = lab
         report.comparisons.add(target)
 
-    with store.transaction() as conn:
+    # one transaction (Store.transaction is re-entrant: set_label joins it): all or nothing
+    with store.transaction():
+        local = {
+            (cid, lab.case_id, lab.reviewer): lab for cid in {k[0] for k in accepted} for lab in store.labels(cid)
+        }
         for (cid, case, reviewer), lab in sorted(accepted.items(), key=lambda kv: (kv[1].time, kv[1].line)):
-            row = conn.execute(
-                "SELECT verdict, severity, note, updated_at FROM labels WHERE comparison_id = ? AND case_id = ? AND reviewer = ?",
-                (cid, case, reviewer),
-            ).fetchone()
-            if row is not None:
-                same = (row[0], row[1], row[2]) == (lab.verdict, lab.severity, lab.note)
-                local_time = _safe_norm(row[3])
-                if same:
+            mine = local.get((cid, case, reviewer))
+            if mine is not None:
+                if (mine.verdict, mine.severity, mine.note) == (lab.verdict, lab.severity, lab.note):
                     report.unchanged += 1
                     continue
-                if local_time >= lab.time:
+                if _safe_norm(mine.updated_at) >= lab.time:
                     report.kept_local += 1
                     continue
-            if dry_run:
-                report.added += row is None
-                report.updated += row is not None
-                continue
-            # the same statements as Store.set_label, inside this one transaction
-            conn.execute(
-                """INSERT INTO labels (comparison_id, case_id, reviewer, verdict, severity, note, created_at, updated_at)
-                   VALUES (?,?,?,?,?,?,?,?)
-                   ON CONFLICT (comparison_id, case_id, reviewer) DO UPDATE SET
-                     verdict = excluded.verdict, severity = excluded.severity, note = excluded.note,
-                     updated_at = excluded.updated_at""",
-                (cid, case, reviewer, lab.verdict, lab.severity, lab.note, lab.time, lab.time),
-            )
-            conn.execute(
-                "INSERT INTO label_events (comparison_id, case_id, reviewer, verdict, severity, note, at, source)"
-                " VALUES (?,?,?,?,?,?,?,'import')",
-                (cid, case, reviewer, lab.verdict, lab.severity, lab.note, lab.time),
-            )
-            if row is None:
+            if not dry_run:
+                store.set_label(cid, case, reviewer, lab.verdict, severity=lab.severity, note=lab.note,
+                                source="import", at=lab.time)  # fmt: skip
+            if mine is None:
                 report.added += 1
             else:
                 report.updated += 1
