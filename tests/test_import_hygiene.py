@@ -25,6 +25,18 @@ def test_non_ui_layers_do_not_import_textual():
     assert out.stdout.strip() == "0", out.stdout
 
 
+def test_building_the_cli_parser_stays_light():
+    """Every command module is imported to build the parser; none may pull in the engine or the UI."""
+    code = (
+        "import sys\n"
+        "from reviewer.cli import build_parser; build_parser()\n"
+        "heavy = ('textual', 'httpx', 'aiohttp', 'pydantic', 'reviewer.diff.score', 'reviewer.export.changelog', 'jsonschema')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_storage_and_suites_do_not_import_http_or_ui():
     code = (
         "import sys, reviewer.store, reviewer.suite\n"

@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .changelog import Changelog
+if TYPE_CHECKING:  # the CLI imports this module to build its parser: keep it light
+    from .changelog import Changelog
 
 __all__ = ["Limit", "parse_limit", "GateResult", "evaluate_gate"]
 
