@@ -428,7 +428,7 @@ def test_unreviewed_cases_are_listed_when_allowed(tmp_path):
     assert {c.id for c in cl.unreviewed} == {"refund-json", "shipping-time", "kill-process", "short-answer", "hostile-echo"}
     md = render_markdown(cl)
     section = md.split("## Unreviewed changes", 1)[1].split("\n## ", 1)[0]
-    assert section.count("\n- ") == 5 and "`refund-json` · change 0.31" in section
+    assert section.count("\n- ") == 5 and "`refund-json` · change 0.60" in section
     assert "**no regressions**" in md and "**5 unreviewed changes**" in md
 
 

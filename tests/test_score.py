@@ -23,7 +23,7 @@ from reviewer.suite import Check
         ("refund within 30 days", "refund within 14 days", 0.25),  # 1 word of 4 replaced: 2 edits / 8 tokens
         ("alpha beta", "gamma delta", 1.0),
         ("something", "", 1.0),
-        ("Hello, world", "Hello world", 0.2),  # the comma is a token: 1 edit / 5 tokens
+        ("Hello, world", "Hello world", 0.5),  # "Hello," ≠ "Hello": 2 edits / 4 words, like git --word-diff
         ("你好世界", "你好地球", 0.5),  # CJK characters are tokens
     ],
 )

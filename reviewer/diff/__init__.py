@@ -24,7 +24,7 @@ from reviewer.diff.align import align  # noqa: F401  (see the docstring)
 
 #: public name → submodule that defines it
 _EXPORTS: dict[str, str] = {
-    **dict.fromkeys(["split_words", "tokenize", "word_count"], "tokens"),
+    **dict.fromkeys(["score_words", "split_words", "tokenize", "word_count"], "tokens"),
     **dict.fromkeys(
         ["PAIR_THRESHOLD", "Row", "RowKind", "Span", "SpanKind", "align", "reconstruct", "split_lines", "word_spans",
          "diff_stats"],
@@ -75,4 +75,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         REFUSAL_PHRASES, TRUNCATION_REASONS, MarkdownShape, OutputSignals, PairSignals, find_refusal, length_ratio,
         markdown_shape, output_signals, pair_signals, schema_error,
     )  # fmt: skip
-    from reviewer.diff.tokens import split_words, tokenize, word_count
+    from reviewer.diff.tokens import score_words, split_words, tokenize, word_count

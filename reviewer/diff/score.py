@@ -1,7 +1,7 @@
 """How much a case changed, whether that is more than sampling noise, and the triage order.
 
 The change score is a word-level edit distance: rapidfuzz's Indel distance (insertions and
-deletions, the LCS distance) over :func:`~reviewer.diff.tokens.split_words` tokens, normalized
+deletions, the LCS distance) over :func:`~reviewer.diff.tokens.score_words` (whitespace words; CJK by character), normalized
 to [0, 1]: 0 identical, 1 nothing in common. Words, not characters, because a reviewer reads
 words: "refund within 30 days" → "refund within 14 days" is one word in four.
 
@@ -22,7 +22,7 @@ from rapidfuzz.distance import Indel
 
 from reviewer.diff.checks import Flip, SideCheck, flip, run_checks, side_checks, side_passed
 from reviewer.diff.signals import OutputSignals, PairSignals, output_signals, pair_signals
-from reviewer.diff.tokens import split_words
+from reviewer.diff.tokens import score_words
 from reviewer.suite import Check
 
 __all__ = [
@@ -54,7 +54,7 @@ def change_score(a: str, b: str) -> float:
     """0.0 when ``a`` and ``b`` have the same words, 1.0 when they share none."""
     if a == b:
         return 0.0
-    return Indel.normalized_distance(split_words(a), split_words(b))
+    return Indel.normalized_distance(score_words(a), score_words(b))
 
 
 def score_pairs(pairs: Sequence[tuple[str, str]]) -> list[float]:
@@ -63,8 +63,8 @@ def score_pairs(pairs: Sequence[tuple[str, str]]) -> list[float]:
     10,000 distinct pairs does not hold millions of word strings at once.
 
     A plain loop: rapidfuzz's ``process.cpdist`` (which needs numpy) was measured ~20% faster on
-    the distance alone, which is under a quarter of the cost here (splitting dominates), and
-    returns float32; not worth a dependency.
+    the distance alone, which is a minor part of the cost here, and returns float32; not worth a
+    dependency.
     """
     counts = Counter(t for pair in pairs for t in pair)
     kept: dict[str, list[str]] = {}
@@ -72,10 +72,10 @@ def score_pairs(pairs: Sequence[tuple[str, str]]) -> list[float]:
 
     def words(t: str) -> list[str]:
         if counts[t] == 1:
-            return split_words(t)
+            return score_words(t)
         got = kept.get(t)
         if got is None:
-            got = kept[t] = split_words(t)
+            got = kept[t] = score_words(t)
         return got
 
     return [0.0 if a == b else dist(words(a), words(b)) for a, b in pairs]

@@ -146,6 +146,22 @@ def tokenize(text: str) -> list[str]:
     return _ASCII_TOKENS(text) if text.isascii() else _TOKENS(text)
 
 
+def score_words(text: str) -> list[str]:
+    """The words a change score compares: whitespace-separated words, punctuation staying on its
+    word (git --word-diff's default notion of a word), except in text with CJK, which has no
+    spaces between words and gets :func:`split_words`.
+
+    4× cheaper than :func:`split_words` (a C split instead of a regex), which matters when 10,000
+    cases × several samples are scored; a score needs no token boundaries for highlighting.
+
+    >>> score_words("Refunds take 5 days.")
+    ['Refunds', 'take', '5', 'days.']
+    """
+    if text.isascii() or _HAS_CJK(text) is None:
+        return text.split()
+    return split_words(text)
+
+
 def word_count(text: str) -> int:
     """Whitespace-separated words; each CJK character counts as one word.
 
