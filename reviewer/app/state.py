@@ -145,6 +145,9 @@ class ReviewState:
         self.ranked = False
         self.view: list[Entry] = list(self.entries)
         self._position = {e.id: i for i, e in enumerate(self.view)}
+        self._version = 0  # bumped when assessments change the order
+        self._sorted: list[Entry] = list(self.entries)
+        self._sorted_key: tuple[str, int] = ("suite", 0)
 
     # -- data in --------------------------------------------------------------------------------
 
@@ -158,12 +161,14 @@ class ReviewState:
                 e.assessment = a
                 e.rank = i
         self.ranked = True
+        self._version += 1
 
     def set_assessment(self, case_id: str, assessment: Assessment) -> None:
         """One case assessed on its own (before the ranking is ready): no effect on the order."""
         e = self.by_id.get(case_id)
         if e is not None and e.assessment is None:
             e.assessment = assessment
+            self._version += 1
 
     def set_labels(self, labels: Iterable[Label]) -> None:
         """Every reviewer's labels as stored (replaces what was known)."""
@@ -217,11 +222,18 @@ class ReviewState:
         return self.filter.matches(e)
 
     def rebuild(self) -> None:
-        """Recompute the shown cases after a change of sort, filter, search or ranking."""
-        shown = [e for e in self.entries if self.matches(e)]
-        shown.sort(key=self._sort_key())
-        self.view = shown
-        self._position = {e.id: i for i, e in enumerate(shown)}
+        """Recompute the shown cases after a change of sort, filter, search or ranking. The
+        sorted order is kept until the sort or the assessments change, so a new filter is one
+        pass over the cases."""
+        key = (self.sort, self._version)
+        if key != self._sorted_key:
+            self._sorted = sorted(self.entries, key=self._sort_key())
+            self._sorted_key = key
+        if self.filter.active or self.search_ids is not None:
+            self.view = [e for e in self._sorted if self.matches(e)]
+        else:
+            self.view = list(self._sorted)
+        self._position = {e.id: i for i, e in enumerate(self.view)}
 
     def position(self, case_id: str | None) -> int | None:
         return None if case_id is None else self._position.get(case_id)

@@ -1,0 +1,119 @@
+"""``?``: every key of the review screen (as remapped by the user's keymap) and what the marks mean."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ..widgets.case_info import DIM, FLAG_STYLES, VERDICT_STYLES, InfoStatic
+from ..widgets.case_list import FLAG_MARKS, VERDICT_MARKS
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+GROUPS = {
+    "cursor": "Move",
+    "label": "Label (saved at once)",
+    "view": "View",
+    "diff": "Diff",
+    "list": "List",
+    "case": "Case",
+    "app": "App",
+}
+
+
+def bindings_by_group(screen: Screen, keymap: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """(keys, description) of the screen's and the app's bindings, grouped by binding id prefix."""
+    app = screen.app
+    found: dict[str, dict[str, list[str]]] = {}
+    descriptions: dict[str, str] = {}
+    for node in (screen, app):
+        bindings = node._bindings.copy()
+        if keymap:
+            bindings.apply_keymap(keymap)
+        for key, blist in bindings.key_to_bindings.items():
+            for b in blist:
+                if not b.id or not b.description:
+                    continue
+                group = b.id.split(".", 1)[0]
+                found.setdefault(group, {}).setdefault(b.id, []).append(app.get_key_display(Binding(key, b.action)))
+                descriptions[b.id] = b.description
+    out: dict[str, list[tuple[str, str]]] = {}
+    for group in GROUPS:
+        for bid, keys in found.get(group, {}).items():
+            out.setdefault(group, []).append((" ".join(dict.fromkeys(keys)), descriptions[bid]))
+    return out
+
+
+def help_text(screen: Screen, keymap: dict[str, str]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", style=Style(bold=True, color="#87afd7"), no_wrap=True)
+    grid.add_column()
+    for group, rows in bindings_by_group(screen, keymap).items():
+        grid.add_row("", Text(GROUPS[group], "bold underline"))
+        for keys, desc in rows:
+            grid.add_row(keys, desc)
+        grid.add_row("", "")
+    grid.add_row("", Text("Marks in the case list", "bold underline"))
+    for v, mark in VERDICT_MARKS.items():
+        grid.add_row(Text(mark, VERDICT_STYLES[v]), v)
+    grid.add_row(Text("1–3", VERDICT_STYLES["regression"]), "severity of a regression")
+    grid.add_row(Text("≠", "bold #ffaf00"), "another reviewer's verdict differs from yours")
+    grid.add_row(Text("◦", DIM), "another reviewer labelled this case")
+    names = {
+        "negative_flip": "negative flip: the baseline passed its checks, the candidate fails",
+        "positive_flip": "positive flip: the candidate now passes",
+        "format_drift": "format drift (JSON shape, bullets, headings, tables…)",
+        "refusal_flip": "refusal gained or lost",
+        "truncation": "truncated output (finish_reason=length)",
+        "error": "a call failed",
+    }
+    for f, mark in FLAG_MARKS.items():
+        grid.add_row(Text(mark, FLAG_STYLES[f]), names[f])
+    grid.add_row("0.42", "change score: 0 identical … 1 nothing in common (dim: within the noise floor)")
+    grid.add_row("", "")
+    grid.add_row("", Text("In the diff", "bold underline"))
+    grid.add_row(Text("-", "bold #ff5f5f"), "baseline line changed or removed (word changes brighter)")
+    grid.add_row(Text("+", "bold #5fd75f"), "candidate line changed or added")
+    grid.add_row(Text("↷ ↶", "bold #af87ff"), "line moved (left: moved away, right: moved here)")
+    grid.add_row(Text("◆", "bold #ffaf00"), "JSON view: line touched by a structural change")
+    grid.add_row(Text("╱", "#555555"), "nothing on this side")
+    grid.add_row(Text("␛ ⟨U+200B⟩", "italic #d7af00"), "control or invisible character in the text, shown, never interpreted")
+    grid.add_row("", "")
+    grid.add_row("", Text("Everything else: ctrl+p opens the command palette.", DIM))
+    return grid
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss_help", "Close", id="help.close"),
+        Binding("j,down", "scroll(1)", "Down", show=False),
+        Binding("k,up", "scroll(-1)", "Up", show=False),
+    ]
+
+    def __init__(self, screen: Screen) -> None:
+        super().__init__()
+        self._for = screen
+
+    def compose(self) -> ComposeResult:
+        keymap = getattr(self.app, "user_keymap", {}) or {}
+        with VerticalScroll(id="help-dialog"):
+            yield Static(Text("reviewer: keys", "bold"), id="help-title")
+            body = InfoStatic(id="help-body")
+            body.update(help_text(self._for, keymap))
+            yield body
+            yield Static(Text("esc, q or ? to close", DIM), id="help-close")
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)
+
+    def action_scroll(self, n: int) -> None:
+        self.query_one("#help-dialog", VerticalScroll).scroll_relative(y=n, animate=False)

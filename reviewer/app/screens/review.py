@@ -1,0 +1,910 @@
+"""The main screen: the case list on the left, the case on screen on the right.
+
+The screen decides: widgets post messages up (the list's cursor moved, an input was submitted),
+the screen updates the :class:`~reviewer.app.state.ReviewState`, hands label writes to the
+:class:`~reviewer.app.data.LabelWriter` (drained in a thread worker) and tells widgets what to
+show. Diffs are built only for the case on screen and cached; a very large pair is aligned in a
+worker while a placeholder shows.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import inspect
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.events import Click
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Input
+from textual.worker import Worker, WorkerState
+
+from reviewer.store import Label, now_iso
+
+from ..data import CaseOutputs, LabelOp
+from ..diffrender import SideBySide
+from ..state import SORT_LABELS, Entry, Filter, ReviewState
+from ..widgets.case_info import (
+    DIM,
+    FLAG_STYLES,
+    VERDICT_STYLES,
+    InfoStatic,
+    checks_table,
+    json_changes_text,
+    prompt_text,
+    side_text,
+    title_text,
+    vis,
+)
+from ..widgets.case_list import FLAG_MARKS, VERDICT_MARKS, CaseList
+from ..widgets.diff_view import DiffView
+from ..widgets.key_bar import KeyBar
+
+if TYPE_CHECKING:
+    from reviewer.diff.score import Assessment
+
+    from ..app import ReviewApp
+
+#: Pairs bigger than this (characters, both sides) are aligned in a worker thread.
+BIG_PAIR = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class _DiffKey:
+    case_id: str
+    baseline_sample: int
+    candidate_sample: int
+    json: bool
+    ignore_whitespace: bool
+    search: str | None
+
+
+@dataclass(slots=True)
+class _Built:
+    model: SideBySide | None
+    json: Any = None  # JsonView in JSON mode
+    note: str = ""
+
+
+class ReviewScreen(Screen[None]):
+    BINDINGS = [
+        Binding("j", "cursor(1)", "Next case", id="cursor.down", show=False),
+        Binding("k", "cursor(-1)", "Previous case", id="cursor.up", show=False),
+        Binding("g", "first", "First case", id="cursor.first", show=False),
+        Binding("G", "last", "Last case", id="cursor.last", show=False),
+        Binding("n", "next_unreviewed", "Next unreviewed", id="cursor.next-unreviewed"),
+        Binding("N", "next_flagged", "Next flagged", id="cursor.next-flagged", key_display="N"),
+        Binding("r", "label('regression')", "Regression", id="label.regression"),
+        Binding("i", "label('improvement')", "Improvement", id="label.improvement"),
+        Binding("a", "label('acceptable')", "Acceptable", id="label.acceptable"),
+        Binding("x", "label('noise')", "Noise", id="label.noise"),
+        Binding("1", "severity(1)", "Regression, severity 1", id="label.severity-1", show=False),
+        Binding("2", "severity(2)", "Regression, severity 2", id="label.severity-2", show=False),
+        Binding("3", "severity(3)", "Regression, severity 3", id="label.severity-3", show=False),
+        Binding("e", "edit_note", "Note", id="label.note"),
+        Binding("u", "undo", "Undo", id="label.undo"),
+        Binding("d", "toggle_json", "JSON view", id="view.json"),
+        Binding("w", "toggle_whitespace", "Whitespace", id="view.whitespace", show=False),
+        Binding("s", "cycle_sample", "Sample", id="view.sample"),
+        Binding("m", "toggle_prompt", "Prompt", id="view.prompt", show=False),
+        Binding("space", "scroll_diff(1)", "Page down the diff", id="diff.page-down", show=False),
+        Binding("b", "scroll_diff(-1)", "Page up the diff", id="diff.page-up", show=False),
+        Binding("J", "scroll_diff_lines(3)", "Scroll the diff down", id="diff.down", show=False),
+        Binding("K", "scroll_diff_lines(-3)", "Scroll the diff up", id="diff.up", show=False),
+        Binding("right_square_bracket", "jump_change(1)", "Next change in the diff", id="diff.next-change", show=False),
+        Binding("left_square_bracket", "jump_change(-1)", "Previous change in the diff", id="diff.previous-change", show=False),
+        Binding("slash", "search", "Search", id="list.search"),
+        Binding("f", "filter", "Filter", id="list.filter"),
+        Binding("o", "sort", "Sort", id="list.sort"),
+        Binding("escape", "clear", "Clear search/filter", id="list.clear", show=False),
+        Binding("p", "promote", "Promote", id="case.promote"),
+        Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
+    ]
+
+    class Ranked(Message):
+        def __init__(self, assessments: list[Assessment]) -> None:
+            super().__init__()
+            self.assessments = assessments
+
+    class RankProgress(Message):
+        def __init__(self, done: int, total: int) -> None:
+            super().__init__()
+            self.done = done
+            self.total = total
+
+    class ProvenanceLoaded(Message):
+        def __init__(self, provenance: dict[str, Any]) -> None:
+            super().__init__()
+            self.provenance = provenance
+
+    class LabelsChanged(Message):
+        def __init__(self, labels: list[Label]) -> None:
+            super().__init__()
+            self.labels = labels
+
+    class SearchHits(Message):
+        def __init__(self, needle: str, case_ids: set[str]) -> None:
+            super().__init__()
+            self.needle = needle
+            self.case_ids = case_ids
+
+    class DiffBuilt(Message):
+        def __init__(self, key: _DiffKey, built: _Built) -> None:
+            super().__init__()
+            self.key = key
+            self.built = built
+
+    def __init__(self) -> None:
+        super().__init__()
+        app: ReviewApp = self.app  # type: ignore[assignment]
+        self.session = app.session
+        self.writer = app.writer
+        self.state = ReviewState(self.session.suite.suite.cases, self.session.reviewer)
+        self.state.set_labels(self.session.labels())
+        self.provenance: dict[str, Any] = {}  # filled by the ranking worker (a scan of every output)
+        self.rank_progress: tuple[int, int] | None = None
+        self.rank_process: Any = None
+        self.current: Entry | None = None
+        self.sample = 0
+        self.json_mode = False
+        self.ignore_whitespace = False
+        self.prompt_expanded = False
+        self.ranking = True
+        self.undo_stack: list[tuple[str, Label | None]] = []
+        self._outputs: OrderedDict[str, CaseOutputs] = OrderedDict()
+        self._diffs: OrderedDict[_DiffKey, _Built] = OrderedDict()
+        self._shown_key: _DiffKey | None = None
+        self._label_token = self.session.label_token()
+        self._search_timer: Timer | None = None
+        self._search_memory: set[str] = set()
+        self._moved = False
+
+    # -- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield InfoStatic(id="topbar")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield InfoStatic(id="list-header")
+                yield CaseList(self.state, id="cases")
+                yield Input(placeholder="search ids, tags, prompts, outputs · enter: keep · esc: clear", id="search")
+            with Vertical(id="right"):
+                yield InfoStatic(id="title")
+                with VerticalScroll(id="prompt-box"):
+                    yield InfoStatic(id="prompt")
+                yield InfoStatic(id="checks")
+                with Horizontal(id="sides"):
+                    yield InfoStatic(id="side-baseline", classes="side")
+                    yield InfoStatic(id="side-candidate", classes="side")
+                with VerticalScroll(id="json-box"):
+                    yield InfoStatic(id="json-changes")
+                yield DiffView(id="diff")
+                yield Input(placeholder="note: e to edit · enter saves · esc cancels", id="note")
+        yield KeyBar(id="keys")
+
+    def on_mount(self) -> None:
+        headless = self.app.is_headless
+        for inp in self.query(Input):
+            inp.cursor_blink = not headless
+        self.query_one("#search").display = False
+        self.query_one("#json-box").display = False
+        self.update_topbar()
+        self.update_list_header()
+        cases = self.query_one(CaseList)
+        cases.focus()
+        if self.state.view:
+            self.show_case(self.state.view[0].id)
+        else:
+            self.query_one(DiffView).show(None, "this comparison's suite has no cases")
+        self.rank()
+        self.set_interval(2.0, self.poll_labels)
+
+    # -- header texts ---------------------------------------------------------------------------
+
+    def update_topbar(self) -> None:
+        s = self.session
+        t = Text(no_wrap=True, overflow="ellipsis", end="")
+        t.append(" reviewer ", "bold reverse")
+        t.append(f" #{s.comparison.id}", "bold")
+        if s.comparison.name:
+            t.append(" ")
+            t.append_text(vis(s.comparison.name, "bold"))
+        t.append(" · ", DIM)
+        t.append_text(vis(s.suite.name))
+        t.append(" · ", DIM)
+        t.append_text(vis(s.baseline.spec))
+        t.append(" → ", DIM)
+        t.append_text(vis(s.candidate.spec, "bold"))
+        for side, p in self.provenance.items():
+            what = [w for w, changed in (("model", p.model_changed), ("fingerprint", p.fingerprint_changed)) if changed]
+            if what:
+                t.append(f"  ⚠ {side} {' and '.join(what)} changed within the run", "bold #ffaf00")
+        t.append(" · you: ", DIM)
+        t.append_text(vis(s.reviewer.split("<", 1)[0].strip() or s.reviewer))
+        self.query_one("#topbar", InfoStatic).update(t)
+
+    def update_list_header(self) -> None:
+        c = self.state.counts()
+        t = Text(end="")
+        t.append(f"{c.total:,} cases", "bold")
+        t.append(f" · {c.verdicts['unreviewed']:,} to review", DIM)
+        if self.ranking:
+            t.append(" · ranking…", "italic #ffaf00")
+            if self.rank_progress and self.rank_progress[1]:
+                done, total = self.rank_progress
+                t.append(f" {done * 100 // total}%", "italic #ffaf00")
+        t.append("\n")
+        first = True
+        for v in ("regression", "improvement", "acceptable", "noise"):
+            if not first:
+                t.append("  ")
+            first = False
+            t.append(f"{VERDICT_MARKS[v]} {c.verdicts[v]}", VERDICT_STYLES[v] if c.verdicts[v] else DIM)
+        if c.others_labelled:
+            t.append(f"  ≠ {c.disagreements}", "bold #ffaf00" if c.disagreements else DIM)
+        t.append("\n")
+        first = True
+        for f in ("negative_flip", "format_drift", "refusal_flip", "truncation", "error", "positive_flip"):
+            n = c.flags.get(f, 0)
+            if not first:
+                t.append("  ")
+            first = False
+            t.append(f"{FLAG_MARKS[f]} {n}", FLAG_STYLES[f] if n else DIM)
+        t.append("\n")
+        t.append(f"sort: {SORT_LABELS[self.state.sort]}", DIM)
+        if self.state.filter.active or self.state.search:
+            t.append(f" · showing {c.shown:,}", "bold")
+        if self.state.filter.active:
+            t.append("\nfilter: ", DIM)
+            t.append_text(vis(self.state.filter.describe(), "bold"))
+        if self.state.search:
+            t.append("\nsearch: ", DIM)
+            t.append_text(vis(self.state.search, "bold"))
+        self.query_one("#list-header", InfoStatic).update(t)
+
+    # -- the case on screen ---------------------------------------------------------------------
+
+    def outputs_of(self, case_id: str) -> CaseOutputs:
+        found = self._outputs.get(case_id)
+        if found is None:
+            found = self._outputs[case_id] = self.session.case_outputs(case_id)
+            while len(self._outputs) > 64:
+                self._outputs.popitem(last=False)
+        else:
+            self._outputs.move_to_end(case_id)
+        return found
+
+    def assessment_of(self, entry: Entry, outs: CaseOutputs) -> Assessment | None:
+        if entry.assessment is None:
+            self.state.set_assessment(entry.id, self.session.assess(entry.case, outs))
+        return entry.assessment
+
+    def show_case(self, case_id: str | None, *, keep_sample: bool = False, keep_scroll: bool = False) -> None:
+        """Fill the right-hand side with this case."""
+        if case_id is None:
+            self.current = None
+            return
+        entry = self.state.by_id[case_id]
+        changed = self.current is None or self.current.id != case_id
+        self.current = entry
+        if changed and not keep_sample:
+            self.sample = 0
+        outs = self.outputs_of(case_id)
+        assessment = self.assessment_of(entry, outs)
+        self.query_one("#title", InfoStatic).update(title_text(entry, assessment))
+        self.update_prompt()
+        b, c = self.pair(outs)
+        self.update_checks(entry, assessment, b, c)
+        nb, nc = len(outs.baseline), len(outs.candidate)
+        prov = self.provenance
+        self.query_one("#side-baseline", InfoStatic).update(
+            side_text("BASELINE", self.session.baseline, b, self.sample % max(nb, 1), nb, prov.get("baseline"))
+        )
+        self.query_one("#side-candidate", InfoStatic).update(
+            side_text("CANDIDATE", self.session.candidate, c, self.sample % max(nc, 1), nc, prov.get("candidate"))
+        )
+        note = self.query_one("#note", Input)
+        if not note.has_focus:
+            note.value = entry.mine.note or "" if entry.mine else ""
+        self.update_diff(keep_scroll=keep_scroll and not changed)
+        self.update_bindings()
+
+    def pair(self, outs: CaseOutputs) -> tuple[Any, Any]:
+        b = outs.baseline[self.sample % len(outs.baseline)] if outs.baseline else None
+        c = outs.candidate[self.sample % len(outs.candidate)] if outs.candidate else None
+        return b, c
+
+    def update_prompt(self) -> None:
+        if self.current is None:
+            return
+        box = self.query_one("#prompt-box")
+        box.set_class(self.prompt_expanded, "expanded")
+        width = max(20, self.query_one("#right").size.width - 30)
+        self.query_one("#prompt", InfoStatic).update(
+            prompt_text(self.current.case, self.session.suite.suite.defaults, expanded=self.prompt_expanded, width=width)
+        )
+
+    def update_checks(self, entry: Entry, assessment: Assessment | None, b: Any, c: Any) -> None:
+        widget = self.query_one("#checks", InfoStatic)
+        checks = entry.case.checks
+        if not checks:
+            widget.display = False
+            return
+        from reviewer.diff.checks import run_checks
+
+        ref = entry.case.reference
+        rb = run_checks(checks, (b.text or "") if b else "", reference=ref) if b else []
+        rc = run_checks(checks, (c.text or "") if c else "", reference=ref) if c else []
+        if b is not None and b.error:
+            rb = [type(r)(r.check, False, "the call failed") for r in rb]
+        if c is not None and c.error:
+            rc = [type(r)(r.check, False, "the call failed") for r in rc]
+        table = checks_table(assessment, rb, rc)
+        widget.display = table is not None
+        if table is not None:
+            widget.update(table)
+
+    def diff_key(self) -> _DiffKey | None:
+        if self.current is None:
+            return None
+        outs = self.outputs_of(self.current.id)
+        nb, nc = len(outs.baseline), len(outs.candidate)
+        return _DiffKey(
+            self.current.id, self.sample % max(nb, 1), self.sample % max(nc, 1), self.json_mode,
+            self.ignore_whitespace, self.state.search,
+        )  # fmt: skip
+
+    def update_diff(self, *, keep_scroll: bool = False) -> None:
+        key = self.diff_key()
+        view = self.query_one(DiffView)
+        if key is None:
+            view.show(None, "no case")
+            return
+        built = self._diffs.get(key)
+        if built is not None:
+            self._diffs.move_to_end(key)
+            self._show_built(key, built, keep_scroll=keep_scroll)
+            return
+        outs = self.outputs_of(key.case_id)
+        b, c = self.pair(outs)
+        left = (b.text or "") if b else ""
+        right = (c.text or "") if c else ""
+        if len(left) + len(right) > BIG_PAIR:
+            self._shown_key = key
+            size = (len(left) + len(right)) / 1e6
+            view.show(None, f"aligning {size:.1f} M characters…")
+            self.query_one("#json-box").display = False
+            self.build_diff_in_worker(key, left, right)
+            return
+        built = build_diff(key, left, right)
+        self._remember(key, built)
+        self._show_built(key, built, keep_scroll=keep_scroll)
+
+    def _remember(self, key: _DiffKey, built: _Built) -> None:
+        self._diffs[key] = built
+        while len(self._diffs) > 24:
+            self._diffs.popitem(last=False)
+
+    def _show_built(self, key: _DiffKey, built: _Built, *, keep_scroll: bool = False) -> None:
+        self._shown_key = key
+        view = self.query_one(DiffView)
+        box = self.query_one("#json-box")
+        if key.json and built.json is not None:
+            jv = built.json
+            self.query_one("#json-changes", InfoStatic).update(json_changes_text(jv.left_shape, jv.right_shape, jv.changes))
+            box.display = True
+        else:
+            box.display = False
+        if built.model is None:
+            view.show(None, built.note)
+        else:
+            view.show(built.model, keep_scroll=keep_scroll)
+
+    @work(thread=True, exclusive=True, group="diff")
+    def build_diff_in_worker(self, key: _DiffKey, left: str, right: str) -> None:
+        built = build_diff(key, left, right)
+        if built.model is not None:
+            built.model.height(max(40, self.query_one(DiffView).size.width))  # lay out off the UI thread
+        self.post_message(self.DiffBuilt(key, built))
+
+    @on(DiffBuilt)
+    def _diff_built(self, event: DiffBuilt) -> None:
+        self._remember(event.key, event.built)
+        if event.key == self._shown_key:
+            self._show_built(event.key, event.built)
+
+    # -- ranking, other reviewers ---------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="rank")
+    def rank(self) -> None:
+        self.post_message(self.ProvenanceLoaded(self.session.provenance()))
+
+        def started(proc: Any) -> None:
+            self.rank_process = proc
+
+        ranked = self.session.rank(progress=lambda d, t: self.post_message(self.RankProgress(d, t)), started=started)
+        self.rank_process = None
+        if ranked or not self.state.entries:
+            self.post_message(self.Ranked(ranked))
+
+    def stop_ranking(self) -> None:
+        """End the ranking child process (the app is closing); its partial work is discarded."""
+        proc = self.rank_process
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=3)
+            except Exception:
+                proc.kill()
+
+    def on_unmount(self) -> None:
+        self.stop_ranking()
+
+    @on(RankProgress)
+    def _rank_progress(self, event: RankProgress) -> None:
+        self.rank_progress = (event.done, event.total)
+        self.update_list_header()
+
+    @on(ProvenanceLoaded)
+    def _provenance_loaded(self, event: ProvenanceLoaded) -> None:
+        self.provenance = event.provenance
+        self.update_topbar()
+        if self.current is not None:
+            self.show_case(self.current.id, keep_sample=True, keep_scroll=True)
+
+    @on(Ranked)
+    def _ranked(self, event: Ranked) -> None:
+        self.ranking = False
+        self.state.set_assessments(event.assessments)
+        self.state.rebuild()
+        cases = self.query_one(CaseList)
+        keep = self.current.id if self.current is not None and self._moved else None
+        if keep is None and self.state.view:
+            keep = self.state.view[0].id
+        cases.reload(keep=keep)
+        self.update_list_header()
+        if self.current is not None:
+            self.show_case(self.current.id, keep_sample=True, keep_scroll=True)
+        # 10,000 assessments are a few hundred thousand long-lived objects: keep the cyclic
+        # collector from walking them again and again (a full pass costs ~0.3 s, a visible stall)
+        gc.freeze()
+
+    def poll_labels(self) -> None:
+        self._poll_labels()
+
+    @work(thread=True, exclusive=True, group="poll")
+    def _poll_labels(self) -> None:
+        token = self.session.label_token()
+        if token != self._label_token:
+            self._label_token = token
+            self.post_message(self.LabelsChanged(self.session.labels()))
+
+    @on(LabelsChanged)
+    def _labels_changed(self, event: LabelsChanged) -> None:
+        if self.state.set_other_labels(event.labels):
+            self.query_one(CaseList).reload(keep=self.current.id if self.current else None)
+            self.update_list_header()
+            if self.current is not None:
+                self.query_one("#title", InfoStatic).update(title_text(self.current, self.current.assessment))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            err = event.worker.error
+            if event.worker.group == "rank":
+                self.ranking = False
+                self.update_list_header()
+            self.notify(f"{event.worker.name or event.worker.group}: {type(err).__name__}: {err}", severity="error", timeout=10, markup=False)
+
+    # -- moving ---------------------------------------------------------------------------------
+
+    @on(CaseList.Highlighted)
+    def _highlighted(self, event: CaseList.Highlighted) -> None:
+        if event.case_id is not None and (self.current is None or event.case_id != self.current.id):
+            self._moved = True
+            self.show_case(event.case_id)
+
+    def _go(self, pos: int | None, *, not_found: str = "") -> None:
+        if pos is None:
+            if not_found:
+                self.notify(not_found, timeout=3)
+            return
+        self._moved = True
+        self.query_one(CaseList).cursor = pos
+
+    def action_cursor(self, delta: int) -> None:
+        self._moved = True
+        self.query_one(CaseList).move(delta)
+
+    def action_page(self, direction: int) -> None:
+        self._moved = True
+        self.query_one(CaseList).page(direction)
+
+    def action_first(self) -> None:
+        self._go(0)
+
+    def action_last(self) -> None:
+        self._go(max(0, len(self.state.view) - 1))
+
+    def action_next_unreviewed(self) -> None:
+        cursor = self.query_one(CaseList).cursor
+        self._go(self.state.find(cursor, lambda e: e.mine is None), not_found="every shown case is reviewed")
+
+    def action_next_flagged(self) -> None:
+        cursor = self.query_one(CaseList).cursor
+        self._go(self.state.find(cursor, lambda e: e.flagged), not_found="no flagged case" + (" (still ranking)" if self.ranking else ""))
+
+    def goto_case(self, case_id: str) -> None:
+        """Show this case, clearing the search and filter if they hide it."""
+        if self.state.position(case_id) is None:
+            self.state.filter = Filter()
+            self._set_search(None)
+            self.state.rebuild()
+            self.update_list_header()
+        cases = self.query_one(CaseList)
+        self._moved = True
+        cases.reload(keep=case_id)
+
+    # -- labels ---------------------------------------------------------------------------------
+
+    def _give(self, entry: Entry, label: Label | None, *, undoable: bool = True) -> None:
+        prev = entry.mine
+        if undoable:
+            self.undo_stack.append((entry.id, prev))
+        self.state.set_mine(entry.id, label)
+        if label is None:
+            op = LabelOp(entry.id, None)
+        else:
+            op = LabelOp(entry.id, label.verdict, label.severity, label.note, label.updated_at)
+        self.writer.submit(op)
+        self.write_labels()
+        self.query_one(CaseList).refresh_case(entry.id)
+        self.update_list_header()
+        if self.current is entry:
+            self.query_one("#title", InfoStatic).update(title_text(entry, entry.assessment))
+        self.update_bindings()
+
+    def _label(self, entry: Entry, verdict: str, severity: int | None, note: str | None) -> Label:
+        ts = now_iso()
+        prev = entry.mine
+        return Label(
+            self.session.id, entry.id, self.session.reviewer, verdict, severity if verdict == "regression" else None,
+            note, prev.created_at if prev else ts, ts,
+        )  # fmt: skip
+
+    def action_label(self, verdict: str) -> None:
+        entry = self.current
+        if entry is None:
+            return
+        prev = entry.mine
+        severity = prev.severity if prev is not None and prev.verdict == verdict else None
+        self._give(entry, self._label(entry, verdict, severity, prev.note if prev else None))
+
+    def action_severity(self, level: int) -> None:
+        entry = self.current
+        if entry is None:
+            return
+        prev = entry.mine
+        self._give(entry, self._label(entry, "regression", level, prev.note if prev else None))
+
+    def action_undo(self) -> None:
+        if not self.undo_stack:
+            self.notify("nothing to undo", timeout=2)
+            return
+        case_id, prev = self.undo_stack.pop()
+        entry = self.state.by_id[case_id]
+        self._give(entry, prev, undoable=False)
+        if self.current is None or self.current.id != case_id:
+            self.goto_case(case_id)
+        what = f"{prev.verdict}" if prev else "unreviewed"
+        self.notify(f"undone: {case_id} is {what} again", timeout=3, markup=False)
+
+    @work(thread=True, group="labels")
+    def write_labels(self) -> None:
+        def failed(op: LabelOp, e: Exception) -> None:
+            self.app.call_from_thread(
+                self.notify, f"label for {op.case_id} not saved yet ({e}); it will be retried", severity="error", markup=False
+            )
+
+        self.writer.drain(on_error=failed)
+
+    # -- notes ----------------------------------------------------------------------------------
+
+    def action_edit_note(self) -> None:
+        # the input already holds the case's note (set when the case is shown), or text typed
+        # before a verdict was given: keep either
+        self.query_one("#note", Input).focus()
+
+    @on(Input.Submitted, "#note")
+    def _note_submitted(self, event: Input.Submitted) -> None:
+        entry = self.current
+        if entry is None:
+            return
+        text = event.value.strip() or None
+        if entry.mine is None:
+            self.notify("a note goes with a verdict: press r, i, a or x first (the note is kept here)", severity="warning", timeout=5)
+            self.query_one(CaseList).focus()
+            return
+        self._give(entry, self._label(entry, entry.mine.verdict, entry.mine.severity, text))
+        self.query_one(CaseList).focus()
+        self.notify("note saved" if text else "note removed", timeout=2)
+
+    # -- view toggles ---------------------------------------------------------------------------
+
+    def action_toggle_json(self) -> None:
+        self.json_mode = not self.json_mode
+        self.update_diff()
+        key = self._shown_key
+        if self.json_mode and key is not None:
+            built = self._diffs.get(key)
+            if built is not None and built.json is None:
+                self.notify("no JSON on both sides: showing the text diff", timeout=3)
+        self.update_bindings()
+
+    def action_toggle_whitespace(self) -> None:
+        self.ignore_whitespace = not self.ignore_whitespace
+        self.notify("whitespace ignored" if self.ignore_whitespace else "whitespace compared", timeout=2)
+        self.update_diff(keep_scroll=True)
+
+    def action_cycle_sample(self) -> None:
+        if self.current is None:
+            return
+        outs = self.outputs_of(self.current.id)
+        n = max(len(outs.baseline), len(outs.candidate))
+        if n <= 1:
+            self.notify("one sample per side", timeout=2)
+            return
+        self.sample = (self.sample + 1) % n
+        self.show_case(self.current.id, keep_sample=True)
+
+    def action_toggle_prompt(self) -> None:
+        self.prompt_expanded = not self.prompt_expanded
+        self.update_prompt()
+
+    @on(Click, "#prompt")
+    def _prompt_clicked(self) -> None:
+        self.action_toggle_prompt()
+
+    def action_scroll_diff(self, direction: int) -> None:
+        self.query_one(DiffView).scroll_pages(direction)
+
+    def action_scroll_diff_lines(self, n: int) -> None:
+        self.query_one(DiffView).scroll_lines(n)
+
+    def action_jump_change(self, direction: int) -> None:
+        if not self.query_one(DiffView).jump_change(direction):
+            self.notify("no more changes " + ("below" if direction > 0 else "above"), timeout=2)
+
+    # -- list: search, filter, sort ------------------------------------------------------------
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.value = self.state.search or ""
+        box.focus()
+
+    def _set_search(self, needle: str | None) -> None:
+        self.state.search = needle or None
+        if not needle:
+            self.state.search_ids = None
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(0.15, lambda: self.run_search(event.value))
+
+    def run_search(self, value: str) -> None:
+        needle = value.strip()
+        self._set_search(needle)
+        if needle:
+            low = needle.lower()
+            hits = set()
+            for e in self.state.entries:
+                c = e.case
+                if low in c.id.lower() or any(low in t.lower() for t in c.tags) or low in (c.origin or "").lower():
+                    hits.add(e.id)
+                elif low in (c.prompt or "").lower() or any(low in m.content.lower() for m in c.messages or ()):
+                    hits.add(e.id)
+            self._search_memory = hits
+            self.state.search_ids = frozenset(hits)
+            self.search_outputs(needle)
+        self._apply_view()
+
+    @work(thread=True, exclusive=True, group="search")
+    def search_outputs(self, needle: str) -> None:
+        self.post_message(self.SearchHits(needle, self.session.search_outputs(needle)))
+
+    @on(SearchHits)
+    def _search_hits(self, event: SearchHits) -> None:
+        if event.needle != self.state.search:
+            return
+        self.state.search_ids = frozenset(self._search_memory | event.case_ids)
+        self._apply_view()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self.run_search(event.value)
+        if not event.value.strip():
+            self.query_one("#search").display = False
+        self.query_one(CaseList).focus()
+
+    def _apply_view(self) -> None:
+        self.state.rebuild()
+        keep = self.current.id if self.current else None
+        cases = self.query_one(CaseList)
+        cases.reload(keep=keep)
+        self.update_list_header()
+        if self._shown_key is not None and self._shown_key.search != self.state.search:
+            self.update_diff(keep_scroll=True)
+        cur = cases.current
+        if cur is not None and (self.current is None or cur.id != self.current.id):
+            self.show_case(cur.id)
+
+    def action_clear(self) -> None:
+        focused = self.focused
+        if isinstance(focused, Input):
+            if focused.id == "note":
+                entry = self.current
+                focused.value = entry.mine.note or "" if entry and entry.mine else ""
+            else:
+                focused.value = ""
+                self._set_search(None)
+                focused.display = False
+                self._apply_view()
+            self.query_one(CaseList).focus()
+            return
+        if self.state.search:
+            self._set_search(None)
+            self.query_one("#search").display = False
+            self._apply_view()
+        elif self.state.filter.active:
+            self.state.filter = Filter()
+            self._apply_view()
+
+    def action_filter(self) -> None:
+        from .filter import FilterScreen
+
+        def done(result: Filter | None) -> None:
+            if result is not None:
+                self.state.filter = result
+                self._apply_view()
+                if not self.state.view:
+                    self.notify("no case matches this filter", timeout=3)
+
+        self.app.push_screen(FilterScreen(self.state), done)
+
+    def set_filter(self, flt: Filter) -> None:
+        self.state.filter = flt
+        self._apply_view()
+
+    def action_sort(self) -> None:
+        self.set_sort(None)
+
+    def set_sort(self, order: str | None) -> None:
+        if order is None:
+            self.state.cycle_sort()
+        else:
+            self.state.sort = order
+        self._apply_view()
+        self.notify(f"sort: {SORT_LABELS[self.state.sort]}" + (" (ranking not ready yet)" if self.ranking and self.state.sort in ("triage", "change") else ""), timeout=2)
+
+    # -- promote, help --------------------------------------------------------------------------
+
+    def action_promote(self) -> None:
+        entry = self.current
+        if entry is None:
+            return
+        if importlib.util.find_spec("reviewer.app.promote") is None:
+            self.notify("promote: not available yet", severity="warning", timeout=3)
+            return
+        from reviewer.app import promote
+
+        outs = self.outputs_of(entry.id)
+        b, c = self.pair(outs)
+        kwargs: dict[str, Any] = {
+            "suite_path": Path(self.session.suite.path or ""),
+            "case": entry.case,
+            "baseline_text": (b.text or "") if b else "",
+            "candidate_text": (c.text or "") if c else "",
+        }
+        params = inspect.signature(promote.PromoteScreen).parameters
+        if "suggested_checks" in params:
+            kwargs["suggested_checks"] = self._suggested_checks(entry)
+        for name in ("baseline_signals", "candidate_signals", "pair"):
+            if name in params and entry.assessment is not None:
+                a = entry.assessment
+                kwargs[name] = {"baseline_signals": a.baseline_signals[0], "candidate_signals": a.candidate_signals[0], "pair": a.pair}[name]
+
+        def done(case: Any) -> None:
+            if case is not None:
+                self.notify(f"added case {case.id} to {self.session.suite.path}", timeout=5, markup=False)
+
+        self.app.push_screen(promote.PromoteScreen(**kwargs), done)
+
+    def _suggested_checks(self, entry: Entry) -> list[Any]:
+        a = entry.assessment
+        if a is None:
+            return []
+        for module in ("reviewer.importers.suggest", "reviewer.suggest"):
+            if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None:
+                continue
+            try:
+                mod = importlib.import_module(module)
+            except ImportError:
+                continue
+            fn = getattr(mod, "suggest_checks", None)
+            if fn is not None:
+                return list(fn(a.baseline_signals[0], a.candidate_signals[0], a.pair))
+        return []
+
+    def action_help(self) -> None:
+        from .help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self))
+
+    # -- which keys apply now -------------------------------------------------------------------
+
+    _DYNAMIC_ACTIONS = ("label", "undo", "cycle_sample", "toggle_json")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that do nothing right now are shown greyed out in the footer."""
+        entry = self.current
+        if action in ("label", "severity", "edit_note", "promote", "toggle_json", "cycle_sample", "toggle_whitespace") and entry is None:
+            return None
+        if action == "undo" and not self.undo_stack:
+            return None
+        if action == "cycle_sample" and entry is not None:
+            outs = self._outputs.get(entry.id)
+            if outs is not None and max(len(outs.baseline), len(outs.candidate)) <= 1:
+                return None
+        if action == "toggle_json" and entry is not None and not self.json_mode and not self.json_available(entry):
+            return None
+        return True
+
+    def json_available(self, entry: Entry) -> bool:
+        """Both shown samples hold JSON (from the assessment's signals: no parsing here)."""
+        a = entry.assessment
+        if a is None or not a.baseline_signals or not a.candidate_signals:
+            return True
+        b = a.baseline_signals[self.sample % len(a.baseline_signals)]
+        c = a.candidate_signals[self.sample % len(a.candidate_signals)]
+        return b.json_shape in ("bare", "fenced", "embedded") and c.json_shape in ("bare", "fenced", "embedded")
+
+    def update_bindings(self) -> None:
+        """Tell the footer only when a key's state changed: it rebuilds itself every time it is
+        told (~40 ms), which would otherwise be the biggest cost of moving to the next case."""
+        state = tuple(self.check_action(a, ()) for a in self._DYNAMIC_ACTIONS)
+        if state != getattr(self, "_binding_state", None):
+            self._binding_state = state
+            self.refresh_bindings()
+
+
+def build_diff(key: _DiffKey, left: str, right: str) -> _Built:
+    """Rows for one pair of outputs: the JSON view when asked and both sides hold JSON, else
+    the text alignment."""
+    from reviewer.diff.align import align
+
+    if key.json:
+        from reviewer.diff.jsondiff import json_view
+
+        jv = json_view(left, right)
+        if jv is not None:
+            model = SideBySide(jv.rows, marked_left=jv.changed_left_lines, marked_right=jv.changed_right_lines, search=key.search)
+            return _Built(model, jv)
+    if not left and not right:
+        return _Built(None, note="both outputs are empty")
+    rows = align(left, right, ignore_whitespace=key.ignore_whitespace)
+    return _Built(SideBySide(rows, search=key.search))
+

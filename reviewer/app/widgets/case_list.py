@@ -1,0 +1,270 @@
+"""The case list: one line per case, painted only where visible (Line API).
+
+10,000 cases cost nothing until they scroll into view; a label changes one line. The list reads
+the :class:`~reviewer.app.state.ReviewState` it is given and posts :class:`CaseList.Highlighted`
+when the cursor moves; it never touches the store.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..state import Entry, ReviewState
+from ..visible import make_visible
+
+VERDICT_MARKS = {
+    "unreviewed": "·",
+    "regression": "✗",
+    "improvement": "↑",
+    "acceptable": "✓",
+    "noise": "≈",
+}
+FLAG_MARKS = {
+    "negative_flip": "▼",
+    "error": "!",
+    "refusal_flip": "⊘",
+    "truncation": "⋯",
+    "format_drift": "≋",
+    "positive_flip": "▲",
+}
+FLAG_ORDER = tuple(FLAG_MARKS)  # most serious first: the first three fit in the column
+
+
+def score_text(entry: Entry) -> str:
+    a = entry.assessment
+    if a is None:
+        return "  … "
+    return f"{a.change:4.2f}"[:4]
+
+
+def case_line(entry: Entry, width: int, styles: dict[str, Style]) -> Text:
+    """One list line: verdict, severity, others' mark, flags, id and tags, change score."""
+    t = Text(no_wrap=True, end="")
+    verdict = entry.verdict
+    t.append(VERDICT_MARKS[verdict], styles[verdict])
+    sev = entry.mine.severity if entry.mine and entry.mine.severity else None
+    t.append(str(sev) if sev else " ", styles["regression"])
+    if entry.disagreement:
+        t.append("≠", styles["disagreement"])
+    elif entry.others:
+        t.append("◦", styles["dim"])
+    else:
+        t.append(" ")
+    t.append(" ")
+    flags = [f for f in FLAG_ORDER if f in entry.flags][:3]
+    for f in flags:
+        t.append(FLAG_MARKS[f], styles[f])
+    t.append(" " * (3 - len(flags)) + " ")
+    score = score_text(entry)
+    room = width - cell_len(t.plain) - len(score) - 1
+    if room > 0:
+        name = Text(make_visible(entry.id).text, style=styles["id"], end="")
+        tags = " ".join("#" + make_visible(tag).text for tag in entry.case.tags)
+        if tags:
+            name.append(" " + tags, styles["tag"])
+        name.truncate(room, overflow="ellipsis", pad=True)
+        t.append_text(name)
+    t.append(" ")
+    a = entry.assessment
+    t.append(score, styles["dim"] if a is None or a.noise or a.change == 0 else styles["score"])
+    return t
+
+
+class CaseList(ScrollView, can_focus=True):
+    """Cases in the state's view order, with a cursor."""
+
+    COMPONENT_CLASSES = {
+        "case-list--cursor",
+        "case-list--cursor-blurred",
+        "case-list--id",
+        "case-list--tag",
+        "case-list--score",
+        "case-list--dim",
+        "case-list--unreviewed",
+        "case-list--regression",
+        "case-list--improvement",
+        "case-list--acceptable",
+        "case-list--noise",
+        "case-list--disagreement",
+        "case-list--flag-bad",
+        "case-list--flag-warn",
+        "case-list--flag-good",
+    }
+
+    # ScrollView's own arrow/page bindings would scroll the view; here they move the cursor
+    BINDINGS = [
+        Binding("down", "move(1)", "Next case", id="cursor.down", show=False),
+        Binding("up", "move(-1)", "Previous case", id="cursor.up", show=False),
+        Binding("pagedown", "page(1)", "Page down", id="cursor.page-down", show=False),
+        Binding("pageup", "page(-1)", "Page up", id="cursor.page-up", show=False),
+        Binding("home", "first", "First case", id="cursor.first", show=False),
+        Binding("end", "last", "Last case", id="cursor.last", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+
+    class Highlighted(Message):
+        """The cursor is on another case."""
+
+        def __init__(self, case_list: CaseList, case_id: str | None) -> None:
+            super().__init__()
+            self.case_list = case_list
+            self.case_id = case_id
+
+        @property
+        def control(self) -> CaseList:
+            return self.case_list
+
+    def __init__(self, state: ReviewState, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state = state
+        self._cache: dict[tuple, Strip] = {}
+        self._styles: dict[str, Style] | None = None
+        self._base: Style | None = None  # self.rich_style costs ~80 µs: once per style change
+
+    # -- data -----------------------------------------------------------------------------------
+
+    @property
+    def current(self) -> Entry | None:
+        view = self.state.view
+        return view[self.cursor] if 0 <= self.cursor < len(view) else None
+
+    def reload(self, keep: str | None = None) -> None:
+        """The view changed (sort, filter, labels): repaint, keeping the cursor on ``keep``."""
+        self._cache.clear()
+        self.virtual_size = Size(self.size.width, len(self.state.view))
+        pos = self.state.position(keep)
+        if pos is None:
+            pos = min(self.cursor, max(0, len(self.state.view) - 1))
+        self.cursor = pos
+        self.refresh()
+
+    def refresh_case(self, case_id: str) -> None:
+        pos = self.state.position(case_id)
+        if pos is not None:
+            self.refresh_line(pos)
+
+    def on_mount(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.state.view))
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+        self._base = None
+        self._cache.clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._cache.clear()
+        self.virtual_size = Size(event.size.width, len(self.state.view))
+        self.scroll_to_cursor()
+
+    # -- cursor ---------------------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.state.view) - 1)) if self.state.view else 0
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh_line(old)
+        self.refresh_line(new)
+        self.scroll_to_cursor()
+        entry = self.current
+        self.post_message(self.Highlighted(self, entry.id if entry else None))
+
+    def scroll_to_cursor(self) -> None:
+        if self.size.height:
+            self.scroll_to_region(Region(0, self.cursor, 1, 1), animate=False, force=True, x_axis=False, immediate=True)
+
+    def move(self, delta: int) -> None:
+        self.cursor = self.cursor + delta
+
+    def page(self, direction: int) -> None:
+        self.cursor = self.cursor + direction * max(1, self.scrollable_content_region.height - 1)
+
+    def action_move(self, delta: int) -> None:
+        self.move(delta)
+
+    def action_page(self, direction: int) -> None:
+        self.page(direction)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = len(self.state.view) - 1
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None:
+            y = offset.y + int(self.scroll_offset.y)
+            if 0 <= y < len(self.state.view):
+                self.cursor = y
+        self.focus()
+
+    # -- painting -------------------------------------------------------------------------------
+
+    def _line_styles(self) -> dict[str, Style]:
+        if self._styles is None:
+            g = self.get_component_rich_style
+            bad, warn, good = g("case-list--flag-bad"), g("case-list--flag-warn"), g("case-list--flag-good")
+            self._styles = {
+                "id": g("case-list--id", partial=True),
+                "tag": g("case-list--tag", partial=True),
+                "score": g("case-list--score", partial=True),
+                "dim": g("case-list--dim", partial=True),
+                "disagreement": g("case-list--disagreement", partial=True),
+                "cursor": g("case-list--cursor" if self.has_focus else "case-list--cursor-blurred", partial=True),
+                **{v: g(f"case-list--{v}", partial=True) for v in VERDICT_MARKS},
+                "negative_flip": bad, "error": bad, "refusal_flip": warn, "truncation": warn,
+                "format_drift": warn, "positive_flip": good,
+            }  # fmt: skip
+        return self._styles
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_offset.y) + y
+        width = self.scrollable_content_region.width
+        base = self._base
+        if base is None:
+            base = self._base = self.rich_style
+        view = self.state.view
+        if index >= len(view) or width <= 0:
+            return Strip.blank(width, base)
+        entry = view[index]
+        is_cursor = index == self.cursor
+        mine = entry.mine
+        key = (
+            entry.id, entry.verdict, mine.severity if mine else None, entry.disagreement, bool(entry.others),
+            entry.assessment is not None and entry.assessment.change, entry.flags, width, is_cursor,
+            self.has_focus,
+        )  # fmt: skip
+        strip = self._cache.get(key)
+        if strip is None:
+            styles = self._line_styles()
+            text = case_line(entry, width, styles)
+            # lowest first: the widget's style, the cursor's background, then each mark's colour
+            if is_cursor:
+                text.stylize_before(styles["cursor"])
+            text.stylize_before(base)
+            segments = Segment.adjust_line_length(list(text.render(self.app.console)), width, style=base)
+            strip = Strip(segments, width)
+            if len(self._cache) > 2000:
+                self._cache.clear()
+            self._cache[key] = strip
+        return strip
+
+    def on_focus(self) -> None:
+        self._styles = None
+        self.refresh_line(self.cursor)
+
+    def on_blur(self) -> None:
+        self._styles = None
+        self.refresh_line(self.cursor)

@@ -1,0 +1,688 @@
+"""The review app driven by keys (Textual's Pilot), checked on the app's state, on the screen and
+on the store. Every test runs on its own database and config/data dirs under tmp_path."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from test_app_data import HOSTILE, OUTPUTS, build_comparison
+
+from reviewer.app import ReviewApp
+from reviewer.app.screens.review import ReviewScreen
+from reviewer.app.widgets.case_info import InfoStatic
+from reviewer.app.widgets.case_list import CaseList
+from reviewer.app.widgets.diff_view import DiffView
+from reviewer.app.widgets.key_bar import KeyBar
+from reviewer.store import Store
+from textual.worker import WorkerState
+
+ME = "Ann Reviewer <ann@example.com>"
+BOB = "Bob Second <bob@example.com>"
+SIZE = (160, 45)
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVIEWER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("REVIEWER_KEYMAP", raising=False)
+    db, cid = build_comparison(tmp_path / "cmp")
+    monkeypatch.setenv("REVIEWER_DB", str(db))
+    return db, cid
+
+
+async def ready(pilot) -> ReviewScreen:
+    """The review screen once the ranking worker has finished."""
+    for _ in range(500):
+        screen = pilot.app.screen
+        if isinstance(screen, ReviewScreen) and not screen.ranking:
+            break
+        await pilot.pause(0.02)
+    else:
+        raise AssertionError("ranking never finished")
+    await pilot.pause()
+    return screen
+
+
+async def settle(pilot) -> None:
+    """Until no label is waiting to be written and no worker runs."""
+    app = pilot.app
+    for _ in range(1000):
+        busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING) and w.group != "poll"]
+        if app.writer.pending == 0 and not busy:
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
+
+
+def text_of(app, selector: str) -> str:
+    return app.screen.query_one(selector, InfoStatic).plain(width=200)
+
+
+def stored(db: Path, cid: int) -> dict[tuple[str, str], tuple]:
+    with Store(db) as store:
+        return {(lab.case_id, lab.reviewer): (lab.verdict, lab.severity, lab.note) for lab in store.labels(cid)}
+
+
+async def goto(pilot, case_id: str) -> ReviewScreen:
+    screen = pilot.app.screen
+    screen.goto_case(case_id)
+    await pilot.pause()
+    assert screen.current.id == case_id
+    return screen
+
+
+def list_line(app, case_id: str) -> str:
+    cases = app.screen.query_one(CaseList)
+    pos = app.screen.state.position(case_id)
+    cases.scroll_to(y=pos, animate=False, immediate=True)
+    return cases.render_line(pos - int(cases.scroll_offset.y)).text
+
+
+def diff_text(app) -> str:
+    return "\n".join(app.screen.query_one(DiffView).text_lines())
+
+
+# -- opening ------------------------------------------------------------------------------------
+
+
+async def test_opens_the_latest_comparison_ranked_in_triage_order(env):
+    db, cid = env
+    async with ReviewApp(db, None, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert screen.session.id == cid
+        order = [e.id for e in screen.state.view]
+        assert set(order) == set(OUTPUTS)
+        flagged = [e.id for e in screen.state.view if e.assessment.tier == 0]
+        assert order[: len(flagged)] == flagged  # flagged cases first
+        assert order[-1] == "greeting"  # unchanged last
+        assert screen.current.id == order[0]  # the cursor starts at the top of the triage
+        header = text_of(pilot.app, "#list-header")
+        assert "10 cases" in header and "to review" in header and "ranking" not in header
+
+
+async def test_first_paint_shows_the_list_before_ranking(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, ReviewScreen)
+        # the list is usable at once, in suite order, while the ranking worker runs
+        assert [e.id for e in screen.state.view][:2] == ["refund-policy", "order-json"] or not screen.ranking
+        await ready(pilot)
+
+
+# -- moving -------------------------------------------------------------------------------------
+
+
+async def test_j_k_arrows_g_G_move_through_the_list(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        view = [e.id for e in screen.state.view]
+        await pilot.press("j")
+        assert screen.current.id == view[1]
+        await pilot.press("down", "down")
+        assert screen.current.id == view[3]
+        await pilot.press("k")
+        assert screen.current.id == view[2]
+        await pilot.press("up")
+        assert screen.current.id == view[1]
+        await pilot.press("G")
+        assert screen.current.id == view[-1]
+        await pilot.press("g")
+        assert screen.current.id == view[0]
+        await pilot.press("end")
+        assert screen.current.id == view[-1]
+        await pilot.press("home")
+        assert screen.current.id == view[0]
+        # the diff follows the cursor
+        await goto(pilot, "dosage-question")
+        assert "pharmacist" in diff_text(pilot.app)
+
+
+async def test_n_goes_to_the_next_unreviewed_and_N_to_the_next_flagged(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        view = screen.state.view
+        await pilot.press("a", "j", "a", "k")  # label the first two
+        assert screen.current.id == view[0].id
+        await pilot.press("n")
+        assert screen.current.id == view[2].id
+        await pilot.press("G", "N")  # wraps around to the first flagged case
+        assert screen.current.flagged
+        assert screen.current.id == view[0].id
+
+
+async def test_mouse_click_selects_a_case(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await pilot.click(CaseList, offset=(10, 3))
+        await pilot.pause()
+        assert screen.current.id == screen.state.view[3].id
+
+
+# -- labels -------------------------------------------------------------------------------------
+
+
+async def test_label_keys_are_saved_at_once_with_the_reviewer(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        view = [e.id for e in screen.state.view]
+        await pilot.press("r", "j", "i", "j", "a", "j", "x")
+        await settle(pilot)
+        assert stored(db, cid) == {
+            (view[0], ME): ("regression", None, None),
+            (view[1], ME): ("improvement", None, None),
+            (view[2], ME): ("acceptable", None, None),
+            (view[3], ME): ("noise", None, None),
+        }
+        assert list_line(pilot.app, view[0]).startswith("✗")
+        assert list_line(pilot.app, view[1]).startswith("↑")
+
+
+async def test_severity_keys_make_a_regression_of_that_severity(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        first = screen.current.id
+        await pilot.press("2")
+        await settle(pilot)
+        assert stored(db, cid)[(first, ME)] == ("regression", 2, None)
+        assert list_line(pilot.app, first).startswith("✗2")
+        await pilot.press("3", "r")  # r keeps the severity already given
+        await settle(pilot)
+        assert stored(db, cid)[(first, ME)] == ("regression", 3, None)
+        await pilot.press("a")  # another verdict drops it
+        await settle(pilot)
+        assert stored(db, cid)[(first, ME)] == ("acceptable", None, None)
+
+
+async def test_notes_are_saved_with_the_label_and_label_keys_never_fire_in_an_input(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        case = screen.current.id
+        await pilot.press("r", "e")
+        assert screen.focused.id == "note"
+        await pilot.press(*"ran x1 raise", "enter")  # r, a, x, 1, i as text, not keys
+        await settle(pilot)
+        assert stored(db, cid) == {(case, ME): ("regression", None, "ran x1 raise")}
+        assert isinstance(screen.focused, CaseList)
+        # escape cancels an edit
+        await pilot.press("e", "backspace", "backspace", "escape")
+        await settle(pilot)
+        assert stored(db, cid)[(case, ME)][2] == "ran x1 raise"
+
+
+async def test_a_note_without_a_verdict_is_refused_not_lost(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("e", *"why", "enter")
+        await settle(pilot)
+        assert stored(db, cid) == {}
+        assert screen.query_one("#note").value == "why"  # still there to save after a verdict
+        await pilot.press("x", "e", "enter")
+        await settle(pilot)
+        assert stored(db, cid) == {(screen.current.id, ME): ("noise", None, "why")}
+
+
+async def test_u_undoes_labels_one_at_a_time(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        first = screen.current.id
+        await pilot.press("r", "a", "j")
+        second = screen.current.id
+        await pilot.press("i")
+        await settle(pilot)
+        assert stored(db, cid) == {(first, ME): ("acceptable", None, None), (second, ME): ("improvement", None, None)}
+        await pilot.press("u")
+        await settle(pilot)
+        assert stored(db, cid) == {(first, ME): ("acceptable", None, None)}
+        await pilot.press("u")  # back on the first case, which was a regression before
+        await settle(pilot)
+        assert screen.current.id == first
+        assert stored(db, cid) == {(first, ME): ("regression", None, None)}
+        await pilot.press("u")
+        await settle(pilot)
+        assert stored(db, cid) == {}
+        assert screen.check_action("undo", ()) is None  # greyed out in the footer
+
+
+async def test_labels_survive_quit_and_reopen(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        first = screen.current.id
+        await pilot.press("2", "j", "i", "q")  # quit right away: pending writes still land
+    assert stored(db, cid)[(first, ME)] == ("regression", 2, None)
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert screen.state.by_id[first].mine.verdict == "regression"
+        assert list_line(pilot.app, first).startswith("✗2")
+        assert screen.state.counts().verdicts["unreviewed"] == len(OUTPUTS) - 2
+
+
+async def test_pending_labels_are_written_when_the_app_closes(env):
+    db, cid = env
+    app = ReviewApp(db, cid, reviewer=ME)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        # no worker gets to drain: the writes wait in the queue until the app closes
+        screen.write_labels = lambda: None
+        await pilot.press("r", "j", "a")
+        assert app.writer.pending == 2
+        assert stored(db, cid) == {}
+    assert len(stored(db, cid)) == 2
+
+
+SECOND_REVIEWER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from reviewer.app import ReviewApp
+    from reviewer.app.screens.review import ReviewScreen
+
+    async def main():
+        app = ReviewApp(sys.argv[1], int(sys.argv[2]), reviewer=sys.argv[3])
+        async with app.run_test(size=(120, 40)) as pilot:
+            while not (isinstance(app.screen, ReviewScreen) and not app.screen.ranking):
+                await pilot.pause(0.05)
+            app.screen.goto_case(sys.argv[4])
+            await pilot.pause()
+            await pilot.press(*sys.argv[5:])
+            while app.writer.pending:
+                await pilot.pause(0.05)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_two_reviewers_at_once_on_one_database_keep_both_labels(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await goto(pilot, "refund-policy")
+        await pilot.press("r")
+        await settle(pilot)
+        # a second process, another reviewer, labels the same case differently and another one
+        proc = subprocess.run(
+            [sys.executable, "-c", SECOND_REVIEWER, str(db), str(cid), BOB, "refund-policy", "a", "j", "x"],
+            capture_output=True, text=True, timeout=120, env={**os.environ},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        # this app sees Bob's labels on its next poll, and the disagreement
+        screen.poll_labels()
+        await settle(pilot)
+        entry = screen.state.by_id["refund-policy"]
+        assert entry.others[BOB].verdict == "acceptable"
+        assert entry.disagreement
+        assert list_line(pilot.app, "refund-policy").startswith("✗ ≠")
+        assert screen.state.counts().disagreements == 1
+        assert "Bob Second" in text_of(pilot.app, "#title")
+        await pilot.press("i")  # and my next label does not touch Bob's
+        await settle(pilot)
+    labels = stored(db, cid)
+    assert labels[("refund-policy", ME)][0] == "improvement"
+    assert labels[("refund-policy", BOB)][0] == "acceptable"
+    assert sum(1 for (_, who) in labels if who == BOB) == 2
+
+
+# -- view ---------------------------------------------------------------------------------------
+
+
+async def test_d_toggles_the_json_structural_view(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await goto(pilot, "order-json")
+        assert '"orderId"' not in diff_text(pilot.app).split("│")[0]
+        await pilot.press("d")
+        assert screen.json_mode
+        box = screen.query_one("#json-box")
+        assert box.display
+        changes = text_of(pilot.app, "#json-changes")
+        assert "renamed" in changes and "$.order_id" in changes and "$.orderId" in changes
+        assert "type changed" in changes and "$.total" in changes
+        text = diff_text(pilot.app)
+        assert '"order_id": "A-1043"' in text and '"orderId": "A-1043"' in text
+        assert "```" not in text  # the fence is gone: both sides pretty-printed
+        await pilot.press("d")
+        assert not screen.query_one("#json-box").display
+        assert "```json" in diff_text(pilot.app)
+
+
+async def test_d_is_greyed_out_on_a_case_without_json(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await goto(pilot, "greeting")
+        keys = pilot.app.screen.query_one(KeyBar)
+        assert ("d", "JSON view", False) in keys.shown_keys
+        await pilot.press("d")
+        assert not screen.json_mode and not screen.query_one("#json-box").display
+        await goto(pilot, "order-json")
+        assert ("d", "JSON view", True) in keys.shown_keys
+
+
+async def test_w_ignores_whitespace(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
+    outputs = {"spaces": (["one two three\nfour"] * 3, ["one  two   three  \nfour"] * 3)}
+    suite = "suite: s\ncases:\n  - id: spaces\n    prompt: p\n"
+    db, cid = build_comparison(tmp_path, outputs=outputs, suite_yaml=suite)
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        kinds = lambda: [r.kind for r in screen.query_one(DiffView).model.rows]  # noqa: E731
+        assert kinds() == ["changed", "equal"]
+        await pilot.press("w")
+        assert kinds() == ["equal", "equal"]
+        await pilot.press("w")
+        assert kinds() == ["changed", "equal"]
+
+
+async def test_s_cycles_the_samples(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await goto(pilot, "shipping-times")
+        base, cand = OUTPUTS["shipping-times"]
+        seen = []
+        for _ in range(3):
+            text = diff_text(pilot.app)
+            seen.append(text)
+            assert f"sample {screen.sample + 1}/3" in text_of(pilot.app, "#side-candidate")
+            await pilot.press("s")
+        assert "three to five" in seen[2]  # baseline sample 3
+        assert "about 3-5" in seen[2]  # candidate sample 3
+        assert screen.sample == 0  # wrapped around
+        title = text_of(pilot.app, "#title")
+        assert "noise floor" in title and "within noise" in title
+
+
+async def test_m_shows_the_whole_prompt_with_system_and_reference(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await goto(pilot, "greeting")
+        collapsed = text_of(pilot.app, "#prompt")
+        assert "▶ prompt" in collapsed and "reference" in collapsed
+        await pilot.press("m")
+        expanded = text_of(pilot.app, "#prompt")
+        assert "system: You are a concise, friendly support assistant" in expanded
+        assert "user: Say hello to a new customer." in expanded
+        assert "reference: Hello and welcome to Acme Shop!" in expanded
+
+
+async def test_case_view_shows_checks_provenance_origin_and_errors(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        top = text_of(pilot.app, "#topbar")
+        assert "candidate fingerprint changed within the run" in top
+        await goto(pilot, "order-json")
+        title = text_of(pilot.app, "#title")
+        assert "INC-2291" in title and "added 2024-05-02" in title
+        checks = text_of(pilot.app, "#checks")
+        assert "json_schema" in checks and "'order_id' is a required property" in checks
+        side = text_of(pilot.app, "#side-baseline")
+        assert "gpt-4o-2024-05-13" in side and "fp_b1" in side and "800 ms" in side and "42→17 tok" in side and "stop" in side
+        await goto(pilot, "translate-ja")
+        assert "fingerprint fp_c2, not fp_c1" in text_of(pilot.app, "#side-candidate")
+        await goto(pilot, "warranty-error")
+        cand = text_of(pilot.app, "#side-candidate")
+        assert "error: 500 upstream error: 500 Internal Server Error" in cand
+        await goto(pilot, "summarize-terms")
+        assert "length" in text_of(pilot.app, "#side-candidate")
+
+
+async def test_diff_scroll_and_change_navigation_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
+    left = "\n".join(f"line {i}" for i in range(200))
+    right = left.replace("line 150", "line one-fifty")
+    outputs = {"long": ([left], [right])}
+    db, cid = build_comparison(tmp_path, outputs=outputs, suite_yaml="suite: s\ncases:\n  - id: long\n    prompt: p\n")
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        view = screen.query_one(DiffView)
+        assert view.scroll_offset.y == 0
+        await pilot.press("space")
+        assert view.scroll_offset.y > 10
+        await pilot.press("b")
+        assert view.scroll_offset.y == 0
+        await pilot.press("J")
+        assert view.scroll_offset.y == 3
+        await pilot.press("right_square_bracket")
+        assert view.scroll_offset.y == 149  # one line of context above the change at row 150
+        await pilot.press("left_square_bracket")
+        assert view.scroll_offset.y == 149  # no change above: stays, and says so
+
+
+# -- list ---------------------------------------------------------------------------------------
+
+
+async def test_slash_searches_ids_prompts_and_outputs(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("slash", *"ibuprofen", "enter")  # in the prompt
+        await settle(pilot)
+        assert [e.id for e in screen.state.view] == ["dosage-question"]
+        assert screen.current.id == "dosage-question"
+        assert isinstance(screen.focused, CaseList)
+        await pilot.press("slash", *["backspace"] * 9, *"PHARMACIST", "enter")  # only in an output
+        await settle(pilot)
+        assert [e.id for e in screen.state.view] == ["dosage-question"]
+        assert "pharmacist" in "".join(screen.query_one(DiffView).text_lines()).lower()
+        await pilot.press("escape")
+        assert len(screen.state.view) == len(OUTPUTS)
+
+
+async def test_f_filters_by_verdict_flag_and_tag(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("x")  # one noise label
+        await pilot.press("f")
+        from reviewer.app.screens.filter import FilterScreen
+
+        assert isinstance(pilot.app.screen, FilterScreen)
+        await pilot.press("space", "enter")  # first choice: unreviewed
+        assert all(e.mine is None for e in screen.state.view)
+        assert len(screen.state.view) == len(OUTPUTS) - 1
+        await pilot.press("f", "c", "down", "down", "down", "down", "space", "enter")  # noise only
+        assert [e.verdict for e in screen.state.view] == ["noise"]
+        await pilot.press("escape")  # clears the filter
+        assert len(screen.state.view) == len(OUTPUTS)
+        # by tag, via the command palette's preset
+        screen.set_filter(screen.state.filter.toggled("tags", "policy"))
+        await pilot.pause()
+        assert {e.id for e in screen.state.view} == {"refund-policy", "warranty-error"}
+        await pilot.press("f", "escape")  # cancel keeps the filter
+        assert {e.id for e in screen.state.view} == {"refund-policy", "warranty-error"}
+        header = text_of(pilot.app, "#list-header")
+        assert "filter: #policy" in header and "showing 2" in header
+
+
+async def test_o_cycles_the_sort_order(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        current = screen.current.id
+        await pilot.press("o")
+        assert screen.state.sort == "change"
+        changes = [e.assessment.change for e in screen.state.view]
+        assert changes == sorted(changes, reverse=True)
+        assert screen.current.id == current  # the cursor stays on its case
+        await pilot.press("o")
+        assert [e.id for e in screen.state.view] == sorted(OUTPUTS)
+        await pilot.press("o")
+        assert [e.id for e in screen.state.view] == list(OUTPUTS)  # suite file order
+        await pilot.press("o")
+        assert screen.state.sort == "triage"
+
+
+# -- other screens ------------------------------------------------------------------------------
+
+
+async def test_question_mark_shows_help_with_every_key(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        from reviewer.app.screens.help import HelpScreen
+
+        assert isinstance(pilot.app.screen, HelpScreen)
+        body = text_of(pilot.app, "#help-body")
+        for words in ("Regression", "Next unreviewed", "Undo", "JSON view", "Whitespace", "Sample", "Search",
+                      "Filter", "Sort", "Promote", "severity 2", "Next change in the diff", "Quit"):  # fmt: skip
+            assert words in body, words
+        await pilot.press("escape")
+        assert isinstance(pilot.app.screen, ReviewScreen)
+
+
+async def test_keymap_file_rebinds_keys(env, tmp_path):
+    db, cid = env
+    config = Path(os.environ["REVIEWER_CONFIG_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "keymap.yaml").write_text("label.noise: z\n")
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("x")
+        await pilot.press("z")
+        await settle(pilot)
+        assert stored(db, cid) == {(screen.current.id, ME): ("noise", None, None)}
+        await pilot.press("question_mark")
+        import re
+
+        body = text_of(pilot.app, "#help-body")
+        assert re.search(r"^\s*z\s+Noise", body, re.M) and not re.search(r"^\s*x\s+Noise", body, re.M)
+
+
+async def test_p_opens_the_promote_form_when_it_exists(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        if importlib.util.find_spec("reviewer.app.promote") is None:
+            assert any("promote: not available yet" in str(n.message) for n in pilot.app._notifications)
+        else:
+            from reviewer.app.promote import PromoteScreen
+
+            assert isinstance(pilot.app.screen, PromoteScreen)
+
+
+async def test_command_palette_goes_to_a_case_and_runs_actions(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("ctrl+p", *"translate-ja")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.current.id == "translate-ja"
+        await pilot.press("ctrl+p", *"only format drift")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert {e.id for e in screen.state.view} == {"order-json", "setup-steps"}
+
+
+# -- untrusted text -----------------------------------------------------------------------------
+
+
+async def test_hostile_output_is_shown_literally(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await goto(pilot, "hostile-output")
+        view = screen.query_one(DiffView)
+        text = diff_text(pilot.app)
+        assert "[bold red]INJECTED[/bold red]" in text
+        assert "[link=https://evil.example]click[/link]" in text
+        assert "␛[2J␛[31mred alert␛[0m" in text
+        for shown in ("⟨U+200B⟩", "⟨U+202E⟩", "⟨U+E0041⟩", "␇", "⇥"):
+            assert shown in text
+        for raw in ("\x1b", "\x07", "\u200b", "\u202e", "\U000e0041", "\t", "\r"):
+            assert raw not in text
+        # every painted line is exactly the widget's width, wide characters included
+        from rich.cells import cell_len
+
+        width = view.scrollable_content_region.width
+        for y in range(view.size.height):
+            assert cell_len(view.render_line(y).text) == width
+        assert "中文字符" in text and "😀" in text
+        assert text.count("␛") == HOSTILE.count("\x1b")  # each escape shown, none dropped
+
+
+async def test_a_one_megabyte_output_is_aligned_off_the_ui_thread(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
+    big_left = "\n".join(f"{i}: " + "lorem ipsum dolor sit amet " * 3 for i in range(12000))
+    big_right = big_left.replace("\n1000: lorem", "\n1000: LOREM")
+    outputs = {"small": (["a"], ["b"]), "huge": ([big_left], [big_right])}
+    suite = "suite: s\ncases:\n  - id: small\n    prompt: p\n  - id: huge\n    prompt: p\n"
+    db, cid = build_comparison(tmp_path, outputs=outputs, suite_yaml=suite)
+    assert len(big_left) > 1_000_000
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await goto(pilot, "small")
+        await settle(pilot)
+        screen._diffs.clear()  # the start may already have shown (and aligned) it
+        screen.goto_case("huge")
+        while screen.current.id != "huge":  # until the screen handled the move, not until idle
+            await asyncio.sleep(0)
+        view = screen.query_one(DiffView)
+        assert view.model is None and "aligning" in view.placeholder  # the UI thread did not align it
+        await pilot.press(*(("k", "j") if screen.state.position("huge") else ("j", "k")))  # keys work meanwhile
+        assert screen.current.id == "huge"
+        await settle(pilot)
+        await pilot.pause(0.1)
+        assert view.model is not None
+        changed = [r for r in view.model.rows if r.kind != "equal"]
+        assert len(changed) == 1 and changed[0].right.startswith("1000: LOREM")
+
+
+# -- the command --------------------------------------------------------------------------------
+
+
+def test_review_command_errors_are_one_line(env, tmp_path, capsys):
+    from reviewer.cli import main
+
+    assert main(["review", "--db", str(tmp_path / "nope.db")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such database" in err and err.startswith("reviewer review: ")
+    assert not (tmp_path / "nope.db").exists()  # a typo does not create a database
+    db, _ = env
+    assert main(["review", "999", "--db", str(db)]) == 2
+    assert "no comparison with id 999" in capsys.readouterr().err
+    assert main(["review", "no-such-name", "--db", str(db)]) == 2
+    assert "no comparison with id or name 'no-such-name'" in capsys.readouterr().err
+
+
+def test_comparison_can_be_named(env):
+    from reviewer.commands.review import resolve_comparison
+
+    db, cid = env
+    with Store(db) as store:
+        assert resolve_comparison(store, "gpt-4o refresh") == cid
+        assert resolve_comparison(store, str(cid)) == cid
+        assert resolve_comparison(store, None) is None
+
+
+def test_the_cli_does_not_import_textual_until_review_runs():
+    code = "import sys, reviewer.cli as c; c.build_parser(); print(json.dumps(sorted(m for m in sys.modules if m.startswith('textual'))))"
+    out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == []
