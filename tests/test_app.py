@@ -570,18 +570,28 @@ async def test_keymap_file_rebinds_keys(env, tmp_path):
         assert re.search(r"^\s*z\s+Noise", body, re.M) and not re.search(r"^\s*x\s+Noise", body, re.M)
 
 
-async def test_p_opens_the_promote_form_when_it_exists(env):
+async def test_p_promotes_the_case_into_its_suite_file(env):
+    from reviewer.app.promote import PromoteScreen
+    from reviewer.suite import load_suite
+
     db, cid = env
     async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
-        await ready(pilot)
+        screen = await ready(pilot)
+        await goto(pilot, "order-json")
+        await pilot.press("r", "e", *"fenced JSON broke the orders API", "enter")
         await pilot.press("p")
+        form = pilot.app.screen
+        assert isinstance(form, PromoteScreen)
+        assert form.case.id == "order-json"
+        assert form.baseline_text == OUTPUTS["order-json"][0][0]
+        assert any(c.kind == "regex" for c in form.suggested)  # bare → fenced: a whole-output anchor
+        assert "fenced JSON broke the orders API" in form.default_origin
+        await pilot.press("ctrl+s")
         await pilot.pause()
-        if importlib.util.find_spec("reviewer.app.promote") is None:
-            assert any("promote: not available yet" in str(n.message) for n in pilot.app._notifications)
-        else:
-            from reviewer.app.promote import PromoteScreen
-
-            assert isinstance(pilot.app.screen, PromoteScreen)
+        assert pilot.app.screen is screen
+    suite = load_suite(screen.session.suite.path).suite
+    added = [c for c in suite.cases if c.id not in OUTPUTS]
+    assert len(added) == 1 and added[0].reference == OUTPUTS["order-json"][0][0]
 
 
 async def test_command_palette_goes_to_a_case_and_runs_actions(env):

@@ -153,3 +153,13 @@ def test_moved_lines_are_marked():
     model = SideBySide(align(left, right))
     out = lines(model, 80)
     assert any("↷" in line for line in out) and any("↶" in line for line in out)
+
+
+def test_every_segment_carries_the_pane_background():
+    """No segment falls back to the terminal's default colours (Text.render drops the base style
+    of a text without spans; filler must sit on the view's background too)."""
+    styles = DiffStyles(base=Style(color="#dddddd", bgcolor="#121212"))
+    model = SideBySide(align("same\nold line here\n" + "long words " * 30, "same\nnew line here\n" + "long words " * 31))
+    for y in range(model.height(90)):
+        for seg in model.line(y, 90, styles):
+            assert seg.style is not None and seg.style.bgcolor is not None, (y, seg)

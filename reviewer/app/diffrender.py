@@ -279,8 +279,7 @@ class SideBySide:
         row = self.rows[index]
         cell = self._cell(index, side)
         if cell is None:
-            pattern = "╱" * pane_w
-            return [Segment(pattern, styles.filler)]
+            return [Segment("╱" * pane_w, styles.base + styles.filler)]
         line_style = styles.base + self._line_style(row.kind, side, styles)
         number = row.left_no if side == "left" else row.right_no
         segs: list[Segment] = []
@@ -295,7 +294,9 @@ class SideBySide:
         height = cell.height(text_w)
         if k < height:
             start, end = cell.chunk(k, text_w)
-            text = Text(cell.shown[start:end], style=line_style, end="")
+            text = Text(cell.shown[start:end], end="")
+            # a span, not Text(style=...): Text.render drops the base style of a span-less text
+            text.stylize(line_style)
             for s, e, st in cell.spans:
                 if e > start and s < end:
                     text.stylize(st, max(s, start) - start, min(e, end) - start)

@@ -31,21 +31,25 @@ GROUPS = {
 
 
 def bindings_by_group(screen: Screen, keymap: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
-    """(keys, description) of the screen's and the app's bindings, grouped by binding id prefix."""
+    """(keys, description) of the bindings of the screen, its case list and the app, as remapped
+    by ``keymap``, grouped by the prefix of their id (``label.noise`` → Label)."""
+    from ..widgets.case_list import CaseList
+
     app = screen.app
+    nodes = [screen, *screen.query(CaseList), app]
     found: dict[str, dict[str, list[str]]] = {}
     descriptions: dict[str, str] = {}
-    for node in (screen, app):
+    for node in nodes:
         bindings = node._bindings.copy()
         if keymap:
             bindings.apply_keymap(keymap)
         for key, blist in bindings.key_to_bindings.items():
             for b in blist:
-                if not b.id or not b.description:
+                if not b.id or not b.description or b.id.split(".", 1)[0] not in GROUPS:
                     continue
                 group = b.id.split(".", 1)[0]
                 found.setdefault(group, {}).setdefault(b.id, []).append(app.get_key_display(Binding(key, b.action)))
-                descriptions[b.id] = b.description
+                descriptions.setdefault(b.id, b.description)
     out: dict[str, list[tuple[str, str]]] = {}
     for group in GROUPS:
         for bid, keys in found.get(group, {}).items():
@@ -53,43 +57,54 @@ def bindings_by_group(screen: Screen, keymap: dict[str, str]) -> dict[str, list[
     return out
 
 
-def help_text(screen: Screen, keymap: dict[str, str]) -> Table:
+def _grid() -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(justify="right", style=Style(bold=True, color="#87afd7"), no_wrap=True)
     grid.add_column()
-    for group, rows in bindings_by_group(screen, keymap).items():
-        grid.add_row("", Text(GROUPS[group], "bold underline"))
+    return grid
+
+
+def help_text(screen: Screen, keymap: dict[str, str]) -> Table:
+    """Two columns: the keys by group on the left, the rest of the keys and the marks on the right."""
+    groups = bindings_by_group(screen, keymap)
+    left, right = _grid(), _grid()
+    for group, rows in groups.items():
+        target = left if group in ("cursor", "label", "list") else right
+        target.add_row("", Text(GROUPS[group], "bold underline"))
         for keys, desc in rows:
-            grid.add_row(keys, desc)
-        grid.add_row("", "")
-    grid.add_row("", Text("Marks in the case list", "bold underline"))
+            target.add_row(keys, desc)
+        target.add_row("", "")
+    right.add_row("", Text("Marks in the case list", "bold underline"))
     for v, mark in VERDICT_MARKS.items():
-        grid.add_row(Text(mark, VERDICT_STYLES[v]), v)
-    grid.add_row(Text("1–3", VERDICT_STYLES["regression"]), "severity of a regression")
-    grid.add_row(Text("≠", "bold #ffaf00"), "another reviewer's verdict differs from yours")
-    grid.add_row(Text("◦", DIM), "another reviewer labelled this case")
+        right.add_row(Text(mark, VERDICT_STYLES[v]), v)
+    right.add_row(Text("1–3", VERDICT_STYLES["regression"]), "severity of a regression")
+    right.add_row(Text("≠", "bold #ffaf00"), "another reviewer's verdict differs from yours")
+    right.add_row(Text("◦", DIM), "another reviewer labelled this case")
     names = {
-        "negative_flip": "negative flip: the baseline passed its checks, the candidate fails",
+        "negative_flip": "negative flip: baseline passed its checks, candidate fails",
         "positive_flip": "positive flip: the candidate now passes",
-        "format_drift": "format drift (JSON shape, bullets, headings, tables…)",
+        "format_drift": "format drift (JSON shape, lists, headings, tables)",
         "refusal_flip": "refusal gained or lost",
-        "truncation": "truncated output (finish_reason=length)",
+        "truncation": "truncated (finish_reason=length)",
         "error": "a call failed",
     }
     for f, mark in FLAG_MARKS.items():
-        grid.add_row(Text(mark, FLAG_STYLES[f]), names[f])
-    grid.add_row("0.42", "change score: 0 identical … 1 nothing in common (dim: within the noise floor)")
-    grid.add_row("", "")
-    grid.add_row("", Text("In the diff", "bold underline"))
-    grid.add_row(Text("-", "bold #ff5f5f"), "baseline line changed or removed (word changes brighter)")
-    grid.add_row(Text("+", "bold #5fd75f"), "candidate line changed or added")
-    grid.add_row(Text("↷ ↶", "bold #af87ff"), "line moved (left: moved away, right: moved here)")
-    grid.add_row(Text("◆", "bold #ffaf00"), "JSON view: line touched by a structural change")
-    grid.add_row(Text("╱", "#555555"), "nothing on this side")
-    grid.add_row(Text("␛ ⟨U+200B⟩", "italic #d7af00"), "control or invisible character in the text, shown, never interpreted")
-    grid.add_row("", "")
-    grid.add_row("", Text("Everything else: ctrl+p opens the command palette.", DIM))
-    return grid
+        right.add_row(Text(mark, FLAG_STYLES[f]), names[f])
+    right.add_row("0.42", "change: 0 same … 1 all different")
+    right.add_row("", Text("(dim when within the noise floor)", DIM))
+    left.add_row("", Text("In the diff", "bold underline"))
+    left.add_row(Text("-", "bold #ff5f5f"), "baseline line changed or removed")
+    left.add_row(Text("+", "bold #5fd75f"), "candidate line changed or added")
+    left.add_row(Text("↷ ↶", "bold #af87ff"), "line moved away / moved here")
+    left.add_row(Text("◆", "bold #ffaf00"), "JSON line touched by a path change")
+    left.add_row(Text("╱", "#555555"), "nothing on this side")
+    left.add_row(Text("␛ ⟨U+200B⟩", "italic #d7af00"), "control or invisible character,")
+    left.add_row("", "shown, never interpreted")
+    outer = Table.grid(padding=(0, 4))
+    outer.add_column()
+    outer.add_column()
+    outer.add_row(left, right)
+    return outer
 
 
 class HelpScreen(ModalScreen[None]):
@@ -110,7 +125,7 @@ class HelpScreen(ModalScreen[None]):
             body = InfoStatic(id="help-body")
             body.update(help_text(self._for, keymap))
             yield body
-            yield Static(Text("esc, q or ? to close", DIM), id="help-close")
+            yield Static(Text("esc, q or ? closes · everything else: ctrl+p, the command palette", DIM), id="help-close")
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

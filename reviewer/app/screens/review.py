@@ -42,6 +42,7 @@ from ..widgets.case_info import (
     checks_table,
     json_changes_text,
     prompt_text,
+    run_name,
     side_text,
     title_text,
     vis,
@@ -222,9 +223,9 @@ class ReviewScreen(Screen[None]):
         t.append(" · ", DIM)
         t.append_text(vis(s.suite.name))
         t.append(" · ", DIM)
-        t.append_text(vis(s.baseline.spec))
+        t.append_text(vis(run_name(s.baseline)))
         t.append(" → ", DIM)
-        t.append_text(vis(s.candidate.spec, "bold"))
+        t.append_text(vis(run_name(s.candidate), "bold"))
         for side, p in self.provenance.items():
             what = [w for w, changed in (("model", p.model_changed), ("fingerprint", p.fingerprint_changed)) if changed]
             if what:
@@ -803,6 +804,7 @@ class ReviewScreen(Screen[None]):
     # -- promote, help --------------------------------------------------------------------------
 
     def action_promote(self) -> None:
+        """``p``: the promote form of ``reviewer.app.promote`` (when installed) for the shown pair."""
         entry = self.current
         if entry is None:
             return
@@ -813,41 +815,39 @@ class ReviewScreen(Screen[None]):
 
         outs = self.outputs_of(entry.id)
         b, c = self.pair(outs)
+        s = self.session
+        origin = f"review of {run_name(s.baseline)} → {run_name(s.candidate)} (comparison #{s.id})"
+        if entry.mine is not None and entry.mine.note:
+            origin += f": {entry.mine.note}"
         kwargs: dict[str, Any] = {
-            "suite_path": Path(self.session.suite.path or ""),
+            "suite_path": Path(s.suite.path or ""),
             "case": entry.case,
             "baseline_text": (b.text or "") if b else "",
             "candidate_text": (c.text or "") if c else "",
+            "suggested_checks": self._suggested_checks(entry),
+            "origin": origin,
         }
-        params = inspect.signature(promote.PromoteScreen).parameters
-        if "suggested_checks" in params:
-            kwargs["suggested_checks"] = self._suggested_checks(entry)
-        for name in ("baseline_signals", "candidate_signals", "pair"):
-            if name in params and entry.assessment is not None:
-                a = entry.assessment
-                kwargs[name] = {"baseline_signals": a.baseline_signals[0], "candidate_signals": a.candidate_signals[0], "pair": a.pair}[name]
+        accepted = inspect.signature(promote.PromoteScreen).parameters
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
 
         def done(case: Any) -> None:
             if case is not None:
-                self.notify(f"added case {case.id} to {self.session.suite.path}", timeout=5, markup=False)
+                self.notify(f"added case {case.id} to {s.suite.path}", timeout=5, markup=False)
 
         self.app.push_screen(promote.PromoteScreen(**kwargs), done)
 
     def _suggested_checks(self, entry: Entry) -> list[Any]:
+        """Checks the signals of the shown pair suggest (the baseline taken as the good side)."""
         a = entry.assessment
-        if a is None:
+        if a is None or not a.baseline_signals or not a.candidate_signals:
             return []
-        for module in ("reviewer.importers.suggest", "reviewer.suggest"):
-            if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None:
-                continue
-            try:
-                mod = importlib.import_module(module)
-            except ImportError:
-                continue
-            fn = getattr(mod, "suggest_checks", None)
-            if fn is not None:
-                return list(fn(a.baseline_signals[0], a.candidate_signals[0], a.pair))
-        return []
+        try:
+            from reviewer.importers.suggest import suggest_checks
+        except ImportError:
+            return []
+        b = a.baseline_signals[self.sample % len(a.baseline_signals)]
+        c = a.candidate_signals[self.sample % len(a.candidate_signals)]
+        return list(suggest_checks(b, c, a.pair))
 
     def action_help(self) -> None:
         from .help import HelpScreen

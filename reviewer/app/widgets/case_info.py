@@ -145,6 +145,12 @@ def title_text(entry: Entry, assessment: Assessment | None) -> Text:
     return Text("\n", end="").join(lines)
 
 
+def run_name(run: Run) -> str:
+    """What to call a run: its label when it has one (``gemma3 Q4_K_M``), else provider:model.
+    A recorded run's spec is a file path, which says little and takes the whole line."""
+    return run.label or run.spec
+
+
 def _short_name(reviewer: str) -> str:
     name = reviewer.split("<", 1)[0].strip()
     return name or reviewer
@@ -246,7 +252,7 @@ def side_text(
     t = Text(end="", no_wrap=True, overflow="ellipsis")
     t.append(title, BOLD)
     t.append(" ")
-    t.append_text(vis(run.spec))
+    t.append_text(vis(run_name(run)))
     if samples > 1:
         t.append(f"  sample {sample + 1}/{samples}", Style(color="#87afd7"))
     t.append("\n")

@@ -146,7 +146,10 @@ class CaseList(ScrollView, can_focus=True):
         pos = self.state.position(keep)
         if pos is None:
             pos = min(self.cursor, max(0, len(self.state.view) - 1))
+        far = abs(pos - self.cursor) > self.scrollable_content_region.height
         self.cursor = pos
+        if far:  # a jump (go to case, new order): show the case mid-list, with context around it
+            self.scroll_to_cursor(center=True)
         self.refresh()
 
     def refresh_case(self, case_id: str) -> None:
@@ -180,9 +183,11 @@ class CaseList(ScrollView, can_focus=True):
         entry = self.current
         self.post_message(self.Highlighted(self, entry.id if entry else None))
 
-    def scroll_to_cursor(self) -> None:
+    def scroll_to_cursor(self, *, center: bool = False) -> None:
         if self.size.height:
-            self.scroll_to_region(Region(0, self.cursor, 1, 1), animate=False, force=True, x_axis=False, immediate=True)
+            self.scroll_to_region(
+                Region(0, self.cursor, 1, 1), animate=False, force=True, x_axis=False, immediate=True, center=center
+            )
 
     def move(self, delta: int) -> None:
         self.cursor = self.cursor + delta
