@@ -4,7 +4,6 @@ on the store. Every test runs on its own database and config/data dirs under tmp
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import subprocess

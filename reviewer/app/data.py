@@ -16,10 +16,12 @@ No Textual here.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -169,25 +171,24 @@ class Session:
         found = self.cached_assessments()
         if found is not None:
             return found
-        import os
-
-        import reviewer
-
-        here = str(Path(reviewer.__file__).resolve().parent.parent)  # run the same code, installed or not
+        here = str(Path(__file__).resolve().parents[2])  # the child runs this same code, installed or not
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "reviewer.app.rank", str(self.store.path), str(self.id)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        )  # fmt: skip
-        if started is not None:
-            started(proc)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            parts = line.split()
-            if len(parts) == 3 and parts[0] == "progress" and progress is not None:
-                progress(int(parts[1]), int(parts[2]))
-        err = proc.stderr.read() if proc.stderr else ""
-        if proc.wait() != 0 and proc.returncode > 0:
+        with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: a chatty child never blocks
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "reviewer.app.rank", str(self.store.path), str(self.id)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True, env=env,
+            )  # fmt: skip
+            if started is not None:
+                started(proc)
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                parts = line.split()
+                if len(parts) == 3 and parts[0] == "progress" and progress is not None:
+                    progress(int(parts[1]), int(parts[2]))
+            proc.wait()
+            errors.seek(0)
+            err = errors.read()
+        if proc.returncode > 0:
             raise RuntimeError(f"ranking failed: {(err.strip().splitlines() or ['?'])[-1]}")
         if proc.returncode < 0:  # terminated: the app is closing
             return []
