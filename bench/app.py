@@ -237,6 +237,16 @@ async def measure(db: Path, cid: int, label: str) -> dict:
             keys.setdefault("/ typing a search (per key)", []).append(await press(app, screen, ch, wait_screen=True))
         await pilot.pause(0.5)
         await press(app, screen, "escape")
+        # what runs 150 ms after the last key of a search: ids, tags and prompts matched on the UI
+        # thread (the outputs are searched by SQL in a worker), the list rebuilt and painted
+        for needle in ("refund", "warehouse stock", "zzz-nothing"):
+            t = time.perf_counter()
+            screen.run_search(needle)
+            screen._on_timer_update()
+            keys.setdefault("search applied (UI thread; outputs in a worker)", []).append((time.perf_counter() - t) * 1000)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        screen.run_search("")
         out["keys"] = keys
         await app.workers.wait_for_complete()
     out["rss_now"] = rss_mb()

@@ -369,11 +369,11 @@ async def test_d_is_greyed_out_on_a_case_without_json(env):
         screen = await ready(pilot)
         await goto(pilot, "greeting")
         keys = pilot.app.screen.query_one(KeyBar)
-        assert ("d", "JSON view", False) in keys.shown_keys
+        assert ("d", "json", False) in keys.shown_keys
         await pilot.press("d")
         assert not screen.json_mode and not screen.query_one("#json-box").display
         await goto(pilot, "order-json")
-        assert ("d", "JSON view", True) in keys.shown_keys
+        assert ("d", "json", True) in keys.shown_keys
 
 
 async def test_w_ignores_whitespace(tmp_path, monkeypatch):
@@ -544,8 +544,8 @@ async def test_question_mark_shows_help_with_every_key(env):
 
         assert isinstance(pilot.app.screen, HelpScreen)
         body = text_of(pilot.app, "#help-body")
-        for words in ("Regression", "Next unreviewed", "Undo", "JSON view", "Whitespace", "Sample", "Search",
-                      "Filter", "Sort", "Promote", "severity 2", "Next change in the diff", "Quit"):  # fmt: skip
+        for words in ("Regression", "Next unreviewed", "Undo", "JSON structural view", "whitespace", "Next sample",
+                      "Search ids", "Filter by", "Sort order", "Promote", "severity 2", "Next change in the diff", "Quit"):  # fmt: skip
             assert words in body, words
         await pilot.press("escape")
         assert isinstance(pilot.app.screen, ReviewScreen)

@@ -48,7 +48,7 @@ class ReviewApp(App[None]):
     CSS_PATH = "review.tcss"
     TITLE = "reviewer"
     COMMANDS = App.COMMANDS | {ReviewCommands}
-    BINDINGS = [Binding("q", "quit", "Quit", id="app.quit")]
+    BINDINGS = [Binding("q", "quit", "quit", id="app.quit", tooltip="Quit (every label is already saved)")]
 
     def __init__(self, store_path: str | os.PathLike[str], comparison_id: int | None = None, reviewer: str | None = None) -> None:
         super().__init__()

@@ -53,8 +53,8 @@ class FilterScreen(ModalScreen[Filter | None]):
             options.append(Selection(line("#", vis(tag), n), ("tags", tag), tag in flt.tags))
         with Vertical(id="filter-dialog"):
             yield Static(Text("Show cases that are… (any within a group, all across groups)", "bold"), id="filter-title")
+            yield Static(Text("space toggles · enter applies · c clears all · esc cancels", DIM), id="filter-help")
             yield FilterList(*options, id="filter-list")
-            yield Static(Text("space toggle · enter apply · c clear all · esc cancel", DIM), id="filter-help")
 
     def on_mount(self) -> None:
         self.query_one(FilterList).focus()

@@ -49,7 +49,7 @@ def bindings_by_group(screen: Screen, keymap: dict[str, str]) -> dict[str, list[
                     continue
                 group = b.id.split(".", 1)[0]
                 found.setdefault(group, {}).setdefault(b.id, []).append(app.get_key_display(Binding(key, b.action)))
-                descriptions.setdefault(b.id, b.description)
+                descriptions.setdefault(b.id, b.tooltip or b.description)
     out: dict[str, list[tuple[str, str]]] = {}
     for group in GROUPS:
         for bid, keys in found.get(group, {}).items():
