@@ -113,9 +113,17 @@ async def test_first_paint_shows_the_list_before_ranking(env):
     async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
         screen = pilot.app.screen
         assert isinstance(screen, ReviewScreen)
-        # the list is usable at once, in suite order, while the ranking worker runs
-        assert [e.id for e in screen.state.view][:2] == ["refund-policy", "order-json"] or not screen.ranking
+        # nothing is cached yet: a child process is ranking while the list is already usable,
+        # in suite order, with the first case on screen
+        assert screen.ranking
+        assert [e.id for e in screen.state.view] == list(OUTPUTS)
+        assert "ranking…" in text_of(pilot.app, "#list-header")
+        assert screen.current.id == "refund-policy" and "30 days" in diff_text(pilot.app)
+        await pilot.press("j")
+        assert screen.current.id == "order-json"
         await ready(pilot)
+        assert "ranking" not in text_of(pilot.app, "#list-header")
+        assert screen.current.id == "order-json"  # the reviewer moved: ranking keeps their case
 
 
 # -- moving -------------------------------------------------------------------------------------
