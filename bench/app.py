@@ -367,9 +367,9 @@ def main() -> None:
     for name, r in (("first open (assessments computed)", first), ("reopen (assessments cached)", second)):
         peak = r["rss_peak"]
         print(f"  {name:<52} peak RSS {peak:4.0f} MB ({peak / 400:4.2f}× goal) {'ok' if peak < 400 else 'OVER'}")
-    child = first["rss_rank_child"]
-    print(f"  {'ranking child process, first open only':<52} peak RSS {child:4.0f} MB ({child / 400:4.2f}× goal) "
-          f"{'ok' if child < 400 else 'OVER'}  (reviewer.analysis on the whole comparison)")  # fmt: skip
+    ranker = first["rss_rank_child"]
+    print(f"  {'ranking child process, first open only':<52} peak RSS {ranker:4.0f} MB ({ranker / 400:4.2f}× goal) "
+          f"{'ok' if ranker < 400 else 'OVER'}  (reviewer.analysis on the whole comparison)")  # fmt: skip
     if tmp is not None:
         tmp.cleanup()
 

@@ -61,22 +61,23 @@ class Entry:
     rank: int | None = None  # position in triage order, once ranked
     mine: Label | None = None
     others: dict[str, Label] = field(default_factory=dict)  # reviewer -> label
+    # plain attributes, not properties: read 10,000 times per filter, sort and count
+    id: str = field(init=False)
+    flags: tuple[str, ...] = field(init=False, default=())
+    flagged: bool = field(init=False, default=False)
 
-    @property
-    def id(self) -> str:
-        return self.case.id
+    def __post_init__(self) -> None:
+        self.id = self.case.id
+        self.assess(self.assessment)
+
+    def assess(self, assessment: Assessment | None) -> None:
+        self.assessment = assessment
+        self.flags = assessment.flags if assessment else ()
+        self.flagged = bool(ATTENTION_FLAGS.intersection(self.flags))
 
     @property
     def verdict(self) -> str:
         return self.mine.verdict if self.mine else UNREVIEWED
-
-    @property
-    def flags(self) -> tuple[str, ...]:
-        return self.assessment.flags if self.assessment else ()
-
-    @property
-    def flagged(self) -> bool:
-        return bool(ATTENTION_FLAGS.intersection(self.flags))
 
     @property
     def disagreement(self) -> bool:
@@ -158,7 +159,7 @@ class ReviewState:
         for i, a in enumerate(ranked):
             e = self.by_id.get(a.case_id)
             if e is not None:
-                e.assessment = a
+                e.assess(a)
                 e.rank = i
         self.ranked = True
         self._version += 1
@@ -167,7 +168,7 @@ class ReviewState:
         """One case assessed on its own (before the ranking is ready): no effect on the order."""
         e = self.by_id.get(case_id)
         if e is not None and e.assessment is None:
-            e.assessment = assessment
+            e.assess(assessment)
             self._version += 1
 
     def set_labels(self, labels: Iterable[Label]) -> None:
