@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 import dataclasses
 import types
 import typing
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .diff import Assessment, Sample, assess_case, triage
-from .store import ComparisonData, Output, Store
+from .store import Comparison, ComparisonData, Output, Store
 from .suite import Case, Check
 
 MISSING = "no output stored for this sample (the run is incomplete)"
@@ -68,19 +69,43 @@ def engine_digest() -> str:
     return h.hexdigest()[:16]
 
 
+def cache_key(store: Store, comparison: Comparison) -> str:
+    return f"{engine_digest()}:{store.outputs_identity(comparison)}"
+
+
+def cached_assessments(store: Store, comparison: Comparison) -> list[Assessment] | None:
+    """The cached assessments when they are fresh, else None, without loading any output.
+    Decoded one case at a time, so a worker thread doing it never holds the GIL for long."""
+    raw = store.cached_assessments(comparison.id, cache_key(store, comparison))
+    if raw is None:
+        return None
+    try:
+        return [_from_json(d) for d in iter_json_array(raw)]
+    except (KeyError, TypeError, ValueError):
+        return None  # written by another version: recompute
+
+
+def iter_json_array(raw: str) -> Iterator[Any]:
+    """The elements of a JSON array, decoded one by one."""
+    decoder = json.JSONDecoder()
+    skip = re.compile(r"[\s,]*")
+    i = skip.match(raw, raw.index("[") + 1).end()
+    while raw[i] != "]":
+        value, i = decoder.raw_decode(raw, i)
+        yield value
+        i = skip.match(raw, i).end()
+
+
 def assess_comparison(
     store: Store | None, data: ComparisonData, *, progress: Callable[[int, int], None] | None = None
 ) -> list[Assessment]:
     """Every case of the comparison, in triage order. With a store, read from / write to its cache."""
     key = None
     if store is not None:
-        key = f"{engine_digest()}:{store.outputs_identity(data.comparison)}"
-        cached = store.cached_assessments(data.comparison.id, key)
+        cached = cached_assessments(store, data.comparison)
         if cached is not None:
-            try:
-                return [_from_json(d) for d in json.loads(cached)]
-            except (KeyError, TypeError, ValueError):
-                pass  # a cache written by another version: recompute
+            return cached
+        key = cache_key(store, data.comparison)
     cases = data.suite.suite.cases
     result = []
     for i, case in enumerate(cases):

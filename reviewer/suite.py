@@ -6,6 +6,7 @@ Never imports the store, providers, the diff engine or Textual: every other laye
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -48,6 +49,16 @@ CheckKind = Literal[
     "similar_to_reference",
 ]
 _CHECK_OPTIONS = {"ignore_case"}
+
+
+@functools.lru_cache(maxsize=256)
+def _check_schema(schema_json: str) -> None:
+    """Meta-validate a schema once: a 10,000-case suite repeats the same few schemas, and
+    jsonschema's check is most of the time spent loading such a suite."""
+    import jsonschema
+
+    schema = json.loads(schema_json)
+    jsonschema.validators.validator_for(schema).check_schema(schema)
 _NEEDS_REFERENCE = {"equals_reference", "similar_to_reference"}
 
 
@@ -94,7 +105,7 @@ class Check(BaseModel):
             import jsonschema  # deferred: only suites that use schemas pay for the import
 
             try:
-                jsonschema.validators.validator_for(v).check_schema(v)
+                _check_schema(json.dumps(v, sort_keys=True))
             except jsonschema.SchemaError as e:
                 raise ValueError(f"json_schema: not a valid schema: {e.message}") from None
         elif k == "regex":

@@ -9,7 +9,8 @@ import sys
 
 from test_app_data import OUTPUTS, build_comparison
 
-from reviewer.app.data import LabelOp, LabelWriter, Session, _iter_json_array
+from reviewer.analysis import iter_json_array
+from reviewer.app.data import LabelOp, LabelWriter, Session
 from reviewer.store import Store
 
 ME = "Ann <ann@example.com>"
@@ -62,8 +63,8 @@ def test_rank_reports_progress_and_returns_the_triage(tmp_path):
 
 
 def test_json_array_is_read_one_element_at_a_time():
-    assert list(_iter_json_array('[ {"a": 1} ,\n{"b": [1, 2]}, 3 ]')) == [{"a": 1}, {"b": [1, 2]}, 3]
-    assert list(_iter_json_array("[]")) == []
+    assert list(iter_json_array('[ {"a": 1} ,\n{"b": [1, 2]}, 3 ]')) == [{"a": 1}, {"b": [1, 2]}, 3]
+    assert list(iter_json_array("[]")) == []
 
 
 def test_label_token_moves_with_any_reviewers_change(tmp_path):

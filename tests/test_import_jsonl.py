@@ -213,5 +213,5 @@ def test_imported_log_is_the_baseline_of_a_live_run(tmp_path: Path, capsys):
         base = {o.case_id: o for o in s.outputs(data.baseline.id)}
         assert base["refund"].text == "Within 30 days, from your orders page."
         assert base["refund"].resolved_model == "gpt-4o-2024-08-06" and base["refund"].cached_from is None
-    code = main(["run", str(suite), "--baseline", "run:nope", "--candidate", f"openai:x@http://127.0.0.1:9/v1", "--db", str(db)])
+    code = main(["run", str(suite), "--baseline", "run:nope", "--candidate", "openai:x@http://127.0.0.1:9/v1", "--db", str(db)])
     assert code == 2 and "--baseline run:nope: no run labelled 'nope'" in capsys.readouterr().err

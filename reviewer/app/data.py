@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,18 +151,9 @@ class Session:
         """The assessments from the store's cache when it is fresh, else None — without loading
         any output. Parsed one case at a time (``raw_decode`` per element rather than one
         ``json.loads`` of ~30 MB), so a worker doing it never holds the GIL for long."""
-        try:
-            from reviewer.analysis import _from_json, engine_digest
-        except ImportError:  # analysis changed its internals: take the public, slower path
-            return None
-        key = f"{engine_digest()}:{self.store.outputs_identity(self.comparison)}"
-        raw = self.store.cached_assessments(self.id, key)
-        if raw is None:
-            return None
-        try:
-            return [_from_json(d) for d in _iter_json_array(raw)]
-        except (KeyError, TypeError, ValueError):
-            return None
+        from reviewer.analysis import cached_assessments
+
+        return cached_assessments(self.store, self.comparison)
 
     def rank(self, progress: Callable[[int, int], None] | None = None, started: Callable[[Any], None] | None = None) -> list[Assessment]:
         """The assessments in triage order: from the cache, else computed by a child process
@@ -210,16 +200,6 @@ class Session:
         if conn is not None:
             conn.close()
             self._local.conn = None
-
-
-def _iter_json_array(raw: str) -> Iterator[Any]:
-    decoder = json.JSONDecoder()
-    skip = re.compile(r"[\s,]*")
-    i = skip.match(raw, raw.index("[") + 1).end()
-    while raw[i] != "]":
-        value, i = decoder.raw_decode(raw, i)
-        yield value
-        i = skip.match(raw, i).end()
 
 
 def _output(r: sqlite3.Row) -> Output:

@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import Literal
 
 from reviewer.diff.signals import OutputSignals, output_signals, schema_error
-from reviewer.diff.tokens import word_count
 from reviewer.suite import Check
 
 __all__ = ["CheckResult", "SideCheck", "Flip", "run_checks", "side_checks", "side_passed", "flip"]

@@ -5,7 +5,6 @@ re-entrant, so the store's own methods compose inside it).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
