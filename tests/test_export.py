@@ -405,8 +405,9 @@ def test_json_holds_the_documented_fields(tmp_path):
         for lab in case["labels"]:
             assert {"reviewer", "verdict", "severity", "note", "time"} <= lab.keys()
     first = doc["cases"][0]
-    # triage: flagged cases first, the biggest change first among them
-    assert first["rank"] == 1 and first["id"] == "hostile-echo" and first["flags"] == ["format_drift"]
+    # triage: negative flips first (the biggest change first among them), then other flagged cases
+    assert first["rank"] == 1 and first["id"] == "kill-process" and first["flip"] == "negative"
+    assert doc["cases"][2]["id"] == "hostile-echo" and doc["cases"][2]["flags"] == ["format_drift"]
     assert [c["rank"] for c in doc["cases"]] == list(range(1, 8))
     assert json.dumps(doc, allow_nan=False)  # no NaN/Infinity: strict JSON parsers accept it
 
@@ -474,7 +475,7 @@ def test_export_refuses_while_changes_are_unreviewed(isolated, capsys):
     db = str(isolated / "reviewer.db")
     assert cli("export", "--db", db, "-o", "out.md") == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("reviewer export: 5 changed cases are unreviewed (hostile-echo, kill-process, ")
+    assert err.startswith("reviewer export: 5 changed cases are unreviewed (kill-process, refund-json, hostile-echo, ")
     assert "--allow-unreviewed" in err and len(err.splitlines()) == 1
     assert not (isolated / "out.md").exists()
     assert cli("export", "--db", db, "-o", "out.md", "--allow-unreviewed", "--as", ADA) == 0

@@ -226,6 +226,15 @@ def test_triage_order():
     assert cases["neg"].change > cases["drift"].change
 
 
+def test_negative_flips_rank_ahead_of_other_flags_even_when_they_changed_less():
+    eleven = "one two three four five six seven eight nine ten eleven"
+    neg = assess_case("neg-small", [s(eleven)], [s(eleven + " twelve thirteen")], checks=[MAX_12])
+    drift = assess_case("drift", [s('{"a": 1}')], [s('```json\n{"a": 1}\n```')])
+    assert neg.flip == "negative" and "format_drift" in drift.flags
+    assert neg.change < drift.change
+    assert [a.case_id for a in triage([drift, neg])] == ["neg-small", "drift"]
+
+
 def test_triage_is_stable_and_total():
     a = assess_case("b", [s("x y")], [s("x z")])
     b = assess_case("a", [s("x y")], [s("x z")])

@@ -199,6 +199,7 @@ def assess_case(
 
 
 def triage(assessments: Iterable[Assessment]) -> list[Assessment]:
-    """Review order: tier (negative flips and flagged cases first, unchanged last), then the
+    """Review order: tier (flagged cases first, unchanged last) with negative flips ahead of the
+    other flagged cases (a check that used to pass now fails: the likeliest regression), then the
     biggest change first, then case id."""
-    return sorted(assessments, key=lambda a: (a.tier, -a.change, a.case_id))
+    return sorted(assessments, key=lambda a: (a.tier, a.flip != "negative", -a.change, a.case_id))
