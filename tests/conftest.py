@@ -5,3 +5,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fakeprovider import fake_provider  # noqa: E402,F401  (pytest fixture: a running FakeProvider)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_from_the_users_data(tmp_path_factory, monkeypatch):
+    """No test reads or writes the user's store, config or keymap, whatever it forgets to pass."""
+    home = tmp_path_factory.mktemp("reviewer-home")
+    monkeypatch.setenv("REVIEWER_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("REVIEWER_DB", str(home / "data" / "reviewer.db"))
+    monkeypatch.delenv("REVIEWER_KEYMAP", raising=False)
+    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
