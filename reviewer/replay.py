@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from .store import Output, Store
 from .suite import LoadedSuite
 
 SIDES = ("baseline", "candidate")
+ANSWER_FIELDS = tuple(f.name for f in fields(Answer))  # every one is also a field of Output
 
 
 @dataclass
@@ -174,12 +175,9 @@ class Replay:
                     rest.append((call, key))
                     continue
                 copies.append(
-                    Output(
-                        case_id=call.case_id, sample=call.sample, text=hit.text, resolved_model=hit.resolved_model,
-                        system_fingerprint=hit.system_fingerprint, finish_reason=hit.finish_reason, refusal=hit.refusal,
-                        usage=hit.usage, input_tokens=hit.input_tokens, output_tokens=hit.output_tokens,
-                        latency_ms=hit.latency_ms, request_id=hit.request_id, attempts=0, cache_key=key,
-                        cached_from=hit.cached_from or hit.id,
+                    replace(
+                        hit, case_id=call.case_id, sample=call.sample, attempts=0, cache_key=key,
+                        cached_from=hit.cached_from or hit.id, id=None, created_at=None,
                     )
                 )  # fmt: skip
             self.store.save_outputs(run_id, copies)
@@ -223,10 +221,8 @@ class Replay:
                 request_id=e.request_id, attempts=attempts, cache_key=key,
             )  # fmt: skip
         return Output(
-            case_id=call.case_id, sample=call.sample, text=answer.text, resolved_model=answer.resolved_model,
-            system_fingerprint=answer.system_fingerprint, finish_reason=answer.finish_reason, refusal=answer.refusal,
-            usage=answer.usage, input_tokens=answer.input_tokens, output_tokens=answer.output_tokens,
-            latency_ms=answer.latency_ms, request_id=answer.request_id, attempts=attempts, cache_key=key,
+            case_id=call.case_id, sample=call.sample, attempts=attempts, cache_key=key,
+            **{name: getattr(answer, name) for name in ANSWER_FIELDS},
         )  # fmt: skip
 
     async def run(self) -> ReplayResult:

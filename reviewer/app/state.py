@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from reviewer.diff.score import FLAG_LABELS as ENGINE_FLAG_LABELS
+
 if TYPE_CHECKING:
     from reviewer.diff.score import Assessment
     from reviewer.store import Label
@@ -32,16 +34,8 @@ VERDICT_LABELS = {
     "acceptable": "acceptable",
     "noise": "noise",
 }
-FLAGS = ("negative_flip", "positive_flip", "format_drift", "refusal_flip", "truncation", "error")
-FLAG_LABELS = {
-    "negative_flip": "negative flip",
-    "positive_flip": "positive flip",
-    "format_drift": "format drift",
-    "refusal_flip": "refusal flip",
-    "truncation": "truncation",
-    "error": "error",
-    "disagreement": "disagreement",
-}
+FLAGS = tuple(ENGINE_FLAG_LABELS)
+FLAG_LABELS = {**ENGINE_FLAG_LABELS, "disagreement": "disagreement"}
 #: Flags that make a case worth a look (``N`` jumps to the next one); a positive flip is good news.
 ATTENTION_FLAGS = frozenset({"negative_flip", "format_drift", "refusal_flip", "truncation", "error"})
 SORTS = ("triage", "change", "id", "suite")

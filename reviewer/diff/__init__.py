@@ -43,7 +43,7 @@ _EXPORTS: dict[str, str] = {
         ["CheckResult", "Flip", "SideCheck", "flip", "run_checks", "side_checks", "side_passed"], "checks"
     ),
     **dict.fromkeys(
-        ["NOISE_EPSILON", "Assessment", "Sample", "assess_case", "change_score", "score_pairs", "triage"], "score"
+        ["FLAG_LABELS", "NOISE_EPSILON", "Assessment", "Sample", "assess_case", "change_score", "score_pairs", "triage"], "score"
     ),
 }
 

@@ -39,6 +39,16 @@ __all__ = [
 #: samples, so the floor itself is approximate).
 NOISE_EPSILON = 0.01
 
+#: Every flag an assessment can carry, in the order they are listed, with the words people read.
+FLAG_LABELS: dict[str, str] = {
+    "negative_flip": "negative flip",
+    "positive_flip": "positive flip",
+    "format_drift": "format drift",
+    "refusal_flip": "refusal flip",
+    "truncation": "truncation",
+    "error": "error",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Sample:

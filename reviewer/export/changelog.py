@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import __version__
+from ..diff.score import FLAG_LABELS
 from .mdescape import code, fenced, one_line, prose, truncate
 from .signing import NAMESPACE, body_digest, signoff_marker, split_lines
 
@@ -851,14 +852,6 @@ def load_changelog(
 # Markdown
 # ---------------------------------------------------------------------------------------------
 
-_FLAG_WORDS = {
-    "negative_flip": "negative flip",
-    "positive_flip": "positive flip",
-    "format_drift": "format drift",
-    "refusal_flip": "refusal flip",
-    "truncation": "truncation",
-    "error": "error",
-}
 
 
 def _when(iso: str | datetime | None) -> str:
@@ -925,7 +918,7 @@ def _tags(tags: Sequence[str]) -> str:
 def _flags(c: CaseEntry) -> str:
     words = []
     for f in c.flags:
-        w = _FLAG_WORDS.get(f, f)
+        w = FLAG_LABELS.get(f, f)
         if f == "format_drift" and c.format_drift:
             w += " (" + "; ".join(c.format_drift) + ")"
         words.append(w)
