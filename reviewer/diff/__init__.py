@@ -24,7 +24,7 @@ from reviewer.diff.align import align  # noqa: F401  (see the docstring)
 
 #: public name → submodule that defines it
 _EXPORTS: dict[str, str] = {
-    **dict.fromkeys(["score_words", "split_words", "tokenize", "word_count"], "tokens"),
+    **dict.fromkeys(["score_words", "score_words_counted", "split_words", "tokenize", "word_count"], "tokens"),
     **dict.fromkeys(
         ["PAIR_THRESHOLD", "Row", "RowKind", "Span", "SpanKind", "align", "reconstruct", "split_lines", "word_spans",
          "diff_stats"],
@@ -43,7 +43,7 @@ _EXPORTS: dict[str, str] = {
         ["CheckResult", "Flip", "SideCheck", "flip", "run_checks", "side_checks", "side_passed"], "checks"
     ),
     **dict.fromkeys(
-        ["FLAG_LABELS", "NOISE_EPSILON", "Assessment", "Sample", "assess_case", "change_score", "score_pairs", "triage"], "score"
+        ["FLAG_LABELS", "NOISE_EPSILON", "Assessment", "Sample", "assess_case", "change_score", "score_pairs", "score_word_lists", "triage"], "score"
     ),
 }
 

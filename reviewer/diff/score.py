@@ -22,7 +22,7 @@ from rapidfuzz.distance import Indel
 
 from reviewer.diff.checks import Flip, SideCheck, flip, run_checks, side_checks, side_passed
 from reviewer.diff.signals import OutputSignals, PairSignals, output_signals, pair_signals
-from reviewer.diff.tokens import score_words
+from reviewer.diff.tokens import score_words, score_words_counted
 from reviewer.suite import Check
 
 __all__ = [
@@ -91,6 +91,12 @@ def score_pairs(pairs: Sequence[tuple[str, str]]) -> list[float]:
     return [0.0 if a == b else dist(words(a), words(b)) for a, b in pairs]
 
 
+def score_word_lists(pairs: Iterable[tuple[list[str], list[str]]]) -> list[float]:
+    """:func:`change_score` of pairs already split with :func:`score_words`."""
+    dist = Indel.normalized_distance
+    return [0.0 if a == b else dist(a, b) for a, b in pairs]
+
+
 @dataclass(frozen=True, slots=True)
 class Assessment:
     """Everything the review needs to rank and explain one case's change."""
@@ -117,8 +123,10 @@ class Assessment:
         return side_passed(self.candidate_checks)
 
 
-def _signals(s: Sample, schema: dict | None) -> OutputSignals:
-    return output_signals(s.text, finish_reason=s.finish_reason, refusal=s.refusal, schema=schema, error=s.error)
+def _signals(s: Sample, schema: dict | None, words: int | None = None) -> OutputSignals:
+    return output_signals(
+        s.text, finish_reason=s.finish_reason, refusal=s.refusal, schema=schema, error=s.error, words=words
+    )
 
 
 def _majority(flags: Iterable[bool], n: int) -> bool:
@@ -145,18 +153,21 @@ def assess_case(
         raise ValueError(f"case {case_id!r}: need at least one baseline and one candidate sample")
     if schema is None:
         schema = next((c.value for c in checks if c.kind == "json_schema"), None)
-    b_sig = [_signals(s, schema) for s in baseline]
-    c_sig = [_signals(s, schema) for s in candidate]
+    # each output is split once, for its word count and for every distance it takes part in
+    b_split = [score_words_counted(s.text) for s in baseline]
+    c_split = [score_words_counted(s.text) for s in candidate]
+    b_sig = [_signals(s, schema, n) for s, (_, n) in zip(baseline, b_split)]
+    c_sig = [_signals(s, schema, n) for s, (_, n) in zip(candidate, c_split)]
     b_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(baseline, b_sig)])
     c_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(candidate, c_sig)])
     case_flip = flip(side_passed(b_checks), side_passed(c_checks))
 
     # distances: every cross pair, then every within pair, in one batch
-    b_ok = [s.text for s in baseline if s.error is None]
-    c_ok = [s.text for s in candidate if s.error is None]
+    b_ok = [w for s, (w, _) in zip(baseline, b_split) if s.error is None]
+    c_ok = [w for s, (w, _) in zip(candidate, c_split) if s.error is None]
     cross = [(a, b) for a in b_ok for b in c_ok]
     within_pairs = list(combinations(b_ok, 2)) + list(combinations(c_ok, 2))
-    scores = score_pairs(cross + within_pairs)
+    scores = score_word_lists(cross + within_pairs)
     if cross:
         change = sum(scores[: len(cross)]) / len(cross)
     else:

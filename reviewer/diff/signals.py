@@ -251,10 +251,12 @@ def output_signals(
     refusal: str | None = None,
     schema: dict | None = None,
     error: str | None = None,
+    words: int | None = None,
 ) -> OutputSignals:
     """Signals of one output. ``finish_reason`` is the provider's finish/stop reason as given;
     ``refusal`` the provider's structured refusal message (OpenAI ``message.refusal``);
-    ``error`` set when the call failed (the sample then has no real output)."""
+    ``error`` set when the call failed (the sample then has no real output); ``words`` the
+    :func:`~reviewer.diff.tokens.word_count` when the caller already has it."""
     ej = extract_json(text)
     reason = (finish_reason or "").lower()
     refusal_reason: str | None = None
@@ -276,7 +278,7 @@ def output_signals(
         refusal=refusal_reason is not None,
         refusal_reason=refusal_reason,
         truncated=reason in TRUNCATION_REASONS or ej.shape == "truncated",
-        words=word_count(text),
+        words=word_count(text) if words is None else words,
         chars=len(text),
         markdown=_NO_MARKDOWN if ej.shape == "bare" else markdown_shape(text),  # a JSON document has none
         error=error is not None,

@@ -162,6 +162,15 @@ def score_words(text: str) -> list[str]:
     return split_words(text)
 
 
+def score_words_counted(text: str) -> tuple[list[str], int]:
+    """:func:`score_words` and :func:`word_count` of ``text`` from one split (the common case: no
+    CJK, where both are the whitespace words): the engine tokenizes each output once."""
+    words = score_words(text)
+    if text.isascii() or _HAS_CJK(text) is None:
+        return words, len(words)
+    return words, word_count(text)
+
+
 def word_count(text: str) -> int:
     """Whitespace-separated words; each CJK character counts as one word.
 
