@@ -114,7 +114,10 @@ def assess_comparison(
             progress(i + 1, len(cases))
     ranked = triage(result)
     if store is not None and key is not None:
-        store.save_assessments(data.comparison.id, key, json.dumps([_to_json(a) for a in ranked], default=_default))
+        # one case at a time: a list of 10,000 nested dicts next to their JSON peaked ~100 MB higher
+        encode = json.JSONEncoder(default=_default).encode
+        blob = "[" + ",".join(encode(_to_json(a)) for a in ranked) + "]"
+        store.save_assessments(data.comparison.id, key, blob)
     return ranked
 
 
