@@ -237,3 +237,14 @@ def test_config_file_names_both_sides_and_cli_wins(tmp_path, env):
     bad.write_text("baseline: openai:x\nsampels: 3\n")
     res = cli("run", str(path), "--config", str(bad), "--db", str(tmp_path / "c.db"), env=env)
     assert res.returncode == 2 and "unknown key 'sampels'" in res.stderr
+
+
+def test_provider_messages_cannot_drive_the_terminal(tmp_path, env):
+    path = suite(tmp_path, 1)
+    with FakeProvider() as srv:
+        srv.script("Question number 0", *[error(400, "bad \x1b[2J\x1b]0;owned\x07 [bold]x[/bold]")] * 2)
+        res = cli("run", str(path), "--baseline", f"openai:a@{srv.base_url}", "--candidate", f"openai:b@{srv.base_url}",
+                  "--db", str(tmp_path / "t.db"), env={**env, "FORCE_COLOR": "1"})  # fmt: skip
+    assert res.returncode == 0
+    assert "\x1b[2J" not in res.stderr and "\x1b]0;" not in res.stderr and "\x07" not in res.stderr
+    assert "␛[2J" in res.stderr and "[bold]x[/bold]" in res.stderr  # shown, not obeyed

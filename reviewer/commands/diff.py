@@ -20,6 +20,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
+from ._common import visible  # untrusted text: one visible stand-in per control character
 
 #: Terminals at least this wide get the side-by-side view.
 SIDE_BY_SIDE_MIN = 100
@@ -84,26 +85,6 @@ def _read(name: str) -> str:
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         raise UsageError(f"{name}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})") from None
-
-
-# ---------------------------------------------------------------------------------------------
-# Safe display of untrusted text
-# ---------------------------------------------------------------------------------------------
-
-#: One char for one char, so span offsets still apply: C0 controls → their control pictures
-#: (␛ for ESC), DEL → ␡, C1 controls and bidi/invisible direction marks → U+FFFD. Tab is kept
-#: (rich expands it and moves the spans along).
-_VISIBLE = {c: 0x2400 + c for c in range(0x20) if c != 0x09} | {0x7F: 0x2421}
-_VISIBLE |= dict.fromkeys([*range(0x80, 0xA0), 0x061C, 0x200E, 0x200F, 0x2028, 0x2029], 0xFFFD)
-_VISIBLE |= dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)], 0xFFFD)
-
-
-def visible(text: str) -> str:
-    """``text`` with every character a terminal could act on replaced by a visible stand-in
-    (same length)."""
-    if text.isascii() and text.isprintable():
-        return text
-    return text.translate(_VISIBLE)
 
 
 def _line_text(line: str, spans: tuple, line_style: str, span_style: str):

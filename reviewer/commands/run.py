@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ._common import add_db_option, open_store, parse_param
+from ._common import add_db_option, open_store, parse_param, visible
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -163,13 +163,14 @@ def run(args: argparse.Namespace) -> int:
         f"reused {b.cached + b.resumed + c.cached + c.resumed}, retries {b.retries + c.retries}, errors {b.errors + c.errors}"
     )
     for w in result.warnings:
-        err.print(f"[yellow]warning:[/] {_plain(w)}")
+        err.print(f"[yellow]warning:[/] {_plain(visible(w))}")
     if result.failures:
         from rich.markup import escape
 
         err.print(f"[red]{len(result.failures)} calls failed[/] (stored on their case; the same command retries them):")
         for f in result.failures[:20]:
-            err.print(f"  {f.side} {escape(f.case_id)} #{f.sample}: {escape(f.message)}")
+            # a provider's message is untrusted text: no markup, no terminal escapes
+            err.print(f"  {f.side} {escape(f.case_id)} #{f.sample}: {escape(visible(f.message))}")
         if len(result.failures) > 20:
             err.print(f"  … and {len(result.failures) - 20} more")
     print(result.comparison_id)
