@@ -54,7 +54,6 @@ class ReplayResult:
     stats: dict[str, SideStats]
     failures: list[Failure] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    interrupted: bool = False
 
 
 def cache_key(provider: str, base_url: str | None, model: str, params: dict[str, Any], messages: list[dict[str, str]], sample: int) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
@@ -153,16 +153,6 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
     if value is None or not 0 <= value <= 60:
         return None
     return value
-
-
-@dataclass(slots=True)
-class ProviderInfo:
-    """What identifies a provider endpoint in the store and the cache (never a key)."""
-
-    provider: str
-    model: str
-    base_url: str | None
-    warnings: list[str] = field(default_factory=list)
 
 
 def make_provider(spec: Spec, option: str = "SPEC", store: Any = None) -> Any:
