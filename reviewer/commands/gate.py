@@ -1,4 +1,4 @@
-"""``reviewer gate``: a CI check that exits 0 when the candidate may ship and 1 when a threshold is crossed."""
+"""``reviewer gate``: a CI check that exits 0 when the candidate may ship and 1 when a rule fails."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "gate",
         help="CI gate: exit 0 if the candidate may ship, 1 if a threshold is crossed",
-        description="Exit 0 when the candidate may ship, 1 when a threshold is crossed (printing which), 2 on "
-        "usage errors. Negative flips are cases whose checks passed on the baseline and fail on the "
-        "candidate, minus those a reviewer's latest label calls acceptable, improvement or noise; "
-        "regressions are cases whose latest label is regression. Both limits default to 0.",
+        description="Exit 0 when the candidate may ship, 1 when a rule fails (printing which), 2 on usage or "
+        "store errors. The gate fails closed: it refuses a comparison that did not finish, calls that "
+        "ended in an error or have no answer (beyond --max-errors, per side), and a case with checks "
+        "that a side has no answer for. Negative flips are cases whose checks passed on the baseline and "
+        "fail on the candidate, minus those a reviewer's latest label calls acceptable, improvement or "
+        "noise; regressions are cases whose latest label is regression. All limits default to 0.",
     )
     p.add_argument("comparison", nargs="?", metavar="COMPARISON", help="comparison id or name (default: the latest)")
     p.add_argument(
@@ -26,43 +28,73 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--max-regressions", type=parse_count, default=Limit(count=0), metavar="N",
         help="most cases labelled regression allowed, or off (default 0)",
     )  # fmt: skip
+    p.add_argument(
+        "--max-errors", type=parse_limit, default=Limit(count=0), metavar="N|P%",
+        help="most calls without an answer (an error after retries, or none stored) allowed on each side: "
+        "a count, a percentage of that side's (case, sample) calls, or off (default 0)",
+    )  # fmt: skip
     p.add_argument("--fail-on-unreviewed", action="store_true", help="fail while changed cases are unreviewed")
-    p.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    p.add_argument("--json", action="store_true", help="print the numbers, the rules and why as JSON")
     from ._common import add_db_option
 
     add_db_option(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..export.changelog import load_changelog
-    from ..export.gate import evaluate_gate
+    from datetime import UTC, datetime
+
+    from ..analysis import assess_comparison
+    from ..export.changelog import build_changelog, resolve_comparison_id
+    from ..export.gate import coverage, evaluate_gate
     from ..export.options import gc_paused
-    from ._common import open_store
+    from ._common import open_store, visible
 
     with gc_paused(), open_store(args) as store:
-        cl = load_changelog(store, args.comparison, allow_unreviewed=True)
+        data = store.load_comparison(resolve_comparison_id(store, args.comparison))
+        cid = data.comparison.id
+        cl = build_changelog(
+            data, assess_comparison(store, data), store.labels(cid), store.signoffs(cid),
+            generated_at=datetime.now(UTC), generated_by="", allow_unreviewed=True,
+        )  # fmt: skip
+        cov = coverage(data)
     result = evaluate_gate(
-        cl, max_negative_flips=args.max_negative_flips, max_regressions=args.max_regressions,
-        fail_on_unreviewed=args.fail_on_unreviewed,
+        cl, cov, max_negative_flips=args.max_negative_flips, max_regressions=args.max_regressions,
+        max_errors=args.max_errors, fail_on_unreviewed=args.fail_on_unreviewed,
     )  # fmt: skip
     if args.json:
         doc = {
             "comparison": {"id": cl.comparison_id, "name": cl.comparison_name, "suite": cl.suite_name,
-                           "suite_digest": cl.suite_digest, "baseline": cl.baseline.spec, "candidate": cl.candidate.spec},
-            "ship": result.ship, "exit_code": result.exit_code, "numbers": result.numbers,
-            "thresholds": result.thresholds, "failures": result.failures,
+                           "suite_digest": cl.suite_digest, "status": cl.comparison_status,
+                           "baseline": cl.baseline.spec, "candidate": cl.candidate.spec},
+            "ship": result.ship, "exit_code": result.exit_code,
+            "reason": "; ".join(result.failures) if result.failures else "no rule failed",
+            "failed_rules": [r.doc() for r in result.failed],
+            "rules": [{"ok": r.ok, **r.doc()} for r in result.rules],
+            "numbers": result.numbers, "thresholds": result.thresholds, "failures": result.failures,
         }  # fmt: skip
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        print(_json_for_terminal(doc))
         return result.exit_code
-    name = f" ({cl.comparison_name})" if cl.comparison_name else ""
-    print(f"comparison #{cl.comparison_id}{name}: {cl.suite_name}, {cl.baseline.spec} → {cl.candidate.spec}, "
-          f"{cl.summary.cases} cases")  # fmt: skip
+    name = f" ({visible(cl.comparison_name)})" if cl.comparison_name else ""
+    print(f"comparison #{cl.comparison_id}{name}: {visible(cl.suite_name)}, {visible(cl.baseline.spec)} → "
+          f"{visible(cl.candidate.spec)}, {cl.summary.cases} cases")  # fmt: skip
     width = max(len(c[0]) for c in result.checks)
     for check_name, ok, measured, limit in result.checks:
-        print(f"  {'ok  ' if ok else 'FAIL'}  {check_name:<{width}}  {measured}  [{limit}]")
+        print(f"  {'ok  ' if ok else 'FAIL'}  {check_name:<{width}}  {visible(measured)}  [{limit}]")
     if result.ship:
         print("ship: no threshold crossed")
     else:
         n = len(result.failures)
-        print(f"do not ship: {n} threshold{'s' * (n != 1)} crossed: " + "; ".join(result.failures))
+        print(visible(f"do not ship: {n} threshold{'s' * (n != 1)} crossed: " + "; ".join(result.failures)))
     return result.exit_code
+
+
+def _json_for_terminal(doc: object) -> str:
+    """JSON as readable as ``ensure_ascii=False`` makes it, with the characters a terminal acts on
+    (C1 controls, bidi marks; C0 controls are always escaped by ``json``) written as ``\\uXXXX``."""
+    from ._common import visible
+
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    if text.isascii():
+        return text
+    # outside strings JSON is ASCII, so every such character is inside a string: escaping it is exact
+    return "".join(f"\\u{ord(ch):04x}" if visible(ch) != ch else ch for ch in text)
