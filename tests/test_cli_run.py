@@ -126,7 +126,8 @@ def test_every_kind_of_error_is_reported_without_traceback(tmp_path, env):
         # Wrong key: 401 is not retried and is reported; the key is not echoed.
         bad = cli("run", str(path), "--baseline", f"openai:a@{srv.base_url}", "--candidate", f"openai:b@{srv.base_url}",
                   "--db", str(tmp_path / "bad.db"), env={**env, "OPENAI_API_KEY": "sk-wrong-key-9876543210"})  # fmt: skip
-    assert res.returncode == 0 and res.stdout.strip() == "1"
+    # failed calls: exit 1 (issue 10), the comparison stored all the same
+    assert res.returncode == 1 and res.stdout.strip() == "1"
     assert "Traceback" not in res.stderr
     assert "8 calls failed" in res.stderr
     assert "quota #0: 429 insufficient_quota: You exceeded your current quota" in res.stderr
@@ -137,7 +138,7 @@ def test_every_kind_of_error_is_reported_without_traceback(tmp_path, env):
     assert errs == {"quota": 429, "invalid": 400, "unavailable": 503, "garbage": 200}
     assert con.execute("SELECT text FROM outputs WHERE case_id = 'fine' AND run_id = 1").fetchone()[0]
     con.close()
-    assert bad.returncode == 0 and "401" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 1 and "401" in bad.stderr and "Traceback" not in bad.stderr
     assert "sk-wrong-key-9876543210" not in bad.stderr and b"sk-wrong-key" not in b"".join(p.read_bytes() for p in tmp_path.glob("bad.db*"))
 
 
@@ -151,6 +152,12 @@ def test_usage_errors_are_one_line(tmp_path, env):
         (["run", str(tmp_path / "nope.yaml"), "--baseline", "recorded:x", "--candidate", "recorded:y"], "nope.yaml:0: no such file"),
         (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--param", "temperature"], "--param 'temperature': expected key=value"),
         (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--samples", "0"], "--samples 0: must be at least 1"),
+        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "0"], "--timeout 0: must be a positive"),
+        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "-1"], "--timeout -1: must be a positive"),
+        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "nan"], "--timeout nan: must be a positive"),
+        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "inf"], "--timeout inf: must be a positive"),
+        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--concurrency", "0"], "--concurrency 0: must be at least 1"),
+        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--wait-lease", "-1"], "--wait-lease -1: must be 0 or more"),
     ]
     for args, message in cases:
         res = cli(*args, "--db", str(tmp_path / "u.db"), env=env)
@@ -245,6 +252,6 @@ def test_provider_messages_cannot_drive_the_terminal(tmp_path, env):
         srv.script("Question number 0", *[error(400, "bad \x1b[2J\x1b]0;owned\x07 [bold]x[/bold]")] * 2)
         res = cli("run", str(path), "--baseline", f"openai:a@{srv.base_url}", "--candidate", f"openai:b@{srv.base_url}",
                   "--db", str(tmp_path / "t.db"), env={**env, "FORCE_COLOR": "1"})  # fmt: skip
-    assert res.returncode == 0
+    assert res.returncode == 1  # the call failed
     assert "\x1b[2J" not in res.stderr and "\x1b]0;" not in res.stderr and "\x07" not in res.stderr
     assert "␛[2J" in res.stderr and "[bold]x[/bold]" in res.stderr  # shown, not obeyed

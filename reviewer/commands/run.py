@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="FILE", help="YAML with baseline/candidate (id, params), samples, concurrency, params")
     p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="per call (default 120)")
     p.add_argument("--no-cache", action="store_true", help="call again even when the same call was answered before")
+    p.add_argument(
+        "--allow-errors", action="store_true",
+        help="exit 0 even when calls ended in an error (default: exit 1; the comparison is stored either way)",
+    )  # fmt: skip
+    p.add_argument(
+        "--wait-lease", type=float, default=None, metavar="SECONDS",
+        help="how long to wait while another process runs the same comparison in the same store "
+        "(default 600; 0 = do not wait)",
+    )  # fmt: skip
     add_db_option(p)
 
 
@@ -49,6 +59,13 @@ def _load_config(path: str) -> dict[str, Any]:
     if unknown:
         raise UsageError(f"--config {path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
     return data
+
+
+def _config_int(cfg: dict[str, Any], key: str, default: int, path: str | None) -> int:
+    value = cfg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"--config {path}: {key}: expected a whole number, got {visible(repr(value))}")
+    return value
 
 
 def _side(value: Any, option: str) -> tuple[str | None, dict[str, Any], str | None]:
@@ -86,12 +103,16 @@ def run(args: argparse.Namespace) -> int:
     cand_spec = args.candidate or cand_spec
     if not base_spec or not cand_spec:
         raise UsageError("both --baseline SPEC and --candidate SPEC are needed (or a --config that names them)")
-    samples = args.samples if args.samples is not None else int(cfg.get("samples", 1))
-    concurrency = args.concurrency if args.concurrency is not None else int(cfg.get("concurrency", 8))
+    samples = args.samples if args.samples is not None else _config_int(cfg, "samples", 1, args.config)
+    concurrency = args.concurrency if args.concurrency is not None else _config_int(cfg, "concurrency", 8, args.config)
     if samples < 1:
         raise UsageError(f"--samples {samples}: must be at least 1")
     if concurrency < 1:
         raise UsageError(f"--concurrency {concurrency}: must be at least 1")
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise UsageError(f"--timeout {args.timeout:g}: must be a positive number of seconds")
+    if args.wait_lease is not None and (math.isnan(args.wait_lease) or args.wait_lease < 0):
+        raise UsageError(f"--wait-lease {args.wait_lease:g}: must be 0 or more seconds")
     params = dict(cfg.get("params") or {})
     params.update(dict(parse_param(p) for p in args.param))
 
@@ -125,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         transient=False,
     )
     tasks = {
-        side: progress.add_task(f"{side:<9} {spec.provider}:{spec.model}", total=None, extra="")
+        side: progress.add_task(f"{side:<9} {visible(spec.provider)}:{visible(spec.model)}", total=None, extra="")
         for side, spec in (("baseline", baseline), ("candidate", candidate))
     }
 
@@ -135,16 +156,39 @@ def run(args: argparse.Namespace) -> int:
             extra += f" · reused {s.cached + s.resumed}"
         progress.update(tasks[side], total=s.total, completed=s.done, extra=extra)
 
-    replay = Replay(store, loaded, baseline, candidate, config, on_progress)
-    try:
-        with progress:
-            result = asyncio.run(replay.run())
-        # Warm the assessment cache so the review app and exports open at once.
-        from ..analysis import assess_comparison
+    from ..lease import DEFAULT_WAIT, Lease, lease_path
+    from ..replay import SIDES, resume_key
 
-        with err.status("Scoring the changes…"):
-            assess_comparison(store, store.load_comparison(result.comparison_id))
+    def on_wait(holder: Any, wait: float) -> None:
+        err.print(
+            _plain(visible(f"Waiting for {holder.describe()}: it is running this comparison in the same store "
+                           f"(up to {wait:g} s, --wait-lease); then only what it left undone is called."))
+        )  # fmt: skip
+
+    replay: Replay | None = None
+    lease: Lease | None = None
+    try:
+        replay = Replay(store, loaded, baseline, candidate, config, on_progress)
+        # The same key as the replay's resume key: one process at a time per comparison and store.
+        key = resume_key(
+            loaded.digest, [(replay.providers[s], {**config.side_params.get(s, {}), **config.params}) for s in SIDES], samples
+        )  # fmt: skip
+        lease = Lease(lease_path(store.path, key), wait=DEFAULT_WAIT if args.wait_lease is None else args.wait_lease,
+                      on_wait=on_wait)  # fmt: skip
+        with lease:
+            if lease.contended:
+                err.print(f"The other process is done (waited {lease.waited:.1f} s); going on.")
+            with progress:
+                result = asyncio.run(replay.run())
+            # Warm the assessment cache so the review app and exports open at once.
+            from ..analysis import assess_comparison
+
+            with err.status("Scoring the changes…"):
+                assess_comparison(store, store.load_comparison(result.comparison_id))
     except KeyboardInterrupt:
+        if replay is None or lease is None or not lease.acquired:
+            err.print("[yellow]Interrupted[/] before any call was made.")
+            return 130
         done = sum(s.done for s in replay.stats.values())
         total = sum(s.total for s in replay.stats.values())
         err.print(
@@ -157,24 +201,27 @@ def run(args: argparse.Namespace) -> int:
 
     b, c = result.stats["baseline"], result.stats["candidate"]
     verb = "Resumed" if result.resumed else "Stored"
+    name = f" ({_plain(visible(config.name))})" if config.name else ""
     err.print(
-        f"{verb} comparison {result.comparison_id}: {len(loaded.suite.cases)} cases × {samples} samples × 2 models; "
+        f"{verb} comparison {result.comparison_id}{name}: {len(loaded.suite.cases)} cases × {samples} samples × 2 models; "
         f"calls made {b.done - b.cached - b.resumed + c.done - c.cached - c.resumed}, "
         f"reused {b.cached + b.resumed + c.cached + c.resumed}, retries {b.retries + c.retries}, errors {b.errors + c.errors}"
     )
     for w in result.warnings:
         err.print(f"[yellow]warning:[/] {_plain(visible(w))}")
     if result.failures:
-        from rich.markup import escape
-
         err.print(f"[red]{len(result.failures)} calls failed[/] (stored on their case; the same command retries them):")
         for f in result.failures[:20]:
             # a provider's message is untrusted text: no markup, no terminal escapes
-            err.print(f"  {f.side} {escape(f.case_id)} #{f.sample}: {escape(visible(f.message))}")
+            err.print(f"  {f.side} {_plain(visible(f.case_id))} #{f.sample}: {_plain(visible(f.message))}")
         if len(result.failures) > 20:
             err.print(f"  … and {len(result.failures) - 20} more")
     print(result.comparison_id)
     sys.stdout.flush()
+    if result.failures and not args.allow_errors:
+        n = len(result.failures)
+        err.print(f"Exit 1: {n} call{'s' * (n != 1)} ended in an error (--allow-errors exits 0 all the same).")
+        return 1
     return 0
 
 
