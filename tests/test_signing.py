@@ -158,6 +158,7 @@ def test_a_damaged_signature_fails(env, capsys):
     sig.write_text("\n".join(lines) + "\n")
     code, _, err = verify(tmp, "CHANGELOG.md", capsys)
     assert code == 1 and err.startswith("reviewer verify: CHANGELOG.md: ")
+    assert len(err.splitlines()) == 1
 
 
 def test_lines_added_to_the_body_are_reported_as_such(env, capsys):
@@ -203,13 +204,18 @@ def test_unsigned_export_is_reported_and_a_stale_sig_removed(env, capsys):
     )
 
 
-def test_crlf_checkout_still_verifies_and_says_so(env, capsys):
+def test_crlf_checkout_fails_as_plain_ssh_keygen_does_and_says_why(env, capsys):
     tmp, key = env
     doc = export(tmp, key)
     doc.write_bytes(doc.read_bytes().replace(b"\n", b"\r\n"))
     code, out, err = verify(tmp, "CHANGELOG.md", capsys)
-    assert code == 0, err
-    assert out.endswith("; CRLF line endings were read as LF")
+    assert code == 1 and out == ""
+    assert "the line endings of CHANGELOG.md (" in err and "were changed to CRLF after signing" in err
+    plain = subprocess.run(
+        ["ssh-keygen", "-Y", "verify", "-f", "allowed_signers", "-I", "ada@example.com", "-n", NAMESPACE,
+         "-s", "CHANGELOG.md.sig"], input=doc.read_bytes(), capture_output=True, cwd=tmp,
+    )  # fmt: skip
+    assert plain.returncode != 0
 
 
 def test_json_export_is_signed_detached(env, capsys):

@@ -34,7 +34,7 @@ from pathlib import Path
 from ..errors import ReviewerError, UsageError
 
 __all__ = [
-    "NAMESPACE", "SIGNOFF_MARKER_RE", "SIGNATURE_MARKER_RE", "VerifyFailed", "VerifyReport",
+    "NAMESPACE", "SIGNOFF_MARKER_RE", "SIGNATURE_MARKER_RE", "VerifyFailed", "DamagedSignature", "VerifyReport",
     "Layout", "SignatureInfo", "body_digest", "signoff_marker", "parse_layout", "split_lines",
     "ssh_keygen", "resolve_key", "key_fingerprint", "sign_bytes", "signature_info", "embed_signature",
     "default_allowed_signers", "verify_file", "write_atomic",
@@ -232,28 +232,60 @@ class SignatureInfo:
 
 def _ssh_string(blob: bytes, pos: int) -> tuple[bytes, int]:
     if pos + 4 > len(blob):
-        raise ValueError("truncated")
+        raise ValueError("it is cut short")
     n = int.from_bytes(blob[pos : pos + 4], "big")
     if pos + 4 + n > len(blob):
-        raise ValueError("truncated")
+        raise ValueError("it is cut short")
     return blob[pos + 4 : pos + 4 + n], pos + 4 + n
+
+
+class DamagedSignature(VerifyFailed):
+    """The signature itself cannot be read (cut, garbled, not SSH armour): not a changed file."""
 
 
 def signature_info(armored: str) -> SignatureInfo:
     """Read the signer's public key and namespace out of an SSHSIG (PROTOCOL.sshsig) without
-    verifying anything, to name the key in messages."""
+    verifying anything, to name the key in messages.
+
+    The whole structure is checked (armour, base64, every field, no trailing bytes), so a damaged
+    signature is reported as damaged here rather than as "changed after signing" by ssh-keygen.
+    Raises :class:`DamagedSignature` (a ``VerifyFailed``) with the reason.
+    """
+    body = armored.strip()
+    if not body.startswith(_ARMOR_BEGIN):
+        first = body.splitlines()[0][:60] if body else ""
+        raise DamagedSignature(
+            f"not an SSH signature: it does not start with {_ARMOR_BEGIN}"
+            + (f" (it starts with {first!r})" if first else " (it is empty)")
+        )
+    if not body.endswith(_ARMOR_END):
+        raise DamagedSignature(f"the SSH signature is cut short: no {_ARMOR_END} line at its end")
+    b64 = "".join(body[len(_ARMOR_BEGIN) : -len(_ARMOR_END)].split())
     try:
-        body = armored.strip()
-        if not body.startswith(_ARMOR_BEGIN) or not body.endswith(_ARMOR_END):
-            raise ValueError("no armor")
-        blob = base64.b64decode("".join(body[len(_ARMOR_BEGIN) : -len(_ARMOR_END)].split()), validate=True)
+        blob = base64.b64decode(b64, validate=True)
+    except ValueError:  # binascii.Error
+        bad = re.search(r"[^A-Za-z0-9+/=]", b64)
+        why = f"a character that is not base64 ({bad.group()!r})" if bad else "base64 of a wrong length: lines are missing or cut"
+        raise DamagedSignature(f"the SSH signature is garbled: {why}") from None
+    try:
         if blob[:6] != b"SSHSIG":
-            raise ValueError("bad magic")
+            raise ValueError("it does not start with SSHSIG")
+        if blob[6:10] != b"\x00\x00\x00\x01":
+            raise ValueError("unknown SSHSIG version")
         pubkey, pos = _ssh_string(blob, 10)
         namespace, pos = _ssh_string(blob, pos)
+        _reserved, pos = _ssh_string(blob, pos)
+        hash_alg, pos = _ssh_string(blob, pos)
+        sig, pos = _ssh_string(blob, pos)
+        if pos != len(blob):
+            raise ValueError(f"{len(blob) - pos} unexpected bytes after the signature")
+        if hash_alg not in (b"sha256", b"sha512"):
+            raise ValueError(f"unknown hash algorithm {hash_alg[:20].decode('ascii', 'replace')!r}")
         key_type, _ = _ssh_string(pubkey, 0)
-    except ValueError as e:  # binascii.Error is a ValueError
-        raise VerifyFailed(f"not a valid SSH signature ({e})") from None
+        _sig_type, spos = _ssh_string(sig, 0)
+        _raw, spos = _ssh_string(sig, spos)
+    except ValueError as e:
+        raise DamagedSignature(f"the SSH signature is damaged ({e})") from None
     kind = key_type.decode("ascii", "replace")
     short = {"ssh-ed25519": "ED25519", "ssh-rsa": "RSA", "sk-ssh-ed25519@openssh.com": "ED25519-SK"}.get(kind)
     if short is None:
@@ -297,7 +329,6 @@ class VerifyReport:
     body_digest: str | None  # checked digest (None: the file has no sign-off block, e.g. JSON)
     body_lines: int | None
     embedded: bool
-    crlf_normalised: bool
 
     def summary(self, name: str) -> str:
         how = "embedded signature" if self.embedded else "detached signature"
@@ -306,14 +337,88 @@ class VerifyReport:
             if self.body_digest
             else ""
         )
-        crlf = "; CRLF line endings were read as LF" if self.crlf_normalised else ""
-        return f"{name}: good {how} by {self.principal} ({self.key.key_type} key {self.key.fingerprint}){digest}{crlf}"
+        return f"{name}: good {how} by {self.principal} ({self.key.key_type} key {self.key.fingerprint}){digest}"
+
+
+#: What ``ssh-keygen -Y verify`` / ``find-principals`` print (OpenSSH 8.2–9.x, sshsig.c), mapped
+#: to what happened. Each line of its stderr is looked at; "Could not verify signature." and
+#: "No principal matched." are only its summaries.
+_SSH_SIGNERS_LINE_RE = re.compile(r"^(?P<file>.*):(?P<line>\d+): (?P<what>.+)$")
+_SSH_NOT_PERMITTED = "key is not permitted for use in signature namespace"
+_SSH_DAMAGED = (
+    "sshsig_dearmor", "sshsig_armor", "Couldn't parse signature", "parse signature object",
+    "invalid format", "incomplete message", "missing header", "missing footer",
+)  # fmt: skip
+_SSH_MISMATCH = "incorrect signature"
+_SSH_SUMMARIES = ("Could not verify signature.", "No principal matched.")
+
+
+def _ssh_lines(proc: subprocess.CompletedProcess[bytes]) -> list[str]:
+    return [ln.strip() for ln in proc.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+
+
+def _signers_problem(lines: list[str], signers: Path) -> tuple[str, int, str] | None:
+    """A complaint of ssh-keygen about a line of the allowed-signers file: (file, line, what)."""
+    for ln in lines:
+        m = _SSH_SIGNERS_LINE_RE.match(ln)
+        if m and m["file"] == str(signers):
+            return m["file"], int(m["line"]), m["what"]
+    return None
+
+
+def _namespaces_option(signers: Path, line: int) -> str | None:
+    try:
+        text = signers.read_text(encoding="utf-8", errors="replace").split("\n")[line - 1]
+    except (OSError, IndexError):
+        return None
+    m = re.search(r'(?:^|[\s,])namespaces="([^"]*)"', text)
+    return m.group(1) if m else None
+
+
+def _explain_verify_failure(
+    name: str, principal: str, signers: Path, where: str, sig_name: str, proc: subprocess.CompletedProcess[bytes]
+) -> VerifyFailed:
+    """One line saying why ``ssh-keygen -Y verify`` refused, from what it printed."""
+    lines = _ssh_lines(proc)
+    problem = _signers_problem(lines, signers)
+    if problem is not None:
+        file, line, what = problem
+        if what.startswith(_SSH_NOT_PERMITTED):
+            ns = _namespaces_option(signers, line)
+            shown = f'namespaces="{ns}"' if ns is not None else "a namespaces= option"
+            return VerifyFailed(
+                f"{name}: the signature by {principal} is intact, but {file}:{line} allows that key only "
+                f'for {shown}, which does not include {NAMESPACE}: add {NAMESPACE} to that option to '
+                "trust this key for changelogs"
+            )
+        return VerifyFailed(f"{name}: {principal} is not trusted for this signature: {file}:{line}: {what}")
+    if any(marker in ln for ln in lines for marker in _SSH_DAMAGED):
+        detail = next(ln for ln in lines if any(marker in ln for marker in _SSH_DAMAGED))
+        return DamagedSignature(f"{name}: the signature {sig_name} is damaged (ssh-keygen: {detail})")
+    if any(_SSH_MISMATCH in ln for ln in lines):
+        return VerifyFailed(
+            f"{name}: the signature by {principal} does not match {where}: changed after signing, "
+            "or the signature itself was altered (ssh-keygen: incorrect signature)"
+        )
+    detail = "; ".join(ln for ln in lines if ln not in _SSH_SUMMARIES) or "; ".join(lines)
+    return VerifyFailed(
+        f"{name}: ssh-keygen -Y verify refused the signature by {principal} "
+        f"({detail or f'exit status {proc.returncode}'})"
+    )
+
+
+class _LineEndingsChanged(Exception):
+    """Internal: a file to check has CRLF line endings; verify_file checks again with LF."""
 
 
 def verify_file(
     path: Path, *, allowed_signers: Path | None = None, signature: Path | None = None
 ) -> VerifyReport:
     """Check the body digest, then the signature, and name the signer.
+
+    The bytes are checked exactly as they are, as plain ``ssh-keygen -Y verify`` does: a changelog
+    or ``.sig`` whose line endings were converted to CRLF fails (we never write ``\\r``). When
+    that is the only change (the LF form verifies), the reason says so.
 
     Raises ``UsageError`` for what the user must fix (missing file, no allowed-signers file) and
     ``VerifyFailed`` with a one-line reason when the file is not exactly what was signed.
@@ -326,12 +431,43 @@ def verify_file(
     except OSError as e:
         raise UsageError(f"{name}: {e.strerror or e}") from None
     try:
+        return _verify_bytes(name, path, raw, allowed_signers, signature, converted=None)
+    except _LineEndingsChanged:
+        pass
+    converted: list[tuple[str, int]] = []
+    try:
+        _verify_bytes(name, path, raw, allowed_signers, signature, converted=converted)
+    except VerifyFailed as e:
+        files = " and ".join(f for f, _ in converted)
+        raise type(e)(f"{e}; besides, the line endings of {files} were changed to CRLF") from None
+    files = " and ".join(f"{f} ({n} lines)" for f, n in converted)
+    plain = " ".join(f for f, _ in converted)
+    raise VerifyFailed(
+        f"{name}: the line endings of {files} were changed to CRLF after signing (git's core.autocrlf "
+        "does this): ssh-keygen -Y verify rejects that too. With LF endings it is exactly what was signed: "
+        f"run `sed -i 's/\\r$//' {plain}` and mark {'them' if len(converted) > 1 else 'it'} `-text` in .gitattributes"
+    )
+
+
+def _lf(data: bytes, what: str, converted: list[tuple[str, int]] | None) -> bytes:
+    """``data`` as is; or, on the second pass, with CRLF read as LF (noting the file)."""
+    if b"\r\n" not in data:
+        return data
+    if converted is None:
+        raise _LineEndingsChanged
+    converted.append((what, data.count(b"\r\n")))
+    return data.replace(b"\r\n", b"\n")
+
+
+def _verify_bytes(
+    name: str, path: Path, raw: bytes, allowed_signers: Path | None, signature: Path | None,
+    *, converted: list[tuple[str, int]] | None,
+) -> VerifyReport:  # fmt: skip
+    raw = _lf(raw, name, converted)
+    try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise VerifyFailed(f"{name}: not UTF-8 text (byte {e.start}): it was changed after export") from None
-    crlf = "\r\n" in text
-    if crlf:  # a checkout with core.autocrlf: we never write \r, so this undoes exactly that
-        text = text.replace("\r\n", "\n")
     layout = parse_layout(text, name)
 
     if layout.body_lines is not None:
@@ -346,15 +482,23 @@ def verify_file(
 
     if layout.embedded_signature is not None:
         armored, data, embedded = layout.embedded_signature, layout.signed_part.encode("utf-8"), True
+        sig_name = f"embedded after line {layout.signed_lines}"
     else:
         sig_path = signature or path.with_name(path.name + ".sig")
         if not sig_path.is_file():
             what = "its body digest matches, but " if layout.body_lines is not None else ""
             raise VerifyFailed(f"{name}: {what}it is not signed (no embedded signature and no {sig_path})")
-        armored = sig_path.read_text(encoding="utf-8", errors="replace")
-        data, embedded = (text.encode("utf-8") if crlf else raw), False
+        try:
+            sig_bytes = sig_path.read_bytes()
+        except OSError as e:
+            raise UsageError(f"{sig_path}: {e.strerror or e}") from None
+        armored = _lf(sig_bytes, str(sig_path), converted).decode("utf-8", errors="replace")
+        data, embedded, sig_name = raw, False, str(sig_path)
 
-    info = signature_info(armored)
+    try:
+        info = signature_info(armored)
+    except DamagedSignature as e:
+        raise DamagedSignature(f"{name}: the signature {sig_name} is damaged: {e}") from None
     if info.namespace != NAMESPACE:
         raise VerifyFailed(f"{name}: the signature is for namespace {info.namespace!r}, not {NAMESPACE!r}")
     signers = allowed_signers or default_allowed_signers()
@@ -373,9 +517,11 @@ def verify_file(
         found = _run([exe, "-Y", "find-principals", "-s", str(sig_file), "-f", str(signers)])
         principals = [p for line in found.stdout.decode().splitlines() for p in line.split(",") if p.strip()]
         if found.returncode != 0 or not principals:
-            raise VerifyFailed(
-                f"{name}: signed by {info.key_type} key {info.fingerprint}, which is not in {signers}"
-            )
+            signer = f"{name}: signed by {info.key_type} key {info.fingerprint}"
+            problem = _signers_problem(_ssh_lines(found), signers)
+            if problem is not None:  # e.g. "key has expired", "missing key"
+                raise VerifyFailed(f"{signer}, which {signers} does not trust ({problem[0]}:{problem[1]}: {problem[2]})")
+            raise VerifyFailed(f"{signer}, which is not in {signers}")
         principal = principals[0].strip()
         checked = _run(
             [exe, "-Y", "verify", "-f", str(signers), "-I", principal, "-n", NAMESPACE, "-s", str(sig_file)],
@@ -383,13 +529,10 @@ def verify_file(
         )
     if checked.returncode != 0:
         where = f"lines 1–{layout.signed_lines}" if embedded else "the file"
-        raise VerifyFailed(
-            f"{name}: the signature by {principal} does not match {where}: changed after signing "
-            f"({_stderr_line(checked) if checked.stderr else 'ssh-keygen: verification failed'})"
-        )
+        raise _explain_verify_failure(name, principal, signers, where, sig_name, checked)
     return VerifyReport(
         principal=principal, key=info, body_digest=layout.recorded_digest if layout.body_lines is not None else None,
-        body_lines=layout.body_lines, embedded=embedded, crlf_normalised=crlf,
+        body_lines=layout.body_lines, embedded=embedded,
     )  # fmt: skip
 
 
