@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import sqlite3
 import sys
 
 from . import __version__
@@ -15,7 +16,7 @@ from .errors import ReviewerError, UsageError  # noqa: F401  (UsageError re-expo
 #: Help order; modules not named here come after, alphabetically.
 ORDER = [
     "demo", "review", "run", "diff", "comparisons", "runs", "suites", "add_case", "import_",
-    "export", "signoff", "verify", "gate", "labels",
+    "export", "signoff", "verify", "gate", "labels", "doctor",
 ]  # fmt: skip
 
 
@@ -55,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     except ReviewerError as e:
         for line in str(e).splitlines() or [type(e).__name__]:
             print(f"reviewer {args.command}: {line}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as e:  # the store is damaged, locked, read-only or full: one line, never a traceback
+        from .store import sqlite_error_message
+
+        print(f"reviewer {args.command}: {sqlite_error_message(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"reviewer {args.command}: interrupted", file=sys.stderr)
