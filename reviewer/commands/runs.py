@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import UsageError
-from ._common import add_db_option, open_store
+from ._common import add_db_option, open_store, print_table
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,14 +31,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def list_runs(args: argparse.Namespace) -> int:
+    from .comparisons import model_names
+
     with open_store(args) as store:
         runs = store.runs()
-        for r in runs:
-            n = store.db.execute("SELECT COUNT(*), SUM(error IS NOT NULL) FROM outputs WHERE run_id = ?", [r.id]).fetchone()
-            label = f" [{r.label}]" if r.label else ""
-            print(f"{r.id}\t{r.side or '-'}\t{r.spec}{label}\t{r.started_at[:16]}\t{n[0]} outputs\t{n[1] or 0} errors\t{r.status}")
+        counts = {
+            run_id: (n, errors or 0)
+            for run_id, n, errors in store.db.execute(
+                "SELECT run_id, COUNT(*), SUM(error IS NOT NULL) FROM outputs GROUP BY run_id"
+            ).fetchall()
+        }
     if not runs:
         print("No runs yet.", file=sys.stderr)
+        return 0
+    names = model_names([(r.spec, r.base_url) for r in runs])
+    rows = [["id", "side", "model", "label", "started", "outputs", "errors", "status"]]
+    for r in runs:
+        n, errors = counts.get(r.id, (0, 0))
+        rows.append([
+            str(r.id), r.side or "-", names[(r.spec, r.base_url)], r.label or "-", r.started_at[:16].replace("T", " "),
+            str(n), str(errors), r.status,
+        ])  # fmt: skip
+    print_table(rows, right={0, 5, 6})
     return 0
 
 
