@@ -32,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .. import __version__
 from ..diff.score import FLAG_LABELS
 from .mdescape import code, fenced, one_line, prose, truncate
+from .plural import plural
 from .signing import NAMESPACE, body_digest, signoff_marker, split_lines
 
 if TYPE_CHECKING:
@@ -442,7 +443,7 @@ def _metrics(b: _SideStats, c: _SideStats, prices: tuple[Price | None, Price | N
                 return None  # unknown price, or tokens missing for some answers: no partial totals
             return (s.in_tokens * p.input_per_mtok + s.out_tokens * p.output_per_mtok) / 1e6
 
-        out.append(Metric("cost_total", f"Cost of the run ({cases} cases)", "usd", cost(b, pb), cost(c, pc), 0.10))
+        out.append(Metric("cost_total", f"Cost of the run ({plural(cases, 'case')})", "usd", cost(b, pb), cost(c, pc), 0.10))
     return [m for m in out if m.baseline is not None or m.candidate is not None]
 
 
@@ -525,7 +526,7 @@ def diff_excerpt(old: str | None, new: str | None, *, max_lines: int = EXCERPT_L
         more = len(lines) - max_lines
         lines = [truncate(ln, width) for ln in lines[:max_lines]]
         if more > 0:
-            lines.append(f"  … {more} more line{'s' * (more != 1)}")
+            lines.append(f"  … {plural(more, 'more line')}")
         return "diff", "\n".join(lines)
 
     rows = align(*_head(old, new))
@@ -554,7 +555,7 @@ def diff_excerpt(old: str | None, new: str | None, *, max_lines: int = EXCERPT_L
     shown = [truncate(ln, width) for ln in lines[:max_lines]]
     hidden = sum(1 for ln in lines[max_lines:] if ln != "  …")
     if hidden:
-        shown.append(f"  … {hidden} more changed line{'s' * (hidden != 1)}")
+        shown.append(f"  … {plural(hidden, 'more changed line')}")
     return "diff", "\n".join(shown)
 
 
@@ -735,7 +736,7 @@ def _provenance(b: SideInfo, c: SideInfo, data: ComparisonData) -> list[list[tup
         for i, (k, n) in enumerate(d.items()):
             if i:
                 parts.append(("text", ", "))
-            parts += [("code", k), ("text", f" ({n} answer{'s' * (n != 1)})")]
+            parts += [("code", k), ("text", f" ({plural(n, 'answer')})")]
         return parts
 
     for side in (b, c):
@@ -764,7 +765,7 @@ def _provenance(b: SideInfo, c: SideInfo, data: ComparisonData) -> list[list[tup
     ]  # fmt: skip
     if missing:
         shown = missing[:10]
-        parts: list[tuple[str, str]] = [("text", f"{len(missing)} case{'s lack' if len(missing) != 1 else ' lacks'} "
+        parts: list[tuple[str, str]] = [("text", f"{plural(len(missing), 'case lacks', 'cases lack')} "
                                                  "stored answers on a side (counted as errors): ")]  # fmt: skip
         parts += _join_codes(shown)
         if len(missing) > len(shown):
@@ -907,10 +908,6 @@ def _tolerance(m: Metric) -> str:
     return f"±{m.tolerance * 100:.0f} pp" if m.unit == "rate" else f"±{m.tolerance * 100:.0f}%"
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
-
-
 def _tags(tags: Sequence[str]) -> str:
     return " ".join(code(t) for t in tags) if tags else "—"
 
@@ -998,7 +995,7 @@ def render_body(cl: Changelog) -> str:
         return code(side.spec)
 
     add(f"{who(cl.baseline)} → {who(cl.candidate)} · comparison #{cl.comparison_id}{name} · "
-        f"suite {prose(cl.suite_name)} ({_plural(s.cases, 'case')}, sha256 {code(cl.suite_digest[:16])})")  # fmt: skip
+        f"suite {prose(cl.suite_name)} ({plural(s.cases, 'case')}, sha256 {code(cl.suite_digest[:16])})")  # fmt: skip
     add("")
     out += _side_rows(cl)
     add("")
@@ -1013,37 +1010,37 @@ def render_body(cl: Changelog) -> str:
     headline = []
     if s.regressions:
         sev = ", ".join(f"{n} {k}" for k, n in s.regressions_by_severity.items() if k != "unset")
-        headline.append(f"**{_plural(s.regressions, 'regression')}**" + (f" ({sev})" if sev else ""))
+        headline.append(f"**{plural(s.regressions, 'regression')}**" + (f" ({sev})" if sev else ""))
     else:
         headline.append("**no regressions**")
     if s.checked_cases:
         headline.append(
-            f"**{_plural(s.negative_flips, 'negative flip')}** ({_pct(s.negative_flip_rate)} of "
-            f"{_plural(s.checked_cases, 'checked case')})"
+            f"**{plural(s.negative_flips, 'negative flip')}** ({_pct(s.negative_flip_rate)} of "
+            f"{plural(s.checked_cases, 'checked case')})"
         )
-    headline.append(_plural(s.improvements, "improvement"))
+    headline.append(plural(s.improvements, "improvement"))
     if s.unreviewed:
-        headline.append(f"**{_plural(s.unreviewed, 'unreviewed change')}**")
+        headline.append(f"**{plural(s.unreviewed, 'unreviewed change')}**")
     add(" · ".join(headline))
     add("")
     add(f"- **Cases**: {s.cases:,} — {s.unchanged:,} unchanged, {s.noise:,} within the noise floor, "
         f"{s.changed:,} changed or flagged.")  # fmt: skip
-    add(f"- **Reviewed** (a case's verdict is its latest label): {s.regressions:,} regression{'s' * (s.regressions != 1)}, "
-        f"{s.improvements:,} improvement{'s' * (s.improvements != 1)}, {s.acceptable:,} acceptable, "
-        f"{s.labelled_noise:,} noise; {s.unreviewed:,} changed case{'s' * (s.unreviewed != 1)} unreviewed.")  # fmt: skip
+    add(f"- **Reviewed** (a case's verdict is its latest label): {plural(s.regressions, 'regression')}, "
+        f"{plural(s.improvements, 'improvement')}, {s.acceptable:,} acceptable, "
+        f"{s.labelled_noise:,} noise; {plural(s.unreviewed, 'changed case')} unreviewed.")  # fmt: skip
     if s.checked_cases:
         waived = f" ({s.negative_flips_waived} judged not a regression by a reviewer)" if s.negative_flips_waived else ""
         add(f"- **Check flips** (a side passes a check when most of its samples do): {s.negative_flips:,} "
             f"negative ({_pct(s.negative_flip_rate)}){waived}, {s.positive_flips:,} positive "
-            f"({_pct(s.positive_flip_rate)}) of {_plural(s.checked_cases, 'case')} with checks.")  # fmt: skip
+            f"({_pct(s.positive_flip_rate)}) of {plural(s.checked_cases, 'case')} with checks.")  # fmt: skip
     if s.disagreements:
-        add(f"- **Disagreements**: reviewers gave different verdicts on {_plural(s.disagreements, 'case')}; "
+        add(f"- **Disagreements**: reviewers gave different verdicts on {plural(s.disagreements, 'case')}; "
             "the latest label counts (listed below).")  # fmt: skip
     if cl.new_cases and cl.previous_comparison:
         pid, pat = cl.previous_comparison
         add(f"- **New cases** since comparison #{pid} ({_when(pat)}): " + ", ".join(code(x) for x in cl.new_cases) + ".")
     if cl.warnings:
-        add(f"- ⚠ **{_plural(len(cl.warnings), 'provenance warning')}**: see [Provenance](#provenance).")
+        add(f"- ⚠ **{plural(len(cl.warnings), 'provenance warning')}**: see [Provenance](#provenance).")
     add("")
     if cl.checks:
         add("| Check | Cases | Passing before | Passing after | Negative flips | Positive flips |")
@@ -1146,7 +1143,7 @@ def render_body(cl: Changelog) -> str:
         add("## Unreviewed changes")
         add("")
         n = len(unreviewed)
-        add(f"{_plural(n, 'case')} changed above the noise floor or {'was' if n == 1 else 'were'} flagged, "
+        add(f"{plural(n, 'case')} changed above the noise floor or {'was' if n == 1 else 'were'} flagged, "
             "and nobody labelled them yet.")  # fmt: skip
         add("")
         for c in unreviewed[:UNREVIEWED_LISTED]:
@@ -1188,14 +1185,14 @@ def render_body(cl: Changelog) -> str:
         add("- **Metrics within tolerance**: none.")
     quiet = [t for t in cl.tags if t.changed == 0]
     if quiet:
-        add("- **Tags with no change**: " + ", ".join(f"{code(t.tag)} ({_plural(t.cases, 'case')})" for t in quiet) + ".")
+        add("- **Tags with no change**: " + ", ".join(f"{code(t.tag)} ({plural(t.cases, 'case')})" for t in quiet) + ".")
     elif cl.tags:
         add("- **Tags with no change**: none: every tag has a changed case.")
     holding = []
     for r in cl.checks:
         still = r.baseline_passing - r.negative_flips
         if still:
-            holding.append(f"{code(r.kind)} on {still:,} of {_plural(r.cases, 'case')}")
+            holding.append(f"{code(r.kind)} on {still:,} of {plural(r.cases, 'case')}")
     if holding:
         add("- **Checks still passing**: " + ", ".join(holding) + ".")
     add(f"- **Unchanged cases**: {s.unchanged:,} identical, {s.noise:,} within the noise floor "

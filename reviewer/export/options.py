@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from ..errors import ReviewerError, UsageError
 from .changelog import CaseEntry, Price
+from .plural import plural
 
 __all__ = ["parse_prices", "refuse_unreviewed", "principal_of", "gc_paused"]
 
@@ -36,7 +37,7 @@ def refuse_unreviewed(unreviewed: Sequence[CaseEntry], what: str) -> None:
     ids = ", ".join(c.id for c in unreviewed[:5]) + (", …" if len(unreviewed) > 5 else "")
     n = len(unreviewed)
     raise ReviewerError(
-        f"{n} changed case{'s are' if n != 1 else ' is'} unreviewed ({ids}): label "
+        f"{plural(n, 'changed case is', 'changed cases are')} unreviewed ({ids}): label "
         f"{'them' if n != 1 else 'it'} in `reviewer review`, or pass --allow-unreviewed to {what}"
     )
 
