@@ -97,4 +97,4 @@ def _json_for_terminal(doc: object) -> str:
     if text.isascii():
         return text
     # outside strings JSON is ASCII, so every such character is inside a string: escaping it is exact
-    return "".join(f"\\u{ord(ch):04x}" if visible(ch) != ch else ch for ch in text)
+    return "".join(json.dumps(ch)[1:-1] if ch > "\x7f" and visible(ch) != ch else ch for ch in text)

@@ -227,7 +227,7 @@ def _coverage_rules(cov: Coverage, max_errors: Limit) -> list[Rule]:
         if not max_errors.allows(c.unanswered, c.calls):
             failing.append(f"{c.side} {c.spec}: {m.removeprefix(c.side + ' ')} without an answer (cases {_some(c.error_cases)})")
             bad_cases += [i for i in c.error_cases if i not in bad_cases]
-    message = f"errors: {'; '.join(failing)} > {max_errors} (--max-errors)" if failing else None
+    message = f"errors (more than --max-errors {max_errors}): {'; '.join(failing)}" if failing else None
     rules.append(Rule("errors", not failing, ", ".join(measured), "off" if max_errors.off else f"max {max_errors}",
                       message, observed={c.side: c.unanswered for c in sides},
                       cases=_ids(bad_cases), case_count=len(bad_cases)))  # fmt: skip
