@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ..store import ComparisonData, Label, Output, Signoff, Store
 
 __all__ = [
-    "SEVERITY_NAMES", "Price", "SideInfo", "LabelEntry", "CheckEntry", "CaseEntry", "Metric", "TagRow",
+    "SEVERITY_NAMES", "Price", "SideInfo", "short_model", "LabelEntry", "CheckEntry", "CaseEntry", "Metric", "TagRow",
     "CheckRow", "Summary", "SignoffEntry", "SignaturePlan", "Changelog", "build_changelog", "load_changelog",
     "render_markdown", "render_body", "render_json", "review_state_digest", "STATE_DIGEST_PREFIX",
     "resolve_comparison_id",
@@ -89,6 +89,28 @@ class SideInfo:
     fingerprints: dict[str, int]
     outputs: int
     errors: int
+
+    @property
+    def shown(self) -> str:
+        """The spec as the Markdown shows it: a local file (``recorded:/home/ada/x/baseline.jsonl``)
+        by its name only (``recorded:baseline.jsonl``); the JSON keeps ``spec`` whole."""
+        return f"{self.provider}:{short_model(self.provider, self.model)}"
+
+
+#: A model that is a local path: absolute, home-relative, ./ or ../, a Windows drive, optionally
+#: behind a scheme (promptfoo's ``file://…``, ``python:/…``, ``exec:./…``).
+_LOCAL_PATH_RE = re.compile(r"^(?P<scheme>[a-z]+:(?://)?)?(?:/|~|\.{1,2}[/\\]|[A-Za-z]:[/\\])")
+
+
+def short_model(provider: str, model: str) -> str:
+    """A recorded file (any path) or a model given as a local path, by its file name; other
+    names as they are (``meta-llama/Llama-3.1-8B`` is a model id, not a path)."""
+    m = _LOCAL_PATH_RE.match(model)
+    if provider == "recorded" or m:
+        name = re.split(r"[/\\]", model.rstrip("/\\"))[-1]
+        scheme = m["scheme"] if m and m["scheme"] and len(m["scheme"]) > 2 else ""  # not a drive letter "C:"
+        return (scheme + name) if name else model
+    return model
 
 
 @dataclass(slots=True)
@@ -748,11 +770,11 @@ def _provenance(b: SideInfo, c: SideInfo, data: ComparisonData) -> list[list[tup
             out.append([("text", f"{name}: the system fingerprint changed within the run: ")] + seen(side.fingerprints))
     if b.spec == c.spec:
         if b.resolved_models and c.resolved_models and set(b.resolved_models) != set(c.resolved_models):
-            out.append([("text", "The same requested model "), ("code", b.spec), ("text", " resolved to ")]
+            out.append([("text", "The same requested model "), ("code", b.shown), ("text", " resolved to ")]
                        + _join_codes(list(b.resolved_models)) + [("text", " in the baseline and to ")]
                        + _join_codes(list(c.resolved_models)) + [("text", " in the candidate")])  # fmt: skip
         if b.fingerprints and c.fingerprints and set(b.fingerprints) != set(c.fingerprints):
-            out.append([("text", "The same requested model "), ("code", b.spec), ("text", " reported fingerprint ")]
+            out.append([("text", "The same requested model "), ("code", b.shown), ("text", " reported fingerprint ")]
                        + _join_codes(list(b.fingerprints)) + [("text", " in the baseline and ")]
                        + _join_codes(list(c.fingerprints)) + [("text", " in the candidate")])  # fmt: skip
     if data.comparison.status != "complete":
@@ -959,7 +981,7 @@ def _side_rows(cl: Changelog) -> list[str]:
         return f"{start} → {end}"
 
     rows = [
-        ("Requested model", code(b.spec, table=True), code(c.spec, table=True)),
+        ("Requested model", code(b.shown, table=True), code(c.shown, table=True)),
         ("Resolved model ids seen", seen(b.resolved_models), seen(c.resolved_models)),
         ("System fingerprints seen", seen(b.fingerprints), seen(c.fingerprints)),
         ("Parameters", params(b.params), params(c.params)),
@@ -990,9 +1012,10 @@ def render_body(cl: Changelog) -> str:
 
     def who(side: SideInfo) -> str:
         resolved = list(side.resolved_models)
+        shown = code(side.shown)
         if len(resolved) == 1 and resolved[0] != side.model:
-            return f"{code(side.spec)} ({code(resolved[0])})"
-        return code(side.spec)
+            shown = f"{shown} ({code(resolved[0])})"
+        return f"{prose(side.label)} ({shown})" if side.label and side.label.strip() else shown
 
     add(f"{who(cl.baseline)} → {who(cl.candidate)} · comparison #{cl.comparison_id}{name} · "
         f"suite {prose(cl.suite_name)} ({plural(s.cases, 'case')}, sha256 {code(cl.suite_digest[:16])})")  # fmt: skip
