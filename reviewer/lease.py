@@ -67,7 +67,7 @@ def scrub_command(argv: list[str]) -> str:
     out = []
     for a in argv:
         a = _SECRET_QUERY.sub(r"\1***", _USERINFO.sub("", a))
-        out.append(_SECRET_PARAM.sub(r"\1***", a))
+        out.append(a if "://" in a else _SECRET_PARAM.sub(r"\1***", a))
     return shlex.join(out)
 
 
