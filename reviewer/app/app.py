@@ -3,16 +3,22 @@
 The app owns the store, the :class:`~reviewer.app.data.Session` and the label writer; the
 :class:`~reviewer.app.screens.review.ReviewScreen` does the rest. Every label is handed to the
 writer at once and written by a worker thread; whatever is still pending when the app closes —
-``q``, ctrl+c, an exception — is written before the store closes.
+``q``, ctrl+c, an exception — is written before the store closes. When the store will not take
+them (read-only, full, locked), ``q`` does not quit silently: it says so and offers to write them
+to a labels file (:mod:`reviewer.app.screens.unsaved`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.widgets import Input
 
 from reviewer.identity import reviewer_identity
 from reviewer.store import Store
@@ -48,11 +54,27 @@ class ReviewApp(App[None]):
     CSS_PATH = "review.tcss"
     TITLE = "reviewer"
     COMMANDS = App.COMMANDS | {ReviewCommands}
-    BINDINGS = [Binding("q", "quit", "quit", id="app.quit", tooltip="Quit (every label is already saved)")]
+    BINDINGS = [Binding("q", "quit", "quit", id="app.quit", tooltip="Quit (labels are saved as you go; asks if one could not be)")]
 
-    def __init__(self, store_path: str | os.PathLike[str], comparison_id: int | None = None, reviewer: str | None = None) -> None:
+    #: How long ``q`` waits for labels still being written before it asks what to do with them.
+    QUIT_WAIT_S = 1.0
+
+    def __init__(
+        self,
+        store_path: str | os.PathLike[str],
+        comparison_id: int | None = None,
+        reviewer: str | None = None,
+        *,
+        promote_to: str | os.PathLike[str] | None = None,
+        promote_note: str | None = None,
+    ) -> None:
+        """``promote_to``: the suite file ``p`` adds cases to (default: the file the comparison's
+        suite was loaded from), with ``promote_note`` said after where it went."""
         super().__init__()
         self.store_path = Path(store_path)
+        self.promote_to = Path(promote_to) if promote_to is not None else None
+        self.promote_note = promote_note
+        self.exit_notes: list[str] = []  # said on stderr by :meth:`finish` once the app is gone
         self.store = Store(self.store_path)
         try:
             self.session = Session(self.store, comparison_id, reviewer_identity(reviewer))
@@ -78,6 +100,48 @@ class ReviewApp(App[None]):
             if isinstance(screen, ReviewScreen):
                 screen.stop_ranking()
         self.close_store()
+
+    async def action_quit(self) -> None:
+        """``q`` / ctrl+q: quit once every label is in the store; else ask (ctrl+q in that
+        dialog is the explicit "quit without them")."""
+        from .screens.unsaved import UnsavedLabelsScreen
+
+        if isinstance(self.screen, UnsavedLabelsScreen):
+            self.screen.quit_anyway()
+            return
+        if self.writer.pending:  # a label given a moment ago is usually on its way
+            try:
+                await asyncio.wait_for(asyncio.to_thread(self.writer.drain), self.QUIT_WAIT_S)
+            except TimeoutError:
+                pass
+        if not self.writer.pending:
+            self.exit()
+            return
+        self.push_screen(UnsavedLabelsScreen())
+
+    async def _on_key(self, event: events.Key) -> None:
+        """A letter that reaches the app while an input has the focus was read by the widget
+        focused before it: typed right after ``e`` (note) or ``/`` (search), both keys were
+        handed to the case list, and by the time this one came up the focus had moved. It is a
+        letter of that input — never a label key, never lost. (An input stops every letter
+        it reads itself, so no other letter gets here while one has the focus.)"""
+        focused = self.focused
+        if isinstance(focused, Input) and focused.check_consume_key(event.key, event.character):
+            event.prevent_default()  # not App._on_key: the bindings are not for this key
+            event.stop()
+            focused.post_message(events.Key(event.key, event.character))
+
+    def finish(self) -> int:
+        """After the app has closed (and :meth:`close_store`): say on stderr what became of
+        labels that could not be saved; the exit status (2 when some are lost)."""
+        for note in self.exit_notes:
+            print(note, file=sys.stderr)
+        lost = self.writer.pending
+        if lost:
+            if not self.exit_notes:
+                print(f"{lost} label change(s) could not be saved to {self.store_path}: {self.writer.last_error}", file=sys.stderr)
+            return 2
+        return int(self.return_code or 0)
 
     def close_store(self) -> None:
         """Write every pending label, then close. Safe to call twice."""

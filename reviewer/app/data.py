@@ -28,13 +28,13 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reviewer.store import Comparison, ComparisonData, Label, Output, Run, Store, SuiteRecord
+from reviewer.store import Comparison, ComparisonData, Label, Output, Run, Store, SuiteRecord, now_iso
 
 if TYPE_CHECKING:
     from reviewer.diff.score import Assessment
     from reviewer.suite import Case
 
-__all__ = ["CaseOutputs", "LabelOp", "LabelWriter", "Provenance", "Session"]
+__all__ = ["CaseOutputs", "LabelOp", "LabelWriter", "Provenance", "Session", "labels_file_lines"]
 
 _OUTPUT_FIELDS = [f.name for f in fields(Output)]
 
@@ -241,6 +241,7 @@ class LabelWriter:
         self._pending: deque[LabelOp] = deque()
         self._lock = threading.Lock()
         self.written = 0
+        self.last_error: str | None = None  # why the last write failed (cleared by a good one)
 
     def submit(self, op: LabelOp) -> None:
         self._pending.append(op)
@@ -265,10 +266,49 @@ class LabelWriter:
                             severity=op.severity, note=op.note, at=op.at,
                         )  # fmt: skip
                 except Exception as e:  # locked past the busy timeout, disk full: keep the op
+                    self.last_error = str(e) or type(e).__name__
                     if on_error is not None:
                         on_error(op, e)
                     break
                 self._pending.popleft()
+                self.last_error = None
                 done += 1
                 self.written += 1
         return done
+
+    def snapshot(self) -> list[LabelOp]:
+        """The changes not written yet, oldest first (a copy: the writer may go on)."""
+        return list(self._pending)
+
+    def forget(self, ops: list[LabelOp]) -> None:
+        """Drop these changes from the queue (they were saved elsewhere: a labels file)."""
+        gone = {id(op) for op in ops}
+        with self._lock:
+            keep = [op for op in self._pending if id(op) not in gone]
+            self._pending.clear()
+            self._pending.extend(keep)
+
+
+def labels_file_lines(store: Store, comparison_id: int, reviewer: str, ops: list[LabelOp]) -> tuple[list[str], int]:
+    """Label changes as lines of a labels file (``reviewer labels export``'s format, read by
+    ``reviewer labels import``): the last change per case. A removal cannot be said in that
+    format: returns the lines and how many removals were left out."""
+    from reviewer.export.labels_io import FORMAT, comparison_identity
+
+    last: dict[str, LabelOp] = {}
+    for op in ops:
+        last.pop(op.case_id, None)
+        last[op.case_id] = op
+    ident = comparison_identity(store, comparison_id)
+    lines: list[str] = []
+    removals = 0
+    for op in last.values():
+        if op.verdict is None:
+            removals += 1
+            continue
+        obj = {
+            "format": FORMAT, "comparison": ident, "case": op.case_id, "reviewer": reviewer,
+            "verdict": op.verdict, "severity": op.severity, "note": op.note, "time": op.at or now_iso(),
+        }  # fmt: skip
+        lines.append(json.dumps(obj, ensure_ascii=False))
+    return lines, removals

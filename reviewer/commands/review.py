@@ -49,4 +49,4 @@ def run(args: argparse.Namespace) -> int:
         app.run()
     finally:
         app.close_store()  # normally done on unmount; a crash before mount still writes labels
-    return int(app.return_code or 0)
+    return app.finish()

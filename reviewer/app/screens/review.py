@@ -203,7 +203,7 @@ class ReviewScreen(Screen[None]):
         self.update_topbar()
         self.update_list_header()
         cases = self.query_one(CaseList)
-        cases.focus()
+        self.set_focus(cases)
         if self.state.view:
             self.show_case(self.state.view[0].id)
         else:
@@ -623,8 +623,12 @@ class ReviewScreen(Screen[None]):
 
     def action_edit_note(self) -> None:
         # the input already holds the case's note (set when the case is shown), or text typed
-        # before a verdict was given: keep either
-        self.query_one("#note", Input).focus()
+        # before a verdict was given: keep either. Focus moves now, not on the next turn of the
+        # event loop (Widget.focus() defers it): a key typed right after ``e`` may already be
+        # queued, and must land in the note, never on the list as a label key.
+        note = self.query_one("#note", Input)
+        self.set_focus(note)
+        note.cursor_position = len(note.value)
 
     @on(Input.Submitted, "#note")
     def _note_submitted(self, event: Input.Submitted) -> None:
@@ -634,10 +638,10 @@ class ReviewScreen(Screen[None]):
         text = event.value.strip() or None
         if entry.mine is None:
             self.notify("a note goes with a verdict: press r, i, a or x first (the note is kept here)", severity="warning", timeout=5)
-            self.query_one(CaseList).focus()
+            self.set_focus(self.query_one(CaseList))
             return
         self._give(entry, self._label(entry, entry.mine.verdict, entry.mine.severity, text))
-        self.query_one(CaseList).focus()
+        self.set_focus(self.query_one(CaseList))
         self.notify("note saved" if text else "note removed", timeout=2)
 
     # -- view toggles ---------------------------------------------------------------------------
@@ -692,7 +696,7 @@ class ReviewScreen(Screen[None]):
         box = self.query_one("#search", Input)
         box.display = True
         box.value = self.state.search or ""
-        box.focus()
+        self.set_focus(box)  # now: the next key typed goes to the box
 
     def _set_search(self, needle: str | None) -> None:
         self.state.search = needle or None
@@ -740,7 +744,7 @@ class ReviewScreen(Screen[None]):
         self.run_search(event.value)
         if not event.value.strip():
             self.query_one("#search").display = False
-        self.query_one(CaseList).focus()
+        self.set_focus(self.query_one(CaseList))
 
     def _apply_view(self) -> None:
         self.state.rebuild()
@@ -765,7 +769,7 @@ class ReviewScreen(Screen[None]):
                 self._set_search(None)
                 focused.display = False
                 self._apply_view()
-            self.query_one(CaseList).focus()
+            self.set_focus(self.query_one(CaseList))
             return
         if self.state.search:
             self._set_search(None)
@@ -820,8 +824,10 @@ class ReviewScreen(Screen[None]):
         origin = f"review of {run_name(s.baseline)} → {run_name(s.candidate)} (comparison #{s.id})"
         if entry.mine is not None and entry.mine.note:
             origin += f": {entry.mine.note}"
+        app: ReviewApp = self.app  # type: ignore[assignment]
+        target = app.promote_to if app.promote_to is not None else Path(s.suite.path or "")
         kwargs: dict[str, Any] = {
-            "suite_path": Path(s.suite.path or ""),
+            "suite_path": target,
             "case": entry.case,
             "baseline_text": (b.text or "") if b else "",
             "candidate_text": (c.text or "") if c else "",
@@ -833,7 +839,8 @@ class ReviewScreen(Screen[None]):
 
         def done(case: Any) -> None:
             if case is not None:
-                self.notify(f"added case {case.id} to {s.suite.path}", timeout=5, markup=False)
+                note = f" ({app.promote_note})" if app.promote_note else ""
+                self.notify(f"added case {case.id} to {target}{note}", timeout=8, markup=False)
 
         self.app.push_screen(promote.PromoteScreen(**kwargs), done)
 

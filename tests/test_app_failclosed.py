@@ -1,0 +1,148 @@
+"""The review app's fail-open spots, closed (issue 10): the first key after ``e`` goes to the
+note, the triage list shows where its "within noise" group starts, and labels the store would not
+take are never lost at ``q`` without a word."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_app import ME, SIZE, env, ready, settle, stored  # noqa: F401  (env: a pytest fixture)
+from textual import events
+
+from reviewer.app import ReviewApp
+from reviewer.app.screens.review import ReviewScreen
+from reviewer.app.screens.unsaved import UnsavedLabelsScreen
+from reviewer.app.widgets.case_list import CaseList
+
+# -- the first key after e ----------------------------------------------------------------------
+
+
+async def test_a_key_typed_right_after_e_lands_in_the_note_not_on_the_list(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        case = screen.current.id
+        await pilot.press("a")
+        await settle(pilot)
+        # both keys queued before either is handled: a fast typist's "e" then "r"
+        pilot.app.post_message(events.Key("e", "e"))
+        pilot.app.post_message(events.Key("r", "r"))
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.focused is not None and screen.focused.id == "note"
+        assert screen.query_one("#note").value == "r"
+        assert screen.state.by_id[case].mine.verdict == "acceptable"  # r was not a label key
+        await settle(pilot)
+        assert stored(db, cid) == {(case, ME): ("acceptable", None, None)}
+
+
+async def test_a_key_typed_right_after_slash_lands_in_the_search_box(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        pilot.app.post_message(events.Key("slash", "/"))
+        pilot.app.post_message(events.Key("r", "r"))
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.query_one("#search").value == "r"
+        await settle(pilot)
+        assert stored(db, cid) == {}
+
+
+# -- labels the store would not take ------------------------------------------------------------
+
+
+@pytest.fixture
+def immutable(env):
+    """The comparison's store made immutable (chattr +i: even root cannot write it), so every
+    label write fails as on a read-only mount; writable again afterwards."""
+    db, cid = env
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        yield db, cid
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], check=True)
+
+
+async def label_that_fails(pilot) -> str:
+    screen = await ready(pilot)
+    case = screen.current.id
+    await pilot.press("r")
+    for _ in range(500):
+        if pilot.app.writer.last_error:
+            break
+        await pilot.pause(0.01)
+    assert pilot.app.writer.pending == 1 and "readonly" in pilot.app.writer.last_error
+    return case
+
+
+async def test_q_with_labels_the_store_refused_asks_and_writes_a_labels_file(immutable, tmp_path):
+    db, cid = immutable
+    app = ReviewApp(db, cid, reviewer=ME)
+    saved = tmp_path / "saved-labels.jsonl"
+    async with app.run_test(size=SIZE) as pilot:
+        case = await label_that_fails(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, UnsavedLabelsScreen) and app.return_code is None  # not quit
+        said = dialog.query_one("#unsaved-title").render().plain + dialog.query_one("#unsaved-why").render().plain
+        assert "1 label change could not be saved" in said and "readonly" in said and str(db) in said
+        await pilot.press("q")  # a second q is not a confirmation: it is a letter of the file name
+        await pilot.pause()
+        assert app.screen is dialog and app.return_code is None
+        dialog.query_one("#unsaved-path").value = str(saved)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.return_code == 0  # quit once the labels are safe
+    app.close_store()
+    assert app.finish() == 0
+    line = json.loads(saved.read_text(encoding="utf-8"))
+    assert (line["format"], line["case"], line["reviewer"], line["verdict"]) == ("reviewer-labels/1", case, ME, "regression")
+    subprocess.run(["chattr", "-i", str(db)], check=True)
+    imported = subprocess.run([sys.executable, "-m", "reviewer", "labels", "import", str(saved), "--db", str(db)],
+                              capture_output=True, text=True, env=os.environ.copy(), timeout=60)  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    assert stored(db, cid) == {(case, ME): ("regression", None, None)}
+
+
+async def test_quitting_without_the_labels_takes_an_explicit_ctrl_q_and_is_reported(immutable, capsys):
+    db, cid = immutable
+    app = ReviewApp(db, cid, reviewer=ME)
+    async with app.run_test(size=SIZE) as pilot:
+        await label_that_fails(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, UnsavedLabelsScreen)
+        await pilot.press("escape")  # back to the review: nothing lost, nothing quit
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen) and app.return_code is None and app.writer.pending == 1
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.return_code == 0
+    app.close_store()
+    assert app.finish() == 2  # labels lost: store trouble
+    err = capsys.readouterr().err
+    assert "1 label change not saved" in err and str(db) in err
+    assert stored(db, cid) == {}
+
+
+async def test_q_quits_at_once_when_every_label_is_saved(env):
+    db, cid = env
+    app = ReviewApp(db, cid, reviewer=ME)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("r", "q")
+        await pilot.pause()
+        assert app.return_code == 0 and not isinstance(app.screen, UnsavedLabelsScreen)
+    app.close_store()
+    assert app.finish() == 0
