@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_export import ADA, ROOT
 
 from reviewer.export.changelog import short_model
-from test_export import ADA, ROOT
 
 SUITE = """\
 suite: names

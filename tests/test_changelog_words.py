@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from test_export import ADA, NOW
+
 from reviewer.analysis import assess_comparison
 from reviewer.export.changelog import Price, build_changelog, render_markdown
 from reviewer.export.plural import plural
 from reviewer.store import Output, Store
 from reviewer.suite import load_suite
-from test_export import ADA, NOW
 
 NOUNS = ("regression", "improvement", "case", "flip", "answer", "line", "change", "warning", "sample", "error")
 
@@ -48,7 +49,7 @@ def one_of_each(tmp_path: Path) -> str:
 
 def test_counts_of_one_are_singular(tmp_path):
     md = one_of_each(tmp_path)
-    wrong = [m.group() for m in re.finditer(r"(?<![\d.,])1 (?:[a-z]+ )?(?:%s)s\b" % "|".join(NOUNS), md)]
+    wrong = [m.group() for m in re.finditer(r"(?<![\d.,])1 (?:[a-z]+ )?(?:" + "|".join(NOUNS) + r")s\b", md)]
     assert wrong == [], wrong
     assert "**1 regression** (1 high)" in md
     assert "**1 negative flip** (100% of 1 checked case)" in md

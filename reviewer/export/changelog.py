@@ -55,6 +55,12 @@ EXCERPT_LINES = 12
 EXCERPT_WIDTH = 160
 #: Unreviewed cases listed one per line before "… and N more".
 UNREVIEWED_LISTED = 100
+#: Improvements and acceptable changes are listed one per line up to this many; beyond, they are
+#: grouped: counts by tag and by note, each with its first GROUP_IDS ids and "+N more".
+GROUP_OVER = 10
+GROUP_IDS = 3
+#: Notes listed in a grouped section (the most common first; every label is in the JSON export).
+GROUP_NOTES = 10
 
 Status = Literal["changed", "noise", "unchanged"]
 
@@ -999,6 +1005,55 @@ def _side_rows(cl: Changelog) -> list[str]:
     return lines
 
 
+def _collapsed(ids: Sequence[str], shown: int = GROUP_IDS) -> str:
+    """``a``, ``b``, ``c`` … +9 more (ids as code spans, in triage order)."""
+    head = ", ".join(code(x) for x in ids[:shown])
+    return head + (f" … +{len(ids) - shown:,} more" if len(ids) > shown else "")
+
+
+def _grouped(items: Sequence[CaseEntry], verdict: str) -> list[str]:
+    """Many improvements or acceptable changes, grouped: by tag with their most common flags,
+    then by the note that explains them (who wrote it), each with its ids collapsed."""
+    n = len(items)
+    lines = [(f"{plural(n, 'case')} labelled {verdict}, grouped (a case with several tags counts under each; "
+              "each case and label is in the JSON export)."), ""]  # fmt: skip
+    by_tag: dict[str, list[CaseEntry]] = defaultdict(list)
+    untagged: list[CaseEntry] = []
+    for c in items:
+        for t in c.tags:
+            by_tag[t].append(c)
+        if not c.tags:
+            untagged.append(c)
+    groups = sorted(by_tag.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    if untagged:
+        groups.append(("", untagged))
+    lines += ["**By tag**", ""]
+    for tag, members in groups:
+        flags = Counter(FLAG_LABELS.get(f, f) for c in members for f in c.flags)
+        common = ", ".join(f"{w} {k}" for w, k in sorted(flags.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        name = code(tag) if tag else "untagged"
+        lines.append(f"- {name} ({len(members):,}): {_collapsed([c.id for c in members])}" + (f" · {common}" if common else ""))
+    notes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    silent = 0
+    for c in items:
+        eff = c.effective
+        if eff is None or not (eff.note and eff.note.strip()):
+            silent += 1
+            continue
+        notes[(" ".join(eff.note.split()), _name(eff.reviewer))].append(c.id)
+    if notes:
+        lines += ["", "**Notes**", ""]
+        ranked = sorted(notes.items(), key=lambda kv: -len(kv[1]))  # stable: first seen first on ties
+        for (note, who), ids in ranked[:GROUP_NOTES]:
+            lines.append(f"- {prose(who)}: {prose(note, limit=EXCERPT_WIDTH)} ({len(ids):,}: {_collapsed(ids)})")
+        rest = ranked[GROUP_NOTES:]
+        if rest:
+            lines.append(f"- … {plural(len(rest), 'more note')} on {plural(sum(len(i) for _, i in rest), 'case')}")
+        if silent:
+            lines.append(f"- {plural(silent, 'case')} without a note")
+    return lines
+
+
 def render_body(cl: Changelog) -> str:
     """The document body: everything above the sign-off block (what the body digest covers)."""
     s = cl.summary
@@ -1143,6 +1198,10 @@ def render_body(cl: Changelog) -> str:
         add("")
         if not items:
             add("None labelled.")
+            add("")
+            return
+        if len(items) > GROUP_OVER:
+            out.extend(_grouped(items, verdict))
             add("")
             return
         for c in items:
