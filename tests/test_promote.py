@@ -193,3 +193,21 @@ def test_suggestions_pass_on_the_good_side_and_catch_the_other(good: str):
         assert checks, (ok, bad)
         assert all(r.passed for r in run_checks(checks, ok)), (checks, ok)
         assert not all(r.passed for r in run_checks(checks, bad)), (checks, bad)
+
+
+async def test_whitespace_at_the_ends_is_shown_and_kept_exactly(tmp_path: Path):
+    padded = '  {"order": 1234}\n\n'
+    suite, screen = make(tmp_path, baseline_text=padded)
+    app = Host(screen)
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.pause()
+        preview = str(screen.query(".promote-preview").first().render())
+        assert preview.startswith('baseline:  ␠␠{"order": 1234}⏎⏎')
+        assert "starts with 2 spaces; ends with 2 newlines (kept exactly in the reference)" in preview
+        candidate = str(screen.query(".promote-preview").last().render())
+        assert candidate == "candidate: " + " ".join(CANDIDATE.split())  # inner newlines folded, no edge note
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    (case,) = app.results
+    assert case.reference == padded
+    assert load_suite(suite).suite.case(case.id).reference == padded

@@ -26,13 +26,66 @@ from ..suite import Case, Check
 REFERENCE_CHOICES = ("baseline", "candidate", "none")
 
 
+_MARKS = {" ": "␠", "\n": "⏎", "\t": "⇥", "\r": "␍"}
+_NAMES = {" ": "space", "\n": "newline", "\t": "tab", "\r": "carriage return"}
+_EDGE = "bold #ffaf00"
+
+
+def _marks(ws: str, limit: int = 12) -> str:
+    """Whitespace made visible, one mark per character (␠ ⏎ ⇥ ␍, · for any other)."""
+    out = "".join(_MARKS.get(c, "·") for c in ws[:limit])
+    return out + ("…" if len(ws) > limit else "")
+
+
+def _describe(ws: str) -> str:
+    """``"2 newlines and 1 space"``: what a run of whitespace is made of, in order of appearance."""
+    counts: dict[str, int] = {}
+    for c in ws:
+        name = _NAMES.get(c, "other whitespace character")
+        counts[name] = counts.get(name, 0) + 1
+    parts = [f"{n} {name}" + ("s" if n != 1 and not name.endswith("s") else "") for name, n in counts.items()]
+    return " and ".join(parts)
+
+
+def edge_whitespace(text: str) -> str | None:
+    """What a reference would keep at its ends that a one-line preview hides, e.g. ``"ends with
+    2 newlines"``; None when it starts and ends with a visible character."""
+    core = text.strip()
+    if not core:
+        return None
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    said = []
+    if lead:
+        said.append(f"starts with {_describe(lead)}")
+    if trail:
+        said.append(f"ends with {_describe(trail)}")
+    return "; ".join(said) or None
+
+
 def _preview(text: str, limit: int = 160) -> Text:
-    """One line of untrusted output: whitespace folded, control characters never reach the terminal."""
-    one = " ".join(text.split())
+    """One line of untrusted output: whitespace inside folded, control characters never reach the
+    terminal. Whitespace at either end — which the reference keeps exactly — is shown as marks
+    (␠ ⏎ ⇥) and said in words on the next line."""
+    core = text.strip()
+    if not core:
+        return Text("(empty)" if not text else f"(only whitespace: {_marks(text)})", "dim", end="")
+    one = " ".join(core.split())
     if len(one) > limit:
         one = one[:limit] + "…"
     one = "".join(c if c.isprintable() else "\ufffd" for c in one)
-    return Text(one, end="") if one else Text("(empty)", "dim", end="")
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    out = Text(end="")
+    if lead:
+        out.append(_marks(lead), _EDGE)
+    out.append(one)
+    if trail:
+        out.append(_marks(trail), _EDGE)
+    note = edge_whitespace(text)
+    if note:
+        out.append(f"\n{note} (kept exactly in the reference)", "italic #ffaf00")
+    return out
 
 
 def parse_tags(text: str) -> list[str]:
