@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from ._common import add_db_option, open_store
+from ._common import add_db_option, open_store, visible
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from ..export.changelog import SignaturePlan, load_changelog, render_json, render_markdown
     from ..export.options import parse_prices, principal_of, refuse_unreviewed
+    from ..export.plural import plural
     from ..export.signing import body_digest, embed_signature, parse_layout, write_atomic
     from ..identity import reviewer_identity
 
@@ -109,19 +110,19 @@ def _run(args: argparse.Namespace) -> int:
             write_atomic(sig_path, signature.encode("ascii"))
         elif sig_path.is_file() and sig_path.read_bytes().startswith(b"-----BEGIN SSH SIGNATURE-----"):
             sig_path.unlink()  # it signed the file we just replaced: verify would only report a mismatch
-            print(f"reviewer export: removed the stale {sig_path}", file=sys.stderr)
-        what = f"wrote {out_path}"
+            print(f"reviewer export: removed the stale {visible(str(sig_path))}", file=sys.stderr)
+        what = f"wrote {visible(str(out_path))}"
         if fmt == "md":
             layout = parse_layout(document)
             what += f" (body: lines 1–{layout.body_lines}, sha256 {body_digest(layout.body)[:16]}…)"
         if signature is not None:
-            what += f"; signature {sig_path}"
+            what += f"; signature {visible(str(sig_path))}"
         elif args.embed_signature:
             what += "; signature embedded"
         s = cl.summary
         print(
-            f"reviewer export: {what}. {s.cases} cases: {s.regressions} regressions, {s.negative_flips} negative flips, "
-            f"{s.unreviewed} unreviewed",
+            f"reviewer export: {what}. {plural(s.cases, 'case')}: {plural(s.regressions, 'regression')}, "
+            f"{plural(s.negative_flips, 'negative flip')}, {s.unreviewed:,} unreviewed",
             file=sys.stderr,
         )
     return 0

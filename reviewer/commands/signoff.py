@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_db_option, open_store
+from ._common import add_db_option, open_store, visible
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..export.changelog import load_changelog, review_state_digest
     from ..export.options import gc_paused, refuse_unreviewed
+    from ..export.plural import plural
     from ..identity import reviewer_identity
 
     signer = reviewer_identity(args.identity)
@@ -37,9 +38,13 @@ def run(args: argparse.Namespace) -> int:
         state = review_state_digest(cl)
         s = store.add_signoff(cl.comparison_id, signer, note=note, body_digest=state)
     sm = cl.summary
+    # names come from other people's files and flags (suite, comparison --name, --as, --note, run
+    # specs): printed through `visible`, so a terminal escape in one shows as ␛ and does nothing
+    name = f" ({visible(cl.comparison_name)})" if cl.comparison_name else ""
     print(
-        f"Signed off comparison #{cl.comparison_id} ({cl.suite_name}: {cl.baseline.spec} → {cl.candidate.spec}) "
-        f"as {signer} at {s.created_at}: {sm.regressions} regressions, {sm.negative_flips} negative flips, "
-        f"{sm.unreviewed} unreviewed. Reviewed state {state.removeprefix('state-sha256:')[:16]}…"
+        f"Signed off comparison #{cl.comparison_id}{name} ({visible(cl.suite_name)}: {visible(cl.baseline.shown)} → "
+        f"{visible(cl.candidate.shown)}) as {visible(signer)} at {s.created_at}: {plural(sm.regressions, 'regression')}, "
+        f"{plural(sm.negative_flips, 'negative flip')}, {sm.unreviewed:,} unreviewed. "
+        f"Reviewed state {state.removeprefix('state-sha256:')[:16]}…" + (f" Note: {visible(note)}" if note else "")
     )
     return 0
