@@ -66,6 +66,7 @@ def test_unchanged_case():
 def test_changed_case_with_one_sample_each_has_no_noise_floor():
     a = assess_case("c1", [s(ANSWER)], [s(ANSWER.replace("30", "14"))])
     assert a.within is None and not a.noise and a.tier == 1
+    assert a.noise_known is False and a.noise_p is None  # no floor: say "unknown", do not invent one
     assert a.change == pytest.approx(change_score(ANSWER, ANSWER.replace("30", "14")))
 
 
@@ -92,6 +93,65 @@ def test_a_real_change_rises_above_the_noise_floor():
     a = assess_case("real", baseline, candidate)
     assert a.change > a.within + 0.5
     assert not a.noise and a.tier == 1
+
+
+PARAPHRASES = [
+    "Refunds are issued within {n} days of the return arriving at our warehouse.",
+    "Refunds get issued within {n} days after the return arrives at our warehouse.",
+    "We issue refunds within {n} days once the return arrives at the warehouse.",
+]
+
+
+def test_a_consistently_changed_number_is_real_even_under_paraphrase_noise():
+    """The cross distances barely exceed the spread, but every baseline sample says 30 and every
+    candidate sample says 14: a changed fact, not sampling noise (new rule, issue 12)."""
+    baseline = [s(p.format(n=30)) for p in PARAPHRASES]
+    candidate = [s(p.format(n=14)) for p in reversed(PARAPHRASES)]
+    a = assess_case("number", baseline, candidate)
+    assert a.consistent_words == 2  # "30" only on one side, "14" only on the other
+    assert a.change < a.within * 1.5  # the old distance rule alone could not tell
+    assert not a.noise and a.noise_known and a.tier == 1
+
+
+def test_the_same_paraphrases_on_both_sides_are_noise_whatever_the_split():
+    baseline = [s(p.format(n=30)) for p in PARAPHRASES]
+    candidate = [s(p.format(n=30)) for p in (PARAPHRASES[1], PARAPHRASES[2], PARAPHRASES[1])]
+    a = assess_case("same-dist", baseline, candidate)
+    assert a.change > 0 and a.consistent_words == 0
+    assert a.noise and a.tier == 2
+
+
+def test_two_deterministic_versions_that_differ_are_a_real_change():
+    a = assess_case("det", [s(ANSWER)] * 3, [s(ANSWER.replace("30", "31"))] * 3)
+    assert a.within == 0 and a.change > 0 and not a.noise and a.tier == 1
+
+
+def test_cross_above_the_margin_but_not_the_most_separated_split_is_noise():
+    """Mean cross clears the margin only because two candidate samples are outliers (of each
+    other too); the third says what the baseline says. Putting any of the four alike samples with
+    the outliers separates the groups as well as the real split does (p = 8/20), so: noise."""
+    x = "alpha beta gamma delta epsilon zeta eta theta"
+    baseline = [s(x)] * 3
+    candidate = [s(x), s("completely different words here now"), s("and yet another unrelated reply")]
+    a = assess_case("outlier", baseline, candidate)
+    assert a.change > a.within * 1.13 + 0.01
+    assert a.noise_p == pytest.approx(0.4)
+    assert a.noise and a.tier == 2
+
+
+def test_real_change_margin_and_permutation_floor():
+    from reviewer.diff.score import NOISE_MARGIN, real_change
+
+    assert not real_change(0.0, 0.2, None, 3, 3, 0)
+    assert real_change(0.3, 0.0, None, 3, 3, 0)  # deterministic sides
+    assert real_change(0.21, 0.2, None, 3, 3, 2)  # consistent words, k = 3
+    assert not real_change(0.21, 0.2, None, 2, 2, 5)  # … but not at k = 2 (too easy by chance)
+    over = 0.2 * (1 + NOISE_MARGIN) + 0.02
+    assert real_change(over, 0.2, 0.1, 3, 3, 0)  # the most separated of 10 splits: p = 0.1
+    assert not real_change(over, 0.2, 0.2, 3, 3, 0)
+    assert not real_change(over, 0.2, 0.06, 5, 5, 0)  # at k = 5 the test can reach 0.05: it must
+    assert real_change(over, 0.2, 0.04, 5, 5, 0)
+    assert not real_change(0.2 * (1 + NOISE_MARGIN), 0.2, 0.1, 3, 3, 0)  # under the margin
 
 
 def test_within_pools_both_sides():
