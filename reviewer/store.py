@@ -124,26 +124,45 @@ def connect_readonly(path: Path, *, timeout_s: float = 10.0) -> sqlite3.Connecti
     return sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False, isolation_level=None)
 
 
+def _clean(text: str, limit: int = 200) -> str:
+    """An error's text as one short printable line (it can quote the damaged bytes it met)."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _disk_full(path: Path) -> bool:
+    """Less than 64 KiB free where the store lives (SQLite reports a full disk as an I/O error
+    when it is the WAL index that cannot grow)."""
+    try:
+        st = os.statvfs(path.parent if str(path.parent) else ".")
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 65536
+
+
 def sqlite_error_message(e: sqlite3.Error, path: Path | str | None = None) -> str:
     """One line for the user about an SQLite error: what happened to which file, and what to do."""
     path = path if path is not None else last_opened
     where = f"the store {path}" if path is not None else "the store"
     code = _code(e)
+    if str(e).startswith("Could not decode to UTF-8"):  # raised by Python's sqlite3 on a garbled text cell
+        column = str(e).split("'")[1] if str(e).count("'") >= 2 else "a text column"
+        return damaged_message(path or "FILE", f"column {_clean(column, 40)} holds bytes that are not UTF-8")
     if code in (_CORRUPT, _NOTADB) or (code is None and "malformed" in str(e)):
-        return damaged_message(path or "FILE", str(e))
+        return damaged_message(path or "FILE", _clean(str(e)))
     if code in (_BUSY, _LOCKED):
         return f"{where} is locked by another process ({e}): try again when it has finished"
     if code == _READONLY:
         why = why_not_writable(path) if path is not None else None
         return f"cannot write {where}: {why or e}; nothing was changed"
-    if code == _FULL:
+    if code == _FULL or (code == _IOERR and path is not None and _disk_full(Path(path))):
         return f"cannot write {where}: the disk is full ({e}); nothing was changed, free some space and retry"
     if code == _CANTOPEN:
         why = why_not_writable(path) if path is not None else None
         return f"cannot open {where}: {why or e}"
     if code == _IOERR:
         return f"{where}: disk I/O error ({e}); check the disk, then `reviewer doctor --db {path}`"
-    return f"{where}: {e}"
+    return f"{where}: {_clean(str(e))}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,11 +375,11 @@ class ComparisonSummary:
     status: str
     baseline_base_url: str | None
     candidate_base_url: str | None
-    cases: int
+    cases: int | None  # None: unknown, the store is damaged (status "damaged")
     samples: int
-    outputs: int
-    errors: int
-    labelled: int
+    outputs: int | None
+    errors: int | None
+    labelled: int | None
 
 
 @dataclass(slots=True)
@@ -496,15 +515,16 @@ class Store:
         Re-entrant: inside an open transaction it joins it, so several store calls compose into
         one all-or-nothing write (``with store.transaction(): store.create_run(...); ...``).
         Waits up to ``busy_timeout_ms`` for another process's write lock (telling ``on_wait``
-        after ``NOTICE_AFTER_MS``), then raises StoreLocked."""
+        after ``NOTICE_AFTER_MS``), then raises StoreLocked. On a read-only store it is a read
+        transaction, and the first write in it raises sqlite3's "readonly database" error."""
         with self._lock:
             if self._conn.in_transaction:
                 yield self._conn
                 return
-            if self.readonly:
-                why = why_not_writable(self.path) or "it was opened read-only"
-                raise StoreReadOnly(f"cannot write the store {self.path}: {why}; nothing was changed")
-            self._begin(self._busy_timeout_ms if wait_ms is None else wait_ms)
+            if self.readonly:  # reads stay consistent; a write inside fails (SQLITE_READONLY), saying why
+                self._conn.execute("BEGIN")
+            else:
+                self._begin(self._busy_timeout_ms if wait_ms is None else wait_ms)
             try:
                 yield self._conn
             except BaseException:
@@ -526,7 +546,7 @@ class Store:
                 pass
 
     def _begin(self, total: int) -> None:
-        first = min(self.NOTICE_AFTER_MS, total)
+        first = min(self.NOTICE_AFTER_MS, total // 2)
         started = time.monotonic()
         self._conn.execute(f"PRAGMA busy_timeout = {first}")
         try:
@@ -534,7 +554,7 @@ class Store:
                 self._conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as e:
-                if _code(e) not in (_BUSY, _LOCKED) or first >= total:
+                if _code(e) not in (_BUSY, _LOCKED) or total == 0:
                     if _code(e) in (_BUSY, _LOCKED):
                         raise StoreLocked(self._locked_message(time.monotonic() - started)) from None
                     raise
@@ -809,30 +829,62 @@ class Store:
                 raise StoreError(f"{self.path}: no comparison with id {comparison_id}")
         return Comparison(**{k: rows[0][k] for k in Comparison.__slots__})  # type: ignore[attr-defined]
 
+    _SUMMARY_SQL = """
+        SELECT c.id, c.name, c.created_at, c.status, s.name AS suite, s.digest AS suite_digest,
+               s.content AS content,
+               b.provider || ':' || b.model AS baseline, k.provider || ':' || k.model AS candidate,
+               b.base_url AS baseline_base_url, k.base_url AS candidate_base_url,
+               b.samples AS samples,
+               (SELECT COUNT(*) FROM outputs o WHERE o.run_id IN (c.baseline_run_id, c.candidate_run_id)) AS outputs,
+               (SELECT COUNT(*) FROM outputs o WHERE o.run_id IN (c.baseline_run_id, c.candidate_run_id)
+                    AND o.error IS NOT NULL) AS errors,
+               (SELECT COUNT(DISTINCT case_id) FROM labels l WHERE l.comparison_id = c.id) AS labelled
+        FROM comparisons c
+        JOIN suites s ON s.id = c.suite_id
+        JOIN runs b ON b.id = c.baseline_run_id
+        JOIN runs k ON k.id = c.candidate_run_id
+        {where}
+        ORDER BY c.id
+    """
+
     def comparisons(self) -> list[ComparisonSummary]:
-        rows = self._query(
-            """
-            SELECT c.id, c.name, c.created_at, c.status, s.name AS suite, s.digest AS suite_digest,
-                   s.content AS content,
-                   b.provider || ':' || b.model AS baseline, k.provider || ':' || k.model AS candidate,
-                   b.base_url AS baseline_base_url, k.base_url AS candidate_base_url,
-                   b.samples AS samples,
-                   (SELECT COUNT(*) FROM outputs o WHERE o.run_id IN (c.baseline_run_id, c.candidate_run_id)) AS outputs,
-                   (SELECT COUNT(*) FROM outputs o WHERE o.run_id IN (c.baseline_run_id, c.candidate_run_id)
-                        AND o.error IS NOT NULL) AS errors,
-                   (SELECT COUNT(DISTINCT case_id) FROM labels l WHERE l.comparison_id = c.id) AS labelled
-            FROM comparisons c
-            JOIN suites s ON s.id = c.suite_id
-            JOIN runs b ON b.id = c.baseline_run_id
-            JOIN runs k ON k.id = c.candidate_run_id
-            ORDER BY c.id
-            """
-        )
+        """One summary per comparison. In a damaged store (the listing itself fails) each
+        comparison is read on its own; one whose rows cannot be read is listed with status
+        ``damaged`` and unknown counts (None), never as complete."""
+        try:
+            rows = self._query(self._SUMMARY_SQL.format(where=""))
+        except sqlite3.DatabaseError:
+            if self.quick_check() is None:
+                raise
+            rows = self._damaged_listing()
         out = []
         for r in rows:
-            cases = len(json.loads(r.pop("content")).get("cases", []))
+            try:
+                cases = len(json.loads(r.pop("content")).get("cases", []))
+            except (TypeError, ValueError, AttributeError):
+                cases, r["status"] = None, "damaged"
             out.append(ComparisonSummary(cases=cases, **r))
         return out
+
+    def _damaged_listing(self) -> list[dict[str, Any]]:
+        rows = []
+        for (cid,) in self._conn.execute("SELECT id FROM comparisons ORDER BY id").fetchall():
+            try:
+                rows.extend(self._query(self._SUMMARY_SQL.format(where="WHERE c.id = ?"), (cid,)))
+                continue
+            except sqlite3.DatabaseError:
+                pass
+            base = self._query(
+                """SELECT c.id, c.name, c.created_at, 'damaged' AS status, s.name AS suite, s.digest AS suite_digest,
+                          NULL AS content, b.provider || ':' || b.model AS baseline, k.provider || ':' || k.model AS candidate,
+                          b.base_url AS baseline_base_url, k.base_url AS candidate_base_url, b.samples AS samples,
+                          NULL AS outputs, NULL AS errors, NULL AS labelled
+                   FROM comparisons c JOIN suites s ON s.id = c.suite_id
+                   JOIN runs b ON b.id = c.baseline_run_id JOIN runs k ON k.id = c.candidate_run_id WHERE c.id = ?""",
+                (cid,),
+            )
+            rows.extend(base)
+        return rows
 
     def load_comparison(self, comparison_id: int | None = None) -> ComparisonData:
         self.require_healthy()

@@ -49,14 +49,14 @@ def open_store(args: argparse.Namespace, *, readonly: bool | Literal["auto"] = "
     def on_wait(message: str) -> None:
         print(prefix + message, file=sys.stderr, flush=True)
 
-    store = Store(db_path(getattr(args, "db", None)), readonly=readonly, busy_timeout_ms=lock_timeout_ms(), on_wait=on_wait)
+    path = db_path(getattr(args, "db", None))
     if readonly is False:
-        try:
-            store.require_writable()
-        except BaseException:
-            store.close()
-            raise
-    return store
+        from ..store import StoreReadOnly, why_not_writable
+
+        why = why_not_writable(path)
+        if why is not None:
+            raise StoreReadOnly(f"cannot write the store {path}: {why}; nothing was changed")
+    return Store(path, readonly=readonly, busy_timeout_ms=lock_timeout_ms(), on_wait=on_wait)
 
 
 def url_host(url: str | None) -> str | None:

@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
         damaged = {c.id: p for c in items if problem is not None and (p := store.comparison_problem(c.id))}
         path = store.path
     for c in items:
-        if c.id in damaged:
+        if c.id in damaged or c.status == "damaged":
             c.status = "damaged"
+            damaged.setdefault(c.id, "unreadable")
     names = model_names([(c.baseline, c.baseline_base_url) for c in items] + [(c.candidate, c.candidate_base_url) for c in items])
     if args.json:
         docs = []
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             rows.append([
                 str(c.id), c.created_at[:16].replace("T", " "), c.suite, c.name or "-",
                 names[(c.baseline, c.baseline_base_url)], "→", names[(c.candidate, c.candidate_base_url)],
-                str(c.cases), str(c.samples), str(c.errors), str(c.labelled), c.status,
+                *(("?" if n is None else str(n)) for n in (c.cases, c.samples, c.errors, c.labelled)), c.status,
             ])  # fmt: skip
         print_table(rows, right={0, 7, 8, 9, 10})
     if problem is not None:

@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from ..export.changelog import resolve_comparison_id
     from ..export.labels_io import export_labels, import_labels, write_lines
 
-    with open_store(args) as store:
+    writes = args.labels_action == "import" and not args.dry_run
+    # an import that cannot be written says why before reading the file; export and --dry-run only read
+    with open_store(args, readonly=False if writes else "auto") as store:
         if args.labels_action == "export":
             cid = resolve_comparison_id(store, args.comparison)
             cid = store.comparison(cid).id
