@@ -60,9 +60,11 @@ def assess_one(data: ComparisonData, case: Case) -> Assessment:
 
 @cache
 def engine_digest() -> str:
-    """Hash of the diff engine's source: any change to how cases are scored invalidates the cache."""
+    """Hash of the diff engine's source (with the statistics its noise rule uses): any change to how
+    cases are scored invalidates the cache."""
     h = hashlib.sha256()
-    for path in sorted((Path(__file__).parent / "diff").glob("*.py")):
+    here = Path(__file__).parent
+    for path in [*sorted((here / "diff").glob("*.py")), here / "stats.py"]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     h.update(Path(__file__).read_bytes())
