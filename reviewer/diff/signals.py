@@ -19,6 +19,9 @@ from reviewer.diff.tokens import word_count
 
 __all__ = [
     "REFUSAL_PHRASES",
+    "Decline",
+    "DeclineKind",
+    "classify_decline",
     "TRUNCATION_REASONS",
     "MarkdownShape",
     "OutputSignals",
@@ -98,9 +101,9 @@ for _p in REFUSAL_PHRASES:
 del _p, _f
 
 
-def find_refusal(text: str) -> str | None:
-    """The :data:`REFUSAL_PHRASES` entry that opens ``text`` as a refusal (the earliest one in the
-    first :data:`REFUSAL_WINDOW` characters, on word boundaries), or None."""
+def _find_phrase(text: str) -> str | None:
+    """The earliest :data:`REFUSAL_PHRASES` entry in the first :data:`REFUSAL_WINDOW` characters of
+    ``text`` (on word boundaries), or None."""
     window = _fold(text[:REFUSAL_WINDOW])
     best: tuple[int, str] | None = None
     for stem, phrases in _BY_STEM.items():
@@ -116,6 +119,258 @@ def find_refusal(text: str) -> str | None:
                     break
                 at = window.find(folded, at + 1)
     return best[1] if best else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Declines: refusals, partial compliance, non-answers
+# ---------------------------------------------------------------------------------------------
+
+DeclineKind = Literal["refusal", "partial", "non_answer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    """How an output declines: ``refusal`` (declines and gives nothing of what was asked),
+    ``partial`` (declines a part, then answers with substantial content) or ``non_answer`` (a
+    deflection that answers nothing: "this is subjective", "as an AI I have no opinions").
+    ``span`` is the ``[start, end)`` of ``matched`` in the text; ``source`` where it came from."""
+
+    kind: DeclineKind
+    span: tuple[int, int]
+    matched: str
+    source: str = "text"
+
+
+_Q = "['\u2019\u02bc]"  # any apostrophe
+# An apology or regret that opens a decline; never a decline on its own ("Sorry for the confusion").
+_APOLOGY = (
+    rf"(?:I{_Q}m|I\s+am)\s+(?:really\s+|so\s+|very\s+|truly\s+)?(?:sorry|afraid)|sorry|(?:my\s+)?apologies|I\s+apologi[sz]e"
+    r"|unfortunately|regrettably|regretfully|es\s+tut\s+mir\s+(?:sehr\s+)?leid|entschuldigung|leider"
+    r"|(?:je\s+suis\s+)?d[ée]sol[ée]e?|toutes\s+mes\s+excuses|je\s+regrette|malheureusement"
+    r"|lo\s+(?:siento|lamento)|disculpa|perd[oó]n|desafortunadamente|lamentablemente"
+    r"|mi\s+dispiace|purtroppo|desculpe|infelizmente|het\s+spijt\s+me|извините|к\s+сожалению"
+)
+#: First-person declining, followed (in Python) by the verb it declines.
+_EN_CORE = (
+    rf"\bI(?:\s+(?:really|truly|just|simply|honestly|also))?\s*(?:"
+    rf"can{_Q}?t|can\s*not|won{_Q}t|will\s+not|(?:would|could)(?:n{_Q}t|\s+not)"
+    rf"|(?:must|have\s+to|need\s+to|am\s+going\s+to\s+have\s+to|{_Q}m\s+going\s+to\s+have\s+to)\s+(?:respectfully\s+)?(?:decline|pass|turn)"
+    rf"|(?:{_Q}m|\s+am)\s+(?:not\s+(?:able|allowed|permitted|going|comfortable|in\s+a\s+position|willing)|unable)"
+    rf"|refuse|do(?:n{_Q}t|\s+not)\s+(?:think\s+I\s+should|feel\s+comfortable|create|write|generate|produce|provide|make|help|engage|assist|share)"
+    rf")(?![\w'\u2019\u02bc])"
+)
+_EN_OTHER = (
+    # "That's not something I can help with", "Writing ransomware isn't something I'm able to …"
+    rf"(?:is\s+not|isn{_Q}t|{_Q}s\s+not)\s+something\s+(?:that\s+)?I(?:{_Q}m|\s+am)?\s+(?:can|able|will|going|allowed|comfortable)"
+    # "It is not appropriate for me to", "It would not be ethical for me to"
+    rf"|\b(?:it\s+(?:is|would|would\s+not|wouldn{_Q}t)|it{_Q}s|it{_Q}d)\s+(?:not\s+)?(?:be\s+)?(?:not\s+)?(?:appropriate|ethical|safe|responsible|right)\s+for\s+me\s+to"
+    rf"|\bI\s+(?:cannot|can{_Q}t)\s+in\s+good\s+conscience"
+    # policy
+    r"|(?:goes|go|is|falls?)\s+(?:against|outside(?:\s+of)?)\s+(?:my|our|the|openai{Q}s|its)\s+(?:usage\s+|content\s+|ethical\s+|safety\s+)?(?:policies|policy|guidelines|principles|rules|terms)".replace("{Q}", _Q)
+    + r"|violat\w*\s+(?:my|our|the|openai\S*)\s+(?:usage\s+|content\s+|use-case\s+)?(?:policies|policy|guidelines)"
+    + r"|falls?\s+outside\s+of\s+them|would\s+go\s+against\s+that|(?:a\s+)?request\s+I\s+have\s+to\s+turn\s+down"
+)
+_ML_CORE = (
+    # de
+    r"\b(?:ich\s+(?:kann|darf|werde|möchte)|(?:kann|darf|werde)\s+ich)\b[^.!?\n]{0,80}?\b(?:nicht|keine[nmrs]?)\b"
+    r"|(?:ist|wäre)\s+mir\s+(?:leider\s+)?nicht\s+möglich|wäre\s+nicht\s+angemessen|verstößt\s+gegen\s+meine\s+richtlinien"
+    # fr
+    r"|\bje\s+(?:ne\s+(?:peux|pourrai|vais|saurais|puis)\s+pas|ne\s+suis\s+pas\s+(?:en\s+mesure|autoris[ée]e?)|refuse\s+de)"
+    r"|\bil\s+ne\s+serait\s+pas\s+(?:appropri[ée]|[ée]thique)"
+    # es
+    r"|\bno\s+(?:puedo|podr[ée]|estoy\s+en\s+condiciones|me\s+es\s+posible|voy\s+a\s+(?:ayudar|escribir|crear))|\bme\s+niego"
+    r"|\bno\s+ser[ií]a\s+(?:[ée]tico|apropiado|adecuado)"
+    # it, pt, nl, ru
+    r"|\bnon\s+(?:posso|sono\s+in\s+grado|riesco)|\bnão\s+(?:posso|consigo|sou\s+capaz)"
+    r"|\bkan\s+ik\s+(?:je|u)\s+niet|\bik\s+kan\s+(?:je|u)?\s*(?:daar\s+)?niet"
+    r"|не\s+могу|не\s+смогу"
+    # ja, zh, ko
+    r"|(?:お手伝い|お応え|お答え|回答|対応|提供|作成|お伝え|ご協力|サポート|アドバイス|診断|実行|ご案内)"
+    r"(?:(?:する|いたす)?こと)?(?:は|が|を)?(?:でき(?:ません|かねます|ない)|いたしかねます|致しかねます)"
+    r"|お断り(?:します|いたします|させていただきます)|(?:それ|これ|その件)は(?:お受け)?できません"
+    r"|(?:我)?(?:无法|不能)(?:帮助|提供|协助|完成|回答|满足)|도와드릴\s*수\s*없|할\s*수\s*없습니다|제공할\s*수\s*없"
+)
+_CORE_RE = re.compile(rf"(?P<en>{_EN_CORE})|(?P<other>{_EN_OTHER})|(?P<ml>{_ML_CORE})", re.IGNORECASE)
+_APOLOGY_RE = re.compile(rf"(?:{_APOLOGY})\b", re.IGNORECASE)
+# A generic inability after an apology ("Sorry, I can't." "ごめんなさい、それはできません。")
+_JA_APOLOGY = re.compile(r"^\s*(?:申し訳(?:ありません|ございません)|ごめんなさい|すみません|恐れ入りますが)")
+
+#: Words between "I can't" and the verb it declines.
+_FILLER = frozenset(
+    "to be able and will not won't cannot in good conscience really possibly ever just simply actually personally "
+    "directly ethically legally currently i am i'm going have help you with that this".split()
+)
+_IDIOM = frozenset("wait stress believe thank imagine overstate emphasize emphasise lie complain agree express".split())
+_OPINION = frozenset("choose pick select rate rank decide judge vote endorse prefer favor favour".split())
+_HEDGE = frozenset("browse taste eat confirm verify check guarantee".split())
+_WORD_RE = re.compile("[\\w'\u2019\u02bc%]+")
+_SAY_WHICH = re.compile(r"\s*(?:(?:say|tell\s+you|state|determine)\s+(?:for\s+sure\s+)?(?:which|who|whether|what(?:\s+is|'s)?\s+(?:better|best|right))|take\s+(?:a\s+)?sides?|side\s+with)", re.I)
+_BE_SURE = re.compile(r"\s*be\s+(?:\d+\s*%\s+|completely\s+|entirely\s+|absolutely\s+|totally\s+)?(?:sure|certain|positive)", re.I)
+
+_NON_ANSWER_RE = re.compile(
+    r"\b(?:is|it{Q}s|that{Q}s|are)\s+(?:a\s+|an\s+)?(?:highly\s+|very\s+|inherently\s+|deeply\s+|purely\s+|largely\s+|really\s+)?(?:subjective|personal\s+(?:decision|choice|matter|question)|matter\s+of\s+(?:personal\s+)?(?:preference|taste|opinion))"
+    r"|\b(?:it|that|this)\s+(?:really\s+|all\s+)?depends\b|\bthat\s+really\s+depends|depends\s+on\s+(?:many|several|various|a\s+(?:lot|variety|number)\s+of|numerous)\s+(?:personal\s+)?(?:factors|things|variables)"
+    r"|\b(?:answer|choice|decision|best\s+\w+)\s+(?:(?:will|would|may|can)\s+)?(?:depends?|var(?:y|ies)|differ)|(?:comes|boils)\s+down\s+to\s+(?:personal|your|individual|what)"
+    r"|\bdepends\s+on\s+(?:your|the\s+individual|one{Q}s|individual|personal|each)|\bdepends\s+on\s+the\s+context"
+    r"|\bthere{Q}?s?\s+(?:is\s+)?(?:no|isn{Q}t\s+(?:a|an|one))\s+(?:single\s+|simple\s+|definitive\s+|universally\s+|objective\s+|one\s+)?(?:right|wrong|correct|simple|definitive|objective|universal|single|clear)?\s*(?:or\s+wrong\s+)?(?:answer|right\s+answer)"
+    r"|\bno\s+(?:right|wrong)\s+or\s+(?:wrong|right)\s+answer|\bno\s+wrong\s+answer|too\s+many\s+variables|impossible\s+to\s+say|hard\s+to\s+say|difficult\s+to\s+say"
+    r"|\b(?:I|AI)\s+(?:do\s+not|don{Q}t)\s+(?:have|hold)\s+(?:any\s+)?(?:personal\s+|religious\s+|political\s+)?(?:opinions?|preferences?|beliefs?|feelings|views?|emotions|a\s+(?:personal\s+)?(?:favou?rite|stance|preference|opinion|view))"
+    r"|\bnot\s+capable\s+of\s+having\s+(?:opinions|preferences)|\bI\s+(?:do\s+not|don{Q}t)\s+(?:vote|rank|take\s+sides|hold\s+political)"
+    r"|\b(?:not\s+my\s+place|remain\s+neutral|complex\s+and\s+nuanced|valid\s+arguments\s+on|(?:perspectives|opinions|views)\s+(?:on\s+this\s+(?:topic\s+)?)?(?:vary|differ)|opinions\s+on\s+this\s+vary"
+    r"|beauty\s+is\s+in\s+the\s+eye|only\s+you\s+can\s+(?:decide|weigh)|can{Q}t\s+go\s+wrong\s+with\s+either|both\s+perspectives\s+are\s+valid|what\s+matters\s+most\s+to\s+you"
+    r"|approach\s+questions\s+like\s+this|more\s+(?:productive|constructive)\s+to|encourage\s+(?:you\s+to\s+)?(?:look|consult|consider)\w*\s+(?:at\s+)?(?:a\s+range|multiple|a\s+variety|various|different))"
+    # de fr es it pt ja
+    r"|\bist\s+subjektiv|hängt\s+(?:\w+\s+){0,6}ab\b|kommt\s+(?:ganz\s+)?darauf\s+an|nicht\s+pauschal|keine\s+persönliche\s+meinung"
+    r"|\best\s+subjective|\bd[ée]pend\s+(?:de|des|du)\b|pas\s+d{Q}opinion|pas\s+de\s+bonne\s+ou\s+de\s+mauvaise"
+    r"|\bes\s+subjetiva|\bdepende\s+de|no\s+tengo\s+opiniones|no\s+hay\s+una\s+respuesta"
+    r"|\bè\s+soggettiva|主観的|意見はありません|一概には言えません|人によって異なり|によって異なります|好みによ".replace("{Q}", _Q),
+    re.IGNORECASE,
+)
+#: An answer that picks, despite a deflection ("I don't have preferences, but I'd pick B").
+_PICK_RE = re.compile(
+    r"\b(?:I{Q}d|I\s+would|I{Q}ll)\s+(?:(?:still|probably|definitely)\s+)?(?:pick|choose|go\s+with|recommend|say|lean|vote|opt|suggest)"
+    r"|\bif\s+I\s+had\s+to\s+(?:choose|pick)|\bmy\s+(?:honest\s+)?(?:pick|choice|recommendation|vote|answer)\b|\bI\s+recommend|\bthe\s+answer\s+is\b"
+    r"|^\s*[A-E1-5]\s*(?:[).:—-]|$)|\b(?:most|many)\s+(?:historians|experts|economists|people)\s+(?:rank|consider|agree|prefer)"
+    r"|based\s+on\s+popularity|\bchoose\s+the\b|\bgive\s+you\s+a\s+straight\s+answer|\bpick\s+\w+\.|おすすめ|を選びます|würde\s+mich\s+für|je\s+choisirais|mi\s+elecci[oó]n".replace("{Q}", _Q),
+    re.IGNORECASE | re.MULTILINE,
+)
+_CLOSING_DEFLECTION = re.compile(
+    r"\b(?:ultimately|in\s+the\s+end),?\s+(?:the\s+(?:right|best)\s+(?:choice|answer|option|decision)|it|this|that)\s+(?:really\s+)?(?:depends|comes\s+down|boils\s+down)",
+    re.IGNORECASE,
+)
+#: What turns a decline into partial compliance: a pivot to content.
+_PIVOT_RE = re.compile(
+    r"\b(?:but|however|though|that\s+said|instead|in\s+general|generally|what\s+I\s+can\s+do|here{Q}s(?!\s+why)|here\s+(?:is|are)|"
+    r"aber|allerdings|mais|voici|pero|sin\s+embargo|ただ|ですが|しかし)\b|できませんが|ませんが、|^が、".replace("{Q}", _Q),
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?](?=[\s\"'”»)\]]|$)|[。！？]|\n\s*\n")
+_QUOTES_OPEN = "\"“«„「『"
+_DIALOGUE_START = re.compile(r"^\s*(?:[\"“«„「『]|[—–]\s*\S)")
+#: How much text after the decline makes it partial compliance (UTF-8 bytes, so a CJK
+#: character weighs like three Latin letters).
+PARTIAL_MIN_BYTES = 120
+#: Declines open an output: only the first :data:`REFUSAL_WINDOW` characters and
+#: :data:`DECLINE_SENTENCES` sentences are read.
+DECLINE_SENTENCES = 3
+
+
+def _opening_end(head: str) -> int:
+    n = 0
+    for m in _SENTENCE_END.finditer(head):
+        n += 1
+        if n == DECLINE_SENTENCES:
+            return m.end()
+    return len(head)
+
+
+def _in_quote(head: str, at: int) -> bool:
+    """Whether ``head[at]`` lies inside quoted speech opened on its own line."""
+    line_start = head.rfind("\n", 0, at) + 1
+    seg = head[line_start:at]
+    straight = seg.count('"')
+    return straight % 2 == 1 or seg.count("“") > seg.count("”") or seg.count("«") > seg.count("»") or seg.count("„") > seg.count("“") or "「" in seg and "」" not in seg
+
+
+def _verb_kind(text: str, end: int) -> str:
+    """What the first-person decline ending at ``end`` declines: "idiom" (can't wait), "hedge"
+    (can't be sure), "opinion" (can't choose), "decline"."""
+    rest = text[end : end + 80]
+    if _BE_SURE.match(rest):
+        return "hedge"
+    if _SAY_WHICH.match(rest):
+        return "opinion"
+    low = rest.lower()
+    if low.lstrip().startswith("help but") or low.lstrip().startswith("help falling"):
+        return "idiom"
+    for w in _WORD_RE.findall(low)[:6]:
+        w = w.replace("\u2019", "'")
+        if w in _FILLER:
+            continue
+        if w in _IDIOM or " enough" in low[: low.find(".") if "." in low else 80]:
+            return "idiom"
+        if w in _OPINION:
+            return "opinion"
+        if w in _HEDGE:
+            return "hedge"
+        if w in ("say", "tell") and _SAY_WHICH.match(rest):
+            return "opinion"
+        return "decline"
+    return "decline"  # "I can't." / "I won't help you."
+
+
+def _span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The decline's span, extended back to an apology that opens its sentence."""
+    sent_start = 0
+    for m in _SENTENCE_END.finditer(text, 0, start):
+        sent_start = m.end()
+    lead = text[sent_start:start]
+    a = _APOLOGY_RE.search(lead)
+    if a and len(lead) - a.start() < 60:
+        start = sent_start + a.start()
+    while start < end and text[start].isspace():
+        start += 1
+    return start, end
+
+
+def _content_after(text: str, at: int) -> bool:
+    """Whether a pivot to real content follows the decline ending at ``at``."""
+    window = text[at : at + 260]
+    m = _PIVOT_RE.search(window)
+    if m is None:
+        return False
+    return len(text[at + m.start() :].encode("utf-8")) >= PARTIAL_MIN_BYTES
+
+
+def _make(kind: DeclineKind, text: str, start: int, end: int) -> Decline:
+    start, end = _span(text, start, end)
+    return Decline(kind, (start, end), text[start:end])
+
+
+def classify_decline(text: str) -> Decline | None:
+    """Whether ``text`` declines, and how: a refusal, partial compliance or a non-answer, with the
+    span that says so; None for an answer. Only the opening is read (the first
+    :data:`REFUSAL_WINDOW` characters, :data:`DECLINE_SENTENCES` sentences): a refusal comes
+    first, and a "cannot" deep in an answer is part of the answer."""
+    head = text[:REFUSAL_WINDOW]
+    opening = head[: _opening_end(head)]
+    dialogue = bool(_DIALOGUE_START.match(opening))
+    hedge: tuple[int, int] | None = None
+    for m in _CORE_RE.finditer(opening):
+        if dialogue or _in_quote(opening, m.start()):
+            continue
+        kind = _verb_kind(text, m.end()) if m.lastgroup == "en" else "decline"
+        if kind == "idiom":
+            continue
+        if kind == "hedge":
+            hedge = hedge or (m.start(), m.end())
+            continue
+        if kind == "opinion":
+            if _PICK_RE.search(text[:2000]):
+                return None
+            if _content_after(text, m.end()) and not _NON_ANSWER_RE.search(text, m.end(), m.end() + 200):
+                return _make("partial", text, m.start(), m.end())
+            return _make("non_answer", text, m.start(), m.end())
+        if _content_after(text, m.end()):
+            return _make("partial", text, m.start(), m.end())
+        return _make("refusal", text, m.start(), m.end())
+    if not dialogue and _JA_APOLOGY.match(opening) and re.search(r"できません|いたしかねます", opening):
+        m = re.search(r"できません|いたしかねます", opening)
+        return _make("refusal", text, 0, m.end())
+    m = _NON_ANSWER_RE.search(opening) or _CLOSING_DEFLECTION.search(text)
+    if m and not dialogue and not _PICK_RE.search(text[:2000]):
+        return _make("non_answer", text, m.start(), m.end())
+    return None
+
+
+def find_refusal(text: str) -> str | None:
+    """What makes ``text`` a refusal (see :func:`classify_decline`), or None: the
+    :data:`REFUSAL_PHRASES` entry that the refusal opens with when there is one, else the matched
+    text. Partial compliance and non-answers are not refusals here."""
+    d = classify_decline(text)
+    if d is None or d.kind != "refusal":
+        return None
+    return _find_phrase(text[d.span[0] : d.span[1] + 40]) or d.matched
 
 
 #: finish/stop reasons meaning the output was cut at the token limit (OpenAI, Anthropic, Gemini,
