@@ -375,6 +375,15 @@ def _namespaces_option(signers: Path, line: int) -> str | None:
     return m.group(1) if m else None
 
 
+def _namespace_refused(name: str, what: str, signers: Path, file: str, line: int) -> VerifyFailed:
+    ns = _namespaces_option(signers, line)
+    shown = f'namespaces="{ns}"' if ns is not None else "a namespaces= option"
+    return VerifyFailed(
+        f"{name}: {what}, but {file}:{line} allows that key only for {shown}, which does not include "
+        f"{NAMESPACE}: add {NAMESPACE} to that option to trust this key for changelogs"
+    )
+
+
 def _explain_verify_failure(
     name: str, principal: str, signers: Path, where: str, sig_name: str, proc: subprocess.CompletedProcess[bytes]
 ) -> VerifyFailed:
@@ -384,13 +393,7 @@ def _explain_verify_failure(
     if problem is not None:
         file, line, what = problem
         if what.startswith(_SSH_NOT_PERMITTED):
-            ns = _namespaces_option(signers, line)
-            shown = f'namespaces="{ns}"' if ns is not None else "a namespaces= option"
-            return VerifyFailed(
-                f"{name}: the signature by {principal} is intact, but {file}:{line} allows that key only "
-                f'for {shown}, which does not include {NAMESPACE}: add {NAMESPACE} to that option to '
-                "trust this key for changelogs"
-            )
+            return _namespace_refused(name, f"the signature by {principal} is intact", signers, file, line)
         return VerifyFailed(f"{name}: {principal} is not trusted for this signature: {file}:{line}: {what}")
     if any(marker in ln for ln in lines for marker in _SSH_DAMAGED):
         detail = next(ln for ln in lines if any(marker in ln for marker in _SSH_DAMAGED))
@@ -519,6 +522,8 @@ def _verify_bytes(
         if found.returncode != 0 or not principals:
             signer = f"{name}: signed by {info.key_type} key {info.fingerprint}"
             problem = _signers_problem(_ssh_lines(found), signers)
+            if problem is not None and problem[2].startswith(_SSH_NOT_PERMITTED):  # older OpenSSH checks it here
+                raise _namespace_refused(name, f"signed by {info.key_type} key {info.fingerprint}", signers, *problem[:2])
             if problem is not None:  # e.g. "key has expired", "missing key"
                 raise VerifyFailed(f"{signer}, which {signers} does not trust ({problem[0]}:{problem[1]}: {problem[2]})")
             raise VerifyFailed(f"{signer}, which is not in {signers}")
