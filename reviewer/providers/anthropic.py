@@ -14,7 +14,7 @@ import httpx
 
 from ..errors import UsageError
 from . import Answer, Call, Spec
-from .http import HTTPProvider
+from .http import HTTPProvider, malformed
 
 OFFICIAL = "https://api.anthropic.com"
 DEFAULT_MAX_TOKENS = 1024
@@ -27,9 +27,11 @@ class AnthropicProvider(HTTPProvider):
 
     def __init__(self, spec: Spec, option: str = "SPEC"):
         self.model = spec.model
-        base = (spec.base_url or os.environ.get("ANTHROPIC_BASE_URL") or OFFICIAL).rstrip("/")
-        self.base_url = base[:-3] if base.endswith("/v1") else base
-        if not os.environ.get("ANTHROPIC_API_KEY") and self.base_url == OFFICIAL:
+        base, qmark, query = (spec.base_url or os.environ.get("ANTHROPIC_BASE_URL") or OFFICIAL).partition("?")
+        base = base.rstrip("/")
+        base = base[:-3] if base.endswith("/v1") else base
+        self.set_base_url(base + qmark + query)
+        if not os.environ.get("ANTHROPIC_API_KEY") and self.request_base == OFFICIAL:
             raise UsageError(f"{option} {spec}: ANTHROPIC_API_KEY is not set")
         self.warnings: list[str] = []
 
@@ -62,7 +64,14 @@ class AnthropicProvider(HTTPProvider):
 
     async def complete(self, transport: httpx.AsyncBaseTransport, call: Call, timeout: float) -> Answer:
         data, request_id, latency = await self.post(transport, "/v1/messages", self.request_body(call), timeout)
-        blocks = data.get("content") or []
+        blocks = data.get("content")
+        if not isinstance(blocks, list):
+            rid = request_id or data.get("id")
+            err = data.get("error")
+            what = "no content list" if blocks is None else f"content is a JSON {type(blocks).__name__}, not a list"
+            if isinstance(err, dict) and err.get("message"):
+                what = f"no content, an error instead: {err['message']}"
+            raise malformed(what, rid)
         text = "".join(b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text")
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
         return Answer(
