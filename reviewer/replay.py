@@ -4,6 +4,12 @@ with backoff that honours Retry-After, a cache of answered calls, and a resumabl
 Every answer is committed to the store before its worker starts another call, so a crash
 (Ctrl-C or kill -9) loses at most the calls in flight; running the same command again finishes
 only what is missing. Never imports Textual or the diff engine.
+
+Fail closed, and fast: a call that cannot connect (refused, DNS, TLS, connect timeout) is tried
+``connect_attempts`` times with short waits, and once one call has given up so, the server is
+known dead: every call still queued for it is recorded as an error of its case at once instead
+of waiting through its own retries. A malformed 200 is an error, never an (empty) answer.
+Retries are counted in :class:`SideStats` (``retries``), never logged to stderr.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 import httpx
 import stamina
+from stamina.instrumentation import get_on_retry_hooks, set_on_retry_hooks
 
 from .providers import Answer, Call, ProviderError, Spec, make_provider, redact
 from .store import Output, Store
@@ -83,6 +90,8 @@ class ReplayConfig:
     retry_budget: float = 300.0  # total seconds of retrying per call
     wait_initial: float = 0.5
     wait_max: float = 30.0
+    connect_attempts: int = 3  # a call that cannot connect: tries, with waits of connect_wait × 1, 3, …
+    connect_wait: float = 0.25
 
 
 class Replay:
@@ -107,6 +116,12 @@ class Replay:
         self.on_progress = on_progress or (lambda side, stats: None)
         self.stats = {s: SideStats() for s in SIDES}
         self.failures: list[Failure] = []
+        self.dead: dict[str, str] = {}  # connect key -> why no connection could be made
+        case_ids = {c.id for c in loaded.suite.cases}
+        for p in self.providers.values():
+            check = getattr(p, "check_cases", None)
+            if check is not None:
+                check(case_ids, loaded.suite.suite)
 
     def _run_params(self, side: str) -> dict[str, Any]:
         return {**self.loaded.suite.defaults.params, **self.config.side_params.get(side, {}), **self.config.params}
@@ -170,7 +185,7 @@ class Replay:
             rest = []
             for call, key in todo:
                 hit = hits.get(key)
-                if hit is None:
+                if hit is None or _suspect(hit):
                     rest.append((call, key))
                     continue
                 copies.append(
@@ -185,18 +200,37 @@ class Replay:
             todo = rest
         return todo
 
+    def _dead_output(self, side: str, call: Call, key: str) -> Output | None:
+        """The error recorded for a call to a server already known dead, or None to call it."""
+        ck = getattr(self.providers[side], "connect_key", None)
+        why = self.dead.get(ck) if ck else None
+        if why is None:
+            return None
+        return Output(
+            case_id=call.case_id, sample=call.sample, attempts=0, cache_key=key,
+            error=f"{why} (not tried: earlier calls to this server could not connect)",
+        )  # fmt: skip
+
     async def _call(self, side: str, transport: httpx.AsyncBaseTransport, call: Call, key: str) -> Output:
         p = self.providers[side]
         stats = self.stats[side]
         cfg = self.config
+        ck = getattr(p, "connect_key", None)
         attempts = 0
 
         def backoff(exc: Exception) -> bool | float:
-            if isinstance(exc, ProviderError) and exc.retryable:
-                stats.retries += 1
-                self.on_progress(side, stats)
-                return exc.retry_after if exc.retry_after is not None else True
-            return False
+            if not (isinstance(exc, ProviderError) and exc.retryable):
+                return False
+            if ck and ck in self.dead:  # another call found the server dead meanwhile
+                return False
+            wait: bool | float = exc.retry_after if exc.retry_after is not None else True
+            if exc.kind == "connect":
+                if attempts >= cfg.connect_attempts:
+                    return False
+                wait = cfg.connect_wait * 3 ** (attempts - 1)
+            stats.retries += 1
+            self.on_progress(side, stats)
+            return wait
 
         try:
             async for attempt in stamina.retry_context(
@@ -215,10 +249,14 @@ class Replay:
                     except TimeoutError:
                         raise ProviderError(f"timed out after {cfg.timeout:g} s", retryable=True) from None
         except ProviderError as e:
+            if e.kind == "connect" and ck:
+                self.dead.setdefault(ck, e.message)
             return Output(
                 case_id=call.case_id, sample=call.sample, error=redact(e.describe()), error_status=e.status,
                 request_id=e.request_id, attempts=attempts, cache_key=key,
             )  # fmt: skip
+        if ck:
+            self.dead.pop(ck, None)
         return Output(
             case_id=call.case_id, sample=call.sample, attempts=attempts, cache_key=key,
             **{name: getattr(answer, name) for name in ANSWER_FIELDS},
@@ -238,6 +276,9 @@ class Replay:
 
         transport = AiohttpTransport(limits=httpx.Limits(max_connections=self.config.concurrency * 2))
         interrupted = False
+        # Retries are counted in the stats and shown by the caller: no library log lines on stderr.
+        hooks = get_on_retry_hooks()
+        set_on_retry_hooks([])
         async with transport:
 
             async def worker(side: str, queue: list[tuple[Call, str]]) -> None:
@@ -245,8 +286,10 @@ class Replay:
                 stats = self.stats[side]
                 while queue:
                     call, key = queue.pop()
-                    async with sem:
-                        out = await self._call(side, transport, call, key)
+                    out = self._dead_output(side, call, key)
+                    if out is None:
+                        async with sem:
+                            out = self._dead_output(side, call, key) or await self._call(side, transport, call, key)
                     # Committed before this worker makes its next call.
                     self.store.save_outputs(runs[side], [out])
                     stats.done += 1
@@ -277,7 +320,14 @@ class Replay:
                 for side in SIDES:
                     self.store.set_run_status(runs[side], status, finished=True)
                 self.store.set_comparison_status(comparison_id, status)
+                set_on_retry_hooks(hooks)
 
         warnings = [w for p in self.providers.values() for w in p.warnings]
         return ReplayResult(comparison_id, resumed, self.stats, self.failures, warnings)
 
+
+
+def _suspect(hit: Output) -> bool:
+    """A cached answer that is no answer: empty, with no finish reason and no refusal — what a
+    malformed 200 was stored as before it counted as an error. It is not reused; call again."""
+    return not hit.text and not hit.refusal and not hit.finish_reason
