@@ -29,6 +29,17 @@ class RecordedProvider:
     def endpoint_key(self) -> str:
         return f"recorded {self.path}"
 
+    def check_cases(self, case_ids: set[str], suite_name: str) -> None:
+        """Warn about recorded case ids the suite does not have (a renamed case, the wrong file):
+        how many and the first few; their lines are not used."""
+        unknown = [cid for cid in dict.fromkeys(cid for cid, _ in self.records) if cid not in case_ids]  # file order
+        if unknown:
+            first = ", ".join(repr(c) for c in unknown[:5]) + (", …" if len(unknown) > 5 else "")
+            n = len(unknown)
+            self.warnings.append(
+                f"recorded:{self.path}: {n} case id{'s' if n != 1 else ''} not in suite {suite_name!r}, not used: {first}"
+            )
+
     async def complete(self, transport: Any, call: Call, timeout: float) -> Answer:
         rec = self.records.get((call.case_id, call.sample))
         if rec is None:
@@ -57,11 +68,17 @@ def _first(d: dict[str, Any] | None, *keys: str) -> int | None:
 
 def load_records(path: Path, option: str = "SPEC") -> dict[tuple[str, int], dict[str, Any]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{option} recorded:{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"{option} recorded:{path}: cannot read ({e})") from None
+    except OSError as e:
+        raise UsageError(f"{option} recorded:{path}: cannot read ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8-sig")  # a UTF-8 BOM (Windows editors write one) is accepted
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise UsageError(f"{path}:{line}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {column})") from None
     records: dict[tuple[str, int], dict[str, Any]] = {}
     next_sample: dict[str, int] = {}
     for n, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 may sit in a JSON string
