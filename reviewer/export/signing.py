@@ -240,7 +240,12 @@ def _ssh_string(blob: bytes, pos: int) -> tuple[bytes, int]:
 
 
 class DamagedSignature(VerifyFailed):
-    """The signature itself cannot be read (cut, garbled, not SSH armour): not a changed file."""
+    """The signature itself cannot be read (cut, garbled, not SSH armour): not a changed file.
+    ``reason`` completes "the signature … is …" (``"garbled: …"``)."""
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message or f"the SSH signature is {reason}")
+        self.reason = reason
 
 
 def signature_info(armored: str) -> SignatureInfo:
@@ -259,14 +264,14 @@ def signature_info(armored: str) -> SignatureInfo:
             + (f" (it starts with {first!r})" if first else " (it is empty)")
         )
     if not body.endswith(_ARMOR_END):
-        raise DamagedSignature(f"the SSH signature is cut short: no {_ARMOR_END} line at its end")
+        raise DamagedSignature(f"cut short: no {_ARMOR_END} line at its end")
     b64 = "".join(body[len(_ARMOR_BEGIN) : -len(_ARMOR_END)].split())
     try:
         blob = base64.b64decode(b64, validate=True)
     except ValueError:  # binascii.Error
         bad = re.search(r"[^A-Za-z0-9+/=]", b64)
         why = f"a character that is not base64 ({bad.group()!r})" if bad else "base64 of a wrong length: lines are missing or cut"
-        raise DamagedSignature(f"the SSH signature is garbled: {why}") from None
+        raise DamagedSignature(f"garbled: {why}") from None
     try:
         if blob[:6] != b"SSHSIG":
             raise ValueError("it does not start with SSHSIG")
@@ -285,7 +290,7 @@ def signature_info(armored: str) -> SignatureInfo:
         _sig_type, spos = _ssh_string(sig, 0)
         _raw, spos = _ssh_string(sig, spos)
     except ValueError as e:
-        raise DamagedSignature(f"the SSH signature is damaged ({e})") from None
+        raise DamagedSignature(f"unreadable ({e})") from None
     kind = key_type.decode("ascii", "replace")
     short = {"ssh-ed25519": "ED25519", "ssh-rsa": "RSA", "sk-ssh-ed25519@openssh.com": "ED25519-SK"}.get(kind)
     if short is None:
@@ -347,7 +352,8 @@ _SSH_SIGNERS_LINE_RE = re.compile(r"^(?P<file>.*):(?P<line>\d+): (?P<what>.+)$")
 _SSH_NOT_PERMITTED = "key is not permitted for use in signature namespace"
 _SSH_DAMAGED = (
     "sshsig_dearmor", "sshsig_armor", "Couldn't parse signature", "parse signature object",
-    "invalid format", "incomplete message", "missing header", "missing footer",
+    "invalid format", "incomplete message", "missing header", "missing footer", "sshsig_get_pubkey",
+    "unknown or unsupported key type",
 )  # fmt: skip
 _SSH_MISMATCH = "incorrect signature"
 _SSH_SUMMARIES = ("Could not verify signature.", "No principal matched.")
@@ -397,7 +403,8 @@ def _explain_verify_failure(
         return VerifyFailed(f"{name}: {principal} is not trusted for this signature: {file}:{line}: {what}")
     if any(marker in ln for ln in lines for marker in _SSH_DAMAGED):
         detail = next(ln for ln in lines if any(marker in ln for marker in _SSH_DAMAGED))
-        return DamagedSignature(f"{name}: the signature {sig_name} is damaged (ssh-keygen: {detail})")
+        reason = f"unreadable (ssh-keygen: {detail})"
+        return DamagedSignature(reason, f"{name}: the signature {sig_name} is {reason}")
     if any(_SSH_MISMATCH in ln for ln in lines):
         return VerifyFailed(
             f"{name}: the signature by {principal} does not match {where}: changed after signing, "
@@ -442,7 +449,7 @@ def verify_file(
         _verify_bytes(name, path, raw, allowed_signers, signature, converted=converted)
     except VerifyFailed as e:
         files = " and ".join(f for f, _ in converted)
-        raise type(e)(f"{e}; besides, the line endings of {files} were changed to CRLF") from None
+        raise VerifyFailed(f"{e}; besides, the line endings of {files} were changed to CRLF") from None
     files = " and ".join(f"{f} ({n} lines)" for f, n in converted)
     plain = " ".join(f for f, _ in converted)
     raise VerifyFailed(
@@ -501,7 +508,7 @@ def _verify_bytes(
     try:
         info = signature_info(armored)
     except DamagedSignature as e:
-        raise DamagedSignature(f"{name}: the signature {sig_name} is damaged: {e}") from None
+        raise DamagedSignature(e.reason, f"{name}: the signature {sig_name} is {e.reason}") from None
     if info.namespace != NAMESPACE:
         raise VerifyFailed(f"{name}: the signature is for namespace {info.namespace!r}, not {NAMESPACE!r}")
     signers = allowed_signers or default_allowed_signers()
@@ -521,7 +528,12 @@ def _verify_bytes(
         principals = [p for line in found.stdout.decode().splitlines() for p in line.split(",") if p.strip()]
         if found.returncode != 0 or not principals:
             signer = f"{name}: signed by {info.key_type} key {info.fingerprint}"
-            problem = _signers_problem(_ssh_lines(found), signers)
+            lines = _ssh_lines(found)
+            unreadable = next((ln for ln in lines if any(marker in ln for marker in _SSH_DAMAGED)), None)
+            if unreadable is not None:  # ssh-keygen cannot read the signature it was given
+                reason = f"unreadable (ssh-keygen: {unreadable})"
+                raise DamagedSignature(reason, f"{name}: the signature {sig_name} is {reason}")
+            problem = _signers_problem(lines, signers)
             if problem is not None and problem[2].startswith(_SSH_NOT_PERMITTED):  # older OpenSSH checks it here
                 raise _namespace_refused(name, f"signed by {info.key_type} key {info.fingerprint}", signers, *problem[:2])
             if problem is not None:  # e.g. "key has expired", "missing key"
