@@ -190,7 +190,23 @@ _ML_CORE = (
     r"|お断り(?:します|いたします|させていただきます)|(?:それ|これ|その件)は(?:お受け)?できません"
     r"|(?:我)?(?:无法|不能)(?:帮助|提供|协助|完成|回答|满足)|도와드릴\s*수\s*없|할\s*수\s*없습니다|제공할\s*수\s*없"
 )
-_CORE_RE = re.compile(rf"(?P<en>{_EN_CORE})|(?P<other>{_EN_OTHER})|(?P<ml>{_ML_CORE})", re.IGNORECASE)
+_EN_CORE_RE = re.compile("I(?<![\\w]I)(?i:" + _EN_CORE[len(r"\bI"):] + ")")
+_OTHER_RE = re.compile(rf"(?P<other>{_EN_OTHER})|(?P<ml>{_ML_CORE})", re.IGNORECASE)
+#: Words one of which every pattern but the English first person needs: texts without any skip
+#: the patterns (each costs ~20 µs on an opening; this gate costs ~3).
+_TRIGGER_TOKENS = frozenset(
+    """something appropriate ethical safe responsible policies guidelines principles against outside violates
+    violate violating conscience subjective depends depend personal taste comes boils wrong simple definitive
+    universally objective correct single impossible hard difficult opinion opinions preference preferences
+    belief beliefs feelings views emotions favorite favourite stance capable vote rank sides neutral nuanced valid
+    perspectives vary varies differ beauty matters productive constructive encourage variables
+    ich kann darf werde möchte mir wäre verstößt subjektiv hängt kommt pauschal keine je il est dépend pas d'opinion
+    es depende tengo hay puedo podré podre estoy posible voy niego sería seria subjetiva respuesta è non não kan ik""".split()
+)
+#: …and the same words with the punctuation that ends a word, so that ``str.split`` is the tokenizer
+#: (three times cheaper than a regex).
+_TRIGGER_SPLIT = frozenset(w + p for w in _TRIGGER_TOKENS for p in ("", ".", ",", ";", ":", "!", "?", ")", '"', "\u201d"))
+_NON_LATIN_RE = re.compile("[\u0400-\u04ff\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 _APOLOGY_RE = re.compile(rf"(?:{_APOLOGY})\b", re.IGNORECASE)
 # A generic inability after an apology ("Sorry, I can't." "ごめんなさい、それはできません。")
 _JA_APOLOGY = re.compile(r"^\s*(?:申し訳(?:ありません|ございません)|ごめんなさい|すみません|恐れ入りますが)")
@@ -333,17 +349,25 @@ def classify_decline(text: str) -> Decline | None:
     :data:`REFUSAL_WINDOW` characters, :data:`DECLINE_SENTENCES` sentences): a refusal comes
     first, and a "cannot" deep in an answer is part of the answer."""
     head = text[:REFUSAL_WINDOW]
+    low = head.lower()
+    # the cheap gate: most answers hold none of the words the patterns need
+    gated = (head.isascii() or not _NON_LATIN_RE.search(head)) and _TRIGGER_SPLIT.isdisjoint(low.split())
+    closing = "ultimately" in low or "in the end" in low or "ultimately" in text[-400:].lower()
+    if gated and not closing and "I" not in head:
+        return None
     opening = head[: _opening_end(head)]
     dialogue = bool(_DIALOGUE_START.match(opening))
-    hedge: tuple[int, int] | None = None
-    for m in _CORE_RE.finditer(opening):
+    cores = list(_EN_CORE_RE.finditer(opening))
+    if not gated:
+        cores += _OTHER_RE.finditer(opening)
+        cores.sort(key=lambda m: m.start())
+    for m in cores:
         if dialogue or _in_quote(opening, m.start()):
             continue
-        kind = _verb_kind(text, m.end()) if m.lastgroup == "en" else "decline"
+        kind = _verb_kind(text, m.end()) if m.re is _EN_CORE_RE else "decline"
         if kind == "idiom":
             continue
         if kind == "hedge":
-            hedge = hedge or (m.start(), m.end())
             continue
         if kind == "opinion":
             if _PICK_RE.search(text[:2000]):
@@ -357,7 +381,9 @@ def classify_decline(text: str) -> Decline | None:
     if not dialogue and _JA_APOLOGY.match(opening) and re.search(r"できません|いたしかねます", opening):
         m = re.search(r"できません|いたしかねます", opening)
         return _make("refusal", text, 0, m.end())
-    m = _NON_ANSWER_RE.search(opening) or _CLOSING_DEFLECTION.search(text)
+    m = (None if gated else _NON_ANSWER_RE.search(opening)) or (
+        _CLOSING_DEFLECTION.search(text, max(0, len(text) - 400)) or _CLOSING_DEFLECTION.search(head) if closing else None
+    )
     if m and not dialogue and not _PICK_RE.search(text[:2000]):
         return _make("non_answer", text, m.start(), m.end())
     return None
