@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         timeout=args.timeout,
     )
-    store = open_store(args)
+    store = open_store(args, readonly=False)  # a writer: say at once why the store cannot be written
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
