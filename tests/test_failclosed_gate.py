@@ -193,3 +193,18 @@ def test_names_cannot_drive_the_terminal(tmp_path, env):
     assert "name pwn␛]0;pwned␇" in gate.stdout and "suite pwn␛]0;pwned␇" in gate.stdout
     assert "cand␛]0;pwned␇.jsonl" in run.stderr and "cand␛]0;pwned␇.jsonl" in gate.stdout
     assert json.loads(doc.stdout)["comparison"]["name"] == f"name {evil}"  # the JSON keeps the exact text, escaped
+
+
+def test_retries_show_in_the_progress_and_the_summary_not_as_log_lines(tmp_path, env):
+    from fakeprovider import rate_limited
+
+    path = write_suite(tmp_path)
+    with FakeProvider() as srv:
+        srv.script("Say alpha", rate_limited(retry_after=0.05), error(503))  # two retries, then answered
+        res = cli("run", str(path), "--baseline", f"openai:a@{srv.base_url}", "--candidate", f"openai:b@{srv.base_url}",
+                  "--db", str(tmp_path / "r.db"), env=env)  # fmt: skip
+        calls = srv.count()
+    assert res.returncode == 0, res.stderr
+    assert calls == 8
+    assert "retries 2" in res.stderr and "calls made 6, reused 0, retries 2, errors 0" in res.stderr
+    assert "stamina" not in res.stderr and "retry_scheduled" not in res.stderr
