@@ -244,7 +244,10 @@ class Replay:
                 with attempt:
                     attempts += 1
                     try:
-                        async with asyncio.timeout(cfg.timeout):
+                        # A little over the transport's own timeouts, so that those fire first and
+                        # say which phase ran out (connecting is a connect failure); this one
+                        # bounds the whole call.
+                        async with asyncio.timeout(cfg.timeout + min(0.5, cfg.timeout / 4)):
                             answer: Answer = await p.complete(transport, call, cfg.timeout)
                     except TimeoutError:
                         raise ProviderError(f"timed out after {cfg.timeout:g} s", retryable=True) from None

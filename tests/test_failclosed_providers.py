@@ -108,6 +108,48 @@ def test_dns_and_tls_failures_are_named(tmp_path):
     assert wall < 15
 
 
+@pytest.fixture
+def blackhole():
+    """A port on 127.0.0.1 whose connections hang unanswered: a listener with a full backlog."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    port = srv.getsockname()[1]
+    held = []
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))
+        held.append(c)
+    probe = socket.socket()
+    probe.settimeout(0.3)
+    try:
+        probe.connect(("127.0.0.1", port))
+        pytest.skip("this kernel completes connections past the listen backlog")
+    except (TimeoutError, OSError):
+        pass
+    finally:
+        probe.close()
+    yield port
+    for c in held:
+        c.close()
+    srv.close()
+
+
+def test_a_connect_timeout_is_named_and_fails_fast(tmp_path, blackhole):
+    suite = write_suite(tmp_path, 40)
+    t0 = time.monotonic()
+    store, result = replay(tmp_path, suite, f"openai:m@http://127.0.0.1:{blackhole}/v1", "recorded:" + str(_recorded(tmp_path, [])),
+                           timeout=0.5, concurrency=4)
+    wall = time.monotonic() - t0
+    base = [f for f in result.failures if f.side == "baseline"]
+    assert len(base) == 40
+    assert all(f.message.startswith(f"connecting to 127.0.0.1:{blackhole} timed out after 0.5 s") for f in base), base[0].message
+    outs = store.outputs(store.comparison(result.comparison_id).baseline_run_id)
+    assert sorted(o.attempts for o in outs if o.attempts) == [3] * 4  # the 4 in flight; the other 36 not tried
+    assert wall < 6, wall  # 4 × 3 tries of 0.5 s in parallel, not 40 × 6 tries of 0.5 s
+
+
 def test_a_slow_answer_is_named_a_timeout_of_the_configured_length(tmp_path):
     suite = write_suite(tmp_path, 1, "slow please")
     from fakeprovider import slow

@@ -210,6 +210,7 @@ def transport_failure(exc: BaseException, url: httpx.URL, timeout: float) -> Pro
     """Name a failure below HTTP as what it is. httpx-aiohttp maps aiohttp's exceptions to
     httpx's loosely (a refused connection arrives as ``ConnectTimeout``), so the aiohttp error
     it came from (``__cause__``) decides."""
+    import socket
     import ssl
 
     import aiohttp
@@ -222,7 +223,8 @@ def transport_failure(exc: BaseException, url: httpx.URL, timeout: float) -> Pro
     def fail(message: str, *, kind: str | None = None, retryable: bool = True) -> ProviderError:
         return ProviderError(message, retryable=retryable, kind=kind, endpoint=where)
 
-    if isinstance(cause, aiohttp.ClientConnectorDNSError):
+    dns_error = getattr(aiohttp, "ClientConnectorDNSError", ())  # aiohttp >= 3.11; before, a gaierror inside
+    if isinstance(cause, dns_error) or isinstance(cause, aiohttp.ClientConnectorError) and isinstance(cause.os_error, socket.gaierror):
         return fail(f"DNS lookup failed for {url.host} ({_reason(cause.os_error)})", kind="connect")
     if isinstance(cause, aiohttp.ClientConnectorCertificateError):
         return fail(f"TLS handshake with {where} failed: {_reason(cause.certificate_error)}", kind="connect", retryable=False)
