@@ -98,11 +98,20 @@ def main() -> None:
         cid = prepare(db)
 
         async def main_view(pilot, screen) -> None:
+            from reviewer.app.widgets.case_list import CaseList
+
             # label the top of the triage as a reviewer would, then look at a changed answer
-            await pilot.press("r", "j", "2", "j", "i", "j", "a", "j", "x")
+            await pilot.press(*"jjjjjjjj", "r", "j", "2", "j", "i", "j", "a", "j", "x")
             screen.goto_case(os.environ.get("SCREENSHOT_CASE", "code/python-add"))
             await pilot.pause()
             await pilot.press("r", "e", *"the function no longer returns", "enter")
+            # scrolled down a little, as far as where the "within noise" group starts
+            cases = screen.query_one(CaseList)
+            tiers = [e.assessment.tier if e.assessment else None for e in screen.state.view]
+            if 2 in tiers:
+                row = cases.row_of(tiers.index(2))
+                cases.scroll_to(y=max(0, row + 3 - cases.size.height), animate=False, immediate=True)
+            await pilot.pause()
 
         async def json_view(pilot, screen) -> None:
             screen.goto_case("json/order")

@@ -81,9 +81,9 @@ async def goto(pilot, case_id: str) -> ReviewScreen:
 
 def list_line(app, case_id: str) -> str:
     cases = app.screen.query_one(CaseList)
-    pos = app.screen.state.position(case_id)
-    cases.scroll_to(y=pos, animate=False, immediate=True)
-    return cases.render_line(pos - int(cases.scroll_offset.y)).text
+    row = cases.row_of(app.screen.state.position(case_id))
+    cases.scroll_to(y=row, animate=False, immediate=True)
+    return cases.render_line(row - int(cases.scroll_offset.y)).text
 
 
 def diff_text(app) -> str:

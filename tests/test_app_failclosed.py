@@ -146,3 +146,43 @@ async def test_q_quits_at_once_when_every_label_is_saved(env):
         assert app.return_code == 0 and not isinstance(app.screen, UnsavedLabelsScreen)
     app.close_store()
     assert app.finish() == 0
+
+
+# -- where the "within noise" group starts ------------------------------------------------------
+
+
+async def test_triage_list_names_the_noise_and_unchanged_groups_and_the_cursor_skips_the_names(env):
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        cases = screen.query_one(CaseList)
+        view = screen.state.view
+        tiers = [e.assessment.tier for e in view]
+        noise, unchanged = tiers.index(2), tiers.index(3)
+        lines = [cases.render_line(y).text for y in range(cases.rows)]
+        assert cases.rows == len(view) + 2
+        assert lines[cases.row_of(noise) - 1].startswith("── within noise · 1 case ─")
+        assert lines[cases.row_of(unchanged) - 1].startswith("── unchanged · 1 case ─")
+        assert view[noise].id in lines[cases.row_of(noise)]
+        # counts are of cases, not rows
+        assert screen.state.counts().total == len(view) == 10
+        assert "10 cases" in screen.query_one("#list-header").render().plain
+        # j / k step over the group names
+        screen.goto_case(view[noise - 1].id)
+        await pilot.pause()
+        await pilot.press("j")
+        assert screen.current.id == view[noise].id
+        await pilot.press("j")
+        assert screen.current.id == view[unchanged].id
+        await pilot.press("k", "k")
+        assert screen.current.id == view[noise - 1].id
+        # a click on a group's name selects its first case
+        cases.scroll_to(y=0, animate=False, immediate=True)
+        await pilot.click(CaseList, offset=(10, cases.row_of(noise) - 1))
+        await pilot.pause()
+        assert screen.current.id == view[noise].id
+        # other orders have no groups
+        await pilot.press("o")  # biggest change first
+        await pilot.pause()
+        assert cases.rows == len(screen.state.view)
+        assert not any(cases.render_line(y).text.startswith("──") for y in range(cases.rows))

@@ -54,7 +54,7 @@ class ReviewApp(App[None]):
     CSS_PATH = "review.tcss"
     TITLE = "reviewer"
     COMMANDS = App.COMMANDS | {ReviewCommands}
-    BINDINGS = [Binding("q", "quit", "quit", id="app.quit", tooltip="Quit (labels are saved as you go; asks if one could not be)")]
+    BINDINGS = [Binding("q", "quit", "quit", id="app.quit", tooltip="Quit (never drops an unsaved label)")]
 
     #: How long ``q`` waits for labels still being written before it asks what to do with them.
     QUIT_WAIT_S = 1.0

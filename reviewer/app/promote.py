@@ -189,7 +189,7 @@ class PromoteScreen(ModalScreen[Case | None]):
                 yield Button("Cancel  esc", id="promote-cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#promote-id", Input).focus()
+        self.set_focus(self.query_one("#promote-id", Input))
 
     # -- reading the form -----------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ class UnsavedLabelsScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     UnsavedLabelsScreen { align: center middle; }
     #unsaved-dialog {
-        width: 90; max-width: 100%; height: auto; max-height: 100%;
+        width: 100; max-width: 100%; height: auto; max-height: 100%;
         border: thick $error; background: $surface; padding: 0 1;
     }
     #unsaved-title { text-style: bold; color: $error; }
@@ -75,13 +75,13 @@ class UnsavedLabelsScreen(ModalScreen[None]):
             yield Static("", id="unsaved-title", markup=False)
             yield Static("", id="unsaved-why", markup=False)
             yield Label("Write them to a labels file (later: reviewer labels import FILE):")
-            yield Input(str(default_labels_file(app.session.id)), id="unsaved-path")
+            yield Input(str(default_labels_file(app.session.id)), id="unsaved-path", select_on_focus=False)
             yield Static("", id="unsaved-error", classes="-empty", markup=False)
             with Horizontal(id="unsaved-buttons"):
-                yield Button("Write and quit  enter", variant="primary", id="unsaved-write")
-                yield Button("Try again  ctrl+r", id="unsaved-retry")
+                yield Button("Write, quit  enter", variant="primary", id="unsaved-write")
+                yield Button("Retry  ctrl+r", id="unsaved-retry")
                 yield Button("Back  esc", id="unsaved-back")
-                yield Button("Quit, losing them  ctrl+q", variant="error", id="unsaved-discard")
+                yield Button("Quit, lose them  ctrl+q", variant="error", id="unsaved-discard")
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#unsaved-path", Input))

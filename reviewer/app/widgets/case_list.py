@@ -3,6 +3,10 @@
 10,000 cases cost nothing until they scroll into view; a label changes one line. The list reads
 the :class:`~reviewer.app.state.ReviewState` it is given and posts :class:`CaseList.Highlighted`
 when the cursor moves; it never touches the store.
+
+In triage order, a separator row names the groups a reviewer may stop before ("within noise",
+"unchanged"). Separators are rows of the list but not positions of the cursor: the cursor is an
+index into the view (as everywhere else), and only painting, scrolling and clicks map it to rows.
 """
 
 from __future__ import annotations
@@ -38,6 +42,30 @@ FLAG_MARKS = {
     "positive_flip": "▲",
 }
 FLAG_ORDER = tuple(FLAG_MARKS)  # most serious first: the first three fit in the column
+#: Triage tiers (``Assessment.tier``) that start with a separator row naming them.
+GROUP_NAMES = {2: "within noise", 3: "unchanged"}
+
+
+def group_rows(state: ReviewState) -> list[int | str]:
+    """The list's rows: view indexes, with a group name before each group of :data:`GROUP_NAMES`
+    (triage order only, once ranked: elsewhere the tiers are not contiguous)."""
+    view = state.view
+    if state.sort != "triage" or not state.ranked:
+        return list(range(len(view)))
+    sizes: dict[int, int] = {}
+    for e in view:
+        if e.assessment is not None and e.assessment.tier in GROUP_NAMES:
+            sizes[e.assessment.tier] = sizes.get(e.assessment.tier, 0) + 1
+    rows: list[int | str] = []
+    started: set[int] = set()
+    for i, e in enumerate(view):
+        tier = e.assessment.tier if e.assessment is not None else None
+        if tier in GROUP_NAMES and tier not in started:
+            started.add(tier)
+            n = sizes[tier]
+            rows.append(f"{GROUP_NAMES[tier]} · {n:,} case{'s' if n != 1 else ''}")
+        rows.append(i)
+    return rows
 
 
 def score_text(entry: Entry) -> str:
@@ -99,6 +127,7 @@ class CaseList(ScrollView, can_focus=True):
         "case-list--flag-bad",
         "case-list--flag-warn",
         "case-list--flag-good",
+        "case-list--group",
     }
 
     # ScrollView's own arrow/page bindings would scroll the view; here they move the cursor
@@ -131,6 +160,9 @@ class CaseList(ScrollView, can_focus=True):
         self._cache: dict[tuple, Strip] = {}
         self._styles: dict[str, Style] | None = None
         self._base: Style | None = None  # self.rich_style costs ~80 µs: once per style change
+        self._rows: list[int | str] = []  # view index, or a group separator's text
+        self._row_of: list[int] = []  # view index -> row
+        self._layout()
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -139,14 +171,32 @@ class CaseList(ScrollView, can_focus=True):
         view = self.state.view
         return view[self.cursor] if 0 <= self.cursor < len(view) else None
 
+    def _layout(self) -> None:
+        rows = group_rows(self.state)
+        if len(rows) == len(self.state.view):  # no separator: skip building the maps
+            self._rows = rows
+            self._row_of = rows  # type: ignore[assignment]  # identity: row i is index i
+            return
+        self._rows = rows
+        self._row_of = [r for r, item in enumerate(rows) if isinstance(item, int)]
+
+    def row_of(self, index: int) -> int:
+        """The row (line of the list) of this view index."""
+        return self._row_of[index] if 0 <= index < len(self._row_of) else index
+
+    @property
+    def rows(self) -> int:
+        return len(self._rows)
+
     def reload(self, keep: str | None = None) -> None:
         """The view changed (sort, filter, labels): repaint, keeping the cursor on ``keep``."""
         self._cache.clear()
-        self.virtual_size = Size(self.size.width, len(self.state.view))
+        self._layout()
+        self.virtual_size = Size(self.size.width, self.rows)
         pos = self.state.position(keep)
         if pos is None:
             pos = min(self.cursor, max(0, len(self.state.view) - 1))
-        far = abs(pos - self.cursor) > self.scrollable_content_region.height
+        far = abs(self.row_of(pos) - self.row_of(self.cursor)) > self.scrollable_content_region.height
         self.cursor = pos
         if far:  # a jump (go to case, new order): show the case mid-list, with context around it
             self.scroll_to_cursor(center=True)
@@ -155,10 +205,10 @@ class CaseList(ScrollView, can_focus=True):
     def refresh_case(self, case_id: str) -> None:
         pos = self.state.position(case_id)
         if pos is not None:
-            self.refresh_line(pos)
+            self.refresh_line(self.row_of(pos))
 
     def on_mount(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.state.view))
+        self.virtual_size = Size(self.size.width, self.rows)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -168,7 +218,7 @@ class CaseList(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._cache.clear()
-        self.virtual_size = Size(event.size.width, len(self.state.view))
+        self.virtual_size = Size(event.size.width, self.rows)
         self.scroll_to_cursor()
 
     # -- cursor ---------------------------------------------------------------------------------
@@ -177,17 +227,21 @@ class CaseList(ScrollView, can_focus=True):
         return max(0, min(value, len(self.state.view) - 1)) if self.state.view else 0
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self.refresh_line(old)
-        self.refresh_line(new)
+        self.refresh_line(self.row_of(old))
+        self.refresh_line(self.row_of(new))
         self.scroll_to_cursor()
         entry = self.current
         self.post_message(self.Highlighted(self, entry.id if entry else None))
 
     def scroll_to_cursor(self, *, center: bool = False) -> None:
         if self.size.height:
-            self.scroll_to_region(
-                Region(0, self.cursor, 1, 1), animate=False, force=True, x_axis=False, immediate=True, center=center
-            )
+            row = self.row_of(self.cursor)
+            if row > 0 and isinstance(self._rows[row - 1], str):  # keep a group's name in sight with its first case
+                row -= 1
+                region = Region(0, row, 1, 2)
+            else:
+                region = Region(0, row, 1, 1)
+            self.scroll_to_region(region, animate=False, force=True, x_axis=False, immediate=True, center=center)
 
     def move(self, delta: int) -> None:
         self.cursor = self.cursor + delta
@@ -211,8 +265,12 @@ class CaseList(ScrollView, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is not None:
             y = offset.y + int(self.scroll_offset.y)
-            if 0 <= y < len(self.state.view):
-                self.cursor = y
+            if 0 <= y < len(self._rows):
+                item = self._rows[y]
+                if isinstance(item, int):
+                    self.cursor = item
+                elif y + 1 < len(self._rows):  # a group's name: its first case
+                    self.cursor = self._rows[y + 1]  # type: ignore[assignment]
         self.focus()
 
     # -- painting -------------------------------------------------------------------------------
@@ -231,18 +289,22 @@ class CaseList(ScrollView, can_focus=True):
                 **{v: g(f"case-list--{v}", partial=True) for v in VERDICT_MARKS},
                 "negative_flip": bad, "error": bad, "refusal_flip": warn, "truncation": warn,
                 "format_drift": warn, "positive_flip": good,
+                "group": g("case-list--group", partial=True),
             }  # fmt: skip
         return self._styles
 
     def render_line(self, y: int) -> Strip:
-        index = int(self.scroll_offset.y) + y
+        row = int(self.scroll_offset.y) + y
         width = self.scrollable_content_region.width
         base = self._base
         if base is None:
             base = self._base = self.rich_style
         view = self.state.view
-        if index >= len(view) or width <= 0:
+        if row >= len(self._rows) or width <= 0:
             return Strip.blank(width, base)
+        index = self._rows[row]
+        if isinstance(index, str):
+            return self._separator(index, width, base)
         entry = view[index]
         is_cursor = index == self.cursor
         mine = entry.mine
@@ -266,10 +328,25 @@ class CaseList(ScrollView, can_focus=True):
             self._cache[key] = strip
         return strip
 
+    def _separator(self, name: str, width: int, base: Style) -> Strip:
+        key = ("group", name, width)
+        strip = self._cache.get(key)
+        if strip is None:
+            text = Text(no_wrap=True, end="")
+            text.append("── " + name + " ", self._line_styles()["group"])
+            rest = width - cell_len(text.plain)
+            if rest > 0:
+                text.append("─" * rest, self._line_styles()["group"])
+            text.truncate(width)
+            text.stylize_before(base)
+            strip = Strip(Segment.adjust_line_length(list(text.render(self.app.console)), width, style=base), width)
+            self._cache[key] = strip
+        return strip
+
     def on_focus(self) -> None:
         self._styles = None
-        self.refresh_line(self.cursor)
+        self.refresh_line(self.row_of(self.cursor))
 
     def on_blur(self) -> None:
         self._styles = None
-        self.refresh_line(self.cursor)
+        self.refresh_line(self.row_of(self.cursor))
