@@ -15,7 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from .checkregex import RegexError, compile_check_regex
 from .errors import ReviewerError
+from .safeyaml import FileProblem, json_value, load_yaml, read_text
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # ---------------------------------------------------------------------------------------------
@@ -23,11 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 # ---------------------------------------------------------------------------------------------
 
 #: Every check kind, with what its value must be. A check is written as a one-key mapping
-#: (``{regex: "refund"}``), optionally with ``ignore_case: true`` for regex/contains/not_contains.
+#: (``{regex: "refund"}``), optionally with ``ignore_case: true`` for the regex and contains kinds.
 CHECK_KINDS: dict[str, str] = {
     "json": "true: the output holds valid JSON (bare, fenced or embedded)",
     "json_schema": "a JSON Schema object the output's JSON must satisfy",
-    "regex": "a regular expression that must match somewhere in the output",
+    "regex": "a regular expression (Python syntax, run by RE2 in linear time) that must match somewhere in the output",
+    "not_regex": "a regular expression that must not match anywhere in the output",
     "contains": "a string (or list of strings) that must all appear",
     "not_contains": "a string (or list of strings) none of which may appear",
     "max_words": "an integer: at most this many words",
@@ -40,6 +43,7 @@ CheckKind = Literal[
     "json",
     "json_schema",
     "regex",
+    "not_regex",
     "contains",
     "not_contains",
     "max_words",
@@ -108,13 +112,13 @@ class Check(BaseModel):
                 _check_schema(json.dumps(v, sort_keys=True))
             except jsonschema.SchemaError as e:
                 raise ValueError(f"json_schema: not a valid schema: {e.message}") from None
-        elif k == "regex":
+        elif k in ("regex", "not_regex"):
             if not isinstance(v, str):
-                raise ValueError("regex: the value must be a string")
+                raise ValueError(f"{k}: the value must be a string")
             try:
-                re.compile(v)
-            except re.error as e:
-                raise ValueError(f"regex: invalid pattern {v!r}: {e}") from None
+                compile_check_regex(v, self.ignore_case)
+            except RegexError as e:
+                raise ValueError(f"{k}: {e}") from None
         elif k in ("contains", "not_contains"):
             ok = isinstance(v, str) or (isinstance(v, list) and v and all(isinstance(s, str) for s in v))
             if not ok:
@@ -125,8 +129,8 @@ class Check(BaseModel):
         elif k == "similar_to_reference":
             if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 1:
                 raise ValueError("similar_to_reference: the value must be a number in (0, 1]")
-        if self.ignore_case and k not in ("regex", "contains", "not_contains"):
-            raise ValueError(f"{k}: ignore_case applies only to regex, contains and not_contains")
+        if self.ignore_case and k not in ("regex", "not_regex", "contains", "not_contains"):
+            raise ValueError(f"{k}: ignore_case applies only to regex, not_regex, contains and not_contains")
         return self
 
     @property
@@ -306,32 +310,21 @@ def load_suite(path: str | Path) -> LoadedSuite:
     """Load and validate a suite file. Raises ``SuiteError`` listing every problem found."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SuiteError([Problem(str(p), 0, "no such file")]) from None
-    except UnicodeDecodeError as e:
-        raise SuiteError([Problem(str(p), 1, f"not UTF-8 text: {e.reason}")]) from None
-    except OSError as e:
-        raise SuiteError([Problem(str(p), 0, e.strerror or str(e))]) from None
+        text = read_text(p)
+    except FileProblem as e:
+        raise SuiteError([Problem(str(p), e.line, e.message)]) from None
     if p.suffix.lower() == ".jsonl":
         return _load_jsonl(p, text)
     return _load_yaml(p, text)
 
 
 def _load_yaml(p: Path, text: str) -> LoadedSuite:
-    from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
-    from ruamel.yaml.error import MarkedYAMLError
 
-    yaml = YAML(typ="rt")
     try:
-        doc = yaml.load(text)
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else 1
-        raise SuiteError([Problem(str(p), line, f"invalid YAML: {e.problem or e.context}")]) from None
-    except Exception as e:  # ruamel raises a few unmarked errors (duplicate keys, bad tags)
-        raise SuiteError([Problem(str(p), 1, f"invalid YAML: {e}".splitlines()[0])]) from None
+        doc = load_yaml(text, p, typ="rt")
+    except FileProblem as e:
+        raise SuiteError([Problem(str(p), e.line or 1, e.message)]) from None
     if not isinstance(doc, CommentedMap):
         raise SuiteError([Problem(str(p), 1, "a suite file is a mapping with 'suite' and 'cases'")])
     data = _plain(doc)
@@ -394,9 +387,12 @@ def _load_jsonl(p: Path, text: str) -> LoadedSuite:
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
+            obj = json_value(raw, p, n)
         except json.JSONDecodeError as e:
             problems.append(Problem(str(p), n, f"invalid JSON: {e.msg} (column {e.colno})"))
+            continue
+        except FileProblem as e:
+            problems.append(Problem(str(p), n, e.message))
             continue
         if not isinstance(obj, dict):
             problems.append(Problem(str(p), n, "each line is a JSON object (a case)"))

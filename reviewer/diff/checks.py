@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from reviewer.checkregex import compile_check_regex
 from reviewer.diff.signals import OutputSignals, output_signals, schema_error
 from reviewer.suite import Check
 
@@ -57,8 +58,10 @@ def _q(s: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def _regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+def _literal(needle: str, ignore_case: bool) -> re.Pattern[str]:
+    """A literal needle (``contains`` with ignore_case): escaped, so Python's re runs it in
+    linear time. Check patterns (``regex``, ``not_regex``) go to RE2: see reviewer.checkregex."""
+    return re.compile(re.escape(needle), re.IGNORECASE if ignore_case else 0)
 
 
 def _needles(check: Check) -> list[str]:
@@ -68,7 +71,7 @@ def _needles(check: Check) -> list[str]:
 def _find(text: str, needle: str, ignore_case: bool) -> int:
     if not ignore_case:
         return text.find(needle)
-    m = _regex(re.escape(needle), True).search(text)
+    m = _literal(needle, True).search(text)
     return m.start() if m else -1
 
 
@@ -106,10 +109,15 @@ def _run_one(check: Check, text: str, reference: str | None, sig: OutputSignals)
         err = schema_error(v, ej.value)
         return CheckResult(check, err is None, err or "matches the schema")
     if k == "regex":
-        m = _regex(v, check.ignore_case).search(text)
+        m = compile_check_regex(v, check.ignore_case).search(text)
         if m is None:
             return CheckResult(check, False, f"no match for /{v}/")
-        return CheckResult(check, True, f"matched {_q(m.group())} at char {m.start()}")
+        return CheckResult(check, True, f"matched {_q(m[1])} at char {m[0]}")
+    if k == "not_regex":
+        m = compile_check_regex(v, check.ignore_case).search(text)
+        if m is not None:
+            return CheckResult(check, False, f"matched {_q(m[1])} at char {m[0]}")
+        return CheckResult(check, True, f"no match for /{v}/")
     if k == "contains":
         missing = [n for n in _needles(check) if _find(text, n, check.ignore_case) < 0]
         if missing:

@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..checkregex import RegexError, compile_check_regex
+from ..safeyaml import FileProblem, json_value, load_yaml, read_text
 from ..store import Output
 from ..suite import Case, Check, Defaults, LoadedSuite, Suite
 from . import ImportProblems, Problem
@@ -81,10 +83,11 @@ def _any_list(value: Any, kind: str) -> list[str]:
 
 
 def _regex(pattern: str, kind: str) -> str:
+    """The checks' own engine decides (RE2, Python syntax): what it cannot run stays unmapped."""
     try:
-        re.compile(pattern)
-    except re.error as e:
-        raise _Unmapped(f"{kind}: {pattern!r} is not a Python regular expression ({e})") from None
+        compile_check_regex(pattern)
+    except RegexError as e:
+        raise _Unmapped(f"{kind}: {e}") from None
     return pattern
 
 
@@ -119,10 +122,10 @@ def _one(kind: str, value: Any, vars: dict[str, Any]) -> Mapped:
     elif base == "regex":
         (pattern,) = _strings(value, kind)[:1]
         pattern = _regex(pattern, kind)
-        m.checks.append(Check(kind="regex", value=rf"\A(?![\s\S]*?(?:{pattern}))" if neg else pattern))
+        m.checks.append(Check(kind="not_regex" if neg else "regex", value=pattern))
     elif base == "starts-with":
         (prefix,) = _strings(value, kind)[:1]
-        m.checks.append(Check(kind="regex", value=(rf"\A(?!{re.escape(prefix)})" if neg else rf"\A{re.escape(prefix)}")))
+        m.checks.append(Check(kind="not_regex" if neg else "regex", value=rf"\A{re.escape(prefix)}"))
     elif base == "equals" and not neg:
         m.reference = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         m.checks.append(Check(kind="equals_reference"))
@@ -339,35 +342,34 @@ class PromptfooSuite:
         return [f"{cid}: {n}" for cid, ns in self.notes.items() for n in ns]
 
 
-def _load_yaml_or_json(path: Path, where: str) -> Any:
-    from ruamel.yaml import YAML
+def _read(path: Path, where: str) -> str:
+    """A file the config names, bounded in size; bad UTF-8 is named by line."""
+    try:
+        return read_text(path)
+    except FileProblem as e:
+        raise ImportProblems([Problem(str(path), e.line, where if not e.line else "", e.message)]) from None
 
+
+def _load_yaml_or_json(path: Path, where: str) -> Any:
+    text = _read(path, where)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ImportProblems([Problem(str(path), 0, where, "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ImportProblems([Problem(str(path), 0, where, str(e))]) from None
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ImportProblems([Problem(str(path), e.lineno, "", f"invalid JSON: {e.msg}")]) from None
-    if path.suffix.lower() == ".jsonl":
-        out = []
-        for n, raw in enumerate(text.split("\n"), start=1):
-            if raw.strip():
-                try:
-                    out.append(json.loads(raw))
-                except json.JSONDecodeError as e:
-                    raise ImportProblems([Problem(str(path), n, "", f"invalid JSON: {e.msg}")]) from None
-        return out
-    try:
-        return YAML(typ="safe").load(text)
-    except Exception as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        raise ImportProblems([Problem(str(path), line, "", f"invalid YAML: {getattr(e, 'problem', None) or str(e).splitlines()[0]}")]) from None
+        if path.suffix.lower() == ".json":
+            try:
+                return json_value(text, path, 0)
+            except json.JSONDecodeError as e:
+                raise ImportProblems([Problem(str(path), e.lineno, "", f"invalid JSON: {e.msg}")]) from None
+        if path.suffix.lower() == ".jsonl":
+            out = []
+            for n, raw in enumerate(text.split("\n"), start=1):
+                if raw.strip():
+                    try:
+                        out.append(json_value(raw, path, n))
+                    except json.JSONDecodeError as e:
+                        raise ImportProblems([Problem(str(path), n, "", f"invalid JSON: {e.msg}")]) from None
+            return out
+        return load_yaml(text, path, typ="safe")
+    except FileProblem as e:
+        raise ImportProblems([Problem(str(path), e.line, "", e.message)]) from None
 
 
 def _file_ref(value: Any) -> str | None:
@@ -375,7 +377,7 @@ def _file_ref(value: Any) -> str | None:
 
 
 def _csv_tests(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text(encoding="utf-8")
+    text = _read(path, "tests")
     tests = []
     for row in csv.DictReader(io.StringIO(text)):
         vars_ = {k: v for k, v in row.items() if k and not k.startswith("__")}
@@ -418,9 +420,9 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
                 skipped.append(f"prompts[{i}] {raw}: only text and JSON prompt files are read")
                 continue
             try:
-                raw = fp.read_text(encoding="utf-8")
-            except OSError as e:
-                problems.append(Problem(str(p), 0, f"prompts[{i}]", f"{fp}: {e.strerror or e}"))
+                raw = read_text(fp)
+            except FileProblem as e:
+                problems.append(Problem(str(p), 0, f"prompts[{i}]", str(e)))
                 continue
             label = label or fp.stem
             pieces = [s.strip("\n") for s in re.split(r"^---\s*$", raw, flags=re.M)] if fp.suffix.lower() != ".json" else [raw]
@@ -483,9 +485,9 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
                 fr = _file_ref(val)
                 if fr is not None and Path(fr).suffix.lower() in (".txt", ".md", ""):
                     try:
-                        v[k] = (base / fr).read_text(encoding="utf-8")
-                    except OSError as e:
-                        raise ImportProblems([Problem(str(p), 0, f"tests[{ti}].vars.{k}", f"{fr}: {e.strerror or e}")]) from None
+                        v[k] = read_text(base / fr)
+                    except FileProblem as e:
+                        raise ImportProblems([Problem(str(p), 0, f"tests[{ti}].vars.{k}", str(e))]) from None
             m = map_assertions(asserts, v)
             mapped += len(asserts) - len(m.unmapped)
             desc = t.get("description")
@@ -577,13 +579,11 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
     to swap them); otherwise the config's provider order decides."""
     p = Path(path)
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ImportProblems([Problem(str(p), 0, "", "no such file")]) from None
+        doc = json_value(read_text(p), p, 0)
+    except FileProblem as e:
+        raise ImportProblems([Problem(str(p), e.line, "", e.message)]) from None
     except json.JSONDecodeError as e:
         raise ImportProblems([Problem(str(p), e.lineno, "", f"invalid JSON: {e.msg} (column {e.colno})")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ImportProblems([Problem(str(p), 0, "", str(e))]) from None
     r = _R(str(p))
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
         raise ImportProblems([Problem(str(p), 1, "results", "not a promptfoo results file (run `promptfoo eval -o results.json`)")])
