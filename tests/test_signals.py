@@ -271,9 +271,10 @@ def test_markdown_shape_edge_cases(text, shape):
 
 @pytest.mark.parametrize("phrase", REFUSAL_PHRASES)
 def test_every_refusal_phrase_is_found_in_any_case_and_apostrophe(phrase):
-    assert find_refusal(phrase + " that.") == phrase
-    assert find_refusal("Well. " + phrase.upper().replace("'", "\u2019") + " THAT") == phrase
-    assert find_refusal(phrase.replace(" ", "\n  ").replace(",", "")) == phrase
+    text = phrase if phrase.startswith(("I", "As")) else "That is " + phrase  # a phrase that needs a subject
+    assert find_refusal(text + " that.") == phrase
+    assert find_refusal("Well. " + text.upper().replace("'", "\u2019") + " THAT") == phrase
+    assert find_refusal(text.replace(" ", "\n  ").replace(",", "")) == phrase
 
 
 @pytest.mark.parametrize(

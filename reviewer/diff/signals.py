@@ -149,6 +149,7 @@ _APOLOGY = (
     r"|(?:je\s+suis\s+)?d[ée]sol[ée]e?|toutes\s+mes\s+excuses|je\s+regrette|malheureusement"
     r"|lo\s+(?:siento|lamento)|disculpa|perd[oó]n|desafortunadamente|lamentablemente"
     r"|mi\s+dispiace|purtroppo|desculpe|infelizmente|het\s+spijt\s+me|извините|к\s+сожалению"
+    r"|as\s+an?\s+(?:ai|artificial\s+intelligence|language\s+model)"  # a disclaimer leads the span too
 )
 #: First-person declining, followed (in Python) by the verb it declines.
 _EN_CORE = (
@@ -157,7 +158,7 @@ _EN_CORE = (
     rf"|(?:must|have\s+to|need\s+to|am\s+going\s+to\s+have\s+to|{_Q}m\s+going\s+to\s+have\s+to)\s+(?:respectfully\s+)?(?:decline|pass|turn)"
     rf"|(?:{_Q}m|\s+am)\s+(?:not\s+(?:able|allowed|permitted|going|comfortable|in\s+a\s+position|willing)|unable)"
     rf"|refuse|do(?:n{_Q}t|\s+not)\s+(?:think\s+I\s+should|feel\s+comfortable|create|write|generate|produce|provide|make|help|engage|assist|share)"
-    rf")(?![\w'\u2019\u02bc])"
+    r")(?=[\s.,!;:)\u2014\u2013]|$)"
 )
 _EN_OTHER = (
     # "That's not something I can help with", "Writing ransomware isn't something I'm able to …"
@@ -207,7 +208,7 @@ _TRIGGER_TOKENS = frozenset(
 #: (three times cheaper than a regex).
 _TRIGGER_SPLIT = frozenset(w + p for w in _TRIGGER_TOKENS for p in ("", ".", ",", ";", ":", "!", "?", ")", '"', "\u201d"))
 _NON_LATIN_RE = re.compile("[\u0400-\u04ff\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
-_APOLOGY_RE = re.compile(rf"(?:{_APOLOGY})\b", re.IGNORECASE)
+_APOLOGY_RE = re.compile(rf"(?:{_APOLOGY})(?!\w)", re.IGNORECASE)
 # A generic inability after an apology ("Sorry, I can't." "ごめんなさい、それはできません。")
 _JA_APOLOGY = re.compile(r"^\s*(?:申し訳(?:ありません|ございません)|ごめんなさい|すみません|恐れ入りますが)")
 
@@ -523,6 +524,24 @@ class OutputSignals:
     error: bool
     #: The extracted JSON (value, offsets, preamble/trailer flags, parse error).
     extracted: ExtractedJson = ExtractedJson("none")
+    #: Where the refusal came from: "provider:openai.refusal", "provider:finish_reason", "text"; None.
+    refusal_source: str | None = None
+    #: A deflection that answers nothing ("this is subjective", "as an AI I have no opinions").
+    non_answer: bool = False
+    #: Declined a part and answered the rest (not a refusal).
+    partial: bool = False
+    #: What the text detector found (kind, span, matched text), also under a provider refusal.
+    decline: Decline | None = None
+
+    @property
+    def decline_span(self) -> tuple[int, int] | None:
+        """``[start, end)`` of the declining words in the text, when the text detector found any."""
+        return self.decline.span if self.decline else None
+
+    @property
+    def declined(self) -> bool:
+        """Refused or answered nothing: what the "declined" rate counts."""
+        return self.refusal or self.non_answer
 
 
 def output_signals(
@@ -541,14 +560,17 @@ def output_signals(
     ej = extract_json(text)
     reason = (finish_reason or "").lower()
     refusal_reason: str | None = None
-    if refusal:
-        refusal_reason = "message.refusal"
+    source: str | None = None
+    decline = classify_decline(text) if error is None and text else None
+    if refusal:  # provider-native signals first
+        refusal_reason, source = "message.refusal", "provider:openai.refusal"
     elif reason in _FILTER_REASONS:
-        refusal_reason = f"finish_reason={reason}"
+        refusal_reason, source = f"finish_reason={reason}", "provider:finish_reason"
     elif reason == "refusal":
-        refusal_reason = "stop_reason=refusal"
-    elif (phrase := find_refusal(text)) is not None:
-        refusal_reason = f'phrase: "{phrase}"'
+        refusal_reason, source = "stop_reason=refusal", "provider:finish_reason"
+    elif decline is not None and decline.kind == "refusal":
+        phrase = _find_phrase(text[decline.span[0] : decline.span[1] + 40]) or decline.matched
+        refusal_reason, source = f'phrase: "{" ".join(phrase.split())}"', "text"
     schema_valid: bool | None = None
     if schema is not None and ej.valid:
         schema_valid = schema_error(schema, ej.value) is None
@@ -564,6 +586,10 @@ def output_signals(
         markdown=_NO_MARKDOWN if ej.shape == "bare" else markdown_shape(text),  # a JSON document has none
         error=error is not None,
         extracted=ej,
+        refusal_source=source,
+        non_answer=source is None and decline is not None and decline.kind == "non_answer",
+        partial=source is None and decline is not None and decline.kind == "partial",
+        decline=decline,
     )
 
 
