@@ -186,3 +186,26 @@ async def test_triage_list_names_the_noise_and_unchanged_groups_and_the_cursor_s
         await pilot.pause()
         assert cases.rows == len(screen.state.view)
         assert not any(cases.render_line(y).text.startswith("──") for y in range(cases.rows))
+
+
+# -- the keymap is read like every other YAML file ----------------------------------------------
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
+
+
+def test_an_alias_bomb_keymap_is_refused_at_once_and_the_review_goes_on(tmp_path, monkeypatch):
+    import time
+
+    from reviewer.app.app import load_keymap
+
+    path = tmp_path / "keymap.yaml"
+    path.write_text(BOMB)
+    monkeypatch.setenv("REVIEWER_KEYMAP", str(path))
+    start = time.perf_counter()
+    keymap, problem = load_keymap()
+    assert time.perf_counter() - start < 1.0
+    assert keymap == {} and problem.startswith(f"{path}:") and problem.endswith("(keymap ignored)")
+    path.write_text("label.noise: z\n")
+    assert load_keymap() == ({"label.noise": "z"}, None)

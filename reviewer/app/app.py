@@ -35,12 +35,14 @@ def load_keymap() -> tuple[dict[str, str], str | None]:
     path = Path(os.environ.get("REVIEWER_KEYMAP") or config_dir() / "keymap.yaml")
     if not path.exists():
         return {}, None
-    try:
-        from ruamel.yaml import YAML
+    from reviewer.safeyaml import FileProblem, load_yaml, read_text
 
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-    except Exception as e:  # a broken keymap must not stop a review
-        return {}, f"{path}: ignored ({str(e).splitlines()[0]})"
+    try:  # bounded like every YAML read here: size, depth, alias expansion
+        data = load_yaml(read_text(path), path) or {}
+    except FileProblem as e:  # a broken keymap must not stop a review
+        return {}, f"{e} (keymap ignored)"
+    except OSError as e:
+        return {}, f"{path}: ignored ({e.strerror or e})"
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         return {}, f"{path}: ignored (expected lines like `label.noise: z`)"
     return data, None
