@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .safeyaml import FileProblem, decode_utf8, make_yaml, read_bytes
 from .suite import Case, LoadedSuite, Problem, SuiteError, load_suite
 
 __all__ = ["AppendedCase", "append_case", "case_to_file", "render_case_yaml", "write_text_atomic", "free_id"]
@@ -186,12 +187,11 @@ def _leading_in(lines: list[str], at: int, content_col: int) -> int:
 def _yaml_splices(original: str, case: Case, literal: bool) -> list[tuple[str, bool]]:
     """Candidate new file texts with the case appended to ``cases``, best first; each is
     (text, reformatted). The caller keeps the first whose other cases read back unchanged."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     nl = _newline_of(original)
     text = original.replace("\r\n", "\n")
-    doc = YAML(typ="rt").load(text)  # load_suite already accepted this text
+    doc = make_yaml("rt").load(text)  # load_suite already accepted this text (bounded: same loader)
     assert isinstance(doc, CommentedMap)
     cases = doc.get("cases")
     lines = text.split("\n")
@@ -232,7 +232,7 @@ def _yaml_splices(original: str, case: Case, literal: bool) -> list[tuple[str, b
 
     # Empty, null or flow-style ``cases``: re-emit the document (comments and order are kept by
     # the round-trip, but indentation and quoting may be normalised).
-    yaml = YAML(typ="rt")
+    yaml = make_yaml("rt")
     yaml.width = 4096
     yaml.preserve_quotes = True
     yaml.indent(mapping=2, sequence=4, offset=2)
@@ -283,11 +283,12 @@ def append_case(path: str | Path, case: Case, *, create: bool = True) -> Appende
         raise SuiteError([Problem(str(path), 0, "no such file")])
     original, raw, before = "", b"", None
     if not created:
-        raw = path.read_bytes()
         try:
-            original = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise SuiteError([Problem(str(path), 1, f"not UTF-8 text: {e.reason}")]) from None
+            raw = read_bytes(path)
+            decode_utf8(raw, path)  # names the line of a bad byte
+        except FileProblem as e:
+            raise SuiteError([Problem(str(path), e.line, e.message)]) from None
+        original = raw.decode("utf-8")  # a BOM, if any, is kept as it was
         before = load_suite(path)  # raises SuiteError with the file's own problems
         if case.id in before.case_lines or any(c.id == case.id for c in before.suite.cases):
             line = before.case_lines.get(case.id, 1)

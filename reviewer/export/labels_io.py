@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ReviewerError, UsageError
+from ..safeyaml import FileProblem, json_value, read_text
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -146,20 +147,21 @@ def _parse_line(obj: Any) -> tuple[dict[str, Any], str, str, str, int | None, st
 def parse_label_lines(path: Path) -> list[ParsedLabel]:
     """Parse and validate every line; raise ``ReviewerError`` listing every problem as file:line."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path}: not UTF-8 text ({e.reason})") from None
+        text = read_text(path)  # bounded in size; a bad byte is named by line; a BOM is dropped
+    except FileProblem as e:
+        raise UsageError(str(e)) from None
     out: list[ParsedLabel] = []
     problems: list[str] = []
     for n, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
+            obj = json_value(raw, path, n)
         except json.JSONDecodeError as e:
             problems.append(f"{path}:{n}: invalid JSON: {e.msg} (column {e.colno})")
+            continue
+        except FileProblem as e:
+            problems.append(str(e))
             continue
         try:
             comp, case, reviewer, verdict, severity, note, time = _parse_line(obj)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..safeyaml import FileProblem, decode_utf8, json_value, max_file_bytes
 from ..suite import Case, Check
 from . import MAX_PROBLEMS, ImportProblems, Problem
 
@@ -260,37 +261,49 @@ def iter_log(path: str | Path, *, only_line: int | None = None) -> Iterator[LogE
     more = 0
     entries: list[LogEntry] = []
     try:
-        f = open(p, encoding="utf-8", newline="")
+        f = open(p, "rb")
     except FileNotFoundError:
         raise ImportProblems([Problem(str(p), 0, "", "no such file")]) from None
     except OSError as e:
         raise ImportProblems([Problem(str(p), 0, "", e.strerror or str(e))]) from None
+    limit = max_file_bytes()  # per line: a log may be long, one line of it may not be endless
     with f:
         n = 0
-        try:
-            for n, raw in enumerate(f, start=1):
-                if only_line is not None and n != only_line:
-                    continue
+        while True:
+            chunk = f.readline(limit + 1)
+            if not chunk:
+                break
+            n += 1
+            if len(chunk) > limit and not chunk.endswith(b"\n"):
+                problems.append(Problem(str(p), n, "", f"line longer than {limit // (1024 * 1024)} MiB (REVIEWER_MAX_FILE_MB raises it)"))
+                break
+            if only_line is not None and n != only_line:
+                continue
+            try:
+                raw = decode_utf8(chunk, p, first_line=n)
+            except FileProblem as e:
+                bad = Problem(str(p), n, "", e.message)
+            else:
                 if not raw.strip():
                     if only_line is not None:
                         problems.append(Problem(str(p), n, "", "the line is blank"))
                     continue
                 try:
-                    obj = json.loads(raw.rstrip("\r\n"))
+                    obj = json_value(raw.rstrip("\r\n"), p, n)
                 except json.JSONDecodeError as e:
                     bad = Problem(str(p), n, "", f"invalid JSON: {e.msg} (column {e.colno})")
+                except FileProblem as e:
+                    bad = Problem(str(p), n, "", e.message)
                 else:
                     try:
                         entries.append(_parse(obj, str(p), n))
                         continue
                     except _Bad as e:
                         bad = Problem(str(p), n, e.field, e.message)
-                if len(problems) < MAX_PROBLEMS:
-                    problems.append(bad)
-                else:
-                    more += 1
-        except UnicodeDecodeError as e:
-            problems.append(Problem(str(p), n + 1, "", f"not UTF-8 text: {e.reason}"))
+            if len(problems) < MAX_PROBLEMS:
+                problems.append(bad)
+            else:
+                more += 1
         if only_line is not None and n < only_line and not problems:
             problems.append(Problem(str(p), only_line, "", f"no such line (the file has {n})"))
     if problems:
