@@ -45,10 +45,6 @@ class StoreDamaged(StoreError):
     """The file fails SQLite's own checks: pages overwritten, truncated, not a database."""
 
 
-class StoreLocked(StoreError):
-    """Another process held the write lock for longer than we were willing to wait."""
-
-
 class StoreReadOnly(StoreError):
     """The store cannot be written (read-only file system, immutable file, permissions, full disk)."""
 
@@ -151,7 +147,9 @@ def sqlite_error_message(e: sqlite3.Error, path: Path | str | None = None) -> st
     if code in (_CORRUPT, _NOTADB) or (code is None and "malformed" in str(e)):
         return damaged_message(path or "FILE", _clean(str(e)))
     if code in (_BUSY, _LOCKED):
-        return f"{where} is locked by another process ({e}): try again when it has finished"
+        waited = getattr(e, "waited_s", None)
+        waited = f"waited {waited:.0f} s" if waited is not None else str(e)
+        return f"{where} is locked by another process ({waited}): nothing was changed; try again when it has finished"
     if code == _READONLY:
         why = why_not_writable(path) if path is not None else None
         return f"cannot write {where}: {why or e}; nothing was changed"
@@ -509,13 +507,13 @@ class Store:
         self.close()
 
     @contextmanager
-    def transaction(self, *, wait_ms: int | None = None) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, wait_ms: int | None = None, notify: bool = True) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any error: nothing half-written.
 
         Re-entrant: inside an open transaction it joins it, so several store calls compose into
         one all-or-nothing write (``with store.transaction(): store.create_run(...); ...``).
         Waits up to ``busy_timeout_ms`` for another process's write lock (telling ``on_wait``
-        after ``NOTICE_AFTER_MS``), then raises StoreLocked. On a read-only store it is a read
+        after ``NOTICE_AFTER_MS``), then raises sqlite3's "database is locked". On a read-only store it is a read
         transaction, and the first write in it raises sqlite3's "readonly database" error."""
         with self._lock:
             if self._conn.in_transaction:
@@ -524,7 +522,7 @@ class Store:
             if self.readonly:  # reads stay consistent; a write inside fails (SQLITE_READONLY), saying why
                 self._conn.execute("BEGIN")
             else:
-                self._begin(self._busy_timeout_ms if wait_ms is None else wait_ms)
+                self._begin(self._busy_timeout_ms if wait_ms is None else wait_ms, notify=notify)
             try:
                 yield self._conn
             except BaseException:
@@ -545,7 +543,10 @@ class Store:
             except sqlite3.Error:
                 pass
 
-    def _begin(self, total: int) -> None:
+    def _begin(self, total: int, *, notify: bool = True) -> None:
+        """BEGIN IMMEDIATE, waiting up to ``total`` ms for another process's write lock; past
+        that, sqlite3's own "database is locked" error, carrying how long it waited
+        (``waited_s``) for the one line ``sqlite_error_message`` makes of it."""
         first = min(self.NOTICE_AFTER_MS, total // 2)
         started = time.monotonic()
         self._conn.execute(f"PRAGMA busy_timeout = {first}")
@@ -555,27 +556,19 @@ class Store:
                 return
             except sqlite3.OperationalError as e:
                 if _code(e) not in (_BUSY, _LOCKED) or total == 0:
-                    if _code(e) in (_BUSY, _LOCKED):
-                        raise StoreLocked(self._locked_message(time.monotonic() - started)) from None
+                    e.waited_s = time.monotonic() - started  # type: ignore[attr-defined]
                     raise
-            if self.on_wait is not None:
+            if self.on_wait is not None and notify:
                 self.on_wait(f"waiting for the store {self.path}: locked by another process… (up to {total / 1000:g} s)")
             left = max(0, total - int((time.monotonic() - started) * 1000))
             self._conn.execute(f"PRAGMA busy_timeout = {left}")
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as e:
-                if _code(e) in (_BUSY, _LOCKED):
-                    raise StoreLocked(self._locked_message(time.monotonic() - started)) from None
+                e.waited_s = time.monotonic() - started  # type: ignore[attr-defined]
                 raise
         finally:
             self._conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-
-    def _locked_message(self, waited: float) -> str:
-        return (
-            f"the store {self.path} is locked by another process (waited {waited:.0f} s): nothing was changed; "
-            "try again when it has finished"
-        )
 
     # -- health ----------------------------------------------------------------------------------
 
@@ -967,17 +960,16 @@ class Store:
         return rows[0]["data"] if rows and rows[0]["key"] == key else None
 
     def save_assessments(self, comparison_id: int, key: str, data: str) -> None:
-        """Best effort: it is a cache. A read-only, locked or full store skips it without waiting."""
+        """Best effort: it is a cache. A read-only or full store skips it, a locked one after 2 s
+        at most (quietly: the command that wanted it already has its answer)."""
         if self.readonly:
             return
         try:
-            with self.transaction(wait_ms=0) as c:
+            with self.transaction(wait_ms=min(self._busy_timeout_ms, 2_000), notify=False) as c:
                 c.execute(
                     "INSERT OR REPLACE INTO assessments (comparison_id, key, data, created_at) VALUES (?,?,?,?)",
                     (comparison_id, key, data, now_iso()),
                 )
-        except StoreLocked:
-            return
         except sqlite3.OperationalError as e:
             if _code(e) not in (_BUSY, _LOCKED, _READONLY, _FULL):
                 raise
