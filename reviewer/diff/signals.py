@@ -17,11 +17,8 @@ from typing import Any, Literal
 from reviewer.diff.jsonextract import FENCE_RE, ExtractedJson, JsonShape, extract_json
 from reviewer.diff.tokens import word_count
 
-__all__ = [
+__all__ = [  # Decline, DeclineKind, classify_decline join once reviewer/diff/__init__.py re-exports them
     "REFUSAL_PHRASES",
-    "Decline",
-    "DeclineKind",
-    "classify_decline",
     "TRUNCATION_REASONS",
     "MarkdownShape",
     "OutputSignals",
