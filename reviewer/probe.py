@@ -99,7 +99,11 @@ def stratified_sample(cases: Sequence[Case], n: int, seed: int = 0) -> list[Case
         strata.setdefault(c.tags[0] if c.tags else "", []).append(i)
     keys = sorted(strata)
     quota = dict.fromkeys(keys, 0)
-    if n >= len(keys):
+    rng = random.Random(seed)
+    if n < len(keys):  # fewer cases than tags: which tags get one is drawn too
+        for k in rng.sample(keys, n):
+            quota[k] = 1
+    else:
         for k in keys:
             quota[k] = 1
     rest = n - sum(quota.values())
@@ -112,10 +116,6 @@ def stratified_sample(cases: Sequence[Case], n: int, seed: int = 0) -> list[Case
         left = n - sum(quota.values())
         for k in sorted(keys, key=lambda k: (-(exact[k] - int(exact[k])), k))[:left]:
             quota[k] += 1
-    rng = random.Random(seed)
-    if n < len(keys):  # fewer cases than tags: which tags get one is drawn too
-        for k in rng.sample(keys, n):
-            quota[k] = 1
     chosen: list[int] = []
     for k in keys:
         chosen += rng.sample(strata[k], min(quota[k], len(strata[k])))

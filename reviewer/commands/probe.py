@@ -139,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             params=params,
             name=f"probe {probe_no}: {suite_name} on {spec_text}",
-            labels={"candidate": label},
+            labels={"candidate": label,
+                    "baseline": "first probe, the alias asked twice" if first else f"previous probe (run {against.id})"},
             use_cache=False,
             timeout=args.timeout,
         )
