@@ -300,3 +300,13 @@ def test_triage_is_stable_and_total():
     b = assess_case("a", [s("x y")], [s("x z")])
     assert [x.case_id for x in triage([a, b])] == ["a", "b"]
     assert triage([]) == []
+
+
+def test_non_answer_flip_flag_uses_majorities():
+    answer = "Option B. It has the lower fee and the longer warranty."
+    deflect = "This question is subjective and depends on your personal preferences and circumstances."
+    a = assess_case("pick", [Sample(answer)] * 3, [Sample(deflect), Sample(deflect), Sample(answer)])
+    assert "non_answer_flip" in a.flags and "refusal_flip" not in a.flags
+    assert a.candidate_signals[0].non_answer and not a.baseline_signals[0].non_answer
+    b = assess_case("pick", [Sample(answer)] * 3, [Sample(deflect), Sample(answer), Sample(answer)])
+    assert "non_answer_flip" not in b.flags

@@ -35,8 +35,9 @@ _EXPORTS: dict[str, str] = {
         ["JsonView", "PathChange", "PathChangeKind", "json_diff", "json_path", "json_view", "pretty_json"], "jsondiff"
     ),
     **dict.fromkeys(
-        ["REFUSAL_PHRASES", "TRUNCATION_REASONS", "MarkdownShape", "OutputSignals", "PairSignals", "find_refusal",
-         "length_ratio", "markdown_shape", "output_signals", "pair_signals", "schema_error"],
+        ["REFUSAL_PHRASES", "TRUNCATION_REASONS", "Decline", "DeclineKind", "MarkdownShape", "OutputSignals",
+         "PairSignals", "classify_decline", "find_refusal", "length_ratio", "markdown_shape", "output_signals",
+         "pair_signals", "schema_error"],
         "signals",
     ),  # fmt: skip
     **dict.fromkeys(
@@ -72,7 +73,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from reviewer.diff.jsonextract import JSON_SHAPES, ExtractedJson, JsonShape, extract_json
     from reviewer.diff.score import NOISE_EPSILON, Assessment, Sample, assess_case, change_score, score_pairs, triage
     from reviewer.diff.signals import (
-        REFUSAL_PHRASES, TRUNCATION_REASONS, MarkdownShape, OutputSignals, PairSignals, find_refusal, length_ratio,
-        markdown_shape, output_signals, pair_signals, schema_error,
+        REFUSAL_PHRASES, TRUNCATION_REASONS, Decline, DeclineKind, MarkdownShape, OutputSignals, PairSignals,
+        classify_decline, find_refusal, length_ratio, markdown_shape, output_signals, pair_signals, schema_error,
     )  # fmt: skip
     from reviewer.diff.tokens import score_words, split_words, tokenize, word_count

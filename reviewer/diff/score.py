@@ -75,6 +75,7 @@ FLAG_LABELS: dict[str, str] = {
     "positive_flip": "positive flip",
     "format_drift": "format drift",
     "refusal_flip": "refusal flip",
+    "non_answer_flip": "non-answer flip",
     "truncation": "truncation",
     "error": "error",
 }
@@ -135,7 +136,7 @@ class Assessment:
     change: float  # mean cross-version distance (every baseline sample vs every candidate sample)
     within: float | None  # mean within-version distance, when a side has ≥ 2 usable samples
     noise: bool  # changed, but no more than the versions differ from themselves
-    flags: tuple[str, ...]  # negative_flip, positive_flip, format_drift, refusal_flip, truncation, error
+    flags: tuple[str, ...]  # negative_flip, positive_flip, format_drift, refusal_flip, non_answer_flip, truncation, error
     flip: Flip
     baseline_checks: list[SideCheck]
     candidate_checks: list[SideCheck]
@@ -228,6 +229,8 @@ def assess_case(
     nb, nc = len(b_sig), len(c_sig)
     if _majority((g.refusal for g in b_sig), nb) != _majority((g.refusal for g in c_sig), nc):
         flags.append("refusal_flip")
+    if _majority((g.non_answer for g in b_sig), nb) != _majority((g.non_answer for g in c_sig), nc):
+        flags.append("non_answer_flip")
     b_trunc = sum(g.truncated for g in b_sig)
     c_trunc = sum(g.truncated for g in c_sig)
     if (b_trunc * 2 > nb) != (c_trunc * 2 > nc) or (c_trunc and not b_trunc):

@@ -17,9 +17,12 @@ from typing import Any, Literal
 from reviewer.diff.jsonextract import FENCE_RE, ExtractedJson, JsonShape, extract_json
 from reviewer.diff.tokens import word_count
 
-__all__ = [  # Decline, DeclineKind, classify_decline join once reviewer/diff/__init__.py re-exports them
+__all__ = [
     "REFUSAL_PHRASES",
     "TRUNCATION_REASONS",
+    "Decline",
+    "DeclineKind",
+    "classify_decline",
     "MarkdownShape",
     "OutputSignals",
     "PairSignals",
