@@ -154,3 +154,77 @@ def test_negative_flip_from_majorities_over_three_samples():
     assert flip(side_passed(baseline), side_passed(candidate)) == "negative"
     per_check = [flip(b.passed, c.passed) for b, c in zip(baseline, candidate, strict=True)]
     assert per_check == ["none", "negative"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Check regexes run on RE2 (linear time) and keep the meaning they had under Python's re
+# ---------------------------------------------------------------------------------------------
+
+SAFE_PATTERNS = [
+    r"\b100\b", r"(?i)carbon dioxide|CO2", r"(?i)\b(7|seven)\b", r"(?i)^\s*positive", r"\b1,?000\b",
+    r"^\d+$", r"\w+ing\b", r"\s{2,}", r"[^\w\s]", r"\D+", r"\W", r"\S+$", r"x{,2}y", r"\Aok", r"end\Z",
+    r"(?m)^\s*[-*+•] \S", r"(?m)^\s*\|.*\|\s*$", r"\A\s*[\[{][\s\S]*[\]}]\s*\Z", r"[]x]", r"[\d,]+",
+    r"\u00e9t\u00e9", r"a(?#comment)b", r"(?s)a.b", r"a.b", r"(?P<n>\d)-(?P<m>\d)", r"refund within \d+ days",
+]  # fmt: skip
+SAFE_TEXTS = [
+    "cost 100.", "100\n", "CO2 and carbon dioxide", "Seven days", "  positive\n", "1000 items", "42", "42\n",
+    "٤٢", "running fast", "a  b", "café!", "naïve—word", "été", "xxy", "ok then", "the end", "the end\n",
+    "- item\n* two", "| a | b |\n", '{"a": 1}\n', "]", "1,234", "a\nb", "a b", "1-2", "refund within 30 days\n", "",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("pattern", SAFE_PATTERNS)
+def test_check_regexes_mean_what_they_meant_under_python_re(pattern):
+    """Every pattern our suites and suggestions use, on ASCII and non-ASCII text: RE2 with the
+    translation matches exactly where Python's re does (same start, same text)."""
+    import re
+
+    for text in SAFE_TEXTS:
+        py = re.search(pattern, text)
+        got = one({"regex": pattern}, text)
+        assert got.passed == (py is not None), (pattern, text)
+        if py is not None:
+            assert got.detail.endswith(f"at char {py.start()}"), (pattern, text, got.detail)
+
+
+def test_ignore_case_is_unicode_aware():
+    assert one({"regex": "ÉTÉ", "ignore_case": True}, "un été chaud").passed
+    assert not one({"regex": "ÉTÉ"}, "un été chaud").passed
+
+
+def test_a_catastrophic_pattern_finishes():
+    """(a+)+$ on 34 a's and a "!" takes hours under Python's backtracking re; RE2 is linear."""
+    r = one({"regex": "(a+)+$"}, "a" * 34 + "!")
+    assert not r.passed and r.detail == "no match for /(a+)+$/"
+    assert one({"regex": "(a+)+$"}, "a" * 34).passed
+
+
+def test_not_regex_passes_when_nothing_matches():
+    assert one({"not_regex": r"(?i)\bsorry\b"}, "Here you go.").passed
+    r = one({"not_regex": r"(?i)\bsorry\b"}, "I'm SORRY, I can't.")
+    assert not r.passed and r.detail == 'matched "SORRY" at char 4'
+    assert not one({"not_regex": "sorry", "ignore_case": True}, "Sorry").passed
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        (r"(\w+) \1", r"uses a backreference (\1 … \9)"),
+        (r"(?<=\$)\d+", "uses lookbehind (?<=…)"),
+        (r"^(?!Sorry)", "uses negative lookahead (?!…)"),
+        (r"a++", "uses a possessive quantifier"),
+        (r"(?>a|ab)c", "uses an atomic group"),
+        ("refund (", "invalid pattern 'refund (': missing ), unterminated subpattern at position 7"),
+    ],
+)
+def test_patterns_the_engine_cannot_run_are_refused_when_the_suite_is_read(pattern, message):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=re_escape(message)):
+        Check.model_validate({"regex": pattern})
+
+
+def re_escape(s: str) -> str:
+    import re
+
+    return re.escape(s)
