@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from test_app import ME, SIZE, env, ready, settle, stored  # noqa: F401  (env: a pytest fixture)
