@@ -318,6 +318,7 @@ class Change:
     counted: bool = True  # False: shown, never a behaviour change (latency)
     kind: str = "rate"  # "rate" (0..1) or "number"
     detail: str | None = None  # McNemar's discordant counts
+    moved: bool = True  # some case differs between the sides (else the test cannot reject: p = 1)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -370,6 +371,7 @@ def _rate_change(metric: str, label: str, pairs: list[tuple[float, float]]) -> C
 
     if not pairs:
         return None
+    moved = any(x != y for x, y in pairs)
     b = sum(x for x, _ in pairs) / len(pairs)
     c = sum(y for _, y in pairs) / len(pairs)
     binary = all(v in (0, 1) for pair in pairs for v in pair)
@@ -377,8 +379,8 @@ def _rate_change(metric: str, label: str, pairs: list[tuple[float, float]]) -> C
         lost = sum(1 for x, y in pairs if x and not y)
         gained = sum(1 for x, y in pairs if y and not x)
         p = mcnemar_exact(lost, gained)
-        return Change(metric, label, b, c, len(pairs), "McNemar (exact)", p, detail=f"{lost} lost, {gained} gained")
-    return Change(metric, label, b, c, len(pairs), "paired sign-flip", paired_rate_test(pairs))
+        return Change(metric, label, b, c, len(pairs), "McNemar (exact)", p, detail=f"{lost} lost, {gained} gained", moved=moved)
+    return Change(metric, label, b, c, len(pairs), "paired sign-flip", paired_rate_test(pairs), moved=moved)
 
 
 def _median_change(metric: str, label: str, pairs: list[tuple[float, float]], counted: bool = True) -> Change | None:
@@ -390,6 +392,7 @@ def _median_change(metric: str, label: str, pairs: list[tuple[float, float]], co
     return Change(
         metric, label, median(x for x, _ in pairs), median(y for _, y in pairs), len(pairs), "paired median sign-flip",
         m.p, counted=counted, kind="number", detail=f"median change {m.median_delta:+.1f} (95% CI {m.ci_lo:+.1f} to {m.ci_hi:+.1f})",
+        moved=any(x != y for x, y in pairs),
     )  # fmt: skip
 
 
@@ -427,8 +430,11 @@ def assess_probe(data: ComparisonData, assessments: Sequence[Any], *, first: boo
     lat = [(b.latency_ms, c.latency_ms) for b, c, _ in old_pairs if b.latency_ms is not None and c.latency_ms is not None]
     changes.append(_median_change("median_latency_ms", "median latency (ms)", lat, counted=False))  # type: ignore[arg-type]
     found = [c for c in changes if c is not None]
-    # Rates that are 0 on both sides carry no test; they stay listed, at p = 1.
-    counted = [c for c in found if c.counted]
+    # Holm over the tests that can reject: a metric on which no case differs has p = 1 whatever
+    # happens (its smallest attainable p is 1), so it is left out of the family (Tarone's rule for
+    # discrete tests) and stays listed at p = 1. With 1 sample a case, a flip of every case of an
+    # n-case suite has p = 2 / 2^n: significant alone from n = 6, and from n = 9 next to 7 others.
+    counted = [c for c in found if c.counted and c.moved]
     for c, adj in zip(counted, holm([c.p for c in counted]) if counted else []):
         c.p_adjusted = adj
         c.significant = adj < ALPHA

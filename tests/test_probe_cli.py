@@ -188,6 +188,11 @@ def test_a_probe_comparison_opens_in_export(tmp_path, env):
         spec = f"openai:gpt-x@{srv.base_url}"
         probe(path, spec, db, env)
         _, v = probe(path, spec, db, env)
+        priced = cli("probe", str(path), "--model", spec, "--db", str(db), "--price", "openai:gpt-x=2.50,10.00", env=env)
+        unpriced = cli("probe", str(path), "--model", spec, "--db", str(db), "--price", "openai:other=1,1", env=env)
+    # the fake server reports usage; the estimate is the last probe's tokens at the given price
+    assert priced.returncode == 0 and "Estimated cost: $0.0" in priced.stderr and "input +" in priced.stderr
+    assert "No cost estimate: no --price for openai:gpt-x" in unpriced.stderr
     p = cli("export", str(v["comparison"]["id"]), "--format", "json", "--db", str(db), env=env)
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)

@@ -4,9 +4,10 @@ flag on a per-probe series."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from reviewer.probe import cusum_flags, stratified_sample
-from reviewer.suite import Case
+from reviewer.suite import Case, load_suite
 
 
 def cases(spec: dict[str, int]) -> list[Case]:
@@ -43,3 +44,10 @@ def test_cusum_flags_a_slow_drift_no_single_step_shows():
     assert any(flags) and not any(flags[:5])
     assert cusum_flags([0.1, None, 0.1, 0.1, 0.9]) == [False, False, False, False, True]
     assert not any(cusum_flags([0.5, 0.9]))  # too few points to say anything
+
+
+def test_the_example_probe_suite_loads_and_is_big_enough_to_tell():
+    loaded = load_suite(Path(__file__).resolve().parent.parent / "suites" / "probe.yaml")
+    # a flip of every case must survive Holm over the metrics that move with it (p = 2 / 2^n)
+    assert len(loaded.suite.cases) >= 9
+    assert len({c.tags[0] for c in loaded.suite.cases}) >= 4

@@ -272,11 +272,13 @@ def _print_screen(v: Any, code: int, comparison_id: int, against: Any, failures:
     label = "Differences between the two calls of the alias" if v.first else "Changed significantly"
     if sig:
         say(f"{label} (Holm-adjusted p < 0.05):", "bold")
+    elif not (moved := sum(c.counted and c.moved for c in v.changes)):
+        say("No metric or check differs on any case.")
     else:
-        say(f"{'No significant difference' if v.first else 'No significant change'} in any metric or check"
-            f" (Holm-adjusted p < 0.05 over {sum(c.counted for c in v.changes)} tests).")  # fmt: skip
+        say(f"{'No significant difference' if v.first else 'No significant change'}: {_n(moved, 'metric')} moved, "
+            "none beyond chance (Holm-adjusted p < 0.05):")  # fmt: skip
     # latency is shown when it moved beyond chance; it never decides the verdict
-    rows = [c for c in v.changes if c.significant or (c.counted and c.baseline != c.candidate)]
+    rows = [c for c in v.changes if c.significant or (c.counted and c.moved)]
     for c in sorted(rows, key=lambda c: (not c.significant, c.p)):
         mark = "*" if c.significant and c.counted else " "
         note = "" if c.counted else ", not part of the verdict"
