@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
-import sqlite3
 import sys
 
 from . import __version__
@@ -54,19 +53,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ReviewerError as e:
-        for line in str(e).splitlines() or [type(e).__name__]:
-            print(f"reviewer {args.command}: {line}", file=sys.stderr)
-        return 2
-    except sqlite3.Error as e:  # the store is damaged, locked, read-only or full: one line, never a traceback
-        from .store import sqlite_error_message
+        from .untrusted import visible  # messages quote case ids, paths and provider text
 
-        print(f"reviewer {args.command}: {sqlite_error_message(e)}", file=sys.stderr)
+        for line in str(e).splitlines() or [type(e).__name__]:
+            print(f"reviewer {args.command}: {visible(line)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"reviewer {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `reviewer diff … | head`
         return 0
+    except Exception as e:
+        # The store is damaged, locked, read-only or full: one line, never a traceback. sqlite3 is
+        # looked up, not imported: `reviewer diff` never loads it, and then cannot raise its errors.
+        sqlite3 = sys.modules.get("sqlite3")
+        if sqlite3 is None or not isinstance(e, sqlite3.Error):
+            raise
+        from .store import sqlite_error_message
+        from .untrusted import visible
+
+        print(f"reviewer {args.command}: {visible(sqlite_error_message(e))}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 from typing import Any
 
@@ -28,6 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def examine(path) -> dict[str, Any]:  # path: pathlib.Path
+    import sqlite3  # not at module level: building the CLI's parser must not load it
+
     from ..store import SCHEMA_VERSION, connect_readonly, sqlite_error_message, why_not_writable
 
     report: dict[str, Any] = {"path": str(path), "ok": False, "exit_code": 2, "problems": []}
