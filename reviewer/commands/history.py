@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
                     "errors": r.errors, "resolved_models": r.provenance["resolved_models"],
                     "fingerprints": r.provenance["fingerprints"], "provenance_changed": r.provenance_changed,
                     "metrics": r.metrics, "drift": drift.get((r.suite, r.run_id), []),
-                }  # fmt: skip
+                }
                 for r in rows
             ],
         }

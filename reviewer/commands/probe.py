@@ -325,7 +325,7 @@ def _as_json(word: str, code: int, v: Any, comparison_id: int, data: Any, run_id
         "look_at": [{"case_id": i, "why": why} for i, why in v.look_at],
         "not_in_baseline": gaps,
         "failures": [{"side": f.side, "case_id": f.case_id, "sample": f.sample, "status": f.status, "message": f.message}
-                     for f in failures],  # fmt: skip
+                     for f in failures],
         "comparison": {
             "id": comparison_id,
             "name": data.comparison.name,
