@@ -10,6 +10,8 @@ NON_UI = [
     "reviewer.cli", "reviewer.suite", "reviewer.store", "reviewer.replay", "reviewer.analysis",
     "reviewer.providers.openai", "reviewer.providers.anthropic", "reviewer.providers.recorded",
     "reviewer.commands.run", "reviewer.commands.suites", "reviewer.commands.comparisons", "reviewer.commands.runs",
+    "reviewer.probe", "reviewer.commands.probe", "reviewer.commands.history", "reviewer.commands.doctor",
+    "reviewer.untrusted", "reviewer.safeyaml", "reviewer.stats", "reviewer.lease",
 ]  # fmt: skip
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
@@ -44,14 +43,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _load_config(path: str) -> dict[str, Any]:
-    from ruamel.yaml import YAML
+    from ..safeyaml import FileProblem, load_yaml, read_text
 
-    try:
-        data = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"--config {path}: no such file") from None
-    except Exception as e:
-        raise UsageError(f"--config {path}: invalid YAML: {str(e).splitlines()[0]}") from None
+    try:  # the one bounded loader: an alias bomb or a deep nest in a config is refused at once
+        data = load_yaml(read_text(path), path)
+    except FileProblem as e:
+        raise UsageError(f"--config {e}") from None
     if not isinstance(data, dict):
         raise UsageError(f"--config {path}: expected a mapping with baseline and candidate")
     known = {"baseline", "candidate", "samples", "concurrency", "params", "name"}
