@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fakeprovider import FakeProvider, error  # noqa: E402
+from fakeprovider import FakeProvider, error
 
 
 def run(tmp: Path, name: str, n: int, baseline: str, candidate: str) -> dict:
@@ -35,7 +35,7 @@ def run(tmp: Path, name: str, n: int, baseline: str, candidate: str) -> dict:
     env = {**os.environ, "REVIEWER_DATA_DIR": str(tmp / "data"), "REVIEWER_CONFIG_DIR": str(tmp / "config")}
     t0 = time.monotonic()
     p = subprocess.run([sys.executable, "-m", "reviewer", "run", str(suite), "--baseline", baseline, "--candidate", candidate,
-                        "--db", str(db), "--allow-errors"], capture_output=True, cwd=ROOT, env=env)  # fmt: skip
+                        "--db", str(db), "--allow-errors"], capture_output=True, cwd=ROOT, env=env, check=False)  # fmt: skip
     wall = time.monotonic() - t0
     con = sqlite3.connect(db)
     (longest, errors) = con.execute("SELECT max(length(error)), count(error) FROM outputs").fetchone()

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def cli(*args: str, env: dict) -> tuple[subprocess.CompletedProcess, float]:
     t0 = time.monotonic()
-    p = subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    p = subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False)
     return p, time.monotonic() - t0
 
 
@@ -99,7 +99,7 @@ def test_dns_and_tls_failures_are_named(tmp_path):
     suite = write_suite(tmp_path, 2)
     with FakeProvider() as srv:
         t0 = time.monotonic()
-        store, result = replay(tmp_path, suite, "openai:m@https://nosuch.invalid/v1", f"openai:m@https://127.0.0.1:{srv.port}/v1")
+        _, result = replay(tmp_path, suite, "openai:m@https://nosuch.invalid/v1", f"openai:m@https://127.0.0.1:{srv.port}/v1")
         wall = time.monotonic() - t0
     messages = {(f.side, f.case_id): f.message for f in result.failures}
     assert len(messages) == 4
@@ -156,7 +156,7 @@ def test_a_slow_answer_is_named_a_timeout_of_the_configured_length(tmp_path):
 
     with FakeProvider() as srv:
         srv.script("slow please", *[slow(3.0)] * 10)
-        store, result = replay(tmp_path, suite, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}", timeout=0.3, attempts=2)
+        _, result = replay(tmp_path, suite, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}", timeout=0.3, attempts=2)
     assert {f.message.split(" waiting")[0] for f in result.failures} == {"timed out after 0.3 s"}
 
 
@@ -226,7 +226,7 @@ def test_an_empty_answer_without_finish_reason_is_not_reused_from_the_cache(tmp_
         assert srv.count("empty please") == 4 and again.stats["baseline"].cached == 0
         store.close()
         # A real answer (with a finish reason) is reused as always.
-        store, third = replay(tmp_path, suite, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}", name="third", db="other.db")
+        store, _ = replay(tmp_path, suite, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}", name="third", db="other.db")
         store.close()
         store, fourth = replay(tmp_path, suite, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}", name="fourth", db="other.db")
         assert fourth.stats["baseline"].cached == 1 and srv.count("empty please") == 6

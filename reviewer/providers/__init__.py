@@ -138,10 +138,10 @@ _AUTH_WORD = re.compile(
 )
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,19}://)[^/\s@?#]{1,512}@")
 _QUERY_PARAM = re.compile(r"([?&;])([A-Za-z0-9_.\-]{1,64})=([^&#\s\"'<>]*)")
-_SECRET_PARAM_WORDS = frozenset(
-    "key apikey token sig signature secret password passwd pwd pass auth authorization credential "
-    "credentials session sas code jwt".split()
-)
+_SECRET_PARAM_WORDS = frozenset({
+    "key", "apikey", "token", "sig", "signature", "secret", "password", "passwd", "pwd", "pass", "auth",
+    "authorization", "credential", "credentials", "session", "sas", "code", "jwt",
+})  # fmt: skip
 _KEY_CHARS = re.compile(r"[A-Za-z0-9_\-.+/=]{8,}")
 _extra_secrets: set[str] = set()  # credentials seen in base URLs this process
 
@@ -202,7 +202,7 @@ def secret_values() -> list[str]:
     URLs (to scrub from messages)."""
     out = []
     for k, v in os.environ.items():
-        if v and len(v) >= 8 and re.search(r"(KEY|TOKEN|SECRET|PASSWORD)", k, re.I) and not os.path.isabs(v):
+        if v and len(v) >= 8 and re.search(r"(KEY|TOKEN|SECRET|PASSWORD)", k, re.IGNORECASE) and not os.path.isabs(v):
             out.append(v)
     out += [s for s in _extra_secrets if len(s) >= 4]
     return sorted(set(out), key=len, reverse=True)  # longest first: no half-replaced secret
@@ -282,8 +282,8 @@ def parse_retry_after(headers: httpx.Headers) -> float | None:
             try:
                 value = float(ra)
             except ValueError:
-                from email.utils import parsedate_to_datetime
                 from datetime import UTC, datetime
+                from email.utils import parsedate_to_datetime
 
                 try:
                     value = (parsedate_to_datetime(ra) - datetime.now(UTC)).total_seconds()

@@ -29,7 +29,7 @@ class AnthropicProvider(HTTPProvider):
         self.model = spec.model
         base, qmark, query = (spec.base_url or os.environ.get("ANTHROPIC_BASE_URL") or OFFICIAL).partition("?")
         base = base.rstrip("/")
-        base = base[:-3] if base.endswith("/v1") else base
+        base = base.removesuffix("/v1")
         self.set_base_url(base + qmark + query)
         if not os.environ.get("ANTHROPIC_API_KEY") and self.request_base == OFFICIAL:
             raise UsageError(f"{option} {spec}: ANTHROPIC_API_KEY is not set")
