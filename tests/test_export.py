@@ -434,7 +434,7 @@ def test_unreviewed_cases_are_listed_when_allowed(tmp_path):
 
 
 def test_diff_excerpt_groups_removed_then_added_lines_and_caps_length():
-    from reviewer.export.changelog import diff_excerpt
+    from reviewer.diff.excerpt import diff_excerpt
 
     old = "\n".join(f"line {i}" for i in range(40))
     new = old.replace("line 3\nline 4", "LINE three\nLINE four").replace("line 30", "changed 30")
@@ -532,7 +532,7 @@ def test_export_runs_as_a_subprocess(isolated):
 
 
 def test_diff_excerpt_of_huge_outputs_starts_at_the_first_change():
-    from reviewer.export.changelog import diff_excerpt
+    from reviewer.diff.excerpt import diff_excerpt
 
     old = "".join(f"paragraph {i} of a very long answer\n" for i in range(40_000))  # ~1.4 MB
     new = old.replace("paragraph 30000 of", "PARAGRAPH 30000 OF")

@@ -1,0 +1,91 @@
+"""The JSON changelog for machines, from the model's own serialisation.
+
+:func:`to_jsonable` turns any model object into plain JSON values by walking its dataclass fields
+(and the computed properties the class names), as the model declares them (see
+:mod:`reviewer.export.changelog.model`): a field added to the model appears in the export without
+touching this file. Floats are rounded to 6 decimals and infinities/NaN become ``null``.
+:func:`to_dict` only lays out the document's envelope (format, version, comparison, suite) and the
+order of its sections.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+from .model import Changelog, review_state_digest
+
+__all__ = ["FORMAT", "VERSION", "render_json", "to_dict", "to_jsonable"]
+
+FORMAT = "reviewer-changelog"
+VERSION = 1
+
+
+def _finite(x: float) -> float | None:
+    if math.isnan(x) or math.isinf(x):
+        return None
+    return round(x, 6)
+
+
+def to_jsonable(value: Any, *, raw: bool = False) -> Any:
+    """A model object (or a list/dict of them) as JSON values; ``raw`` keeps floats as they are."""
+    if is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in fields(value):
+            how = f.metadata.get("json", {})
+            if how.get("skip"):
+                continue
+            v = getattr(value, f.name)
+            if how.get("values"):
+                v = list(v.values())
+            out[how.get("name", f.name)] = to_jsonable(v, raw=how.get("raw", False))
+            for prop in how.get("then", ()):
+                out[prop] = to_jsonable(getattr(value, prop))
+        for prop in getattr(value, "JSON_AFTER", ()):
+            out[prop] = to_jsonable(getattr(value, prop))
+        return out
+    if isinstance(value, float):
+        return value if raw else _finite(value)
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v, raw=raw) for v in value]
+    if isinstance(value, dict):
+        return {k: to_jsonable(v, raw=raw) for k, v in value.items()}
+    return value
+
+
+def to_dict(cl: Changelog) -> dict[str, Any]:
+    """The whole document as JSON values."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "generated_at": cl.generated_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "generated_by": cl.generated_by,
+        "tool": cl.tool,
+        "comparison": {"id": cl.comparison_id, "name": cl.comparison_name, "status": cl.comparison_status,
+                       "created_at": cl.comparison_created_at},  # fmt: skip
+        "suite": {"name": cl.suite_name, "digest": cl.suite_digest, "path": cl.suite_path, "cases": cl.summary.cases},
+        "baseline": to_jsonable(cl.baseline),
+        "candidate": to_jsonable(cl.candidate),
+        "reviewers": cl.reviewers,
+        "summary": to_jsonable(cl.summary),
+        "metrics": to_jsonable(cl.metrics),
+        "checks": to_jsonable(cl.checks),
+        "tags": to_jsonable(cl.tags),
+        "warnings": cl.warnings,
+        "new_cases": cl.new_cases,
+        "signoffs": to_jsonable(cl.signoffs),
+        "review_state": review_state_digest(cl),
+        "cases": to_jsonable(cl.cases),
+    }
+
+
+def render_json(cl: Changelog) -> str:
+    """Indented JSON, except ``cases``: one compact case per line, so a 10,000-case changelog stays
+    fast to write (the C encoder) and still diffs and greps line by line."""
+    doc = to_dict(cl)
+    cases = doc.pop("cases")
+    head = json.dumps(doc, indent=2, ensure_ascii=False)
+    rows = ",\n".join("    " + json.dumps(c, ensure_ascii=False, separators=(", ", ": ")) for c in cases)
+    return head[:-2] + ',\n  "cases": [\n' + rows + ("\n  ]\n}\n" if cases else '  ]\n}\n')

@@ -1,0 +1,504 @@
+"""The Markdown changelog for people: the body (what the body digest covers), then the sign-off block.
+
+Untrusted text reaches the document only through :mod:`reviewer.export.mdescape` (``code``,
+``fenced``, ``prose``), so model output cannot become Markdown structure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ...diff.excerpt import EXCERPT_WIDTH, diff_excerpt
+from ...diff.score import FLAG_LABELS
+from ..mdescape import code, fenced, prose
+from ..plural import plural
+from ..signing import NAMESPACE, body_digest, signoff_marker, split_lines
+from .model import CaseEntry, Changelog, LabelEntry, Metric, SideInfo, SignaturePlan
+
+__all__ = ["GROUP_IDS", "GROUP_NOTES", "GROUP_OVER", "UNREVIEWED_LISTED", "render_body", "render_markdown", "render_signoff"]
+
+#: Unreviewed cases listed one per line before "… and N more".
+UNREVIEWED_LISTED = 100
+#: Improvements and acceptable changes are listed one per line up to this many; beyond, they are
+#: grouped: counts by tag and by note, each with its first GROUP_IDS ids and "+N more".
+GROUP_OVER = 10
+GROUP_IDS = 3
+#: Notes listed in a grouped section (the most common first; every label is in the JSON export).
+GROUP_NOTES = 10
+
+
+def _when(iso: str | datetime | None) -> str:
+    """``2025-01-02 10:00 UTC`` (minutes are enough for people; the JSON keeps full times)."""
+    if iso is None or iso == "":
+        return "—"
+    try:
+        dt = iso if isinstance(iso, datetime) else datetime.fromisoformat(str(iso).replace("Z", "+00:00"))
+    except ValueError:
+        return prose(str(iso))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _pct(x: float | None) -> str:
+    if x is None:
+        return "—"
+    s = f"{x * 100:.1f}"
+    return ("0" if s in ("0.0", "-0.0") else s.removesuffix(".0")) + "%"
+
+
+def _amount(x: float | None, unit: str) -> str:
+    if x is None:
+        return "—"
+    if unit == "rate":
+        return _pct(x)
+    if unit == "usd":
+        return f"${x:,.2f}" if x >= 0.1 or x == 0 else f"${x:,.4f}"
+    if unit == "ms":
+        return f"{x:,.0f} ms"
+    if abs(x - round(x)) < 1e-9:
+        return f"{x:,.0f}"
+    return f"{x:,.1f}"
+
+
+def _change(m: Metric) -> str:
+    ch = m.change
+    if ch is None:
+        return "—"
+    if m.unit == "rate":
+        pp = ch * 100
+        text = "±0 pp" if abs(pp) < 0.05 else f"{pp:+.1f} pp"
+    elif math.isinf(ch):
+        text = "new"
+    else:
+        pc = ch * 100
+        text = "±0%" if abs(pc) < 0.5 else f"{pc:+.0f}%"
+    return text if m.within_tolerance else f"**{text}**"
+
+
+def _tolerance(m: Metric) -> str:
+    return f"±{m.tolerance * 100:.0f} pp" if m.unit == "rate" else f"±{m.tolerance * 100:.0f}%"
+
+
+def _tags(tags: Sequence[str]) -> str:
+    return " ".join(code(t) for t in tags) if tags else "—"
+
+
+def _flags(c: CaseEntry) -> str:
+    words = []
+    for f in c.flags:
+        w = FLAG_LABELS.get(f, f)
+        if f == "format_drift" and c.format_drift:
+            w += " (" + "; ".join(c.format_drift) + ")"
+        words.append(w)
+    return ", ".join(words)
+
+
+def _name(identity: str) -> str:
+    """"Ada Lovelace <ada@example.com>" → "Ada Lovelace" (the full identity is in the header)."""
+    m = re.fullmatch(r"\s*(.+?)\s*<[^<>]*>\s*", identity)
+    return m.group(1) if m else identity
+
+
+def _label_line(lab: LabelEntry) -> str:
+    sev = f", {lab.severity_name} severity" if lab.severity_name else ""
+    note = f": {prose(lab.note)}" if lab.note and lab.note.strip() else ""
+    return f"**{prose(_name(lab.reviewer))}** ({_when(lab.at)}) {lab.verdict}{sev}{note}"
+
+
+def _parts(parts: Sequence[tuple[str, str]]) -> str:
+    return "".join(code(t, limit=120) if k == "code" else prose(t, strip=False) for k, t in parts)
+
+
+def _side_rows(cl: Changelog) -> list[str]:
+    b, c = cl.baseline, cl.candidate
+
+    def seen(d: dict[str, int]) -> str:
+        if not d:
+            return "—"
+        return "<br>".join(f"{code(k, table=True, limit=80)} ({n})" for k, n in d.items())
+
+    def params(p: dict[str, Any]) -> str:
+        return code(json.dumps(p, ensure_ascii=False, sort_keys=True), table=True, limit=200) if p else "—"
+
+    def dates(s: SideInfo) -> str:
+        start = _when(s.started_at)
+        if not s.finished_at:
+            return f"{start} ({s.status})"
+        end = _when(s.finished_at)
+        if end[:10] == start[:10]:
+            return f"{start.removesuffix(' UTC')} → {end[11:]}"
+        return f"{start} → {end}"
+
+    rows = [
+        ("Requested model", code(b.shown, table=True), code(c.shown, table=True)),
+        ("Resolved model ids seen", seen(b.resolved_models), seen(c.resolved_models)),
+        ("System fingerprints seen", seen(b.fingerprints), seen(c.fingerprints)),
+        ("Parameters", params(b.params), params(c.params)),
+        ("Samples per case", str(b.samples), str(c.samples)),
+        ("Answers (errors)", f"{b.outputs:,} ({b.errors:,})", f"{c.outputs:,} ({c.errors:,})"),
+        ("Run", dates(b), dates(c)),
+    ]
+    if b.label or c.label:
+        rows.insert(1, ("Run label", prose(b.label or "—"), prose(c.label or "—")))
+    if b.base_url or c.base_url:
+        rows.insert(1, ("Endpoint", code(b.base_url, table=True) if b.base_url else "—",
+                        code(c.base_url, table=True) if c.base_url else "—"))  # fmt: skip
+    lines = ["| | Baseline | Candidate |", "|---|---|---|"]
+    lines += [f"| {name} | {x} | {y} |" for name, x, y in rows]
+    return lines
+
+
+def _collapsed(ids: Sequence[str], shown: int = GROUP_IDS) -> str:
+    """``a``, ``b``, ``c`` … +9 more (ids as code spans, in triage order)."""
+    head = ", ".join(code(x) for x in ids[:shown])
+    return head + (f" … +{len(ids) - shown:,} more" if len(ids) > shown else "")
+
+
+def _grouped(items: Sequence[CaseEntry], verdict: str) -> list[str]:
+    """Many improvements or acceptable changes, grouped: by tag with their most common flags,
+    then by the note that explains them (who wrote it), each with its ids collapsed."""
+    n = len(items)
+    lines = [(f"{plural(n, 'case')} labelled {verdict}, grouped (a case with several tags counts under each; "
+              "each case and label is in the JSON export)."), ""]  # fmt: skip
+    by_tag: dict[str, list[CaseEntry]] = defaultdict(list)
+    untagged: list[CaseEntry] = []
+    for c in items:
+        for t in c.tags:
+            by_tag[t].append(c)
+        if not c.tags:
+            untagged.append(c)
+    groups = sorted(by_tag.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    if untagged:
+        groups.append(("", untagged))
+    lines += ["**By tag**", ""]
+    for tag, members in groups:
+        flags = Counter(FLAG_LABELS.get(f, f) for c in members for f in c.flags)
+        common = ", ".join(f"{w} {k}" for w, k in sorted(flags.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        name = code(tag) if tag else "untagged"
+        lines.append(f"- {name} ({len(members):,}): {_collapsed([c.id for c in members])}" + (f" · {common}" if common else ""))
+    notes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    silent = 0
+    for c in items:
+        eff = c.effective
+        if eff is None or not (eff.note and eff.note.strip()):
+            silent += 1
+            continue
+        notes[(" ".join(eff.note.split()), _name(eff.reviewer))].append(c.id)
+    if notes:
+        lines += ["", "**Notes**", ""]
+        ranked = sorted(notes.items(), key=lambda kv: -len(kv[1]))  # stable: first seen first on ties
+        for (note, who), ids in ranked[:GROUP_NOTES]:
+            lines.append(f"- {prose(who)}: {prose(note, limit=EXCERPT_WIDTH)} ({len(ids):,}: {_collapsed(ids)})")
+        rest = ranked[GROUP_NOTES:]
+        if rest:
+            lines.append(f"- … {plural(len(rest), 'more note')} on {plural(sum(len(i) for _, i in rest), 'case')}")
+        if silent:
+            lines.append(f"- {plural(silent, 'case')} without a note")
+    return lines
+
+
+def render_body(cl: Changelog) -> str:
+    """The document body: everything above the sign-off block (what the body digest covers)."""
+    s = cl.summary
+    out: list[str] = []
+    add = out.append
+
+    # 1. header
+    add(f"# Behavioural changelog: {prose(cl.suite_name)}")
+    add("")
+    name = f" ({prose(cl.comparison_name)})" if cl.comparison_name else ""
+
+    def who(side: SideInfo) -> str:
+        resolved = list(side.resolved_models)
+        shown = code(side.shown)
+        if len(resolved) == 1 and resolved[0] != side.model:
+            shown = f"{shown} ({code(resolved[0])})"
+        return f"{prose(side.label)} ({shown})" if side.label and side.label.strip() else shown
+
+    add(f"{who(cl.baseline)} → {who(cl.candidate)} · comparison #{cl.comparison_id}{name} · "
+        f"suite {prose(cl.suite_name)} ({plural(s.cases, 'case')}, sha256 {code(cl.suite_digest[:16])})")  # fmt: skip
+    add("")
+    out += _side_rows(cl)
+    add("")
+    reviewers = ", ".join(prose(r) for r in cl.reviewers) if cl.reviewers else "none yet"
+    add(f"Reviewers: {reviewers}.  ")
+    add(f"Generated {_when(cl.generated_at)} by {prose(cl.generated_by or 'unknown')} with {prose(cl.tool)}.")
+    add("")
+
+    # 2. verdict summary
+    add("## Verdict")
+    add("")
+    headline = []
+    if s.regressions:
+        sev = ", ".join(f"{n} {k}" for k, n in s.regressions_by_severity.items() if k != "unset")
+        headline.append(f"**{plural(s.regressions, 'regression')}**" + (f" ({sev})" if sev else ""))
+    else:
+        headline.append("**no regressions**")
+    if s.checked_cases:
+        headline.append(
+            f"**{plural(s.negative_flips, 'negative flip')}** ({_pct(s.negative_flip_rate)} of "
+            f"{plural(s.checked_cases, 'checked case')})"
+        )
+    headline.append(plural(s.improvements, "improvement"))
+    if s.unreviewed:
+        headline.append(f"**{plural(s.unreviewed, 'unreviewed change')}**")
+    add(" · ".join(headline))
+    add("")
+    add(f"- **Cases**: {s.cases:,} — {s.unchanged:,} unchanged, {s.noise:,} within the noise floor, "
+        f"{s.changed:,} changed or flagged.")  # fmt: skip
+    add(f"- **Reviewed** (a case's verdict is its latest label): {plural(s.regressions, 'regression')}, "
+        f"{plural(s.improvements, 'improvement')}, {s.acceptable:,} acceptable, "
+        f"{s.labelled_noise:,} noise; {plural(s.unreviewed, 'changed case')} unreviewed.")  # fmt: skip
+    if s.checked_cases:
+        waived = f" ({s.negative_flips_waived} judged not a regression by a reviewer)" if s.negative_flips_waived else ""
+        add(f"- **Check flips** (a side passes a check when most of its samples do): {s.negative_flips:,} "
+            f"negative ({_pct(s.negative_flip_rate)}){waived}, {s.positive_flips:,} positive "
+            f"({_pct(s.positive_flip_rate)}) of {plural(s.checked_cases, 'case')} with checks.")  # fmt: skip
+    if s.disagreements:
+        add(f"- **Disagreements**: reviewers gave different verdicts on {plural(s.disagreements, 'case')}; "
+            "the latest label counts (listed below).")  # fmt: skip
+    if cl.new_cases and cl.previous_comparison:
+        pid, pat = cl.previous_comparison
+        add(f"- **New cases** since comparison #{pid} ({_when(pat)}): " + ", ".join(code(x) for x in cl.new_cases) + ".")
+    if cl.warnings:
+        add(f"- ⚠ **{plural(len(cl.warnings), 'provenance warning')}**: see [Provenance](#provenance).")
+    add("")
+    if cl.checks:
+        add("| Check | Cases | Passing before | Passing after | Negative flips | Positive flips |")
+        add("|---|---:|---:|---:|---:|---:|")
+        for r in cl.checks:
+            add(f"| {code(r.kind, table=True)} | {r.cases:,} | {r.baseline_passing:,} ({_pct(r.baseline_passing / r.cases)}) "
+                f"| {r.candidate_passing:,} ({_pct(r.candidate_passing / r.cases)}) | {r.negative_flips:,} | {r.positive_flips:,} |")  # fmt: skip
+        add("")
+
+    # 3. behaviour deltas
+    add("## Behaviour deltas")
+    add("")
+    add("Over every answered sample; changes outside the tolerance are in bold.")
+    add("")
+    add("| Metric | Baseline | Candidate | Change | Tolerance |")
+    add("|---|---:|---:|---:|---:|")
+    fd = sum(1 for c in cl.cases if "format_drift" in c.flags)
+    for m in cl.metrics:
+        add(f"| {m.name} | {_amount(m.baseline, m.unit)} | {_amount(m.candidate, m.unit)} | {_change(m)} | {_tolerance(m)} |")
+    add(f"| Cases whose format drifted | — | {fd:,} of {s.cases:,} | {'**' + str(fd) + '**' if fd else '0'} | 0 |")
+    add("")
+
+    # 4. per tag
+    if cl.tags:
+        add("## By tag")
+        add("")
+        add("| Tag | Cases | Changed | Negative flips | Regressions | Unreviewed | Median words | Refusals | Valid JSON |")
+        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for t in cl.tags:
+            mw, rf, js = t.metrics.get("words_median"), t.metrics.get("refusal_rate"), t.metrics.get("json_valid_rate")
+
+            def pair(m: Metric | None) -> str:
+                if m is None:
+                    return "—"
+                return f"{_amount(m.baseline, m.unit)} → {_amount(m.candidate, m.unit)} ({_change(m)})"
+
+            add(f"| {code(t.tag, table=True)} | {t.cases:,} | {t.changed:,} | {t.negative_flips:,} | {t.regressions:,} "
+                f"| {t.unreviewed:,} | {pair(mw)} | {pair(rf)} | {pair(js)} |")  # fmt: skip
+        add("")
+
+    # 5. regressions, improvements, acceptable, unreviewed
+    regressions = [c for c in cl.cases if c.verdict == "regression"]
+    order = {3: 0, 2: 1, 1: 2}
+    regressions.sort(key=lambda c: (order.get(c.effective.severity or 0, 3), c.rank))  # type: ignore[union-attr]
+    add("## Regressions")
+    add("")
+    if not regressions:
+        add("None labelled.")
+        add("")
+    for c in regressions:
+        eff = c.effective
+        assert eff is not None
+        sev = f" — {eff.severity_name} severity" if eff.severity_name else ""
+        add(f"### {code(c.id)}{sev}")
+        add("")
+        facts = ([f"Tags: {_tags(c.tags)}"] if c.tags else []) + [f"change {c.change:.2f}" + (f" (noise floor {c.within:.2f})" if c.within is not None else "")]
+        if c.flags:
+            facts.append(f"flags: {_flags(c)}")
+        failing = [ch.check for ch in c.checks if ch.baseline.passed and not ch.candidate.passed]
+        if failing:
+            facts.append("now failing: " + ", ".join(code(x, limit=80) for x in failing))
+        add(" · ".join(facts) + ("  " if c.origin else ""))
+        if c.origin:
+            add(f"Origin: {prose(c.origin)}")
+        add("")
+        for lab in c.labels:
+            add(f"- {_label_line(lab)}")
+        add("")
+        if c.texts is not None:
+            info, excerpt = diff_excerpt(*c.texts)
+            add(fenced(excerpt, info))
+            add("")
+
+    def one_liners(title: str, verdict: str) -> None:
+        items = [c for c in cl.cases if c.verdict == verdict]
+        add(f"## {title}")
+        add("")
+        if not items:
+            add("None labelled.")
+            add("")
+            return
+        if len(items) > GROUP_OVER:
+            out.extend(_grouped(items, verdict))
+            add("")
+            return
+        for c in items:
+            eff = c.effective
+            assert eff is not None
+            bits = [code(c.id)]
+            if c.tags:
+                bits.append(_tags(c.tags))
+            if c.flags:
+                bits.append(_flags(c))
+            note = f": {prose(eff.note)}" if eff.note and eff.note.strip() else ""
+            bits.append(f"{prose(_name(eff.reviewer))}{note}")
+            add("- " + " · ".join(bits))
+        add("")
+
+    one_liners("Improvements", "improvement")
+    one_liners("Acceptable changes", "acceptable")
+
+    unreviewed = cl.unreviewed
+    if unreviewed:
+        add("## Unreviewed changes")
+        add("")
+        n = len(unreviewed)
+        add(f"{plural(n, 'case')} changed above the noise floor or {'was' if n == 1 else 'were'} flagged, "
+            "and nobody labelled them yet.")  # fmt: skip
+        add("")
+        for c in unreviewed[:UNREVIEWED_LISTED]:
+            bits = [code(c.id), f"change {c.change:.2f}"]
+            if c.flags:
+                bits.append(_flags(c))
+            if c.tags:
+                bits.append(_tags(c.tags))
+            add("- " + " · ".join(bits))
+        if len(unreviewed) > UNREVIEWED_LISTED:
+            add(f"- … and {len(unreviewed) - UNREVIEWED_LISTED:,} more (all are in the JSON export)")
+        add("")
+
+    disagreements = [c for c in cl.cases if c.disagreement]
+    if disagreements:
+        add("## Reviewer disagreements")
+        add("")
+        add("The latest label is the case's verdict; every label is listed.")
+        add("")
+        for c in disagreements:
+            eff = c.effective
+            assert eff is not None
+            each = "; ".join(
+                f"{prose(_name(lab.reviewer))}: {lab.verdict}" + (f" ({lab.severity_name})" if lab.severity_name else "")
+                for lab in c.labels
+            )
+            add(f"- {code(c.id)}: {each} → **{eff.verdict}**")
+        add("")
+
+    # 6. what did not change
+    add("## What did not change")
+    add("")
+    steady = [m for m in cl.metrics if m.within_tolerance]
+    if steady:
+        add("- **Metrics within tolerance**: " + "; ".join(
+            f"{m.name} {_amount(m.baseline, m.unit)} → "
+            f"{_amount(m.candidate, m.unit)} ({_tolerance(m)})" for m in steady) + ".")  # fmt: skip
+    else:
+        add("- **Metrics within tolerance**: none.")
+    quiet = [t for t in cl.tags if t.changed == 0]
+    if quiet:
+        add("- **Tags with no change**: " + ", ".join(f"{code(t.tag)} ({plural(t.cases, 'case')})" for t in quiet) + ".")
+    elif cl.tags:
+        add("- **Tags with no change**: none: every tag has a changed case.")
+    holding = []
+    for r in cl.checks:
+        still = r.baseline_passing - r.negative_flips
+        if still:
+            holding.append(f"{code(r.kind)} on {still:,} of {plural(r.cases, 'case')}")
+    if holding:
+        add("- **Checks still passing**: " + ", ".join(holding) + ".")
+    add(f"- **Unchanged cases**: {s.unchanged:,} identical, {s.noise:,} within the noise floor "
+        "(the candidate differs from the baseline no more than the baseline differs from itself).")  # fmt: skip
+    if s.labelled_noise:
+        noisy = [c.id for c in cl.cases if c.verdict == "noise"]
+        shown = ", ".join(code(x) for x in noisy[:20]) + (f" and {len(noisy) - 20:,} more" if len(noisy) > 20 else "")
+        add(f"- **Labelled noise by a reviewer**: {shown}.")
+    add("")
+
+    # 7. provenance
+    add("## Provenance")
+    add("")
+    if cl.warning_parts:
+        for w in cl.warning_parts:
+            add(f"- ⚠ {_parts(w)}.")
+    else:
+        add("No warnings: each run answered with one resolved model and fingerprint"
+            + (", the same on both sides." if cl.baseline.spec == cl.candidate.spec else "."))  # fmt: skip
+    add("")
+    return "\n".join(out)
+
+
+def render_signoff(cl: Changelog, body: str, *, filename: str, signature: SignaturePlan | None = None) -> str:
+    """The sign-off block that follows ``body``: its marker line, the sign-offs, the digest and how
+    to check it (and the signature) without reviewer."""
+    n = len(split_lines(body))
+    digest = body_digest(body)
+
+    def block(signed_lines: int) -> str:
+        out = [signoff_marker(body), "## Sign-off", ""]
+        if cl.signoffs:
+            out += ["| Signed off by | When | Note | Reviewed state |", "|---|---|---|---|"]
+            for s in cl.signoffs:
+                state = {True: "current", False: "⚠ changed since (labels or outputs)", None: "not recorded"}[s.current]
+                out.append(f"| {prose(s.signer)} | {_when(s.at)} | {prose(s.note) if s.note else '—'} | {state} |")
+        else:
+            out.append("Not signed off yet (record an approval with `reviewer signoff`).")
+        out.append("")
+        out.append(f"**Body digest**: SHA-256 of lines 1–{n} of this file (UTF-8, LF line endings): {code(digest)}.  ")
+        out.append(f"Check it without reviewer: {code(f'head -n {n} {filename} | sha256sum')}")
+        out.append("")
+        if signature is not None:
+            plain = f"ssh-keygen -Y verify -f allowed_signers -I {signature.principal} -n {NAMESPACE}"
+            ours = f"reviewer verify {filename} --allowed-signers allowed_signers"
+            if signature.mode == "detached":
+                where = f"in {code(filename + '.sig')}"
+                cmds = [ours, f"{plain} -s {filename}.sig < {filename}"]
+            else:
+                m = signed_lines
+                where = f"embedded at the end of this file (it covers lines 1–{m})"
+                armor = "'/^-----BEGIN SSH SIGNATURE-----$/,/^-----END SSH SIGNATURE-----$/p'"
+                cmds = [
+                    ours,
+                    f"head -n {m} {filename} > signed.md",
+                    f"tail -n +{m + 1} {filename} | sed -n {armor} > signed.md.sig",
+                    f"{plain} -s signed.md.sig < signed.md",
+                ]
+            out.append(f"**Signature**: SSH signature by {code(signature.key)}, namespace {code(NAMESPACE)}, {where}. Verify:")
+            out.append("")
+            out.append(fenced("\n".join(cmds), "sh"))
+            out.append("")
+        return "\n".join(out) + "\n"
+
+    text = block(0)
+    # an embedded signature covers body + this block; the block's line count does not depend on
+    # the number written into it, so one more pass settles it
+    return block(n + len(split_lines(text)))
+
+
+def render_markdown(cl: Changelog, *, filename: str = "CHANGELOG.md", signature: SignaturePlan | None = None) -> str:
+    """The whole document: body, then the sign-off block (the signature, if any, is appended later
+    by :func:`reviewer.export.signing.embed_signature`)."""
+    body = render_body(cl)
+    if not body.endswith("\n"):
+        body += "\n"
+    return body + render_signoff(cl, body, filename=filename, signature=signature)
