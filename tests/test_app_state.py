@@ -103,3 +103,19 @@ def test_other_labels_refresh_keeps_my_unwritten_labels():
     assert state.by_id["c-same"].mine.verdict == "acceptable"  # not replaced by the store's older one
     assert state.by_id["c-same"].others[BOB].verdict == "regression"
     assert not state.set_other_labels([label("c-same", "regression", BOB)])
+
+
+def test_a_non_answer_flip_is_flagged_and_every_engine_flag_has_a_mark_a_style_and_a_help_line():
+    from reviewer.app.screens.help import help_text  # noqa: F401  (the help names every mark)
+    from reviewer.app.widgets.case_info import FLAG_STYLES
+    from reviewer.app.widgets.case_list import FLAG_MARKS
+    from reviewer.diff.score import FLAG_LABELS
+
+    declines = "There is no single answer; it depends on your preferences."
+    a = assess_case("n", [Sample("Paris is the capital of France.")], [Sample(declines)])
+    assert "non_answer_flip" in a.flags
+    state = ReviewState([Case(id="n", prompt="p")], ME)
+    state.set_assessments([a])
+    assert state.by_id["n"].flagged
+    assert set(FLAG_LABELS) <= set(FLAG_MARKS) and set(FLAG_LABELS) <= set(FLAG_STYLES)
+    assert len(set(FLAG_MARKS.values())) == len(FLAG_MARKS)

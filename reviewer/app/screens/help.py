@@ -85,6 +85,7 @@ def help_text(screen: Screen, keymap: dict[str, str]) -> Table:
         "positive_flip": "positive flip: the candidate now passes",
         "format_drift": "format drift (JSON shape, lists, headings, tables)",
         "refusal_flip": "refusal gained or lost",
+        "non_answer_flip": "non-answer gained or lost (\"this is subjective…\")",
         "truncation": "truncated (finish_reason=length)",
         "error": "a call failed",
     }

@@ -256,7 +256,7 @@ class ReviewScreen(Screen[None]):
             t.append(f"  ≠ {c.disagreements}", "bold #ffaf00" if c.disagreements else DIM)
         t.append("\n")
         first = True
-        for f in ("negative_flip", "format_drift", "refusal_flip", "truncation", "error", "positive_flip"):
+        for f in ("negative_flip", "format_drift", "refusal_flip", "non_answer_flip", "truncation", "error", "positive_flip"):
             n = c.flags.get(f, 0)
             if not first:
                 t.append("  ")

@@ -45,7 +45,7 @@ VERDICT_STYLES = {
 }
 FLAG_STYLES = {
     "negative_flip": BAD, "error": BAD, "positive_flip": GOOD,
-    "refusal_flip": WARN, "truncation": WARN, "format_drift": WARN,
+    "refusal_flip": WARN, "non_answer_flip": WARN, "truncation": WARN, "format_drift": WARN,
 }  # fmt: skip
 
 

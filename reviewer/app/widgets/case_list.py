@@ -37,6 +37,7 @@ FLAG_MARKS = {
     "negative_flip": "▼",
     "error": "!",
     "refusal_flip": "⊘",
+    "non_answer_flip": "∅",
     "truncation": "⋯",
     "format_drift": "≋",
     "positive_flip": "▲",
@@ -287,7 +288,7 @@ class CaseList(ScrollView, can_focus=True):
                 "disagreement": g("case-list--disagreement", partial=True),
                 "cursor": g("case-list--cursor" if self.has_focus else "case-list--cursor-blurred", partial=True),
                 **{v: g(f"case-list--{v}", partial=True) for v in VERDICT_MARKS},
-                "negative_flip": bad, "error": bad, "refusal_flip": warn, "truncation": warn,
+                "negative_flip": bad, "error": bad, "refusal_flip": warn, "non_answer_flip": warn, "truncation": warn,
                 "format_drift": warn, "positive_flip": good,
                 "group": g("case-list--group", partial=True),
             }  # fmt: skip
