@@ -26,6 +26,7 @@ from typing import Any, Literal
 import sqlite_utils
 
 from .errors import ReviewerError
+from .toolcall import ToolCall, dump_tool_calls, load_tool_calls
 from .suite import LoadedSuite, Suite
 
 Verdict = Literal["regression", "improvement", "acceptable", "noise"]
@@ -271,7 +272,20 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """What modern APIs answer besides text: tool calls, the provider's stop details (Anthropic
+    ``stop_details``: a refusal's category and explanation), and reasoning kept apart from the
+    answer (Anthropic thinking blocks, Responses API reasoning summaries)."""
+    db.executescript(
+        """
+        ALTER TABLE outputs ADD COLUMN tool_calls TEXT;     -- JSON [{name, arguments (raw JSON text), id}]
+        ALTER TABLE outputs ADD COLUMN stop_details TEXT;   -- JSON as the provider sent it
+        ALTER TABLE outputs ADD COLUMN reasoning TEXT;      -- thinking / reasoning text, never part of the answer
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -301,6 +315,10 @@ class Output:
     cached_from: int | None = None
     id: int | None = None
     created_at: str | None = None
+    #: the tool calls of the answer, in the order the model made them (empty: none)
+    tool_calls: tuple[ToolCall, ...] = ()
+    stop_details: dict[str, Any] | None = None
+    reasoning: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -310,8 +328,10 @@ class Output:
 _OUTPUT_COLS = [
     "case_id", "sample", "text", "resolved_model", "system_fingerprint", "finish_reason", "refusal",
     "usage", "input_tokens", "output_tokens", "latency_ms", "error", "error_status", "request_id",
-    "attempts", "cache_key", "cached_from",
+    "attempts", "cache_key", "cached_from", "tool_calls", "stop_details", "reasoning",
 ]  # fmt: skip
+#: columns stored as JSON text, with how to encode them
+_OUTPUT_JSON = {"usage": json.dumps, "tool_calls": dump_tool_calls, "stop_details": json.dumps}
 _output_values = operator.attrgetter(*_OUTPUT_COLS)
 _OUTPUT_SELECT = ", ".join(f.name for f in fields(Output))  # Output's fields, in order
 
@@ -735,11 +755,14 @@ class Store:
         stored is replaced (a retried error); otherwise it is an IntegrityError (imports)."""
         rows = []
         ts = now_iso()
-        usage_at = _OUTPUT_COLS.index("usage")
+        encoded = [(_OUTPUT_COLS.index(name), encode) for name, encode in _OUTPUT_JSON.items()]
         for o in outputs:
             values = list(_output_values(o))
-            if o.usage is not None:
-                values[usage_at] = json.dumps(o.usage)
+            for at, encode in encoded:
+                if values[at] is not None and values[at] != ():
+                    values[at] = encode(values[at])
+                elif values[at] == ():
+                    values[at] = None
             rows.append((run_id, *values, ts))
         if not rows:
             return
@@ -756,14 +779,7 @@ class Store:
             rows = self._conn.execute(
                 f"SELECT {_OUTPUT_SELECT} FROM outputs WHERE run_id = ? ORDER BY case_id, sample", (run_id,)
             ).fetchall()
-        loads = json.loads
-        out = []
-        for row in rows:
-            o = Output(*row)
-            if o.usage is not None:
-                o.usage = loads(o.usage)
-            out.append(o)
-        return out
+        return [_decoded(Output(*row)) for row in rows]
 
     def completed_keys(self, run_id: int) -> set[tuple[str, int]]:
         """(case id, sample) of the run's answered calls: what a resume does not repeat."""
@@ -997,9 +1013,20 @@ def _run(r: dict[str, Any]) -> Run:
     return Run(**r)
 
 
+def _decoded(o: Output) -> Output:
+    """An output built from a row, its JSON columns decoded (the one row → object mapping)."""
+    if o.usage is not None:
+        o.usage = json.loads(o.usage)  # type: ignore[arg-type]
+    if o.tool_calls is None:
+        o.tool_calls = ()
+    elif not isinstance(o.tool_calls, tuple):
+        o.tool_calls = load_tool_calls(o.tool_calls)  # type: ignore[arg-type]
+    if o.stop_details is not None:
+        o.stop_details = json.loads(o.stop_details)  # type: ignore[arg-type]
+    return o
+
+
 def _output(r: dict[str, Any]) -> Output:
     r = dict(r)
     r.pop("run_id", None)
-    if r.get("usage"):
-        r["usage"] = json.loads(r["usage"])
-    return Output(**r)
+    return _decoded(Output(**r))

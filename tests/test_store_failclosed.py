@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from reviewer.store import SCHEMA_VERSION
+
 ROOT = Path(__file__).resolve().parent.parent
 N_CASES = 40
 
@@ -154,7 +156,7 @@ def test_doctor_reports_a_healthy_store(made, tmp_path, env):
     assert res.stdout.rstrip().endswith("healthy")
     assert "integrity  ok" in res.stdout and f"{2 * N_CASES} outputs" in res.stdout
     doc = json.loads(cli("doctor", "--json", "--db", str(db), env=env).stdout)
-    assert doc["ok"] is True and doc["exit_code"] == 0 and doc["schema_version"] == doc["schema_expected"] == 1
+    assert doc["ok"] is True and doc["exit_code"] == 0 and doc["schema_version"] == doc["schema_expected"] == SCHEMA_VERSION
     assert doc["counts"] == {"suites": 1, "runs": 2, "outputs": 2 * N_CASES, "comparisons": 1, "labels": 0, "signoffs": 0}
     assert doc["journal_mode"] == "wal" and doc["writable"] is True
     assert db.stat().st_mtime == (tmp_path / "ok" / "s.db").stat().st_mtime  # read-only: changed nothing
