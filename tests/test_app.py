@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from test_app_data import HOSTILE, OUTPUTS, build_comparison
+from textual.worker import WorkerState
 
 from reviewer.app import ReviewApp
 from reviewer.app.screens.review import ReviewScreen
@@ -21,7 +22,6 @@ from reviewer.app.widgets.case_list import CaseList
 from reviewer.app.widgets.diff_view import DiffView
 from reviewer.app.widgets.key_bar import KeyBar
 from reviewer.store import Store
-from textual.worker import WorkerState
 
 ME = "Ann Reviewer <ann@example.com>"
 BOB = "Bob Second <bob@example.com>"

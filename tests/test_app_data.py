@@ -196,7 +196,7 @@ def build_comparison(directory: Path, *, outputs: dict | None = None, suite_yaml
 
 
 def test_fixture_builds_a_comparison_the_diff_engine_flags(tmp_path):
-    from reviewer.app.data import Session
+    from reviewer.session.session import Session
 
     db, cid = build_comparison(tmp_path)
     with Store(db) as store:

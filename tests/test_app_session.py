@@ -1,4 +1,4 @@
-"""The app's access to the store (reviewer.app.data): per-case reads, the ranking child process
+"""The app's access to the store (reviewer.session): per-case reads, the ranking child process
 and its cache, other reviewers' label changes, and the label writer's order and retries."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import sys
 from test_app_data import OUTPUTS, build_comparison
 
 from reviewer.analysis import iter_json_array
-from reviewer.app.data import LabelOp, LabelWriter, Session
+from reviewer.session.labels import LabelOp, LabelWriter
+from reviewer.session.session import Session
 from reviewer.store import Store
 
 ME = "Ann <ann@example.com>"
@@ -37,7 +38,7 @@ def test_the_rank_child_process_fills_the_cache_the_app_reads(tmp_path):
     with Store(db) as store:
         s = Session(store, cid, ME)
         assert s.cached_assessments() is None
-        proc = subprocess.run([sys.executable, "-m", "reviewer.app.rank", str(db), str(cid)], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run([sys.executable, "-m", "reviewer.session.rank", str(db), str(cid)], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         lines = proc.stdout.split("\n")
         assert lines[0] == f"progress 0 {len(OUTPUTS)}" and f"progress {len(OUTPUTS)} {len(OUTPUTS)}" in lines

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reviewer.app.state import Filter, ReviewState
 from reviewer.diff.score import Sample, assess_case, triage
+from reviewer.session.state import Filter, ReviewState
 from reviewer.store import Label
 from reviewer.suite import Case, Check
 

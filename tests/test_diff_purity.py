@@ -12,7 +12,7 @@ from pathlib import Path
 import reviewer.diff
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = ["textual", "httpx", "aiohttp", "sqlite3", "sqlite_utils", "reviewer.store", "reviewer.app"]
+FORBIDDEN = ["textual", "httpx", "aiohttp", "sqlite3", "sqlite_utils", "reviewer.store", "reviewer.app", "reviewer.session"]
 MODULES = sorted(f"reviewer.diff.{m.name}" for m in pkgutil.iter_modules(reviewer.diff.__path__))
 
 

@@ -1,5 +1,6 @@
-"""The Textual review app. ``ReviewApp`` is imported lazily, so the Textual-free helpers of this
-package (``data``, ``state``, ``visible``, ``diffrender``, ``rank``) load without Textual; only the
+"""The Textual review app: screens, widgets, one ``.tcss``. What it knows and does without a UI
+(the session, its state, label writes, search, caches, ranking) is :mod:`reviewer.session`.
+``ReviewApp`` is imported lazily, so ``visible`` and ``diffrender`` load without Textual; only the
 ``review`` and ``demo`` commands import the app, inside their ``run``."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The review app: open one comparison, triage its cases by keyboard, save labels as they are given.
 
-The app owns the store, the :class:`~reviewer.app.data.Session` and the label writer; the
+The app owns the store, the :class:`~reviewer.session.session.Session` and the label writer; the
 :class:`~reviewer.app.screens.review.ReviewScreen` does the rest. Every label is handed to the
 writer at once and written by a worker thread; whatever is still pending when the app closes —
 ``q``, ctrl+c, an exception — is written before the store closes. When the store will not take
@@ -21,10 +21,11 @@ from textual.binding import Binding
 from textual.widgets import Input
 
 from reviewer.identity import reviewer_identity
+from reviewer.session.labels import LabelWriter
+from reviewer.session.session import Session
 from reviewer.store import Store
 
 from .commands import ReviewCommands
-from .data import LabelWriter, Session
 
 
 def load_keymap() -> tuple[dict[str, str], str | None]:

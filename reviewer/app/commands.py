@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 
-from .state import FLAG_LABELS, FLAGS, SORT_LABELS, SORTS, VERDICT_LABELS, Filter
+from reviewer.session.state import FLAG_LABELS, FLAGS, SORT_LABELS, SORTS, VERDICT_LABELS, Filter
+
 from .visible import make_visible
 
 if TYPE_CHECKING:

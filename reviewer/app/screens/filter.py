@@ -10,7 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from ..state import FLAG_LABELS, FLAGS, VERDICT_LABELS, Filter, ReviewState
+from reviewer.session.state import FLAG_LABELS, FLAGS, VERDICT_LABELS, Filter, ReviewState
+
 from ..widgets.case_info import DIM, vis
 from ..widgets.case_list import FLAG_MARKS, VERDICT_MARKS
 

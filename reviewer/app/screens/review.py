@@ -1,8 +1,8 @@
 """The main screen: the case list on the left, the case on screen on the right.
 
 The screen decides: widgets post messages up (the list's cursor moved, an input was submitted),
-the screen updates the :class:`~reviewer.app.state.ReviewState`, hands label writes to the
-:class:`~reviewer.app.data.LabelWriter` (drained in a thread worker) and tells widgets what to
+the screen updates the :class:`~reviewer.session.state.ReviewState`, hands label writes to the
+:class:`~reviewer.session.labels.LabelWriter` (drained in a thread worker) and tells widgets what to
 show. Diffs are built only for the case on screen and cached; a very large pair is aligned in a
 worker while a placeholder shows.
 """
@@ -29,11 +29,12 @@ from textual.timer import Timer
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from reviewer.session.labels import LabelOp
+from reviewer.session.session import CaseOutputs
+from reviewer.session.state import SORT_LABELS, Entry, Filter, ReviewState
 from reviewer.store import Label, now_iso
 
-from ..data import CaseOutputs, LabelOp
 from ..diffrender import SideBySide
-from ..state import SORT_LABELS, Entry, Filter, ReviewState
 from ..widgets.case_info import (
     DIM,
     FLAG_STYLES,

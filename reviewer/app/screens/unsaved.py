@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from ..data import labels_file_lines
+from reviewer.session.labels import labels_file_lines
 
 if TYPE_CHECKING:
     from ..app import ReviewApp

@@ -17,7 +17,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from ..state import FLAG_LABELS, Entry
+from reviewer.session.state import FLAG_LABELS, Entry
+
 from ..visible import make_visible
 from .case_list import FLAG_MARKS, VERDICT_MARKS
 
@@ -25,10 +26,9 @@ if TYPE_CHECKING:
     from reviewer.diff.checks import CheckResult, SideCheck
     from reviewer.diff.jsondiff import PathChange
     from reviewer.diff.score import Assessment
+    from reviewer.session.session import Provenance
     from reviewer.store import Output, Run
     from reviewer.suite import Case, Defaults
-
-    from ..data import Provenance
 
 DIM = Style(dim=True)
 BOLD = Style(bold=True)

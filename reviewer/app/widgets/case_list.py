@@ -1,7 +1,7 @@
 """The case list: one line per case, painted only where visible (Line API).
 
 10,000 cases cost nothing until they scroll into view; a label changes one line. The list reads
-the :class:`~reviewer.app.state.ReviewState` it is given and posts :class:`CaseList.Highlighted`
+the :class:`~reviewer.session.state.ReviewState` it is given and posts :class:`CaseList.Highlighted`
 when the cursor moves; it never touches the store.
 
 In triage order, a separator row names the groups a reviewer may stop before ("within noise",
@@ -23,7 +23,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..state import Entry, ReviewState
+from reviewer.session.state import Entry, ReviewState
+
 from ..visible import make_visible
 
 VERDICT_MARKS = {

@@ -1,4 +1,4 @@
-"""What the review app knows about a comparison's cases, independent of any widget.
+"""What a review knows about a comparison's cases, independent of any widget.
 
 One :class:`Entry` per case (the case, its assessment once ranked, this reviewer's label and the
 other reviewers'), and a :class:`ReviewState` that holds them in the order and filter the reviewer

@@ -1,4 +1,4 @@
-"""Rank a comparison in a child process: ``python -m reviewer.app.rank DB COMPARISON_ID``.
+"""Rank a comparison in a child process: ``python -m reviewer.session.rank DB COMPARISON_ID``.
 
 The first open of a big comparison assesses every case (seconds for 10,000 cases). Done in a
 thread, that work would hold the GIL against the UI for all that time; in a child process the
