@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .fsutil import atomic_write_text
 from .safeyaml import FileProblem, decode_utf8, make_yaml, read_bytes
 from .suite import Case, LoadedSuite, Problem, SuiteError, load_suite
 
@@ -129,43 +127,11 @@ def render_case_yaml(case: Case, *, dash_col: int = 2, content_col: int = 4, lit
 
 
 def write_text_atomic(path: Path, text: str, *, validate: Any = None) -> Any:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``.
+    """Write ``text`` to ``path`` atomically, line endings as given (:func:`reviewer.fsutil.atomic_write_text`).
     ``validate(tmp_path)`` runs on the temporary file first (it has the same name as ``path``,
     inside a hidden temporary folder next to it); whatever it raises aborts the write and its
     return value is returned. Keeps the old file's mode."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=directory))
-    tmp = tmp_dir / path.name
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        except FileNotFoundError:
-            os.chmod(tmp, 0o666 & ~_umask())
-        result = validate(tmp) if validate is not None else None
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp_dir.rmdir()
-    try:  # make the rename itself durable where the platform allows it
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-    return result
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return atomic_write_text(path, text, newline="", validate=validate)
 
 
 def _newline_of(text: str) -> str:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from ..errors import UsageError
@@ -78,12 +76,8 @@ def export_run(args: argparse.Namespace) -> int:
         sys.stdout.writelines(lines)
         return 0
     out = Path(args.output)
-    fd, tmp = tempfile.mkstemp(dir=out.parent or ".", prefix=f".{out.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.writelines(lines)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; an export is an ordinary file to share
-    os.replace(tmp, out)
+    from ..fsutil import atomic_write_text
+
+    atomic_write_text(out, "".join(lines))  # an ordinary file to share (0666 & ~umask), never half-written
     print(f"{out}: {len(lines)} outputs of run {run.id} ({run.spec})", file=sys.stderr)
     return 0

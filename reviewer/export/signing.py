@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ReviewerError, UsageError
+from ..fsutil import atomic_write_bytes
 
 __all__ = [
     "NAMESPACE", "SIGNOFF_MARKER_RE", "SIGNATURE_MARKER_RE", "VerifyFailed", "DamagedSignature", "VerifyReport",
@@ -554,19 +554,5 @@ def _verify_bytes(
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory and rename: never a half-written file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a changelog is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Replace ``path`` with ``data``, never half-written (:func:`reviewer.fsutil.atomic_write_bytes`)."""
+    atomic_write_bytes(path, data)
