@@ -81,3 +81,20 @@ def test_offsets_map_each_original_character_to_its_shown_form(text):
         pos += len(shown)
     assert v.offset(len(text)) == len(v.text)
 
+
+
+def test_the_app_shows_what_the_one_sanitiser_shows():
+    """Private-use and unassigned code points, a lone variation selector and a joiner between
+    ASCII letters (which the app's own old table let through) are shown as stand-ins, as on every
+    other surface; a selector after an emoji and a joiner inside an emoji sequence are kept."""
+    v = make_visible("pua\ue000 unassigned\U000e0080 lone \ufe0f a\u200db ok😀\ufe0f 👩\u200d💻")
+    assert v.text == "pua⟨U+E000⟩ unassigned⟨U+E0080⟩ lone ⟨U+FE0F⟩ a⟨U+200D⟩b ok😀\ufe0f 👩\u200d💻"
+
+
+@given(st.text(max_size=60))
+def test_apart_from_tabs_and_newlines_the_app_is_the_sanitiser(text):
+    from reviewer import untrusted
+
+    plain = text.replace("\t", "").replace("\n", "")
+    assert make_visible(plain) == untrusted.make_visible(plain)
+    assert make_visible(text).text == untrusted.make_visible(text, tab=TAB, newline=False).text
