@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,14 +58,18 @@ def case_to_file(case: Case) -> dict[str, Any]:
     return out
 
 
-def free_id(wanted: str, taken: set[str] | dict[str, Any]) -> str:
-    """``wanted`` if it is not taken, else ``wanted-2``, ``wanted-3``…"""
-    if wanted not in taken:
-        return wanted
-    n = 2
-    while f"{wanted}-{n}" in taken:
+def free_id(wanted: str, taken: Container[str], *, claim: bool = False) -> str:
+    """``wanted`` if it is not taken, else ``wanted-2``, ``wanted-3``… — the one way the package
+    makes a case id unique. ``claim=True`` also adds the id to ``taken`` (a set) for the next call."""
+    out, n = wanted, 2
+    while out in taken:
+        out = f"{wanted}-{n}"
         n += 1
-    return f"{wanted}-{n}"
+    if claim:
+        if not isinstance(taken, set):
+            raise TypeError("free_id(claim=True) needs a set to add the id to")
+        taken.add(out)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

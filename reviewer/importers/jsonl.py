@@ -69,11 +69,11 @@ def read_log_run(path: str | Path, *, name: str, suite: LoadedSuite | None = Non
     p = Path(path)
     entries = read_log(p)
     if not entries:
-        raise ImportProblems([Problem(str(p), 0, "", "no log lines")])
+        raise ImportProblems([Problem(str(p), None, "no log lines")])
     answered = [e for e in entries if e.answered or e.error is not None]
     unanswered = [e.line for e in entries if not (e.answered or e.error is not None)]
     if not answered:
-        raise ImportProblems([Problem(str(p), entries[0].line, "", "no line holds an answer (output, refusal or error): nothing to import as a run")])
+        raise ImportProblems([Problem(str(p), entries[0].line, "no line holds an answer (output, refusal or error): nothing to import as a run")])
 
     per_case: dict[str, list[LogEntry]] = {}
     unmatched: list[int] = []
@@ -92,7 +92,7 @@ def read_log_run(path: str | Path, *, name: str, suite: LoadedSuite | None = Non
                 continue
             per_case.setdefault(cid, []).append(e)
         if not per_case:
-            raise ImportProblems([Problem(str(p), 0, "", f"no line matches a case of {suite.path} (by case_id/custom_id or by its messages)")])
+            raise ImportProblems([Problem(str(p), None, f"no line matches a case of {suite.path} (by case_id/custom_id or by its messages)")])
         built = s
     else:
         problems = []
@@ -101,7 +101,7 @@ def read_log_run(path: str | Path, *, name: str, suite: LoadedSuite | None = Non
         taken: set[str] = set()
         for e in answered:
             if e.messages is None:
-                problems.append(Problem(str(p), e.line, "", "an answer without its request: pass --suite to match it by case id"))
+                problems.append(Problem(str(p), e.line, "an answer without its request: pass --suite to match it by case id"))
                 continue
             key = messages_key(e.messages)
             cid = keyed.get(key)
@@ -111,13 +111,13 @@ def read_log_run(path: str | Path, *, name: str, suite: LoadedSuite | None = Non
                 wanted = e.case_id or f"{slug(' '.join(last_user.split()[:8]), limit=40)}-{digest}"
                 cid = wanted if wanted not in taken else f"{wanted}-{digest}"
                 if cid in taken:
-                    problems.append(Problem(str(p), e.line, "case_id", f"{e.case_id!r} names two different requests"))
+                    problems.append(Problem(str(p), e.line, f"{e.case_id!r} names two different requests", field="case_id"))
                     continue
                 try:
                     cases.append(entry_to_case(e, case_id=cid))
                 except ValidationError as err:
                     x = err.errors()[0]
-                    problems.append(Problem(str(p), e.line, ".".join(str(i) for i in x["loc"]), x["msg"].removeprefix("Value error, ")))
+                    problems.append(Problem(str(p), e.line, x["msg"].removeprefix("Value error, "), field=".".join(str(i) for i in x["loc"])))
                     continue
                 taken.add(cid)
                 keyed[key] = cid

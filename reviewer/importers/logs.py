@@ -180,7 +180,7 @@ def parse_log_object(obj: Any, *, file: str, line: int) -> LogEntry:
     try:
         return _parse(obj, file, line)
     except _Bad as e:
-        raise ImportProblems([Problem(file, line, e.field, e.message)]) from None
+        raise ImportProblems([Problem(file, line, e.message, field=e.field)]) from None
 
 
 def _parse(obj: Any, file: str, line: int) -> LogEntry:
@@ -263,9 +263,9 @@ def iter_log(path: str | Path, *, only_line: int | None = None) -> Iterator[LogE
     try:
         f = open(p, "rb")
     except FileNotFoundError:
-        raise ImportProblems([Problem(str(p), 0, "", "no such file")]) from None
+        raise ImportProblems([Problem(str(p), None, "no such file")]) from None
     except OSError as e:
-        raise ImportProblems([Problem(str(p), 0, "", e.strerror or str(e))]) from None
+        raise ImportProblems([Problem(str(p), None, e.strerror or str(e))]) from None
     limit = max_file_bytes()  # per line: a log may be long, one line of it may not be endless
     with f:
         n = 0
@@ -275,37 +275,37 @@ def iter_log(path: str | Path, *, only_line: int | None = None) -> Iterator[LogE
                 break
             n += 1
             if len(chunk) > limit and not chunk.endswith(b"\n"):
-                problems.append(Problem(str(p), n, "", f"line longer than {limit // (1024 * 1024)} MiB (REVIEWER_MAX_FILE_MB raises it)"))
+                problems.append(Problem(str(p), n, f"line longer than {limit // (1024 * 1024)} MiB (REVIEWER_MAX_FILE_MB raises it)"))
                 break
             if only_line is not None and n != only_line:
                 continue
             try:
                 raw = decode_utf8(chunk, p, first_line=n)
             except FileProblem as e:
-                bad = Problem(str(p), n, "", e.message)
+                bad = Problem(str(p), n, e.message)
             else:
                 if not raw.strip():
                     if only_line is not None:
-                        problems.append(Problem(str(p), n, "", "the line is blank"))
+                        problems.append(Problem(str(p), n, "the line is blank"))
                     continue
                 try:
                     obj = json_value(raw.rstrip("\r\n"), p, n)
                 except json.JSONDecodeError as e:
-                    bad = Problem(str(p), n, "", f"invalid JSON: {e.msg} (column {e.colno})")
+                    bad = Problem(str(p), n, f"invalid JSON: {e.msg} (column {e.colno})")
                 except FileProblem as e:
-                    bad = Problem(str(p), n, "", e.message)
+                    bad = Problem(str(p), n, e.message)
                 else:
                     try:
                         entries.append(_parse(obj, str(p), n))
                         continue
                     except _Bad as e:
-                        bad = Problem(str(p), n, e.field, e.message)
+                        bad = Problem(str(p), n, e.message, field=e.field)
             if len(problems) < MAX_PROBLEMS:
                 problems.append(bad)
             else:
                 more += 1
         if only_line is not None and n < only_line and not problems:
-            problems.append(Problem(str(p), only_line, "", f"no such line (the file has {n})"))
+            problems.append(Problem(str(p), only_line, f"no such line (the file has {n})"))
     if problems:
         raise ImportProblems(problems, more=more)
     yield from entries
@@ -328,9 +328,9 @@ def read_log_line(spec: str) -> LogEntry:
         with open(spec, encoding="utf-8", errors="replace") as f:
             lines = [n for n, raw in enumerate(f, start=1) if raw.strip()]
     except FileNotFoundError:
-        raise ImportProblems([Problem(spec, 0, "", "no such file")]) from None
+        raise ImportProblems([Problem(spec, None, "no such file")]) from None
     except OSError as e:
-        raise ImportProblems([Problem(spec, 0, "", e.strerror or str(e))]) from None
+        raise ImportProblems([Problem(spec, None, e.strerror or str(e))]) from None
     if len(lines) != 1:
         raise UsageError(f"{spec}: has {len(lines)} log lines; say which one with {spec}:LINE")
     return next(iter_log(spec, only_line=lines[0]))

@@ -24,6 +24,7 @@ from ..checkregex import RegexError, compile_check_regex
 from ..safeyaml import FileProblem, json_value, load_yaml, read_text
 from ..store import Output
 from ..suite import Case, Check, Defaults, LoadedSuite, Suite
+from ..suite_edit import free_id
 from . import ImportProblems, Problem
 from .storing import ImportedRun, sampling_params
 
@@ -265,15 +266,6 @@ def slug(text: str, *, limit: int = 60) -> str:
     return s or "case"
 
 
-def _unique(wanted: str, taken: set[str]) -> str:
-    out, n = wanted, 2
-    while out in taken:
-        out = f"{wanted}-{n}"
-        n += 1
-    taken.add(out)
-    return out
-
-
 def _prompt_fields(rendered: str) -> dict[str, Any]:
     """A rendered promptfoo prompt → ``prompt``, or ``messages`` (+ ``system``) for a chat prompt
     (a JSON list of {role, content})."""
@@ -347,7 +339,7 @@ def _read(path: Path, where: str) -> str:
     try:
         return read_text(path)
     except FileProblem as e:
-        raise ImportProblems([Problem(str(path), e.line, where if not e.line else "", e.message)]) from None
+        raise ImportProblems([Problem(str(path), e.line or None, e.message, field=where if not e.line else "")]) from None
 
 
 def _load_yaml_or_json(path: Path, where: str) -> Any:
@@ -357,7 +349,7 @@ def _load_yaml_or_json(path: Path, where: str) -> Any:
             try:
                 return json_value(text, path, 0)
             except json.JSONDecodeError as e:
-                raise ImportProblems([Problem(str(path), e.lineno, "", f"invalid JSON: {e.msg}")]) from None
+                raise ImportProblems([Problem(str(path), e.lineno, f"invalid JSON: {e.msg}")]) from None
         if path.suffix.lower() == ".jsonl":
             out = []
             for n, raw in enumerate(text.split("\n"), start=1):
@@ -365,11 +357,11 @@ def _load_yaml_or_json(path: Path, where: str) -> Any:
                     try:
                         out.append(json_value(raw, path, n))
                     except json.JSONDecodeError as e:
-                        raise ImportProblems([Problem(str(path), n, "", f"invalid JSON: {e.msg}")]) from None
+                        raise ImportProblems([Problem(str(path), n, f"invalid JSON: {e.msg}")]) from None
             return out
         return load_yaml(text, path, typ="safe")
     except FileProblem as e:
-        raise ImportProblems([Problem(str(path), e.line, "", e.message)]) from None
+        raise ImportProblems([Problem(str(path), e.line or None, e.message)]) from None
 
 
 def _file_ref(value: Any) -> str | None:
@@ -395,7 +387,7 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
     p = Path(path)
     cfg = _load_yaml_or_json(p, "")
     if not isinstance(cfg, dict):
-        raise ImportProblems([Problem(str(p), 1, "", "a promptfoo config is a mapping with prompts and tests")])
+        raise ImportProblems([Problem(str(p), 1, "a promptfoo config is a mapping with prompts and tests")])
     base = p.parent
     problems: list[Problem] = []
     skipped: list[str] = []
@@ -408,7 +400,7 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
             {"raw": k, "label": v} for k, v in raw_prompts.items()
         ]
     if not isinstance(raw_prompts, list) or not raw_prompts:
-        raise ImportProblems([Problem(str(p), 0, "prompts", "expected a list of prompts")])
+        raise ImportProblems([Problem(str(p), None, "expected a list of prompts", field="prompts")])
     for i, pr in enumerate(raw_prompts):
         label, raw = None, pr
         if isinstance(pr, dict):
@@ -422,7 +414,7 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
             try:
                 raw = read_text(fp)
             except FileProblem as e:
-                problems.append(Problem(str(p), 0, f"prompts[{i}]", str(e)))
+                problems.append(Problem(str(p), None, str(e), field=f"prompts[{i}]"))
                 continue
             label = label or fp.stem
             pieces = [s.strip("\n") for s in re.split(r"^---\s*$", raw, flags=re.M)] if fp.suffix.lower() != ".json" else [raw]
@@ -430,7 +422,7 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
                 prompts.append((f"{label}-{j + 1}" if len(pieces) > 1 else label, piece))
             continue
         if not isinstance(raw, str):
-            problems.append(Problem(str(p), 0, f"prompts[{i}]", "expected a string, {raw, label} or file://PATH"))
+            problems.append(Problem(str(p), None, "expected a string, {raw, label} or file://PATH", field=f"prompts[{i}]"))
             continue
         prompts.append((label or f"prompt-{i + 1}", raw))
 
@@ -443,13 +435,13 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
     if raw_tests is None:
         raw_tests = []
     if not isinstance(raw_tests, list):
-        problems.append(Problem(str(p), 0, "tests", "expected a list of tests (or file://tests.yaml|json|jsonl|csv)"))
+        problems.append(Problem(str(p), None, "expected a list of tests (or file://tests.yaml|json|jsonl|csv)", field="tests"))
         raw_tests = []
     if not raw_tests:
         raw_tests = [{}]  # promptfoo runs each prompt once with no vars
     default = cfg.get("defaultTest") or {}
     if not isinstance(default, dict):
-        problems.append(Problem(str(p), 0, "defaultTest", "expected a mapping"))
+        problems.append(Problem(str(p), None, "expected a mapping", field="defaultTest"))
         default = {}
     if cfg.get("scenarios"):
         skipped.append("scenarios: not imported (expand them into tests)")
@@ -473,7 +465,7 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
             skipped.append(f"tests[{ti}] {t}: test files inside the list are not read")
             continue
         if not isinstance(t, dict):
-            raise ImportProblems([Problem(str(p), 0, f"tests[{ti}]", "expected a mapping with vars and assert")])
+            raise ImportProblems([Problem(str(p), None, "expected a mapping with vars and assert", field=f"tests[{ti}]")])
         vars_ = {**(default.get("vars") or {}), **(t.get("vars") or {})}
         asserts = list(default.get("assert") or []) + list(t.get("assert") or [])
         # list-valued vars expand into every combination (promptfoo's behaviour)
@@ -487,7 +479,7 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
                     try:
                         v[k] = read_text(base / fr)
                     except FileProblem as e:
-                        raise ImportProblems([Problem(str(p), 0, f"tests[{ti}].vars.{k}", str(e))]) from None
+                        raise ImportProblems([Problem(str(p), None, str(e), field=f"tests[{ti}].vars.{k}")]) from None
             m = map_assertions(asserts, v)
             mapped += len(asserts) - len(m.unmapped)
             desc = t.get("description")
@@ -503,7 +495,7 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
                 if len(combos) > 1 and isinstance(desc, str) and desc.strip():
                     stem = f"{stem}-{ci + 1}"  # one description, several var combinations
                 wanted = f"{slug(label, limit=30)}/{stem}" if len(prompts) > 1 else stem
-                case_id = _unique(wanted, taken)
+                case_id = free_id(wanted, taken, claim=True)
                 tags = [slug(x, limit=40) for x in (t.get("metadata") or {}).get("tags", []) if isinstance(x, str)] if isinstance(t.get("metadata"), dict) else []
                 try:
                     case = Case(
@@ -514,7 +506,7 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
                 except ValidationError as e:
                     err = e.errors()[0]
                     where = ".".join(str(x) for x in err["loc"])
-                    raise ImportProblems([Problem(str(p), 0, f"tests[{ti}]" + (f" {where}" if where else ""), err["msg"].removeprefix("Value error, "))]) from None
+                    raise ImportProblems([Problem(str(p), None, err["msg"].removeprefix("Value error, "), field=f"tests[{ti}]" + (f" {where}" if where else ""))]) from None
                 cases.append(case)
                 if m.unmapped:
                     notes[case_id] = [f"promptfoo assert not mapped: {u}" for u in m.unmapped]
@@ -553,7 +545,7 @@ class _R:
 
     def bad(self, where: str, msg: str) -> None:
         if len(self.problems) < 20:
-            self.problems.append(Problem(self.file, 0, where, msg))
+            self.problems.append(Problem(self.file, None, msg, field=where))
 
 
 def _provider_key(prov: Any) -> tuple[str, str] | None:
@@ -581,19 +573,19 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
     try:
         doc = json_value(read_text(p), p, 0)
     except FileProblem as e:
-        raise ImportProblems([Problem(str(p), e.line, "", e.message)]) from None
+        raise ImportProblems([Problem(str(p), e.line or None, e.message)]) from None
     except json.JSONDecodeError as e:
-        raise ImportProblems([Problem(str(p), e.lineno, "", f"invalid JSON: {e.msg} (column {e.colno})")]) from None
+        raise ImportProblems([Problem(str(p), e.lineno, f"invalid JSON: {e.msg} (column {e.colno})")]) from None
     r = _R(str(p))
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
-        raise ImportProblems([Problem(str(p), 1, "results", "not a promptfoo results file (run `promptfoo eval -o results.json`)")])
+        raise ImportProblems([Problem(str(p), 1, "not a promptfoo results file (run `promptfoo eval -o results.json`)", field="results")])
     res = doc["results"]
     version = res.get("version")
     if isinstance(version, int) and version < 2:
-        raise ImportProblems([Problem(str(p), 0, "results.version", f"{version}: results from promptfoo before 0.4x are not supported; re-export with a current promptfoo")])
+        raise ImportProblems([Problem(str(p), None, f"{version}: results from promptfoo before 0.4x are not supported; re-export with a current promptfoo", field="results.version")])
     items = res.get("results")
     if not isinstance(items, list) or not items:
-        raise ImportProblems([Problem(str(p), 0, "results.results", "expected a non-empty list of results")])
+        raise ImportProblems([Problem(str(p), None, "expected a non-empty list of results", field="results.results")])
     config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
 
     # Providers, in config order then order of appearance.
@@ -622,21 +614,21 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
             return None
         hits = [k for k in providers if which in k] or [k for k in providers if k[0].endswith(":" + which)]
         if len(hits) != 1:
-            raise ImportProblems([Problem(str(p), 0, option, f"{which!r} matches {len(hits)} providers (have: {', '.join(names)})")])
+            raise ImportProblems([Problem(str(p), None, f"{which!r} matches {len(hits)} providers (have: {', '.join(names)})", field=option)])
         return hits[0]
 
     b, c = pick(baseline, "--baseline"), pick(candidate, "--candidate")
     if b is None and c is None:
         if len(providers) != 2:
-            raise ImportProblems([Problem(str(p), 0, "providers", f"{len(providers)} providers ({', '.join(names)}); choose two with --baseline and --candidate")])
+            raise ImportProblems([Problem(str(p), None, f"{len(providers)} providers ({', '.join(names)}); choose two with --baseline and --candidate", field="providers")])
         b, c = providers
     elif b is None or c is None:
         rest = [k for k in providers if k != (b or c)]
         if len(rest) != 1:
-            raise ImportProblems([Problem(str(p), 0, "providers", f"{len(providers)} providers ({', '.join(names)}); name both --baseline and --candidate")])
+            raise ImportProblems([Problem(str(p), None, f"{len(providers)} providers ({', '.join(names)}); name both --baseline and --candidate", field="providers")])
         b, c = (b, rest[0]) if b else (rest[0], c)
     if b == c:
-        raise ImportProblems([Problem(str(p), 0, "--candidate", "the baseline and the candidate are the same provider")])
+        raise ImportProblems([Problem(str(p), None, "the baseline and the candidate are the same provider", field="--candidate")])
 
     # Group results into cases: (prompt template, test content) → per-provider samples.
     groups: dict[str, dict[str, Any]] = {}
@@ -676,7 +668,7 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
             " ".join(str(x) for x in vars_.values() if isinstance(x, str | int | float))[:40] or "test"
         )  # fmt: skip
         label = g["label"] if isinstance(g["label"], str) else "prompt"
-        case_id = _unique(f"{slug(label, limit=30)}/{stem}" if len(prompt_keys) > 1 else stem, taken)
+        case_id = free_id(f"{slug(label, limit=30)}/{stem}" if len(prompt_keys) > 1 else stem, taken, claim=True)
         m = map_assertions(tc.get("assert") or [], vars_)
         try:
             case = Case(id=case_id, reference=m.reference, checks=m.checks,
@@ -684,7 +676,7 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
                         **_prompt_fields(g["raw"]))  # fmt: skip
         except ValidationError as e:
             err = e.errors()[0]
-            raise ImportProblems([Problem(str(p), 0, f"results.results[{g['first']}]", err["msg"].removeprefix("Value error, "))]) from None
+            raise ImportProblems([Problem(str(p), None, err["msg"].removeprefix("Value error, "), field=f"results.results[{g['first']}]")]) from None
         cases.append(case)
         if m.unmapped:
             notes[case_id] = [f"promptfoo assert not mapped: {u}" for u in m.unmapped]
