@@ -42,7 +42,8 @@ def samples_of(outputs: Sequence[Output], samples: int | None) -> list[Sample]:
         if o is None:
             out.append(Sample(text="", error=MISSING))
         else:
-            out.append(Sample(text=o.text or "", finish_reason=o.finish_reason, refusal=o.refusal, error=o.error))
+            out.append(Sample(text=o.text or "", finish_reason=o.finish_reason, refusal=o.refusal, error=o.error,
+                              tool_calls=o.tool_calls))  # fmt: skip
     return out
 
 
@@ -55,6 +56,8 @@ def assess_one(data: ComparisonData, case: Case) -> Assessment:
         samples_of(data.candidate_outputs.get(case.id, []), n_cand),
         checks=case.checks,
         reference=case.reference,
+        tools=case.tools,
+        response_format=case.response_format,
     )
 
 

@@ -7,6 +7,7 @@ Pure functions only: no Textual, no I/O, no store (``tests/test_diff_purity.py``
 - :mod:`~reviewer.diff.jsonextract` — where the JSON is in an output, and its shape
 - :mod:`~reviewer.diff.jsondiff` — path-level JSON changes and the aligned JSON view
 - :mod:`~reviewer.diff.signals` — refusal, truncation, length, Markdown shape, format drift
+- :mod:`~reviewer.diff.toolcalls` — tool calls: normalised answers, call diffs, tool drift
 - :mod:`~reviewer.diff.checks` — a suite's checks on outputs, majority per side, flips
 - :mod:`~reviewer.diff.score` — change score, noise floor, assessment and triage order
 
@@ -32,7 +33,8 @@ _EXPORTS: dict[str, str] = {
     ),  # fmt: skip
     **dict.fromkeys(["JSON_SHAPES", "ExtractedJson", "JsonShape", "extract_json"], "jsonextract"),
     **dict.fromkeys(
-        ["JsonView", "PathChange", "PathChangeKind", "json_diff", "json_path", "json_view", "pretty_json"], "jsondiff"
+        ["JsonView", "PathChange", "PathChangeKind", "json_diff", "json_path", "json_values_view", "json_view", "pretty_json"],
+        "jsondiff",
     ),
     **dict.fromkeys(
         ["REFUSAL_PHRASES", "TRUNCATION_REASONS", "Decline", "DeclineKind", "MarkdownShape", "OutputSignals",
@@ -41,8 +43,16 @@ _EXPORTS: dict[str, str] = {
         "signals",
     ),  # fmt: skip
     **dict.fromkeys(
-        ["CheckResult", "Flip", "SideCheck", "flip", "run_checks", "side_checks", "side_passed"], "checks"
+        ["TOOL_CHECK_KINDS", "CheckResult", "Flip", "SideCheck", "flip", "run_checks", "side_checks", "side_passed"],
+        "checks",
     ),
+    **dict.fromkeys(
+        ["TOOL_CHANGE_KINDS", "TOOL_CHANGE_LABELS", "Answer", "Call", "CallPair", "ToolChange", "ToolChangeKind",
+         "ToolSignals", "args_view", "call_words", "diff_calls", "make_answer", "match_args", "normalise", "pair_calls",
+         "response_schema", "tool_args_valid_rate", "tool_call_rate", "tool_drift", "tool_parameters",
+         "tool_signals"],
+        "toolcalls",
+    ),  # fmt: skip
     **dict.fromkeys(
         ["FLAG_LABELS", "NOISE_EPSILON", "Assessment", "Sample", "assess_case", "change_score", "score_pairs", "score_word_lists", "triage"], "score"
     ),
@@ -68,8 +78,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from reviewer.diff.align import (
         PAIR_THRESHOLD, Row, RowKind, Span, SpanKind, diff_stats, reconstruct, split_lines, word_spans,
     )  # fmt: skip
-    from reviewer.diff.checks import CheckResult, Flip, SideCheck, flip, run_checks, side_checks, side_passed
-    from reviewer.diff.jsondiff import JsonView, PathChange, PathChangeKind, json_diff, json_path, json_view, pretty_json
+    from reviewer.diff.checks import (
+        TOOL_CHECK_KINDS, CheckResult, Flip, SideCheck, flip, run_checks, side_checks, side_passed,
+    )  # fmt: skip
+    from reviewer.diff.jsondiff import (
+        JsonView, PathChange, PathChangeKind, json_diff, json_path, json_values_view, json_view, pretty_json,
+    )  # fmt: skip
     from reviewer.diff.jsonextract import JSON_SHAPES, ExtractedJson, JsonShape, extract_json
     from reviewer.diff.score import NOISE_EPSILON, Assessment, Sample, assess_case, change_score, score_pairs, triage
     from reviewer.diff.signals import (
@@ -77,3 +91,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         classify_decline, find_refusal, length_ratio, markdown_shape, output_signals, pair_signals, schema_error,
     )  # fmt: skip
     from reviewer.diff.tokens import score_words, split_words, tokenize, word_count
+    from reviewer.diff.toolcalls import (
+        TOOL_CHANGE_KINDS, TOOL_CHANGE_LABELS, Answer, Call, CallPair, ToolChange, ToolChangeKind, ToolSignals,
+        args_view, call_words, diff_calls, make_answer, match_args, normalise, pair_calls,
+        response_schema, tool_args_valid_rate, tool_call_rate, tool_drift, tool_parameters, tool_signals,
+    )  # fmt: skip

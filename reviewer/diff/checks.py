@@ -1,5 +1,8 @@
 """Evaluate a case's checks (``reviewer.suite.Check``) on outputs, and the flips between versions.
 
+The tool checks (``tool_called``, ``no_tool_call``, ``tool_args_schema``, ``tool_args``,
+``response_schema``) look at the sample's tool calls and the case's tools and response format.
+
 A check passes or fails on one sample; a side (baseline or candidate) passes a check when a strict
 majority of its samples pass; a side passes the case when it passes every check. A *negative flip*
 is a case the baseline passed and the candidate fails (MUSCLE, arXiv 2407.09435): the regression
@@ -9,16 +12,18 @@ that averages hide. An errored sample fails every check.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from reviewer.checkregex import compile_check_regex
 from reviewer.diff.signals import OutputSignals, output_signals, schema_error
+from reviewer.diff.toolcalls import Answer, Call, make_answer, match_args, response_schema, tool_parameters
 from reviewer.suite import Check
+from reviewer.toolcall import ToolCall
 
-__all__ = ["CheckResult", "SideCheck", "Flip", "run_checks", "side_checks", "side_passed", "flip"]
+__all__ = ["TOOL_CHECK_KINDS", "CheckResult", "SideCheck", "Flip", "run_checks", "side_checks", "side_passed", "flip"]
 
 Flip = Literal["negative", "positive", "none"]
 
@@ -75,26 +80,95 @@ def _find(text: str, needle: str, ignore_case: bool) -> int:
     return m.start() if m else -1
 
 
+#: Check kinds that look at the answer's tool calls or its response format.
+TOOL_CHECK_KINDS = frozenset({"tool_called", "no_tool_call", "tool_args_schema", "tool_args", "response_schema"})
+
+
 def run_checks(
     checks: Sequence[Check],
     text: str,
     *,
     reference: str | None = None,
     signals: OutputSignals | None = None,
+    tool_calls: Sequence[ToolCall] = (),
+    tools: Any = None,
+    response_format: Mapping[str, Any] | None = None,
+    answer: Answer | None = None,
 ) -> list[CheckResult]:
     """Evaluate ``checks`` on one output, in order. ``signals`` (from :func:`output_signals` with the
-    sample's finish reason, refusal and error) is computed from the text alone when not given."""
+    sample's finish reason, refusal and error) is computed from the text alone when not given.
+
+    The tool checks look at the sample's ``tool_calls`` against the case's ``tools`` (OpenAI
+    function format, or :func:`~reviewer.diff.toolcalls.tool_parameters`' name → schema) and its
+    ``response_format``; ``answer`` is the sample's normalised answer when the caller has it
+    (it then stands for all three)."""
     if not checks:
         return []
     if signals is None:
         signals = output_signals(text)
     if signals.error:
         return [CheckResult(c, False, "the sample errored") for c in checks]
-    return [_run_one(c, text, reference, signals) for c in checks]
+    if answer is None and any(c.kind in TOOL_CHECK_KINDS for c in checks):
+        answer = make_answer(
+            text, tuple(tool_calls), params=tool_parameters(tools), schema=response_schema(response_format),
+            extracted=signals.extracted,
+        )  # fmt: skip
+    return [_run_one(c, text, reference, signals, answer) for c in checks]
 
 
-def _run_one(check: Check, text: str, reference: str | None, sig: OutputSignals) -> CheckResult:
+def _names(calls: Sequence[Call]) -> str:
+    return ", ".join(dict.fromkeys(_q(c.name) for c in calls))
+
+
+def _run_tool_check(check: Check, a: Answer) -> CheckResult:
     k, v = check.kind, check.value
+    calls = a.calls
+    if k == "tool_called":
+        n = sum(1 for c in calls if c.name == v)
+        if n:
+            return CheckResult(check, True, f"called {_q(v)}" + (f" {n}×" if n > 1 else ""))
+        return CheckResult(check, False, f"no call to {_q(v)}" + (f" (called {_names(calls)})" if calls else ": no tool call"))
+    if k == "no_tool_call":
+        if calls:
+            return CheckResult(check, False, f"called {_names(calls)}")
+        return CheckResult(check, True, "no tool call")
+    if k == "tool_args_schema":
+        if not calls:
+            return CheckResult(check, True, "no tool call to validate")
+        for c in calls:
+            if c.parse_error is not None:
+                return CheckResult(check, False, f"{_q(c.name)}: {c.parse_error}")
+            if c.schema_error is not None:
+                return CheckResult(check, False, f"{_q(c.name)}: {_q(c.schema_error)}")
+        n = len(calls)
+        return CheckResult(check, True, "arguments fit the schema" if n == 1 else f"all {n} calls fit their schemas")
+    if k == "tool_args":
+        name, match = v.get("name"), v.get("match") or {}
+        mine = [c for c in calls if c.name == name]
+        if not mine:
+            return CheckResult(check, False, f"no call to {_q(name)}")
+        why = ""
+        for c in mine:
+            if c.parse_error is not None:
+                why = why or c.parse_error
+                continue
+            why_not = match_args(c.value, match)
+            if why_not is None:
+                return CheckResult(check, True, f"{_q(name)} arguments match")
+            why = why or why_not
+        return CheckResult(check, False, f"{_q(name)}: {_q(why)}")
+    if k == "response_schema":
+        if a.response_valid is None:
+            return CheckResult(check, False, "the case has no response_format")
+        return CheckResult(check, a.response_valid, "matches the response format" if a.response_valid else a.response_error or "")
+    raise ValueError(f"unknown check kind {k!r}")  # pragma: no cover
+
+
+def _run_one(check: Check, text: str, reference: str | None, sig: OutputSignals, answer: Answer | None = None) -> CheckResult:
+    k, v = check.kind, check.value
+    if k in TOOL_CHECK_KINDS:
+        assert answer is not None  # run_checks builds it
+        return _run_tool_check(check, answer)
     ej = sig.extracted
     if k == "json":
         if ej.valid:

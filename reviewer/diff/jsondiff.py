@@ -29,8 +29,8 @@ from rapidfuzz.distance import Indel
 from reviewer.diff.align import PAIR_THRESHOLD, Row, _matching_runs, _pair_lines, align
 from reviewer.diff.jsonextract import JsonShape, extract_json
 
-__all__ = ["JsonView", "PathChange", "PathChangeKind", "json_diff", "json_path", "json_view",
-           "pretty_json"]
+__all__ = ["JsonView", "PathChange", "PathChangeKind", "json_diff", "json_path", "json_values_view",
+           "json_view", "pretty_json"]
 
 PathChangeKind = Literal["added", "removed", "renamed", "type_changed", "value_changed", "reordered"]
 
@@ -435,9 +435,16 @@ def json_view(left_text: str, right_text: str) -> JsonView | None:
     if el.shape not in ("bare", "fenced", "embedded") or er.shape not in ("bare", "fenced",
                                                                           "embedded"):
         return None
-    left_pretty, left_where = pretty_json(el.value)
-    right_pretty, right_where = pretty_json(er.value)
-    changes = json_diff(el.value, er.value)
+    return json_values_view(el.value, er.value, el.shape, er.shape)
+
+
+def json_values_view(left: Any, right: Any, left_shape: JsonShape = "bare",
+                     right_shape: JsonShape = "bare") -> JsonView:
+    """The JSON view of two parsed values (tool-call arguments, say): pretty-printed, aligned,
+    with the structural changes and the lines they touch."""
+    left_pretty, left_where = pretty_json(left)
+    right_pretty, right_where = pretty_json(right)
+    changes = json_diff(left, right)
     left_lines: set[int] = set()
     right_lines: set[int] = set()
 
@@ -453,8 +460,8 @@ def json_view(left_text: str, right_text: str) -> JsonView | None:
         if c.kind != "removed":
             mark(right_lines, right_where, c.new_path or c.path, renamed)
     return JsonView(
-        left_shape=el.shape,
-        right_shape=er.shape,
+        left_shape=left_shape,
+        right_shape=right_shape,
         rows=align(left_pretty, right_pretty),
         changes=changes,
         changed_left_lines=frozenset(left_lines),

@@ -33,16 +33,21 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any, Literal
 
 from rapidfuzz.distance import Indel
 
 from reviewer.diff.checks import Flip, SideCheck, flip, run_checks, side_checks, side_passed
 from reviewer.diff.signals import OutputSignals, PairSignals, output_signals, pair_signals
 from reviewer.diff.tokens import score_words, score_words_counted
+from reviewer.diff.toolcalls import (
+    ToolChange, ToolSignals, call_words, make_answer, response_schema, tool_drift, tool_parameters, tool_signals,
+)  # fmt: skip
 from reviewer.stats import distance_permutation_test
 from reviewer.suite import Check
+from reviewer.toolcall import ToolCall
 
 __all__ = [
     "NOISE_EPSILON",
@@ -74,6 +79,7 @@ FLAG_LABELS: dict[str, str] = {
     "negative_flip": "negative flip",
     "positive_flip": "positive flip",
     "format_drift": "format drift",
+    "tool_drift": "tool drift",
     "refusal_flip": "refusal flip",
     "non_answer_flip": "non-answer flip",
     "truncation": "truncation",
@@ -89,6 +95,8 @@ class Sample:
     finish_reason: str | None = None
     refusal: str | None = None
     error: str | None = None
+    #: the answer's tool calls, in order (ids are never compared)
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 def change_score(a: str, b: str) -> float:
@@ -136,7 +144,7 @@ class Assessment:
     change: float  # mean cross-version distance (every baseline sample vs every candidate sample)
     within: float | None  # mean within-version distance, when a side has ≥ 2 usable samples
     noise: bool  # changed, but no more than the versions differ from themselves
-    flags: tuple[str, ...]  # negative_flip, positive_flip, format_drift, refusal_flip, non_answer_flip, truncation, error
+    flags: tuple[str, ...]  # negative_flip, positive_flip, format_drift, tool_drift, refusal_flip, non_answer_flip, truncation, error
     flip: Flip
     baseline_checks: list[SideCheck]
     candidate_checks: list[SideCheck]
@@ -150,6 +158,22 @@ class Assessment:
     # is 2 / C(2k, k) — 0.10 at 3 samples a side
     noise_p: float | None = None
     consistent_words: int = 0  # words every sample of one side says and no sample of the other
+    #: with the ``tool_drift`` flag: the candidate's call changes that the baseline's own samples
+    #: do not show (one drifting candidate sample's, against the first baseline sample); else ()
+    tool_changes: tuple[ToolChange, ...] = ()
+    #: per sample, its calls in figures; empty when the case has no tools or response format and
+    #: no sample called a tool (see :meth:`tool_signals`)
+    baseline_tools: list[ToolSignals] = field(default_factory=list)
+    candidate_tools: list[ToolSignals] = field(default_factory=list)
+
+    def tool_signals(self, side: Literal["baseline", "candidate"]) -> list[ToolSignals]:
+        """Each sample's :class:`~reviewer.diff.toolcalls.ToolSignals` on that side, one per sample
+        (a text-only case gets "no call" for each), for ``tool_call_rate`` and ``tool_args_valid_rate``."""
+        stored = self.baseline_tools if side == "baseline" else self.candidate_tools
+        if stored:
+            return stored
+        sig = self.baseline_signals if side == "baseline" else self.candidate_signals
+        return [ToolSignals(error=g.error) for g in sig]
 
     @property
     def baseline_passed(self) -> bool:
@@ -178,30 +202,54 @@ def assess_case(
     checks: Sequence[Check] = (),
     reference: str | None = None,
     schema: dict | None = None,
+    tools: Any = None,
+    response_format: dict | None = None,
 ) -> Assessment:
     """Score, check and flag one case from its baseline and candidate samples (≥ 1 each).
 
-    ``schema`` defaults to the value of the case's ``json_schema`` check. Errored samples fail
-    every check and are left out of the distances; a side with no usable sample is at distance 1
-    from a side with one. Flags for refusal and truncation compare the sides' majorities; format
-    drift counts only when the baseline's own samples do not show the same drift.
+    ``schema`` defaults to the value of the case's ``json_schema`` check, else to the schema of
+    its ``response_format``. ``tools`` are the case's tools (OpenAI function format), against
+    whose ``parameters`` each call's arguments are validated. Errored samples fail every check and
+    are left out of the distances; a side with no usable sample is at distance 1 from a side with
+    one. A sample's tool calls count in its change score (see
+    :func:`~reviewer.diff.toolcalls.call_words`). Flags for refusal and truncation compare the
+    sides' majorities; format drift and tool drift count only when the baseline's own samples do
+    not show the same difference.
     """
     if not baseline or not candidate:
         raise ValueError(f"case {case_id!r}: need at least one baseline and one candidate sample")
+    r_schema = response_schema(response_format)
     if schema is None:
         schema = next((c.value for c in checks if c.kind == "json_schema"), None)
+        if schema is None and r_schema:
+            schema = r_schema
     # each output is split once, for its word count and for every distance it takes part in
     b_split = [score_words_counted(s.text) for s in baseline]
     c_split = [score_words_counted(s.text) for s in candidate]
     b_sig = [_signals(s, schema, n) for s, (_, n) in zip(baseline, b_split)]
     c_sig = [_signals(s, schema, n) for s, (_, n) in zip(candidate, c_split)]
-    b_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(baseline, b_sig)])
-    c_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(candidate, c_sig)])
+    tooled = bool(tools) or r_schema is not None or any(s.tool_calls for s in baseline) or any(s.tool_calls for s in candidate)
+    if not tooled:  # text only: as before tool calls existed, at no extra cost
+        b_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(baseline, b_sig)])
+        c_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(candidate, c_sig)])
+        b_words = [w for w, _ in b_split]
+        c_words = [w for w, _ in c_split]
+        b_ans = c_ans = []
+    else:
+        params = tool_parameters(tools)
+        b_ans = [_answer(s, g, params, r_schema) for s, g in zip(baseline, b_sig)]
+        c_ans = [_answer(s, g, params, r_schema) for s, g in zip(candidate, c_sig)]
+        b_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g, answer=x)
+                                for s, g, x in zip(baseline, b_sig, b_ans)])  # fmt: skip
+        c_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g, answer=x)
+                                for s, g, x in zip(candidate, c_sig, c_ans)])  # fmt: skip
+        b_words = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(baseline, b_split)]
+        c_words = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(candidate, c_split)]
     case_flip = flip(side_passed(b_checks), side_passed(c_checks))
 
     # distances: every cross pair, then every within pair, in one batch
-    b_ok = [w for s, (w, _) in zip(baseline, b_split) if s.error is None]
-    c_ok = [w for s, (w, _) in zip(candidate, c_split) if s.error is None]
+    b_ok = [w for s, w in zip(baseline, b_words) if s.error is None]
+    c_ok = [w for s, w in zip(candidate, c_words) if s.error is None]
     cross = [(a, b) for a in b_ok for b in c_ok]
     within_pairs = list(combinations(b_ok, 2)) + list(combinations(c_ok, 2))
     scores = score_word_lists(cross + within_pairs)
@@ -226,6 +274,14 @@ def assess_case(
         own = {d for g in b_sig[1:] for d in pair_signals(b_sig[0], g).format_drift}
         if set(pair.format_drift) - own:
             flags.append("format_drift")
+    tool_changes: tuple[ToolChange, ...] = ()
+    if b_ans:
+        drift = tool_drift(
+            [x for s, x in zip(baseline, b_ans) if s.error is None], [x for s, x in zip(candidate, c_ans) if s.error is None]
+        )
+        if drift:
+            flags.append("tool_drift")
+            tool_changes = drift
     nb, nc = len(b_sig), len(c_sig)
     if _majority((g.refusal for g in b_sig), nb) != _majority((g.refusal for g in c_sig), nc):
         flags.append("refusal_flip")
@@ -262,7 +318,17 @@ def assess_case(
         noise_known=within is not None,
         noise_p=noise_p,
         consistent_words=consistent,
+        tool_changes=tool_changes,
+        baseline_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(baseline, b_ans)],
+        candidate_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(candidate, c_ans)],
     )
+
+
+def _answer(s: Sample, g: OutputSignals, params: dict, r_schema: dict | None) -> Any:
+    return make_answer(
+        s.text, s.tool_calls, refusal=s.refusal, finish_reason=s.finish_reason, params=params, schema=r_schema,
+        extracted=g.extracted,
+    )  # fmt: skip
 
 
 def real_change(
