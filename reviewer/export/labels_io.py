@@ -28,31 +28,34 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from ..errors import ReviewerError, UsageError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from ..boundaries import NonEmptyStr, OptionalStr, problems_from
+from ..errors import Problem, ReviewerError, UsageError
 from ..safeyaml import FileProblem, json_value, read_text
 
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["FORMAT", "ImportReport", "comparison_identity", "export_labels", "import_labels", "parse_label_lines"]
+__all__ = ["FORMAT", "ImportReport", "LabelLine", "comparison_identity", "export_labels", "import_labels", "parse_label_lines"]
 
 FORMAT = "reviewer-labels/1"
 _VERDICTS = ("regression", "improvement", "acceptable", "noise")
 _IDENTITY_KEYS = ("suite", "suite_digest", "baseline", "candidate", "name")
 
 
-def _norm_time(value: Any) -> str:
+def _norm_time(value: Any, *, prefix: str = "time: ") -> str:
     """An aware ISO 8601 time → ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (the store's format, so times compare as text)."""
     if not isinstance(value, str):
-        raise ValueError("time: expected an ISO 8601 string")
+        raise ValueError(f"{prefix}expected an ISO 8601 string")
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     except ValueError:
-        raise ValueError(f"time: not an ISO 8601 time: {value!r}") from None
+        raise ValueError(f"{prefix}not an ISO 8601 time: {value!r}") from None
     if dt.tzinfo is None:
-        raise ValueError(f"time: {value!r} has no time zone (write it as UTC, e.g. 2025-03-13T11:00:00Z)")
+        raise ValueError(f"{prefix}{value!r} has no time zone (write it as UTC, e.g. 2025-03-13T11:00:00Z)")
     return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -113,39 +116,82 @@ class ParsedLabel:
         return tuple(self.comparison.get(k) for k in _IDENTITY_KEYS)
 
 
-def _parse_line(obj: Any) -> tuple[dict[str, Any], str, str, str, int | None, str | None, str]:
-    if not isinstance(obj, dict):
-        raise ValueError("each line is a JSON object (one label)")
-    if obj.get("format") != FORMAT:
-        raise ValueError(f"format: expected {FORMAT!r}, got {obj.get('format')!r}")
-    comp = obj.get("comparison")
-    if not isinstance(comp, dict):
-        raise ValueError("comparison: expected an object with suite_digest, baseline, candidate, name")
-    for k in ("suite_digest", "baseline", "candidate"):
-        if not isinstance(comp.get(k), str) or not comp[k]:
-            raise ValueError(f"comparison.{k}: expected a non-empty string")
-    if comp.get("name") is not None and not isinstance(comp["name"], str):
-        raise ValueError("comparison.name: expected a string or null")
-    case, reviewer, verdict = obj.get("case"), obj.get("reviewer"), obj.get("verdict")
-    if not isinstance(case, str) or not case:
-        raise ValueError("case: expected a case id")
-    if not isinstance(reviewer, str) or not reviewer.strip():
-        raise ValueError("reviewer: expected a non-empty string")
-    if verdict not in _VERDICTS:
-        raise ValueError(f"verdict: expected one of {', '.join(_VERDICTS)}, got {verdict!r}")
-    severity = obj.get("severity")
-    if severity is not None and (isinstance(severity, bool) or severity not in (1, 2, 3)):
-        raise ValueError(f"severity: expected 1, 2, 3 or null, got {severity!r}")
-    if verdict != "regression":
-        severity = None  # as Store.set_label does: severity belongs to regressions
-    note = obj.get("note")
-    if note is not None and not isinstance(note, str):
-        raise ValueError("note: expected a string or null")
-    return comp, case, reviewer.strip(), verdict, severity, note, _norm_time(obj.get("time"))
+class LabelComparison(BaseModel):
+    """Which comparison a label belongs to; other keys (``suite``, ``outputs``) are kept as given."""
+
+    model_config = ConfigDict(extra="allow")
+    suite_digest: NonEmptyStr = Field(default=None, validate_default=True)
+    baseline: NonEmptyStr = Field(default=None, validate_default=True)
+    candidate: NonEmptyStr = Field(default=None, validate_default=True)
+    name: OptionalStr = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mapping(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("expected an object with suite_digest, baseline, candidate, name")
+        return value
+
+
+def _case(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected a case id")
+    return value
+
+
+def _reviewer(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a non-empty string")
+    return value.strip()
+
+
+def _verdict(value: Any) -> str:
+    if value not in _VERDICTS:
+        raise ValueError(f"expected one of {', '.join(_VERDICTS)}, got {value!r}")
+    return str(value)
+
+
+def _severity(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or value not in (1, 2, 3)):
+        raise ValueError(f"expected 1, 2, 3 or null, got {value!r}")
+    return None if value is None else int(value)
+
+
+def _format(value: Any) -> str:
+    if value != FORMAT:
+        raise ValueError(f"expected {FORMAT!r}, got {value!r}")
+    return FORMAT
+
+
+class LabelLine(BaseModel):
+    """One line of a labels file. Keys beyond these are ignored (a newer writer may add some); an
+    absent field is reported by its own validator, in the same words as a wrong one."""
+
+    model_config = ConfigDict(extra="ignore")
+    format: Annotated[str, BeforeValidator(_format)] = Field(default=None, validate_default=True)
+    comparison: LabelComparison = Field(default=None, validate_default=True)
+    case: Annotated[str, BeforeValidator(_case)] = Field(default=None, validate_default=True)
+    reviewer: Annotated[str, BeforeValidator(_reviewer)] = Field(default=None, validate_default=True)
+    verdict: Annotated[str, BeforeValidator(_verdict)] = Field(default=None, validate_default=True)
+    severity: Annotated[int | None, BeforeValidator(_severity)] = None
+    note: OptionalStr = None
+    time: Annotated[str, BeforeValidator(lambda v: _norm_time(v, prefix=""))] = Field(default=None, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _object(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("each line is a JSON object (one label)")
+        return value
+
+    def parsed(self, line: int) -> ParsedLabel:
+        severity = self.severity if self.verdict == "regression" else None  # as Store.set_label does
+        comparison = self.comparison.model_dump(exclude_unset=True)
+        return ParsedLabel(line, comparison, self.case, self.reviewer, self.verdict, severity, self.note, self.time)
 
 
 def parse_label_lines(path: Path) -> list[ParsedLabel]:
-    """Parse and validate every line; raise ``ReviewerError`` listing every problem as file:line."""
+    """Parse and validate every line; raise ``ReviewerError`` listing every problem as file:line: field: message."""
     try:
         text = read_text(path)  # bounded in size; a bad byte is named by line; a BOM is dropped
     except FileProblem as e:
@@ -158,17 +204,17 @@ def parse_label_lines(path: Path) -> list[ParsedLabel]:
         try:
             obj = json_value(raw, path, n)
         except json.JSONDecodeError as e:
-            problems.append(f"{path}:{n}: invalid JSON: {e.msg} (column {e.colno})")
+            problems.append(str(Problem(str(path), n, f"invalid JSON: {e.msg} (column {e.colno})")))
             continue
         except FileProblem as e:
             problems.append(str(e))
             continue
         try:
-            comp, case, reviewer, verdict, severity, note, time = _parse_line(obj)
-        except ValueError as e:
-            problems.append(f"{path}:{n}: {e}")
+            label = LabelLine.model_validate(obj)
+        except ValidationError as e:
+            problems += [str(p) for p in problems_from(e, str(path), n)]
             continue
-        out.append(ParsedLabel(n, comp, case, reviewer, verdict, severity, note, time))
+        out.append(label.parsed(n))
     if problems:
         shown = problems[:50]
         more = [f"… and {len(problems) - 50} more problems"] if len(problems) > 50 else []
