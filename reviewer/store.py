@@ -285,7 +285,42 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """A pairwise judge's answers (``reviewer judge``): one row per sample pair, order and judge.
+    Suggestions kept apart from the labels, never written to them."""
+    db.executescript(
+        """
+        CREATE TABLE judgments (
+            id INTEGER PRIMARY KEY,
+            comparison_id INTEGER NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
+            case_id TEXT NOT NULL,
+            sample INTEGER NOT NULL,         -- the sample pair judged (baseline #i against candidate #i)
+            judge TEXT NOT NULL,             -- the judge's SPEC as printed (no credentials)
+            rubric_digest TEXT NOT NULL,
+            position TEXT NOT NULL CHECK (position IN ('baseline_first','candidate_first')),
+            better TEXT CHECK (better IS NULL OR better IN ('1','2','tie')),  -- NULL: unparsed or failed
+            reason TEXT,
+            parsed TEXT,                     -- how the answer was read: json, fenced, marker, key, prose, none
+            raw TEXT,                        -- the judge's answer as it came
+            resolved_model TEXT,
+            error TEXT,
+            error_status INTEGER,
+            request_id TEXT,
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            latency_ms REAL,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            cache_key TEXT,
+            cached_from INTEGER,
+            created_at TEXT NOT NULL,
+            UNIQUE (comparison_id, case_id, sample, judge, rubric_digest, position)
+        );
+        CREATE INDEX judgments_cache_key ON judgments(cache_key) WHERE error IS NULL;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -420,6 +455,44 @@ class Signoff:
     created_at: str
     body_digest: str | None = None
     id: int | None = None
+
+
+@dataclass(slots=True)
+class Judgment:
+    """One answer of a pairwise judge (``reviewer judge``) for one order of one sample pair.
+    ``better`` is "1" / "2" / "tie" as answered (Answer 1 is the baseline when ``position`` is
+    ``baseline_first``), None when the answer could not be read (``parsed`` "none") or the call
+    failed (``error``). A suggestion: never a label."""
+
+    comparison_id: int
+    case_id: str
+    sample: int
+    judge: str
+    rubric_digest: str
+    position: str
+    better: str | None = None
+    reason: str | None = None
+    parsed: str | None = None
+    raw: str | None = None
+    resolved_model: str | None = None
+    error: str | None = None
+    error_status: int | None = None
+    request_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_ms: float | None = None
+    attempts: int = 1
+    cache_key: str | None = None
+    cached_from: int | None = None
+    id: int | None = None
+    created_at: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+_JUDGMENT_COLS = [f.name for f in fields(Judgment) if f.name not in ("id", "created_at")]
 
 
 @dataclass(slots=True)
@@ -989,6 +1062,53 @@ class Store:
         except sqlite3.OperationalError as e:
             if _code(e) not in (_BUSY, _LOCKED, _READONLY, _FULL):
                 raise
+
+    # -- judgments (a pairwise judge's suggestions; never labels) --------------------------------
+
+    def save_judgments(self, judgments: Iterable[Judgment]) -> None:
+        """Store judge answers in one transaction; one already stored for the same comparison,
+        case, sample, judge, rubric and order is replaced (a retried error, a changed output)."""
+        ts = now_iso()
+        rows = [(*(getattr(j, c) for c in _JUDGMENT_COLS), ts) for j in judgments]
+        if not rows:
+            return
+        cols = ", ".join([*_JUDGMENT_COLS, "created_at"])
+        marks = ", ".join("?" * (len(_JUDGMENT_COLS) + 1))
+        with self.transaction() as c:
+            c.executemany(f"INSERT OR REPLACE INTO judgments ({cols}) VALUES ({marks})", rows)
+
+    def judgments(self, comparison_id: int, *, judge: str | None = None, rubric_digest: str | None = None) -> list[Judgment]:
+        """A comparison's judge answers (of one judge / rubric when given), by case, sample, judge, order."""
+        sql = "SELECT * FROM judgments WHERE comparison_id = ?"
+        params: list[Any] = [comparison_id]
+        if judge is not None:
+            sql += " AND judge = ?"
+            params.append(judge)
+        if rubric_digest is not None:
+            sql += " AND rubric_digest = ?"
+            params.append(rubric_digest)
+        rows = self._query(sql + " ORDER BY case_id, sample, judge, rubric_digest, position", params)
+        return [Judgment(**r) for r in rows]
+
+    def judges(self, comparison_id: int) -> list[tuple[str, str, int]]:
+        """(judge, rubric digest, answers stored) of every judge run on a comparison, latest first."""
+        rows = self._query(
+            "SELECT judge, rubric_digest, COUNT(*) AS n, MAX(id) AS last FROM judgments WHERE comparison_id = ?"
+            " GROUP BY judge, rubric_digest ORDER BY last DESC",
+            (comparison_id,),
+        )
+        return [(r["judge"], r["rubric_digest"], r["n"]) for r in rows]
+
+    def cached_judgments(self, cache_keys: Iterable[str]) -> dict[str, Judgment]:
+        """Answered judge calls by cache key (the oldest answer wins, so reruns are stable)."""
+        keys = list(dict.fromkeys(cache_keys))
+        found: dict[str, Judgment] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self._query(f"SELECT * FROM judgments WHERE error IS NULL AND cache_key IN ({marks}) ORDER BY id", chunk):
+                found.setdefault(r["cache_key"], Judgment(**r))
+        return found
 
     # -- sign-offs ------------------------------------------------------------------------------
 
