@@ -63,9 +63,22 @@ class ReplayResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def cache_key(provider: str, base_url: str | None, model: str, params: dict[str, Any], messages: list[dict[str, str]], sample: int) -> str:
-    """Identity of a call: same provider, endpoint, model, parameters, messages and sample index."""
-    blob = json.dumps([provider, base_url, model, params, messages, sample], sort_keys=True, ensure_ascii=False)
+def cache_key(
+    provider: str,
+    base_url: str | None,
+    model: str,
+    params: dict[str, Any],
+    messages: list[dict[str, Any]],
+    sample: int,
+    tools: dict[str, Any] | None = None,
+) -> str:
+    """Identity of a call: same provider, endpoint, model, parameters, messages, sample index and
+    ``tools`` (the case's tools, tool_choice and response_format, as ``Case.build_tools`` gives
+    them). A call without them has the key it had before they existed."""
+    parts: list[Any] = [provider, base_url, model, params, messages, sample]
+    if tools:
+        parts.append(tools)
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -118,10 +131,14 @@ class Replay:
         self.failures: list[Failure] = []
         self.dead: dict[str, str] = {}  # connect key -> why no connection could be made
         case_ids = {c.id for c in loaded.suite.cases}
+        tool_cases = {c.id for c in loaded.suite.cases if c.build_tools(loaded.suite.defaults).get("tools")}
         for p in self.providers.values():
             check = getattr(p, "check_cases", None)
             if check is not None:
                 check(case_ids, loaded.suite.suite)
+            check_tools = getattr(p, "check_tools", None)
+            if tool_cases and check_tools is not None:
+                check_tools(tool_cases)
 
     def _run_params(self, side: str) -> dict[str, Any]:
         return {**self.loaded.suite.defaults.params, **self.config.side_params.get(side, {}), **self.config.params}
@@ -171,14 +188,15 @@ class Replay:
         for case in suite.cases:
             messages = case.build_messages(suite.defaults)
             params = {**case.build_params(suite.defaults), **side_params}
+            tools = case.build_tools(suite.defaults)
             for s in range(self.config.samples):
                 stats.total += 1
                 if (case.id, s) in done:
                     stats.done += 1
                     stats.resumed += 1
                     continue
-                key = cache_key(p.provider, p.base_url, p.model, params, messages, s)
-                todo.append((Call(case.id, s, messages, params), key))
+                key = cache_key(p.provider, p.base_url, p.model, params, messages, s, tools)
+                todo.append((Call(case.id, s, messages, params, **tools), key))
         if todo and p.cacheable and self.config.use_cache:
             hits = self.store.cached_outputs(k for _, k in todo)
             copies = []
@@ -333,4 +351,4 @@ class Replay:
 def _suspect(hit: Output) -> bool:
     """A cached answer that is no answer: empty, with no finish reason and no refusal — what a
     malformed 200 was stored as before it counted as an error. It is not reused; call again."""
-    return not hit.text and not hit.refusal and not hit.finish_reason
+    return not hit.text and not hit.refusal and not hit.finish_reason and not hit.tool_calls

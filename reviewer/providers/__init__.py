@@ -1,8 +1,12 @@
 """Model providers: what a call is, what an answer is, and how a SPEC names a provider.
 
 A SPEC is ``provider:model``: ``openai:gpt-4o-mini``, ``anthropic:claude-sonnet-4-5``,
+``openai-responses:gpt-5-mini`` (the OpenAI Responses API),
 ``openai:llama3.2@http://localhost:11434/v1`` (a per-model base URL), ``recorded:outputs.jsonl``,
 ``run:prod-0501`` (a run already in the store, e.g. imported production logs).
+
+A call carries the case's ``tools``, ``tool_choice`` and ``response_format`` in OpenAI's form; each
+protocol module translates them, and every answer's tool calls come back as :class:`ToolCall` s.
 
 API keys are read from the environment when a call is made and never stored on anything that is
 persisted, logged or printed; provider error messages pass through :func:`redact` first.
@@ -16,11 +20,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..toolcall import ToolCall
 
 if TYPE_CHECKING:
     import httpx
 
-PROVIDERS = ("openai", "anthropic", "recorded", "run")
+PROVIDERS = ("openai", "openai-responses", "anthropic", "recorded", "run")
+#: providers whose spec may end in ``@BASE_URL``
+HTTP_PROVIDERS = ("openai", "openai-responses", "anthropic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +51,7 @@ def parse_spec(text: str, option: str = "SPEC") -> Spec:
     if provider not in PROVIDERS:
         raise UsageError(f"{option} {shown!r}: unknown provider {provider!r} (known: {', '.join(PROVIDERS)})")
     base_url = None
-    if provider in ("openai", "anthropic"):
+    if provider in HTTP_PROVIDERS:
         m = re.search(r"@(https?://\S+)$", rest)
         if m:
             base_url = m.group(1).rstrip("/")
@@ -60,13 +67,24 @@ class Call:
 
     case_id: str
     sample: int
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]  # Chat Completions form (assistant tool_calls, tool results)
     params: dict[str, Any]
+    tools: list[dict[str, Any]] | None = None  # OpenAI function format
+    tool_choice: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+
+    @property
+    def uses_tools(self) -> bool:
+        """The request gives the model tools or a conversation with tool calls in it."""
+        return bool(self.tools) or any(m.get("tool_calls") or m.get("role") == "tool" for m in self.messages)
 
 
 @dataclass(slots=True)
 class Answer:
     text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    stop_details: dict[str, Any] | None = None
+    reasoning: str | None = None
     resolved_model: str | None = None
     system_fingerprint: str | None = None
     finish_reason: str | None = None
@@ -301,6 +319,10 @@ def make_provider(spec: Spec, option: str = "SPEC", store: Any = None) -> Any:
         from .openai import OpenAIProvider
 
         return OpenAIProvider(spec, option)
+    if spec.provider == "openai-responses":
+        from .openai_responses import OpenAIResponsesProvider
+
+        return OpenAIResponsesProvider(spec, option)
     if spec.provider == "anthropic":
         from .anthropic import AnthropicProvider
 

@@ -3,6 +3,12 @@
 ``OPENAI_BASE_URL`` or a per-model ``@base_url`` points it elsewhere. The official API wants
 ``max_completion_tokens`` (reasoning models reject ``max_tokens``); compatible servers mostly
 understand only ``max_tokens``, so the suite's ``max_tokens`` is renamed for the official host only.
+
+Tools, tool_choice and response_format are Chat Completions' own form: sent as they are. An answer's
+``message.tool_calls`` keep their arguments as the raw string the model wrote (it may be invalid
+JSON: that is a behaviour to diff, not an error); a tool call list of the wrong shape is a malformed
+answer (tried again, never cached). ``reasoning_content`` (llama.cpp, vLLM, DeepSeek) is kept apart
+from the answer.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any
 import httpx
 
 from ..errors import UsageError
+from ..toolcall import ToolCall
 from . import Answer, Call, Spec
 from .http import HTTPProvider, malformed
 
@@ -39,7 +46,12 @@ class OpenAIProvider(HTTPProvider):
         params = dict(call.params)
         if self.official and "max_tokens" in params and "max_completion_tokens" not in params:
             params["max_completion_tokens"] = params.pop("max_tokens")
-        return {"model": self.model, "messages": call.messages, **params}
+        body: dict[str, Any] = {"model": self.model, "messages": call.messages, **params}
+        for name in ("tools", "tool_choice", "response_format"):
+            value = getattr(call, name)
+            if value is not None:
+                body[name] = value
+        return body
 
     async def complete(self, transport: httpx.AsyncBaseTransport, call: Call, timeout: float) -> Answer:
         data, request_id, latency = await self.post(transport, "/chat/completions", self.request_body(call), timeout)
@@ -49,10 +61,16 @@ class OpenAIProvider(HTTPProvider):
         if isinstance(content, list):  # some servers answer with content parts
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
+        rid = request_id or data.get("id")
         if content is not None and not isinstance(content, str):
-            raise malformed(f"message content is a JSON {type(content).__name__}", request_id or data.get("id"))
+            raise malformed(f"message content is a JSON {type(content).__name__}", rid)
+        reasoning = message.get("reasoning_content")
+        if not isinstance(reasoning, str):
+            reasoning = message.get("reasoning") if isinstance(message.get("reasoning"), str) else None
         return Answer(
             text=content or "",
+            tool_calls=chat_tool_calls(message.get("tool_calls"), rid),
+            reasoning=reasoning or None,
             resolved_model=data.get("model"),
             system_fingerprint=data.get("system_fingerprint"),
             finish_reason=choice.get("finish_reason"),
@@ -85,3 +103,33 @@ def first_choice(data: dict[str, Any], request_id: str | None) -> dict[str, Any]
     if not isinstance(choice.get("message"), dict):
         raise malformed("the first choice has no message", rid)
     return choice
+
+
+def chat_tool_calls(raw: Any, rid: Any) -> tuple[ToolCall, ...]:
+    """``message.tool_calls`` of a Chat Completions answer. Arguments stay the string the model
+    wrote; a server that sends them as an object (some compatible ones do) gets its compact JSON."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise malformed(f"message.tool_calls is a JSON {type(raw).__name__}, not a list", rid)
+    calls = []
+    for i, tc in enumerate(raw):
+        where = f"message.tool_calls[{i}]"
+        if not isinstance(tc, dict):
+            raise malformed(f"{where} is a JSON {type(tc).__name__}, not an object", rid)
+        if tc.get("type", "function") != "function":
+            raise malformed(f"{where} is of type {str(tc.get('type'))[:40]!r}, not a function call", rid)
+        fn = tc.get("function")
+        if not isinstance(fn, dict):
+            raise malformed(f"{where} has no function object", rid)
+        name, args = fn.get("name"), fn.get("arguments", "")
+        if not isinstance(name, str) or not name:
+            raise malformed(f"{where}.function has no name", rid)
+        call_id = tc.get("id") if isinstance(tc.get("id"), str) else None
+        if isinstance(args, str):
+            calls.append(ToolCall(name, args, call_id))
+        elif isinstance(args, dict):
+            calls.append(ToolCall.from_value(name, args, call_id))
+        else:
+            raise malformed(f"{where}.function.arguments is a JSON {type(args).__name__}, not a string", rid)
+    return tuple(calls)

@@ -1,6 +1,11 @@
 """Outputs recorded elsewhere: ``recorded:PATH.jsonl``, one JSON object a line with at least
-``case_id`` and ``output``; optional ``sample`` (else lines of one case are samples 0, 1, …),
-``model``, ``system_fingerprint``, ``latency_ms``, ``usage``, ``finish_reason``, ``refusal``.
+``case_id`` and ``output`` (or ``tool_calls``, or both); optional ``sample`` (else lines of one case
+are samples 0, 1, …), ``model``, ``system_fingerprint``, ``latency_ms``, ``usage``,
+``finish_reason``, ``refusal``, ``reasoning``, ``stop_details``.
+
+``tool_calls`` is a list of ``{name, arguments, id}``: ``arguments`` a JSON object or the JSON text the
+model wrote (kept as written, even when it is not valid JSON), ``id`` optional. Nothing is sent
+anywhere, so the suite's tools are not used: the recorded calls are the answer.
 
 No network and no key: this is how the demo opens with nothing installed but reviewer."""
 
@@ -11,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..toolcall import ToolCall
 from . import Answer, Call, ProviderError, Spec
 
 
@@ -40,13 +46,27 @@ class RecordedProvider:
                 f"recorded:{self.path}: {n} case id{'s' if n != 1 else ''} not in suite {suite_name!r}, not used: {first}"
             )
 
+    def check_tools(self, tool_cases: set[str]) -> None:
+        """The suite gives tools to some cases: say so when no line of those cases records a tool
+        call (a file written before tool calls were recorded answers them all with text)."""
+        lines = [rec for (cid, _), rec in self.records.items() if cid in tool_cases]
+        if lines and not any(rec.get("tool_calls") for rec in lines):
+            n = len(tool_cases)
+            self.warnings.append(
+                f"recorded:{self.path}: {n} case{'s' if n != 1 else ''} of the suite give{'' if n != 1 else 's'} tools, "
+                "but no line of them has tool_calls: their answers are text only"
+            )
+
     async def complete(self, transport: Any, call: Call, timeout: float) -> Answer:
         rec = self.records.get((call.case_id, call.sample))
         if rec is None:
             raise ProviderError(f"no recorded output for case {call.case_id!r} sample {call.sample} in {self.path}")
         usage = rec.get("usage") if isinstance(rec.get("usage"), dict) else None
         return Answer(
-            text=rec["output"],
+            text=rec.get("output") or "",
+            tool_calls=rec.get("_calls", ()),
+            stop_details=rec.get("stop_details"),
+            reasoning=rec.get("reasoning"),
             resolved_model=rec.get("model"),
             system_fingerprint=rec.get("system_fingerprint"),
             finish_reason=rec.get("finish_reason"),
@@ -94,8 +114,9 @@ def load_records(path: Path, option: str = "SPEC") -> dict[tuple[str, int], dict
         case_id, output = rec.get("case_id"), rec.get("output")
         if not isinstance(case_id, str) or not case_id:
             raise UsageError(f"{where}: case_id: a non-empty string is required")
-        if not isinstance(output, str):
-            raise UsageError(f"{where}: case {case_id!r}: output: a string is required")
+        calls = recorded_tool_calls(rec.get("tool_calls"), f"{where}: case {case_id!r}")
+        if not isinstance(output, str) and not (output is None and calls):
+            raise UsageError(f"{where}: case {case_id!r}: output: a string is required (or tool_calls)")
         sample = rec.get("sample")
         if sample is None:
             sample = next_sample.get(case_id, 0)
@@ -103,9 +124,43 @@ def load_records(path: Path, option: str = "SPEC") -> dict[tuple[str, int], dict
             raise UsageError(f"{where}: case {case_id!r}: sample: a non-negative integer is required")
         if (case_id, sample) in records:
             raise UsageError(f"{where}: case {case_id!r}: sample {sample} appears twice")
-        for field, kind in (("latency_ms", (int, float)), ("usage", dict), ("finish_reason", str), ("model", str)):
+        checked = (
+            ("latency_ms", (int, float)), ("usage", dict), ("finish_reason", str), ("model", str), ("refusal", str),
+            ("reasoning", str), ("stop_details", dict),
+        )  # fmt: skip
+        for field, kind in checked:
             if rec.get(field) is not None and not isinstance(rec[field], kind):
                 raise UsageError(f"{where}: case {case_id!r}: {field}: wrong type")
-        records[(case_id, sample)] = rec
+        records[(case_id, sample)] = {**rec, "_calls": calls}
         next_sample[case_id] = max(next_sample.get(case_id, 0), sample + 1)
     return records
+
+
+def recorded_tool_calls(raw: Any, where: str) -> tuple[ToolCall, ...]:
+    """A recorded line's ``tool_calls``, checked: one clear error naming the line, or the calls."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise UsageError(f"{where}: tool_calls: a list of {{name, arguments}} is required, got a JSON {type(raw).__name__}")
+    calls = []
+    for i, c in enumerate(raw):
+        at = f"{where}: tool_calls[{i}]"
+        if not isinstance(c, dict):
+            raise UsageError(f"{at}: a mapping {{name, arguments}} is required, got a JSON {type(c).__name__}")
+        if "function" in c and isinstance(c["function"], dict):  # OpenAI's own shape, as logs hold it
+            c = {"id": c.get("id"), **c["function"]}
+        unknown = sorted(set(c) - {"name", "arguments", "id", "type"})
+        if unknown:
+            raise UsageError(f"{at}: unknown field {unknown[0]!r} (known: name, arguments, id)")
+        name, args, call_id = c.get("name"), c.get("arguments", {}), c.get("id")
+        if not isinstance(name, str) or not name.strip():
+            raise UsageError(f"{at}: name: a non-empty string is required")
+        if call_id is not None and not isinstance(call_id, str):
+            raise UsageError(f"{at}: id: a string is required")
+        if isinstance(args, str):
+            calls.append(ToolCall(name, args, call_id))
+        elif isinstance(args, dict):
+            calls.append(ToolCall.from_value(name, args, call_id))
+        else:
+            raise UsageError(f"{at}: arguments: a JSON object or its JSON text is required, got a JSON {type(args).__name__}")
+    return tuple(calls)

@@ -1,6 +1,7 @@
 """``run:NAME`` (or ``run:ID``): the outputs of a run already in the store — typically production
 logs imported with ``reviewer import jsonl LOG --as-run NAME`` — as one side of a comparison, so
-``reviewer run SUITE --baseline run:prod-0501 --candidate openai:gpt-4o`` calls only the candidate."""
+``reviewer run SUITE --baseline run:prod-0501 --candidate openai:gpt-4o`` calls only the candidate.
+Nothing is sent, so the suite's tools are not used: a stored answer keeps the tool calls it had."""
 
 from __future__ import annotations
 
@@ -47,4 +48,5 @@ class StoredRunProvider:
             text=o.text or "", resolved_model=o.resolved_model or self.run.model, system_fingerprint=o.system_fingerprint,
             finish_reason=o.finish_reason, refusal=o.refusal, usage=o.usage, input_tokens=o.input_tokens,
             output_tokens=o.output_tokens, request_id=o.request_id, latency_ms=o.latency_ms,
+            tool_calls=o.tool_calls, stop_details=o.stop_details, reasoning=o.reasoning,
         )  # fmt: skip
