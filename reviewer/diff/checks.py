@@ -116,6 +116,12 @@ def run_checks(
     return [_run_one(c, text, reference, signals, answer) for c in checks]
 
 
+def _plain(s: str, limit: int = 100) -> str:
+    """A detail made of model output, unquoted: cut to ``limit`` characters, controls escaped."""
+    s = s if len(s) <= limit else s[: limit - 1] + "…"
+    return _CONTROL.sub(lambda m: "⏎" if m.group() == "\n" else repr(m.group())[1:-1], s)
+
+
 def _names(calls: Sequence[Call]) -> str:
     return ", ".join(dict.fromkeys(_q(c.name) for c in calls))
 
@@ -139,7 +145,7 @@ def _run_tool_check(check: Check, a: Answer) -> CheckResult:
             if c.parse_error is not None:
                 return CheckResult(check, False, f"{_q(c.name)}: {c.parse_error}")
             if c.schema_error is not None:
-                return CheckResult(check, False, f"{_q(c.name)}: {_q(c.schema_error)}")
+                return CheckResult(check, False, f"{_q(c.name)}: {_plain(c.schema_error)}")
         n = len(calls)
         return CheckResult(check, True, "arguments fit the schema" if n == 1 else f"all {n} calls fit their schemas")
     if k == "tool_args":
@@ -156,11 +162,13 @@ def _run_tool_check(check: Check, a: Answer) -> CheckResult:
             if why_not is None:
                 return CheckResult(check, True, f"{_q(name)} arguments match")
             why = why or why_not
-        return CheckResult(check, False, f"{_q(name)}: {_q(why)}")
+        return CheckResult(check, False, f"{_q(name)}: {_plain(why)}")
     if k == "response_schema":
         if a.response_valid is None:
             return CheckResult(check, False, "the case has no response_format")
-        return CheckResult(check, a.response_valid, "matches the response format" if a.response_valid else a.response_error or "")
+        if a.response_valid:
+            return CheckResult(check, True, "matches the response format")
+        return CheckResult(check, False, _plain(a.response_error or "does not match the response format"))
     raise ValueError(f"unknown check kind {k!r}")  # pragma: no cover
 
 
