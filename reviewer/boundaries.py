@@ -9,14 +9,16 @@ Imported lazily by the commands (building the CLI parser must not load pydantic)
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, get_args
 
-from pydantic import BeforeValidator, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 from pydantic_core import ErrorDetails
 
 from .errors import Problem, field_path
 
-__all__ = ["NonEmptyStr", "OptionalStr", "error_message", "problems_from", "first_problem"]
+__all__ = ["NameStr", "NonEmptyStr", "OptionalStr", "yaml_locator", "error_message", "problems_from", "first_problem"]
 
 #: pydantic's own words for the errors our models can raise without a validator of ours.
 _PLAIN = {
@@ -52,15 +54,53 @@ def _describe(value: Any) -> str:
 
 
 def problems_from(
-    e: ValidationError, file: str, line: int | None, *, prefix: str = "", case_id: str | None = None
+    e: ValidationError,
+    file: str,
+    line: int | None | Callable[[Sequence[Any]], int | None],
+    *,
+    prefix: str = "",
+    case_id: str | None = None,
+    model: type[BaseModel] | None = None,
 ) -> list[Problem]:
-    """One :class:`Problem` per pydantic error, the field named by its location."""
-    return [
-        Problem(file, line, error_message(err), field=field_path(err["loc"], prefix), case_id=case_id) for err in e.errors()
-    ]
+    """One :class:`Problem` per pydantic error, the field named by its location; ``line`` is the
+    line of the whole input, or a function of the error's ``loc`` (see :func:`yaml_locator`).
+    With ``model``, an unknown key is reported as ``unknown key 'x' (known: a, b)`` on its parent."""
+    out = []
+    for err in e.errors():
+        loc = err["loc"]
+        at = line(loc) if callable(line) else line
+        if err["type"] == "extra_forbidden" and loc:
+            known = _known_keys(model, loc[:-1]) if model is not None else None
+            message = f"unknown key {str(loc[-1])!r}" + (f" (known: {', '.join(known)})" if known else "")
+            out.append(Problem(file, at, message, field=field_path(loc[:-1], prefix), case_id=case_id))
+            continue
+        out.append(Problem(file, at, error_message(err), field=field_path(loc, prefix), case_id=case_id))
+    return out
 
 
-def first_problem(e: ValidationError, file: str, line: int | None, *, prefix: str = "") -> Problem:
+def _known_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str] | None:
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        info = current.model_fields.get(str(part))
+        current = _model_in(info.annotation) if info is not None else None
+    return sorted(current.model_fields) if current is not None else None
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def first_problem(
+    e: ValidationError, file: str, line: int | None | Callable[[Sequence[Any]], int | None], *, prefix: str = ""
+) -> Problem:
     return problems_from(e, file, line, prefix=prefix)[0]
 
 
@@ -80,3 +120,49 @@ def _optional_str(value: Any) -> str | None:
 NonEmptyStr = Annotated[str, BeforeValidator(_non_empty_str)]
 #: A string or null; never a number turned into one.
 OptionalStr = Annotated[str | None, BeforeValidator(_optional_str)]
+
+
+def _text(value: Any) -> str | None:
+    """A name written in YAML: a string, or a number meant as one (``name: 2024``)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"expected a string, got {_describe(value)}")
+
+
+#: A human name: a string, a number read as its text, or null.
+NameStr = Annotated[str | None, BeforeValidator(_text)]
+
+
+def yaml_locator(text: str, file: str | Path) -> Callable[[Sequence[Any]], int | None]:
+    """``loc → line`` for a YAML text (1-based; the line of the deepest key or item of ``loc`` that
+    exists in the file). Loads the text again with ruamel's round-trip types (bounded), which is only
+    worth it once something is wrong, so call it on a ValidationError."""
+    from .safeyaml import FileProblem, load_yaml
+
+    try:
+        doc = load_yaml(text, file, typ="rt")
+    except FileProblem:
+        doc = None
+
+    def line_of(loc: Sequence[Any]) -> int | None:
+        node, line = doc, None
+        for part in loc:
+            lc = getattr(node, "lc", None)
+            if lc is None:
+                break
+            try:
+                if isinstance(node, dict) and part in node:
+                    line, node = lc.key(part)[0] + 1, node[part]
+                elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                    line, node = lc.item(part)[0] + 1, node[part]
+                else:
+                    break
+            except (KeyError, IndexError, TypeError, AttributeError):
+                break
+        if line is None and getattr(doc, "lc", None) is not None and not loc:
+            line = doc.lc.line + 1
+        return line
+
+    return line_of

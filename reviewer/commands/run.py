@@ -42,45 +42,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_db_option(p)
 
 
-def _load_config(path: str) -> dict[str, Any]:
-    from ..safeyaml import FileProblem, load_yaml, read_text
+def _load_config(path: str) -> Any:
+    """The ``--config`` file as a validated :class:`reviewer.commands._run_config.RunConfig`."""
+    from ._run_config import load_run_config
 
-    try:  # the one bounded loader: an alias bomb or a deep nest in a config is refused at once
-        data = load_yaml(read_text(path), path)
-    except FileProblem as e:
-        raise UsageError(f"--config {e}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"--config {path}: expected a mapping with baseline and candidate")
-    known = {"baseline", "candidate", "samples", "concurrency", "params", "name"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise UsageError(f"--config {path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
-    return data
+    return load_run_config(path)
 
 
-def _config_int(cfg: dict[str, Any], key: str, default: int, path: str | None) -> int:
-    value = cfg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UsageError(f"--config {path}: {key}: expected a whole number, got {visible(repr(value))}")
-    return value
-
-
-def _side(value: Any, option: str) -> tuple[str | None, dict[str, Any], str | None]:
-    """A side of the config: ``SPEC`` or ``{id: SPEC, label: NAME, params: {...}}``."""
-    if value is None:
+def _side(side: Any) -> tuple[str | None, dict[str, Any], str | None]:
+    """(SPEC, params, label) of one side of the config, or (None, {}, None) when it names none."""
+    if side is None:
         return None, {}, None
-    if isinstance(value, str):
-        return value, {}, None
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        unknown = sorted(set(value) - {"id", "label", "params"})
-        if unknown:
-            raise UsageError(f"{option}: unknown key {unknown[0]!r} (known: id, label, params)")
-        params = value.get("params") or {}
-        if not isinstance(params, dict):
-            raise UsageError(f"{option}.params: expected a mapping")
-        label = value.get("label")
-        return value["id"], params, str(label) if label is not None else None
-    raise UsageError(f"{option}: expected a SPEC string or {{id: SPEC, label: NAME, params: {{...}}}}")
+    return side.id, dict(side.params), side.label
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,15 +66,15 @@ def run(args: argparse.Namespace) -> int:
     from ..suite import load_suite
 
     err = Console(stderr=True, highlight=False)
-    cfg = _load_config(args.config) if args.config else {}
-    base_spec, base_params, base_label = _side(cfg.get("baseline"), "config baseline")
-    cand_spec, cand_params, cand_label = _side(cfg.get("candidate"), "config candidate")
+    cfg = _load_config(args.config) if args.config else None
+    base_spec, base_params, base_label = _side(cfg.baseline if cfg else None)
+    cand_spec, cand_params, cand_label = _side(cfg.candidate if cfg else None)
     base_spec = args.baseline or base_spec
     cand_spec = args.candidate or cand_spec
     if not base_spec or not cand_spec:
         raise UsageError("both --baseline SPEC and --candidate SPEC are needed (or a --config that names them)")
-    samples = args.samples if args.samples is not None else _config_int(cfg, "samples", 1, args.config)
-    concurrency = args.concurrency if args.concurrency is not None else _config_int(cfg, "concurrency", 8, args.config)
+    samples = args.samples if args.samples is not None else (cfg.samples if cfg else 1)
+    concurrency = args.concurrency if args.concurrency is not None else (cfg.concurrency if cfg else 8)
     if samples < 1:
         raise UsageError(f"--samples {samples}: must be at least 1")
     if concurrency < 1:
@@ -110,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--timeout {args.timeout:g}: must be a positive number of seconds")
     if args.wait_lease is not None and (math.isnan(args.wait_lease) or args.wait_lease < 0):
         raise UsageError(f"--wait-lease {args.wait_lease:g}: must be 0 or more seconds")
-    params = dict(cfg.get("params") or {})
+    params = dict(cfg.params) if cfg else {}
     params.update(dict(parse_param(p) for p in args.param))
 
     baseline, candidate = parse_spec(base_spec, "--baseline"), parse_spec(cand_spec, "--candidate")
@@ -120,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         concurrency=concurrency,
         params=params,
         side_params={"baseline": base_params, "candidate": cand_params},
-        name=args.name or cfg.get("name"),
+        name=args.name or (cfg.name if cfg else None),
         labels={
             side: label
             for side, label in (("baseline", args.baseline_label or base_label), ("candidate", args.candidate_label or cand_label))
