@@ -204,8 +204,8 @@ def _run_one(check: Check, text: str, reference: str | None, sig: OutputSignals,
         missing = [n for n in _needles(check) if _find(text, n, check.ignore_case) < 0]
         if missing:
             return CheckResult(check, False, "missing " + ", ".join(_q(n) for n in missing))
-        n = len(_needles(check))
-        return CheckResult(check, True, "present" if n == 1 else f"all {n} present")
+        count = len(_needles(check))
+        return CheckResult(check, True, "present" if count == 1 else f"all {count} present")
     if k == "not_contains":
         for n in _needles(check):
             at = _find(text, n, check.ignore_case)

@@ -637,12 +637,12 @@ _MISSING = object()
 
 def _at(value: Any, keys: Sequence[str | int]) -> Any:
     for k in keys:
-        if (isinstance(k, int) and isinstance(value, list) and 0 <= k < len(value)) or (
-            isinstance(k, str) and isinstance(value, dict) and k in value
-        ):
-            value = value[k]
-        else:
+        if isinstance(k, int):
+            if not (isinstance(value, list) and 0 <= k < len(value)):
+                return _MISSING
+        elif not (isinstance(value, dict) and k in value):
             return _MISSING
+        value = value[k]
     return value
 
 
