@@ -676,8 +676,11 @@ class Suite(BaseModel):
         elif isinstance(d, dict):
             try:
                 given = {n: v for n, v in _lift_params(d).items() if n in _LIFTED and v is not None}
+                _tools(given.get("tools"))
+                _tool_choice(given.get("tool_choice"))
+                _response_format(given.get("response_format"))
             except ValueError:
-                return data  # the defaults' own validation says what is wrong
+                return data  # the defaults' own validation says what is wrong, once
         else:
             return data
         if not given or not isinstance(data.get("cases"), list):
@@ -691,10 +694,14 @@ class Suite(BaseModel):
                     cases.append(c)
                     continue
                 missing = {n: v for n, v in given.items() if own.get(n) is None}
+                if own.get("tools") == []:  # no tools for this case: no choice among them either
+                    missing.pop("tool_choice", None)
                 if missing:
                     c = {**own, **missing, _INHERITED: tuple(missing)}
             elif isinstance(c, Case):
                 missing = {n: v for n, v in given.items() if getattr(c, n) is None}
+                if c.tools == []:
+                    missing.pop("tool_choice", None)
                 if missing:
                     c = Case.model_validate({**c.model_dump(exclude_none=True), **missing, _INHERITED: tuple(missing)})
             cases.append(c)
@@ -745,6 +752,9 @@ class LoadedSuite:
     @property
     def digest(self) -> str:
         return self.suite.digest()
+
+
+_OWN_PLACE = re.compile(r"^(tools|messages|checks)\[(\d+)\]")
 
 
 def _fmt_loc(loc: tuple[Any, ...]) -> str:
@@ -896,8 +906,18 @@ def _validate(p: Path, data: Any, line_of: Any, fmt: Literal["yaml", "jsonl"], c
                 cid = c.get("id") if isinstance(c, dict) else None
                 prefix = f"case {cid!r}: " if isinstance(cid, str) else f"case #{loc[1] + 1}: "
                 where = _fmt_loc(loc[2:])
-            text = f"{where}: {_err_msg(err)}" if where else _err_msg(err)
-            problems.append(Problem(str(p), line_of(loc), f"{prefix}{text}"))
+            msg = _err_msg(err)
+            # a message that names its own place (``tools[1]: …``, ``messages[2]: …``, ``checks[0]: …``)
+            # is not prefixed again, and points at that item's line
+            m = _OWN_PLACE.match(msg)
+            if m and where.split(".")[-1] == m.group(1):  # "tools" + "tools[1]: …" → "tools[1]: …"
+                text, line = where[: -len(m.group(1))] + msg, line_of((*loc, int(m.group(2))))
+            elif m and len(loc) == 2 and loc[0] == "cases":  # a case's own check naming its field
+                text, line = msg, line_of((*loc, m.group(1), int(m.group(2))))
+            else:
+                text = f"{where}: {msg}" if where else msg
+                line = line_of(loc)
+            problems.append(Problem(str(p), line, f"{prefix}{text}"))
         suite = None  # type: ignore[assignment]
     seen: dict[str, int] = {}
     if isinstance(raw_cases, list):
