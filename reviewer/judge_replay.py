@@ -180,7 +180,7 @@ class JudgeRun:
                 messages = self._messages(pair.case_id, position, bt, ct)
                 key = cache_key(p.provider, p.base_url, p.model, self.params, messages, 0)
                 have = stored.get((pair.case_id, pair.sample, position))
-                if have is not None and have.ok and have.cache_key == key:
+                if self.config.use_cache and have is not None and have.ok and have.cache_key == key:
                     self.stats.done += 1
                     self.stats.resumed += 1
                     continue

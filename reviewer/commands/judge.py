@@ -36,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--concurrency", type=int, default=4, metavar="N", help="judge calls in flight (default 4)")
     p.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS", help="per call (default 120)")
+    p.add_argument("--attempts", type=int, default=6, metavar="N", help="tries per judge call on a retryable failure (default 6)")
     p.add_argument("--no-cache", action="store_true", help="call again even when the same judge call was answered before")
     p.add_argument(
         "--allow-errors", action="store_true",
@@ -163,9 +164,11 @@ def run(args: argparse.Namespace) -> int:
     from ..judge_replay import JudgeConfig, JudgeRun, pair_judgments
     from ..providers import parse_spec
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message, never cut
     if args.concurrency < 1:
         raise UsageError(f"--concurrency {args.concurrency}: must be at least 1")
+    if args.attempts < 1:
+        raise UsageError(f"--attempts {args.attempts}: must be at least 1")
     if not math.isfinite(args.timeout) or args.timeout <= 0:
         raise UsageError(f"--timeout {args.timeout:g}: must be a positive number of seconds")
     spec = parse_spec(args.judge, "--judge")
@@ -181,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
                 err.print(f"[yellow]warning:[/] --judge {escape(visible(str(spec)))} is also the {side}: "
                           "a model judging itself favours its own answers")  # fmt: skip
         cases = select_cases(store, data, args.cases)
-        config = JudgeConfig(samples=args.samples, concurrency=args.concurrency, use_cache=not args.no_cache, timeout=args.timeout)
+        config = JudgeConfig(samples=args.samples, concurrency=args.concurrency, use_cache=not args.no_cache, timeout=args.timeout,
+                             attempts=args.attempts)
 
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
