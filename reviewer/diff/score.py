@@ -237,8 +237,9 @@ def assess_case(
         b_ans = c_ans = []
     else:
         params = tool_parameters(tools)
-        b_ans = [_answer(s, g, params, r_schema) for s, g in zip(baseline, b_sig)]
-        c_ans = [_answer(s, g, params, r_schema) for s, g in zip(candidate, c_sig)]
+        memo: dict = {}  # each distinct call parsed and validated once
+        b_ans = [_answer(s, g, params, r_schema, memo) for s, g in zip(baseline, b_sig)]
+        c_ans = [_answer(s, g, params, r_schema, memo) for s, g in zip(candidate, c_sig)]
         b_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g, answer=x)
                                 for s, g, x in zip(baseline, b_sig, b_ans)])  # fmt: skip
         c_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g, answer=x)
@@ -324,10 +325,10 @@ def assess_case(
     )
 
 
-def _answer(s: Sample, g: OutputSignals, params: dict, r_schema: dict | None) -> Any:
+def _answer(s: Sample, g: OutputSignals, params: dict, r_schema: dict | None, memo: dict) -> Any:
     return make_answer(
         s.text, s.tool_calls, refusal=s.refusal, finish_reason=s.finish_reason, params=params, schema=r_schema,
-        extracted=g.extracted,
+        extracted=g.extracted, memo=memo,
     )  # fmt: skip
 
 

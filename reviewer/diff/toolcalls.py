@@ -198,17 +198,23 @@ class Answer:
         return tuple(c.name for c in self.calls)
 
 
-def _call(position: int, tc: ToolCall, params: Mapping[str, dict | None] | None) -> Call:
-    value, why = tc.parsed()
-    err = None
-    if why is None and params:
-        if tc.name not in params:
-            err = f"the case has no tool {tc.name!r}"
-        else:
-            schema = params[tc.name]
-            if schema:
-                err = schema_error(schema, value)
-    return Call(position, tc.name, tc.arguments, value, why, err, tc.id)
+def _call(position: int, tc: ToolCall, params: Mapping[str, dict | None] | None, memo: dict | None = None) -> Call:
+    key = (tc.name, tc.arguments)
+    got = memo.get(key) if memo is not None else None
+    if got is None:
+        value, why = tc.parsed()
+        err = None
+        if why is None and params:
+            if tc.name not in params:
+                err = f"the case has no tool {tc.name!r}"
+            else:
+                schema = params[tc.name]
+                if schema:
+                    err = schema_error(schema, value)
+        got = (value, why, err)
+        if memo is not None:
+            memo[key] = got
+    return Call(position, tc.name, tc.arguments, got[0], got[1], got[2], tc.id)
 
 
 def normalise(
@@ -242,10 +248,13 @@ def make_answer(
     params: Mapping[str, dict | None] | None = None,
     schema: dict | None = None,
     extracted: Any = None,
+    memo: dict | None = None,
 ) -> Answer:
     """:func:`normalise` from the parts, with the tools already as :func:`tool_parameters` and the
-    response format as :func:`response_schema` (what a caller doing many samples of one case has)."""
-    calls = tuple(_call(i, tc, params) for i, tc in enumerate(tool_calls))
+    response format as :func:`response_schema` (what a caller doing many samples of one case has).
+    ``memo``, a dict the caller keeps for one case, parses and validates each distinct call once
+    (samples of a deterministic model repeat the same calls)."""
+    calls = tuple(_call(i, tc, params, memo) for i, tc in enumerate(tool_calls))
     valid, why = _response_validity(text, schema, extracted)
     return Answer(text, calls, refusal, finish_reason, valid, why)
 
