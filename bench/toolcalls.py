@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from diff import edit, make_pair  # noqa: E402  (bench/ is on sys.path when a bench runs)
+from words import WORDS  # noqa: E402
 
 from reviewer.diff.score import Sample, assess_case  # noqa: E402
 from reviewer.suite import Check  # noqa: E402
 from reviewer.toolcall import ToolCall  # noqa: E402
-from words import WORDS  # noqa: E402
 
 SCHEMA = {
     "type": "object",
