@@ -183,9 +183,7 @@ def scripted_judge(kind: str, user: str) -> str:
     one, two, ref = _block(user, "answer_1"), _block(user, "answer_2"), _block(user, "reference") or ""
     has = [bool(re.search(rf"(?i)\b{re.escape(ref)}\b", a or "")) for a in (one, two)]
     better = "1" if has == [True, False] else "2" if has == [False, True] else "tie"
-    if kind == "position_first":
-        better = "1"
-    elif better == "tie" and kind == "prefers_first_on_ties":
+    if kind == "position_first" or (better == "tie" and kind == "prefers_first_on_ties"):
         better = "1"
     elif better == "tie" and kind == "prefers_longer_on_ties" and len(one) != len(two):
         better = "1" if len(one) > len(two) else "2"
