@@ -73,8 +73,7 @@ def test_terminal_escapes_in_a_key_are_shown_not_obeyed(env, capsys):
 def test_a_good_config_reads_as_today(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
-        "baseline: {id: 'openai:old', label: 2024, params: {temperature: 0.1}}\n"
-        "candidate: openai:new\nparams: null\nname: 7\n"
+        "baseline: {id: 'openai:old', label: 2024, params: {temperature: 0.1}}\ncandidate: openai:new\nparams: null\nname: 7\n"
     )
     got = load_run_config(cfg)
     assert got.baseline is not None and got.candidate is not None

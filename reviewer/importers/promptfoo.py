@@ -13,19 +13,30 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from ..boundaries import problems_from, yaml_locator
 from ..checkregex import RegexError, compile_check_regex
 from ..safeyaml import FileProblem, json_value, load_yaml, read_text
 from ..store import Output
 from ..suite import Case, Check, Defaults, LoadedSuite, Suite
 from ..suite_edit import free_id
-from . import ImportProblems, Problem
+from . import MAX_PROBLEMS, ImportProblems, Problem
+from .promptfoo_schema import (
+    PromptfooConfig,
+    PromptfooResponse,
+    PromptfooResult,
+    PromptfooResultPrompt,
+    PromptfooResultsConfig,
+    PromptfooResultsFile,
+    PromptfooTest,
+    TestList,
+)  # fmt: skip
 from .storing import ImportedRun, sampling_params
 
 __all__ = [
@@ -334,6 +345,9 @@ class PromptfooSuite:
         return [f"{cid}: {n}" for cid, ns in self.notes.items() for n in ns]
 
 
+_TESTS: TypeAdapter[list[Any]] = TypeAdapter(TestList)
+
+
 def _read(path: Path, where: str) -> str:
     """A file the config names, bounded in size; bad UTF-8 is named by line."""
     try:
@@ -342,8 +356,8 @@ def _read(path: Path, where: str) -> str:
         raise ImportProblems([Problem(str(path), e.line or None, e.message, field=where if not e.line else "")]) from None
 
 
-def _load_yaml_or_json(path: Path, where: str) -> Any:
-    text = _read(path, where)
+def _load_yaml_or_json(path: Path, where: str, text: str | None = None) -> Any:
+    text = _read(path, where) if text is None else text
     try:
         if path.suffix.lower() == ".json":
             try:
@@ -385,26 +399,31 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
     """Cases from a promptfoo config: every prompt × every test (list-valued vars expand into
     their combinations, as promptfoo does), ``defaultTest`` merged in."""
     p = Path(path)
-    cfg = _load_yaml_or_json(p, "")
-    if not isinstance(cfg, dict):
-        raise ImportProblems([Problem(str(p), 1, "a promptfoo config is a mapping with prompts and tests")])
+    text = _read(p, "")
+    data = _load_yaml_or_json(p, "", text)
+    located: list[Callable[[Sequence[Any]], int | None]] = []
+
+    def line_of(loc: Sequence[Any]) -> int | None:
+        """The config's line of a field (YAML only; loaded again, once, when something is wrong)."""
+        if p.suffix.lower() in (".json", ".jsonl"):
+            return 1 if not loc else None
+        if not located:
+            located.append(yaml_locator(text, p))
+        return located[0](loc) or (1 if not loc else None)
+
+    try:
+        cfg = PromptfooConfig.model_validate(data)
+    except ValidationError as e:
+        problems = problems_from(e, str(p), line_of)
+        raise ImportProblems(problems[:MAX_PROBLEMS], more=max(0, len(problems) - MAX_PROBLEMS)) from None
     base = p.parent
     problems: list[Problem] = []
     skipped: list[str] = []
 
     # Prompts: (label, template)
     prompts: list[tuple[str, str]] = []
-    raw_prompts = cfg.get("prompts")
-    if isinstance(raw_prompts, str | dict):
-        raw_prompts = [raw_prompts] if isinstance(raw_prompts, str) or "raw" in raw_prompts else [
-            {"raw": k, "label": v} for k, v in raw_prompts.items()
-        ]
-    if not isinstance(raw_prompts, list) or not raw_prompts:
-        raise ImportProblems([Problem(str(p), None, "expected a list of prompts", field="prompts")])
-    for i, pr in enumerate(raw_prompts):
-        label, raw = None, pr
-        if isinstance(pr, dict):
-            label, raw = pr.get("label") or pr.get("id"), pr.get("raw")
+    for i, pr in enumerate(cfg.prompts):
+        label, raw = pr.label, pr.raw
         ref = _file_ref(raw)
         if ref is not None:
             fp = base / ref
@@ -421,36 +440,30 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
             for j, piece in enumerate(pieces):
                 prompts.append((f"{label}-{j + 1}" if len(pieces) > 1 else label, piece))
             continue
-        if not isinstance(raw, str):
-            problems.append(Problem(str(p), None, "expected a string, {raw, label} or file://PATH", field=f"prompts[{i}]"))
-            continue
         prompts.append((label or f"prompt-{i + 1}", raw))
 
-    # Tests
-    raw_tests = cfg.get("tests", [])
+    # Tests: a list in the config, or a file it names
+    raw_tests = cfg.tests
     ref = _file_ref(raw_tests)
+    inline = ref is None  # the tests' lines are the config's own
     if ref is not None:
         tp = base / ref
         raw_tests = _csv_tests(tp) if tp.suffix.lower() == ".csv" else _load_yaml_or_json(tp, "tests")
-    if raw_tests is None:
-        raw_tests = []
-    if not isinstance(raw_tests, list):
-        problems.append(Problem(str(p), None, "expected a list of tests (or file://tests.yaml|json|jsonl|csv)", field="tests"))
-        raw_tests = []
-    if not raw_tests:
-        raw_tests = [{}]  # promptfoo runs each prompt once with no vars
-    default = cfg.get("defaultTest") or {}
-    if not isinstance(default, dict):
-        problems.append(Problem(str(p), None, "expected a mapping", field="defaultTest"))
-        default = {}
-    if cfg.get("scenarios"):
+    try:
+        test_items = _TESTS.validate_python(raw_tests)
+    except ValidationError as e:
+        problems += problems_from(e, str(p), None, prefix="tests")
+        test_items = []
+    if not test_items:
+        test_items = [{}]  # promptfoo runs each prompt once with no vars
+    default = cfg.defaultTest
+    if cfg.scenarios:
         skipped.append("scenarios: not imported (expand them into tests)")
     if problems:
         raise ImportProblems(problems)
 
     # Suite-level defaults: sampling params shared by every provider.
-    providers = cfg.get("providers") or []
-    provider_params = [sampling_params(pr.get("config")) if isinstance(pr, dict) else {} for pr in (providers if isinstance(providers, list) else [])]
+    provider_params = [sampling_params(pr.get("config")) if isinstance(pr, dict) else {} for pr in cfg.providers or []]
     common = dict(provider_params[0]) if provider_params else {}
     for pp in provider_params[1:]:
         common = {k: v for k, v in common.items() if pp.get(k) == v}
@@ -459,15 +472,17 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
     notes: dict[str, list[str]] = {}
     taken: set[str] = set()
     mapped = 0
-    for ti, t in enumerate(raw_tests):
-        ref = _file_ref(t)
-        if ref is not None:
-            skipped.append(f"tests[{ti}] {t}: test files inside the list are not read")
+    for ti, item in enumerate(test_items):
+        if _file_ref(item) is not None:
+            skipped.append(f"tests[{ti}] {item}: test files inside the list are not read")
             continue
-        if not isinstance(t, dict):
-            raise ImportProblems([Problem(str(p), None, "expected a mapping with vars and assert", field=f"tests[{ti}]")])
-        vars_ = {**(default.get("vars") or {}), **(t.get("vars") or {})}
-        asserts = list(default.get("assert") or []) + list(t.get("assert") or [])
+        try:
+            t = PromptfooTest.model_validate(item)
+        except ValidationError as e:
+            at = (lambda loc, ti=ti: line_of(("tests", ti, *loc))) if inline else None
+            raise ImportProblems(problems_from(e, str(p), at, prefix=f"tests[{ti}]")) from None
+        vars_ = {**default.vars, **t.vars}
+        asserts = default.assert_ + t.assert_
         # list-valued vars expand into every combination (promptfoo's behaviour)
         keys = [k for k, v in vars_.items() if isinstance(v, list)]
         combos = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(vars_[k] for k in keys))] if keys else [{}]
@@ -482,7 +497,7 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
                         raise ImportProblems([Problem(str(p), None, str(e), field=f"tests[{ti}].vars.{k}")]) from None
             m = map_assertions(asserts, v)
             mapped += len(asserts) - len(m.unmapped)
-            desc = t.get("description")
+            desc = t.description
             for label, template in prompts:
                 try:
                     rendered = render_template(template, v)
@@ -496,7 +511,7 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
                     stem = f"{stem}-{ci + 1}"  # one description, several var combinations
                 wanted = f"{slug(label, limit=30)}/{stem}" if len(prompts) > 1 else stem
                 case_id = free_id(wanted, taken, claim=True)
-                tags = [slug(x, limit=40) for x in (t.get("metadata") or {}).get("tags", []) if isinstance(x, str)] if isinstance(t.get("metadata"), dict) else []
+                tags = [slug(x, limit=40) for x in t.tags if isinstance(x, str)]
                 try:
                     case = Case(
                         id=case_id, tags=tags, reference=m.reference, checks=m.checks,
@@ -510,7 +525,7 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
                 cases.append(case)
                 if m.unmapped:
                     notes[case_id] = [f"promptfoo assert not mapped: {u}" for u in m.unmapped]
-    desc = cfg.get("description") if isinstance(cfg.get("description"), str) else None
+    desc = cfg.description
     suite = Suite(
         suite=name or slug(desc or p.stem, limit=60), description=desc, defaults=Defaults(params=common), cases=cases
     )
@@ -536,27 +551,6 @@ class PromptfooComparison:
         return LoadedSuite(suite=self.suite, path=path, format=fmt, case_lines={})  # type: ignore[arg-type]
 
 
-class _R:
-    """Field access with a JSON path for errors."""
-
-    def __init__(self, file: str):
-        self.file = file
-        self.problems: list[Problem] = []
-
-    def bad(self, where: str, msg: str) -> None:
-        if len(self.problems) < 20:
-            self.problems.append(Problem(self.file, None, msg, field=where))
-
-
-def _provider_key(prov: Any) -> tuple[str, str] | None:
-    if isinstance(prov, str):
-        return prov, prov
-    if isinstance(prov, dict) and isinstance(prov.get("id"), str):
-        label = prov.get("label")
-        return prov["id"], label if isinstance(label, str) and label else prov["id"]
-    return None
-
-
 def _text_of(output: Any) -> str | None:
     if output is None:
         return None
@@ -571,41 +565,29 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
     to swap them); otherwise the config's provider order decides."""
     p = Path(path)
     try:
-        doc = json_value(read_text(p), p, 0)
+        raw_doc = json_value(read_text(p), p, 0)
     except FileProblem as e:
         raise ImportProblems([Problem(str(p), e.line or None, e.message)]) from None
     except json.JSONDecodeError as e:
         raise ImportProblems([Problem(str(p), e.lineno, f"invalid JSON: {e.msg} (column {e.colno})")]) from None
-    r = _R(str(p))
-    if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
-        raise ImportProblems([Problem(str(p), 1, "not a promptfoo results file (run `promptfoo eval -o results.json`)", field="results")])
-    res = doc["results"]
-    version = res.get("version")
-    if isinstance(version, int) and version < 2:
-        raise ImportProblems([Problem(str(p), None, f"{version}: results from promptfoo before 0.4x are not supported; re-export with a current promptfoo", field="results.version")])
-    items = res.get("results")
-    if not isinstance(items, list) or not items:
-        raise ImportProblems([Problem(str(p), None, "expected a non-empty list of results", field="results.results")])
-    config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
+    try:
+        doc = PromptfooResultsFile.model_validate(raw_doc)
+    except ValidationError as e:
+        # JSON keeps no lines; "not a results file at all" is about line 1
+        problems = problems_from(e, str(p), lambda loc: 1 if tuple(loc) == ("results",) else None)
+        raise ImportProblems(problems[:MAX_PROBLEMS], more=max(0, len(problems) - MAX_PROBLEMS)) from None
+    res, items = doc.results, doc.results.results
+    config = doc.config or PromptfooResultsConfig()
 
     # Providers, in config order then order of appearance.
     order: list[tuple[str, str]] = []
-    for prov in config.get("providers") or []:
-        k = _provider_key(prov)
-        if k and k not in order:
-            order.append(k)
+    for prov in config.provider_list:
+        if prov.key not in order:
+            order.append(prov.key)
     seen: list[tuple[str, str]] = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            r.bad(f"results.results[{i}]", "expected an object")
-            continue
-        k = _provider_key(item.get("provider"))
-        if k is None:
-            r.bad(f"results.results[{i}].provider", "missing provider id")
-        elif k not in seen:
-            seen.append(k)
-    if r.problems:
-        raise ImportProblems(r.problems)
+    for item in items:
+        if item.provider.key not in seen:
+            seen.append(item.provider.key)
     providers = [k for k in order if k in seen] + [k for k in seen if k not in order]
     names = [f"{lab} ({pid})" if lab != pid else pid for pid, lab in providers]
 
@@ -631,30 +613,29 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
         raise ImportProblems([Problem(str(p), None, "the baseline and the candidate are the same provider", field="--candidate")])
 
     # Group results into cases: (prompt template, test content) → per-provider samples.
+    problems: list[Problem] = []
     groups: dict[str, dict[str, Any]] = {}
     for i, item in enumerate(items):
         where = f"results.results[{i}]"
-        k = _provider_key(item.get("provider"))
+        k = item.provider.key
         if k not in (b, c):
             continue
-        tc = item.get("testCase") if isinstance(item.get("testCase"), dict) else {}
-        vars_ = item.get("vars") if isinstance(item.get("vars"), dict) else tc.get("vars") or {}
-        prompt = item.get("prompt") if isinstance(item.get("prompt"), dict) else {}
-        raw = prompt.get("raw")
-        if not isinstance(raw, str):
-            r.bad(f"{where}.prompt.raw", "missing (the rendered prompt)")
+        tc = item.testCase or {}
+        vars_ = item.vars if item.vars is not None else tc.get("vars") or {}
+        prompt = item.prompt or PromptfooResultPrompt()
+        if prompt.raw is None:
+            problems.append(Problem(str(p), None, "missing (the rendered prompt)", field=f"{where}.prompt.raw"))
             continue
-        resp = item.get("response") if isinstance(item.get("response"), dict) else None
-        if resp is None and not item.get("error"):
-            r.bad(f"{where}.response", "missing")
+        if item.response is None and not item.error:
+            problems.append(Problem(str(p), None, "missing", field=f"{where}.response"))
             continue
-        prompt_key = item.get("promptId") or prompt.get("label") or item.get("promptIdx")
+        prompt_key = item.promptId or prompt.label or item.promptIdx
         key = json.dumps([prompt_key, tc.get("description"), vars_, tc.get("assert")], sort_keys=True, default=str)
-        g = groups.setdefault(key, {"first": i, "raw": raw, "tc": tc, "vars": vars_, "label": prompt.get("label"),
+        g = groups.setdefault(key, {"first": i, "raw": prompt.raw, "tc": tc, "vars": vars_, "label": prompt.label,
                                     "prompt_key": prompt_key, "b": [], "c": []})  # fmt: skip
-        g["b" if k == b else "c"].append((item.get("testIdx", i), i, item))
-    if r.problems:
-        raise ImportProblems(r.problems)
+        g["b" if k == b else "c"].append((item.testIdx if "testIdx" in item.model_fields_set else i, i, item))
+    if problems:
+        raise ImportProblems(problems[:MAX_PROBLEMS])
 
     prompt_keys = {g["prompt_key"] for g in groups.values()}
     taken: set[str] = set()
@@ -681,22 +662,22 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
         if m.unmapped:
             notes[case_id] = [f"promptfoo assert not mapped: {u}" for u in m.unmapped]
         for side in ("b", "c"):
-            for sample, (_, i, item) in enumerate(sorted(g[side], key=lambda t: (t[0] if isinstance(t[0], int) else 0, t[1]))):
+            for sample, (_, _i, item) in enumerate(sorted(g[side], key=lambda t: (t[0] if isinstance(t[0], int) else 0, t[1]))):
                 outs[side].append(_output(case_id, sample, item))
 
     def run_of(k: tuple[str, str], side: str, outputs: list[Output]) -> ImportedRun:
         pid, lab = k
-        cfgp = next((pr for pr in config.get("providers") or [] if _provider_key(pr) == k), None)
-        params = sampling_params(cfgp.get("config")) if isinstance(cfgp, dict) else {}
-        meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        cfgp = next((pr for pr in config.provider_list if pr.key == k), None)
+        params = sampling_params(cfgp.config) if cfgp is not None else {}
+        meta = doc.metadata or {}
         return ImportedRun(
             provider="promptfoo", model=pid, label=lab, outputs=outputs, params=params, side=side,
-            started_at=res.get("timestamp") if isinstance(res.get("timestamp"), str) else None,
+            started_at=res.timestamp,
             finished_at=meta.get("exportedAt") if isinstance(meta.get("exportedAt"), str) else None,
         )  # fmt: skip
 
-    desc = config.get("description") if isinstance(config.get("description"), str) else None
-    eval_id = doc.get("evalId") if isinstance(doc.get("evalId"), str) else None
+    desc = config.description
+    eval_id = doc.evalId
     suite = Suite(
         suite=slug(desc or p.stem, limit=60),
         description=(desc + " — " if desc else "") + f"imported from promptfoo {p.name}" + (f" ({eval_id})" if eval_id else ""),
@@ -713,24 +694,24 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
-def _output(case_id: str, sample: int, item: dict[str, Any]) -> Output:
-    resp = item.get("response") if isinstance(item.get("response"), dict) else {}
-    usage = resp.get("tokenUsage") if isinstance(resp.get("tokenUsage"), dict) else item.get("tokenUsage")
+def _output(case_id: str, sample: int, item: PromptfooResult) -> Output:
+    resp = item.response or PromptfooResponse()
+    usage = resp.tokenUsage if resp.tokenUsage is not None else item.tokenUsage
     usage = {k: v for k, v in usage.items() if k in ("prompt", "completion", "total", "cached", "numRequests")} if isinstance(usage, dict) else None
     # promptfoo puts failed assertions in `error` too; only failureReason 2 (ERROR) or an error on
     # the response itself means the call failed.
-    error = resp.get("error") if isinstance(resp.get("error"), str) else None
-    if error is None and item.get("failureReason") == 2 and isinstance(item.get("error"), str):
-        error = item["error"]
-    latency = _num(item.get("latencyMs"))
+    error = resp.error
+    if error is None and item.failureReason == 2 and isinstance(item.error, str):
+        error = item.error
+    latency = _num(item.latencyMs)
     if latency is None:
-        latency = _num(resp.get("latencyMs"))
-    text = _text_of(resp.get("output"))
+        latency = _num(resp.latencyMs)
+    text = _text_of(resp.output)
     if error is not None and text == "":
         text = None
     return Output(
         case_id=case_id, sample=sample, text=text,
-        finish_reason=resp.get("finishReason") if isinstance(resp.get("finishReason"), str) else None,
+        finish_reason=resp.finishReason,
         usage=usage,
         input_tokens=int(usage["prompt"]) if usage and _num(usage.get("prompt")) is not None else None,
         output_tokens=int(usage["completion"]) if usage and _num(usage.get("completion")) is not None else None,
