@@ -287,10 +287,11 @@ def _v2(db: sqlite_utils.Database) -> None:
 
 def _v3(db: sqlite_utils.Database) -> None:
     """A pairwise judge's answers (``reviewer judge``): one row per sample pair, order and judge.
-    Suggestions kept apart from the labels, never written to them."""
+    Suggestions kept apart from the labels, never written to them. IF NOT EXISTS: a store whose
+    version was set back by hand (tests emulating an older release) still migrates."""
     db.executescript(
         """
-        CREATE TABLE judgments (
+        CREATE TABLE IF NOT EXISTS judgments (
             id INTEGER PRIMARY KEY,
             comparison_id INTEGER NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
             case_id TEXT NOT NULL,
@@ -315,7 +316,7 @@ def _v3(db: sqlite_utils.Database) -> None:
             created_at TEXT NOT NULL,
             UNIQUE (comparison_id, case_id, sample, judge, rubric_digest, position)
         );
-        CREATE INDEX judgments_cache_key ON judgments(cache_key) WHERE error IS NULL;
+        CREATE INDEX IF NOT EXISTS judgments_cache_key ON judgments(cache_key) WHERE error IS NULL;
         """
     )
 
