@@ -13,12 +13,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic import BaseModel, BeforeValidator, RootModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from .errors import Problem, field_path
 
-__all__ = ["NameStr", "NonEmptyStr", "OptionalStr", "yaml_locator", "error_message", "problems_from", "first_problem"]
+__all__ = [
+    "KeymapFile",
+    "read_keymap",
+    "NameStr",
+    "NonEmptyStr",
+    "OptionalStr",
+    "yaml_locator",
+    "error_message",
+    "problems_from",
+    "first_problem",
+]
 
 #: pydantic's own words for the errors our models can raise without a validator of ours.
 _PLAIN = {
@@ -166,3 +176,47 @@ def yaml_locator(text: str, file: str | Path) -> Callable[[Sequence[Any]], int |
         return line
 
     return line_of
+
+
+# ---------------------------------------------------------------------------------------------
+# The app's keymap (reviewer/app/app.py reads it; here so it needs no Textual)
+# ---------------------------------------------------------------------------------------------
+
+
+def _keymap_mapping(value: Any) -> Any:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("expected lines like `label.noise: z`")
+    return value
+
+
+def _keys(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected keys like `z` or `ctrl+s,z`")
+    return value
+
+
+class KeymapFile(RootModel[dict[str, Annotated[str, BeforeValidator(_keys)]]]):
+    """``keymap.yaml``: ``binding-id: key[,key…]`` (e.g. ``label.noise: z``)."""
+
+    root: Annotated[dict[str, Annotated[str, BeforeValidator(_keys)]], BeforeValidator(_keymap_mapping)]
+
+
+def read_keymap(path: Path) -> tuple[dict[str, str], str | None]:
+    """The keymap in ``path`` (bounded read) and a problem to report, if any: a broken keymap is
+    ignored with one line that names the file, the line and the binding; it never stops a review."""
+    from .safeyaml import FileProblem, load_yaml, read_text
+
+    try:
+        text = read_text(path)
+        data = load_yaml(text, path)
+    except FileProblem as e:
+        return {}, f"{e} (keymap ignored)"
+    except OSError as e:
+        return {}, f"{path}: ignored ({e.strerror or e})"
+    try:
+        return dict(KeymapFile.model_validate(data).root), None
+    except ValidationError as e:
+        first = problems_from(e, str(path), yaml_locator(text, path))[0]
+        return {}, f"{first} (keymap ignored)"

@@ -7,6 +7,7 @@ import leaves nothing behind."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def _write_suite(out: Path, text: str, suite) -> None:
         try:
             loaded = load_suite(tmp)
         except SuiteError as e:
-            raise SuiteError([type(pr)(str(out), pr.line, pr.message) for pr in e.problems]) from None
+            raise SuiteError([dataclasses.replace(pr, file=str(out)) for pr in e.problems]) from None
         if loaded.suite.digest() != suite.digest():
             raise UsageError(f"-o {out}: the suite would not read back as imported (please report this)")
 
