@@ -1,5 +1,5 @@
-"""A real loopback HTTP server that speaks the OpenAI Chat Completions and Anthropic Messages wire
-protocols, for the tests and the benchmarks.
+"""A real loopback HTTP server that speaks the OpenAI Chat Completions, OpenAI Responses and Anthropic
+Messages wire protocols, tool calls included, for the tests and the benchmarks.
 
 In a test (sync or async; the server runs its own event loop in a background thread)::
 
@@ -9,7 +9,17 @@ In a test (sync or async; the server runs its own event loop in a background thr
         ...  # point the client at srv.base_url ("http://127.0.0.1:PORT/v1") or srv.root_url
         assert srv.count("capital of France") == 2
 
-Routes: POST /v1/chat/completions (and /chat/completions), POST /v1/messages, GET /v1/models.
+Routes: POST /v1/chat/completions (and /chat/completions), POST /v1/responses (and /responses),
+POST /v1/messages, GET /v1/models.
+
+Tool calls: ``ok(tool_calls=[{"name": "get_weather", "arguments": '{"city": "Paris"}'}])`` answers
+with them in each protocol's form: Chat ``message.tool_calls`` (arguments the string as given, so
+invalid JSON reaches the client as written), Anthropic ``tool_use`` blocks (``input`` the parsed
+object; a string that does not parse is sent as the ``input`` itself, a malformed answer), Responses
+``function_call`` items. ``arguments`` may also be a dict; ``id`` is optional (a fresh one per
+answer otherwise, as real servers do). ``ok(reasoning="...")`` adds a thinking block / reasoning item
+(``reasoning_content`` on Chat); ``ok(finish_reason="refusal", stop_details={...})`` is Anthropic's
+refusal stop.
 
 Scripts: ``srv.script(match, *behaviours)``; ``match`` is a substring of the last user message
 ("" matches every request); a behaviour is ok(), error(), slow(), malformed(), drop() or a plain
@@ -40,7 +50,7 @@ from typing import Any, NamedTuple
 
 from aiohttp import web
 
-OPENAI, ANTHROPIC = "openai", "anthropic"
+OPENAI, ANTHROPIC, RESPONSES = "openai", "anthropic", "openai-responses"
 UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET"})()  # "not given" (None means null)
 
 
@@ -53,6 +63,9 @@ class Ok:
     model: str | None = None  # resolved model to report; None: alias map
     fingerprint: Any = UNSET  # system_fingerprint; None: field absent
     usage: dict | None = None  # merged as-is into the wire `usage` object
+    tool_calls: tuple | list | None = None  # [{name, arguments: str | dict, id?}], see the module doc
+    reasoning: str | None = None  # thinking block / reasoning item / reasoning_content
+    stop_details: dict | None = None  # Anthropic `stop_details`, sent as given
 
 
 @dataclass(frozen=True)
@@ -116,7 +129,7 @@ _MESSAGES = {400: "Invalid request.", 401: "Invalid authentication.", 404: "Not 
              529: "Overloaded"}
 _TO_OPENAI = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
               "refusal": "content_filter"}
-_TO_ANTHROPIC = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal"}
+_TO_ANTHROPIC = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal", "tool_calls": "tool_use"}
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
 
@@ -135,10 +148,56 @@ def content_text(content: Any) -> str:
 
 
 def last_user_text(messages: Any) -> str:
+    """The last user message's text: Chat/Anthropic ``messages``, or Responses ``input`` (a string
+    or items). Tool results (Anthropic ``tool_result`` blocks) are not user text."""
+    if isinstance(messages, str):
+        return messages
     for m in reversed(messages if isinstance(messages, list) else []):
         if isinstance(m, dict) and m.get("role") == "user":
-            return content_text(m.get("content"))
+            content = m.get("content")
+            if isinstance(content, list):
+                content = [p for p in content if isinstance(p, dict) and p.get("type") in (None, "text", "input_text")]
+                if not content:
+                    continue
+            return content_text(content)
     return ""
+
+
+def responses_messages(body: dict) -> list:
+    """A Responses request as chat messages (instructions first), for the `answer` callable."""
+    items = body.get("input")
+    msgs = [{"role": "system", "content": body["instructions"]}] if isinstance(body.get("instructions"), str) else []
+    if isinstance(items, str):
+        return [*msgs, {"role": "user", "content": items}]
+    for it in items if isinstance(items, list) else []:
+        if isinstance(it, dict) and "role" in it:
+            msgs.append({"role": it["role"], "content": content_text(it.get("content"))})
+    return msgs
+
+
+def _call_id(prefix: str) -> str:
+    return prefix + _rid(24)
+
+
+def _wire_calls(b: Ok) -> list[dict]:
+    """The behaviour's tool calls with every field filled: name, arguments (str or dict), id."""
+    out = []
+    for c in b.tool_calls or ():
+        out.append({"name": c["name"], "arguments": c.get("arguments", "{}"), "id": c.get("id")})
+    return out
+
+
+def _args_text(args: Any) -> str:
+    return args if isinstance(args, str) else json.dumps(args)
+
+
+def _args_value(args: Any) -> Any:
+    if not isinstance(args, str):
+        return args
+    try:
+        return json.loads(args)
+    except ValueError:
+        return args  # not JSON: sent as it is (an Anthropic answer no real server gives)
 
 
 def _words(text: str) -> int:
@@ -164,6 +223,11 @@ def default_answer(api: str, model: str, messages: list, params: dict) -> str:
         return f"```json\n{payload}\n```" if style >> 4 & 1 else payload
     return (f"{_OPENERS[style % 4]}Here is my answer to: {prompt}"
             f"{_MIDDLES[(style >> 5) % 3]}{_CLOSERS[(style >> 2) % 4]}")
+
+
+def _request_text(body: dict) -> str:
+    """What a script matches: the last user message of any of the three protocols."""
+    return last_user_text(body["input"] if "input" in body and "messages" not in body else body.get("messages"))
 
 
 class Recorded(NamedTuple):
@@ -216,7 +280,7 @@ class FakeProvider:
     def count(self, match: str | None = None, path: str | None = None) -> int:
         """Requests received whose last user message contains `match` (and whose path is `path`)."""
         return sum(1 for r in self.requests if (path is None or r.path == path) and (
-            match is None or (isinstance(r.body, dict) and match in last_user_text(r.body.get("messages")))))
+            match is None or (isinstance(r.body, dict) and match in _request_text(r.body))))
 
     def reset(self) -> None:
         with self._lock:
@@ -237,6 +301,8 @@ class FakeProvider:
         for path in ("/v1/chat/completions", "/chat/completions"):
             r.add_post(path, self._openai)
         r.add_post("/v1/messages", self._anthropic)
+        for path in ("/v1/responses", "/responses"):
+            r.add_post(path, self._responses)
         for path in ("/v1/models", "/models"):
             r.add_get(path, self._models)
         r.add_route("*", "/{tail:.*}", self._not_found)
@@ -297,7 +363,7 @@ class FakeProvider:
         return body
 
     def _next_behaviour(self, body: dict) -> Any:
-        text = last_user_text(body.get("messages"))
+        text = _request_text(body)
         with self._lock:
             for match, queue in self._scripts:
                 if queue and match in text:
@@ -360,6 +426,23 @@ class FakeProvider:
                                              "missing_required_parameter"))
         return await self._play(request, OPENAI, body, self._next_behaviour(body))
 
+    async def _responses(self, request: web.Request) -> web.StreamResponse:
+        body = await self._receive(request)
+        if (bad := self._auth_error(OPENAI, request)) is not None:
+            return bad
+        if not isinstance(body, dict):
+            return self._error(OPENAI, Error(400, "We could not parse the JSON body of your request. "
+                                             "The OpenAI API expects a JSON payload."))
+        if not body.get("model"):
+            return self._error(OPENAI, Error(400, "you must provide a model parameter", None))
+        if not isinstance(body.get("input"), str | list):
+            return self._error(OPENAI, Error(400, "Missing required parameter: 'input'.",
+                                             "missing_required_parameter"))
+        for name in ("messages", "max_tokens", "response_format"):
+            if name in body:  # Chat Completions' fields: the Responses API refuses them
+                return self._error(OPENAI, Error(400, f"Unsupported parameter: '{name}'.", "unsupported_parameter"))
+        return await self._play(request, RESPONSES, body, self._next_behaviour(body))
+
     async def _anthropic(self, request: web.Request) -> web.StreamResponse:
         body = await self._receive(request)
         if (bad := self._auth_error(ANTHROPIC, request)) is not None:
@@ -381,7 +464,7 @@ class FakeProvider:
             await asyncio.sleep(b.seconds)
             b = b.then
         if isinstance(b, Error):
-            return self._error(api, b)
+            return self._error(OPENAI if api == RESPONSES else api, b)
         if isinstance(b, Malformed):
             return web.Response(body=b.body, status=b.status, content_type=b.content_type)
         if isinstance(b, Drop):
@@ -394,14 +477,16 @@ class FakeProvider:
     def _outcome(self, api: str, body: dict, b: Ok) -> tuple[Ok, str]:
         """Fill the behaviour's gaps from the `answer` callable; returns (complete Ok, model)."""
         model = body["model"]
-        if b.text is None and b.refusal is None:
-            got = self.answer(api, model, body["messages"], {k: v for k, v in body.items() if k != "messages"})
+        if b.text is None and b.refusal is None and b.tool_calls is None:
+            msgs = responses_messages(body) if api == RESPONSES else body["messages"]
+            got = self.answer(api, model, msgs, {k: v for k, v in body.items() if k not in ("messages", "input")})
             gen = Ok(text=got) if isinstance(got, str) else Ok(**got)
-            limit = body.get("max_completion_tokens") or body.get("max_tokens")
+            limit = body.get("max_completion_tokens") or body.get("max_tokens") or body.get("max_output_tokens")
             if gen.text and not (b.finish_reason or gen.finish_reason) and limit and _words(gen.text) > limit:
                 gen = replace(gen, text=" ".join(gen.text.split()[:limit]), finish_reason="length")
             b = Ok(gen.text, b.finish_reason or gen.finish_reason, gen.refusal, b.model or gen.model,
-                   b.fingerprint if b.fingerprint is not UNSET else gen.fingerprint, b.usage or gen.usage)
+                   b.fingerprint if b.fingerprint is not UNSET else gen.fingerprint, b.usage or gen.usage,
+                   gen.tool_calls, b.reasoning or gen.reasoning, b.stop_details or gen.stop_details)
         resolved = b.model or self.resolve(model)
         return b, resolved
 
@@ -416,6 +501,8 @@ class FakeProvider:
 
     def _success(self, api: str, body: dict, b: Ok) -> tuple[dict, dict[str, str]]:
         b, resolved = self._outcome(api, body, b)
+        if api == RESPONSES:
+            return self._responses_success(body, b, resolved)
         msgs = body["messages"]
         prompt_tokens = max(1, sum(_words(content_text(m.get("content"))) for m in msgs if isinstance(m, dict))
                             + _words(content_text(body.get("system"))))
@@ -426,13 +513,32 @@ class FakeProvider:
             seqs = body.get("stop_sequences") or [None]
             usage = {"input_tokens": prompt_tokens, "output_tokens": out_tokens,
                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, **(b.usage or {})}
+            calls = _wire_calls(b)
+            if calls and not b.finish_reason:
+                stop = "tool_use"
+            blocks: list[dict] = []
+            if b.reasoning is not None:
+                blocks.append({"type": "thinking", "thinking": b.reasoning, "signature": "sig_" + _rid(16)})
+            if text:
+                blocks.append({"type": "text", "text": text})
+            blocks += [{"type": "tool_use", "id": c["id"] or _call_id("toolu_01"), "name": c["name"],
+                        "input": _args_value(c["arguments"])} for c in calls]
             payload = {"id": "msg_01" + _rid(22), "type": "message", "role": "assistant", "model": resolved,
-                       "content": [{"type": "text", "text": text}] if text else [],
+                       "content": blocks,
                        "stop_reason": stop, "stop_sequence": seqs[0] if stop == "stop_sequence" else None,
                        "usage": usage}
+            if b.stop_details is not None:
+                payload["stop_details"] = b.stop_details
             return payload, {"request-id": "req_" + _rid()}
-        finish = _TO_OPENAI.get(b.finish_reason, b.finish_reason) or "stop"
+        calls = _wire_calls(b)
+        finish = _TO_OPENAI.get(b.finish_reason, b.finish_reason) or ("tool_calls" if calls else "stop")
         message = {"role": "assistant", "content": b.text, "refusal": b.refusal, "annotations": []}
+        if calls:
+            message["tool_calls"] = [{"id": c["id"] or _call_id("call_"), "type": "function",
+                                      "function": {"name": c["name"], "arguments": _args_text(c["arguments"])}}
+                                     for c in calls]
+        if b.reasoning is not None:
+            message["reasoning_content"] = b.reasoning
         n = body.get("n") or 1
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": out_tokens * n,
                  "total_tokens": prompt_tokens + out_tokens * n,
@@ -450,6 +556,41 @@ class FakeProvider:
             payload["system_fingerprint"] = fp
         return payload, {"x-request-id": "req_" + secrets.token_hex(16),
                          "openai-processing-ms": str(int(self.latency * 1000))}
+
+    def _responses_success(self, body: dict, b: Ok, resolved: str) -> tuple[dict, dict[str, str]]:
+        msgs = responses_messages(body)
+        prompt_tokens = max(1, sum(_words(content_text(m.get("content"))) for m in msgs))
+        out_tokens = max(1, _words(b.text or b.refusal or ""))
+        output: list[dict] = []
+        if b.reasoning is not None:
+            output.append({"id": "rs_" + _rid(24), "type": "reasoning",
+                           "summary": [{"type": "summary_text", "text": b.reasoning}]})
+        parts = []
+        if b.text:
+            parts.append({"type": "output_text", "text": b.text, "annotations": [], "logprobs": []})
+        if b.refusal:
+            parts.append({"type": "refusal", "refusal": b.refusal})
+        if parts:
+            output.append({"id": "msg_" + _rid(24), "type": "message", "status": "completed", "role": "assistant",
+                           "content": parts})
+        for c in _wire_calls(b):
+            output.append({"id": "fc_" + _rid(24), "type": "function_call", "status": "completed",
+                           "call_id": c["id"] or _call_id("call_"), "name": c["name"],
+                           "arguments": _args_text(c["arguments"])})
+        finish = _TO_OPENAI.get(b.finish_reason, b.finish_reason)
+        status, details = "completed", None
+        if finish == "length":
+            status, details = "incomplete", {"reason": "max_output_tokens"}
+        elif finish == "content_filter":
+            status, details = "incomplete", {"reason": "content_filter"}
+        usage = {"input_tokens": prompt_tokens, "input_tokens_details": {"cached_tokens": 0},
+                 "output_tokens": out_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+                 "total_tokens": prompt_tokens + out_tokens, **(b.usage or {})}
+        payload = {"id": "resp_" + _rid(32), "object": "response", "created_at": int(time.time()),
+                   "status": status, "incomplete_details": details, "error": None, "model": resolved,
+                   "output": output, "usage": usage, "instructions": body.get("instructions"),
+                   "tools": body.get("tools", []), "store": body.get("store", True)}
+        return payload, {"x-request-id": "req_" + secrets.token_hex(16)}
 
     async def _models(self, request: web.Request) -> web.Response:
         await self._receive(request)
