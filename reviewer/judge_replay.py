@@ -131,9 +131,14 @@ class JudgeRun:
         self.stats = JudgeStats()
         self.failures: list[Failure] = []
         self.dead: str | None = None
-        self.params = dict(JUDGE_PARAMS)
+        # The call's identity (cache key) leaves out response_format: the same question to the same
+        # judge, whether or not its server takes a schema.
+        self.plain_params = dict(JUDGE_PARAMS)
+        self.params = dict(self.plain_params)
         if self.provider.provider == "openai":
             self.params["response_format"] = J.RESPONSE_FORMAT
+        self.schema_refused: str | None = None
+        self.warnings: list[str] = []
 
     # -- planning -----------------------------------------------------------------------------
 
@@ -178,7 +183,7 @@ class JudgeRun:
             for position in J.POSITIONS:
                 self.stats.total += 1
                 messages = self._messages(pair.case_id, position, bt, ct)
-                key = cache_key(p.provider, p.base_url, p.model, self.params, messages, 0)
+                key = cache_key(p.provider, p.base_url, p.model, self.plain_params, messages, 0)
                 have = stored.get((pair.case_id, pair.sample, position))
                 if self.config.use_cache and have is not None and have.ok and have.cache_key == key:
                     self.stats.done += 1
@@ -214,24 +219,35 @@ class JudgeRun:
             rubric_digest=self.digest, position=t.position, cache_key=t.key, **fields,
         )  # fmt: skip
 
+    def _refuses_schema(self, e: ProviderError, params: dict[str, Any]) -> bool:
+        """A server that speaks Chat Completions but not structured outputs: it rejects the
+        ``response_format`` (400 / 422, or an error naming it). Asked again without it."""
+        if "response_format" not in params:
+            return False
+        return e.status in (400, 422) or (e.status is not None and "response_format" in e.message)
+
     async def _call(self, transport: httpx.AsyncBaseTransport, t: Task) -> Judgment:
         p, cfg, stats = self.provider, self.config, self.stats
         attempts = 0
 
-        def backoff(exc: Exception) -> bool | float:
-            if not (isinstance(exc, ProviderError) and exc.retryable) or self.dead is not None:
-                return False
-            wait: bool | float = exc.retry_after if exc.retry_after is not None else True
-            if exc.kind == "connect":
-                if attempts >= cfg.connect_attempts:
-                    return False
-                wait = cfg.connect_wait * 3 ** (attempts - 1)
-            stats.retries += 1
-            self.on_progress(stats)
-            return wait
+        async def ask(params: dict[str, Any]) -> Any:
+            nonlocal attempts
 
-        call = Call(t.case_id, t.sample, t.messages, dict(self.params))
-        try:
+            def backoff(exc: Exception) -> bool | float:
+                if not (isinstance(exc, ProviderError) and exc.retryable) or self.dead is not None:
+                    return False
+                if self._refuses_schema(exc, params) and "response_format" in exc.message:
+                    return False  # no use retrying: asked again without the schema
+                wait: bool | float = exc.retry_after if exc.retry_after is not None else True
+                if exc.kind == "connect":
+                    if attempts >= cfg.connect_attempts:
+                        return False
+                    wait = cfg.connect_wait * 3 ** (attempts - 1)
+                stats.retries += 1
+                self.on_progress(stats)
+                return wait
+
+            call = Call(t.case_id, t.sample, t.messages, dict(params))
             async for attempt in stamina.retry_context(
                 on=backoff, attempts=cfg.attempts, timeout=cfg.retry_budget,
                 wait_initial=cfg.wait_initial, wait_max=cfg.wait_max, wait_jitter=1.0,
@@ -240,9 +256,25 @@ class JudgeRun:
                     attempts += 1
                     try:
                         async with asyncio.timeout(cfg.timeout + min(0.5, cfg.timeout / 4)):
-                            answer = await p.complete(transport, call, cfg.timeout)
+                            return await p.complete(transport, call, cfg.timeout)
                     except TimeoutError:
                         raise ProviderError(f"timed out after {cfg.timeout:g} s", retryable=True) from None
+            raise AssertionError("unreachable: stamina raises or the block returns")
+
+        try:
+            params = self.params if self.schema_refused is None else self.plain_params
+            try:
+                answer = await ask(params)
+            except ProviderError as e:
+                if not self._refuses_schema(e, params):
+                    raise
+                if self.schema_refused is None:
+                    self.schema_refused = e.describe()
+                    self.warnings.append(
+                        f"--judge {self.judge}: the server refused response_format json_schema ({redact(e.describe())}); "
+                        "asked without it, answers read leniently"
+                    )
+                answer = await ask(self.plain_params)
         except ProviderError as e:
             if e.kind == "connect":
                 self.dead = self.dead or e.message
@@ -297,7 +329,7 @@ class JudgeRun:
         stored = self.store.judgments(self.data.comparison.id, judge=self.judge, rubric_digest=self.digest)
         wanted = {(pp.case_id, pp.sample) for pp in pairs}
         judgments = [j for j in stored if (j.case_id, j.sample) in wanted]
-        return JudgeResult(self.judge, self.digest, pairs, judgments, self.stats, self.failures, list(getattr(self.provider, "warnings", [])))
+        return JudgeResult(self.judge, self.digest, pairs, judgments, self.stats, self.failures, [*getattr(self.provider, "warnings", []), *self.warnings])
 
 
 def pair_judgments(pairs: Sequence[PlannedPair], judgments: Sequence[Judgment]) -> list[J.PairJudgment]:

@@ -248,3 +248,15 @@ def test_500s_are_retried_and_an_unreadable_answer_is_recorded_as_such(tmp_path,
     entry = next(e for e in doc["cases"] if e["case_id"] == PAIRS[0]["id"])
     assert entry["verdict"] == "unparsed" and {o["raw"] for o in entry["orders"]} == {"I would rather not say."}
     assert {o["parsed"] for o in entry["orders"]} == {"none"} and {o["better"] for o in entry["orders"]} == {None}
+
+
+def test_a_server_that_refuses_the_json_schema_is_asked_without_it(tmp_path, env, server):
+    make_comparison(tmp_path, env, server, PAIRS[:3])
+    server.script("<answer_1>", error(400, "response_format type must be one of \"text\" or \"json_object\", but got: json_schema"))
+    since = len(server.requests)
+    out = judge(env, f"openai:judge-fair@{server.base_url}", "--concurrency", "1")
+    assert out.returncode == 0, out.stderr
+    assert "refused response_format json_schema" in out.stderr
+    sent = [r.body for r in server.requests[since:]]
+    assert len(sent) == 7 and "response_format" in sent[0] and all("response_format" not in b for b in sent[1:])
+    assert json.loads(out.stdout)["summary"]["judged"] == 3
