@@ -20,14 +20,14 @@ from .errors import Problem, field_path
 
 __all__ = [
     "KeymapFile",
-    "read_keymap",
     "NameStr",
     "NonEmptyStr",
     "OptionalStr",
-    "yaml_locator",
     "error_message",
-    "problems_from",
     "first_problem",
+    "problems_from",
+    "read_keymap",
+    "yaml_locator",
 ]
 
 #: pydantic's own words for the errors our models can raise without a validator of ours.
@@ -66,7 +66,7 @@ def _describe(value: Any) -> str:
 def problems_from(
     e: ValidationError,
     file: str,
-    line: int | None | Callable[[Sequence[Any]], int | None],
+    line: int | Callable[[Sequence[Any]], int | None] | None,
     *,
     prefix: str = "",
     case_id: str | None = None,
@@ -109,7 +109,7 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 
 def first_problem(
-    e: ValidationError, file: str, line: int | None | Callable[[Sequence[Any]], int | None], *, prefix: str = ""
+    e: ValidationError, file: str, line: int | Callable[[Sequence[Any]], int | None] | None, *, prefix: str = ""
 ) -> Problem:
     return problems_from(e, file, line, prefix=prefix)[0]
 

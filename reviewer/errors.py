@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ReviewerError", "UsageError", "Problem", "field_path"]
+__all__ = ["Problem", "ReviewerError", "UsageError", "field_path"]
 
 
 class ReviewerError(Exception):

@@ -24,7 +24,7 @@ from .fsutil import atomic_write_text
 from .safeyaml import FileProblem, decode_utf8, make_yaml, read_bytes
 from .suite import Case, LoadedSuite, Problem, SuiteError, load_suite
 
-__all__ = ["AppendedCase", "append_case", "case_to_file", "render_case_yaml", "write_text_atomic", "free_id"]
+__all__ = ["AppendedCase", "append_case", "case_to_file", "free_id", "render_case_yaml", "write_text_atomic"]
 
 #: Field order of a case in a file: what identifies it, then what is sent, then what is checked.
 _FIELD_ORDER = ("id", "tags", "origin", "added", "system", "prompt", "messages", "reference", "checks", "params")

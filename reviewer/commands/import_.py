@@ -123,6 +123,7 @@ def _config(args: argparse.Namespace) -> int:
     from ..importers.promptfoo import read_promptfoo_config
 
     out = _fresh(args.output, args.force)
+    assert out is not None  # -o is required for a config import
     imp = read_promptfoo_config(args.config, name=args.name)
     if not imp.suite.cases:
         raise UsageError(f"{args.config}: no case could be imported" + (f" ({imp.skipped[0]})" if imp.skipped else ""))

@@ -279,7 +279,7 @@ def import_labels(store: Store, path: Path, *, into: int | None = None, dry_run:
     def resolve(lab: ParsedLabel) -> int | str:
         if into is not None:
             return into
-        key = lab.identity_key + (lab.comparison.get("outputs"),)
+        key = (*lab.identity_key, lab.comparison.get("outputs"))
         if key in resolved:
             return resolved[key]
         c = lab.comparison

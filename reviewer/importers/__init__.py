@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..errors import Problem, ReviewerError
 
-__all__ = ["Problem", "ImportProblems", "MAX_PROBLEMS"]
+__all__ = ["MAX_PROBLEMS", "ImportProblems", "Problem"]
 
 #: An import stops collecting problems after this many (the first ones are the useful ones).
 MAX_PROBLEMS = 20

@@ -27,7 +27,7 @@ from .logs import LogEntry, entry_to_case, read_log
 from .promptfoo import slug
 from .storing import ImportedRun
 
-__all__ = ["LogRun", "read_log_run", "messages_key"]
+__all__ = ["LogRun", "messages_key", "read_log_run"]
 
 
 def messages_key(messages: list[dict[str, str]]) -> str:

@@ -27,7 +27,7 @@ from ..safeyaml import FileProblem, decode_utf8, json_value, max_file_bytes
 from ..suite import Case, Check
 from . import MAX_PROBLEMS, ImportProblems, Problem
 
-__all__ = ["LogEntry", "parse_log_object", "iter_log", "read_log", "read_log_line", "entry_to_case", "SAMPLING_PARAMS"]
+__all__ = ["SAMPLING_PARAMS", "LogEntry", "entry_to_case", "iter_log", "parse_log_object", "read_log", "read_log_line"]
 
 #: Request parameters that shape the answer and are kept on a case / a run (never headers, keys,
 #: ``stream``, ``n``, ``user``, ``metadata``…).
@@ -261,7 +261,7 @@ def iter_log(path: str | Path, *, only_line: int | None = None) -> Iterator[LogE
     more = 0
     entries: list[LogEntry] = []
     try:
-        f = open(p, "rb")
+        f = open(p, "rb")  # noqa: SIM115 -- closed by the `with f:` below, once the open errors are told apart
     except FileNotFoundError:
         raise ImportProblems([Problem(str(p), None, "no such file")]) from None
     except OSError as e:

@@ -8,6 +8,7 @@ Checked against promptfoo 0.123 (results ``version: 3``); see tests/data/promptf
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -40,8 +41,15 @@ from .promptfoo_schema import (
 from .storing import ImportedRun, sampling_params
 
 __all__ = [
-    "Mapped", "map_assertion", "render_template", "slug", "PromptfooSuite", "read_promptfoo_config",
-    "PromptfooComparison", "read_promptfoo_results", "suite_yaml",
+    "Mapped",
+    "PromptfooComparison",
+    "PromptfooSuite",
+    "map_assertion",
+    "read_promptfoo_config",
+    "read_promptfoo_results",
+    "render_template",
+    "slug",
+    "suite_yaml",
 ]  # fmt: skip
 
 # ---------------------------------------------------------------------------------------------
@@ -50,7 +58,7 @@ __all__ = [
 
 #: promptfoo's ``is-json`` parses the WHOLE output; our ``json`` check also accepts fenced or
 #: embedded JSON, so ``is-json`` adds this anchor (a fenced answer must fail it, as in promptfoo).
-from .suggest import WHOLE_JSON  # noqa: E402
+from .suggest import WHOLE_JSON
 
 
 @dataclass
@@ -250,10 +258,8 @@ def _render_vars(vars: dict[str, Any]) -> dict[str, Any]:
     out = dict(vars)
     for k, v in vars.items():
         if isinstance(v, str) and "{{" in v:
-            try:
+            with contextlib.suppress(TemplateError):
                 out[k] = render_template(v, {kk: vv for kk, vv in vars.items() if kk != k})
-            except TemplateError:
-                pass
     return out
 
 
@@ -414,8 +420,8 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
     try:
         cfg = PromptfooConfig.model_validate(data)
     except ValidationError as e:
-        problems = problems_from(e, str(p), line_of)
-        raise ImportProblems(problems[:MAX_PROBLEMS], more=max(0, len(problems) - MAX_PROBLEMS)) from None
+        found = problems_from(e, str(p), line_of)
+        raise ImportProblems(found[:MAX_PROBLEMS], more=max(0, len(found) - MAX_PROBLEMS)) from None
     base = p.parent
     problems: list[Problem] = []
     skipped: list[str] = []
@@ -574,8 +580,8 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
         doc = PromptfooResultsFile.model_validate(raw_doc)
     except ValidationError as e:
         # JSON keeps no lines; "not a results file at all" is about line 1
-        problems = problems_from(e, str(p), lambda loc: 1 if tuple(loc) == ("results",) else None)
-        raise ImportProblems(problems[:MAX_PROBLEMS], more=max(0, len(problems) - MAX_PROBLEMS)) from None
+        found = problems_from(e, str(p), lambda loc: 1 if tuple(loc) == ("results",) else None)
+        raise ImportProblems(found[:MAX_PROBLEMS], more=max(0, len(found) - MAX_PROBLEMS)) from None
     res, items = doc.results, doc.results.results
     config = doc.config or PromptfooResultsConfig()
 
@@ -609,6 +615,7 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
         if len(rest) != 1:
             raise ImportProblems([Problem(str(p), None, f"{len(providers)} providers ({', '.join(names)}); name both --baseline and --candidate", field="providers")])
         b, c = (b, rest[0]) if b else (rest[0], c)
+    assert b is not None and c is not None  # every branch above picked both
     if b == c:
         raise ImportProblems([Problem(str(p), None, "the baseline and the candidate are the same provider", field="--candidate")])
 

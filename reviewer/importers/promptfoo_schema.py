@@ -27,8 +27,18 @@ from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 from ..boundaries import NameStr
 
 __all__ = [
-    "PromptfooConfig", "PromptfooPrompt", "PromptfooTest", "PromptfooProvider", "PromptfooResponse", "PromptfooResult",
-    "PromptfooResults", "PromptfooResultsFile", "TestList", "Tolerant",
+    "PromptfooConfig",
+    "PromptfooPrompt",
+    "PromptfooProvider",
+    "PromptfooResponse",
+    "PromptfooResult",
+    "PromptfooResultPrompt",
+    "PromptfooResults",
+    "PromptfooResultsConfig",
+    "PromptfooResultsFile",
+    "PromptfooTest",
+    "TestList",
+    "Tolerant",
 ]  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from ..suite import Check
 
-__all__ = ["suggest_checks", "WHOLE_JSON", "BULLETS", "NUMBERED", "TABLE"]
+__all__ = ["BULLETS", "NUMBERED", "TABLE", "WHOLE_JSON", "suggest_checks"]
 
 #: The whole output is one JSON object/array (no fence, no preamble): promptfoo's ``is-json``.
 WHOLE_JSON = r"\A\s*[\[{][\s\S]*[\]}]\s*\Z"
