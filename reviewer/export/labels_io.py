@@ -320,10 +320,10 @@ def import_labels(store: Store, path: Path, *, into: int | None = None, dry_run:
     for lab in labels:
         target = resolve(lab)
         if isinstance(target, str):
-            report.skipped.append(f"{path}:{lab.line}: {target}")
+            report.skipped.append(str(Problem(str(path), lab.line, target)))
             continue
         if lab.case not in cases_of(target):
-            report.skipped.append(f"{path}:{lab.line}: case {lab.case!r} is not in comparison #{target}")
+            report.skipped.append(str(Problem(str(path), lab.line, f"case {lab.case!r} is not in comparison #{target}")))
             continue
         k = (target, lab.case, lab.reviewer)
         prev = accepted.get(k)
