@@ -869,7 +869,12 @@ class Store:
             chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._query(
-                f"SELECT * FROM outputs WHERE error IS NULL AND cache_key IN ({marks}) ORDER BY id", chunk
+                # An empty answer with no finish reason, refusal or tool call is what a malformed 200
+                # (no choices / no content) was stored as before it became an error: never reuse it.
+                f"SELECT * FROM outputs WHERE error IS NULL AND cache_key IN ({marks})"
+                " AND NOT (coalesce(text, '') = '' AND refusal IS NULL AND finish_reason IS NULL AND tool_calls IS NULL)"
+                " ORDER BY id",
+                chunk,
             )
             for r in rows:
                 found.setdefault(r["cache_key"], _output(r))
