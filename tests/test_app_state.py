@@ -106,8 +106,7 @@ def test_other_labels_refresh_keeps_my_unwritten_labels():
 
 
 def test_a_non_answer_flip_is_flagged_and_every_engine_flag_has_a_mark_a_style_and_a_help_line():
-    from reviewer.app.screens.help import help_text  # noqa: F401  (the help names every mark)
-    from reviewer.app.widgets.case_info import FLAG_STYLES
+    from reviewer.app.screens.help import FLAG_HELP
     from reviewer.app.widgets.case_list import FLAG_MARKS
     from reviewer.diff.score import FLAG_LABELS
 
@@ -117,5 +116,5 @@ def test_a_non_answer_flip_is_flagged_and_every_engine_flag_has_a_mark_a_style_a
     state = ReviewState([Case(id="n", prompt="p")], ME)
     state.set_assessments([a])
     assert state.by_id["n"].flagged
-    assert set(FLAG_LABELS) <= set(FLAG_MARKS) and set(FLAG_LABELS) <= set(FLAG_STYLES)
+    assert set(FLAG_LABELS) <= set(FLAG_MARKS) and set(FLAG_LABELS) <= set(FLAG_HELP)
     assert len(set(FLAG_MARKS.values())) == len(FLAG_MARKS)

@@ -19,7 +19,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.cells import cell_len, get_character_cell_size
 from rich.console import Console
@@ -32,7 +32,7 @@ from .visible import Visible, make_visible
 if TYPE_CHECKING:
     from reviewer.diff.align import Row
 
-__all__ = ["DiffStyles", "SideBySide", "wrap_offsets"]
+__all__ = ["BIG_PAIR", "Built", "DiffKey", "DiffStyles", "SideBySide", "build_diff", "line_spans", "wrap_offsets"]
 
 Side = Literal["left", "right"]
 
@@ -60,6 +60,7 @@ class DiffStyles:
     marker_json: Style = field(default_factory=lambda: Style(color="#ffaf00", bold=True))
     separator: Style = field(default_factory=lambda: Style(color="#444444"))
     search: Style = field(default_factory=lambda: Style(bgcolor="#875f00", color="#ffffff"))
+    decline: Style = field(default_factory=lambda: Style(underline=True))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,10 +161,13 @@ class SideBySide:
         marked_left: frozenset[int] = frozenset(),
         marked_right: frozenset[int] = frozenset(),
         search: str | None = None,
+        declines: dict[Side, dict[int, tuple[int, int]]] | None = None,
     ) -> None:
         self.rows = rows
         self.marked = {"left": marked_left, "right": marked_right}
         self.search = search or None
+        #: per side, line number -> (start, end) columns of the words that decline to answer
+        self.declines: dict[Side, dict[int, tuple[int, int]]] = declines or {}
         top = max((max(r.left_no or 0, r.right_no or 0) for r in rows), default=0)
         self.digits = max(2, len(str(top)))
         self._cells: dict[tuple[int, Side], _Cell | None] = {}
@@ -244,6 +248,9 @@ class SideBySide:
         for sp in row.left_spans if side == "left" else row.right_spans:
             spans.append((vis.offset(sp.start), vis.offset(sp.end), word))
         spans.extend((s, e, styles.special) for s, e in vis.specials)
+        decline = self.declines.get(side, {}).get((row.left_no if side == "left" else row.right_no) or 0)
+        if decline is not None:
+            spans.append((vis.offset(decline[0]), vis.offset(decline[1]), styles.decline))
         spans.extend(_search_spans(vis.text, self.search, styles.search))
         cell = _Cell(vis.text, spans)
         self._cells[key] = cell
@@ -327,3 +334,74 @@ class SideBySide:
     def plain_line(self, y: int, width: int) -> str:
         """Visual line ``y`` as plain text (tests, copy)."""
         return "".join(s.text for s in self.line(y, width))
+
+
+# ---------------------------------------------------------------------------------------------
+# One pair of outputs, built for the screen
+# ---------------------------------------------------------------------------------------------
+
+#: Pairs bigger than this (characters, both sides) are aligned in a worker thread.
+BIG_PAIR = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class DiffKey:
+    """Everything a built diff depends on (the key of the screen's diff cache)."""
+
+    case_id: str
+    baseline_sample: int
+    candidate_sample: int
+    json: bool
+    ignore_whitespace: bool
+    search: str | None
+    #: [start, end) of the words that decline to answer in each side's text (from its signals)
+    decline_left: tuple[int, int] | None = None
+    decline_right: tuple[int, int] | None = None
+
+
+@dataclass(slots=True)
+class Built:
+    model: SideBySide | None
+    json: Any = None  # JsonView in JSON mode
+    note: str = ""
+
+
+def line_spans(text: str, span: tuple[int, int] | None) -> dict[int, tuple[int, int]]:
+    """A ``[start, end)`` span of ``text`` as (start, end) columns per 1-based line number, the
+    lines as :func:`reviewer.diff.align.split_lines` cuts them."""
+    if span is None:
+        return {}
+    from reviewer.diff.align import split_lines
+
+    start, end = span
+    out: dict[int, tuple[int, int]] = {}
+    at = 0
+    for no, (line, eol) in enumerate(zip(*split_lines(text), strict=True), start=1):
+        s, e = max(start, at), min(end, at + len(line))
+        if s < e:
+            out[no] = (s - at, e - at)
+        at += len(line) + len(eol)
+        if at >= end:
+            break
+    return out
+
+
+def build_diff(key: DiffKey, left: str, right: str) -> Built:
+    """Rows for one pair of outputs: the JSON view when asked and both sides hold JSON, else
+    the text alignment (with the words that decline to answer marked)."""
+    from reviewer.diff.align import align
+
+    if key.json:
+        from reviewer.diff.jsondiff import json_view
+
+        jv = json_view(left, right)
+        if jv is not None:
+            model = SideBySide(jv.rows, marked_left=jv.changed_left_lines, marked_right=jv.changed_right_lines, search=key.search)
+            return Built(model, jv)
+    if not left and not right:
+        return Built(None, note="both outputs are empty")
+    rows = align(left, right, ignore_whitespace=key.ignore_whitespace)
+    declines: dict[Side, dict[int, tuple[int, int]]] = {
+        "left": line_spans(left, key.decline_left), "right": line_spans(right, key.decline_right),
+    }  # fmt: skip
+    return Built(SideBySide(rows, search=key.search, declines=declines))

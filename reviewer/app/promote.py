@@ -22,13 +22,13 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 
 from ..errors import ReviewerError
 from ..suite import Case, Check
+from .widgets.info import InfoStatic, Palette
 
 REFERENCE_CHOICES = ("baseline", "candidate", "none")
 
 
 _MARKS = {" ": "␠", "\n": "⏎", "\t": "⇥", "\r": "␍"}
 _NAMES = {" ": "space", "\n": "newline", "\t": "tab", "\r": "carriage return"}
-_EDGE = "bold #ffaf00"
 
 
 def _marks(ws: str, limit: int = 12) -> str:
@@ -63,10 +63,11 @@ def edge_whitespace(text: str) -> str | None:
     return "; ".join(said) or None
 
 
-def _preview(text: str, limit: int = 160) -> Text:
+def _preview(text: str, limit: int = 160, p: Palette | None = None) -> Text:
     """One line of untrusted output: whitespace inside folded, control characters never reach the
     terminal. Whitespace at either end — which the reference keeps exactly — is shown as marks
     (␠ ⏎ ⇥) and said in words on the next line."""
+    p = p or Palette()
     core = text.strip()
     if not core:
         return Text("(empty)" if not text else f"(only whitespace: {_marks(text)})", "dim", end="")
@@ -78,19 +79,25 @@ def _preview(text: str, limit: int = 160) -> Text:
     trail = text[len(text.rstrip()) :]
     out = Text(end="")
     if lead:
-        out.append(_marks(lead), _EDGE)
+        out.append(_marks(lead), p.warn)
     out.append(one)
     if trail:
-        out.append(_marks(trail), _EDGE)
+        out.append(_marks(trail), p.warn)
     note = edge_whitespace(text)
     if note:
-        out.append(f"\n{note} (kept exactly in the reference)", "italic #ffaf00")
+        out.append(f"\n{note} (kept exactly in the reference)", p.notice)
     return out
 
 
 def parse_tags(text: str) -> list[str]:
     return [t for t in text.replace(",", " ").split() if t]
 
+
+class PromotePreview(InfoStatic):
+    """``show(label, text)``: one side's output as the reference would get it."""
+
+    def build(self, label: str, text: str) -> Text:  # type: ignore[override]
+        return Text(label, "bold", end="").append_text(_preview(text, p=self.palette))
 
 class PromoteScreen(ModalScreen[Case | None]):
     """ctrl+s (or enter in a field) saves; escape cancels. Errors show inline and keep the form."""
@@ -173,8 +180,10 @@ class PromoteScreen(ModalScreen[Case | None]):
                 yield RadioButton(Text("candidate output"), id="ref-candidate")
                 none = "none (keep the case's reference)" if self.case.reference is not None else "none"
                 yield RadioButton(Text(none), id="ref-none")
-            yield Static(Text("baseline:  ", "bold", end="").append_text(_preview(self.baseline_text)), classes="promote-preview", markup=False)
-            yield Static(Text("candidate: ", "bold", end="").append_text(_preview(self.candidate_text)), classes="promote-preview", markup=False)
+            for label, text in (("baseline:  ", self.baseline_text), ("candidate: ", self.candidate_text)):
+                preview = PromotePreview(classes="promote-preview")
+                preview.show(label, text)
+                yield preview
             yield Label("checks")
             with Vertical(id="promote-checks"):
                 for i, c in enumerate(self.existing):

@@ -11,10 +11,14 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from reviewer.store import Store, now_iso
+from reviewer.store import Label, Store, now_iso
 
-__all__ = ["LabelOp", "LabelWriter", "labels_file_lines"]
+if TYPE_CHECKING:
+    from .state import Entry, ReviewState
+
+__all__ = ["LabelOp", "LabelWriter", "Labeller", "labels_file_lines"]
 
 
 
@@ -114,3 +118,68 @@ def labels_file_lines(store: Store, comparison_id: int, reviewer: str, ops: list
         }  # fmt: skip
         lines.append(json.dumps(obj, ensure_ascii=False))
     return lines, removals
+
+
+# ---------------------------------------------------------------------------------------------
+# Giving labels, undoing them
+# ---------------------------------------------------------------------------------------------
+
+
+class Labeller:
+    """This reviewer's labels as they are given: the state shows them at once, the writer queues
+    them for the store, and each change can be undone (last given, first undone)."""
+
+    def __init__(self, state: ReviewState, writer: LabelWriter, comparison_id: int, reviewer: str) -> None:
+        self.state = state
+        self.writer = writer
+        self.comparison_id = comparison_id
+        self.reviewer = reviewer
+        self.undo_stack: list[tuple[str, Label | None]] = []
+
+    def make(self, entry: Entry, verdict: str, severity: int | None, note: str | None) -> Label:
+        """A label of this reviewer on ``entry`` (created when first given; a severity only on a
+        regression)."""
+        ts = now_iso()
+        prev = entry.mine
+        return Label(
+            self.comparison_id, entry.id, self.reviewer, verdict, severity if verdict == "regression" else None,
+            note, prev.created_at if prev else ts, ts,
+        )  # fmt: skip
+
+    def give(self, entry: Entry, label: Label | None, *, undoable: bool = True) -> None:
+        """Set (or, with None, remove) this reviewer's label on ``entry``."""
+        if undoable:
+            self.undo_stack.append((entry.id, entry.mine))
+        self.state.set_mine(entry.id, label)
+        if label is None:
+            self.writer.submit(LabelOp(entry.id, None))
+        else:
+            self.writer.submit(LabelOp(entry.id, label.verdict, label.severity, label.note, label.updated_at))
+
+    def verdict(self, entry: Entry, verdict: str) -> None:
+        """``r``/``i``/``a``/``x``: the note is kept, and the severity when the verdict stays."""
+        prev = entry.mine
+        severity = prev.severity if prev is not None and prev.verdict == verdict else None
+        self.give(entry, self.make(entry, verdict, severity, prev.note if prev else None))
+
+    def severity(self, entry: Entry, level: int) -> None:
+        """``1``–``3``: a regression of that severity."""
+        prev = entry.mine
+        self.give(entry, self.make(entry, "regression", level, prev.note if prev else None))
+
+    def note(self, entry: Entry, text: str | None) -> bool:
+        """Set the note of the label given; False (nothing changed) when there is no label yet."""
+        mine = entry.mine
+        if mine is None:
+            return False
+        self.give(entry, self.make(entry, mine.verdict, mine.severity, text))
+        return True
+
+    def undo(self) -> tuple[Entry, Label | None] | None:
+        """Put back the label the last change replaced; (entry, label now) or None."""
+        if not self.undo_stack:
+            return None
+        case_id, prev = self.undo_stack.pop()
+        entry = self.state.by_id[case_id]
+        self.give(entry, prev, undoable=False)
+        return entry, prev

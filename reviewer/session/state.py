@@ -37,7 +37,7 @@ VERDICT_LABELS = {
 FLAGS = tuple(ENGINE_FLAG_LABELS)
 FLAG_LABELS = {**ENGINE_FLAG_LABELS, "disagreement": "disagreement"}
 #: Flags that make a case worth a look (``N`` jumps to the next one); a positive flip is good news.
-ATTENTION_FLAGS = frozenset({"negative_flip", "format_drift", "refusal_flip", "non_answer_flip", "truncation", "error"})
+ATTENTION_FLAGS = frozenset({"negative_flip", "format_drift", "refusal_flip", "non_answer_flip", "tool_drift", "truncation", "error"})
 SORTS = ("triage", "change", "id", "suite")
 SORT_LABELS = {
     "triage": "triage order",

@@ -12,8 +12,8 @@ from textual.widgets.selection_list import Selection
 
 from reviewer.session.state import FLAG_LABELS, FLAGS, VERDICT_LABELS, Filter, ReviewState
 
-from ..widgets.case_info import DIM, vis
 from ..widgets.case_list import FLAG_MARKS, VERDICT_MARKS
+from ..widgets.info import DIM, Palette, vis
 
 
 class FilterList(SelectionList[tuple[str, str]]):
@@ -30,9 +30,10 @@ class FilterScreen(ModalScreen[Filter | None]):
 
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel", id="filter.cancel")]
 
-    def __init__(self, state: ReviewState) -> None:
+    def __init__(self, state: ReviewState, palette: Palette | None = None) -> None:
         super().__init__()
         self.state = state
+        self.palette = palette or Palette()
 
     def compose(self) -> ComposeResult:
         counts = self.state.counts()
@@ -48,10 +49,10 @@ class FilterScreen(ModalScreen[Filter | None]):
         for v, label in VERDICT_LABELS.items():
             options.append(Selection(line(VERDICT_MARKS[v], label, counts.verdicts[v]), ("verdicts", v), v in flt.verdicts))
         for f in FLAGS:
-            options.append(Selection(line(FLAG_MARKS[f], FLAG_LABELS[f], counts.flags.get(f, 0)), ("flags", f), f in flt.flags))
+            options.append(Selection(line(FLAG_MARKS.get(f, "•"), FLAG_LABELS[f], counts.flags.get(f, 0)), ("flags", f), f in flt.flags))
         options.append(Selection(line("≠", "disagreement with another reviewer", counts.disagreements), ("flags", "disagreement"), "disagreement" in flt.flags))
         for tag, n in self.state.tags().items():
-            options.append(Selection(line("#", vis(tag), n), ("tags", tag), tag in flt.tags))
+            options.append(Selection(line("#", vis(tag, special=self.palette.special), n), ("tags", tag), tag in flt.tags))
         with Vertical(id="filter-dialog"):
             yield Static(Text("Show cases that are… (any within a group, all across groups)", "bold"), id="filter-title")
             yield Static(Text("space toggles · enter applies · c clears all · esc cancels", DIM), id="filter-help")

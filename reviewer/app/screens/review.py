@@ -1,10 +1,10 @@
 """The main screen: the case list on the left, the case on screen on the right.
 
 The screen decides: widgets post messages up (the list's cursor moved, an input was submitted),
-the screen updates the :class:`~reviewer.session.state.ReviewState`, hands label writes to the
-:class:`~reviewer.session.labels.LabelWriter` (drained in a thread worker) and tells widgets what to
-show. Diffs are built only for the case on screen and cached; a very large pair is aligned in a
-worker while a placeholder shows.
+the screen updates the :class:`~reviewer.session.state.ReviewState`, gives labels through the
+:class:`~reviewer.session.labels.Labeller` (written by a thread worker) and tells each widget what
+to show; the widgets render themselves. Diffs are built only for the case on screen and kept in an
+LRU; a very large pair is aligned in a worker while a placeholder shows.
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ from __future__ import annotations
 import gc
 import importlib.util
 import inspect
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,53 +26,25 @@ from textual.timer import Timer
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from reviewer.session.labels import LabelOp
+from reviewer.session.cache import LRU
+from reviewer.session.labels import Labeller, LabelOp
+from reviewer.session.search import suite_hits
 from reviewer.session.session import CaseOutputs
 from reviewer.session.state import SORT_LABELS, Entry, Filter, ReviewState
-from reviewer.store import Label, now_iso
+from reviewer.store import Label
 
-from ..diffrender import SideBySide
-from ..widgets.case_info import (
-    DIM,
-    FLAG_STYLES,
-    VERDICT_STYLES,
-    InfoStatic,
-    checks_table,
-    json_changes_text,
-    prompt_text,
-    run_name,
-    side_text,
-    title_text,
-    vis,
-)
-from ..widgets.case_list import FLAG_MARKS, VERDICT_MARKS, CaseList
+from ..diffrender import BIG_PAIR, Built, DiffKey, build_diff
+from ..widgets.case_info import CaseTitle, ChecksInfo, PromptInfo, run_name
+from ..widgets.case_list import CaseList
 from ..widgets.diff_view import DiffView
+from ..widgets.header import ListHeader, TopBar
 from ..widgets.key_bar import KeyBar
+from ..widgets.side_info import JsonChanges, SideInfo
 
 if TYPE_CHECKING:
     from reviewer.diff.score import Assessment
 
     from ..app import ReviewApp
-
-#: Pairs bigger than this (characters, both sides) are aligned in a worker thread.
-BIG_PAIR = 200_000
-
-
-@dataclass(frozen=True, slots=True)
-class _DiffKey:
-    case_id: str
-    baseline_sample: int
-    candidate_sample: int
-    json: bool
-    ignore_whitespace: bool
-    search: str | None
-
-
-@dataclass(slots=True)
-class _Built:
-    model: SideBySide | None
-    json: Any = None  # JsonView in JSON mode
-    note: str = ""
 
 
 class ReviewScreen(Screen[None]):
@@ -142,7 +111,7 @@ class ReviewScreen(Screen[None]):
             self.case_ids = case_ids
 
     class DiffBuilt(Message):
-        def __init__(self, key: _DiffKey, built: _Built) -> None:
+        def __init__(self, key: DiffKey, built: Built) -> None:
             super().__init__()
             self.key = key
             self.built = built
@@ -163,10 +132,10 @@ class ReviewScreen(Screen[None]):
         self.ignore_whitespace = False
         self.prompt_expanded = False
         self.ranking = True
-        self.undo_stack: list[tuple[str, Label | None]] = []
-        self._outputs: OrderedDict[str, CaseOutputs] = OrderedDict()
-        self._diffs: OrderedDict[_DiffKey, _Built] = OrderedDict()
-        self._shown_key: _DiffKey | None = None
+        self.labeller = Labeller(self.state, self.writer, self.session.id, self.session.reviewer)
+        self._outputs: LRU[str, CaseOutputs] = LRU(64)
+        self._diffs: LRU[DiffKey, Built] = LRU(24)
+        self._shown_key: DiffKey | None = None
         self._label_token = self.session.label_token()
         self._search_timer: Timer | None = None
         self._search_memory: set[str] = set()
@@ -175,22 +144,22 @@ class ReviewScreen(Screen[None]):
     # -- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield InfoStatic(id="topbar")
+        yield TopBar(id="topbar")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield InfoStatic(id="list-header")
+                yield ListHeader(id="list-header")
                 yield CaseList(self.state, id="cases")
                 yield Input(placeholder="search ids, tags, prompts, outputs · enter: keep · esc: clear", id="search")
             with Vertical(id="right"):
-                yield InfoStatic(id="title")
+                yield CaseTitle(id="title")
                 with VerticalScroll(id="prompt-box"):
-                    yield InfoStatic(id="prompt")
-                yield InfoStatic(id="checks")
+                    yield PromptInfo(id="prompt")
+                yield ChecksInfo(id="checks")
                 with Horizontal(id="sides"):
-                    yield InfoStatic(id="side-baseline", classes="side")
-                    yield InfoStatic(id="side-candidate", classes="side")
+                    yield SideInfo(id="side-baseline", classes="side")
+                    yield SideInfo(id="side-candidate", classes="side")
                 with VerticalScroll(id="json-box"):
-                    yield InfoStatic(id="json-changes")
+                    yield JsonChanges(id="json-changes")
                 yield DiffView(id="diff")
                 yield Input(placeholder="note: e to edit · enter saves · esc cancels", id="note")
         yield KeyBar(id="keys")
@@ -215,77 +184,15 @@ class ReviewScreen(Screen[None]):
     # -- header texts ---------------------------------------------------------------------------
 
     def update_topbar(self) -> None:
-        s = self.session
-        t = Text(no_wrap=True, overflow="ellipsis", end="")
-        t.append(" reviewer ", "bold reverse")
-        t.append(f" #{s.comparison.id}", "bold")
-        if s.comparison.name:
-            t.append(" ")
-            t.append_text(vis(s.comparison.name, "bold"))
-        t.append(" · ", DIM)
-        t.append_text(vis(s.suite.name))
-        t.append(" · ", DIM)
-        t.append_text(vis(run_name(s.baseline)))
-        t.append(" → ", DIM)
-        t.append_text(vis(run_name(s.candidate), "bold"))
-        for side, p in self.provenance.items():
-            what = [w for w, changed in (("model", p.model_changed), ("fingerprint", p.fingerprint_changed)) if changed]
-            if what:
-                t.append(f"  ⚠ {side} {' and '.join(what)} changed within the run", "bold #ffaf00")
-        t.append(" · you: ", DIM)
-        t.append_text(vis(s.reviewer.split("<", 1)[0].strip() or s.reviewer))
-        self.query_one("#topbar", InfoStatic).update(t)
+        self.query_one(TopBar).show(self.session, self.provenance)
 
     def update_list_header(self) -> None:
-        c = self.state.counts()
-        t = Text(end="")
-        t.append(f"{c.total:,} cases", "bold")
-        t.append(f" · {c.verdicts['unreviewed']:,} to review", DIM)
-        if self.ranking:
-            t.append(" · ranking…", "italic #ffaf00")
-            if self.rank_progress and self.rank_progress[1]:
-                done, total = self.rank_progress
-                t.append(f" {done * 100 // total}%", "italic #ffaf00")
-        t.append("\n")
-        first = True
-        for v in ("regression", "improvement", "acceptable", "noise"):
-            if not first:
-                t.append("  ")
-            first = False
-            t.append(f"{VERDICT_MARKS[v]} {c.verdicts[v]}", VERDICT_STYLES[v] if c.verdicts[v] else DIM)
-        if c.others_labelled:
-            t.append(f"  ≠ {c.disagreements}", "bold #ffaf00" if c.disagreements else DIM)
-        t.append("\n")
-        first = True
-        for f in ("negative_flip", "format_drift", "refusal_flip", "non_answer_flip", "truncation", "error", "positive_flip"):
-            n = c.flags.get(f, 0)
-            if not first:
-                t.append("  ")
-            first = False
-            t.append(f"{FLAG_MARKS[f]} {n}", FLAG_STYLES[f] if n else DIM)
-        t.append("\n")
-        t.append(f"sort: {SORT_LABELS[self.state.sort]}", DIM)
-        if self.state.filter.active or self.state.search:
-            t.append(f" · showing {c.shown:,}", "bold")
-        if self.state.filter.active:
-            t.append("\nfilter: ", DIM)
-            t.append_text(vis(self.state.filter.describe(), "bold"))
-        if self.state.search:
-            t.append("\nsearch: ", DIM)
-            t.append_text(vis(self.state.search, "bold"))
-        self.query_one("#list-header", InfoStatic).update(t)
+        self.query_one(ListHeader).show(self.state, self.ranking, self.rank_progress)
 
     # -- the case on screen ---------------------------------------------------------------------
 
     def outputs_of(self, case_id: str) -> CaseOutputs:
-        found = self._outputs.get(case_id)
-        if found is None:
-            found = self._outputs[case_id] = self.session.case_outputs(case_id)
-            while len(self._outputs) > 64:
-                self._outputs.popitem(last=False)
-        else:
-            self._outputs.move_to_end(case_id)
-        return found
+        return self._outputs.get_or_make(case_id, self.session.case_outputs)
 
     def assessment_of(self, entry: Entry, outs: CaseOutputs) -> Assessment | None:
         if entry.assessment is None:
@@ -304,23 +211,29 @@ class ReviewScreen(Screen[None]):
             self.sample = 0
         outs = self.outputs_of(case_id)
         assessment = self.assessment_of(entry, outs)
-        self.query_one("#title", InfoStatic).update(title_text(entry, assessment))
+        self.query_one(CaseTitle).show(entry, assessment)
         self.update_prompt()
         b, c = self.pair(outs)
-        self.update_checks(entry, assessment, b, c)
+        self.query_one(ChecksInfo).show(entry, assessment, b, c)
         nb, nc = len(outs.baseline), len(outs.candidate)
-        prov = self.provenance
-        self.query_one("#side-baseline", InfoStatic).update(
-            side_text("BASELINE", self.session.baseline, b, self.sample % max(nb, 1), nb, prov.get("baseline"))
-        )
-        self.query_one("#side-candidate", InfoStatic).update(
-            side_text("CANDIDATE", self.session.candidate, c, self.sample % max(nc, 1), nc, prov.get("candidate"))
-        )
+        prov, (sb, sc) = self.provenance, self.shown_signals(entry)
+        s = self.session
+        self.query_one("#side-baseline", SideInfo).show("BASELINE", s.baseline, b, self.sample % max(nb, 1), nb, prov.get("baseline"), sb)
+        self.query_one("#side-candidate", SideInfo).show("CANDIDATE", s.candidate, c, self.sample % max(nc, 1), nc, prov.get("candidate"), sc)
         note = self.query_one("#note", Input)
         if not note.has_focus:
             note.value = entry.mine.note or "" if entry.mine else ""
         self.update_diff(keep_scroll=keep_scroll and not changed)
         self.update_bindings()
+
+    def shown_signals(self, entry: Entry) -> tuple[Any, Any]:
+        """The signals of the shown sample of each side (None before the case is assessed)."""
+        a = entry.assessment
+        if a is None:
+            return None, None
+        b = a.baseline_signals[self.sample % len(a.baseline_signals)] if a.baseline_signals else None
+        c = a.candidate_signals[self.sample % len(a.candidate_signals)] if a.candidate_signals else None
+        return b, c
 
     def pair(self, outs: CaseOutputs) -> tuple[Any, Any]:
         b = outs.baseline[self.sample % len(outs.baseline)] if outs.baseline else None
@@ -333,38 +246,17 @@ class ReviewScreen(Screen[None]):
         box = self.query_one("#prompt-box")
         box.set_class(self.prompt_expanded, "expanded")
         width = max(20, self.query_one("#right").size.width - 30)
-        self.query_one("#prompt", InfoStatic).update(
-            prompt_text(self.current.case, self.session.suite.suite.defaults, expanded=self.prompt_expanded, width=width)
-        )
+        self.query_one(PromptInfo).show(self.current.case, self.session.suite.suite.defaults, expanded=self.prompt_expanded, width=width)
 
-    def update_checks(self, entry: Entry, assessment: Assessment | None, b: Any, c: Any) -> None:
-        widget = self.query_one("#checks", InfoStatic)
-        checks = entry.case.checks
-        if not checks:
-            widget.display = False
-            return
-        from reviewer.diff.checks import run_checks
-
-        ref = entry.case.reference
-        rb = run_checks(checks, (b.text or "") if b else "", reference=ref) if b else []
-        rc = run_checks(checks, (c.text or "") if c else "", reference=ref) if c else []
-        if b is not None and b.error:
-            rb = [type(r)(r.check, False, "the call failed") for r in rb]
-        if c is not None and c.error:
-            rc = [type(r)(r.check, False, "the call failed") for r in rc]
-        table = checks_table(assessment, rb, rc)
-        widget.display = table is not None
-        if table is not None:
-            widget.update(table)
-
-    def diff_key(self) -> _DiffKey | None:
+    def diff_key(self) -> DiffKey | None:
         if self.current is None:
             return None
         outs = self.outputs_of(self.current.id)
         nb, nc = len(outs.baseline), len(outs.candidate)
-        return _DiffKey(
+        sb, sc = self.shown_signals(self.current)
+        return DiffKey(
             self.current.id, self.sample % max(nb, 1), self.sample % max(nc, 1), self.json_mode,
-            self.ignore_whitespace, self.state.search,
+            self.ignore_whitespace, self.state.search, sb.decline_span if sb else None, sc.decline_span if sc else None,
         )  # fmt: skip
 
     def update_diff(self, *, keep_scroll: bool = False) -> None:
@@ -375,7 +267,6 @@ class ReviewScreen(Screen[None]):
             return
         built = self._diffs.get(key)
         if built is not None:
-            self._diffs.move_to_end(key)
             self._show_built(key, built, keep_scroll=keep_scroll)
             return
         outs = self.outputs_of(key.case_id)
@@ -389,22 +280,15 @@ class ReviewScreen(Screen[None]):
             self.query_one("#json-box").display = False
             self.build_diff_in_worker(key, left, right)
             return
-        built = build_diff(key, left, right)
-        self._remember(key, built)
+        built = self._diffs.put(key, build_diff(key, left, right))
         self._show_built(key, built, keep_scroll=keep_scroll)
 
-    def _remember(self, key: _DiffKey, built: _Built) -> None:
-        self._diffs[key] = built
-        while len(self._diffs) > 24:
-            self._diffs.popitem(last=False)
-
-    def _show_built(self, key: _DiffKey, built: _Built, *, keep_scroll: bool = False) -> None:
+    def _show_built(self, key: DiffKey, built: Built, *, keep_scroll: bool = False) -> None:
         self._shown_key = key
         view = self.query_one(DiffView)
         box = self.query_one("#json-box")
         if key.json and built.json is not None:
-            jv = built.json
-            self.query_one("#json-changes", InfoStatic).update(json_changes_text(jv.left_shape, jv.right_shape, jv.changes))
+            self.query_one(JsonChanges).show(built.json)
             box.display = True
         else:
             box.display = False
@@ -414,7 +298,7 @@ class ReviewScreen(Screen[None]):
             view.show(built.model, keep_scroll=keep_scroll)
 
     @work(thread=True, exclusive=True, group="diff")
-    def build_diff_in_worker(self, key: _DiffKey, left: str, right: str) -> None:
+    def build_diff_in_worker(self, key: DiffKey, left: str, right: str) -> None:
         built = build_diff(key, left, right)
         if built.model is not None:
             built.model.height(max(40, self.query_one(DiffView).size.width))  # lay out off the UI thread
@@ -422,7 +306,7 @@ class ReviewScreen(Screen[None]):
 
     @on(DiffBuilt)
     def _diff_built(self, event: DiffBuilt) -> None:
-        self._remember(event.key, event.built)
+        self._diffs.put(event.key, event.built)
         if event.key == self._shown_key:
             self._show_built(event.key, event.built)
 
@@ -498,7 +382,7 @@ class ReviewScreen(Screen[None]):
             self.query_one(CaseList).reload(keep=self.current.id if self.current else None)
             self.update_list_header()
             if self.current is not None:
-                self.query_one("#title", InfoStatic).update(title_text(self.current, self.current.assessment))
+                self.query_one(CaseTitle).show(self.current, self.current.assessment)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -559,57 +443,39 @@ class ReviewScreen(Screen[None]):
 
     # -- labels ---------------------------------------------------------------------------------
 
-    def _give(self, entry: Entry, label: Label | None, *, undoable: bool = True) -> None:
-        prev = entry.mine
-        if undoable:
-            self.undo_stack.append((entry.id, prev))
-        self.state.set_mine(entry.id, label)
-        if label is None:
-            op = LabelOp(entry.id, None)
-        else:
-            op = LabelOp(entry.id, label.verdict, label.severity, label.note, label.updated_at)
-        self.writer.submit(op)
+    @property
+    def undo_stack(self) -> list[tuple[str, Label | None]]:
+        return self.labeller.undo_stack
+
+    def _labelled(self, entry: Entry) -> None:
+        """A label of ``entry`` changed: write it, repaint what shows it."""
         self.write_labels()
         self.query_one(CaseList).refresh_case(entry.id)
         self.update_list_header()
         if self.current is entry:
-            self.query_one("#title", InfoStatic).update(title_text(entry, entry.assessment))
+            self.query_one(CaseTitle).show(entry, entry.assessment)
         self.update_bindings()
 
-    def _label(self, entry: Entry, verdict: str, severity: int | None, note: str | None) -> Label:
-        ts = now_iso()
-        prev = entry.mine
-        return Label(
-            self.session.id, entry.id, self.session.reviewer, verdict, severity if verdict == "regression" else None,
-            note, prev.created_at if prev else ts, ts,
-        )  # fmt: skip
-
     def action_label(self, verdict: str) -> None:
-        entry = self.current
-        if entry is None:
-            return
-        prev = entry.mine
-        severity = prev.severity if prev is not None and prev.verdict == verdict else None
-        self._give(entry, self._label(entry, verdict, severity, prev.note if prev else None))
+        if self.current is not None:
+            self.labeller.verdict(self.current, verdict)
+            self._labelled(self.current)
 
     def action_severity(self, level: int) -> None:
-        entry = self.current
-        if entry is None:
-            return
-        prev = entry.mine
-        self._give(entry, self._label(entry, "regression", level, prev.note if prev else None))
+        if self.current is not None:
+            self.labeller.severity(self.current, level)
+            self._labelled(self.current)
 
     def action_undo(self) -> None:
-        if not self.undo_stack:
+        undone = self.labeller.undo()
+        if undone is None:
             self.notify("nothing to undo", timeout=2)
             return
-        case_id, prev = self.undo_stack.pop()
-        entry = self.state.by_id[case_id]
-        self._give(entry, prev, undoable=False)
-        if self.current is None or self.current.id != case_id:
-            self.goto_case(case_id)
-        what = f"{prev.verdict}" if prev else "unreviewed"
-        self.notify(f"undone: {case_id} is {what} again", timeout=3, markup=False)
+        entry, prev = undone
+        self._labelled(entry)
+        if self.current is None or self.current.id != entry.id:
+            self.goto_case(entry.id)
+        self.notify(f"undone: {entry.id} is {prev.verdict if prev else 'unreviewed'} again", timeout=3, markup=False)
 
     @work(thread=True, group="labels")
     def write_labels(self) -> None:
@@ -637,11 +503,11 @@ class ReviewScreen(Screen[None]):
         if entry is None:
             return
         text = event.value.strip() or None
-        if entry.mine is None:
+        if not self.labeller.note(entry, text):
             self.notify("a note goes with a verdict: press r, i, a or x first (the note is kept here)", severity="warning", timeout=5)
             self.set_focus(self.query_one(CaseList))
             return
-        self._give(entry, self._label(entry, entry.mine.verdict, entry.mine.severity, text))
+        self._labelled(entry)
         self.set_focus(self.query_one(CaseList))
         self.notify("note saved" if text else "note removed", timeout=2)
 
@@ -714,14 +580,7 @@ class ReviewScreen(Screen[None]):
         needle = value.strip()
         self._set_search(needle)
         if needle:
-            low = needle.lower()
-            hits = set()
-            for e in self.state.entries:
-                c = e.case
-                if low in c.id.lower() or any(low in t.lower() for t in c.tags) or low in (c.origin or "").lower():
-                    hits.add(e.id)
-                elif low in (c.prompt or "").lower() or any(low in m.content.lower() for m in c.messages or ()):
-                    hits.add(e.id)
+            hits = suite_hits(self.state.entries, needle)
             self._search_memory = hits
             self.state.search_ids = frozenset(hits)
             self.search_outputs(needle)
@@ -790,7 +649,7 @@ class ReviewScreen(Screen[None]):
                 if not self.state.view:
                     self.notify("no case matches this filter", timeout=3)
 
-        self.app.push_screen(FilterScreen(self.state), done)
+        self.app.push_screen(FilterScreen(self.state, self.query_one(CaseTitle).palette), done)
 
     def set_filter(self, flt: Filter) -> None:
         self.state.filter = flt
@@ -875,7 +734,7 @@ class ReviewScreen(Screen[None]):
         if action == "undo" and not self.undo_stack:
             return None
         if action == "cycle_sample" and entry is not None:
-            outs = self._outputs.get(entry.id)
+            outs = self._outputs.peek(entry.id)
             if outs is not None and max(len(outs.baseline), len(outs.candidate)) <= 1:
                 return None
         if action == "toggle_json" and entry is not None and not self.json_mode and not self.json_available(entry):
@@ -898,22 +757,4 @@ class ReviewScreen(Screen[None]):
         if state != getattr(self, "_binding_state", None):
             self._binding_state = state
             self.refresh_bindings()
-
-
-def build_diff(key: _DiffKey, left: str, right: str) -> _Built:
-    """Rows for one pair of outputs: the JSON view when asked and both sides hold JSON, else
-    the text alignment."""
-    from reviewer.diff.align import align
-
-    if key.json:
-        from reviewer.diff.jsondiff import json_view
-
-        jv = json_view(left, right)
-        if jv is not None:
-            model = SideBySide(jv.rows, marked_left=jv.changed_left_lines, marked_right=jv.changed_right_lines, search=key.search)
-            return _Built(model, jv)
-    if not left and not right:
-        return _Built(None, note="both outputs are empty")
-    rows = align(left, right, ignore_whitespace=key.ignore_whitespace)
-    return _Built(SideBySide(rows, search=key.search))
 

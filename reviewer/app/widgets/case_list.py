@@ -41,6 +41,7 @@ FLAG_MARKS = {
     "non_answer_flip": "∅",
     "truncation": "⋯",
     "format_drift": "≋",
+    "tool_drift": "⚙",
     "positive_flip": "▲",
 }
 FLAG_ORDER = tuple(FLAG_MARKS)  # most serious first: the first three fit in the column
@@ -289,8 +290,7 @@ class CaseList(ScrollView, can_focus=True):
                 "disagreement": g("case-list--disagreement", partial=True),
                 "cursor": g("case-list--cursor" if self.has_focus else "case-list--cursor-blurred", partial=True),
                 **{v: g(f"case-list--{v}", partial=True) for v in VERDICT_MARKS},
-                "negative_flip": bad, "error": bad, "refusal_flip": warn, "non_answer_flip": warn, "truncation": warn,
-                "format_drift": warn, "positive_flip": good,
+                **{f: good if f == "positive_flip" else bad if f in ("negative_flip", "error") else warn for f in FLAG_MARKS},
                 "group": g("case-list--group", partial=True),
             }  # fmt: skip
         return self._styles

@@ -32,6 +32,7 @@ _COMPONENTS = {
     "marker_json": "diff--marker-json",
     "separator": "diff--separator",
     "search": "diff--search",
+    "decline": "diff--decline",
 }
 
 

@@ -1,0 +1,59 @@
+"""Small least-recently-used caches: the outputs of the last cases shown, the diffs built for
+them. A reviewer goes back and forth between a few cases; nothing here grows with the comparison.
+No Textual here."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+__all__ = ["LRU"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class LRU(Generic[K, V]):
+    """At most ``size`` values; a read or a write makes its key the most recent."""
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("an LRU holds at least one value")
+        self.size = size
+        self._d: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        """The value (now the most recent), or None."""
+        found = self._d.get(key)
+        if found is not None:
+            self._d.move_to_end(key)
+        return found
+
+    def peek(self, key: K) -> V | None:
+        """The value without touching the order (for questions that are not a use)."""
+        return self._d.get(key)
+
+    def put(self, key: K, value: V) -> V:
+        self._d[key] = value
+        self._d.move_to_end(key)
+        while len(self._d) > self.size:
+            self._d.popitem(last=False)
+        return value
+
+    def get_or_make(self, key: K, make: Callable[[K], V]) -> V:
+        found = self.get(key)
+        return found if found is not None else self.put(key, make(key))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._d
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def clear(self) -> None:
+        self._d.clear()
+
+    def keys(self) -> list[K]:
+        """Oldest first."""
+        return list(self._d)
