@@ -260,3 +260,15 @@ def test_a_server_that_refuses_the_json_schema_is_asked_without_it(tmp_path, env
     sent = [r.body for r in server.requests[since:]]
     assert len(sent) == 7 and "response_format" in sent[0] and all("response_format" not in b for b in sent[1:])
     assert json.loads(out.stdout)["summary"]["judged"] == 3
+
+
+def test_by_default_only_changed_cases_are_judged(tmp_path, env, server):
+    same = dict(PAIRS[0], id="unchanged-01", candidate=PAIRS[0]["baseline"])
+    CASE_OF[same["id"]] = same
+    make_comparison(tmp_path, env, server, [PAIRS[0], PAIRS[13], same])
+    out = cli("judge", "--judge", f"openai:judge-fair@{server.base_url}", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["cases_selected"] == "changed" and {e["case_id"] for e in doc["cases"]} == {PAIRS[0]["id"], PAIRS[13]["id"]}
+    out = cli("judge", "--judge", f"openai:judge-fair@{server.base_url}", "--cases", "flagged", env=env)
+    assert out.returncode == 0 and "Nothing to judge" in out.stderr

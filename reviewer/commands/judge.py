@@ -146,11 +146,13 @@ def print_report(result: Any, rep: Any, entries: list[dict[str, Any]], rubric_fr
             w(f"  ({rep.disputed} labelled case{'s' * (rep.disputed != 1)} left out: the reviewers disagree among themselves)")
     if entries:
         width = max(len(e["verdict"]) for e in entries)
+        id_width = min(40, max(len(e["case_id"]) for e in entries))
         w("")
         for e in entries:
             reason = " ".join((e["reason"] or "").split())
             reason = reason if len(reason) <= 100 else reason[:100] + "…"
-            w(f"  {e['verdict']:<{width}}  {visible(e['case_id'])}" + (f"  {visible(reason)}" if reason else ""))
+            line = f"  {e['verdict']:<{width}}  {visible(e['case_id']):<{id_width}}" + (f"  {visible(reason)}" if reason else "")
+            w(line.rstrip())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -184,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
                 err.print(f"[yellow]warning:[/] --judge {escape(visible(str(spec)))} is also the {side}: "
                           "a model judging itself favours its own answers")  # fmt: skip
         cases = select_cases(store, data, args.cases)
+        if not cases:
+            err.print(f"Nothing to judge: comparison {data.comparison.id} has no {args.cases} cases (--cases all judges every case).")
         config = JudgeConfig(samples=args.samples, concurrency=args.concurrency, use_cache=not args.no_cache, timeout=args.timeout,
                              attempts=args.attempts)
 
