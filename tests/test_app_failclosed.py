@@ -208,3 +208,22 @@ def test_an_alias_bomb_keymap_is_refused_at_once_and_the_review_goes_on(tmp_path
     assert keymap == {} and problem.startswith(f"{path}:") and problem.endswith("(keymap ignored)")
     path.write_text("label.noise: z\n")
     assert load_keymap() == ({"label.noise": "z"}, None)
+
+
+async def test_a_store_that_cannot_be_written_opens_read_only_and_says_so_at_start(immutable):
+    db, cid = immutable
+    app = ReviewApp(db, cid, reviewer=ME)
+    assert app.store.readonly
+    async with app.run_test(size=SIZE) as pilot:
+        await label_that_fails(pilot)  # the review works; the label waits in the queue
+        said = [n.message for n in app._notifications]
+        assert any(str(db) in m and "read-only" in m and "immutable" in m and "labels file" in m for m in said), said
+
+
+async def test_a_writable_store_is_not_called_read_only(env):
+    db, cid = env
+    app = ReviewApp(db, cid, reviewer=ME)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert not app.store.readonly
+        assert not any("read-only" in n.message for n in app._notifications)

@@ -23,7 +23,7 @@ from textual.widgets import Input
 from reviewer.identity import reviewer_identity
 from reviewer.session.labels import LabelWriter
 from reviewer.session.session import Session
-from reviewer.store import Store
+from reviewer.store import Store, why_not_writable
 
 from .commands import ReviewCommands
 
@@ -78,7 +78,10 @@ class ReviewApp(App[None]):
         self.promote_to = Path(promote_to) if promote_to is not None else None
         self.promote_note = promote_note
         self.exit_notes: list[str] = []  # said on stderr by :meth:`finish` once the app is gone
-        self.store = Store(self.store_path)
+        # a store this process cannot write opens read-only: the review still works, and the
+        # labels given stay in the writer's queue until q offers to save them to a labels file
+        self.store = Store(self.store_path, readonly="auto")
+        self.readonly_why = (why_not_writable(self.store_path) or "opened read-only") if self.store.readonly else None
         try:
             self.session = Session(self.store, comparison_id, reviewer_identity(reviewer))
         except BaseException:
@@ -94,6 +97,12 @@ class ReviewApp(App[None]):
             self.set_keymap(self.user_keymap)
         if self._keymap_problem:
             self.notify(self._keymap_problem, severity="warning", markup=False)
+        if self.readonly_why is not None:
+            self.notify(
+                f"{self.store_path} is read-only ({self.readonly_why}): labels cannot be saved there; "
+                "q offers to write them to a labels file",
+                title="read-only store", severity="warning", timeout=15, markup=False,
+            )  # fmt: skip
         self.push_screen(ReviewScreen())
 
     def on_unmount(self) -> None:

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     path = db_path(args.db)
     if not path.exists():
         raise UsageError(f"{path}: no such database (make a comparison with `reviewer run`, or try `reviewer demo`)")
-    with Store(path) as store:
+    with Store(path, readonly="auto") as store:  # reading only; the app says when it cannot write
         comparison_id = resolve_comparison(store, args.comparison)
     from ..app import ReviewApp  # Textual is imported only here
 
