@@ -67,8 +67,6 @@ RESPONSE_FORMAT: dict[str, Any] = {
     "type": "json_schema",
     "json_schema": {"name": "pairwise_verdict", "strict": True, "schema": RESPONSE_SCHEMA},
 }
-#: Bumped when the prompt's wording changes: part of every call's identity (its cache key).
-PROMPT_VERSION = 1
 #: Longest answer shown to the judge (characters); the rest is cut, saying so.
 ANSWER_LIMIT = 12_000
 #: Longest reason kept from an answer in prose.

@@ -73,13 +73,13 @@ def env(tmp_path):
     return e
 
 
-def make_comparison(tmp_path: Path, env: dict, server: FakeProvider, pairs=PAIRS) -> Path:
+def make_comparison(tmp_path: Path, env: dict, server: FakeProvider, pairs=PAIRS, *extra: str) -> Path:
     lines = ["suite: judged", "cases:"]
     for p in pairs:
         lines += [f"  - id: {p['id']}", f"    prompt: {json.dumps(p['prompt'] + ' #' + p['id'])}", f"    reference: {json.dumps(p['reference'])}"]
     path = tmp_path / "suite.yaml"
     path.write_text("\n".join(lines) + "\n")
-    out = cli("run", str(path), "--baseline", f"openai:base@{server.base_url}", "--candidate", f"openai:cand@{server.base_url}", env=env)
+    out = cli("run", str(path), "--baseline", f"openai:base@{server.base_url}", "--candidate", f"openai:cand@{server.base_url}", *extra, env=env)
     assert out.returncode == 0, out.stderr
     return Path(env["REVIEWER_DB"])
 
@@ -272,3 +272,17 @@ def test_by_default_only_changed_cases_are_judged(tmp_path, env, server):
     assert doc["cases_selected"] == "changed" and {e["case_id"] for e in doc["cases"]} == {PAIRS[0]["id"], PAIRS[13]["id"]}
     out = cli("judge", "--judge", f"openai:judge-fair@{server.base_url}", "--cases", "flagged", env=env)
     assert out.returncode == 0 and "Nothing to judge" in out.stderr
+
+
+def test_samples_all_judges_every_pair_and_reports_shares(tmp_path, env, server):
+    make_comparison(tmp_path, env, server, PAIRS[:2], "--samples", "3")
+    first = judge(env, f"openai:judge-fair@{server.base_url}")
+    assert json.loads(first.stdout)["calls"]["planned"] == 4
+    out = judge(env, f"openai:judge-fair@{server.base_url}", "--samples", "all")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    # samples 1 and 2 answered like sample 0 (a deterministic server): the same judge calls, copied from the cache
+    assert doc["calls"]["planned"] == 12 and doc["calls"]["resumed"] == 4 and doc["calls"]["cached"] == 8 and doc["calls"]["made"] == 0
+    assert doc["summary"]["pairs"] == 6
+    for e in doc["cases"]:
+        assert e["shares"] == {CASE_OF[e["case_id"]]["expected"]["fair"]: 1.0} and len(e["orders"]) == 6
