@@ -154,7 +154,7 @@ def order_answers(position: Position, baseline: str, candidate: str) -> tuple[st
 class Parsed:
     better: Better | None  # None: no verdict could be read
     reason: str | None
-    how: str  # json, fenced, marker, key, prose, none
+    how: str  # json, fenced, bare, marker, key, prose, none
 
 
 _THINK = re.compile(r"(?is)<(think|thinking|reasoning)>.*?</\1>")
@@ -313,6 +313,15 @@ def _key_value(value: str) -> Better | None:
     return normalise_choice(re.split(r"[\s,;(]", value, maxsplit=1)[0])
 
 
+def _bare_choice(text: str) -> Better | None:
+    """A whole answer that is only a choice: "2", "Answer 1", "tie" (never "Answer 1 is wrong")."""
+    v = " ".join(text.lower().split())
+    if v in _ONE or v in _TWO or v in _TIE_WORDS:
+        return normalise_choice(v)
+    m = re.fullmatch(rf"(?i){_ANSWER_WORD}\s*#?\s*([12])", v)
+    return m.group(1) if m else None  # type: ignore[return-value]
+
+
 def _reason_of(text: str) -> str | None:
     text = " ".join(text.split())
     if not text:
@@ -345,6 +354,9 @@ def parse_answer(text: str | None) -> Parsed:
         got = _from_object(obj)
         if got is not None and got[0] is not None:
             return Parsed(got[0], got[1], "json")
+    bare = body.strip().strip("*_`#>\"' \n.!")
+    if len(bare) <= 20 and (choice := _bare_choice(bare)) is not None:  # "2", "Answer 1", "**Tie**"
+        return Parsed(choice, None, "bare")
     markers = _MARKER.findall(body)
     if markers:
         last = markers[-1].lower()

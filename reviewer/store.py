@@ -301,7 +301,7 @@ def _v3(db: sqlite_utils.Database) -> None:
             position TEXT NOT NULL CHECK (position IN ('baseline_first','candidate_first')),
             better TEXT CHECK (better IS NULL OR better IN ('1','2','tie')),  -- NULL: unparsed or failed
             reason TEXT,
-            parsed TEXT,                     -- how the answer was read: json, fenced, marker, key, prose, none
+            parsed TEXT,                     -- how the answer was read: json, fenced, bare, marker, key, prose, none
             raw TEXT,                        -- the judge's answer as it came
             resolved_model TEXT,
             error TEXT,

@@ -50,6 +50,11 @@ ANSWERS = [
     ("Answer 1 is more concise. However, Answer 2 is better overall.", "2", "prose"),
     ("Answer 2 is not better than Answer 1.", "1", "prose"),
     ("Es un empate.", "tie", "prose"),
+    ("2", "2", "bare"),
+    ("**Answer 1**", "1", "bare"),
+    ("Tie.", "tie", "bare"),
+    ("Answer 1 is wrong.", None, "none"),
+    ("Answer 1: wrong capital. Answer 2: right. Answer 2 is better.", "2", "prose"),
 ]
 
 
