@@ -31,29 +31,38 @@ def _review_screen(provider: Provider) -> ReviewScreen | None:
 
 
 def commands_for(screen: ReviewScreen) -> list[tuple[str, Callable[[], object], str]]:
-    """(title, callback, help) of every palette command for this screen."""
+    """(title, callback, help) of every palette command for this screen. The help of a command
+    that has a key is that key as bound now (the user's keymap applied), so a remapped key shows
+    right."""
+    from .screens.help import keys_by_id
+
     s = screen
+    keys = keys_by_id(s)
+
+    def key(binding_id: str) -> str:
+        return keys.get(binding_id, "")
+
     out: list[tuple[str, Callable[[], object], str]] = [
-        ("Label: regression", partial(s.action_label, "regression"), "r"),
-        ("Label: improvement", partial(s.action_label, "improvement"), "i"),
-        ("Label: acceptable", partial(s.action_label, "acceptable"), "a"),
-        ("Label: noise", partial(s.action_label, "noise"), "x"),
-        *((f"Label: regression, severity {n}", partial(s.action_severity, n), str(n)) for n in (1, 2, 3)),
-        ("Label: edit note", s.action_edit_note, "e"),
-        ("Label: undo the last label", s.action_undo, "u"),
-        ("Next unreviewed case", s.action_next_unreviewed, "n"),
-        ("Next flagged case", s.action_next_flagged, "N"),
-        ("View: toggle JSON structural view", s.action_toggle_json, "d"),
-        ("View: toggle ignoring whitespace", s.action_toggle_whitespace, "w"),
-        ("View: next sample pair", s.action_cycle_sample, "s"),
-        ("View: show or hide the prompt", s.action_toggle_prompt, "m"),
-        ("Diff: next change", partial(s.action_jump_change, 1), "]"),
-        ("Diff: previous change", partial(s.action_jump_change, -1), "["),
-        ("Search cases", s.action_search, "/"),
-        ("Filter…", s.action_filter, "f"),
-        ("Filter: clear", partial(s.set_filter, Filter()), "esc"),
-        ("Promote this case to a golden case", s.action_promote, "p"),
-        ("Help: keys and marks", s.action_help, "?"),
+        ("Label: regression", partial(s.action_label, "regression"), key("label.regression")),
+        ("Label: improvement", partial(s.action_label, "improvement"), key("label.improvement")),
+        ("Label: acceptable", partial(s.action_label, "acceptable"), key("label.acceptable")),
+        ("Label: noise", partial(s.action_label, "noise"), key("label.noise")),
+        *((f"Label: regression, severity {n}", partial(s.action_severity, n), key(f"label.severity-{n}")) for n in (1, 2, 3)),
+        ("Label: edit note", s.action_edit_note, key("label.note")),
+        ("Label: undo the last label", s.action_undo, key("label.undo")),
+        ("Next unreviewed case", s.action_next_unreviewed, key("cursor.next-unreviewed")),
+        ("Next flagged case", s.action_next_flagged, key("cursor.next-flagged")),
+        ("View: toggle JSON structural view", s.action_toggle_json, key("view.json")),
+        ("View: toggle ignoring whitespace", s.action_toggle_whitespace, key("view.whitespace")),
+        ("View: next sample pair", s.action_cycle_sample, key("view.sample")),
+        ("View: show or hide the prompt", s.action_toggle_prompt, key("view.prompt")),
+        ("Diff: next change", partial(s.action_jump_change, 1), key("diff.next-change")),
+        ("Diff: previous change", partial(s.action_jump_change, -1), key("diff.previous-change")),
+        ("Search cases", s.action_search, key("list.search")),
+        ("Filter…", s.action_filter, key("list.filter")),
+        ("Filter: clear", partial(s.set_filter, Filter()), key("list.clear")),
+        ("Promote this case to a golden case", s.action_promote, key("case.promote")),
+        ("Help: keys and marks", s.action_help, key("app.help")),
     ]
     for v, label in VERDICT_LABELS.items():
         out.append((f"Filter: only {label}", partial(s.set_filter, Filter(verdicts=frozenset({v}))), "verdict"))
@@ -62,7 +71,7 @@ def commands_for(screen: ReviewScreen) -> list[tuple[str, Callable[[], object], 
     for tag in s.state.tags():
         out.append((f"Filter: only #{make_visible(tag).text}", partial(s.set_filter, Filter(tags=frozenset({tag}))), "tag"))
     for order in SORTS:
-        out.append((f"Sort: {SORT_LABELS[order]}", partial(s.set_sort, order), "o cycles"))
+        out.append((f"Sort: {SORT_LABELS[order]}", partial(s.set_sort, order), f"{key('list.sort')} cycles".strip()))
     return out
 
 
