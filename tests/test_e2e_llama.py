@@ -201,6 +201,64 @@ def test_exported_run_replays_through_the_recorded_provider(replay):
     assert all(r["model"] == MODEL and r["usage"]["completion_tokens"] >= 1 for r in recs)
 
 
+TOOL_SUITE = """\
+suite: e2e-tools
+defaults:
+  params: {temperature: 0, max_tokens: 48}
+  tools:
+    - type: function
+      function:
+        name: get_weather
+        description: The current weather in a city.
+        parameters: {type: object, properties: {city: {type: string}}, required: [city]}
+  tool_choice: {type: function, function: {name: get_weather}}
+cases:
+  - id: weather-paris
+    prompt: What is the weather in Paris?
+    checks: [{tool_called: get_weather}]
+"""
+
+
+@pytest.mark.e2e
+def test_a_tools_request_gets_a_tool_call_that_reaches_the_store_as_sent(servers, tmp_path):
+    """llama-cpp-python's chat handler answers a request that names its tool (``tool_choice``
+    ``{type: function, ...}``) with a grammar-constrained call to it, with any chat format, ours
+    included (``auto`` would need a function-calling chat format the base model does not have).
+    The call must reach the store exactly as the server sent it: the same raw arguments that a
+    direct request gets (greedy, model state reset per request). What the 270M model writes into
+    the arguments is not judged."""
+    suite, db = tmp_path / "tools.yaml", tmp_path / "store.db"
+    suite.write_text(TOOL_SUITE, encoding="utf-8")
+    env = {**os.environ, "REVIEWER_DB": str(tmp_path / "unused.db"), "HOME": str(tmp_path)}
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("OPENAI_BASE_URL", None)
+    res = _reviewer(
+        "run", str(suite), "--baseline", servers["baseline"]["spec"], "--candidate", servers["candidate"]["spec"],
+        "--concurrency", "1", "--db", str(db), env=env,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-3000:]
+    from reviewer.store import Store
+    from reviewer.suite import load_suite
+
+    with Store(db) as store:
+        comp = store.comparison()
+        stored = {side: store.outputs(rid) for side, rid in (("baseline", comp.baseline_run_id), ("candidate", comp.candidate_run_id))}
+    direct = httpx.post(
+        servers["baseline"]["base_url"] + "/chat/completions",
+        json={"model": MODEL, "messages": [{"role": "user", "content": "What is the weather in Paris?"}], "temperature": 0,
+              "max_tokens": 48, **load_suite(suite).suite.cases[0].build_tools()},
+        timeout=300,
+    ).json()  # fmt: skip
+    sent = direct["choices"][0]["message"]["tool_calls"]
+    for side, outs in stored.items():
+        [out] = outs
+        assert out.error is None, (side, out.error)
+        assert out.finish_reason == "tool_calls", side
+        assert [c.name for c in out.tool_calls] == ["get_weather"], side
+        assert out.tool_calls[0].arguments.strip(), side  # raw text kept, whether or not it parses
+    assert stored["baseline"][0].tool_calls[0].arguments == sent[0]["function"]["arguments"]
+
+
 @pytest.mark.e2e
 def test_unknown_model_name_is_refused_not_silently_served(servers):
     url = servers["baseline"]["base_url"] + "/chat/completions"

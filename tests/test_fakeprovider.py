@@ -354,3 +354,78 @@ def test_runs_as_a_process_until_sigterm():
         finally:
             if p.poll() is None:
                 p.kill()
+
+
+# ------------------------------------------------------------------ tools and the Responses API
+CALLS = [{"name": "get_weather", "arguments": '{"city": "Par'}, {"name": "noop", "arguments": {"x": 1}, "id": "mine"}]
+
+
+def responses(srv, body, headers=None):
+    return httpx.post(srv.root_url + "/v1/responses", json={"model": "gpt-5-mini", **body}, headers=headers or {}, timeout=10)
+
+
+def test_openai_tool_calls_keep_arguments_as_written(srv):
+    srv.script("weather", ok(tool_calls=CALLS, reasoning="hmm"))
+    choice = chat(srv, "weather?").json()["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    msg = choice["message"]
+    assert msg["content"] is None and msg["reasoning_content"] == "hmm"
+    first, second = msg["tool_calls"]
+    assert first["type"] == "function" and first["id"].startswith("call_")
+    assert first["function"] == {"name": "get_weather", "arguments": '{"city": "Par'}  # invalid JSON, as given
+    assert second["id"] == "mine" and json.loads(second["function"]["arguments"]) == {"x": 1}
+
+
+def test_anthropic_tool_use_thinking_and_refusal_stop(srv):
+    srv.script("weather", ok(tool_calls=[{"name": "get_weather", "arguments": '{"city": "Paris"}'}], reasoning="think"),
+               ok(text="", finish_reason="refusal", stop_details={"type": "refusal", "category": "cyber", "explanation": None}))
+    body = messages(srv, "weather?").json()
+    assert body["stop_reason"] == "tool_use"
+    thinking, tool_use = body["content"]
+    assert thinking["type"] == "thinking" and thinking["thinking"] == "think" and thinking["signature"]
+    assert tool_use["type"] == "tool_use" and tool_use["id"].startswith("toolu_01") and tool_use["input"] == {"city": "Paris"}
+    refused = messages(srv, "weather?").json()
+    assert refused["stop_reason"] == "refusal" and refused["content"] == []
+    assert refused["stop_details"] == {"type": "refusal", "category": "cyber", "explanation": None}
+
+
+def test_responses_api_answers_with_output_items(srv):
+    r = responses(srv, {"instructions": "Be brief.", "input": [{"role": "user", "content": "Name a colour"}], "max_output_tokens": 50})
+    assert r.status_code == 200 and r.headers["x-request-id"].startswith("req_")
+    body = r.json()
+    assert body["object"] == "response" and body["status"] == "completed" and body["model"] == "gpt-5-mini-2026-05-01"
+    [msg] = body["output"]
+    assert msg["type"] == "message" and msg["role"] == "assistant"
+    assert msg["content"][0]["type"] == "output_text" and "Name a colour" in msg["content"][0]["text"]
+    assert body["usage"]["input_tokens"] > 0 and body["usage"]["output_tokens"] > 0
+    # the default answer is the one Chat Completions gives for the same prompt and model
+    assert chat(srv, "Name a colour", model="gpt-5-mini").json()["choices"][0]["message"]["content"] == msg["content"][0]["text"]
+
+
+def test_responses_api_function_calls_reasoning_refusal_and_truncation(srv):
+    srv.script("go", ok(tool_calls=CALLS, reasoning="plan"), ok(refusal="I can't help with that."), ok(text="cut short", finish_reason="length"))
+    body = responses(srv, {"input": "go"}).json()
+    kinds = [item["type"] for item in body["output"]]
+    assert kinds == ["reasoning", "function_call", "function_call"]
+    assert body["output"][0]["summary"] == [{"type": "summary_text", "text": "plan"}]
+    call = body["output"][1]
+    assert call["name"] == "get_weather" and call["arguments"] == '{"city": "Par'
+    assert call["call_id"].startswith("call_") and call["id"].startswith("fc_")
+    assert body["output"][2]["call_id"] == "mine"
+    refused = responses(srv, {"input": [{"role": "user", "content": "go"}]}).json()
+    assert refused["output"][0]["content"] == [{"type": "refusal", "refusal": "I can't help with that."}]
+    cut = responses(srv, {"input": "go"}).json()
+    assert cut["status"] == "incomplete" and cut["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert srv.count("go", path="/v1/responses") == 3
+
+
+def test_responses_api_refuses_chat_fields_and_speaks_openai_errors(srv):
+    r = responses(srv, {"messages": [{"role": "user", "content": "hi"}], "input": "hi"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_parameter"
+    assert responses(srv, {}).json()["error"]["code"] == "missing_required_parameter"
+    srv.script("busy", error(429, retry_after=1))
+    r = responses(srv, {"input": "busy"})
+    assert r.status_code == 429 and r.headers["retry-after"] == "1" and r.json()["error"]["code"] == "rate_limit_exceeded"
+    with FakeProvider(api_key=KEY) as locked:
+        assert responses(locked, {"input": "hi"}).status_code == 401
+        assert responses(locked, {"input": "hi"}, headers={"Authorization": f"Bearer {KEY}"}).status_code == 200

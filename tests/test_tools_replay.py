@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fakeprovider import FakeProvider, Malformed, last_user_text, ok
+
 from reviewer.errors import UsageError
 from reviewer.providers import make_provider, parse_spec
 from reviewer.replay import Replay, ReplayConfig

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from reviewer.suite import SuiteError, load_suite, parse_json_path
 
 ROOT = Path(__file__).resolve().parent.parent
