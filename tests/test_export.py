@@ -557,7 +557,8 @@ def test_errors_missing_answers_and_an_unfinished_run_are_reported(tmp_path):
     assert "- ⚠ The comparison is not complete (status: running)" in md
     assert "- ⚠ 1 case lacks stored answers on a side (counted as errors): `b`." in md
     assert "```diff\n- hello\n+ (no answer: error)\n```" in md
-    assert "| Errors | 50% | 100% | **+50.0 pp** | ±2 pp |" in md
+    # one case of two went to an error: McNemar p = 1, so not bold (issue 12: within noise is never bold)
+    assert "| Errors | 50% | 100% | +50.0 pp, p = 1.00, within noise | ±2 pp |" in md
     assert "## Unreviewed changes" in md and "- `b` · change 0.00 · error" in md
 
 

@@ -40,6 +40,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--price", action="append", metavar="MODEL=IN,OUT",
         help="USD per million input,output tokens for a run's model (repeatable), to show cost",
     )  # fmt: skip
+    p.add_argument(
+        "--alpha", type=float, default=0.05, metavar="LEVEL",
+        help="significance level of the paired tests behind every delta (default 0.05)",
+    )  # fmt: skip
     add_db_option(p)
 
 
@@ -69,11 +73,13 @@ def _run(args: argparse.Namespace) -> int:
     if out_path is not None and not out_path.parent.is_dir():
         raise UsageError(f"-o {args.output}: no such directory {out_path.parent}")
     prices = parse_prices(args.price)
+    if not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha {args.alpha:g}: expected a level between 0 and 1, e.g. 0.05")
     identity = reviewer_identity(args.identity)
 
     with open_store(args) as store:
         cl = load_changelog(store, args.comparison, generated_by=identity, prices=prices,
-                            allow_unreviewed=args.allow_unreviewed)  # fmt: skip
+                            allow_unreviewed=args.allow_unreviewed, alpha=args.alpha)  # fmt: skip
     if not args.allow_unreviewed:
         refuse_unreviewed(cl.unreviewed, "list them as unreviewed")
 

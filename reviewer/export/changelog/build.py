@@ -18,13 +18,13 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ... import __version__
 from ..plural import plural
+from .metrics import SideStats, side_metrics
 from .model import (
     STATE_DIGEST_PREFIX,
     CaseEntry,
@@ -32,10 +32,13 @@ from .model import (
     CheckEntry,
     CheckRow,
     CheckSide,
+    Consistency,
+    FlipTest,
     LabelEntry,
-    Metric,
     Price,
+    SideConsistency,
     SideInfo,
+    SignificanceInfo,
     SignoffEntry,
     Status,
     Summary,
@@ -43,12 +46,27 @@ from .model import (
     latest_label,
     review_state_digest,
 )
+from .significance import (
+    ALPHA,
+    CORRECTION,
+    RESAMPLES,
+    CasePair,
+    decide,
+    flips_p,
+    holm_by_key,
+    holm_rows,
+)
 
 if TYPE_CHECKING:
     from ...diff.score import Assessment
     from ...store import ComparisonData, Label, Output, Signoff
 
 __all__ = ["build_changelog"]
+
+#: What the JSON says about the families and seeds (see .significance).
+FAMILIES = ("each metric's per-tag rows (Holm across the tags); the tags' check flips; the check kinds; "
+            "overall metrics are read one by one (not adjusted)")  # fmt: skip
+SEEDS = "CRC-32 of scope/metric (e.g. overall/words_median): the same p-values on every export"
 
 _SECRET_KEY_RE = re.compile(r"(api[_-]?key|secret|password|passwd|authorization|^token$|access[_-]?token|bearer)", re.I)
 
@@ -93,106 +111,6 @@ def _side_info(side: str, run: Any, outputs: Mapping[str, Sequence[Output]]) -> 
     )  # fmt: skip
 
 
-def _quantile(values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default); ``values`` sorted."""
-    if not values:
-        return None
-    if len(values) == 1:
-        return float(values[0])
-    pos = (len(values) - 1) * q
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(values) - 1)
-    return float(values[lo] + (values[hi] - values[lo]) * (pos - lo))
-
-
-@dataclass(slots=True)
-class _SideStats:
-    """Accumulates one side's per-sample numbers over a set of cases."""
-
-    words: list[int] = field(default_factory=list)
-    samples: int = 0
-    answered: int = 0
-    refusals: int = 0
-    truncated: int = 0
-    errors: int = 0
-    json_samples: int = 0
-    json_valid: int = 0
-    schema_samples: int = 0
-    schema_valid: int = 0
-    latencies: list[float] = field(default_factory=list)
-    in_tokens: int = 0
-    out_tokens: int = 0
-    token_samples: int = 0
-
-    def add(self, signals: Sequence[Any], outputs: Sequence[Output], expects_json: bool, has_schema: bool) -> None:
-        for g in signals:
-            self.samples += 1
-            if g.error:
-                self.errors += 1
-                continue
-            self.answered += 1
-            self.words.append(g.words)
-            self.refusals += g.refusal
-            self.truncated += g.truncated
-            if expects_json:
-                self.json_samples += 1
-                self.json_valid += g.json_valid
-            if has_schema:
-                self.schema_samples += 1
-                self.schema_valid += bool(g.schema_valid)
-        for o in outputs:
-            if o.error is not None:
-                continue
-            if o.latency_ms is not None:
-                self.latencies.append(o.latency_ms)
-            if o.input_tokens is not None and o.output_tokens is not None:
-                self.token_samples += 1
-                self.in_tokens += o.input_tokens
-                self.out_tokens += o.output_tokens
-
-
-def _rate(n: int, d: int) -> float | None:
-    return n / d if d else None
-
-
-def _metrics(b: _SideStats, c: _SideStats, prices: tuple[Price | None, Price | None], cases: int) -> list[Metric]:
-    bw, cw = sorted(b.words), sorted(c.words)
-    bl, cl = sorted(b.latencies), sorted(c.latencies)
-    out = [
-        Metric("words_median", "Median length (words)", "words", _quantile(bw, 0.5), _quantile(cw, 0.5), 0.10),
-        Metric("words_p90", "p90 length (words)", "words", _quantile(bw, 0.9), _quantile(cw, 0.9), 0.10),
-        Metric("refusal_rate", "Refusal rate", "rate", _rate(b.refusals, b.answered), _rate(c.refusals, c.answered), 0.02),
-    ]  # fmt: skip
-    if b.json_samples or c.json_samples:
-        out.append(Metric("json_valid_rate", "Valid JSON (cases expecting JSON)", "rate",
-                          _rate(b.json_valid, b.json_samples), _rate(c.json_valid, c.json_samples), 0.02))  # fmt: skip
-    if b.schema_samples or c.schema_samples:
-        out.append(Metric("schema_valid_rate", "Matches its JSON schema", "rate",
-                          _rate(b.schema_valid, b.schema_samples), _rate(c.schema_valid, c.schema_samples), 0.02))  # fmt: skip
-    out += [
-        Metric("truncation_rate", "Truncated (length limit)", "rate", _rate(b.truncated, b.answered), _rate(c.truncated, c.answered), 0.02),
-        Metric("error_rate", "Errors", "rate", _rate(b.errors, b.samples), _rate(c.errors, c.samples), 0.02),
-    ]  # fmt: skip
-    if bl or cl:
-        out.append(Metric("latency_p50", "Latency p50", "ms", _quantile(bl, 0.5), _quantile(cl, 0.5), 0.20))
-        out.append(Metric("latency_p95", "Latency p95", "ms", _quantile(bl, 0.95), _quantile(cl, 0.95), 0.20))
-    if b.token_samples or c.token_samples:
-        out.append(Metric("input_tokens_mean", "Input tokens per answer", "tokens",
-                          _rate(b.in_tokens, b.token_samples), _rate(c.in_tokens, c.token_samples), 0.10))  # fmt: skip
-        out.append(Metric("output_tokens_mean", "Output tokens per answer", "tokens",
-                          _rate(b.out_tokens, b.token_samples), _rate(c.out_tokens, c.token_samples), 0.10))  # fmt: skip
-    pb, pc = prices
-    if (pb or pc) and (b.token_samples or c.token_samples):
-
-        def cost(s: _SideStats, p: Price | None) -> float | None:
-            if p is None or not s.token_samples or s.token_samples < s.answered:
-                return None  # unknown price, or tokens missing for some answers: no partial totals
-            return (s.in_tokens * p.input_per_mtok + s.out_tokens * p.output_per_mtok) / 1e6
-
-        out.append(Metric("cost_total", f"Cost of the run ({plural(cases, 'case')})", "usd", cost(b, pb), cost(c, pc), 0.10))
-    return [m for m in out if m.baseline is not None or m.candidate is not None]
-
-
 def _case_checks(a: Assessment) -> list[CheckEntry]:
     out = []
     for bc, cc in zip(a.baseline_checks, a.candidate_checks, strict=False):
@@ -204,6 +122,20 @@ def _case_checks(a: Assessment) -> list[CheckEntry]:
             )  # fmt: skip
         )
     return out
+
+
+def _consistency(a: Assessment) -> Consistency | None:
+    """pass^k and the flip rate between samples, per side, from the case's checks."""
+    if not a.baseline_checks:
+        return None
+
+    def side(checks: Sequence[Any]) -> SideConsistency:
+        k = checks[0].samples
+        # reviewer.stats.pass_hat_k's flip rate, j(k − j) / C(k, 2), from each check's pass count
+        flip = max(sc.passes * (sc.samples - sc.passes) for sc in checks) / math.comb(k, 2) if k >= 2 else None
+        return SideConsistency(k, all(sc.passes == sc.samples for sc in checks), flip)
+
+    return Consistency(side(a.baseline_checks), side(a.candidate_checks))
 
 
 def _status(a: Assessment) -> Status:
@@ -219,9 +151,6 @@ def _first_text(outputs: Sequence[Output] | None) -> str | None:
     return o.text or ""
 
 
-#: Excerpts align at most this many characters of each output (a 1 MB answer would cost seconds;
-
-
 def build_changelog(
     data: ComparisonData,
     assessments: Sequence[Assessment],
@@ -234,12 +163,14 @@ def build_changelog(
     tool: str | None = None,
     previous_comparison: tuple[int, str] | None = None,
     allow_unreviewed: bool = False,
+    alpha: float = ALPHA,
 ) -> Changelog:
     """The changelog of one comparison. Pure: time, identity and prices are parameters.
 
     ``assessments`` must be in triage order (as ``assess_comparison`` returns them); ``prices`` maps
     a run's spec (``provider:model``) or model to its :class:`Price`; ``previous_comparison`` is the
-    (id, created_at) of the previous comparison of the same suite, for "cases added since".
+    (id, created_at) of the previous comparison of the same suite, for "cases added since";
+    ``alpha`` is the level at which a delta is called significant (:mod:`.significance`).
     """
     suite = data.suite.suite
     case_defs = {c.id: c for c in suite.cases}
@@ -259,9 +190,10 @@ def build_changelog(
         cases.append(
             CaseEntry(
                 id=a.case_id, tags=list(cdef.tags) if cdef else [], rank=rank, change=a.change, within=a.within,
-                noise=a.noise, tier=a.tier, status=_status(a), flags=list(a.flags), flip=a.flip,
+                noise=a.noise, noise_known=getattr(a, "noise_known", a.within is not None),
+                noise_p=getattr(a, "noise_p", None), tier=a.tier, status=_status(a), flags=list(a.flags), flip=a.flip,
                 format_drift=list(a.pair.format_drift) if "format_drift" in a.flags else [],
-                checks=_case_checks(a), labels=by_case.get(a.case_id, []),
+                checks=_case_checks(a), consistency=_consistency(a), labels=by_case.get(a.case_id, []),
                 origin=cdef.origin if cdef else None, added=cdef.added.isoformat() if cdef and cdef.added else None,
             )  # fmt: skip
         )
@@ -280,14 +212,22 @@ def build_changelog(
         kinds = {ch.kind for ch in cdef.checks} if cdef else set()
         return bool(kinds & {"json", "json_schema"}), "json_schema" in kinds
 
-    overall = (_SideStats(), _SideStats())
-    tag_stats: dict[str, tuple[_SideStats, _SideStats]] = defaultdict(lambda: (_SideStats(), _SideStats()))
+    # each case's own numbers (for the paired tests), merged per scope
+    overall = (SideStats(), SideStats())
+    overall_pairs: list[CasePair] = []
+    tag_stats: dict[str, tuple[SideStats, SideStats]] = defaultdict(lambda: (SideStats(), SideStats()))
+    tag_pairs: dict[str, list[CasePair]] = defaultdict(list)
     for cid, a in assessed.items():
         ej, es = expects(cid)
         bo, co = data.baseline_outputs.get(cid, []), data.candidate_outputs.get(cid, [])
-        targets = [overall] + [tag_stats[t] for t in entry_of[cid].tags]
-        for bs, cs in targets:
-            bs.add(a.baseline_signals, bo, ej, es)
+        own = (SideStats(), SideStats())
+        own[0].add(a.baseline_signals, bo, ej, es)
+        own[1].add(a.candidate_signals, co, ej, es)
+        overall_pairs.append(own)
+        for t in entry_of[cid].tags:
+            tag_pairs[t].append(own)
+        for bs, cs in [overall, *(tag_stats[t] for t in entry_of[cid].tags)]:
+            bs.add(a.baseline_signals, bo, ej, es)  # (measured: faster than merging `own`)
             cs.add(a.candidate_signals, co, ej, es)
 
     def price_of(info: SideInfo) -> Price | None:
@@ -297,7 +237,8 @@ def build_changelog(
 
     baseline = _side_info("baseline", data.baseline, data.baseline_outputs)
     candidate = _side_info("candidate", data.candidate, data.candidate_outputs)
-    metrics = _metrics(*overall, (price_of(baseline), price_of(candidate)), len(cases))
+    metrics = side_metrics(*overall, (price_of(baseline), price_of(candidate)), len(cases), overall_pairs, scope="overall")
+    decide(metrics, alpha)
 
     # summary
     verdicts = Counter(c.verdict for c in cases if c.verdict)
@@ -325,9 +266,11 @@ def build_changelog(
         positive_flips=pos,
         negative_flip_rate=neg / checked if checked else None,
         positive_flip_rate=pos / checked if checked else None,
+        flips_test=FlipTest(flips_p(neg, pos)),
         negative_flips_waived=sum(1 for c in cases if c.flip == "negative" and c.verdict not in (None, "regression")),
         samples=baseline.outputs + candidate.outputs,
         errors=baseline.errors + candidate.errors,
+        noise_unknown=sum(1 for c in cases if not c.noise_known),
     )
 
     # per tag
@@ -335,17 +278,19 @@ def build_changelog(
     for tag in sorted(tag_stats):
         members = [c for c in cases if tag in c.tags]
         tv = Counter(c.verdict for c in members if c.verdict)
+        tneg = sum(1 for c in members if c.flip == "negative")
+        tpos = sum(1 for c in members if c.flip == "positive")
         tag_rows.append(
             TagRow(
                 tag=tag, cases=len(members),
                 changed=sum(1 for c in members if c.status == "changed"),
                 noise=sum(1 for c in members if c.status == "noise"),
                 unchanged=sum(1 for c in members if c.status == "unchanged"),
-                negative_flips=sum(1 for c in members if c.flip == "negative"),
-                positive_flips=sum(1 for c in members if c.flip == "positive"),
+                negative_flips=tneg, positive_flips=tpos, flips_test=FlipTest(flips_p(tneg, tpos)),
                 regressions=tv["regression"], improvements=tv["improvement"],
                 unreviewed=sum(1 for c in members if c.unreviewed),
-                metrics={m.key: m for m in _metrics(*tag_stats[tag], (None, None), len(members))},
+                metrics={m.key: m for m in side_metrics(*tag_stats[tag], (None, None), len(members), tag_pairs[tag],
+                                                        scope=f"tag:{tag}")},
             )  # fmt: skip
         )
 
@@ -364,7 +309,13 @@ def build_changelog(
             row[2] += cp
             row[3] += bp and not cp
             row[4] += cp and not bp
-    check_rows = [CheckRow(k, *v) for k, v in sorted(kinds.items())]
+    check_rows = [CheckRow(k, *v, p_value=flips_p(v[3], v[4])) for k, v in sorted(kinds.items())]
+
+    # families read at once: per-tag rows of one metric, the tags' flips, the check kinds
+    holm_by_key([list(t.metrics.values()) for t in tag_rows], alpha)
+    holm_rows([t.flips_test for t in tag_rows], alpha)
+    holm_rows(check_rows, alpha)
+    decide([summary.flips_test], alpha)
 
     warnings = _provenance(baseline, candidate, data)
     new_cases: list[str] = []
@@ -380,6 +331,7 @@ def build_changelog(
         tool=tool or f"reviewer {__version__}", reviewers=[], summary=summary, metrics=metrics, tags=tag_rows,
         checks=check_rows, cases=cases, warnings=["".join(t for _, t in w) for w in warnings], warning_parts=warnings,
         signoffs=[], new_cases=new_cases, previous_comparison=previous_comparison, allow_unreviewed=allow_unreviewed,
+        significance=SignificanceInfo(alpha, CORRECTION, FAMILIES, RESAMPLES, SEEDS),
     )  # fmt: skip
     for so in signoffs:
         current = None

@@ -29,30 +29,50 @@ def _finite(x: float) -> float | None:
     return round(x, 6)
 
 
+#: Per model class: (attribute, JSON key, raw floats, mapping as its values) for each field, and
+#: the computed properties that follow it. Built once per class.
+_Plan = list[tuple[str, str, bool, bool, tuple[str, ...]]]
+_PLANS: dict[type, tuple[_Plan, tuple[str, ...]]] = {}
+_SCALARS = (str, int, bool, type(None))
+
+
+def _plan(cls: type) -> tuple[_Plan, tuple[str, ...]]:
+    got = _PLANS.get(cls)
+    if got is None:
+        plan: _Plan = []
+        for f in fields(cls):
+            how = f.metadata.get("json", {})
+            if not how.get("skip"):
+                plan.append((f.name, how.get("name", f.name), how.get("raw", False), how.get("values", False),
+                             tuple(how.get("then", ()))))  # fmt: skip
+        got = _PLANS[cls] = (plan, tuple(getattr(cls, "JSON_AFTER", ())))
+    return got
+
+
 def to_jsonable(value: Any, *, raw: bool = False) -> Any:
     """A model object (or a list/dict of them) as JSON values; ``raw`` keeps floats as they are."""
-    if is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {}
-        for f in fields(value):
-            how = f.metadata.get("json", {})
-            if how.get("skip"):
-                continue
-            v = getattr(value, f.name)
-            if how.get("values"):
-                v = list(v.values())
-            out[how.get("name", f.name)] = to_jsonable(v, raw=how.get("raw", False))
-            for prop in how.get("then", ()):
-                out[prop] = to_jsonable(getattr(value, prop))
-        for prop in getattr(value, "JSON_AFTER", ()):
-            out[prop] = to_jsonable(getattr(value, prop))
-        return out
+    if isinstance(value, _SCALARS):
+        return value
     if isinstance(value, float):
         return value if raw else _finite(value)
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v, raw=raw) for v in value]
     if isinstance(value, dict):
         return {k: to_jsonable(v, raw=raw) for k, v in value.items()}
-    return value
+    if is_dataclass(value) and not isinstance(value, type):
+        plan, after = _plan(type(value))
+        out: dict[str, Any] = {}
+        for attr, key, keep, as_values, then in plan:
+            v = getattr(value, attr)
+            if as_values:
+                v = list(v.values())
+            out[key] = v if isinstance(v, _SCALARS) else to_jsonable(v, raw=keep)
+            for prop in then:
+                out[prop] = to_jsonable(getattr(value, prop))
+        for prop in after:
+            out[prop] = to_jsonable(getattr(value, prop))
+        return out
+    raise TypeError(f"cannot write {type(value).__name__} to the JSON export")
 
 
 def to_dict(cl: Changelog) -> dict[str, Any]:
@@ -70,6 +90,7 @@ def to_dict(cl: Changelog) -> dict[str, Any]:
         "candidate": to_jsonable(cl.candidate),
         "reviewers": cl.reviewers,
         "summary": to_jsonable(cl.summary),
+        "significance": to_jsonable(cl.significance),
         "metrics": to_jsonable(cl.metrics),
         "checks": to_jsonable(cl.checks),
         "tags": to_jsonable(cl.tags),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ..resolve import resolve_comparison_id
 from .build import build_changelog
 from .model import Changelog, Price
+from .significance import ALPHA
 
 if TYPE_CHECKING:
     from ...store import Store
@@ -37,6 +38,7 @@ def load_changelog(
     generated_by: str = "",
     prices: Mapping[str, Price] | None = None,
     allow_unreviewed: bool = False,
+    alpha: float = ALPHA,
 ) -> Changelog:
     """The changelog of a comparison (an id, a name, or None for the latest) in ``store``."""
     from ...analysis import assess_comparison
@@ -47,5 +49,5 @@ def load_changelog(
     return build_changelog(
         data, assessments, store.labels(data.comparison.id), store.signoffs(data.comparison.id),
         generated_at=generated_at or datetime.now(UTC), generated_by=generated_by, prices=prices,
-        previous_comparison=previous, allow_unreviewed=allow_unreviewed,
+        previous_comparison=previous, allow_unreviewed=allow_unreviewed, alpha=alpha,
     )  # fmt: skip

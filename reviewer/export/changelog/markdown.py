@@ -19,7 +19,7 @@ from ...diff.score import FLAG_LABELS
 from ..mdescape import code, fenced, prose
 from ..plural import plural
 from ..signing import NAMESPACE, body_digest, signoff_marker, split_lines
-from .model import CaseEntry, Changelog, LabelEntry, Metric, SideInfo, SignaturePlan
+from .model import CaseEntry, Changelog, FlipTest, LabelEntry, Metric, SideInfo, SignaturePlan
 
 __all__ = ["GROUP_IDS", "GROUP_NOTES", "GROUP_OVER", "UNREVIEWED_LISTED", "render_body", "render_markdown", "render_signoff"]
 
@@ -67,19 +67,82 @@ def _amount(x: float | None, unit: str) -> str:
     return f"{x:,.1f}"
 
 
-def _change(m: Metric) -> str:
+def _p(p: float) -> str:
+    """``p = 0.25``, ``p = 0.031``, ``p < 0.001``."""
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.2f}" if p >= 0.1 else f"p = {p:.3f}"
+
+
+def _change_text(m: Metric) -> str | None:
     ch = m.change
     if ch is None:
-        return "—"
+        return None
     if m.unit == "rate":
         pp = ch * 100
-        text = "±0 pp" if abs(pp) < 0.05 else f"{pp:+.1f} pp"
-    elif math.isinf(ch):
-        text = "new"
-    else:
-        pc = ch * 100
-        text = "±0%" if abs(pc) < 0.5 else f"{pc:+.0f}%"
-    return text if m.within_tolerance else f"**{text}**"
+        return "±0 pp" if abs(pp) < 0.05 else f"{pp:+.1f} pp"
+    if math.isinf(ch):
+        return "new"
+    pc = ch * 100
+    return "±0%" if abs(pc) < 0.5 else f"{pc:+.0f}%"
+
+
+def _change(m: Metric) -> str:
+    """The change, with its p-value (the adjusted one for per-tag rows). Bold only when it is
+    outside the tolerance *and* significant; a change within noise says so and is never bold."""
+    text = _change_text(m)
+    if text is None:
+        return "—"
+    if text.startswith("±0"):
+        return text
+    if m.p_adjusted is None:  # nothing to test it on: the tolerance alone decides
+        return text if m.within_tolerance else f"**{text}**"
+    if not m.significant:
+        return f"{text}, {_p(m.p_adjusted)}, within noise"
+    return f"{text} ({_p(m.p_adjusted)})" if m.within_tolerance else f"**{text}** ({_p(m.p_adjusted)})"
+
+
+def _consistency(c: CaseEntry) -> str | None:
+    """``pass^2 yes → no, sample flips 0 → 0.5`` (None: no checks, or one sample a side)."""
+    k = c.consistency
+    if k is None or max(k.baseline.k, k.candidate.k) < 2:
+        return None
+    b, d = k.baseline, k.candidate
+
+    def yn(x: bool) -> str:
+        return "yes" if x else "no"
+
+    text = (f"pass^{b.k} {yn(b.pass_k)} → {yn(d.pass_k)}" if b.k == d.k
+            else f"pass^{b.k} {yn(b.pass_k)} → pass^{d.k} {yn(d.pass_k)}")  # fmt: skip
+    if b.flip_rate or d.flip_rate:
+        text += f", sample flips {_rate2(b.flip_rate)} → {_rate2(d.flip_rate)}"
+    return text
+
+
+def _rate2(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}".rstrip("0").rstrip(".") if x else "0"
+
+
+def _significant_changes(cl: Changelog) -> list[str]:
+    """The significant metric changes, overall then per tag, as short phrases."""
+    out = [f"{m.name} {_change_text(m)} ({_p(m.p_adjusted)})" for m in cl.metrics
+           if m.significant and m.p_adjusted is not None]  # fmt: skip
+    for t in cl.tags:
+        out += [f"{code(t.tag)} {m.name} {_change_text(m)} ({_p(m.p_adjusted)}, Holm)" for m in t.metrics.values()
+                if m.significant and m.p_adjusted is not None]  # fmt: skip
+    return out
+
+
+def _p_cell(p: float | None, significant: bool) -> str:
+    if p is None:
+        return "—"
+    return _p(p).removeprefix("p = ") + ("" if significant else " (within noise)")
+
+
+def _flip_p(t: FlipTest) -> str:
+    if t.p_value is None:
+        return ""
+    return f" (McNemar {_p(t.p_value)}{'' if t.significant else ', within noise'})"
 
 
 def _tolerance(m: Metric) -> str:
@@ -251,6 +314,19 @@ def render_body(cl: Changelog) -> str:
         headline.append(f"**{plural(s.unreviewed, 'unreviewed change')}**")
     add(" · ".join(headline))
     add("")
+    sig = _significant_changes(cl)
+    alpha = cl.significance.alpha if cl.significance else 0.05
+    if sig:
+        add(f"- **Significant changes** (paired tests over cases, α = {alpha:g}): " + "; ".join(sig) + ".")
+    else:
+        add(f"- **Significant changes** (paired tests over cases, α = {alpha:g}): none; every metric change "
+            "is within noise.")  # fmt: skip
+    if s.noise_unknown:
+        one = cl.baseline.samples == 1 and cl.candidate.samples == 1
+        why = "1 sample a side" if one else "fewer than 2 usable samples a side"
+        add(f"- **Noise floor unknown**: {why} on {plural(s.noise_unknown, 'case')}, so "
+            f"{'it' if s.noise_unknown == 1 else 'they'} cannot be told from sampling noise (replay with "
+            "--samples 3 or more).")  # fmt: skip
     add(f"- **Cases**: {s.cases:,} — {s.unchanged:,} unchanged, {s.noise:,} within the noise floor, "
         f"{s.changed:,} changed or flagged.")  # fmt: skip
     add(f"- **Reviewed** (a case's verdict is its latest label): {plural(s.regressions, 'regression')}, "
@@ -260,7 +336,8 @@ def render_body(cl: Changelog) -> str:
         waived = f" ({s.negative_flips_waived} judged not a regression by a reviewer)" if s.negative_flips_waived else ""
         add(f"- **Check flips** (a side passes a check when most of its samples do): {s.negative_flips:,} "
             f"negative ({_pct(s.negative_flip_rate)}){waived}, {s.positive_flips:,} positive "
-            f"({_pct(s.positive_flip_rate)}) of {plural(s.checked_cases, 'case')} with checks.")  # fmt: skip
+            f"({_pct(s.positive_flip_rate)}) of {plural(s.checked_cases, 'case')} with checks"
+            f"{_flip_p(s.flips_test)}.")  # fmt: skip
     if s.disagreements:
         add(f"- **Disagreements**: reviewers gave different verdicts on {plural(s.disagreements, 'case')}; "
             "the latest label counts (listed below).")  # fmt: skip
@@ -271,17 +348,21 @@ def render_body(cl: Changelog) -> str:
         add(f"- ⚠ **{plural(len(cl.warnings), 'provenance warning')}**: see [Provenance](#provenance).")
     add("")
     if cl.checks:
-        add("| Check | Cases | Passing before | Passing after | Negative flips | Positive flips |")
-        add("|---|---:|---:|---:|---:|---:|")
+        add("| Check | Cases | Passing before | Passing after | Negative flips | Positive flips | McNemar p (Holm) |")
+        add("|---|---:|---:|---:|---:|---:|---:|")
         for r in cl.checks:
             add(f"| {code(r.kind, table=True)} | {r.cases:,} | {r.baseline_passing:,} ({_pct(r.baseline_passing / r.cases)}) "
-                f"| {r.candidate_passing:,} ({_pct(r.candidate_passing / r.cases)}) | {r.negative_flips:,} | {r.positive_flips:,} |")  # fmt: skip
+                f"| {r.candidate_passing:,} ({_pct(r.candidate_passing / r.cases)}) | {r.negative_flips:,} | {r.positive_flips:,} "
+                f"| {_p_cell(r.p_adjusted, r.significant)} |")  # fmt: skip
         add("")
 
     # 3. behaviour deltas
     add("## Behaviour deltas")
     add("")
-    add("Over every answered sample; changes outside the tolerance are in bold.")
+    add("Over every answered sample. Each change carries the p-value of a paired test over cases (a rate: "
+        "McNemar or sign-flip; an amount: a sign test on the per-case change); per-tag p-values are Holm-adjusted "
+        "across the tags. A change that is not significant says \"within noise\"; changes outside the "
+        "tolerance and significant are in bold. Intervals are in the JSON export.")  # fmt: skip
     add("")
     add("| Metric | Baseline | Candidate | Change | Tolerance |")
     add("|---|---:|---:|---:|---:|")
@@ -327,6 +408,8 @@ def render_body(cl: Changelog) -> str:
         facts = ([f"Tags: {_tags(c.tags)}"] if c.tags else []) + [f"change {c.change:.2f}" + (f" (noise floor {c.within:.2f})" if c.within is not None else "")]
         if c.flags:
             facts.append(f"flags: {_flags(c)}")
+        if (k := _consistency(c)) is not None:
+            facts.append(k)
         failing = [ch.check for ch in c.checks if ch.baseline.passed and not ch.candidate.passed]
         if failing:
             facts.append("now failing: " + ", ".join(code(x, limit=80) for x in failing))
@@ -362,6 +445,8 @@ def render_body(cl: Changelog) -> str:
                 bits.append(_tags(c.tags))
             if c.flags:
                 bits.append(_flags(c))
+            if (k := _consistency(c)) is not None:
+                bits.append(k)
             note = f": {prose(eff.note)}" if eff.note and eff.note.strip() else ""
             bits.append(f"{prose(_name(eff.reviewer))}{note}")
             add("- " + " · ".join(bits))
@@ -382,6 +467,8 @@ def render_body(cl: Changelog) -> str:
             bits = [code(c.id), f"change {c.change:.2f}"]
             if c.flags:
                 bits.append(_flags(c))
+            if (k := _consistency(c)) is not None:
+                bits.append(k)
             if c.tags:
                 bits.append(_tags(c.tags))
             add("- " + " · ".join(bits))
@@ -415,6 +502,11 @@ def render_body(cl: Changelog) -> str:
             f"{_amount(m.candidate, m.unit)} ({_tolerance(m)})" for m in steady) + ".")  # fmt: skip
     else:
         add("- **Metrics within tolerance**: none.")
+    noisy_m = [m for m in cl.metrics if m.p_adjusted is not None and not m.significant
+               and not (_change_text(m) or "±0").startswith("±0")]  # fmt: skip
+    if noisy_m:
+        add("- **Changes within noise** (not significant): " + "; ".join(
+            f"{m.name} {_change_text(m)} ({_p(m.p_adjusted)})" for m in noisy_m) + ".")  # fmt: skip
     quiet = [t for t in cl.tags if t.changed == 0]
     if quiet:
         add("- **Tags with no change**: " + ", ".join(f"{code(t.tag)} ({plural(t.cases, 'case')})" for t in quiet) + ".")

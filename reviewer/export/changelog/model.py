@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 __all__ = [
     "SEVERITY_NAMES",
@@ -28,11 +28,16 @@ __all__ = [
     "CheckEntry",
     "CheckRow",
     "CheckSide",
+    "Consistency",
+    "FlipTest",
     "LabelEntry",
     "Metric",
     "Price",
+    "SideConsistency",
     "SideInfo",
     "SignaturePlan",
+    "Significance",
+    "SignificanceInfo",
     "SignoffEntry",
     "Status",
     "Summary",
@@ -53,6 +58,34 @@ Status = Literal["changed", "noise", "unchanged"]
 def _json(**how: Any) -> dict[str, Any]:
     """Field metadata for the JSON export (see the module docstring)."""
     return {"json": how}
+
+
+class Significance(Protocol):
+    """What every tested row carries (see :mod:`reviewer.export.changelog.significance`)."""
+
+    p_value: float | None  # the test's own p-value (None: nothing to test)
+    p_adjusted: float | None  # after the correction for its family (= p_value when it has none)
+    significant: bool  # p_adjusted <= alpha
+
+
+@dataclass(slots=True)
+class FlipTest:
+    """Exact McNemar on a set of cases' negative vs positive flips."""
+
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    significant: bool = False
+
+
+@dataclass(slots=True)
+class SignificanceInfo:
+    """How the export decided what is significant (written once at the top of the JSON)."""
+
+    alpha: float
+    correction: str  # "holm"
+    families: str
+    resamples: int
+    seeds: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +178,22 @@ class CheckEntry:
 
 
 @dataclass(slots=True)
+class SideConsistency:
+    """How consistent one side is on one case over its k samples (from its checks)."""
+
+    k: int  # samples
+    pass_k: bool  # pass^k: every sample passed every check
+    #: share of sample pairs that disagree, the largest over the case's checks (None: k < 2)
+    flip_rate: float | None
+
+
+@dataclass(slots=True)
+class Consistency:
+    baseline: SideConsistency
+    candidate: SideConsistency
+
+
+@dataclass(slots=True)
 class CaseEntry:
     id: str
     tags: list[str]
@@ -152,12 +201,16 @@ class CaseEntry:
     change: float
     within: float | None
     noise: bool
+    #: False with fewer than 2 usable samples a side: no noise floor, "noise" cannot be told
+    noise_known: bool
+    noise_p: float | None  # permutation p of the baseline/candidate split, when it was needed
     tier: int
     status: Status
     flags: list[str]
     flip: str
     format_drift: list[str]
     checks: list[CheckEntry]
+    consistency: Consistency | None  # None: the case has no checks
     #: every reviewer's label, oldest first
     labels: list[LabelEntry] = field(metadata=_json(then=("verdict", "disagreement", "unreviewed")))
     origin: str | None = None
@@ -199,9 +252,19 @@ class Metric:
     baseline: float | None
     candidate: float | None = field(metadata=_json(then=("change", "change_kind")))
     #: relative (0.10 = ±10 %) for amounts, absolute (0.02 = ±2 percentage points) for rates
-    tolerance: float
-
-    JSON_AFTER: ClassVar[tuple[str, ...]] = ("within_tolerance",)
+    tolerance: float = field(metadata=_json(then=("within_tolerance",)))
+    # significance (see reviewer.export.changelog.significance)
+    p_value: float | None = None
+    p_adjusted: float | None = None  # Holm across the tags for per-tag rows; = p_value overall
+    significant: bool = False
+    test: str | None = None  # which test gave p_value
+    cases_tested: int | None = None  # cases measured on both sides
+    #: rates: Wilson 95% interval of each side's rate over its samples ({"baseline": [lo, hi], …})
+    ci: dict[str, list[float] | None] | None = None
+    #: amounts: the median per-case change (candidate − baseline, in the metric's unit) and its
+    #: 95% paired-bootstrap interval
+    median_case_change: float | None = None
+    change_ci: list[float] | None = None
 
     @property
     def change(self) -> float | None:
@@ -236,6 +299,7 @@ class TagRow:
     unchanged: int
     negative_flips: int
     positive_flips: int
+    flips_test: FlipTest
     regressions: int
     improvements: int
     unreviewed: int
@@ -250,6 +314,9 @@ class CheckRow:
     candidate_passing: int
     negative_flips: int
     positive_flips: int
+    p_value: float | None = None  # exact McNemar, negative vs positive flips of this kind
+    p_adjusted: float | None = None  # Holm across the check kinds
+    significant: bool = False
 
 
 @dataclass(slots=True)
@@ -271,10 +338,13 @@ class Summary:
     positive_flips: int
     negative_flip_rate: float | None
     positive_flip_rate: float | None
+    flips_test: FlipTest
     #: negative flips whose effective label is not "regression" (a reviewer judged them fine)
     negative_flips_waived: int
     samples: int
     errors: int
+    #: cases whose noise floor is unknown (fewer than 2 usable samples a side)
+    noise_unknown: int = 0
 
 
 @dataclass(slots=True)
@@ -320,6 +390,7 @@ class Changelog:
     new_cases: list[str] = field(default_factory=list)  # added since the previous comparison
     previous_comparison: tuple[int, str] | None = None  # (id, created_at) of that comparison
     allow_unreviewed: bool = False
+    significance: SignificanceInfo | None = None
     _state_digest: str | None = None
 
     @property

@@ -1,0 +1,168 @@
+"""The behaviour deltas: per-side numbers over a set of cases, and the per-case numbers their
+significance is tested on (:mod:`.significance`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from statistics import median
+from typing import TYPE_CHECKING, Any
+
+from ..plural import plural
+from .model import Metric, Price
+from .significance import CasePair, test_amount, test_rate
+
+if TYPE_CHECKING:
+    from ...store import Output
+
+__all__ = ["SideStats", "side_metrics"]
+
+
+def _quantile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); ``values`` sorted."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return float(values[0])
+    pos = (len(values) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(values) - 1)
+    return float(values[lo] + (values[hi] - values[lo]) * (pos - lo))
+
+
+@dataclass(slots=True)
+class SideStats:
+    """One side's per-sample numbers over one case, or (merged) over a set of cases."""
+
+    words: list[int] = field(default_factory=list)
+    samples: int = 0
+    answered: int = 0
+    refusals: int = 0
+    non_answers: int = 0
+    truncated: int = 0
+    errors: int = 0
+    json_samples: int = 0
+    json_valid: int = 0
+    schema_samples: int = 0
+    schema_valid: int = 0
+    latencies: list[float] = field(default_factory=list)
+    in_tokens: int = 0
+    out_tokens: int = 0
+    token_samples: int = 0
+    #: per-case numbers already computed (a case is in several scopes)
+    cache: dict[str, float | None] = field(default_factory=dict)
+
+    def add(self, signals: Sequence[Any], outputs: Sequence[Output], expects_json: bool, has_schema: bool) -> None:
+        for g in signals:
+            self.samples += 1
+            if g.error:
+                self.errors += 1
+                continue
+            self.answered += 1
+            self.words.append(g.words)
+            self.refusals += g.refusal
+            self.non_answers += bool(getattr(g, "non_answer", False))
+            self.truncated += g.truncated
+            if expects_json:
+                self.json_samples += 1
+                self.json_valid += g.json_valid
+            if has_schema:
+                self.schema_samples += 1
+                self.schema_valid += bool(g.schema_valid)
+        for o in outputs:
+            if o.error is not None:
+                continue
+            if o.latency_ms is not None:
+                self.latencies.append(o.latency_ms)
+            if o.input_tokens is not None and o.output_tokens is not None:
+                self.token_samples += 1
+                self.in_tokens += o.input_tokens
+                self.out_tokens += o.output_tokens
+
+
+def _rate(n: int, d: int) -> float | None:
+    return n / d if d else None
+
+
+def _cost(s: SideStats, p: Price | None) -> float | None:
+    if p is None or not s.token_samples or s.token_samples < s.answered:
+        return None  # unknown price, or tokens missing for some answers: no partial totals
+    return (s.in_tokens * p.input_per_mtok + s.out_tokens * p.output_per_mtok) / 1e6
+
+
+def _median_of(attr: str) -> Callable[[SideStats], float | None]:
+    def get(s: SideStats) -> float | None:
+        if attr in s.cache:
+            return s.cache[attr]
+        values = getattr(s, attr)
+        s.cache[attr] = got = float(median(values)) if values else None
+        return got
+
+    return get
+
+
+def _mean_tokens(attr: str) -> Callable[[SideStats], float | None]:
+    return lambda s: getattr(s, attr) / s.token_samples if s.token_samples else None
+
+
+def side_metrics(
+    b: SideStats,
+    c: SideStats,
+    prices: tuple[Price | None, Price | None],
+    cases: int,
+    pairs: Sequence[CasePair],
+    *,
+    scope: str,
+) -> list[Metric]:
+    """The metrics of one scope (``overall`` or ``tag:NAME``) with their paired tests over the
+    scope's cases (``pairs``: each case's own baseline and candidate :class:`SideStats`)."""
+    bw, cw = sorted(b.words), sorted(c.words)
+    bl, cl = sorted(b.latencies), sorted(c.latencies)
+    words = _median_of("words")
+    latency = _median_of("latencies")
+    out: list[Metric] = []
+
+    def rate(key: str, name: str, num: str, den: str) -> None:
+        m = Metric(key, name, "rate", _rate(getattr(b, num), getattr(b, den)), _rate(getattr(c, num), getattr(c, den)), 0.02)
+        test_rate(m, (getattr(b, num), getattr(b, den)), (getattr(c, num), getattr(c, den)), pairs, num, den, scope)
+        out.append(m)
+
+    def amount(m: Metric, per_case: Callable[[SideStats], float | None], what: str, like: Metric | None = None) -> None:
+        if like is not None:  # the p90/p95 row: the same per-case number as its median row, tested once
+            for f in ("p_value", "test", "cases_tested", "median_case_change", "change_ci"):
+                setattr(m, f, getattr(like, f))
+        else:
+            test_amount(m, pairs, per_case, what, scope)
+        out.append(m)
+
+    amount(Metric("words_median", "Median length (words)", "words", _quantile(bw, 0.5), _quantile(cw, 0.5), 0.10),
+           words, "median words of the case's answers")  # fmt: skip
+    amount(Metric("words_p90", "p90 length (words)", "words", _quantile(bw, 0.9), _quantile(cw, 0.9), 0.10),
+           words, "median words of the case's answers", like=out[-1])  # fmt: skip
+    rate("refusal_rate", "Refusal rate", "refusals", "answered")
+    rate("non_answer_rate", "Non-answer rate (deflections)", "non_answers", "answered")
+    if b.json_samples or c.json_samples:
+        rate("json_valid_rate", "Valid JSON (cases expecting JSON)", "json_valid", "json_samples")
+    if b.schema_samples or c.schema_samples:
+        rate("schema_valid_rate", "Matches its JSON schema", "schema_valid", "schema_samples")
+    rate("truncation_rate", "Truncated (length limit)", "truncated", "answered")
+    rate("error_rate", "Errors", "errors", "samples")
+    if bl or cl:
+        amount(Metric("latency_p50", "Latency p50", "ms", _quantile(bl, 0.5), _quantile(cl, 0.5), 0.20),
+               latency, "median latency of the case's answers")  # fmt: skip
+        amount(Metric("latency_p95", "Latency p95", "ms", _quantile(bl, 0.95), _quantile(cl, 0.95), 0.20),
+               latency, "median latency of the case's answers", like=out[-1])  # fmt: skip
+    if b.token_samples or c.token_samples:
+        amount(Metric("input_tokens_mean", "Input tokens per answer", "tokens",
+                      _rate(b.in_tokens, b.token_samples), _rate(c.in_tokens, c.token_samples), 0.10),
+               _mean_tokens("in_tokens"), "mean input tokens of the case's answers")  # fmt: skip
+        amount(Metric("output_tokens_mean", "Output tokens per answer", "tokens",
+                      _rate(b.out_tokens, b.token_samples), _rate(c.out_tokens, c.token_samples), 0.10),
+               _mean_tokens("out_tokens"), "mean output tokens of the case's answers")  # fmt: skip
+    pb, pc = prices
+    if (pb or pc) and (b.token_samples or c.token_samples):
+        m = Metric("cost_total", f"Cost of the run ({plural(cases, 'case')})", "usd", _cost(b, pb), _cost(c, pc), 0.10)
+        test_amount(m, pairs, None, "the case's cost", scope, per_side=(lambda s: _cost(s, pb), lambda s: _cost(s, pc)))
+        out.append(m)
+    return [m for m in out if m.baseline is not None or m.candidate is not None]
