@@ -319,3 +319,16 @@ def test_a_recorded_file_without_tool_calls_for_a_tools_suite_says_so(tmp_path, 
     r = run(env, str(suite), "--baseline", f"recorded:{rec}", "--candidate", f"recorded:{rec}", "--db", str(tmp_path / "r.db"))
     assert r.returncode == 0, r.stderr
     assert "3 cases of the suite give tools, but no line of them has tool_calls" in " ".join(r.stderr.split())
+
+
+def test_a_call_without_tools_keeps_the_cache_key_it_always_had():
+    import hashlib
+
+    from reviewer.replay import cache_key
+
+    msgs = [{"role": "user", "content": "hi"}]
+    old = hashlib.sha256(json.dumps(["openai", None, "m", {"temperature": 0}, msgs, 0], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    assert cache_key("openai", None, "m", {"temperature": 0}, msgs, 0) == old
+    assert cache_key("openai", None, "m", {"temperature": 0}, msgs, 0, {}) == old
+    with_tools = cache_key("openai", None, "m", {"temperature": 0}, msgs, 0, {"tool_choice": "auto", "tools": [{"type": "function"}]})
+    assert with_tools != old
