@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from reviewer.diff._fast import compiled, frozen_builder
 from reviewer.diff.jsonextract import FENCE_RE, ExtractedJson, JsonShape, extract_json
 from reviewer.diff.tokens import word_count
 
@@ -191,8 +192,8 @@ _ML_CORE = (
     r"|お断り(?:します|いたします|させていただきます)|(?:それ|これ|その件)は(?:お受け)?できません"
     r"|(?:我)?(?:无法|不能)(?:帮助|提供|协助|完成|回答|满足)|도와드릴\s*수\s*없|할\s*수\s*없습니다|제공할\s*수\s*없"
 )
-_EN_CORE_RE = re.compile("I(?<![\\w]I)(?i:" + _EN_CORE[len(r"\bI"):] + ")")
-_OTHER_RE = re.compile(rf"(?P<other>{_EN_OTHER})|(?P<ml>{_ML_CORE})", re.IGNORECASE)
+_EN_CORE_RE = compiled(globals(), "_EN_CORE_RE", "I(?<![\\w]I)(?i:" + _EN_CORE[len(r"\bI"):] + ")")
+_OTHER_RE = compiled(globals(), "_OTHER_RE", rf"(?P<other>{_EN_OTHER})|(?P<ml>{_ML_CORE})", re.IGNORECASE)
 #: Words one of which every pattern but the English first person needs: texts without any skip
 #: the patterns (each costs ~20 µs on an opening; this gate costs ~3).
 _TRIGGER_TOKENS = frozenset(
@@ -207,10 +208,10 @@ _TRIGGER_TOKENS = frozenset(
 #: …and the same words with the punctuation that ends a word, so that ``str.split`` is the tokenizer
 #: (three times cheaper than a regex).
 _TRIGGER_SPLIT = frozenset(w + p for w in _TRIGGER_TOKENS for p in ("", ".", ",", ";", ":", "!", "?", ")", '"', "\u201d"))
-_NON_LATIN_RE = re.compile("[\u0400-\u04ff\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
-_APOLOGY_RE = re.compile(rf"(?:{_APOLOGY})(?!\w)", re.IGNORECASE)
+_NON_LATIN_RE = compiled(globals(), "_NON_LATIN_RE", "[\u0400-\u04ff\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
+_APOLOGY_RE = compiled(globals(), "_APOLOGY_RE", rf"(?:{_APOLOGY})(?!\w)", re.IGNORECASE)
 # A generic inability after an apology ("Sorry, I can't." "ごめんなさい、それはできません。")
-_JA_APOLOGY = re.compile(r"^\s*(?:申し訳(?:ありません|ございません)|ごめんなさい|すみません|恐れ入りますが)")
+_JA_APOLOGY = compiled(globals(), "_JA_APOLOGY", r"^\s*(?:申し訳(?:ありません|ございません)|ごめんなさい|すみません|恐れ入りますが)")
 
 #: Words between "I can't" and the verb it declines.
 _FILLER = frozenset(
@@ -220,11 +221,11 @@ _FILLER = frozenset(
 _IDIOM = frozenset("wait stress believe thank imagine overstate emphasize emphasise lie complain agree express".split())
 _OPINION = frozenset("choose pick select rate rank decide judge vote endorse prefer favor favour".split())
 _HEDGE = frozenset("browse taste eat confirm verify check guarantee".split())
-_WORD_RE = re.compile("[\\w'\u2019\u02bc%]+")
-_SAY_WHICH = re.compile(r"\s*(?:(?:say|tell\s+you|state|determine)\s+(?:for\s+sure\s+)?(?:which|who|whether|what(?:\s+is|'s)?\s+(?:better|best|right))|take\s+(?:a\s+)?sides?|side\s+with)", re.I)
-_BE_SURE = re.compile(r"\s*be\s+(?:\d+\s*%\s+|completely\s+|entirely\s+|absolutely\s+|totally\s+)?(?:sure|certain|positive)", re.I)
+_WORD_RE = compiled(globals(), "_WORD_RE", "[\\w'\u2019\u02bc%]+")
+_SAY_WHICH = compiled(globals(), "_SAY_WHICH", r"\s*(?:(?:say|tell\s+you|state|determine)\s+(?:for\s+sure\s+)?(?:which|who|whether|what(?:\s+is|'s)?\s+(?:better|best|right))|take\s+(?:a\s+)?sides?|side\s+with)", re.I)
+_BE_SURE = compiled(globals(), "_BE_SURE", r"\s*be\s+(?:\d+\s*%\s+|completely\s+|entirely\s+|absolutely\s+|totally\s+)?(?:sure|certain|positive)", re.I)
 
-_NON_ANSWER_RE = re.compile(
+_NON_ANSWER_RE = compiled(globals(), "_NON_ANSWER_RE",
     r"\b(?:is|it{Q}s|that{Q}s|are)\s+(?:a\s+|an\s+)?(?:highly\s+|very\s+|inherently\s+|deeply\s+|purely\s+|largely\s+|really\s+)?(?:subjective|personal\s+(?:decision|choice|matter|question)|matter\s+of\s+(?:personal\s+)?(?:preference|taste|opinion))"
     r"|\b(?:it|that|this)\s+(?:really\s+|all\s+)?depends\b|\bthat\s+really\s+depends|depends\s+on\s+(?:many|several|various|a\s+(?:lot|variety|number)\s+of|numerous)\s+(?:personal\s+)?(?:factors|things|variables)"
     r"|\b(?:answer|choice|decision|best\s+\w+)\s+(?:(?:will|would|may|can)\s+)?(?:depends?|var(?:y|ies)|differ)|(?:comes|boils)\s+down\s+to\s+(?:personal|your|individual|what)"
@@ -244,26 +245,26 @@ _NON_ANSWER_RE = re.compile(
     re.IGNORECASE,
 )
 #: An answer that picks, despite a deflection ("I don't have preferences, but I'd pick B").
-_PICK_RE = re.compile(
+_PICK_RE = compiled(globals(), "_PICK_RE",
     r"\b(?:I{Q}d|I\s+would|I{Q}ll)\s+(?:(?:still|probably|definitely)\s+)?(?:pick|choose|go\s+with|recommend|say|lean|vote|opt|suggest)"
     r"|\bif\s+I\s+had\s+to\s+(?:choose|pick)|\bmy\s+(?:honest\s+)?(?:pick|choice|recommendation|vote|answer)\b|\bI\s+recommend|\bthe\s+answer\s+is\b"
     r"|^\s*[A-E1-5]\s*(?:[).:—-]|$)|\b(?:most|many)\s+(?:historians|experts|economists|people)\s+(?:rank|consider|agree|prefer)"
     r"|based\s+on\s+popularity|\bchoose\s+the\b|\bgive\s+you\s+a\s+straight\s+answer|\bpick\s+\w+\.|おすすめ|を選びます|würde\s+mich\s+für|je\s+choisirais|mi\s+elecci[oó]n".replace("{Q}", _Q),
     re.IGNORECASE | re.MULTILINE,
 )
-_CLOSING_DEFLECTION = re.compile(
+_CLOSING_DEFLECTION = compiled(globals(), "_CLOSING_DEFLECTION",
     r"\b(?:ultimately|in\s+the\s+end),?\s+(?:the\s+(?:right|best)\s+(?:choice|answer|option|decision)|it|this|that)\s+(?:really\s+)?(?:depends|comes\s+down|boils\s+down)",
     re.IGNORECASE,
 )
 #: What turns a decline into partial compliance: a pivot to content.
-_PIVOT_RE = re.compile(
+_PIVOT_RE = compiled(globals(), "_PIVOT_RE",
     r"\b(?:but|however|though|that\s+said|instead|in\s+general|generally|what\s+I\s+can\s+do|here{Q}s(?!\s+why)|here\s+(?:is|are)|"
     r"aber|allerdings|mais|voici|pero|sin\s+embargo|ただ|ですが|しかし)\b|できませんが|ませんが、|^が、".replace("{Q}", _Q),
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"[.!?](?=[\s\"'”»)\]]|$)|[。！？]|\n\s*\n")
+_SENTENCE_END = compiled(globals(), "_SENTENCE_END", r"[.!?](?=[\s\"'”»)\]]|$)|[。！？]|\n\s*\n")
 _QUOTES_OPEN = "\"“«„「『"
-_DIALOGUE_START = re.compile(r"^\s*(?:[\"“«„「『]|[—–]\s*\S)")
+_DIALOGUE_START = compiled(globals(), "_DIALOGUE_START", r"^\s*(?:[\"“«„「『]|[—–]\s*\S)")
 #: How much text after the decline makes it partial compliance (UTF-8 bytes, so a CJK
 #: character weighs like three Latin letters).
 PARTIAL_MIN_BYTES = 120
@@ -354,7 +355,9 @@ def classify_decline(text: str) -> Decline | None:
     # the cheap gate: most answers hold none of the words the patterns need
     gated = (head.isascii() or not _NON_LATIN_RE.search(head)) and _TRIGGER_SPLIT.isdisjoint(low.split())
     closing = "ultimately" in low or "in the end" in low or "ultimately" in text[-400:].lower()
-    if gated and not closing and "I" not in head:
+    if gated and not closing and ("I" not in head or _EN_CORE_RE.search(head) is None):
+        # Only the English first person can match here, and it matches nowhere in the head, so
+        # not in the opening (a prefix of it) either: skip finding the opening's sentences.
         return None
     opening = head[: _opening_end(head)]
     dialogue = bool(_DIALOGUE_START.match(opening))
@@ -426,9 +429,11 @@ class MarkdownShape:
 #: One pass over the line starts (the text gets a leading newline so every line starts with one,
 #: which also lets ``re`` jump from newline to newline). Every branch decides within a few
 #: characters of the line start; the two that depend on the line above (a setext underline, a
-#: table's delimiter row) are confirmed in Python.
-_MD_RE = re.compile(
-    r"\n(?:"
+#: table's delimiter row) are confirmed in Python. The lookahead is the first character every
+#: branch needs after its indent: prose and blank lines (most lines) fail it at once instead of
+#: being tried branch by branch (2.3× faster on ordinary answers, same matches).
+_MD_RE = compiled(globals(), "_MD_RE",
+    r"\n(?=[ \t]*+[-*+_#=|:\d])(?:"
     r"(?P<hr>[ ]{0,3}+(?:(?:\*[ \t]*+){3,}|(?:-[ \t]*+){3,}|(?:_[ \t]*+){3,})(?=\n|\Z))"  # thematic break
     r"|(?P<heading>[ ]{0,3}+\#{1,6}(?:[ \t]++\S|[ \t]*+(?=\n|\Z)))"  # ATX heading
     r"|(?P<setext>[ ]{0,3}+=++[ \t]*+(?=\n|\Z))"  # setext underline (heading if the line above has text)
@@ -440,6 +445,7 @@ _MD_RE = re.compile(
 
 
 _NO_MARKDOWN = MarkdownShape()
+_build_markdown_shape = frozen_builder(MarkdownShape)
 
 
 def _line_above(text: str, at: int) -> str:
@@ -460,21 +466,21 @@ def markdown_shape(text: str) -> MarkdownShape:
             parts.append(text[last:])
             text = "\n".join(parts)
     text = "\n" + text
-    headings = bullets = numbered = tables = 0
+    # counts by the number of the branch's group (1 hr, 2 heading, 3 setext, 4 delim, 5 bullet,
+    # 6 numbered): ``lastindex`` is a plain int, ``lastgroup`` a name looked up per match
+    n = [0, 0, 0, 0, 0, 0, 0]
     for m in _MD_RE.finditer(text):
-        kind = m.lastgroup
-        if kind == "bullet":
-            bullets += 1
-        elif kind == "numbered":
-            numbered += 1
-        elif kind == "heading":
-            headings += 1
-        elif kind == "setext":
+        i = m.lastindex
+        if i == 3:  # setext underline: a heading when the line above is text
             above = _line_above(text, m.start())
-            headings += bool(above.strip()) and not _MD_RE.match("\n" + above)
-        elif kind == "delim":
-            tables += "|" in _line_above(text, m.start())
-    return MarkdownShape(headings, bullets, numbered, tables, fences)
+            n[2] += bool(above.strip()) and not _MD_RE.match("\n" + above)
+        elif i == 4:  # table delimiter: a table when the line above has a pipe
+            n[4] += "|" in _line_above(text, m.start())
+        else:
+            n[i] += 1
+    if not (fences or n[2] or n[4] or n[5] or n[6]):
+        return _NO_MARKDOWN
+    return _build_markdown_shape(n[2], n[5], n[6], n[4], fences)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -544,6 +550,9 @@ class OutputSignals:
         return self.refusal or self.non_answer
 
 
+_build_output_signals = frozen_builder(OutputSignals)
+
+
 def output_signals(
     text: str,
     *,
@@ -572,24 +581,26 @@ def output_signals(
         phrase = _find_phrase(text[decline.span[0] : decline.span[1] + 40]) or decline.matched
         refusal_reason, source = f'phrase: "{" ".join(phrase.split())}"', "text"
     schema_valid: bool | None = None
-    if schema is not None and ej.valid:
+    valid = ej.valid
+    if schema is not None and valid:
         schema_valid = schema_error(schema, ej.value) is None
-    return OutputSignals(
-        json_shape=ej.shape,
-        json_valid=ej.valid,
-        schema_valid=schema_valid,
-        refusal=refusal_reason is not None,
-        refusal_reason=refusal_reason,
-        truncated=reason in TRUNCATION_REASONS or ej.shape == "truncated",
-        words=word_count(text) if words is None else words,
-        chars=len(text),
-        markdown=_NO_MARKDOWN if ej.shape == "bare" else markdown_shape(text),  # a JSON document has none
-        error=error is not None,
-        extracted=ej,
-        refusal_source=source,
-        non_answer=source is None and decline is not None and decline.kind == "non_answer",
-        partial=source is None and decline is not None and decline.kind == "partial",
-        decline=decline,
+    shape = ej.shape
+    return _build_output_signals(  # OutputSignals(...) with its fields in order, 4× cheaper
+        shape,  # json_shape
+        valid,  # json_valid
+        schema_valid,
+        refusal_reason is not None,  # refusal
+        refusal_reason,
+        reason in TRUNCATION_REASONS or shape == "truncated",  # truncated
+        word_count(text) if words is None else words,  # words
+        len(text),  # chars
+        _NO_MARKDOWN if shape == "bare" else markdown_shape(text),  # markdown: a JSON document has none
+        error is not None,  # error
+        ej,  # extracted
+        source,  # refusal_source
+        source is None and decline is not None and decline.kind == "non_answer",  # non_answer
+        source is None and decline is not None and decline.kind == "partial",  # partial
+        decline,
     )
 
 
