@@ -472,7 +472,7 @@ def _check_conversation(messages: list[Message], tool_names: set[str] | None) ->
             if m.tool_call_id not in open_calls:
                 raise ValueError(f"messages[{i}]: tool_call_id {m.tool_call_id!r} answers no earlier assistant tool call")
             open_calls.pop(m.tool_call_id)
-            answered.add(m.tool_call_id)  # type: ignore[arg-type]
+            answered.add(m.tool_call_id)
 
 
 class _ToolFields(BaseModel):

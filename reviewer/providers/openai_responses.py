@@ -71,8 +71,8 @@ class OpenAIResponsesProvider(OpenAIProvider):
                         fmt[key] = js[key]
             else:
                 fmt = {"type": rf["type"]}
-            text = body.get("text") if isinstance(body.get("text"), dict) else {}
-            body["text"] = {**text, "format": fmt}
+            given = body.get("text")
+            body["text"] = {**(given if isinstance(given, dict) else {}), "format": fmt}
         return body
 
     def warn(self, warning: str) -> None:
@@ -90,9 +90,9 @@ class OpenAIResponsesProvider(OpenAIProvider):
             raise malformed("no output list" if items is None else f"output is a JSON {type(items).__name__}, not a list", rid)
         text, refusal, calls, reasoning = responses_output(items, rid)
         status = data.get("status")
-        details = data.get("incomplete_details") if isinstance(data.get("incomplete_details"), dict) else {}
+        details = data.get("incomplete_details")
         if status == "incomplete":
-            reason = details.get("reason")
+            reason = details.get("reason") if isinstance(details, dict) else None
             finish = _INCOMPLETE.get(reason, reason) if isinstance(reason, str) else "incomplete"
         elif status == "failed":
             err = data.get("error")
