@@ -579,3 +579,50 @@ def report(pairs: Sequence[PairJudgment], labels: Iterable[tuple[str, str]] = ()
         confusion=confusion,
         disputed=disputed,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# From stored judgments (what the app, the export and the changelog read)
+# ---------------------------------------------------------------------------------------------
+
+
+def pairs_from_judgments(judgments: Iterable[Any], chars: Mapping[tuple[str, int], tuple[int, int]]) -> list[PairJudgment]:
+    """Stored judgments (``Store.judgments``: objects with case_id, sample, position, better,
+    error) of ONE judge and rubric as pairs for :func:`report`. ``chars``: (case id, sample) ->
+    (baseline, candidate) answer length in characters; a pair missing from it, or with an order
+    that failed or is missing, is not counted (not judged)."""
+    by_pair: dict[tuple[str, int], dict[str, Any]] = {}
+    for j in judgments:
+        if j.error is None:
+            by_pair.setdefault((j.case_id, j.sample), {})[j.position] = j.better
+    return [
+        PairJudgment(case_id, sample, *chars[(case_id, sample)], answers)
+        for (case_id, sample), answers in sorted(by_pair.items())
+        if len(answers) == 2 and (case_id, sample) in chars
+    ]
+
+
+def case_entries(judgments: Iterable[Any], rep: Report, judge: str) -> list[dict[str, Any]]:
+    """Per judged case, the export's ``judge`` object: {case_id, verdict, shares, reason, judge,
+    orders: [{sample, position, better, reason, parsed, raw, resolved_model, error}]}; ``reason``
+    is the first order's that has one. Untrusted text (reason, raw) is kept exact: show it through
+    ``reviewer.untrusted``."""
+    by_case: dict[str, list[Any]] = {}
+    for j in judgments:
+        by_case.setdefault(j.case_id, []).append(j)
+    out = []
+    for case_id, verdict in rep.cases.items():
+        orders = sorted(by_case.get(case_id, []), key=lambda j: (j.sample, j.position))
+        out.append({
+            "case_id": case_id,
+            "verdict": verdict,
+            "shares": {k: round(v, 4) for k, v in rep.shares.get(case_id, {}).items()},
+            "reason": next((j.reason for j in orders if j.error is None and j.reason), None),
+            "judge": judge,
+            "orders": [
+                {"sample": j.sample, "position": j.position, "better": j.better, "reason": j.reason, "parsed": j.parsed,
+                 "raw": j.raw, "resolved_model": j.resolved_model, "error": j.error}
+                for j in orders
+            ],
+        })  # fmt: skip
+    return out

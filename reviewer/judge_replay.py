@@ -333,14 +333,5 @@ class JudgeRun:
 
 
 def pair_judgments(pairs: Sequence[PlannedPair], judgments: Sequence[Judgment]) -> list[J.PairJudgment]:
-    """The pairs as :func:`reviewer.judge.report` reads them: an order that failed is left out
-    (not judged), one that was answered but unreadable is None."""
-    by_pair: dict[tuple[str, int], dict[str, Any]] = {}
-    for j in judgments:
-        if j.ok:
-            by_pair.setdefault((j.case_id, j.sample), {})[j.position] = j.better
-    return [
-        J.PairJudgment(p.case_id, p.sample, p.baseline_chars, p.candidate_chars, by_pair[(p.case_id, p.sample)])
-        for p in pairs
-        if len(by_pair.get((p.case_id, p.sample), {})) == 2
-    ]
+    """The planned pairs as :func:`reviewer.judge.report` reads them (an order that failed: not judged)."""
+    return J.pairs_from_judgments(judgments, {(p.case_id, p.sample): (p.baseline_chars, p.candidate_chars) for p in pairs})

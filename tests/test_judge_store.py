@@ -88,3 +88,22 @@ def test_the_judge_layers_stay_apart():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[] []"
+
+
+def test_what_the_app_and_the_changelog_read_back_from_stored_judgments(tmp_path):
+    from reviewer import judge as JJ
+
+    with Store(tmp_path / "r.db") as store:
+        cid = _comparison(store)
+        store.save_judgments([
+            J(cid, better="2", reason="candidate right", parsed="json", raw="{}"),
+            J(cid, "candidate_first", better="1", reason="still the candidate", parsed="json", raw="{}"),
+        ])  # fmt: skip
+        store.set_label(cid, "a", "Ann <a@x>", "improvement")
+        js = store.judgments(cid, judge="openai:j", rubric_digest="r1")
+        rep = JJ.report(JJ.pairs_from_judgments(js, {("a", 0): (3, 9)}), [(lb.case_id, lb.verdict) for lb in store.labels(cid)])
+    assert rep.cases == {"a": "candidate_better"} and rep.agreement.share == 1.0 and rep.length_bias.share == 1.0
+    [entry] = JJ.case_entries(js, rep, "openai:j")
+    assert entry["verdict"] == "candidate_better" and entry["reason"] == "candidate right" and entry["judge"] == "openai:j"
+    assert [o["position"] for o in entry["orders"]] == ["baseline_first", "candidate_first"]
+    assert JJ.pairs_from_judgments(js[:1], {("a", 0): (3, 9)}) == []  # one order only: not judged

@@ -86,30 +86,6 @@ def _same_model(spec: Any, run: Any) -> bool:
     return spec.provider == run.provider and spec.model == run.model and (spec.base_url or None) == (run.base_url or None)
 
 
-def case_entries(result: Any, rep: Any) -> list[dict[str, Any]]:
-    """Per case: {case_id, verdict, shares, reason, judge, orders: [{sample, position, better, reason, parsed, raw}]}."""
-    by_case: dict[str, list[Any]] = {}
-    for j in result.judgments:
-        by_case.setdefault(j.case_id, []).append(j)
-    out = []
-    for case_id, verdict in rep.cases.items():
-        orders = sorted(by_case.get(case_id, []), key=lambda j: (j.sample, j.position))
-        reason = next((j.reason for j in orders if j.ok and j.reason), None)
-        out.append({
-            "case_id": case_id,
-            "verdict": verdict,
-            "shares": {k: round(v, 4) for k, v in rep.shares.get(case_id, {}).items()},
-            "reason": reason,
-            "judge": result.judge,
-            "orders": [
-                {"sample": j.sample, "position": j.position, "better": j.better, "reason": j.reason, "parsed": j.parsed,
-                 "raw": j.raw, "resolved_model": j.resolved_model, "error": j.error}
-                for j in orders
-            ],
-        })  # fmt: skip
-    return out
-
-
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.0%}"
 
@@ -162,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from ..export.resolve import resolve_comparison_id
-    from ..judge import report
+    from ..judge import case_entries, report
     from ..judge_replay import JudgeConfig, JudgeRun, pair_judgments
     from ..providers import parse_spec
 
@@ -216,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         store.close()
 
     rep = report(pair_judgments(result.pairs, result.judgments), labels)
-    entries = case_entries(result, rep)
+    entries = case_entries(result.judgments, rep, result.judge)
     s = result.stats
     err.print(
         f"Judged comparison {data.comparison.id}: {len(cases)} {args.cases} cases, {len(result.pairs)} sample pairs × 2 orders; "
