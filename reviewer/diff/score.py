@@ -218,7 +218,7 @@ def assess_case(
     """
     if not baseline or not candidate:
         raise ValueError(f"case {case_id!r}: need at least one baseline and one candidate sample")
-    r_schema = response_schema(response_format)
+    r_schema = response_schema(response_format) if response_format else None
     if schema is None:
         schema = next((c.value for c in checks if c.kind == "json_schema"), None)
         if schema is None and r_schema:
@@ -228,13 +228,13 @@ def assess_case(
     c_split = [score_words_counted(s.text) for s in candidate]
     b_sig = [_signals(s, schema, n) for s, (_, n) in zip(baseline, b_split)]
     c_sig = [_signals(s, schema, n) for s, (_, n) in zip(candidate, c_split)]
-    tooled = bool(tools) or r_schema is not None or any(s.tool_calls for s in baseline) or any(s.tool_calls for s in candidate)
+    tooled = bool(tools) or r_schema is not None or _any_calls(baseline) or _any_calls(candidate)
     if not tooled:  # text only: as before tool calls existed, at no extra cost
         b_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(baseline, b_sig)])
         c_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(candidate, c_sig)])
-        b_words = [w for w, _ in b_split]
-        c_words = [w for w, _ in c_split]
-        b_ans = c_ans = []
+        b_ok = [w for s, (w, _) in zip(baseline, b_split) if s.error is None]
+        c_ok = [w for s, (w, _) in zip(candidate, c_split) if s.error is None]
+        b_ans, c_ans = [], []
     else:
         params = tool_parameters(tools)
         memo: dict = {}  # each distinct call parsed and validated once
@@ -244,13 +244,12 @@ def assess_case(
                                 for s, g, x in zip(baseline, b_sig, b_ans)])  # fmt: skip
         c_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g, answer=x)
                                 for s, g, x in zip(candidate, c_sig, c_ans)])  # fmt: skip
-        b_words = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(baseline, b_split)]
-        c_words = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(candidate, c_split)]
+        # the calls count in the distances as words of their own (see toolcalls.call_words)
+        b_ok = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(baseline, b_split) if s.error is None]
+        c_ok = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(candidate, c_split) if s.error is None]
     case_flip = flip(side_passed(b_checks), side_passed(c_checks))
 
     # distances: every cross pair, then every within pair, in one batch
-    b_ok = [w for s, w in zip(baseline, b_words) if s.error is None]
-    c_ok = [w for s, w in zip(candidate, c_words) if s.error is None]
     cross = [(a, b) for a in b_ok for b in c_ok]
     within_pairs = list(combinations(b_ok, 2)) + list(combinations(c_ok, 2))
     scores = score_word_lists(cross + within_pairs)
@@ -320,9 +319,16 @@ def assess_case(
         noise_p=noise_p,
         consistent_words=consistent,
         tool_changes=tool_changes,
-        baseline_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(baseline, b_ans)],
-        candidate_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(candidate, c_ans)],
+        baseline_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(baseline, b_ans)] if b_ans else [],
+        candidate_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(candidate, c_ans)] if c_ans else [],
     )
+
+
+def _any_calls(samples: Sequence[Sample]) -> bool:
+    for s in samples:
+        if s.tool_calls:
+            return True
+    return False
 
 
 def _answer(s: Sample, g: OutputSignals, params: dict, r_schema: dict | None, memo: dict) -> Any:
