@@ -424,9 +424,16 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | None = None
+    content: str  # "" for an assistant turn that only calls tools
     tool_calls: tuple[MessageToolCall, ...] | None = None
     tool_call_id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _calls_only(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("content") is None and data.get("tool_calls"):
+            return {**data, "content": ""}
+        return data
 
     @model_validator(mode="after")
     def _fits_role(self) -> Message:
@@ -440,14 +447,14 @@ class Message(BaseModel):
                 raise ValueError("a tool message needs tool_call_id (the id of the call it answers)")
         elif self.tool_call_id is not None:
             raise ValueError("tool_call_id: only a tool message answers a tool call")
-        if self.content is None and not (self.role == "assistant" and self.tool_calls):
-            raise ValueError("content: a string is required")
         return self
 
     def to_chat(self) -> dict[str, Any]:
         """The message in Chat Completions form. A plain message is exactly ``{role, content}``
         (what cache keys were made of before tool calls existed)."""
         out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls and not self.content:
+            out["content"] = None  # Chat Completions' form of a turn that only calls tools
         if self.tool_calls:
             out["tool_calls"] = [c.to_openai() for c in self.tool_calls]
         if self.tool_call_id is not None:
