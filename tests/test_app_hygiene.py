@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "reviewer"
 ALLOWED = {"app", "commands/review.py", "commands/demo.py"}
 TEXTUAL_FREE = [
     "reviewer.session", "reviewer.session.session", "reviewer.session.labels", "reviewer.session.state",
-    "reviewer.session.rank", "reviewer.app.visible", "reviewer.app.diffrender",
+    "reviewer.session.rank", "reviewer.session.cache", "reviewer.session.search", "reviewer.session.promotion",
+    "reviewer.app.visible", "reviewer.app.diffrender",
 ]  # fmt: skip
 
 

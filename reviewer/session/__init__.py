@@ -7,6 +7,7 @@
 - :mod:`.labels`: label changes queued and written, the undo stack, labels-file lines.
 - :mod:`.search`: which cases a search finds in the suite (outputs are searched in the store).
 - :mod:`.cache`: the small LRU caches of outputs and built diffs.
+- :mod:`.promotion`: what promoting the shown case to a golden case starts from.
 
 The app (:mod:`reviewer.app`) calls these and paints; nothing here imports it or Textual.
 """

@@ -39,9 +39,15 @@ if TYPE_CHECKING:
     from reviewer.diff.score import Assessment
     from reviewer.suite import Case
 
-__all__ = ["CaseOutputs", "Provenance", "Session"]
+__all__ = ["CaseOutputs", "Provenance", "Session", "run_name"]
 
 _OUTPUT_FIELDS = [f.name for f in fields(Output)]
+
+
+def run_name(run: Run) -> str:
+    """What to call a run: its label when it has one (``gemma3 Q4_K_M``), else provider:model.
+    A recorded run's spec is a file path, which says little and takes the whole line."""
+    return run.label or run.spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,7 @@ class Session:
         self.baseline: Run = store.run(self.comparison.baseline_run_id)
         self.candidate: Run = store.run(self.comparison.candidate_run_id)
         self._local = threading.local()
+        self.rank_process: subprocess.Popen[str] | None = None  # the ranking child, while it runs
 
     @property
     def id(self) -> int:
@@ -173,6 +180,7 @@ class Session:
                 [sys.executable, "-m", "reviewer.session.rank", str(self.store.path), str(self.id)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, text=True, env=env,
             )  # fmt: skip
+            self.rank_process = proc
             if started is not None:
                 started(proc)
             assert proc.stdout is not None
@@ -181,6 +189,7 @@ class Session:
                 if len(parts) == 3 and parts[0] == "progress" and progress is not None:
                     progress(int(parts[1]), int(parts[2]))
             proc.wait()
+            self.rank_process = None
             errors.seek(0)
             err = errors.read()
         if proc.returncode > 0:
@@ -189,6 +198,16 @@ class Session:
             return []
         found = self.cached_assessments()
         return found if found is not None else self.assessments()
+
+    def stop_ranking(self) -> None:
+        """End the ranking child process (the app is closing); its partial work is discarded."""
+        proc = self.rank_process
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
     def assess(self, case: Case, outputs: CaseOutputs) -> Assessment:
         """One case assessed from its own outputs, exactly as the whole comparison would be."""

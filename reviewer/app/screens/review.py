@@ -10,36 +10,29 @@ LRU; a very large pair is aligned in a worker while a placeholder shows.
 from __future__ import annotations
 
 import gc
-import importlib.util
-import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.events import Click
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from reviewer.session.cache import LRU
 from reviewer.session.labels import Labeller, LabelOp
 from reviewer.session.search import suite_hits
-from reviewer.session.session import CaseOutputs
 from reviewer.session.state import SORT_LABELS, Entry, Filter, ReviewState
 from reviewer.store import Label
 
-from ..diffrender import BIG_PAIR, Built, DiffKey, build_diff
-from ..widgets.case_info import CaseTitle, ChecksInfo, PromptInfo, run_name
+from ..keys import REVIEW_BINDINGS
 from ..widgets.case_list import CaseList
+from ..widgets.case_pane import CasePane
 from ..widgets.diff_view import DiffView
 from ..widgets.header import ListHeader, TopBar
 from ..widgets.key_bar import KeyBar
-from ..widgets.side_info import JsonChanges, SideInfo
 
 if TYPE_CHECKING:
     from reviewer.diff.score import Assessment
@@ -48,40 +41,7 @@ if TYPE_CHECKING:
 
 
 class ReviewScreen(Screen[None]):
-    BINDINGS = [
-        # first: the key bar shows keys in this order, and cuts the last ones on a narrow terminal
-        Binding("question_mark", "help", "help", id="app.help", key_display="?", tooltip="Help: every key, every mark"),
-        Binding("j", "cursor(1)", "Next case", id="cursor.down", show=False),
-        Binding("k", "cursor(-1)", "Previous case", id="cursor.up", show=False),
-        Binding("g", "first", "First case", id="cursor.first", show=False),
-        Binding("G", "last", "Last case", id="cursor.last", show=False),
-        Binding("n", "next_unreviewed", "unreviewed", id="cursor.next-unreviewed", tooltip="Next unreviewed case"),
-        Binding("N", "next_flagged", "flagged", id="cursor.next-flagged", key_display="N", tooltip="Next flagged case"),
-        Binding("r", "label('regression')", "regression", id="label.regression", tooltip="Regression"),
-        Binding("i", "label('improvement')", "improvement", id="label.improvement", tooltip="Improvement"),
-        Binding("a", "label('acceptable')", "acceptable", id="label.acceptable", tooltip="Acceptable"),
-        Binding("x", "label('noise')", "noise", id="label.noise", tooltip="Noise"),
-        Binding("1", "severity(1)", "Regression, severity 1", id="label.severity-1", show=False),
-        Binding("2", "severity(2)", "Regression, severity 2", id="label.severity-2", show=False),
-        Binding("3", "severity(3)", "Regression, severity 3", id="label.severity-3", show=False),
-        Binding("e", "edit_note", "note", id="label.note", tooltip="Edit the note (enter saves, escape cancels)"),
-        Binding("u", "undo", "undo", id="label.undo", tooltip="Undo the last label"),
-        Binding("d", "toggle_json", "json", id="view.json", tooltip="Word view / JSON structural view"),
-        Binding("w", "toggle_whitespace", "Whitespace", id="view.whitespace", show=False, tooltip="Ignore / compare whitespace"),
-        Binding("s", "cycle_sample", "sample", id="view.sample", tooltip="Next sample of each side"),
-        Binding("m", "toggle_prompt", "Prompt", id="view.prompt", show=False, tooltip="Show / hide the whole prompt and reference"),
-        Binding("space", "scroll_diff(1)", "Page down the diff", id="diff.page-down", show=False),
-        Binding("b", "scroll_diff(-1)", "Page up the diff", id="diff.page-up", show=False),
-        Binding("J", "scroll_diff_lines(3)", "Scroll the diff down", id="diff.down", show=False),
-        Binding("K", "scroll_diff_lines(-3)", "Scroll the diff up", id="diff.up", show=False),
-        Binding("right_square_bracket", "jump_change(1)", "Next change in the diff", id="diff.next-change", show=False),
-        Binding("left_square_bracket", "jump_change(-1)", "Previous change in the diff", id="diff.previous-change", show=False),
-        Binding("slash", "search", "search", id="list.search", tooltip="Search ids, tags, prompts and outputs"),
-        Binding("f", "filter", "filter", id="list.filter", tooltip="Filter by verdict, flag, disagreement, tag"),
-        Binding("o", "sort", "sort", id="list.sort", tooltip="Sort order: triage, change, id, suite"),
-        Binding("escape", "clear", "Clear search/filter", id="list.clear", show=False),
-        Binding("p", "promote", "promote", id="case.promote", tooltip="Promote to a golden case in the suite file"),
-    ]
+    BINDINGS = REVIEW_BINDINGS
 
     class Ranked(Message):
         def __init__(self, assessments: list[Assessment]) -> None:
@@ -110,12 +70,6 @@ class ReviewScreen(Screen[None]):
             self.needle = needle
             self.case_ids = case_ids
 
-    class DiffBuilt(Message):
-        def __init__(self, key: DiffKey, built: Built) -> None:
-            super().__init__()
-            self.key = key
-            self.built = built
-
     def __init__(self) -> None:
         super().__init__()
         app: ReviewApp = self.app  # type: ignore[assignment]
@@ -125,17 +79,9 @@ class ReviewScreen(Screen[None]):
         self.state.set_labels(self.session.labels())
         self.provenance: dict[str, Any] = {}  # filled by the ranking worker (a scan of every output)
         self.rank_progress: tuple[int, int] | None = None
-        self.rank_process: Any = None
-        self.current: Entry | None = None
-        self.sample = 0
-        self.json_mode = False
-        self.ignore_whitespace = False
-        self.prompt_expanded = False
+        self.pane = CasePane(self.session, self.state, id="right")
         self.ranking = True
         self.labeller = Labeller(self.state, self.writer, self.session.id, self.session.reviewer)
-        self._outputs: LRU[str, CaseOutputs] = LRU(64)
-        self._diffs: LRU[DiffKey, Built] = LRU(24)
-        self._shown_key: DiffKey | None = None
         self._label_token = self.session.label_token()
         self._search_timer: Timer | None = None
         self._search_memory: set[str] = set()
@@ -150,18 +96,7 @@ class ReviewScreen(Screen[None]):
                 yield ListHeader(id="list-header")
                 yield CaseList(self.state, id="cases")
                 yield Input(placeholder="search ids, tags, prompts, outputs · enter: keep · esc: clear", id="search")
-            with Vertical(id="right"):
-                yield CaseTitle(id="title")
-                with VerticalScroll(id="prompt-box"):
-                    yield PromptInfo(id="prompt")
-                yield ChecksInfo(id="checks")
-                with Horizontal(id="sides"):
-                    yield SideInfo(id="side-baseline", classes="side")
-                    yield SideInfo(id="side-candidate", classes="side")
-                with VerticalScroll(id="json-box"):
-                    yield JsonChanges(id="json-changes")
-                yield DiffView(id="diff")
-                yield Input(placeholder="note: e to edit · enter saves · esc cancels", id="note")
+            yield self.pane
         yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
@@ -169,7 +104,6 @@ class ReviewScreen(Screen[None]):
         for inp in self.query(Input):
             inp.cursor_blink = not headless
         self.query_one("#search").display = False
-        self.query_one("#json-box").display = False
         self.update_topbar()
         self.update_list_header()
         cases = self.query_one(CaseList)
@@ -191,124 +125,19 @@ class ReviewScreen(Screen[None]):
 
     # -- the case on screen ---------------------------------------------------------------------
 
-    def outputs_of(self, case_id: str) -> CaseOutputs:
-        return self._outputs.get_or_make(case_id, self.session.case_outputs)
+    @property
+    def current(self) -> Entry | None:
+        return self.pane.entry
 
-    def assessment_of(self, entry: Entry, outs: CaseOutputs) -> Assessment | None:
-        if entry.assessment is None:
-            self.state.set_assessment(entry.id, self.session.assess(entry.case, outs))
-        return entry.assessment
+    # the view of the case on screen is the pane's
+    sample = property(lambda self: self.pane.sample)
+    json_mode = property(lambda self: self.pane.json_mode)
+    _diffs = property(lambda self: self.pane.diffs)
 
     def show_case(self, case_id: str | None, *, keep_sample: bool = False, keep_scroll: bool = False) -> None:
         """Fill the right-hand side with this case."""
-        if case_id is None:
-            self.current = None
-            return
-        entry = self.state.by_id[case_id]
-        changed = self.current is None or self.current.id != case_id
-        self.current = entry
-        if changed and not keep_sample:
-            self.sample = 0
-        outs = self.outputs_of(case_id)
-        assessment = self.assessment_of(entry, outs)
-        self.query_one(CaseTitle).show(entry, assessment)
-        self.update_prompt()
-        b, c = self.pair(outs)
-        self.query_one(ChecksInfo).show(entry, assessment, b, c)
-        nb, nc = len(outs.baseline), len(outs.candidate)
-        prov, (sb, sc) = self.provenance, self.shown_signals(entry)
-        s = self.session
-        self.query_one("#side-baseline", SideInfo).show("BASELINE", s.baseline, b, self.sample % max(nb, 1), nb, prov.get("baseline"), sb)
-        self.query_one("#side-candidate", SideInfo).show("CANDIDATE", s.candidate, c, self.sample % max(nc, 1), nc, prov.get("candidate"), sc)
-        note = self.query_one("#note", Input)
-        if not note.has_focus:
-            note.value = entry.mine.note or "" if entry.mine else ""
-        self.update_diff(keep_scroll=keep_scroll and not changed)
+        self.pane.show(None if case_id is None else self.state.by_id[case_id], keep_sample=keep_sample, keep_scroll=keep_scroll)
         self.update_bindings()
-
-    def shown_signals(self, entry: Entry) -> tuple[Any, Any]:
-        """The signals of the shown sample of each side (None before the case is assessed)."""
-        a = entry.assessment
-        if a is None:
-            return None, None
-        b = a.baseline_signals[self.sample % len(a.baseline_signals)] if a.baseline_signals else None
-        c = a.candidate_signals[self.sample % len(a.candidate_signals)] if a.candidate_signals else None
-        return b, c
-
-    def pair(self, outs: CaseOutputs) -> tuple[Any, Any]:
-        b = outs.baseline[self.sample % len(outs.baseline)] if outs.baseline else None
-        c = outs.candidate[self.sample % len(outs.candidate)] if outs.candidate else None
-        return b, c
-
-    def update_prompt(self) -> None:
-        if self.current is None:
-            return
-        box = self.query_one("#prompt-box")
-        box.set_class(self.prompt_expanded, "expanded")
-        width = max(20, self.query_one("#right").size.width - 30)
-        self.query_one(PromptInfo).show(self.current.case, self.session.suite.suite.defaults, expanded=self.prompt_expanded, width=width)
-
-    def diff_key(self) -> DiffKey | None:
-        if self.current is None:
-            return None
-        outs = self.outputs_of(self.current.id)
-        nb, nc = len(outs.baseline), len(outs.candidate)
-        sb, sc = self.shown_signals(self.current)
-        return DiffKey(
-            self.current.id, self.sample % max(nb, 1), self.sample % max(nc, 1), self.json_mode,
-            self.ignore_whitespace, self.state.search, sb.decline_span if sb else None, sc.decline_span if sc else None,
-        )  # fmt: skip
-
-    def update_diff(self, *, keep_scroll: bool = False) -> None:
-        key = self.diff_key()
-        view = self.query_one(DiffView)
-        if key is None:
-            view.show(None, "no case")
-            return
-        built = self._diffs.get(key)
-        if built is not None:
-            self._show_built(key, built, keep_scroll=keep_scroll)
-            return
-        outs = self.outputs_of(key.case_id)
-        b, c = self.pair(outs)
-        left = (b.text or "") if b else ""
-        right = (c.text or "") if c else ""
-        if len(left) + len(right) > BIG_PAIR:
-            self._shown_key = key
-            size = (len(left) + len(right)) / 1e6
-            view.show(None, f"aligning {size:.1f} M characters…")
-            self.query_one("#json-box").display = False
-            self.build_diff_in_worker(key, left, right)
-            return
-        built = self._diffs.put(key, build_diff(key, left, right))
-        self._show_built(key, built, keep_scroll=keep_scroll)
-
-    def _show_built(self, key: DiffKey, built: Built, *, keep_scroll: bool = False) -> None:
-        self._shown_key = key
-        view = self.query_one(DiffView)
-        box = self.query_one("#json-box")
-        if key.json and built.json is not None:
-            self.query_one(JsonChanges).show(built.json)
-            box.display = True
-        else:
-            box.display = False
-        if built.model is None:
-            view.show(None, built.note)
-        else:
-            view.show(built.model, keep_scroll=keep_scroll)
-
-    @work(thread=True, exclusive=True, group="diff")
-    def build_diff_in_worker(self, key: DiffKey, left: str, right: str) -> None:
-        built = build_diff(key, left, right)
-        if built.model is not None:
-            built.model.height(max(40, self.query_one(DiffView).size.width))  # lay out off the UI thread
-        self.post_message(self.DiffBuilt(key, built))
-
-    @on(DiffBuilt)
-    def _diff_built(self, event: DiffBuilt) -> None:
-        self._diffs.put(event.key, event.built)
-        if event.key == self._shown_key:
-            self._show_built(event.key, event.built)
 
     # -- ranking, other reviewers ---------------------------------------------------------------
 
@@ -316,23 +145,12 @@ class ReviewScreen(Screen[None]):
     def rank(self) -> None:
         self.post_message(self.ProvenanceLoaded(self.session.provenance()))
 
-        def started(proc: Any) -> None:
-            self.rank_process = proc
-
-        ranked = self.session.rank(progress=lambda d, t: self.post_message(self.RankProgress(d, t)), started=started)
-        self.rank_process = None
+        ranked = self.session.rank(progress=lambda d, t: self.post_message(self.RankProgress(d, t)))
         if ranked or not self.state.entries:
             self.post_message(self.Ranked(ranked))
 
     def stop_ranking(self) -> None:
-        """End the ranking child process (the app is closing); its partial work is discarded."""
-        proc = self.rank_process
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=3)
-            except Exception:
-                proc.kill()
+        self.session.stop_ranking()
 
     def on_unmount(self) -> None:
         self.stop_ranking()
@@ -344,7 +162,7 @@ class ReviewScreen(Screen[None]):
 
     @on(ProvenanceLoaded)
     def _provenance_loaded(self, event: ProvenanceLoaded) -> None:
-        self.provenance = event.provenance
+        self.provenance = self.pane.provenance = event.provenance
         self.update_topbar()
         if self.current is not None:
             self.show_case(self.current.id, keep_sample=True, keep_scroll=True)
@@ -381,8 +199,7 @@ class ReviewScreen(Screen[None]):
         if self.state.set_other_labels(event.labels):
             self.query_one(CaseList).reload(keep=self.current.id if self.current else None)
             self.update_list_header()
-            if self.current is not None:
-                self.query_one(CaseTitle).show(self.current, self.current.assessment)
+            self.pane.update_title()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -453,7 +270,7 @@ class ReviewScreen(Screen[None]):
         self.query_one(CaseList).refresh_case(entry.id)
         self.update_list_header()
         if self.current is entry:
-            self.query_one(CaseTitle).show(entry, entry.assessment)
+            self.pane.update_title()
         self.update_bindings()
 
     def action_label(self, verdict: str) -> None:
@@ -514,38 +331,18 @@ class ReviewScreen(Screen[None]):
     # -- view toggles ---------------------------------------------------------------------------
 
     def action_toggle_json(self) -> None:
-        self.json_mode = not self.json_mode
-        self.update_diff()
-        key = self._shown_key
-        if self.json_mode and key is not None:
-            built = self._diffs.get(key)
-            if built is not None and built.json is None:
-                self.notify("no JSON on both sides: showing the text diff", timeout=3)
+        self.pane.toggle_json()
         self.update_bindings()
 
     def action_toggle_whitespace(self) -> None:
-        self.ignore_whitespace = not self.ignore_whitespace
-        self.notify("whitespace ignored" if self.ignore_whitespace else "whitespace compared", timeout=2)
-        self.update_diff(keep_scroll=True)
+        self.pane.toggle_whitespace()
 
     def action_cycle_sample(self) -> None:
-        if self.current is None:
-            return
-        outs = self.outputs_of(self.current.id)
-        n = max(len(outs.baseline), len(outs.candidate))
-        if n <= 1:
-            self.notify("one sample per side", timeout=2)
-            return
-        self.sample = (self.sample + 1) % n
-        self.show_case(self.current.id, keep_sample=True)
+        self.pane.cycle_sample()
+        self.update_bindings()
 
     def action_toggle_prompt(self) -> None:
-        self.prompt_expanded = not self.prompt_expanded
-        self.update_prompt()
-
-    @on(Click, "#prompt")
-    def _prompt_clicked(self) -> None:
-        self.action_toggle_prompt()
+        self.pane.toggle_prompt()
 
     def action_scroll_diff(self, direction: int) -> None:
         self.query_one(DiffView).scroll_pages(direction)
@@ -612,8 +409,8 @@ class ReviewScreen(Screen[None]):
         cases = self.query_one(CaseList)
         cases.reload(keep=keep)
         self.update_list_header()
-        if self._shown_key is not None and self._shown_key.search != self.state.search:
-            self.update_diff(keep_scroll=True)
+        if self.pane.shown_key is not None and self.pane.shown_key.search != self.state.search:
+            self.pane.update_diff(keep_scroll=True)
         cur = cases.current
         if cur is not None and (self.current is None or cur.id != self.current.id):
             self.show_case(cur.id)
@@ -649,7 +446,7 @@ class ReviewScreen(Screen[None]):
                 if not self.state.view:
                     self.notify("no case matches this filter", timeout=3)
 
-        self.app.push_screen(FilterScreen(self.state, self.query_one(CaseTitle).palette), done)
+        self.app.push_screen(FilterScreen(self.state, self.query_one(ListHeader).palette), done)
 
     def set_filter(self, flt: Filter) -> None:
         self.state.filter = flt
@@ -669,53 +466,25 @@ class ReviewScreen(Screen[None]):
     # -- promote, help --------------------------------------------------------------------------
 
     def action_promote(self) -> None:
-        """``p``: the promote form of ``reviewer.app.promote`` (when installed) for the shown pair."""
+        """``p``: the promote form (:mod:`reviewer.app.promote`) for the shown pair."""
         entry = self.current
         if entry is None:
             return
-        if importlib.util.find_spec("reviewer.app.promote") is None:
-            self.notify("promote: not available yet", severity="warning", timeout=3)
-            return
-        from reviewer.app import promote
+        from reviewer.session.promotion import promotion
 
-        outs = self.outputs_of(entry.id)
-        b, c = self.pair(outs)
-        s = self.session
-        origin = f"review of {run_name(s.baseline)} → {run_name(s.candidate)} (comparison #{s.id})"
-        if entry.mine is not None and entry.mine.note:
-            origin += f": {entry.mine.note}"
+        from ..promote import PromoteScreen
+
         app: ReviewApp = self.app  # type: ignore[assignment]
-        target = app.promote_to if app.promote_to is not None else Path(s.suite.path or "")
-        kwargs: dict[str, Any] = {
-            "suite_path": target,
-            "case": entry.case,
-            "baseline_text": (b.text or "") if b else "",
-            "candidate_text": (c.text or "") if c else "",
-            "suggested_checks": self._suggested_checks(entry),
-            "origin": origin,
-        }
-        accepted = inspect.signature(promote.PromoteScreen).parameters
-        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+        target = app.promote_to if app.promote_to is not None else Path(self.session.suite.path or "")
+        b, c = self.pane.pair(self.pane.outputs_of(entry.id))
+        start = promotion(self.session, entry, b, c, *self.pane.shown_signals(entry))
 
         def done(case: Any) -> None:
             if case is not None:
                 note = f" ({app.promote_note})" if app.promote_note else ""
                 self.notify(f"added case {case.id} to {target}{note}", timeout=8, markup=False)
 
-        self.app.push_screen(promote.PromoteScreen(**kwargs), done)
-
-    def _suggested_checks(self, entry: Entry) -> list[Any]:
-        """Checks the signals of the shown pair suggest (the baseline taken as the good side)."""
-        a = entry.assessment
-        if a is None or not a.baseline_signals or not a.candidate_signals:
-            return []
-        try:
-            from reviewer.importers.suggest import suggest_checks
-        except ImportError:
-            return []
-        b = a.baseline_signals[self.sample % len(a.baseline_signals)]
-        c = a.candidate_signals[self.sample % len(a.candidate_signals)]
-        return list(suggest_checks(b, c, a.pair))
+        self.app.push_screen(PromoteScreen(suite_path=target, **start), done)
 
     def action_help(self) -> None:
         from .help import HelpScreen
@@ -733,22 +502,11 @@ class ReviewScreen(Screen[None]):
             return None
         if action == "undo" and not self.undo_stack:
             return None
-        if action == "cycle_sample" and entry is not None:
-            outs = self._outputs.peek(entry.id)
-            if outs is not None and max(len(outs.baseline), len(outs.candidate)) <= 1:
-                return None
-        if action == "toggle_json" and entry is not None and not self.json_mode and not self.json_available(entry):
+        if action == "cycle_sample" and entry is not None and (self.pane.samples(entry) or 2) <= 1:
+            return None
+        if action == "toggle_json" and entry is not None and not self.pane.json_mode and not self.pane.json_available(entry):
             return None
         return True
-
-    def json_available(self, entry: Entry) -> bool:
-        """Both shown samples hold JSON (from the assessment's signals: no parsing here)."""
-        a = entry.assessment
-        if a is None or not a.baseline_signals or not a.candidate_signals:
-            return True
-        b = a.baseline_signals[self.sample % len(a.baseline_signals)]
-        c = a.candidate_signals[self.sample % len(a.candidate_signals)]
-        return b.json_shape in ("bare", "fenced", "embedded") and c.json_shape in ("bare", "fenced", "embedded")
 
     def update_bindings(self) -> None:
         """Tell the footer only when a key's state changed: it rebuilds itself every time it is

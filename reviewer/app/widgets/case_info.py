@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
+from reviewer.session.session import run_name
 from reviewer.session.state import FLAG_LABELS, Entry
 
 from .case_list import FLAG_MARKS, VERDICT_MARKS
@@ -23,16 +24,9 @@ from .info import BOLD, DIM, InfoStatic, Palette, join, one_line, vis
 if TYPE_CHECKING:
     from reviewer.diff.checks import CheckResult, SideCheck
     from reviewer.diff.score import Assessment
-    from reviewer.store import Run
     from reviewer.suite import Case, Defaults
 
 __all__ = ["CaseTitle", "ChecksInfo", "PromptInfo", "checks_table", "prompt_text", "run_name", "title_text"]
-
-
-def run_name(run: Run) -> str:
-    """What to call a run: its label when it has one (``gemma3 Q4_K_M``), else provider:model.
-    A recorded run's spec is a file path, which says little and takes the whole line."""
-    return run.label or run.spec
 
 
 def _short_name(reviewer: str) -> str:
