@@ -165,8 +165,34 @@ _TIE_WORDS = {
     "tie", "tied", "equal", "equally", "draw", "both", "neither", "none", "same", "even", "c", "0", "3", "=",
     "unentschieden", "gleich", "empate", "égalité", "egalite", "pareggio", "parità", "平局", "相同", "一样", "平手",
 }  # fmt: skip
-_ONE = {"1", "a", "one", "first", "answer1", "answer_1", "answer 1", "response 1", "response1", "antwort 1", "respuesta 1", "réponse 1"}
-_TWO = {"2", "b", "two", "second", "answer2", "answer_2", "answer 2", "response 2", "response2", "antwort 2", "respuesta 2", "réponse 2"}
+_ONE = {
+    "1",
+    "a",
+    "one",
+    "first",
+    "answer1",
+    "answer_1",
+    "answer 1",
+    "response 1",
+    "response1",
+    "antwort 1",
+    "respuesta 1",
+    "réponse 1",
+}
+_TWO = {
+    "2",
+    "b",
+    "two",
+    "second",
+    "answer2",
+    "answer_2",
+    "answer 2",
+    "response 2",
+    "response2",
+    "antwort 2",
+    "respuesta 2",
+    "réponse 2",
+}
 
 
 def normalise_choice(value: Any) -> Better | None:
@@ -184,7 +210,9 @@ def normalise_choice(value: Any) -> Better | None:
         return "2"
     if v in _TIE_WORDS or v.startswith(("tie", "equal", "both ", "neither")):
         return "tie"
-    m = re.fullmatch(r"(?:answer|response|option|antwort|respuesta|réponse|reponse|risposta|resposta|ответ|回答|答案)\s*#?\s*([12])\b.*", v)
+    m = re.fullmatch(
+        r"(?:answer|response|option|antwort|respuesta|réponse|reponse|risposta|resposta|ответ|回答|答案)\s*#?\s*([12])\b.*", v
+    )
     if m:
         return m.group(1)  # type: ignore[return-value]
     m = re.match(r"([12])\b", v)
@@ -241,7 +269,9 @@ _BETTER = re.compile(
     r"(?i)(better|superior|preferable|preferred|is\s+best|the\s+best|wins|winner|stronger|more\s+(?:helpful|accurate|correct|useful|complete)"
     r"|besser|überlegen|meilleur[e]?|mejor|migliore|melhor|лучше|更好|更佳|较好|優れ|より良い|胜出|获胜|더\s*좋|낫)"
 )
-_PREFER = re.compile(r"(?i)\b(prefer|choose|pick|select|go\s+with|vote\s+for|bevorzuge|wähle|prefiero|elijo|préfère|choisis|preferisco|scelgo|prefiro)\b|我选择|我更喜欢|选择")
+_PREFER = re.compile(
+    r"(?i)\b(prefer|choose|pick|select|go\s+with|vote\s+for|bevorzuge|wähle|prefiero|elijo|préfère|choisis|preferisco|scelgo|prefiro)\b|我选择|我更喜欢|选择"
+)
 _WORSE = re.compile(
     r"(?i)(worse|inferior|weaker|less\s+(?:helpful|accurate|correct|useful|complete)|schlechter|pire|moins\s+bonne|peor|peggiore|pior|хуже|更差|较差)"
 )

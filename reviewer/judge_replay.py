@@ -177,7 +177,9 @@ class JudgeRun:
         p = self.provider
         pairs = self._pairs()
         comp = self.data.comparison.id
-        stored = {(j.case_id, j.sample, j.position): j for j in self.store.judgments(comp, judge=self.judge, rubric_digest=self.digest)}
+        stored = {
+            (j.case_id, j.sample, j.position): j for j in self.store.judgments(comp, judge=self.judge, rubric_digest=self.digest)
+        }
         todo: list[Task] = []
         for pair, bt, ct in pairs:
             for position in J.POSITIONS:
@@ -305,7 +307,9 @@ class JudgeRun:
                     while queue:
                         t = queue.pop()
                         if self.dead is not None:
-                            j = self._judgment(t, error=f"{self.dead} (not tried: earlier calls to this judge could not connect)", attempts=0)
+                            j = self._judgment(
+                                t, error=f"{self.dead} (not tried: earlier calls to this judge could not connect)", attempts=0
+                            )
                         else:
                             async with sem:
                                 j = await self._call(transport, t)
@@ -329,7 +333,15 @@ class JudgeRun:
         stored = self.store.judgments(self.data.comparison.id, judge=self.judge, rubric_digest=self.digest)
         wanted = {(pp.case_id, pp.sample) for pp in pairs}
         judgments = [j for j in stored if (j.case_id, j.sample) in wanted]
-        return JudgeResult(self.judge, self.digest, pairs, judgments, self.stats, self.failures, [*getattr(self.provider, "warnings", []), *self.warnings])
+        return JudgeResult(
+            self.judge,
+            self.digest,
+            pairs,
+            judgments,
+            self.stats,
+            self.failures,
+            [*getattr(self.provider, "warnings", []), *self.warnings],
+        )
 
 
 def pair_judgments(pairs: Sequence[PlannedPair], judgments: Sequence[Judgment]) -> list[J.PairJudgment]:

@@ -25,7 +25,9 @@ CASE_OF = {p["id"]: p for p in PAIRS}
 
 
 def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
 
 
 def _block(text: str, tag: str) -> str | None:
@@ -76,10 +78,23 @@ def env(tmp_path):
 def make_comparison(tmp_path: Path, env: dict, server: FakeProvider, pairs=PAIRS, *extra: str) -> Path:
     lines = ["suite: judged", "cases:"]
     for p in pairs:
-        lines += [f"  - id: {p['id']}", f"    prompt: {json.dumps(p['prompt'] + ' #' + p['id'])}", f"    reference: {json.dumps(p['reference'])}"]
+        lines += [
+            f"  - id: {p['id']}",
+            f"    prompt: {json.dumps(p['prompt'] + ' #' + p['id'])}",
+            f"    reference: {json.dumps(p['reference'])}",
+        ]
     path = tmp_path / "suite.yaml"
     path.write_text("\n".join(lines) + "\n")
-    out = cli("run", str(path), "--baseline", f"openai:base@{server.base_url}", "--candidate", f"openai:cand@{server.base_url}", *extra, env=env)
+    out = cli(
+        "run",
+        str(path),
+        "--baseline",
+        f"openai:base@{server.base_url}",
+        "--candidate",
+        f"openai:cand@{server.base_url}",
+        *extra,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     return Path(env["REVIEWER_DB"])
 
@@ -91,7 +106,9 @@ def judge(env: dict, spec: str, *extra: str) -> subprocess.CompletedProcess:
 def labels_count(db: Path) -> tuple[int, int]:
     con = sqlite3.connect(db)
     try:
-        return con.execute("SELECT COUNT(*) FROM labels").fetchone()[0], con.execute("SELECT COUNT(*) FROM label_events").fetchone()[0]
+        return con.execute("SELECT COUNT(*) FROM labels").fetchone()[0], con.execute(
+            "SELECT COUNT(*) FROM label_events"
+        ).fetchone()[0]
     finally:
         con.close()
 
@@ -122,7 +139,10 @@ def test_an_always_first_judge_is_inconsistent_everywhere_cached_and_writes_no_l
     with Store(db) as store:
         js = store.judgments(doc["comparison"])
     assert len(js) == 2 * len(PAIRS) and {j.position for j in js} == set(J.POSITIONS)
-    assert all(j.raw and j.resolved_model == "judge-first-2026-05-01" and j.rubric_digest == J.rubric_digest(J.DEFAULT_RUBRIC) for j in js)
+    assert all(
+        j.raw and j.resolved_model == "judge-first-2026-05-01" and j.rubric_digest == J.rubric_digest(J.DEFAULT_RUBRIC)
+        for j in js
+    )
     assert {j.judge for j in js} == {f"openai:judge-first@{server.base_url}"}
 
     # the same command again: no call, the same report
@@ -134,7 +154,12 @@ def test_an_always_first_judge_is_inconsistent_everywhere_cached_and_writes_no_l
     assert redo["calls"]["made"] == 0 and redo["calls"]["resumed"] == 2 * len(PAIRS) and redo["summary"] == s
     # human output names the figures, and says it is no review
     text = cli("judge", "--judge", f"openai:judge-first@{server.base_url}", "--cases", "all", env=env)
-    assert text.returncode == 0 and "position bias" in text.stdout and "100%" in text.stdout and "no label was written" in text.stdout
+    assert (
+        text.returncode == 0
+        and "position bias" in text.stdout
+        and "100%" in text.stdout
+        and "no label was written" in text.stdout
+    )
     assert labels_count(db) == (0, 0)
 
 
@@ -157,7 +182,9 @@ def test_a_fair_judge_agrees_with_the_labels_and_a_length_biased_one_shows_it(tm
     # the longer answer wins every unequal-length tie, and a right-vs-wrong pair when it is the right one
     unequal = [p for p in PAIRS if len(p["baseline"]) != len(p["candidate"])]
     ties = [p for p in unequal if p["style"] in ("equivalent", "verbosity_only", "position_only")]
-    right_longer = [p for p in unequal if p not in ties and (len(p["baseline"]) > len(p["candidate"])) == (p["style"] == "candidate_worse")]
+    right_longer = [
+        p for p in unequal if p not in ties and (len(p["baseline"]) > len(p["candidate"])) == (p["style"] == "candidate_worse")
+    ]
     assert (lb["length_bias"]["k"], lb["length_bias"]["n"]) == (2 * (len(ties) + len(right_longer)), 2 * len(unequal))
     assert s["length_bias"]["k"] == 2 * len(right_longer) and lb["length_bias"]["share"] > s["length_bias"]["share"]
     assert lb["flip_rate"]["k"] == 0  # swapping does not reveal a length bias; the length figure does
@@ -196,7 +223,11 @@ def test_a_rubric_file_changes_the_judgments_identity(tmp_path, env, server):
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["rubric_digest"] == J.rubric_digest(rubric.read_text()) != J.rubric_digest(J.DEFAULT_RUBRIC)
-    sent = [r.body for r in server.requests if r.body.get("model") == "judge-fair" and "states the reference." in r.body["messages"][0]["content"]]
+    sent = [
+        r.body
+        for r in server.requests
+        if r.body.get("model") == "judge-fair" and "states the reference." in r.body["messages"][0]["content"]
+    ]
     assert len(sent) == 4
 
 
@@ -252,7 +283,7 @@ def test_500s_are_retried_and_an_unreadable_answer_is_recorded_as_such(tmp_path,
 
 def test_a_server_that_refuses_the_json_schema_is_asked_without_it(tmp_path, env, server):
     make_comparison(tmp_path, env, server, PAIRS[:3])
-    server.script("<answer_1>", error(400, "response_format type must be one of \"text\" or \"json_object\", but got: json_schema"))
+    server.script("<answer_1>", error(400, 'response_format type must be one of "text" or "json_object", but got: json_schema'))
     since = len(server.requests)
     out = judge(env, f"openai:judge-fair@{server.base_url}", "--concurrency", "1")
     assert out.returncode == 0, out.stderr
@@ -282,7 +313,12 @@ def test_samples_all_judges_every_pair_and_reports_shares(tmp_path, env, server)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     # samples 1 and 2 answered like sample 0 (a deterministic server): the same judge calls, copied from the cache
-    assert doc["calls"]["planned"] == 12 and doc["calls"]["resumed"] == 4 and doc["calls"]["cached"] == 8 and doc["calls"]["made"] == 0
+    assert (
+        doc["calls"]["planned"] == 12
+        and doc["calls"]["resumed"] == 4
+        and doc["calls"]["cached"] == 8
+        and doc["calls"]["made"] == 0
+    )
     assert doc["summary"]["pairs"] == 6
     for e in doc["cases"]:
         assert e["shares"] == {CASE_OF[e["case_id"]]["expected"]["fair"]: 1.0} and len(e["orders"]) == 6

@@ -134,7 +134,9 @@ def P(case, b_chars, c_chars, first, second, sample=0):
 
 def test_bias_figures_match_hand_computed_values():
     pairs = [
-        P("a", 10, 20, "1", "1"),  # inconsistent; both answers chose position 1; longer: c (20) → answer 1 chose b (short), answer 2 chose c (long)
+        P(
+            "a", 10, 20, "1", "1"
+        ),  # inconsistent; both answers chose position 1; longer: c (20) → answer 1 chose b (short), answer 2 chose c (long)
         P("b", 10, 20, "2", "1"),  # candidate both times (the longer), positions 2 and 1
         P("c", 30, 10, "1", "2"),  # baseline (the longer) both times, positions 1 and 2
         P("d", 10, 10, "tie", "1"),  # tie; one decisive answer (position 1), lengths equal
@@ -210,7 +212,9 @@ def play(kind: str) -> J.Report:
         answers = {}
         for position in J.POSITIONS:
             one, two = J.order_answers(position, p["baseline"], p["candidate"])
-            msgs = J.build_messages(prompt=p["prompt"], answer_1=one, answer_2=two, rubric=J.DEFAULT_RUBRIC, reference=p["reference"])
+            msgs = J.build_messages(
+                prompt=p["prompt"], answer_1=one, answer_2=two, rubric=J.DEFAULT_RUBRIC, reference=p["reference"]
+            )
             answers[position] = J.parse_answer(scripted_judge(kind, msgs[1]["content"])).better
         pairs.append(J.PairJudgment(p["id"], 0, len(p["baseline"]), len(p["candidate"]), answers))
     return J.report(pairs, [(p["id"], p["label"]) for p in PAIRS])

@@ -24,12 +24,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "kappa). Cached and resumable; judgments are stored apart from labels and never become labels.",
     )
     p.add_argument("comparison", nargs="?", metavar="COMPARISON", help="comparison id or name (default: the latest)")
-    p.add_argument("--judge", metavar="SPEC", required=True, help="the judge model, e.g. openai:gpt-4o or anthropic:claude-sonnet-4-5")
+    p.add_argument(
+        "--judge", metavar="SPEC", required=True, help="the judge model, e.g. openai:gpt-4o or anthropic:claude-sonnet-4-5"
+    )
     p.add_argument(
         "--cases", choices=("changed", "flagged", "all"), default="changed",
         help="which cases: changed above the noise floor or flagged (default), flagged only, or all",
     )  # fmt: skip
-    p.add_argument("--rubric", metavar="FILE", help="the rubric, a text file (default: the suite's judge_rubric, else a built-in one)")
+    p.add_argument(
+        "--rubric", metavar="FILE", help="the rubric, a text file (default: the suite's judge_rubric, else a built-in one)"
+    )
     p.add_argument(
         "--samples", choices=("first", "all"), default="first",
         help="judge the first sample pair of a case (default) or every pair (the case's verdict is the majority's)",
@@ -163,9 +167,16 @@ def run(args: argparse.Namespace) -> int:
                           "a model judging itself favours its own answers")  # fmt: skip
         cases = select_cases(store, data, args.cases)
         if not cases:
-            err.print(f"Nothing to judge: comparison {data.comparison.id} has no {args.cases} cases (--cases all judges every case).")
-        config = JudgeConfig(samples=args.samples, concurrency=args.concurrency, use_cache=not args.no_cache, timeout=args.timeout,
-                             attempts=args.attempts)
+            err.print(
+                f"Nothing to judge: comparison {data.comparison.id} has no {args.cases} cases (--cases all judges every case)."
+            )
+        config = JudgeConfig(
+            samples=args.samples,
+            concurrency=args.concurrency,
+            use_cache=not args.no_cache,
+            timeout=args.timeout,
+            attempts=args.attempts,
+        )
 
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -176,7 +187,9 @@ def run(args: argparse.Namespace) -> int:
         task = progress.add_task(f"judge {visible(str(spec))}", total=None, extra="")
 
         def on_progress(s: Any) -> None:
-            extra = f"errors {s.errors} · retries {s.retries}" + (f" · reused {s.cached + s.resumed}" if s.cached or s.resumed else "")
+            extra = f"errors {s.errors} · retries {s.retries}" + (
+                f" · reused {s.cached + s.resumed}" if s.cached or s.resumed else ""
+            )
             progress.update(task, total=s.total, completed=s.done, extra=extra)
 
         judge_run = JudgeRun(store, data, cases, spec, rubric, config, on_progress)
@@ -185,7 +198,9 @@ def run(args: argparse.Namespace) -> int:
                 result = asyncio.run(judge_run.run())
         except KeyboardInterrupt:
             s = judge_run.stats
-            err.print(f"[yellow]Interrupted:[/] {s.done} of {s.total} judge calls are stored. Run the same command again to make only the missing ones.")
+            err.print(
+                f"[yellow]Interrupted:[/] {s.done} of {s.total} judge calls are stored. Run the same command again to make only the missing ones."
+            )
             return 130
         labels = [(lb.case_id, lb.verdict) for lb in store.labels(data.comparison.id)]
     finally:
