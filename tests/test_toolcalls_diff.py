@@ -212,3 +212,17 @@ def test_response_format_validity_per_answer():
     assert normalise(Sample("[1]"), response_format={"type": "json_object"}).response_valid is False
     assert normalise(Sample("{}"), response_format={"type": "text"}).response_valid is None
     assert normalise(Sample("{}")).response_valid is None
+
+
+def test_a_stored_output_normalises_like_a_sample():
+    from reviewer.store import Output
+
+    o = Output("c", 0, text=None, finish_reason="tool_calls", tool_calls=(ToolCall("get_weather", PARIS, "call_9"),))
+    a = normalise(o, tools=TOOLS)
+    assert (a.text, a.finish_reason, a.call_names(), a.calls[0].value) == (
+        "",
+        "tool_calls",
+        ("get_weather",),
+        {"city": "Paris", "days": 3},
+    )
+    assert diff_calls(a, ans(("get_weather", PARIS))) == []
