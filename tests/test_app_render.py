@@ -11,7 +11,12 @@ from rich.style import Style
 from reviewer.app.diffrender import DiffStyles, SideBySide, wrap_offsets
 from reviewer.diff.align import align
 
-STYLES = DiffStyles()
+#: coloured like the app's stylesheet, so each part is told apart by its background
+STYLES = DiffStyles(
+    delete_line=Style(bgcolor="#3a1e22"), delete_word=Style(bgcolor="#8b2f3a", bold=True),
+    insert_line=Style(bgcolor="#1c3524"), insert_word=Style(bgcolor="#2e7a45", bold=True),
+    moved=Style(bgcolor="#2a2446"), search=Style(bgcolor="#875f00", color="#ffffff"),
+)  # fmt: skip
 
 
 def chunks(text: str, width: int) -> list[str]:

@@ -43,23 +43,25 @@ _CONSOLE = Console(file=None, color_system=None, force_terminal=False, width=80,
 
 @dataclass(frozen=True, slots=True)
 class DiffStyles:
-    """Rich styles for each part of the view (the widget reads them from its CSS)."""
+    """Rich styles for each part of the view. On screen every one comes from the ``.tcss``
+    (``DiffView``'s ``diff--*`` component classes); these defaults, for rendering without a
+    stylesheet, tell the parts apart without colour."""
 
     base: Style = field(default_factory=Style.null)
     lineno: Style = field(default_factory=lambda: Style(dim=True))
-    delete_line: Style = field(default_factory=lambda: Style(bgcolor="#3a1e22"))
-    delete_word: Style = field(default_factory=lambda: Style(bgcolor="#8b2f3a", bold=True))
-    insert_line: Style = field(default_factory=lambda: Style(bgcolor="#1c3524"))
-    insert_word: Style = field(default_factory=lambda: Style(bgcolor="#2e7a45", bold=True))
-    moved: Style = field(default_factory=lambda: Style(bgcolor="#2a2446"))
-    filler: Style = field(default_factory=lambda: Style(color="#3a3a3a"))
-    special: Style = field(default_factory=lambda: Style(color="#d7af00", italic=True))
-    marker_delete: Style = field(default_factory=lambda: Style(color="#ff5f5f", bold=True))
-    marker_insert: Style = field(default_factory=lambda: Style(color="#5fd75f", bold=True))
-    marker_moved: Style = field(default_factory=lambda: Style(color="#af87ff", bold=True))
-    marker_json: Style = field(default_factory=lambda: Style(color="#ffaf00", bold=True))
-    separator: Style = field(default_factory=lambda: Style(color="#444444"))
-    search: Style = field(default_factory=lambda: Style(bgcolor="#875f00", color="#ffffff"))
+    delete_line: Style = field(default_factory=Style.null)
+    delete_word: Style = field(default_factory=lambda: Style(reverse=True, bold=True))
+    insert_line: Style = field(default_factory=Style.null)
+    insert_word: Style = field(default_factory=lambda: Style(reverse=True, bold=True, italic=True))
+    moved: Style = field(default_factory=lambda: Style(dim=True))
+    filler: Style = field(default_factory=lambda: Style(dim=True))
+    special: Style = field(default_factory=lambda: Style(italic=True))
+    marker_delete: Style = field(default_factory=lambda: Style(bold=True))
+    marker_insert: Style = field(default_factory=lambda: Style(bold=True))
+    marker_moved: Style = field(default_factory=lambda: Style(bold=True))
+    marker_json: Style = field(default_factory=lambda: Style(bold=True))
+    separator: Style = field(default_factory=lambda: Style(dim=True))
+    search: Style = field(default_factory=lambda: Style(underline=True, overline=True))
     decline: Style = field(default_factory=lambda: Style(underline=True))
 
 
