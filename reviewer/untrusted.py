@@ -28,12 +28,13 @@ I/O; fast on 1 MB text (one regex scan over what is not in a common, fully assig
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 
-__all__ = ["TAB", "Visible", "has_special", "is_special", "make_visible", "stand_in", "visible"]
+__all__ = ["TAB", "Visible", "has_special", "is_special", "json_dumps", "json_escape", "make_visible", "stand_in", "visible"]
 
 #: What the app shows for a tab: a fixed width, so wrapping and columns never depend on the tab
 #: stop. Other surfaces keep tabs (``make_visible(text, tab="\t")``, the default).
@@ -167,3 +168,36 @@ def visible(text: str) -> str:
 def has_special(text: str) -> bool:
     """Whether ``text`` holds any character :func:`make_visible` would replace."""
     return bool(_positions(text))
+
+
+def _u_escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def json_escape(encoded: str) -> str:
+    """JSON text (as ``json.dumps(..., ensure_ascii=False)`` writes it) with every special
+    character written as a ``\\uXXXX`` escape: the same JSON value, so nothing is lost, but
+    nothing hidden reaches a terminal or a file people read. Outside strings JSON is ASCII, so
+    only string contents change."""
+    found = _positions(encoded)
+    if not found:
+        return encoded
+    parts: list[str] = []
+    pos = 0
+    for at in found:
+        parts.append(encoded[pos:at])
+        parts.append(_u_escape(encoded[at]))
+        pos = at + 1
+    parts.append(encoded[pos:])
+    return "".join(parts)
+
+
+def json_dumps(value: object, **kwargs: object) -> str:
+    """``json.dumps`` for every JSON this tool prints or exports: readable non-ASCII text, hidden
+    characters escaped (:func:`json_escape`)."""
+    kwargs.setdefault("ensure_ascii", False)
+    return json_escape(json.dumps(value, **kwargs))  # type: ignore[arg-type]

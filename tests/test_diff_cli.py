@@ -233,13 +233,24 @@ def test_subprocess_entry_point(files):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_visible_keeps_length_and_removes_every_control():
-    s = "".join(chr(c) for c in range(0x00, 0xA0)) + "\u202a\u202e\u2066\u2069\u200e\u061c ok é 你"
+def test_visible_removes_every_control_and_names_it():
+    s = "".join(chr(c) for c in range(0x00, 0xA0)) + "\u202a\u202e\u2066\u2069\u200e\u061c\u200b\U000e0041 ok é 你"
     v = visible(s)
-    assert len(v) == len(s)
     assert "\t" in v  # tabs are kept for rich to expand
     assert all(c == "\t" or c.isprintable() for c in v)
+    assert "⟨U+202E⟩" in v and "⟨U+E0041⟩" in v and "␛" in v and "␊" in v
     assert v.endswith(" ok é 你") and visible("plain") == "plain"
+
+
+def test_highlight_spans_land_on_the_same_characters_after_stand_ins():
+    from reviewer.commands.diff import _line_text
+    from reviewer.diff.align import Span
+
+    line = "a\u202eb changed"
+    t = _line_text(line, (Span(line.index("changed"), len(line), "insert"),), "", "bold")
+    assert t.plain == "a⟨U+202E⟩b changed"
+    [styled] = [s for s in t.spans if s.style == "bold"]
+    assert t.plain[styled.start : styled.end] == "changed"
 
 
 _lines = st.lists(st.text(alphabet="ab c,.\t", max_size=12), max_size=8)

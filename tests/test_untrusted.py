@@ -127,3 +127,51 @@ def test_a_megabyte_of_text() -> None:
     assert visible(text) == text
     shown = visible("word \u200b" * 100_000)
     assert "\u200b" not in shown and shown.count("⟨U+200B⟩") == 100_000
+
+
+# ---------------------------------------------------------------------------------------------
+# Every surface: the CLI printers, the Markdown changelog's escapers, `reviewer diff` end to end
+# ---------------------------------------------------------------------------------------------
+
+hostile_piece = st.text(
+    alphabet=st.one_of(st.characters(codec=None), st.sampled_from(TAGS + BIDI + "\u200b\u00ad\u180e\ufeff\x1b\x07\x9b\ufe0f")),
+    max_size=40,
+)
+
+
+def _clean(shown: str) -> bool:
+    return survivors(shown) == [] and not lone_vs(shown)
+
+
+@settings(max_examples=200)
+@given(hostile_piece)
+def test_every_markdown_and_cli_surface_shows_hidden_characters(text: str) -> None:
+    from reviewer.commands._common import visible as cli_visible
+    from reviewer.export.mdescape import code, fenced, one_line, prose
+
+    for surface in (cli_visible, fenced, code, prose, one_line):
+        shown = surface(text)
+        # the surfaces add their own delimiters and escapes, never a hidden character
+        assert _clean(shown), (surface.__name__, text, shown)
+
+
+@settings(max_examples=25, deadline=None)
+@given(hostile_piece, hostile_piece)
+def test_reviewer_diff_prints_no_hidden_character(tmp_path_factory, old: str, new: str) -> None:
+    import contextlib
+    import io
+
+    from reviewer.cli import main
+
+    d = tmp_path_factory.mktemp("diff")
+    (d / "a.txt").write_text(old, encoding="utf-8", errors="surrogatepass")
+    (d / "b.txt").write_text(new, encoding="utf-8", errors="surrogatepass")
+    for extra in (["--width", "60"], ["--width", "200"], ["--json"]):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            main(["diff", str(d / "a.txt"), str(d / "b.txt"), *extra])
+        printed = out.getvalue()
+        if extra == ["--json"]:
+            assert printed.isascii() or _clean(printed)  # JSON escapes; the exact text is kept
+        else:
+            assert _clean(printed), (extra, old, new, printed)

@@ -9,6 +9,7 @@ import sys
 from typing import Any, Literal
 
 from ..errors import UsageError
+from ..untrusted import make_visible
 
 
 def add_db_option(p: argparse.ArgumentParser) -> None:
@@ -107,19 +108,14 @@ def parse_param(text: str, option: str = "--param") -> tuple[str, Any]:
     return key, value
 
 
-# Safe display of untrusted text (model output, provider messages) on a terminal.
-
-#: One char for one char, so span offsets still apply: C0 controls → their control pictures
-#: (␛ for ESC), DEL → ␡, C1 controls and bidi/invisible direction marks → U+FFFD. Tab is kept
-#: (rich expands it and moves the spans along).
-_VISIBLE = {c: 0x2400 + c for c in range(0x20) if c != 0x09} | {0x7F: 0x2421}
-_VISIBLE |= dict.fromkeys([*range(0x80, 0xA0), 0x061C, 0x200E, 0x200F, 0x2028, 0x2029], 0xFFFD)
-_VISIBLE |= dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)], 0xFFFD)
+# Safe display of untrusted text (model output, provider messages, names) on a terminal.
 
 
 def visible(text: str) -> str:
-    """``text`` with every character a terminal could act on replaced by a visible stand-in
-    (same length)."""
+    """``text`` through the project's one sanitiser (:mod:`reviewer.untrusted`), for a terminal
+    line: every control, invisible, bidi or tag character is shown as a visible stand-in (``␛``,
+    ``⟨U+202E⟩``), a newline too (``␊``: a printed row stays one row). Tabs are kept for rich to
+    expand. Where spans must land on the shown text, use ``make_visible(...).offset``."""
     if text.isascii() and text.isprintable():
         return text
-    return text.translate(_VISIBLE)
+    return make_visible(text, newline=False).text

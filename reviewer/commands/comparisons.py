@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 
+from ..untrusted import json_dumps
 from ._common import add_db_option, open_store, print_table, url_host
 
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             d = asdict(c)
             d["baseline_host"], d["candidate_host"] = url_host(d.pop("baseline_base_url")), url_host(d.pop("candidate_base_url"))
             docs.append(d)
-        print(json.dumps(docs, indent=2, ensure_ascii=False))
+        print(json_dumps(docs, indent=2))
     elif not items:
         print("No comparisons yet. Make one with: reviewer run SUITE --baseline SPEC --candidate SPEC")
     else:

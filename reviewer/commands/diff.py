@@ -20,7 +20,8 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from ._common import visible  # untrusted text: one visible stand-in per control character
+from ..untrusted import json_dumps, make_visible
+from ._common import visible  # untrusted text: the one sanitiser, one line
 
 #: Terminals at least this wide get the side-by-side view.
 SIDE_BY_SIDE_MIN = 100
@@ -90,9 +91,10 @@ def _read(name: str) -> str:
 def _line_text(line: str, spans: tuple, line_style: str, span_style: str):
     from rich.text import Text
 
-    t = Text(visible(line), style=line_style, no_wrap=False, end="")
+    v = make_visible(line, newline=False)  # stand-ins may be longer than what they replace
+    t = Text(v.text, style=line_style, no_wrap=False, end="")
     for sp in spans:
-        t.stylize(span_style, sp.start, sp.end)
+        t.stylize(span_style, v.offset(sp.start), v.offset(sp.end))
     return t
 
 
@@ -459,7 +461,7 @@ def run(args: argparse.Namespace) -> int:
                 "rows": [_row_json(r) for r in view.rows],
             },
         }
-        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json_dumps(out, indent=2) + "\n")
         return status
 
     from rich.console import Console

@@ -5,10 +5,10 @@ Exit 0 healthy, 1 damaged, 2 cannot open."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from ..untrusted import json_dumps
 from ._common import add_db_option
 
 TABLES = ("suites", "runs", "outputs", "comparisons", "labels", "signoffs")
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     path = db_path(getattr(args, "db", None))
     report = examine(path)
     if args.json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json_dumps(report, indent=2))
         return report["exit_code"]
     if "error" in report:
         print(f"reviewer doctor: {report['error']}", file=sys.stderr)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -89,12 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _json_for_terminal(doc: object) -> str:
-    """JSON as readable as ``ensure_ascii=False`` makes it, with the characters a terminal acts on
-    (C1 controls, bidi marks; C0 controls are always escaped by ``json``) written as ``\\uXXXX``."""
-    from ._common import visible
+    """JSON as readable as ``ensure_ascii=False`` makes it, every hidden character escaped."""
+    from ..untrusted import json_dumps
 
-    text = json.dumps(doc, indent=2, ensure_ascii=False)
-    if text.isascii():
-        return text
-    # outside strings JSON is ASCII, so every such character is inside a string: escaping it is exact
-    return "".join(json.dumps(ch)[1:-1] if ch > "\x7f" and visible(ch) != ch else ch for ch in text)
+    return json_dumps(doc, indent=2)

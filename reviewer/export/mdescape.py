@@ -17,38 +17,19 @@ from __future__ import annotations
 
 import re
 
+from ..untrusted import visible as _visible
+
 __all__ = ["visible", "fenced", "code", "prose", "one_line", "truncate"]
 
-#: Invisible characters that reorder or hide text (Trojan Source, CVE-2021-42574), separators that
-#: some renderers treat as line breaks, and the BOM. ZWJ/ZWNJ (U+200C/D) are left alone: emoji
-#: sequences and several scripts need them.
-_INVISIBLE = (
-    "\u061c\u200b\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
-    "\u2060\u2066\u2067\u2068\u2069\ufeff"
-)
-#: C0 controls except tab and newline, DEL, C1 controls, the invisible set, lone surrogates
-#: (possible in a str decoded from JSON ``"\\ud800"``; they cannot be written as UTF-8).
-_UNSAFE_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + _INVISIBLE + "\ud800-\udfff]")
-
-
-def _show(m: re.Match[str]) -> str:
-    c = m.group()
-    n = ord(c)
-    if n < 0x20:
-        return chr(0x2400 + n)  # ␀ … ␟ (ESC becomes ␛, so "\x1b[31m" reads "␛[31m")
-    if n == 0x7F:
-        return "\u2421"  # ␡
-    return f"⟨U+{n:04X}⟩"
-
-
 def visible(text: str) -> str:
-    """``text`` with CRLF as LF and every control/invisible character replaced by a visible stand-in.
+    """``text`` with CRLF as LF and every control, invisible, bidi or tag character replaced by a
+    visible stand-in (the project's one sanitiser, :mod:`reviewer.untrusted`).
 
     Tabs and newlines are kept. The result is safe to write as UTF-8 and to print on a terminal.
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n")
-    return _UNSAFE_RE.sub(_show, text)
+    return _visible(text)
 
 
 def _longest_run(text: str, char: str = "`") -> int:

@@ -10,11 +10,11 @@ order of its sections.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import fields, is_dataclass
 from typing import Any
 
+from ...untrusted import json_dumps
 from .model import Changelog, review_state_digest
 
 __all__ = ["FORMAT", "VERSION", "render_json", "to_dict", "to_jsonable"]
@@ -107,6 +107,6 @@ def render_json(cl: Changelog) -> str:
     fast to write (the C encoder) and still diffs and greps line by line."""
     doc = to_dict(cl)
     cases = doc.pop("cases")
-    head = json.dumps(doc, indent=2, ensure_ascii=False)
-    rows = ",\n".join("    " + json.dumps(c, ensure_ascii=False, separators=(", ", ": ")) for c in cases)
+    head = json_dumps(doc, indent=2)  # readable text, hidden characters as \uXXXX: the exact value
+    rows = ",\n".join("    " + json_dumps(c, separators=(", ", ": ")) for c in cases)
     return head[:-2] + ',\n  "cases": [\n' + rows + ("\n  ]\n}\n" if cases else '  ]\n}\n')
