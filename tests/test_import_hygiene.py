@@ -12,6 +12,8 @@ NON_UI = [
     "reviewer.commands.run", "reviewer.commands.suites", "reviewer.commands.comparisons", "reviewer.commands.runs",
     "reviewer.probe", "reviewer.commands.probe", "reviewer.commands.history", "reviewer.commands.doctor",
     "reviewer.untrusted", "reviewer.safeyaml", "reviewer.stats", "reviewer.lease",
+    "reviewer.judge", "reviewer.judge_replay", "reviewer.commands.judge", "reviewer.toolcall", "reviewer.fsutil",
+    "reviewer.boundaries",
     "reviewer.session", "reviewer.session.session", "reviewer.session.labels", "reviewer.session.state",
     "reviewer.session.rank", "reviewer.session.cache", "reviewer.session.search", "reviewer.session.promotion",
 ]  # fmt: skip

@@ -157,7 +157,7 @@ def test_doctor_reports_a_healthy_store(made, tmp_path, env):
     assert "integrity  ok" in res.stdout and f"{2 * N_CASES} outputs" in res.stdout
     doc = json.loads(cli("doctor", "--json", "--db", str(db), env=env).stdout)
     assert doc["ok"] is True and doc["exit_code"] == 0 and doc["schema_version"] == doc["schema_expected"] == SCHEMA_VERSION
-    assert doc["counts"] == {"suites": 1, "runs": 2, "outputs": 2 * N_CASES, "comparisons": 1, "labels": 0, "signoffs": 0}
+    assert doc["counts"] == {"suites": 1, "runs": 2, "outputs": 2 * N_CASES, "comparisons": 1, "labels": 0, "signoffs": 0, "judgments": 0}
     assert doc["journal_mode"] == "wal" and doc["writable"] is True
     assert db.stat().st_mtime == (tmp_path / "ok" / "s.db").stat().st_mtime  # read-only: changed nothing
 

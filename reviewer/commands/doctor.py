@@ -11,7 +11,7 @@ from typing import Any
 from ..untrusted import json_dumps
 from ._common import add_db_option
 
-TABLES = ("suites", "runs", "outputs", "comparisons", "labels", "signoffs")
+TABLES = ("suites", "runs", "outputs", "comparisons", "labels", "signoffs", "judgments")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
