@@ -33,6 +33,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "a count, a percentage of that side's (case, sample) calls, or off (default 0)",
     )  # fmt: skip
     p.add_argument("--fail-on-unreviewed", action="store_true", help="fail while changed cases are unreviewed")
+    p.add_argument(
+        "--significant-only", action="store_true",
+        help="fail on negative flips only when they are more than sampling noise explains (exact McNemar test "
+        "of negative against positive flips at --alpha); labelled regressions and missing answers still fail",
+    )  # fmt: skip
+    p.add_argument("--alpha", type=float, default=0.05, metavar="LEVEL",
+                   help="significance level of --significant-only and of the p-values reported (default 0.05)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the numbers, the rules and why as JSON")
     from ._common import add_db_option
 
@@ -46,19 +53,23 @@ def run(args: argparse.Namespace) -> int:
     from ..export.changelog import build_changelog, resolve_comparison_id
     from ..export.gate import coverage, evaluate_gate
     from ..export.options import gc_paused
+    from ..errors import UsageError
     from ._common import open_store, visible
 
+    if not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha {args.alpha:g}: expected a level between 0 and 1, e.g. 0.05")
     with gc_paused(), open_store(args) as store:
         data = store.load_comparison(resolve_comparison_id(store, args.comparison))
         cid = data.comparison.id
         cl = build_changelog(
             data, assess_comparison(store, data), store.labels(cid), store.signoffs(cid),
-            generated_at=datetime.now(UTC), generated_by="", allow_unreviewed=True,
+            generated_at=datetime.now(UTC), generated_by="", allow_unreviewed=True, alpha=args.alpha,
         )  # fmt: skip
         cov = coverage(data)
     result = evaluate_gate(
         cl, cov, max_negative_flips=args.max_negative_flips, max_regressions=args.max_regressions,
         max_errors=args.max_errors, fail_on_unreviewed=args.fail_on_unreviewed,
+        significant_only=args.significant_only,
     )  # fmt: skip
     if args.json:
         doc = {

@@ -257,11 +257,18 @@ def _coverage_rules(cov: Coverage, max_errors: Limit) -> list[Rule]:
 def evaluate_gate(
     cl: Changelog, cov: Coverage | None = None, *, max_negative_flips: Limit = Limit(count=0),
     max_regressions: Limit = Limit(count=0), max_errors: Limit = Limit(count=0), fail_on_unreviewed: bool = False,
+    significant_only: bool = False,
 ) -> GateResult:  # fmt: skip
     """Negative flips count unless a reviewer's latest label says the case is not a regression
     (acceptable, improvement or noise: the check was too strict); regressions are latest labels.
     With ``cov`` (see :func:`coverage`) the gate also refuses errors, missing answers and an
-    unfinished comparison."""
+    unfinished comparison.
+
+    ``significant_only``: the negative-flips rule fails only when the flips are more than sampling
+    noise explains (the changelog's exact McNemar test of negative against positive flips, at the
+    level the changelog was built with, and more negative than positive flips). Labelled
+    regressions and the fail-closed rules are never waived by it: a reviewer's verdict and a
+    missing answer are not sampling noise."""
     s = cl.summary
     counted = s.negative_flips - s.negative_flips_waived
     rate = counted / s.checked_cases if s.checked_cases else 0.0
@@ -276,7 +283,7 @@ def evaluate_gate(
     }  # fmt: skip
     thresholds: dict[str, Any] = {
         "max_negative_flips": str(max_negative_flips), "max_regressions": str(max_regressions),
-        "fail_on_unreviewed": fail_on_unreviewed,
+        "fail_on_unreviewed": fail_on_unreviewed, "significant_only": significant_only,
     }  # fmt: skip
     result = GateResult(numbers, thresholds)
     if cov is not None:
@@ -291,11 +298,22 @@ def evaluate_gate(
     waived = f"; {s.negative_flips_waived} waived by a label" if s.negative_flips_waived else ""
     measured = f"{counted} of {s.checked_cases} checked cases ({rate * 100:.1f}%{waived})"
     flipped = [c.id for c in cl.cases if c.flip == "negative" and c.verdict in (None, "regression")]
+    test = s.flips_test
+    if test.p_value is not None:
+        numbers["negative_flips_p"] = test.p_adjusted if test.p_adjusted is not None else test.p_value
+        numbers["negative_flips_significant"] = test.significant and s.negative_flips > s.positive_flips
     if max_negative_flips.off:
         result.rules.append(Rule("negative flips", True, measured, "off", observed=counted))
     else:
         ok = max_negative_flips.allows(counted, s.checked_cases)
         limit = f"max {max_negative_flips}"
+        if significant_only:
+            limit += ", if significant"
+            p = f"p = {test.p_value:.3g}" if test.p_value is not None else "no flips to test"
+            measured += f"; McNemar {p} against {s.positive_flips} positive"
+            if not ok and not numbers.get("negative_flips_significant"):
+                ok = True  # over the limit, but sampling noise explains it
+                measured += ", within noise"
         message = None if ok else f"negative flips: {measured} > {max_negative_flips}"
         result.rules.append(Rule("negative flips", ok, measured, limit, message, observed=counted,
                                  cases=_ids(flipped), case_count=len(flipped)))  # fmt: skip
