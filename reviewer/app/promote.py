@@ -96,7 +96,7 @@ def parse_tags(text: str) -> list[str]:
 class PromotePreview(InfoStatic):
     """``show(label, text)``: one side's output as the reference would get it."""
 
-    def build(self, label: str, text: str) -> Text:  # type: ignore[override]
+    def build(self, label: str, text: str) -> Text:
         return Text(label, "bold", end="").append_text(_preview(text, p=self.palette))
 
 class PromoteScreen(ModalScreen[Case | None]):

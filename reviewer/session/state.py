@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reviewer.diff.score import FLAG_LABELS as ENGINE_FLAG_LABELS
 
@@ -151,10 +151,10 @@ class ReviewState:
         for e in self.entries:
             e.rank = None
         for i, a in enumerate(ranked):
-            e = self.by_id.get(a.case_id)
-            if e is not None:
-                e.assess(a)
-                e.rank = i
+            found = self.by_id.get(a.case_id)
+            if found is not None:
+                found.assess(a)
+                found.rank = i
         self.ranked = True
         self._version += 1
 
@@ -171,13 +171,13 @@ class ReviewState:
             e.mine = None
             e.others = {}
         for lab in labels:
-            e = self.by_id.get(lab.case_id)
-            if e is None:
+            found = self.by_id.get(lab.case_id)
+            if found is None:
                 continue
             if lab.reviewer == self.reviewer:
-                e.mine = lab
+                found.mine = lab
             else:
-                e.others[lab.reviewer] = lab
+                found.others[lab.reviewer] = lab
 
     def set_other_labels(self, labels: Iterable[Label]) -> bool:
         """Other reviewers' labels as stored now; this reviewer's own are kept as they are in
@@ -199,7 +199,7 @@ class ReviewState:
 
     # -- order and filter -----------------------------------------------------------------------
 
-    def _sort_key(self) -> Callable[[Entry], object]:
+    def _sort_key(self) -> Callable[[Entry], Any]:
         if self.sort == "triage":
             if not self.ranked:
                 return lambda e: e.order

@@ -68,8 +68,8 @@ def bindings_by_group(screen: Screen, keymap: dict[str, str]) -> dict[str, list[
             found.setdefault(group, {})[bid] = k
     out: dict[str, list[tuple[str, str]]] = {}
     for group in GROUPS:
-        for bid, keys in found.get(group, {}).items():
-            out.setdefault(group, []).append((" ".join(dict.fromkeys(keys)), descriptions[bid]))
+        for bid, bound in found.get(group, {}).items():
+            out.setdefault(group, []).append((" ".join(dict.fromkeys(bound)), descriptions[bid]))
     return out
 
 
@@ -133,7 +133,7 @@ def help_text(screen: Screen, keymap: dict[str, str], p: Palette | None = None) 
 class HelpBody(InfoStatic):
     """``show(screen, keymap)``: the keys of that screen, the marks."""
 
-    def build(self, screen: Screen, keymap: dict[str, str]) -> Table:  # type: ignore[override]
+    def build(self, screen: Screen, keymap: dict[str, str]) -> Table:
         return help_text(screen, keymap, self.palette)
 
 

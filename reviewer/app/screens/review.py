@@ -145,7 +145,10 @@ class ReviewScreen(Screen[None]):
     def rank(self) -> None:
         self.post_message(self.ProvenanceLoaded(self.session.provenance()))
 
-        ranked = self.session.rank(progress=lambda d, t: self.post_message(self.RankProgress(d, t)))
+        def progress(done: int, total: int) -> None:
+            self.post_message(self.RankProgress(done, total))
+
+        ranked = self.session.rank(progress=progress)
         if ranked or not self.state.entries:
             self.post_message(self.Ranked(ranked))
 

@@ -116,7 +116,7 @@ def _verdict_parts(entry: Entry, p: Palette) -> list[Text]:
 class CaseTitle(InfoStatic):
     """``show(entry, assessment)``."""
 
-    def build(self, entry: Entry, assessment: Assessment | None) -> Text:  # type: ignore[override]
+    def build(self, entry: Entry, assessment: Assessment | None) -> Text:
         return title_text(entry, assessment, self.palette)
 
 
@@ -155,7 +155,7 @@ def prompt_text(case: Case, defaults: Defaults, *, expanded: bool, width: int = 
 class PromptInfo(InfoStatic):
     """``show(case, defaults, expanded=…, width=…)``."""
 
-    def build(self, case: Case, defaults: Defaults, *, expanded: bool, width: int = 100) -> Text:  # type: ignore[override]
+    def build(self, case: Case, defaults: Defaults, *, expanded: bool, width: int = 100) -> Text:
         return prompt_text(case, defaults, expanded=expanded, width=width, p=self.palette)
 
 
@@ -224,7 +224,7 @@ def shown_checks(case: Case, b: Any, c: Any) -> tuple[list[CheckResult], list[Ch
 class ChecksInfo(InfoStatic):
     """``show(entry, assessment, baseline_output, candidate_output)``: hidden without checks."""
 
-    def build(self, entry: Entry, assessment: Assessment | None, b: Any, c: Any) -> Any:  # type: ignore[override]
+    def build(self, entry: Entry, assessment: Assessment | None, b: Any, c: Any) -> Any:
         table = None
         if entry.case.checks:
             table = checks_table(assessment, *shown_checks(entry.case, b, c), self.palette)

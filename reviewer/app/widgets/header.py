@@ -86,12 +86,12 @@ def list_header_text(state: ReviewState, ranking: bool, progress: tuple[int, int
 class TopBar(InfoStatic):
     """``show(session, provenance)``."""
 
-    def build(self, session: Session, provenance: dict[str, Any]) -> Text:  # type: ignore[override]
+    def build(self, session: Session, provenance: dict[str, Any]) -> Text:
         return top_bar_text(session, provenance, self.palette)
 
 
 class ListHeader(InfoStatic):
     """``show(state, ranking, progress)``."""
 
-    def build(self, state: ReviewState, ranking: bool, progress: tuple[int, int] | None) -> Text:  # type: ignore[override]
+    def build(self, state: ReviewState, ranking: bool, progress: tuple[int, int] | None) -> Text:
         return list_header_text(state, ranking, progress, self.palette)

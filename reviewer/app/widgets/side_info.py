@@ -99,8 +99,9 @@ def provenance_warnings(output: Output | None, provenance: Provenance | None) ->
 class SideInfo(InfoStatic):
     """``show(title, run, output, sample, samples, provenance, signals)``."""
 
-    def build(self, *args: Any) -> Text:  # type: ignore[override]
-        return side_text(*args, p=self.palette)
+    def build(self, *args: Any) -> Text:
+        title, run, output, sample, samples, provenance, signals = args
+        return side_text(title, run, output, sample, samples, provenance, signals, p=self.palette)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,5 +150,5 @@ def json_changes_text(left_shape: str, right_shape: str, changes: Sequence[PathC
 class JsonChanges(InfoStatic):
     """``show(json_view)``: the shapes and path changes of the JSON view."""
 
-    def build(self, jv: Any) -> Text:  # type: ignore[override]
+    def build(self, jv: Any) -> Text:
         return json_changes_text(jv.left_shape, jv.right_shape, jv.changes, self.palette)
