@@ -33,14 +33,13 @@ import random
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from statistics import median
 from typing import TYPE_CHECKING
 
 from ...stats import (
     SIGN_FLIP_EXACT_MAX,
-    _bootstrap_order_quantile,  # private: see median_interval
     holm,
     mcnemar_exact,
+    paired_median_interval,
     paired_rate_test,
     sign_test,
     wilson,
@@ -150,16 +149,8 @@ def test_amount(
 
 
 def median_interval(diffs: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """The median of per-case differences and its 95% paired-bootstrap interval, exactly as
-    :func:`~reviewer.stats.paired_median_change` computes them, without its sign-flip p-value
-    (unused here, and with few changed cases among many unchanged ones it enumerates 2^12
-    patterns, sorting every case each time: seconds on a 10,000-case suite)."""
-    d = sorted(float(x) for x in diffs)
-    n = len(d)
-    alpha = (1 - confidence) / 2
-    lo = _bootstrap_order_quantile(d, (n - 1) // 2, alpha)
-    hi = _bootstrap_order_quantile(d, n // 2, 1 - alpha)
-    return float(median(d)), lo, hi
+    """The median of per-case differences and its 95% paired-bootstrap interval."""
+    return paired_median_interval(diffs, confidence)
 
 
 def flips_p(negative: int, positive: int) -> float:
