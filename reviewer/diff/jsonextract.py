@@ -70,18 +70,27 @@ MAX_CANDIDATES = 1000
 _WS = " \t\r\n\ufeff"
 
 
+def has_fence_marker(text: str) -> bool:
+    """Whether ``text`` holds a run of three backticks or tildes (a fence could open there). The
+    one-character tests go first: they are memchr scans, 10× cheaper than looking for the run."""
+    return ("`" in text and "```" in text) or ("~" in text and "~~~" in text)
+
+
 def extract_json(text: str) -> ExtractedJson:
     """Classify and parse the JSON document in ``text`` (see the module docstring)."""
+    if "{" not in text and "[" not in text:  # most prose: two memchr scans, no copy
+        return _NONE
     lo = len(text) - len(text.lstrip(_WS))
     hi = len(text.rstrip(_WS))
-    if lo >= hi or ("{" not in text and "[" not in text):
+    if lo >= hi:
         return _NONE
     invalid: str | None = None  # first "looks like JSON but isn't" error, reported if nothing is found
-    has_fence = "```" in text or "~~~" in text
+    has_fence = has_fence_marker(text)
 
     # 1. bare: the whole output is one object/array.
+    first: tuple[Any, int] | _Failure | None = None  # the decode at ``lo``, reused by the embedded scan
     if _CANDIDATE.match(text, lo, hi):
-        got = _decode(text, lo, hi)
+        got = first = _decode(text, lo, hi)
         if isinstance(got, tuple):
             value, end = got
             if end == hi and isinstance(value, dict | list):
@@ -129,7 +138,7 @@ def extract_json(text: str) -> ExtractedJson:
         if m is None:
             break
         i = m.start()
-        got = _decode(text, i, hi)
+        got = first if i == lo and first is not None else _decode(text, i, hi)
         if isinstance(got, tuple):
             value, end = got
             if _plausible(value):
@@ -154,12 +163,25 @@ def extract_json(text: str) -> ExtractedJson:
     return ExtractedJson("none", error=invalid) if invalid else _NONE
 
 
-@dataclass(frozen=True, slots=True)
 class _Failure:
-    message: str
-    pos: int  # where the parser stopped
-    truncated: bool  # it stopped because the text ended
-    read: bool  # it read past the opening bracket, so the text looked like JSON
+    """Why ``raw_decode`` failed at ``start``. The message (with its line and column) is only
+    written when asked for: the embedded scan keeps the first failure's and drops the rest."""
+
+    __slots__ = ("_at", "_error", "_text", "pos", "read", "start", "truncated")
+
+    def __init__(self, error: str, pos: int, truncated: bool, read: bool, text: str = "", start: int = 0, at: int = -1):
+        self._error = error
+        self.pos = pos  # where the parser stopped
+        self.truncated = truncated  # it stopped because the text ended
+        self.read = read  # it read past the opening bracket, so the text looked like JSON
+        self._text, self.start, self._at = text, start, at  # at >= 0: append "at line L column C"
+
+    @property
+    def message(self) -> str:
+        if self._at < 0:
+            return self._error
+        at = "" if self._error.endswith(" at") else " at"
+        return f"{self._error}{at} {_line_col(self._text, self.start, self._at)}"
 
 
 def _decode(text: str, start: int, end: int) -> tuple[Any, int] | _Failure:
@@ -174,8 +196,7 @@ def _decode(text: str, start: int, end: int) -> tuple[Any, int] | _Failure:
             or (left <= 32 and _TOKEN_PREFIX.fullmatch(text, e.pos, end) is not None)  # cut in "tru", "1.5e"
             or (left <= 5 and e.msg.startswith("Invalid \\uXXXX"))  # cut inside "\u00e9"
         )
-        at = "" if e.msg.endswith(" at") else " at"
-        return _Failure(f"{e.msg}{at} {_line_col(text, start, e.pos)}", e.pos, truncated, e.pos - start >= 2)
+        return _Failure(e.msg, e.pos, truncated, e.pos - start >= 2, text, start, e.pos)
     except RecursionError:
         return _Failure("nested too deeply", start + 1, False, False)
     except ValueError:  # an integer literal longer than Python's digit limit

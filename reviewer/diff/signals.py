@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from reviewer.diff._fast import compiled, frozen_builder
-from reviewer.diff.jsonextract import FENCE_RE, ExtractedJson, JsonShape, extract_json
+from reviewer.diff.jsonextract import FENCE_RE, ExtractedJson, JsonShape, extract_json, has_fence_marker
 from reviewer.diff.tokens import word_count
 
 __all__ = [
@@ -456,7 +456,7 @@ def _line_above(text: str, at: int) -> str:
 def markdown_shape(text: str) -> MarkdownShape:
     """Count the Markdown structures in ``text``; lines inside code fences are code, not Markdown."""
     fences = 0
-    if "```" in text or "~~~" in text:
+    if has_fence_marker(text):
         parts, last = [], 0
         for m in FENCE_RE.finditer(text):
             fences += 1

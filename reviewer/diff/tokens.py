@@ -139,14 +139,15 @@ _ASCII_SPACE = bytes(1 if b < 128 and chr(b).isspace() else 0 for b in range(256
 
 def _ascii_word_count(text: str) -> int:
     """``len(text.split())`` for ASCII ``text`` without building the list (twice as fast on a
-    2 kB answer): with one bit per character set where it is whitespace, a word starts at each
-    non-space after a space, so the count is (spaces) - (space pairs) - (a trailing space) +
-    (a leading non-space)."""
+    2 kB answer). A word starts at the text's start unless that is a space, and after each space
+    followed by a non-space. With byte i of ``spaces`` set where ``text[i]`` is whitespace,
+    ``spaces & ~(spaces >> 8)`` marks the spaces not followed by a space: those transitions and,
+    when the text ends in whitespace, its last character."""
     marks = text.encode("ascii").translate(_ASCII_SPACE)
     if not marks:
         return 0
-    spaces = int.from_bytes(marks, "little")  # byte i holds 1 where text[i] is whitespace
-    return spaces.bit_count() - (spaces & (spaces >> 8)).bit_count() - marks[-1] + 1 - marks[0]
+    spaces = int.from_bytes(marks, "little")
+    return (spaces & ~(spaces >> 8)).bit_count() - marks[-1] + 1 - marks[0]
 
 
 def split_words(text: str) -> list[str]:
