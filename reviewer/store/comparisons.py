@@ -1,0 +1,185 @@
+"""Comparisons: creating and listing them, loading one whole, and the cache of its assessments."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from ..errors import UsageError
+from .errors import _BUSY, _FULL, _LOCKED, _READONLY, StoreError, _code
+from .records import Comparison, ComparisonData, ComparisonSummary, now_iso
+from .runs import RunsMixin
+
+__all__ = ["ComparisonsMixin", "resolve_comparison_id"]
+
+
+def resolve_comparison_id(store: ComparisonsMixin, ref: str | int | None) -> int | None:
+    """A comparison given as an id or a name (the latest of that name); None = the latest."""
+    if ref is None or ref == "":
+        return None
+    if isinstance(ref, int) or str(ref).isdigit():
+        return int(ref)
+    named = [c for c in store.comparisons() if c.name == ref]
+    if not named:
+        raise UsageError(f"no comparison named {ref!r} (see `reviewer comparisons`)")
+    return named[-1].id
+
+
+class ComparisonsMixin(RunsMixin):
+    # -- comparisons ----------------------------------------------------------------------------
+
+    def create_comparison(
+        self, *, suite_id: int, baseline_run_id: int, candidate_run_id: int, name: str | None, resume_key: str | None = None, status: str = "running"
+    ) -> int:
+        ts = now_iso()
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO comparisons (name, suite_id, baseline_run_id, candidate_run_id, resume_key, created_at, finished_at, status)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (name, suite_id, baseline_run_id, candidate_run_id, resume_key, ts, ts if status == "complete" else None, status),
+            )
+            return int(cur.lastrowid)  # type: ignore[arg-type]
+
+    def set_comparison_status(self, comparison_id: int, status: str) -> None:
+        finished = now_iso() if status == "complete" else None
+        with self.transaction() as c:
+            c.execute("UPDATE comparisons SET status = ?, finished_at = ? WHERE id = ?", (status, finished, comparison_id))
+
+    def resumable_comparison(self, resume_key: str) -> Comparison | None:
+        rows = self._query(
+            "SELECT * FROM comparisons WHERE resume_key = ? AND status != 'complete' ORDER BY id DESC LIMIT 1", (resume_key,)
+        )
+        return Comparison(**{k: rows[0][k] for k in Comparison.__slots__}) if rows else None  # type: ignore[attr-defined]
+
+    def comparison_id_by_resume_key(self, resume_key: str) -> int | None:
+        """The first comparison made by "the same command" (any status), or None (imports)."""
+        with self._lock:
+            row = self._conn.execute("SELECT id FROM comparisons WHERE resume_key = ? ORDER BY id LIMIT 1", (resume_key,)).fetchone()
+        return int(row[0]) if row else None
+
+    def previous_comparison(self, suite_name: str, comparison_id: int) -> tuple[int, str] | None:
+        """(id, created_at) of the latest earlier comparison of a suite of this name ("cases added since")."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT c.id, c.created_at FROM comparisons c JOIN suites s ON s.id = c.suite_id"
+                " WHERE s.name = ? AND c.id < ? ORDER BY c.id DESC LIMIT 1",
+                (suite_name, comparison_id),
+            ).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def resolve_comparison_id(self, ref: str | int | None) -> int | None:
+        """A comparison given as an id or a name (the latest of that name); None = the latest."""
+        return resolve_comparison_id(self, ref)
+
+    def comparison(self, comparison_id: int | None = None) -> Comparison:
+        """One comparison; the latest when no id is given."""
+        if comparison_id is None:
+            rows = self._query("SELECT * FROM comparisons ORDER BY id DESC LIMIT 1")
+            if not rows:
+                raise StoreError(f"{self.path}: no comparisons yet (make one with `reviewer run`)")
+        else:
+            rows = self._query("SELECT * FROM comparisons WHERE id = ?", (comparison_id,))
+            if not rows:
+                raise StoreError(f"{self.path}: no comparison with id {comparison_id}")
+        return Comparison(**{k: rows[0][k] for k in Comparison.__slots__})  # type: ignore[attr-defined]
+
+    _SUMMARY_SQL = """
+        SELECT c.id, c.name, c.created_at, c.status, s.name AS suite, s.digest AS suite_digest,
+               s.content AS content,
+               b.provider || ':' || b.model AS baseline, k.provider || ':' || k.model AS candidate,
+               b.base_url AS baseline_base_url, k.base_url AS candidate_base_url,
+               b.samples AS samples,
+               (SELECT COUNT(*) FROM outputs o WHERE o.run_id IN (c.baseline_run_id, c.candidate_run_id)) AS outputs,
+               (SELECT COUNT(*) FROM outputs o WHERE o.run_id IN (c.baseline_run_id, c.candidate_run_id)
+                    AND o.error IS NOT NULL) AS errors,
+               (SELECT COUNT(DISTINCT case_id) FROM labels l WHERE l.comparison_id = c.id) AS labelled
+        FROM comparisons c
+        JOIN suites s ON s.id = c.suite_id
+        JOIN runs b ON b.id = c.baseline_run_id
+        JOIN runs k ON k.id = c.candidate_run_id
+        {where}
+        ORDER BY c.id
+    """
+
+    def comparisons(self) -> list[ComparisonSummary]:
+        """One summary per comparison. In a damaged store (the listing itself fails) each
+        comparison is read on its own; one whose rows cannot be read is listed with status
+        ``damaged`` and unknown counts (None), never as complete."""
+        try:
+            rows = self._query(self._SUMMARY_SQL.format(where=""))
+        except sqlite3.DatabaseError:
+            if self.quick_check() is None:
+                raise
+            rows = self._damaged_listing()
+        out = []
+        for r in rows:
+            try:
+                cases = len(json.loads(r.pop("content")).get("cases", []))
+            except (TypeError, ValueError, AttributeError):
+                cases, r["status"] = None, "damaged"
+            out.append(ComparisonSummary(cases=cases, **r))
+        return out
+
+    def _damaged_listing(self) -> list[dict[str, Any]]:
+        rows = []
+        for (cid,) in self._conn.execute("SELECT id FROM comparisons ORDER BY id").fetchall():
+            try:
+                rows.extend(self._query(self._SUMMARY_SQL.format(where="WHERE c.id = ?"), (cid,)))
+                continue
+            except sqlite3.DatabaseError:
+                pass
+            base = self._query(
+                """SELECT c.id, c.name, c.created_at, 'damaged' AS status, s.name AS suite, s.digest AS suite_digest,
+                          NULL AS content, b.provider || ':' || b.model AS baseline, k.provider || ':' || k.model AS candidate,
+                          b.base_url AS baseline_base_url, k.base_url AS candidate_base_url, b.samples AS samples,
+                          NULL AS outputs, NULL AS errors, NULL AS labelled
+                   FROM comparisons c JOIN suites s ON s.id = c.suite_id
+                   JOIN runs b ON b.id = c.baseline_run_id JOIN runs k ON k.id = c.candidate_run_id WHERE c.id = ?""",
+                (cid,),
+            )
+            rows.extend(base)
+        return rows
+
+    def load_comparison(self, comparison_id: int | None = None) -> ComparisonData:
+        self.require_healthy()
+        comp = self.comparison(comparison_id)
+        data = ComparisonData(
+            comparison=comp,
+            suite=self.suite(comp.suite_id),
+            baseline=self.run(comp.baseline_run_id),
+            candidate=self.run(comp.candidate_run_id),
+        )
+        for run_id, target in ((comp.baseline_run_id, data.baseline_outputs), (comp.candidate_run_id, data.candidate_outputs)):
+            for o in self.outputs(run_id):
+                target.setdefault(o.case_id, []).append(o)
+        return data
+
+    # -- cached assessments -------------------------------------------------------------------
+
+    def outputs_identity(self, comparison: Comparison) -> str:
+        """Changes whenever an output of the comparison is added or replaced."""
+        ids = (comparison.baseline_run_id, comparison.candidate_run_id)
+        with self._lock:
+            row = self._conn.execute("SELECT COUNT(*), MAX(id) FROM outputs WHERE run_id IN (?, ?)", ids).fetchone()
+            runs = self._conn.execute("SELECT provider, samples FROM runs WHERE id IN (?, ?) ORDER BY id", ids).fetchall()
+        return f"{comparison.suite_id}:{ids}:{row[0]}:{row[1]}:{runs}"
+
+    def cached_assessments(self, comparison_id: int, key: str) -> str | None:
+        rows = self._query("SELECT key, data FROM assessments WHERE comparison_id = ?", (comparison_id,))
+        return rows[0]["data"] if rows and rows[0]["key"] == key else None
+
+    def save_assessments(self, comparison_id: int, key: str, data: str) -> None:
+        """Best effort: it is a cache. A read-only or full store skips it, a locked one after 2 s
+        at most (quietly: the command that wanted it already has its answer)."""
+        if self.readonly:
+            return
+        try:
+            with self.transaction(wait_ms=min(self._busy_timeout_ms, 2_000), notify=False) as c:
+                c.execute(
+                    "INSERT OR REPLACE INTO assessments (comparison_id, key, data, created_at) VALUES (?,?,?,?)",
+                    (comparison_id, key, data, now_iso()),
+                )
+        except sqlite3.OperationalError as e:
+            if _code(e) not in (_BUSY, _LOCKED, _READONLY, _FULL):
+                raise

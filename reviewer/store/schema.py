@@ -1,0 +1,289 @@
+"""The schema: migrations, each the SQL text it runs, in order; the version lives in
+``PRAGMA user_version`` and only moves forward. ``schema_markdown()`` documents the schema from a
+fresh store and the column comments in this text (docs/schema.md is generated from it:
+``python -m reviewer.store.schema > docs/schema.md``; a test fails when they differ).
+
+A migration never changes once released. The labels' CHECK lists :class:`Verdict`'s values: a
+store keeps the list it was created with, so adding a verdict needs a migration that rebuilds
+``labels`` (the test of this module fails when the enum and v1's list part).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+from .records import Verdict
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLE_NOTES", "schema_markdown"]
+
+#: The verdicts v1's CHECK admits, exactly as the first release wrote them.
+V1_VERDICTS = ("regression", "improvement", "acceptable", "noise")
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ",".join(f"'{v}'" for v in values)
+
+
+V1_SQL = """        CREATE TABLE suites (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            digest TEXT NOT NULL UNIQUE,     -- sha256 of the suite's canonical content
+            path TEXT,                       -- where it was loaded from (last seen)
+            format TEXT,
+            content TEXT NOT NULL,           -- the validated suite as JSON
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            suite_id INTEGER NOT NULL REFERENCES suites(id),
+            side TEXT,                       -- baseline / candidate / NULL for imported runs
+            label TEXT,                      -- a name given to the run (import --as-run, config label)
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,             -- requested model (alias)
+            base_url TEXT,
+            params TEXT NOT NULL,            -- JSON: request parameters common to the run (CLI/config)
+            samples INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL             -- running / complete / interrupted / failed
+        );
+        CREATE TABLE outputs (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            case_id TEXT NOT NULL,
+            sample INTEGER NOT NULL,
+            text TEXT,
+            resolved_model TEXT,             -- the model the provider says answered
+            system_fingerprint TEXT,
+            finish_reason TEXT,
+            refusal TEXT,                    -- structured refusal field (OpenAI message.refusal)
+            usage TEXT,                      -- JSON as the provider sent it
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            latency_ms REAL,
+            error TEXT,                      -- provider message / transport error, NULL when answered
+            error_status INTEGER,
+            request_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            cache_key TEXT,
+            cached_from INTEGER,             -- output id this answer was copied from (cache hit)
+            created_at TEXT NOT NULL,
+            UNIQUE (run_id, case_id, sample)
+        );
+        CREATE INDEX outputs_cache_key ON outputs(cache_key) WHERE error IS NULL;
+        CREATE TABLE comparisons (
+            id INTEGER PRIMARY KEY,
+            name TEXT,
+            suite_id INTEGER NOT NULL REFERENCES suites(id),
+            baseline_run_id INTEGER NOT NULL REFERENCES runs(id),
+            candidate_run_id INTEGER NOT NULL REFERENCES runs(id),
+            resume_key TEXT,                 -- identifies "the same command" for resuming
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL
+        );
+        CREATE INDEX comparisons_resume ON comparisons(resume_key);
+        CREATE TABLE labels (
+            id INTEGER PRIMARY KEY,
+            comparison_id INTEGER NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
+            case_id TEXT NOT NULL,
+            reviewer TEXT NOT NULL,          -- "Name <email>"
+            verdict TEXT NOT NULL CHECK (verdict IN ({verdicts})),
+            severity INTEGER CHECK (severity IS NULL OR severity BETWEEN 1 AND 3),
+            note TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (comparison_id, case_id, reviewer)
+        );
+        CREATE TABLE label_events (          -- append-only history: audit and undo
+            id INTEGER PRIMARY KEY,
+            comparison_id INTEGER NOT NULL,
+            case_id TEXT NOT NULL,
+            reviewer TEXT NOT NULL,
+            verdict TEXT,                    -- NULL: the label was removed
+            severity INTEGER,
+            note TEXT,
+            at TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'app'   -- app / import / cli
+        );
+        CREATE TABLE assessments (           -- cache of the diff engine's verdicts per comparison
+            comparison_id INTEGER PRIMARY KEY REFERENCES comparisons(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,               -- engine source + outputs identity; stale when it differs
+            data TEXT NOT NULL,              -- JSON
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE signoffs (
+            id INTEGER PRIMARY KEY,
+            comparison_id INTEGER NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
+            signer TEXT NOT NULL,
+            note TEXT,
+            created_at TEXT NOT NULL,
+            body_digest TEXT                 -- sha256 of the changelog body it approved, when known
+        );
+"""
+
+V2_SQL = """        ALTER TABLE outputs ADD COLUMN tool_calls TEXT;     -- JSON [{name, arguments (raw JSON text), id}]
+        ALTER TABLE outputs ADD COLUMN stop_details TEXT;   -- JSON as the provider sent it
+        ALTER TABLE outputs ADD COLUMN reasoning TEXT;      -- thinking / reasoning text, never part of the answer
+"""
+
+V3_SQL = """        CREATE TABLE IF NOT EXISTS judgments (
+            id INTEGER PRIMARY KEY,
+            comparison_id INTEGER NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
+            case_id TEXT NOT NULL,
+            sample INTEGER NOT NULL,         -- the sample pair judged (baseline #i against candidate #i)
+            judge TEXT NOT NULL,             -- the judge's SPEC as printed (no credentials)
+            rubric_digest TEXT NOT NULL,
+            position TEXT NOT NULL CHECK (position IN ('baseline_first','candidate_first')),
+            better TEXT CHECK (better IS NULL OR better IN ('1','2','tie')),  -- NULL: unparsed or failed
+            reason TEXT,
+            parsed TEXT,                     -- how the answer was read: json, fenced, bare, marker, key, prose, none
+            raw TEXT,                        -- the judge's answer as it came
+            resolved_model TEXT,
+            error TEXT,
+            error_status INTEGER,
+            request_id TEXT,
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            latency_ms REAL,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            cache_key TEXT,
+            cached_from INTEGER,
+            created_at TEXT NOT NULL,
+            UNIQUE (comparison_id, case_id, sample, judge, rubric_digest, position)
+        );
+        CREATE INDEX IF NOT EXISTS judgments_cache_key ON judgments(cache_key) WHERE error IS NULL;
+"""
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    """Suites, runs, outputs, comparisons, labels and their history, the assessments cache, sign-offs.
+    The CHECK is generated from the enum; while the enum holds v1's verdicts it is v1's text, byte for byte."""
+    db.executescript(V1_SQL.format(verdicts=_sql_list(tuple(v.value for v in Verdict))))
+
+
+def _v2(db: sqlite_utils.Database) -> None:
+    """What modern APIs answer besides text: tool calls, the provider's stop details (Anthropic
+    ``stop_details``: a refusal's category and explanation), and reasoning kept apart from the
+    answer (Anthropic thinking blocks, Responses API reasoning summaries)."""
+    db.executescript(V2_SQL)
+
+
+def _v3(db: sqlite_utils.Database) -> None:
+    """A pairwise judge's answers (``reviewer judge``): one row per sample pair, order and judge.
+    Suggestions kept apart from the labels, never written to them. IF NOT EXISTS: a store whose
+    version was set back by hand (tests emulating an older release) still migrates."""
+    db.executescript(V3_SQL)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+#: What each table is for (the columns are described by their comments in the migrations above).
+TABLE_NOTES = {
+    "suites": "Every version of a suite ever run or imported, deduplicated by content digest.",
+    "runs": "One side of a replay (or an imported log): which model was asked, how, and how far it got.",
+    "outputs": "One answer (or failed call) per run, case and sample; the JSON columns are decoded into `Output`.",
+    "comparisons": "A baseline run and a candidate run of one suite, reviewed together.",
+    "labels": "Each reviewer's current verdict on a case of a comparison (one `Verdict`; severity for regressions).",
+    "label_events": "Append-only history of label changes: audit and undo.",
+    "assessments": "Cache of the diff engine's verdicts per comparison; stale when its key differs.",
+    "signoffs": "Who approved a comparison's changelog, and which body they approved.",
+    "judgments": "A pairwise judge's answers (`reviewer judge`): suggestions, never labels.",
+}
+
+_CREATE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+) \(")
+_ALTER = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+) ([^;]*);\s*(?:--\s*(.*))?$")
+_KEYWORDS = {"UNIQUE", "PRIMARY", "CHECK", "FOREIGN", "CONSTRAINT"}
+
+
+def column_docs() -> dict[tuple[str, str], tuple[str, str]]:
+    """(table, column) -> (definition, comment) as the migrations' SQL text writes them."""
+    docs: dict[tuple[str, str], tuple[str, str]] = {}
+    texts = [V1_SQL.format(verdicts=_sql_list(tuple(v.value for v in Verdict))), V2_SQL, V3_SQL]
+    for text in texts:
+        table = None
+        for raw in text.splitlines():
+            code, _, comment = raw.partition("--")
+            code, comment = code.strip(), comment.strip()
+            if m := _ALTER.search(raw):
+                docs[(m[1], m[2])] = (m[3].strip(), (m[4] or "").strip())
+                continue
+            if m := _CREATE.search(code):
+                table = m[1]
+                continue
+            if table is None or not code:
+                continue
+            if code.startswith(");"):
+                table = None
+                continue
+            name, _, definition = code.rstrip(",").partition(" ")
+            if name.upper() not in _KEYWORDS:
+                docs[(table, name)] = (definition.strip(), comment)
+    return docs
+
+
+def _table_comments() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for text in (V1_SQL, V2_SQL, V3_SQL):
+        for raw in text.splitlines():
+            code, _, comment = raw.partition("--")
+            if (m := _CREATE.search(code)) and comment.strip():
+                found[m[1]] = comment.strip()
+    return found
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def schema_markdown() -> str:
+    """docs/schema.md: every table and index of a fresh store (read from ``sqlite_master`` and
+    ``PRAGMA table_info``), each column's definition and what it holds (from the migrations' comments)."""
+    conn = sqlite3.connect(":memory:")
+    db = sqlite_utils.Database(conn)
+    for migrate in MIGRATIONS:
+        migrate(db)
+    docs, comments = column_docs(), _table_comments()
+    out = [
+        "# The store's schema",
+        "",
+        "<!-- Generated by `reviewer.store.schema_markdown()`; do not edit. Regenerate with",
+        "     `.venv/bin/python -m reviewer.store.schema > docs/schema.md` (tests/test_store_schema_doc.py",
+        "     fails when this file and the schema differ). -->",
+        "",
+        f"One SQLite file (WAL mode), schema version {SCHEMA_VERSION} (`PRAGMA user_version`). Only",
+        "`reviewer/store/` runs SQL on it; migrations live in `reviewer/store/schema.py` and only move forward.",
+        f"`labels.verdict` is one of the `Verdict` enum's values: {', '.join(f'`{v.value}`' for v in Verdict)}.",
+        "",
+    ]
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")]
+    for table in tables:
+        out += [f"## `{table}`", ""]
+        note = TABLE_NOTES.get(table) or comments.get(table, "")
+        if note:
+            out += [note, ""]
+        out += ["| column | definition | what it holds |", "|---|---|---|"]
+        for _cid, name, type_, _notnull, _default, _pk in conn.execute(f"PRAGMA table_info({table})"):
+            definition, comment = docs.get((table, name), (type_, ""))
+            out.append(f"| `{name}` | `{_cell(definition)}` | {_cell(comment)} |")
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? ORDER BY rowid", (table,)
+        ).fetchall()
+        if indexes:
+            out += ["", "Indexes:"]
+            for name, sql in indexes:
+                out.append(f"- `{name}`" + (f": `{' '.join(sql.split())}`" if sql else " (from a UNIQUE constraint)"))
+        out.append("")
+    conn.close()
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(schema_markdown())
