@@ -3,6 +3,7 @@ that imports Textual starts twice as slow), and only the app imports it."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
@@ -16,6 +17,7 @@ NON_UI = [
     "reviewer.boundaries",
     "reviewer.session", "reviewer.session.session", "reviewer.session.labels", "reviewer.session.state",
     "reviewer.session.rank", "reviewer.session.cache", "reviewer.session.search", "reviewer.session.promotion",
+    "reviewer.store.schema", "reviewer.store.records", "reviewer.store.health", "reviewer.store.reader",
 ]  # fmt: skip
 
 
@@ -50,3 +52,16 @@ def test_storage_and_suites_do_not_import_http_or_ui():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_store_imports_no_layer_above_it():
+    """The store package loads none of the layers that use it (ARCHITECTURE.md)."""
+    code = (
+        "import sys, reviewer.store, reviewer.store.health\n"
+        "print(sorted(m for m in sys.modules if m.startswith('reviewer.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    above = ("providers", "replay", "judge", "probe", "diff", "analysis", "importers", "export", "app", "session",
+             "commands", "cli", "batch")  # fmt: skip
+    loaded = [m for m in ast.literal_eval(out.stdout) if m.split(".")[1] in above]
+    assert loaded == [], loaded

@@ -78,7 +78,7 @@ def url_host(url: str | None) -> str | None:
     return f"{host}:{port}" if port else host
 
 
-def print_table(rows: list[list[str]], *, right: set[int] = frozenset(), file=None) -> None:
+def print_table(rows: list[list[str]], *, right: set[int] | frozenset[int] = frozenset(), file=None) -> None:
     """Aligned columns, two spaces apart; every cell made visible (no terminal escapes)."""
     from rich.cells import cell_len  # display width: CJK and emoji take two columns
 

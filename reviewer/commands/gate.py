@@ -50,10 +50,11 @@ def run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from ..analysis import assess_comparison
-    from ..export.changelog import build_changelog, resolve_comparison_id
+    from ..errors import UsageError
+    from ..export.changelog import build_changelog
     from ..export.gate import coverage, evaluate_gate
     from ..export.options import gc_paused
-    from ..errors import UsageError
+    from ..store import resolve_comparison_id
     from ._common import open_store, visible
 
     if not 0 < args.alpha < 1:

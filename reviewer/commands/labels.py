@@ -32,8 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..export.changelog import resolve_comparison_id
     from ..export.labels_io import export_labels, import_labels, write_lines
+    from ..store import resolve_comparison_id
 
     writes = args.labels_action == "import" and not args.dry_run
     # an import that cannot be written says why before reading the file; export and --dry-run only read

@@ -33,12 +33,7 @@ def list_runs(args: argparse.Namespace) -> int:
 
     with open_store(args) as store:
         runs = store.runs()
-        counts = {
-            run_id: (n, errors or 0)
-            for run_id, n, errors in store.db.execute(
-                "SELECT run_id, COUNT(*), SUM(error IS NOT NULL) FROM outputs GROUP BY run_id"
-            ).fetchall()
-        }
+        counts = store.output_counts()
     if not runs:
         print("No runs yet.", file=sys.stderr)
         return 0

@@ -35,6 +35,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from ..boundaries import NonEmptyStr, OptionalStr, problems_from
 from ..errors import Problem, ReviewerError, UsageError
 from ..safeyaml import FileProblem, json_value, read_text
+from ..store.records import VERDICTS, Verdict
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["FORMAT", "ImportReport", "LabelLine", "comparison_identity", "export_labels", "import_labels", "parse_label_lines"]
 
 FORMAT = "reviewer-labels/1"
-_VERDICTS = ("regression", "improvement", "acceptable", "noise")
 _IDENTITY_KEYS = ("suite", "suite_digest", "baseline", "candidate", "name")
 
 
@@ -62,12 +62,9 @@ def _norm_time(value: Any, *, prefix: str = "time: ") -> str:
 def _outputs_digest(store: Store, baseline_run_id: int, candidate_run_id: int) -> str:
     h = hashlib.sha256()
     for run_id, side in ((baseline_run_id, b"b"), (candidate_run_id, b"c")):
-        cur = store.db.execute(
-            "SELECT case_id, sample, text, error FROM outputs WHERE run_id = ? ORDER BY case_id, sample", (run_id,)
-        )
-        for case_id, sample, text, error in cur.fetchall():
+        for case_id, sample, text, failed in store.answer_texts(run_id):
             h.update(side + b"\0" + case_id.encode() + b"\0" + str(sample).encode() + b"\0")
-            h.update((text or "").encode("utf-8", "surrogatepass") + b"\0" + (b"E" if error is not None else b"") + b"\1")
+            h.update((text or "").encode("utf-8", "surrogatepass") + b"\0" + (b"E" if failed else b"") + b"\1")
     return h.hexdigest()
 
 
@@ -106,7 +103,7 @@ class ParsedLabel:
     comparison: dict[str, Any]
     case: str
     reviewer: str
-    verdict: str
+    verdict: Verdict
     severity: int | None
     note: str | None
     time: str
@@ -145,10 +142,10 @@ def _reviewer(value: Any) -> str:
     return value.strip()
 
 
-def _verdict(value: Any) -> str:
-    if value not in _VERDICTS:
-        raise ValueError(f"expected one of {', '.join(_VERDICTS)}, got {value!r}")
-    return str(value)
+def _verdict(value: Any) -> Verdict:
+    if not isinstance(value, str) or value not in VERDICTS:
+        raise ValueError(f"expected one of {', '.join(VERDICTS)}, got {value!r}")
+    return Verdict(value)
 
 
 def _severity(value: Any) -> int | None:
@@ -172,7 +169,7 @@ class LabelLine(BaseModel):
     comparison: LabelComparison = Field(default=None, validate_default=True)
     case: Annotated[str, BeforeValidator(_case)] = Field(default=None, validate_default=True)
     reviewer: Annotated[str, BeforeValidator(_reviewer)] = Field(default=None, validate_default=True)
-    verdict: Annotated[str, BeforeValidator(_verdict)] = Field(default=None, validate_default=True)
+    verdict: Annotated[Verdict, BeforeValidator(_verdict)] = Field(default=None, validate_default=True)
     severity: Annotated[int | None, BeforeValidator(_severity)] = None
     note: OptionalStr = None
     time: Annotated[str, BeforeValidator(lambda v: _norm_time(v, prefix=""))] = Field(default=None, validate_default=True)

@@ -12,7 +12,7 @@ from typing import Any
 from ..store import Output, Run, Store, now_iso
 from ..suite import LoadedSuite
 
-__all__ = ["ImportedRun", "StoredImport", "store_import", "run_by_label", "comparison_by_key", "sampling_params"]
+__all__ = ["ImportedRun", "StoredImport", "comparison_by_key", "run_by_label", "sampling_params", "store_import"]
 
 #: Request parameters worth recording on an imported run (never keys, headers or URLs).
 SAMPLING_KEYS = (
@@ -94,10 +94,9 @@ def store_import(
 
 def run_by_label(store: Store, label: str) -> Run | None:
     """The latest run with this label (``import jsonl --as-run NAME``), or None."""
-    row = store.db.execute("SELECT id FROM runs WHERE label = ? ORDER BY id DESC LIMIT 1", (label,)).fetchone()
-    return store.run(int(row[0])) if row else None
+    return store.run_by_label(label)
 
 
 def comparison_by_key(store: Store, key: str) -> int | None:
-    row = store.db.execute("SELECT id FROM comparisons WHERE resume_key = ? ORDER BY id LIMIT 1", (key,)).fetchone()
-    return int(row[0]) if row else None
+    """The comparison an earlier import of the same files made (its resume key), or None."""
+    return store.comparison_id_by_resume_key(key)

@@ -30,7 +30,14 @@ class ComparisonsMixin(RunsMixin):
     # -- comparisons ----------------------------------------------------------------------------
 
     def create_comparison(
-        self, *, suite_id: int, baseline_run_id: int, candidate_run_id: int, name: str | None, resume_key: str | None = None, status: str = "running"
+        self,
+        *,
+        suite_id: int,
+        baseline_run_id: int,
+        candidate_run_id: int,
+        name: str | None,
+        resume_key: str | None = None,
+        status: str = "running",
     ) -> int:
         ts = now_iso()
         with self.transaction() as c:
@@ -50,12 +57,14 @@ class ComparisonsMixin(RunsMixin):
         rows = self._query(
             "SELECT * FROM comparisons WHERE resume_key = ? AND status != 'complete' ORDER BY id DESC LIMIT 1", (resume_key,)
         )
-        return Comparison(**{k: rows[0][k] for k in Comparison.__slots__}) if rows else None  # type: ignore[attr-defined]
+        return Comparison(**{k: rows[0][k] for k in Comparison.__slots__}) if rows else None
 
     def comparison_id_by_resume_key(self, resume_key: str) -> int | None:
         """The first comparison made by "the same command" (any status), or None (imports)."""
         with self._lock:
-            row = self._conn.execute("SELECT id FROM comparisons WHERE resume_key = ? ORDER BY id LIMIT 1", (resume_key,)).fetchone()
+            row = self._conn.execute(
+                "SELECT id FROM comparisons WHERE resume_key = ? ORDER BY id LIMIT 1", (resume_key,)
+            ).fetchone()
         return int(row[0]) if row else None
 
     def previous_comparison(self, suite_name: str, comparison_id: int) -> tuple[int, str] | None:
@@ -82,7 +91,7 @@ class ComparisonsMixin(RunsMixin):
             rows = self._query("SELECT * FROM comparisons WHERE id = ?", (comparison_id,))
             if not rows:
                 raise StoreError(f"{self.path}: no comparison with id {comparison_id}")
-        return Comparison(**{k: rows[0][k] for k in Comparison.__slots__})  # type: ignore[attr-defined]
+        return Comparison(**{k: rows[0][k] for k in Comparison.__slots__})
 
     _SUMMARY_SQL = """
         SELECT c.id, c.name, c.created_at, c.status, s.name AS suite, s.digest AS suite_digest,

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -128,10 +128,8 @@ class StoreCore:
     # -- plumbing -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        try:
+        with suppress(sqlite3.Error):  # closing checkpoints the WAL; a full disk or a vanished file must not mask what went wrong
             self._conn.close()
-        except sqlite3.Error:
-            pass  # closing checkpoints the WAL; a full disk or a vanished file must not mask what went wrong
 
     def __enter__(self) -> Self:
         return self
@@ -171,10 +169,8 @@ class StoreCore:
         # SQLite already rolled back after some errors (disk full): don't let ROLLBACK's own
         # "no transaction is active" hide the error that matters.
         if self._conn.in_transaction:
-            try:
+            with suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
 
     def _begin(self, total: int, *, notify: bool = True) -> None:
         """BEGIN IMMEDIATE, waiting up to ``total`` ms for another process's write lock; past
@@ -250,7 +246,8 @@ class StoreCore:
                 self._conn.execute("SELECT * FROM runs WHERE id IN (?, ?)", (b, c)).fetchall()
                 n_scan = self._conn.execute(
                     "SELECT COUNT(*), SUM(LENGTH(text)), SUM(LENGTH(error)), SUM(LENGTH(usage))"
-                    " FROM outputs NOT INDEXED WHERE run_id IN (?, ?)", (b, c)
+                    " FROM outputs NOT INDEXED WHERE run_id IN (?, ?)",
+                    (b, c),
                 ).fetchone()[0]
                 n_index = self._conn.execute("SELECT COUNT(*) FROM outputs WHERE run_id IN (?, ?)", (b, c)).fetchone()[0]
                 self._conn.execute("SELECT * FROM labels WHERE comparison_id = ?", (comparison_id,)).fetchall()

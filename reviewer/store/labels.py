@@ -65,7 +65,9 @@ class LabelsMixin(ComparisonsMixin):
     def label_token(self, comparison_id: int) -> int:
         """Changes whenever anyone sets or removes a label on this comparison."""
         with self._lock:
-            row = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM label_events WHERE comparison_id = ?", (comparison_id,)).fetchone()
+            row = self._conn.execute(
+                "SELECT COALESCE(MAX(id), 0) FROM label_events WHERE comparison_id = ?", (comparison_id,)
+            ).fetchone()
         return int(row[0])
 
     # -- sign-offs ------------------------------------------------------------------------------

@@ -29,10 +29,14 @@ class StoreReader:
     def case_outputs(self, baseline_run_id: int, candidate_run_id: int, case_id: str) -> tuple[list[Output], list[Output]]:
         """One case's outputs of both runs, each ordered by sample (one indexed query:
         ``UNIQUE (run_id, case_id, sample)``)."""
-        rows = self._conn().execute(
-            f"SELECT run_id, {OUTPUT_SELECT} FROM outputs WHERE run_id IN (?, ?) AND case_id = ? ORDER BY sample",
-            (baseline_run_id, candidate_run_id, case_id),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT run_id, {OUTPUT_SELECT} FROM outputs WHERE run_id IN (?, ?) AND case_id = ? ORDER BY sample",
+                (baseline_run_id, candidate_run_id, case_id),
+            )
+            .fetchall()
+        )
         base: list[Output] = []
         cand: list[Output] = []
         for row in rows:
@@ -41,25 +45,35 @@ class StoreReader:
 
     def provenance(self, run_id: int) -> list[tuple[str | None, str | None, int]]:
         """(resolved model, system fingerprint, answered calls) of a run, per distinct pair."""
-        rows = self._conn().execute(
-            "SELECT resolved_model, system_fingerprint, COUNT(*) FROM outputs WHERE run_id = ? AND error IS NULL GROUP BY 1, 2",
-            (run_id,),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT resolved_model, system_fingerprint, COUNT(*) FROM outputs WHERE run_id = ? AND error IS NULL GROUP BY 1, 2",
+                (run_id,),
+            )
+            .fetchall()
+        )
         return [(m, f, int(n)) for m, f, n in rows]
 
     def label_token(self, comparison_id: int) -> int:
         """Changes whenever anyone sets or removes a label on this comparison."""
-        row = self._conn().execute(
-            "SELECT COALESCE(MAX(id), 0) FROM label_events WHERE comparison_id = ?", (comparison_id,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT COALESCE(MAX(id), 0) FROM label_events WHERE comparison_id = ?", (comparison_id,))
+            .fetchone()
+        )
         return int(row[0])
 
     def search_outputs(self, run_ids: tuple[int, int], needle: str) -> set[str]:
         """Case ids whose outputs in these runs contain ``needle``, ignoring case."""
-        rows = self._conn().execute(
-            "SELECT DISTINCT case_id FROM outputs WHERE run_id IN (?, ?) AND instr(lower(text), lower(?)) > 0",
-            (*run_ids, needle),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT DISTINCT case_id FROM outputs WHERE run_id IN (?, ?) AND instr(lower(text), lower(?)) > 0",
+                (*run_ids, needle),
+            )
+            .fetchall()
+        )
         return {r[0] for r in rows}
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -71,7 +72,7 @@ OUTPUT_COLS = [
     "attempts", "cache_key", "cached_from", "tool_calls", "stop_details", "reasoning",
 ]  # fmt: skip
 #: columns stored as JSON text, with how to encode them
-OUTPUT_JSON = {"usage": json.dumps, "tool_calls": dump_tool_calls, "stop_details": json.dumps}
+OUTPUT_JSON: dict[str, Callable[[Any], str]] = {"usage": json.dumps, "tool_calls": dump_tool_calls, "stop_details": json.dumps}
 output_values = operator.attrgetter(*OUTPUT_COLS)
 OUTPUT_SELECT = ", ".join(f.name for f in fields(Output))  # Output's fields, in order
 
@@ -232,7 +233,7 @@ def output_from_row(row: tuple[Any, ...] | list[Any]) -> Output:
     if o.tool_calls is None:
         o.tool_calls = ()
     elif not isinstance(o.tool_calls, tuple):
-        o.tool_calls = load_tool_calls(o.tool_calls)  # type: ignore[arg-type]
+        o.tool_calls = load_tool_calls(o.tool_calls)
     if o.stop_details is not None:
         o.stop_details = json.loads(o.stop_details)  # type: ignore[arg-type]
     return o

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ..resolve import resolve_comparison_id
 from .build import build_changelog
 from .model import Changelog, Price
 from .significance import ALPHA
@@ -18,16 +17,8 @@ __all__ = ["load_changelog", "previous_comparison"]
 
 
 def previous_comparison(store: Store, suite_name: str, comparison_id: int) -> tuple[int, str] | None:
-    """(id, created_at) of the latest earlier comparison of the same suite, for "cases added since".
-
-    The one SQL statement outside the store in the export; it belongs in the store as a method
-    (issue 11: the store owns SQL)."""
-    row = store.db.execute(
-        "SELECT c.id, c.created_at FROM comparisons c JOIN suites s ON s.id = c.suite_id"
-        " WHERE s.name = ? AND c.id < ? ORDER BY c.id DESC LIMIT 1",
-        (suite_name, comparison_id),
-    ).fetchone()
-    return (int(row[0]), str(row[1])) if row else None
+    """(id, created_at) of the latest earlier comparison of the same suite, for "cases added since"."""
+    return store.previous_comparison(suite_name, comparison_id)
 
 
 def load_changelog(
@@ -43,7 +34,7 @@ def load_changelog(
     """The changelog of a comparison (an id, a name, or None for the latest) in ``store``."""
     from ...analysis import assess_comparison
 
-    data = store.load_comparison(resolve_comparison_id(store, comparison))
+    data = store.load_comparison(store.resolve_comparison_id(comparison))
     assessments = assess_comparison(store, data)
     previous = previous_comparison(store, data.suite.name, data.comparison.id)
     return build_changelog(
