@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -166,7 +167,11 @@ def main() -> None:
     rng = random.Random(20240611)
     pairs = [make_pair(rng) for _ in range(args.pairs)]
     mean_chars = sum(len(a) + len(b) for a, b in pairs) / (2 * len(pairs))
-    print(f"{args.pairs} pairs, mean {mean_chars:.0f} chars per output; best of {args.repeat}")
+    try:
+        load = "; load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
+    except OSError:
+        load = ""
+    print(f"{args.pairs} pairs, mean {mean_chars:.0f} chars per output; best of {args.repeat}{load}")
 
     def signals_all():
         for a, b in pairs:
