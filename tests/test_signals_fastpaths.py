@@ -105,6 +105,16 @@ def test_the_output_signals_builder_makes_what_the_dataclass_makes():
         s.words = 3  # type: ignore[misc]
 
 
+def test_output_signals_passes_the_fields_in_this_order():
+    # output_signals builds its result positionally: a new or moved field must be placed there too
+    assert [f.name for f in dataclasses.fields(OutputSignals)] == [
+        "json_shape", "json_valid", "schema_valid", "refusal", "refusal_reason", "truncated", "words", "chars",
+        "markdown", "error", "extracted", "refusal_source", "non_answer", "partial", "decline",
+    ]  # fmt: skip
+    s = output_signals("I can't help with that.\n\n- one", error=None, words=7)
+    assert (s.refusal, s.words, s.chars, s.markdown.bullets, s.error, s.refusal_source) == (True, 7, 30, 1, False, "text")
+
+
 def test_frozen_builder_wants_every_field_and_no_post_init():
     build = frozen_builder(MarkdownShape)
     assert build(1, 2, 3, 4, 5) == MarkdownShape(1, 2, 3, 4, 5)

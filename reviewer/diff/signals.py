@@ -516,7 +516,8 @@ def schema_error(schema: dict, value: Any) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class OutputSignals:
-    """What one output looks like, beyond its words."""
+    """What one output looks like, beyond its words. (A new field goes in
+    :func:`output_signals`' positional builder call too, in field order.)"""
 
     json_shape: JsonShape
     json_valid: bool
@@ -585,7 +586,7 @@ def output_signals(
     if schema is not None and valid:
         schema_valid = schema_error(schema, ej.value) is None
     shape = ej.shape
-    return _build_output_signals(  # OutputSignals(...) with its fields in order, 4× cheaper
+    return _build_output_signals(  # OutputSignals(...) with every field in order, about 2× cheaper
         shape,  # json_shape
         valid,  # json_valid
         schema_valid,
