@@ -39,6 +39,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="how long to wait while another process runs the same comparison in the same store "
         "(default 600; 0 = do not wait)",
     )  # fmt: skip
+    b = p.add_argument_group("batch APIs (openai:, openai-responses:, anthropic: sides)")
+    b.add_argument(
+        "--batch", action="store_true",
+        help="send the missing calls of openai/anthropic sides through the provider's batch API (about half the "
+        "price, answers within 24 h); the same command again collects what was submitted",
+    )  # fmt: skip
+    b.add_argument("--no-wait", action="store_true", help="with --batch: submit, print the command that collects, and exit")
+    b.add_argument(
+        "--poll-interval", type=float, default=None, metavar="SECONDS",
+        help="with --batch: seconds between polls (default: 5, growing ×1.5 up to 300)",
+    )  # fmt: skip
+    b.add_argument(
+        "--retry-errors", action="store_true",
+        help="with --batch: submit again, in a new batch, the requests an earlier batch answered with an error "
+        "(without --batch they are retried directly)",
+    )  # fmt: skip
     add_db_option(p)
 
 
@@ -83,10 +99,23 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--timeout {args.timeout:g}: must be a positive number of seconds")
     if args.wait_lease is not None and (math.isnan(args.wait_lease) or args.wait_lease < 0):
         raise UsageError(f"--wait-lease {args.wait_lease:g}: must be 0 or more seconds")
+    if not args.batch:
+        for name in ("no_wait", "retry_errors"):
+            if getattr(args, name):
+                raise UsageError(f"--{name.replace('_', '-')} needs --batch")
+        if args.poll_interval is not None:
+            raise UsageError("--poll-interval needs --batch")
+    if args.poll_interval is not None and (not math.isfinite(args.poll_interval) or args.poll_interval <= 0):
+        raise UsageError(f"--poll-interval {args.poll_interval:g}: must be a positive number of seconds")
     params = dict(cfg.params) if cfg else {}
     params.update(dict(parse_param(p) for p in args.param))
 
     baseline, candidate = parse_spec(base_spec, "--baseline"), parse_spec(cand_spec, "--candidate")
+    if args.batch:
+        from ..batch import BATCH_PROVIDERS
+
+        if baseline.provider not in BATCH_PROVIDERS and candidate.provider not in BATCH_PROVIDERS:
+            raise UsageError(f"--batch: neither side has a batch API (only {', '.join(p + ':' for p in BATCH_PROVIDERS)} sides do)")
     loaded = load_suite(args.suite)
     config = ReplayConfig(
         samples=samples,
@@ -135,6 +164,12 @@ def run(args: argparse.Namespace) -> int:
                            f"(up to {wait:g} s, --wait-lease); then only what it left undone is called."))
         )  # fmt: skip
 
+    if args.batch:
+        try:
+            return _run_batch(args, store, loaded, baseline, candidate, config, progress, on_progress, on_wait, err)
+        finally:
+            store.close()
+
     replay: Replay | None = None
     lease: Lease | None = None
     try:
@@ -148,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         with lease:
             if lease.contended:
                 err.print(f"The other process is done (waited {lease.waited:.1f} s); going on.")
+            _refuse_open_batches(store, key)
             with progress:
                 result = asyncio.run(replay.run())
             # Warm the assessment cache so the review app and exports open at once.
@@ -193,6 +229,159 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"Exit 1: {n} call{'s' * (n != 1)} ended in an error (--allow-errors exits 0 all the same).")
         return 1
     return 0
+
+
+def _refuse_open_batches(store: Any, key: str) -> None:
+    """The direct path must not call what a batch of this comparison may still answer."""
+    found = store.resumable_comparison(key)
+    if found is None:
+        return
+    from ..batch.store_methods import batches
+
+    open_ = [b for run_id in (found.baseline_run_id, found.candidate_run_id) for b in batches(store, run_id=run_id, open_only=True)]
+    if open_:
+        ids = ", ".join(b.batch_id or f"#{b.id} (submitting)" for b in open_[:5])
+        raise UsageError(
+            f"comparison {found.id} has {len(open_)} batch{'es' * (len(open_) != 1)} still open ({ids}): run the same "
+            "command with --batch to collect them, or `reviewer batches cancel ID` first"
+        )
+
+
+def _run_batch(
+    args: argparse.Namespace, store: Any, loaded: Any, baseline: Any, candidate: Any, config: Any, progress: Any,
+    on_progress: Any, on_wait: Any, err: Any,
+) -> int:  # fmt: skip
+    """``reviewer run --batch``: batch sides submitted (or found submitted) and collected; the
+    other side direct or recorded, in the same comparison."""
+    import asyncio
+    import shlex
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..batch import BATCH_PROVIDERS
+    from ..batch.runner import BatchSide, partial_replay_class, wait_all
+    from ..lease import DEFAULT_WAIT, Lease, lease_path
+    from ..providers import redact
+    from ..replay import SIDES, resume_key
+
+    replay = partial_replay_class()(store, loaded, baseline, candidate, config, on_progress)
+    batch_names = [s for s in SIDES if replay.providers[s].provider in BATCH_PROVIDERS]
+    replay.skip = frozenset(batch_names)
+    key = resume_key(
+        loaded.digest, [(replay.providers[s], {**config.side_params.get(s, {}), **config.params}) for s in SIDES], config.samples
+    )  # fmt: skip
+    lease = Lease(lease_path(store.path, key), wait=DEFAULT_WAIT if args.wait_lease is None else args.wait_lease, on_wait=on_wait)
+    sides: list[BatchSide] = []
+    comparison_id: int | None = None
+    started = time.monotonic()
+    try:
+        with lease:
+            comparison_id, runs, _resumed = replay.prepare()
+            sides = [BatchSide(store, replay, s, runs[s], comparison_id, retry_errors=args.retry_errors) for s in batch_names]
+            for bs in sides:
+                bs.recover()
+                todo = bs.plan()
+                if todo:
+                    with err.status(f"Submitting {len(todo):,} {bs.side} requests to the {bs.provider.provider} batch API…"):
+                        bs.submit(todo, on_submitted=lambda r, bs=bs: err.print(
+                            f"{bs.side}: submitted batch {_plain(visible(r.batch_id or ''))} ({r.request_count:,} requests)"))
+            direct_failures: list[Any] = []
+            if len(batch_names) < len(SIDES):
+                with progress:
+                    result = asyncio.run(replay.run())
+                direct_failures = result.failures
+            store.set_comparison_status(comparison_id, "batch")
+            open_batches = [r for bs in sides for r in bs.open_batches()]
+            if args.no_wait and open_batches:
+                n = sum(r.request_count for r in open_batches)
+                cmd = redact(shlex.join(["reviewer", *[a for a in sys.argv[1:] if a != "--no-wait"]])) or ""
+                err.print(
+                    f"Submitted: {len(open_batches)} batch{'es' * (len(open_batches) != 1)} ({n:,} requests) of comparison "
+                    f"{comparison_id} are recorded in the store. Collect them with:\n  {_plain(visible(cmd))}"
+                )
+                print(comparison_id)
+                return 0
+            if open_batches:
+                display = Progress(
+                    TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.fields[extra]}", markup=False), console=err, transient=False,
+                )  # fmt: skip
+                tasks: dict[int, Any] = {}
+
+                def on_status(bs: BatchSide, r: Any, st: Any) -> None:
+                    if r.id not in tasks:
+                        tasks[r.id] = display.add_task(
+                            f"{bs.side:<9} {visible(bs.provider.provider)} {visible(r.batch_id or '')}",
+                            total=r.request_count, extra="")  # fmt: skip
+                    done = st.succeeded + st.failed + st.expired
+                    extra = f"failed {st.failed} · expired {st.expired} · {visible(st.status)}"
+                    display.update(tasks[r.id], completed=min(done, r.request_count), extra=extra)
+
+                with display:
+                    wait_all(sides, interval=args.poll_interval, on_status=on_status)
+            _finish_statuses(store, comparison_id, runs)
+            from ..analysis import assess_comparison
+
+            with err.status("Scoring the changes…"):
+                assess_comparison(store, store.load_comparison(comparison_id))
+    except KeyboardInterrupt:
+        if comparison_id is None:
+            err.print("[yellow]Interrupted[/] before any batch was submitted.")
+            return 130
+        store.set_comparison_status(comparison_id, "interrupted")
+        open_ = [r.batch_id for bs in sides for r in bs.open_batches()]
+        err.print(
+            f"[yellow]Interrupted:[/] {len(open_)} batch{'es' * (len(open_) != 1)} of comparison {comparison_id} are recorded "
+            "in the store and keep running at the provider. Run the same command again to collect them."
+        )
+        return 130
+    finally:
+        for bs in sides:
+            bs.close()
+
+    counts = store.output_counts()
+    errors = sum(counts.get(runs[s], (0, 0))[1] for s in SIDES)
+    answered = sum(counts.get(runs[s], (0, 0))[0] for s in SIDES) - errors
+    submitted = sum(len(bs.report.submitted) for bs in sides)
+    requests = sum(bs.report.requests for bs in sides)
+    expired = sum(bs.report.collected.expired for bs in sides)
+    err.print(
+        f"Stored comparison {comparison_id}: {len(loaded.suite.cases)} cases × {config.samples} samples × 2 models; "
+        f"batches submitted {submitted} ({requests:,} requests), answers stored {answered:,}, errors {errors:,}"
+        + (f" (expired {expired})" if expired else "")
+        + f"; {time.monotonic() - started:.1f} s"
+    )
+    for bs in sides:
+        for w in bs.report.warnings + bs.report.collected.problems[:20]:
+            err.print(f"[yellow]warning:[/] {_plain(visible(w))}")
+        if bs.report.skipped_errors:
+            err.print(
+                f"{bs.side}: {bs.report.skipped_errors} requests failed in an earlier batch and were not submitted again "
+                "(--retry-errors submits them in a new batch; without --batch they are retried directly)"
+            )
+    failures = [(bs.side, c, s, m) for bs in sides for c, s, m in bs.report.collected.failures]
+    failures += [(f.side, f.case_id, f.sample, f.message) for f in direct_failures]
+    if failures:
+        err.print(f"[red]{errors} requests failed[/] (stored on their case):")
+        for side, case_id, sample, message in failures[:20]:
+            err.print(f"  {side} {_plain(visible(case_id))} #{sample}: {_plain(visible(message))}")
+        if errors > 20:
+            err.print(f"  … and {errors - 20} more")
+    print(comparison_id)
+    sys.stdout.flush()
+    if errors and not args.allow_errors:
+        err.print(f"Exit 1: {errors} request{'s' * (errors != 1)} ended in an error (--allow-errors exits 0 all the same).")
+        return 1
+    return 0
+
+
+def _finish_statuses(store: Any, comparison_id: int, runs: dict[str, int]) -> None:
+    counts = store.output_counts()
+    status = "errors" if any(counts.get(r, (0, 0))[1] for r in runs.values()) else "complete"
+    for run_id in runs.values():
+        store.set_run_status(run_id, status, finished=True)
+    store.set_comparison_status(comparison_id, status)
 
 
 def _k(n: int) -> str:

@@ -1,0 +1,226 @@
+"""The store's part of batches: the ``batches`` and ``batch_requests`` tables and their methods.
+
+TEMPORARY HOME — TO MOVE into ``reviewer/store/batches.py`` (a ``BatchesMixin`` of ``Store``, the
+SQL below as a migration appended to ``reviewer/store/schema.MIGRATIONS``) once the store package
+settles: the rule is that SQL runs only in ``reviewer/store/``. Until then every function takes a
+``Store`` and creates its tables on first use (``CREATE TABLE IF NOT EXISTS``, in the store's own
+transaction), so an older store gains them without a schema version.
+
+A batch row is written *before* the provider is asked to create the batch (status ``submitting``,
+with every request's (case, sample, cache key) under its ``custom_id``), and updated with the
+provider's batch id the moment it is known: a process killed while waiting (or while submitting)
+finds its batches again and never submits the same requests twice while a batch may still answer.
+No API key ever reaches these tables (base URLs are the credential-free form providers keep).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..store import Store, now_iso
+
+SCHEMA_SQL = """        CREATE TABLE IF NOT EXISTS batches (      -- a provider batch of one side of a comparison
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,          -- openai / openai-responses / anthropic
+            base_url TEXT,                   -- the endpoint, without credentials
+            model TEXT NOT NULL,
+            endpoint TEXT NOT NULL,          -- /v1/chat/completions, /v1/responses, /v1/messages
+            comparison_id INTEGER NOT NULL,
+            run_id INTEGER NOT NULL,
+            side TEXT NOT NULL,              -- baseline / candidate
+            batch_id TEXT,                   -- the provider's id, NULL while being submitted
+            input_file_id TEXT,              -- OpenAI: the uploaded JSONL
+            status TEXT NOT NULL,            -- submitting, then the provider's status (in_progress, ended ...)
+            request_count INTEGER NOT NULL,
+            succeeded INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            expired INTEGER NOT NULL DEFAULT 0,
+            errors TEXT,                     -- the batch's own errors (JSON), e.g. a failed validation
+            results TEXT,                    -- JSON: output_file_id / error_file_id / results_url
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            collected_at TEXT                -- every result stored (NULL: it may still answer)
+        );
+        CREATE INDEX IF NOT EXISTS batches_run ON batches(run_id, collected_at);
+        CREATE TABLE IF NOT EXISTS batch_requests (
+            batch INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+            custom_id TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            sample INTEGER NOT NULL,
+            cache_key TEXT NOT NULL,
+            PRIMARY KEY (batch, custom_id)
+        ) WITHOUT ROWID;
+"""
+
+COLUMNS = (
+    "id", "provider", "base_url", "model", "endpoint", "comparison_id", "run_id", "side", "batch_id", "input_file_id",
+    "status", "request_count", "succeeded", "failed", "expired", "errors", "results", "created_at", "updated_at",
+    "collected_at",
+)  # fmt: skip
+
+
+@dataclass(slots=True)
+class BatchRecord:
+    id: int
+    provider: str
+    base_url: str | None
+    model: str
+    endpoint: str
+    comparison_id: int
+    run_id: int
+    side: str
+    batch_id: str | None
+    input_file_id: str | None
+    status: str
+    request_count: int
+    succeeded: int
+    failed: int
+    expired: int
+    errors: Any
+    results: dict[str, Any]
+    created_at: str
+    updated_at: str
+    collected_at: str | None
+
+    @property
+    def open(self) -> bool:
+        """Its results are not all stored yet: it may still answer."""
+        return self.collected_at is None
+
+    def as_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in COLUMNS}
+
+
+def _row(r: tuple[Any, ...]) -> BatchRecord:
+    d = dict(zip(COLUMNS, r, strict=True))
+    d["errors"] = json.loads(d["errors"]) if d["errors"] else None
+    d["results"] = json.loads(d["results"]) if d["results"] else {}
+    return BatchRecord(**d)
+
+
+def ensure_schema(store: Store) -> None:
+    if getattr(store, "_batches_ready", False):
+        return
+    if not store.readonly:
+        with store.transaction() as c:
+            for stmt in SCHEMA_SQL.split(";"):
+                if stmt.strip():
+                    c.execute(stmt)
+    store._batches_ready = True  # type: ignore[attr-defined]
+
+
+def _has_tables(store: Store) -> bool:
+    with store._lock:
+        return store._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'batches'").fetchone() is not None
+
+
+def begin_batch(
+    store: Store, *, provider: str, base_url: str | None, model: str, endpoint: str, comparison_id: int, run_id: int,
+    side: str, requests: Iterable[tuple[str, str, int, str]],
+) -> int:  # fmt: skip
+    """Record a batch about to be submitted, with its requests (custom_id, case, sample, cache key),
+    in one transaction; returns its local id. Called before the provider hears of it."""
+    ensure_schema(store)
+    ts = now_iso()
+    with store.transaction() as c:
+        cur = c.execute(
+            "INSERT INTO batches (provider, base_url, model, endpoint, comparison_id, run_id, side, status, request_count,"
+            " created_at, updated_at) VALUES (?,?,?,?,?,?,?,'submitting',0,?,?)",
+            (provider, base_url, model, endpoint, comparison_id, run_id, side, ts, ts),
+        )
+        local = int(cur.lastrowid)  # type: ignore[arg-type]
+        n = 0
+        rows: list[tuple[Any, ...]] = []
+        for custom_id, case_id, sample, key in requests:
+            rows.append((local, custom_id, case_id, sample, key))
+            if len(rows) >= 5000:
+                c.executemany("INSERT INTO batch_requests VALUES (?,?,?,?,?)", rows)
+                n += len(rows)
+                rows = []
+        c.executemany("INSERT INTO batch_requests VALUES (?,?,?,?,?)", rows)
+        n += len(rows)
+        c.execute("UPDATE batches SET request_count = ? WHERE id = ?", (n, local))
+    return local
+
+
+def update_batch(store: Store, local_id: int, **fields: Any) -> None:
+    """Set columns of a batch (``batch_id``, ``input_file_id``, ``status``, counts, ``errors``,
+    ``results``, ``collected_at``); ``updated_at`` is set too."""
+    ensure_schema(store)
+    bad = set(fields) - set(COLUMNS[8:])
+    if bad:
+        raise ValueError(f"not batch columns: {sorted(bad)}")
+    for name in ("errors", "results"):
+        if name in fields and fields[name] is not None and not isinstance(fields[name], str):
+            fields[name] = json.dumps(fields[name], sort_keys=True)
+    fields["updated_at"] = now_iso()
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    with store.transaction() as c:
+        c.execute(f"UPDATE batches SET {sets} WHERE id = ?", (*fields.values(), local_id))
+
+
+def delete_batch(store: Store, local_id: int) -> None:
+    """Forget a batch that never reached the provider (its submission failed)."""
+    ensure_schema(store)
+    with store.transaction() as c:
+        c.execute("DELETE FROM batch_requests WHERE batch = ?", (local_id,))
+        c.execute("DELETE FROM batches WHERE id = ?", (local_id,))
+
+
+def batches(store: Store, *, run_id: int | None = None, open_only: bool = False) -> list[BatchRecord]:
+    """Batches, oldest first: all of them, or a run's; ``open_only``: those not yet collected."""
+    if store.readonly and not _has_tables(store):
+        return []
+    ensure_schema(store)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM batches WHERE 1"
+    params: list[Any] = []
+    if run_id is not None:
+        sql += " AND run_id = ?"
+        params.append(run_id)
+    if open_only:
+        sql += " AND collected_at IS NULL"
+    with store._lock:
+        rows = store._conn.execute(sql + " ORDER BY id", params).fetchall()
+    return [_row(r) for r in rows]
+
+
+def find_batch(store: Store, ref: str) -> BatchRecord | None:
+    """A batch by the provider's id, or by its local number."""
+    if store.readonly and not _has_tables(store):
+        return None
+    ensure_schema(store)
+    with store._lock:
+        row = store._conn.execute(f"SELECT {', '.join(COLUMNS)} FROM batches WHERE batch_id = ?", (ref,)).fetchone()
+        if row is None and ref.isdigit():
+            row = store._conn.execute(f"SELECT {', '.join(COLUMNS)} FROM batches WHERE id = ?", (int(ref),)).fetchone()
+    return _row(row) if row else None
+
+
+def batch_requests(store: Store, local_id: int) -> dict[str, tuple[str, int, str]]:
+    """custom_id -> (case id, sample, cache key) of a batch."""
+    ensure_schema(store)
+    with store._lock:
+        cur = store._conn.execute("SELECT custom_id, case_id, sample, cache_key FROM batch_requests WHERE batch = ?", (local_id,))
+        return {r[0]: (r[1], r[2], r[3]) for r in cur}
+
+
+def submitted_keys(store: Store, run_id: int, *, open_only: bool) -> set[tuple[str, int]]:
+    """(case, sample) of a run's requests in its batches (only those not yet collected, or all)."""
+    ensure_schema(store)
+    sql = "SELECT r.case_id, r.sample FROM batch_requests r JOIN batches b ON b.id = r.batch WHERE b.run_id = ?"
+    if open_only:
+        sql += " AND b.collected_at IS NULL"
+    with store._lock:
+        return {(r[0], r[1]) for r in store._conn.execute(sql, (run_id,))}
+
+
+def iter_batch_requests(store: Store, local_id: int) -> Iterator[tuple[str, str, int, str]]:
+    ensure_schema(store)
+    with store._lock:
+        rows = store._conn.execute(
+            "SELECT custom_id, case_id, sample, cache_key FROM batch_requests WHERE batch = ?", (local_id,)
+        ).fetchall()
+    yield from rows
