@@ -63,6 +63,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("-o", "--output", metavar="SUITE", help="write the suite built from the log to this file (must not exist)")
     add_db_option(c)
 
+    for source, helptext, desc in (
+        ("otlp", "OpenTelemetry GenAI spans (OTLP JSON, the Collector's file exporter) → a named run",
+         "Each model-call span (gen_ai.* semantic conventions: gen_ai.input.messages / gen_ai.output.messages, or "
+         "the older gen_ai.prompt / gen_ai.completion and gen_ai.*.message / gen_ai.choice events) becomes an output "
+         "of a run named NAME, with its resolved model (gen_ai.response.model), usage, finish reason, tool calls and "
+         "time. Other spans are skipped and counted; spans without message content (content capture off) are "
+         "counted and never imported as empty answers."),
+        ("langfuse", "Langfuse observation exports (JSON array or JSONL of GENERATION observations) → a named run",
+         "Each GENERATION observation (input, output, model, usageDetails, startTime/endTime, modelParameters) "
+         "becomes an output of a run named NAME; other observation types are skipped and counted."),
+    ):  # fmt: skip
+        t = src.add_parser(source, help=helptext, description=desc + " With --suite, calls are matched to its cases "
+                           "by their messages (or metadata case_id); without, the distinct requests become the cases "
+                           "(write them out with -o to replay them against a candidate).")  # fmt: skip
+        t.add_argument("trace", metavar="FILE", help="the exported file")
+        t.add_argument("--as-run", required=True, metavar="NAME", help="name of the new run (must be unused)")
+        g = t.add_mutually_exclusive_group()
+        g.add_argument("--suite", metavar="SUITE", help="match the calls to the cases of this suite file")
+        g.add_argument("-o", "--output", metavar="SUITE", help="write the suite built from the calls to this file (must not exist)")
+        add_db_option(t)
+
 
 def _fresh(path: str | None, force: bool | None = None) -> Path | None:
     """The -o path, checked: a suite suffix, a directory that exists, and no file there unless
@@ -116,7 +137,7 @@ def _say(msg: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"promptfoo": _config, "promptfoo-results": _results, "jsonl": _jsonl}[args.source](args)
+    return {"promptfoo": _config, "promptfoo-results": _results, "jsonl": _jsonl, "otlp": _trace, "langfuse": _trace}[args.source](args)
 
 
 def _config(args: argparse.Namespace) -> int:
@@ -224,6 +245,63 @@ def _jsonl(args: argparse.Namespace) -> int:
         _say(f"skipped {len(imp.unmatched)} lines matching no case of {args.suite} (lines {shown})")
     if imp.unanswered:
         _say(f"skipped {len(imp.unanswered)} request lines without an answer")
+    if out is not None:
+        _say(f"wrote the suite to {out}")
+    return 0
+
+
+def _trace(args: argparse.Namespace) -> int:
+    """``import otlp|langfuse FILE --as-run NAME``: what ``import jsonl`` does, from trace files."""
+    from ..importers.jsonl import build_log_run
+    from ..importers.otlp import check_importable, no_content_line
+    from ..importers.storing import run_by_label, store_import
+    from ..suite import LoadedSuite, load_suite
+
+    if args.source == "otlp":
+        from ..importers.otlp import read_otlp as reader
+
+        provider, kind, calls = "otlp", "trace", "spans"
+    else:
+        from ..importers.langfuse import read_langfuse as reader
+
+        provider, kind, calls = "langfuse", "Langfuse export", "observations"
+    out = _fresh(args.output)
+    given = load_suite(args.suite) if args.suite else None
+    store = open_store(args)
+    prior = run_by_label(store, args.as_run)
+    if prior is not None:
+        raise UsageError(f"--as-run {args.as_run}: a run with that name exists (run {prior.id}); choose another name")
+    read = reader(args.trace)
+    check_importable(read)
+    imp = build_log_run(Path(args.trace), read.entries, name=args.as_run, suite=given, provider=provider, kind=kind)
+    before_commit = None
+    if given is not None:
+        loaded = given
+    else:
+        path, fmt = Path(args.trace), "log"
+        if out is not None:
+            text = _suite_text(out, imp.suite, {}, header=f"Requests from the {kind} {Path(args.trace).name} (`reviewer import {args.source}`).")
+            path, fmt = out, ("jsonl" if out.suffix.lower() == ".jsonl" else "yaml")
+
+            def before_commit() -> None:
+                _write_suite(out, text, imp.suite)
+
+        loaded = LoadedSuite(suite=imp.suite, path=path, format=fmt, case_lines={})  # type: ignore[arg-type]
+    stored = store_import(store, loaded, [imp.run], before_commit=before_commit)
+    run_id = stored.run_ids[0]
+    print(run_id)
+    cases = len({o.case_id for o in imp.run.outputs})
+    resolved = sorted({o.resolved_model for o in imp.run.outputs if o.resolved_model})
+    shown_models = f"{imp.run.model}" + (f" → {', '.join(resolved[:3])}" if resolved and resolved != [imp.run.model] else "")
+    _say(f"imported run {run_id} '{args.as_run}' ({shown_models}): {imp.matched} outputs for {cases} cases from {len(read.entries)} {calls}")
+    if read.no_content:
+        _say(f"skipped: {no_content_line(read)}")
+    if read.skipped:
+        _say(f"skipped: {read.skipped_text()}")
+    if imp.unmatched:
+        _say(f"skipped {len(imp.unmatched)} {calls} matching no case of {args.suite}")
+    if imp.unanswered:
+        _say(f"skipped {len(imp.unanswered)} {calls} without an answer")
     if out is not None:
         _say(f"wrote the suite to {out}")
     return 0

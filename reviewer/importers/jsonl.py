@@ -27,7 +27,7 @@ from .logs import LogEntry, entry_to_case, read_log
 from .promptfoo import slug
 from .storing import ImportedRun
 
-__all__ = ["LogRun", "messages_key", "read_log_run"]
+__all__ = ["LogRun", "build_log_run", "messages_key", "read_log_run"]
 
 
 def messages_key(messages: list[dict[str, str]]) -> str:
@@ -52,6 +52,7 @@ def _output(entry: LogEntry, case_id: str, sample: int) -> Output:
         system_fingerprint=entry.system_fingerprint, finish_reason=entry.finish_reason, refusal=entry.refusal,
         usage=entry.usage, input_tokens=entry.input_tokens, output_tokens=entry.output_tokens,
         latency_ms=entry.latency_ms, error=entry.error, error_status=entry.error_status, request_id=entry.request_id,
+        tool_calls=entry.tool_calls,
     )  # fmt: skip
 
 
@@ -70,6 +71,14 @@ def read_log_run(path: str | Path, *, name: str, suite: LoadedSuite | None = Non
     entries = read_log(p)
     if not entries:
         raise ImportProblems([Problem(str(p), None, "no log lines")])
+    return build_log_run(p, entries, name=name, suite=suite)
+
+
+def build_log_run(
+    p: Path, entries: list[LogEntry], *, name: str, suite: LoadedSuite | None = None, provider: str = "log", kind: str = "log"
+) -> LogRun:
+    """The run (and, without ``suite``, the suite) of normalised entries, whatever they were read
+    from (a JSONL log, OTLP spans, Langfuse observations); ``kind`` names the file in messages."""
     answered = [e for e in entries if e.answered or e.error is not None]
     unanswered = [e.line for e in entries if not (e.answered or e.error is not None)]
     if not answered:
@@ -101,7 +110,7 @@ def read_log_run(path: str | Path, *, name: str, suite: LoadedSuite | None = Non
         taken: set[str] = set()
         for e in answered:
             if e.messages is None:
-                problems.append(Problem(str(p), e.line, "an answer without its request: pass --suite to match it by case id"))
+                problems.append(Problem(e.where if e.span_id else str(p), None if e.span_id else e.line, "an answer without its request: pass --suite to match it by case id"))
                 continue
             key = messages_key(e.messages)
             cid = keyed.get(key)
@@ -117,14 +126,15 @@ def read_log_run(path: str | Path, *, name: str, suite: LoadedSuite | None = Non
                     cases.append(entry_to_case(e, case_id=cid))
                 except ValidationError as err:
                     x = err.errors()[0]
-                    problems.append(Problem(str(p), e.line, x["msg"].removeprefix("Value error, "), field=".".join(str(i) for i in x["loc"])))
+                    problems.append(Problem(e.where if e.span_id else str(p), None if e.span_id else e.line,
+                                            x["msg"].removeprefix("Value error, "), field=".".join(str(i) for i in x["loc"])))  # fmt: skip
                     continue
                 taken.add(cid)
                 keyed[key] = cid
             per_case.setdefault(cid, []).append(e)
         if problems:
             raise ImportProblems(problems[:20], more=max(0, len(problems) - 20))
-        built = Suite(suite=slug(p.stem, limit=60), description=f"requests from the log {p.name}", cases=cases)
+        built = Suite(suite=slug(p.stem, limit=60), description=f"requests from the {kind} {p.name}", cases=cases)
 
     outputs: list[Output] = []
     used: list[LogEntry] = []
@@ -133,8 +143,10 @@ def read_log_run(path: str | Path, *, name: str, suite: LoadedSuite | None = Non
             outputs.append(_output(e, cid, sample))
             used.append(e)
     models = Counter(e.model for e in used if e.model)
-    run = ImportedRun(provider="log", model=models.most_common(1)[0][0] if models else "unknown", label=name,
-                      outputs=outputs, params=_common_params(used))  # fmt: skip
+    times = sorted(e.started_at for e in used if e.started_at)
+    run = ImportedRun(provider=provider, model=models.most_common(1)[0][0] if models else "unknown", label=name,
+                      outputs=outputs, params=_common_params(used),
+                      started_at=times[0] if times else None, finished_at=times[-1] if times else None)  # fmt: skip
     return LogRun(
         suite=built, run=run, lines=len(entries), matched=len(used), unmatched=unmatched, unanswered=unanswered,
         new_suite=suite is None,

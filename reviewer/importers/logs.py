@@ -25,6 +25,7 @@ from typing import Any
 from ..errors import UsageError
 from ..safeyaml import FileProblem, decode_utf8, json_value, max_file_bytes
 from ..suite import Case, Check
+from ..toolcall import ToolCall
 from . import MAX_PROBLEMS, ImportProblems, Problem
 
 __all__ = ["SAMPLING_PARAMS", "LogEntry", "entry_to_case", "iter_log", "parse_log_object", "read_log", "read_log_line"]
@@ -63,14 +64,23 @@ class LogEntry:
     error: str | None = None
     error_status: int | None = None
     case_id: str | None = None  # case_id / custom_id / metadata.case_id when the line names one
+    # Filled by the trace importers (OTLP spans, Langfuse observations); a JSONL log leaves them empty.
+    tool_calls: tuple[ToolCall, ...] = ()  # the answer's tool calls
+    tools: list[dict[str, Any]] | None = None  # the request's tool definitions, in OpenAI's form
+    started_at: str | None = None  # when the call started (ISO 8601, UTC)
+    source: str = "log"  # what the entry was read from: "log", "trace", "langfuse"
+    span_id: str | None = None  # the span / observation id inside its line
 
     @property
     def where(self) -> str:
-        return f"{self.file}:{self.line}"
+        if self.span_id and self.source == "langfuse":  # an array export: the line says nothing
+            return f"{self.file} observation {self.span_id}"
+        at = f"{self.file}:{self.line}"
+        return f"{at} span {self.span_id}" if self.span_id else at
 
     @property
     def answered(self) -> bool:
-        return self.output is not None or self.refusal is not None
+        return self.output is not None or self.refusal is not None or bool(self.tool_calls)
 
 
 class _Bad(Exception):
@@ -362,8 +372,10 @@ def entry_to_case(
         fields["system"] = system
     else:
         fields["messages"] = ([{"role": "system", "content": system}] if system is not None else []) + msgs
+    if entry.tools:
+        fields["tools"] = entry.tools
     if origin is None:
-        bits = [f"log {entry.where}"]
+        bits = [f"{entry.source} {entry.where}"]
         if entry.model:
             bits.append(f"model {entry.resolved_model or entry.model}")
         if entry.request_id:
