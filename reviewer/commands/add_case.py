@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         epilog="examples:\n"
         "  reviewer add-case suites/support.yaml --id refund-tone --prompt 'Can I get a refund?' \\\n"
         "      --tag billing --check '{\"not_refusal\": true}' --origin 'INC-1234'\n"
-        "  reviewer add-case suites/support.yaml --id inc-1234 --from-log prod.jsonl:812 --reference good.txt",
+        "  reviewer add-case suites/support.yaml --id inc-1234 --from-log prod.jsonl:812 --reference good.txt\n"
+        "  reviewer add-case suites/support.yaml --id inc-1240 --from-trace traces.jsonl:4b85fe82e5017034",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("suite", metavar="SUITE", help="suite file (.yaml or .jsonl)")
@@ -36,6 +37,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="a JSONL log line in OpenAI chat request/response form (messages, model, output); "
         "its request becomes the case, its sampling parameters the case's params",
     )  # fmt: skip
+    src.add_argument(
+        "--from-trace", metavar="FILE[:SPAN_ID|LINE]",
+        help="one model call of an OTLP JSON trace file (OpenTelemetry GenAI spans) or a Langfuse export "
+        "(an observation id); its request (messages, system, tools, sampling parameters) becomes the case",
+    )  # fmt: skip
     p.add_argument("--system", metavar="TEXT", help="system prompt for this case (with --prompt)")
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="a tag (repeatable)")
     p.add_argument(
@@ -47,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help='a check as JSON, e.g. \'{"regex": "refund"}\' or \'{"max_words": 120}\' (repeatable)',
     )  # fmt: skip
     p.add_argument("--origin", metavar="TEXT", help="where the case came from (incident id, ticket, log line)")
-    p.add_argument("--no-log-params", action="store_true", help="with --from-log: do not copy the request's sampling parameters")
+    p.add_argument("--no-log-params", action="store_true", help="with --from-log/--from-trace: do not copy the request's sampling parameters")
     p.add_argument("--added", metavar="YYYY-MM-DD", help="the date recorded as added (default: today)")
 
 
@@ -131,10 +137,17 @@ def build_case(args: argparse.Namespace, *, today: date | None = None):
     checks = _checks(args.check)
     reference = _reference(args.reference)
     try:
-        if args.from_log:
+        if args.from_log or getattr(args, "from_trace", None):
+            option = "--from-log" if args.from_log else "--from-trace"
             if args.system:
-                raise UsageError("--system: not with --from-log (the logged request has its own system message)")
-            entry = read_log_line(args.from_log)
+                raise UsageError(f"--system: not with {option} (the logged request has its own system message)")
+            if args.from_log:
+                entry = read_log_line(args.from_log)
+            else:
+                from ..importers import read_trace
+                from ..importers.otlp import select_entry
+
+                entry = select_entry(args.from_trace, read_trace)
             return entry_to_case(
                 entry, case_id=args.id, tags=args.tag, reference=reference, checks=checks,
                 origin=args.origin, added=added, keep_params=not args.no_log_params,

@@ -551,7 +551,7 @@ def check_importable(read: TraceRead) -> None:
     if read.entries:
         return
     if read.no_content:
-        raise UsageError(f"{read.file}: {no_content_line(read)}; nothing imported")
+        raise UsageError(f"{read.file}: {no_content_line(read)}; nothing to import")
     what = "model-call span (gen_ai.* attributes)" if read.kind == "trace" else "GENERATION observation"
     skipped = f" (skipped: {read.skipped_text()})" if read.skipped else ""
     raise UsageError(f"{read.file}: no {what} to import{skipped}")
