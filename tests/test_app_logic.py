@@ -117,3 +117,17 @@ def test_side_info_names_the_decline_and_title_says_the_noise_floor_is_unknown()
     assert "noise floor unknown (1 sample a side)" in title_text(entry, a).plain
     b = assess_case("c", [Sample("x y z"), Sample("x y z")], [Sample("x y w"), Sample("x y w")])
     assert b.noise_known and "noise floor unknown" not in title_text(entry, b).plain
+
+
+def test_a_search_finds_cases_at_once_and_outputs_later_unless_it_moved_on():
+    state = ReviewState([Case(id="refund", prompt="p"), Case(id="b", prompt="a refund question"), Case(id="c", prompt="x")], ME)
+    assert state.set_search("  REFUND ")
+    assert state.search == "REFUND" and state.search_ids == {"refund", "b"}
+    assert not state.add_output_hits("other", {"c"})  # a late answer for an older search
+    assert state.add_output_hits("REFUND", {"c"}) and state.search_ids == {"refund", "b", "c"}
+    state.rebuild()
+    assert [e.id for e in state.view] == ["refund", "b", "c"]
+    assert not state.set_search("   ")
+    assert state.search is None and state.search_ids is None
+    state.rebuild()
+    assert len(state.view) == 3

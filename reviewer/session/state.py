@@ -136,7 +136,8 @@ class ReviewState:
         self.sort = "triage"
         self.filter = Filter()
         self.search: str | None = None
-        self.search_ids: frozenset[str] | None = None
+        self.search_ids: frozenset[str] | None = None  # what the search found (None: no search)
+        self._suite_hits: set[str] = set()
         self.ranked = False
         self.view: list[Entry] = list(self.entries)
         self._position = {e.id: i for i, e in enumerate(self.view)}
@@ -193,6 +194,25 @@ class ReviewState:
                 e.others = new
                 changed = True
         return changed
+
+    def set_search(self, needle: str | None) -> bool:
+        """Search for ``needle`` (stripped; empty: no search) in the cases themselves at once
+        (:func:`~reviewer.session.search.suite_hits`). True when there is a search, so the
+        outputs are to be searched too (:meth:`add_output_hits`)."""
+        from .search import suite_hits
+
+        self.search = (needle or "").strip() or None
+        self._suite_hits = suite_hits(self.entries, self.search) if self.search else set()
+        self.search_ids = frozenset(self._suite_hits) if self.search else None
+        return self.search is not None
+
+    def add_output_hits(self, needle: str, case_ids: set[str]) -> bool:
+        """Cases whose outputs hold ``needle``, found later; False (ignored) when the search has
+        moved on since."""
+        if needle != self.search:
+            return False
+        self.search_ids = frozenset(self._suite_hits | case_ids)
+        return True
 
     def set_mine(self, case_id: str, label: Label | None) -> None:
         self.by_id[case_id].mine = label

@@ -23,7 +23,6 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from reviewer.session.labels import Labeller, LabelOp
-from reviewer.session.search import suite_hits
 from reviewer.session.state import SORT_LABELS, Entry, Filter, ReviewState
 from reviewer.store import Label
 
@@ -84,7 +83,6 @@ class ReviewScreen(Screen[None]):
         self.labeller = Labeller(self.state, self.writer, self.session.id, self.session.reviewer)
         self._label_token = self.session.label_token()
         self._search_timer: Timer | None = None
-        self._search_memory: set[str] = set()
         self._moved = False
 
     # -- layout ---------------------------------------------------------------------------------
@@ -254,7 +252,7 @@ class ReviewScreen(Screen[None]):
         """Show this case, clearing the search and filter if they hide it."""
         if self.state.position(case_id) is None:
             self.state.filter = Filter()
-            self._set_search(None)
+            self.state.set_search(None)
             self.state.rebuild()
             self.update_list_header()
         cases = self.query_one(CaseList)
@@ -365,11 +363,6 @@ class ReviewScreen(Screen[None]):
         box.value = self.state.search or ""
         self.set_focus(box)  # now: the next key typed goes to the box
 
-    def _set_search(self, needle: str | None) -> None:
-        self.state.search = needle or None
-        if not needle:
-            self.state.search_ids = None
-
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
@@ -377,13 +370,8 @@ class ReviewScreen(Screen[None]):
         self._search_timer = self.set_timer(0.15, lambda: self.run_search(event.value))
 
     def run_search(self, value: str) -> None:
-        needle = value.strip()
-        self._set_search(needle)
-        if needle:
-            hits = suite_hits(self.state.entries, needle)
-            self._search_memory = hits
-            self.state.search_ids = frozenset(hits)
-            self.search_outputs(needle)
+        if self.state.set_search(value):
+            self.search_outputs(value.strip())
         self._apply_view()
 
     @work(thread=True, exclusive=True, group="search")
@@ -392,10 +380,8 @@ class ReviewScreen(Screen[None]):
 
     @on(SearchHits)
     def _search_hits(self, event: SearchHits) -> None:
-        if event.needle != self.state.search:
-            return
-        self.state.search_ids = frozenset(self._search_memory | event.case_ids)
-        self._apply_view()
+        if self.state.add_output_hits(event.needle, event.case_ids):
+            self._apply_view()
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -426,13 +412,13 @@ class ReviewScreen(Screen[None]):
                 focused.value = entry.mine.note or "" if entry and entry.mine else ""
             else:
                 focused.value = ""
-                self._set_search(None)
+                self.state.set_search(None)
                 focused.display = False
                 self._apply_view()
             self.set_focus(self.query_one(CaseList))
             return
         if self.state.search:
-            self._set_search(None)
+            self.state.set_search(None)
             self.query_one("#search").display = False
             self._apply_view()
         elif self.state.filter.active:

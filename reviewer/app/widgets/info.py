@@ -23,31 +23,27 @@ DIM = Style(dim=True)
 BOLD = Style(bold=True)
 
 
-def _s(**kw: Any) -> Any:
-    return field(default_factory=lambda: Style(**kw))
-
-
 @dataclass(frozen=True, slots=True)
 class Palette:
     """Styles by meaning. The defaults (no colour) serve only where no stylesheet applies; on
     screen each field is the component class ``info--<field>`` of the ``.tcss``."""
 
-    special: Style = _s(italic=True)  # a control or invisible character's stand-in
-    bad: Style = _s(bold=True)  # regression, failed check, error, removed
-    good: Style = _s(bold=True)  # improvement, passed check, added
-    warn: Style = _s(bold=True)  # flags, warnings, renamed/changed
-    accept: Style = _s(bold=True)  # the "acceptable" verdict
-    notice: Style = _s(italic=True)  # work in progress ("ranking…")
-    tag: Style = _s()
-    role: Style = _s(bold=True)  # a message's role in the prompt
-    reference: Style = _s(bold=True)
-    sample: Style = _s()  # "sample 2/3"
-    old: Style = _s()  # a JSON value before
-    new: Style = _s()  # a JSON value after
-    moved: Style = _s(bold=True)  # the diff's moved-line marker (help)
-    filler: Style = _s()  # the diff's "nothing on this side" (help)
-    key: Style = _s(bold=True)  # a key in the help
-    decline: Style = _s(underline=True)  # the words that decline to answer
+    special: Style = field(default_factory=lambda: Style(italic=True))  # a control or invisible character's stand-in
+    bad: Style = field(default_factory=lambda: Style(bold=True))  # regression, failed check, error, removed
+    good: Style = field(default_factory=lambda: Style(bold=True))  # improvement, passed check, added
+    warn: Style = field(default_factory=lambda: Style(bold=True))  # flags, warnings, renamed/changed
+    accept: Style = field(default_factory=lambda: Style(bold=True))  # the "acceptable" verdict
+    notice: Style = field(default_factory=lambda: Style(italic=True))  # work in progress ("ranking…")
+    tag: Style = field(default_factory=Style.null)
+    role: Style = field(default_factory=lambda: Style(bold=True))  # a message's role in the prompt
+    reference: Style = field(default_factory=lambda: Style(bold=True))
+    sample: Style = field(default_factory=Style.null)  # "sample 2/3"
+    old: Style = field(default_factory=Style.null)  # a JSON value before
+    new: Style = field(default_factory=Style.null)  # a JSON value after
+    moved: Style = field(default_factory=lambda: Style(bold=True))  # the diff's moved-line marker (help)
+    filler: Style = field(default_factory=Style.null)  # the diff's "nothing on this side" (help)
+    key: Style = field(default_factory=lambda: Style(bold=True))  # a key in the help
+    decline: Style = field(default_factory=lambda: Style(underline=True))  # the words that decline to answer
     dim: Style = field(default_factory=lambda: DIM)
     bold: Style = field(default_factory=lambda: BOLD)
 
