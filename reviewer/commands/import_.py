@@ -256,6 +256,10 @@ def _trace(args: argparse.Namespace) -> int:
     from ..importers.otlp import check_importable, no_content_line
     from ..importers.storing import run_by_label, store_import
     from ..suite import LoadedSuite, load_suite
+    from ..untrusted import visible
+
+    def say(msg: str) -> None:  # the file's model names and span kinds are untrusted text
+        _say(visible(msg).replace("\n", " "))
 
     if args.source == "otlp":
         from ..importers.otlp import read_otlp as reader
@@ -293,15 +297,15 @@ def _trace(args: argparse.Namespace) -> int:
     cases = len({o.case_id for o in imp.run.outputs})
     resolved = sorted({o.resolved_model for o in imp.run.outputs if o.resolved_model})
     shown_models = f"{imp.run.model}" + (f" → {', '.join(resolved[:3])}" if resolved and resolved != [imp.run.model] else "")
-    _say(f"imported run {run_id} '{args.as_run}' ({shown_models}): {imp.matched} outputs for {cases} cases from {len(read.entries)} {calls}")
+    say(f"imported run {run_id} '{args.as_run}' ({shown_models}): {imp.matched} outputs for {cases} cases from {len(read.entries)} {calls}")
     if read.no_content:
-        _say(f"skipped: {no_content_line(read)}")
+        say(f"skipped: {no_content_line(read)}")
     if read.skipped:
-        _say(f"skipped: {read.skipped_text()}")
+        say(f"skipped: {read.skipped_text()}")
     if imp.unmatched:
-        _say(f"skipped {len(imp.unmatched)} {calls} matching no case of {args.suite}")
+        say(f"skipped {len(imp.unmatched)} {calls} matching no case of {args.suite}")
     if imp.unanswered:
-        _say(f"skipped {len(imp.unanswered)} {calls} without an answer")
+        say(f"skipped {len(imp.unanswered)} {calls} without an answer")
     if out is not None:
-        _say(f"wrote the suite to {out}")
+        say(f"wrote the suite to {out}")
     return 0

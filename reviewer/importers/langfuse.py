@@ -169,7 +169,7 @@ def read_langfuse(path: str | Path) -> TraceRead:
         if not isinstance(obs, dict) or not isinstance(obs.get("type"), str):
             raise ImportProblems([Problem(str(p), line if where.startswith("line") else None, f"not {what}: {where} is not an observation (an object with id and type)")])
         if obs["type"] != "GENERATION":
-            read.skipped[f"{obs['type']} observations"] += 1
+            read.skipped[f"{obs['type'].replace('{', '').replace('}', '')} observation{{s}}"] += 1
             continue
         label = f"observation {obs.get('id')}" if obs.get("id") is not None else where
         try:

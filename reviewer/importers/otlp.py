@@ -72,11 +72,11 @@ class TraceRead:
     file: str
     entries: list[LogEntry] = field(default_factory=list)
     no_content: list[str] = field(default_factory=list)  # where: spans without message content
-    skipped: Counter[str] = field(default_factory=Counter)  # reason → count (non-GenAI spans, embeddings…)
+    skipped: Counter[str] = field(default_factory=Counter)  # reason ("{op} span{s}") → count
     kind: str = "trace"
 
     def skipped_text(self) -> str:
-        return ", ".join(f"{n} {why}" for why, n in self.skipped.most_common())
+        return ", ".join(f"{n} {why.format(s='' if n == 1 else 's')}" for why, n in self.skipped.most_common())
 
 
 class _Bad(Exception):
@@ -515,11 +515,11 @@ def read_otlp(path: str | Path) -> TraceRead:
         span_events = [e for e in _list(span, "events") if isinstance(e, dict)]
         genai = any(k.startswith("gen_ai.") for k in attrs) or any(str(x.get("name", "")).startswith("gen_ai.") for x in span_events)
         if not genai and sid not in events:
-            read.skipped["spans without gen_ai.* attributes"] += 1
+            read.skipped["span{s} without gen_ai.* attributes"] += 1
             continue
         op = attrs.get("gen_ai.operation.name")
         if isinstance(op, str) and op not in MODEL_CALLS:
-            read.skipped[f"{op} spans"] += 1
+            read.skipped[f"{op.replace('{', '').replace('}', '')} span{{s}}"] += 1
             continue
         try:
             if sid not in events:
