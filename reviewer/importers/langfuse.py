@@ -16,7 +16,7 @@ No store, no network, no Textual: this module only reads and checks.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,15 @@ def _time(v: Any) -> datetime | None:
         return datetime.fromisoformat(v.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def _iso(t: datetime | None) -> str | None:
+    """The store's form of a time: UTC, milliseconds, ``Z``."""
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _input(raw: Any) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] | None]:
@@ -137,7 +146,7 @@ def _entry(obs: dict[str, Any], file: str, line: int, where: str) -> LogEntry | 
     model = _get(obs, "model") if isinstance(_get(obs, "model"), str) else None
     return LogEntry(
         file=file, line=line, messages=msgs, model=model, params=params, output=text, finish_reason=finish,
-        resolved_model=meta.get("response_model") if isinstance(meta.get("response_model"), str) else model,
+        resolved_model=meta.get("response_model") if isinstance(meta.get("response_model"), str) else None if error else model,
         system_fingerprint=meta.get("system_fingerprint") if isinstance(meta.get("system_fingerprint"), str) else None,
         usage=usage or None,
         input_tokens=_int(usage.get("input", usage.get("promptTokens", usage.get("input_tokens")))),
@@ -145,7 +154,7 @@ def _entry(obs: dict[str, Any], file: str, line: int, where: str) -> LogEntry | 
         latency_ms=(end - start).total_seconds() * 1000 if start and end and end >= start else None,
         request_id=meta.get("response_id") if isinstance(meta.get("response_id"), str) else None,
         error=error, case_id=meta.get("case_id") if isinstance(meta.get("case_id"), str) else None,
-        tool_calls=tuple(calls), tools=tools, started_at=start.isoformat() if start else None,
+        tool_calls=tuple(calls), tools=tools, started_at=_iso(start),
         source="langfuse", span_id=str(_get(obs, "id")) if _get(obs, "id") is not None else where,
     )  # fmt: skip
 
