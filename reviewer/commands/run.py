@@ -45,6 +45,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="send the missing calls of openai/anthropic sides through the provider's batch API (about half the "
         "price, answers within 24 h); the same command again collects what was submitted",
     )  # fmt: skip
+    b.add_argument(
+        "--batch-side", choices=("baseline", "candidate"), metavar="SIDE",
+        help="with --batch: only this side (baseline or candidate) through its batch API, the other called directly",
+    )  # fmt: skip
     b.add_argument("--no-wait", action="store_true", help="with --batch: submit, print the command that collects, and exit")
     b.add_argument(
         "--poll-interval", type=float, default=None, metavar="SECONDS",
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.wait_lease is not None and (math.isnan(args.wait_lease) or args.wait_lease < 0):
         raise UsageError(f"--wait-lease {args.wait_lease:g}: must be 0 or more seconds")
     if not args.batch:
-        for name in ("no_wait", "retry_errors"):
+        for name in ("no_wait", "retry_errors", "batch_side"):
             if getattr(args, name):
                 raise UsageError(f"--{name.replace('_', '-')} needs --batch")
         if args.poll_interval is not None:
@@ -116,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
 
         if baseline.provider not in BATCH_PROVIDERS and candidate.provider not in BATCH_PROVIDERS:
             raise UsageError(f"--batch: neither side has a batch API (only {', '.join(p + ':' for p in BATCH_PROVIDERS)} sides do)")
+        chosen = {"baseline": baseline, "candidate": candidate}.get(args.batch_side or "")
+        if chosen is not None and chosen.provider not in BATCH_PROVIDERS:
+            raise UsageError(f"--batch-side {args.batch_side}: {chosen} has no batch API")
     loaded = load_suite(args.suite)
     config = ReplayConfig(
         samples=samples,
@@ -266,7 +273,9 @@ def _run_batch(
     from ..replay import SIDES, resume_key
 
     replay = partial_replay_class()(store, loaded, baseline, candidate, config, on_progress)
-    batch_names = [s for s in SIDES if replay.providers[s].provider in BATCH_PROVIDERS]
+    batch_names = [
+        s for s in SIDES if replay.providers[s].provider in BATCH_PROVIDERS and args.batch_side in (None, s)
+    ]
     replay.skip = frozenset(batch_names)
     key = resume_key(
         loaded.digest, [(replay.providers[s], {**config.side_params.get(s, {}), **config.params}) for s in SIDES], config.samples
