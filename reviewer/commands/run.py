@@ -283,6 +283,7 @@ def _run_batch(
     lease = Lease(lease_path(store.path, key), wait=DEFAULT_WAIT if args.wait_lease is None else args.wait_lease, on_wait=on_wait)
     sides: list[BatchSide] = []
     comparison_id: int | None = None
+    collect_s: float | None = None
     started = time.monotonic()
     try:
         with lease:
@@ -327,8 +328,10 @@ def _run_batch(
                     extra = f"failed {st.failed} · expired {st.expired} · {visible(st.status)}"
                     display.update(tasks[r.id], completed=min(done, r.request_count), extra=extra)
 
+                waited = time.monotonic()
                 with display:
                     wait_all(sides, interval=args.poll_interval, on_status=on_status)
+                collect_s = time.monotonic() - waited
             _finish_statuses(store, comparison_id, runs)
             from ..analysis import assess_comparison
 
@@ -360,6 +363,7 @@ def _run_batch(
         f"batches submitted {submitted} ({requests:,} requests), answers stored {answered:,}, errors {errors:,}"
         + (f" (expired {expired})" if expired else "")
         + f"; {time.monotonic() - started:.1f} s"
+        + (f" (waiting for and collecting the batches {collect_s:.1f} s)" if collect_s is not None else "")
     )
     for bs in sides:
         for w in bs.report.warnings + bs.report.collected.problems[:20]:
