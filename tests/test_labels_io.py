@@ -200,3 +200,15 @@ def test_import_is_one_transaction(two_machines):
     with pytest.raises(sqlite3.IntegrityError, match="disk full"):
         import_labels(b, f)
     assert b.labels(cb) == [] and events(b) == 0
+
+
+def test_verdicts_travel_as_plain_strings_and_come_back_as_the_enum(two_machines, tmp_path):
+    from reviewer.export.labels_io import parse_label_lines
+    from reviewer.store import Verdict
+
+    _, a, ca, _, _ = two_machines
+    lines = export_labels(a, ca)
+    assert lines and all(json.loads(ln)["verdict"] in {v.value for v in Verdict} for ln in lines)
+    assert all('"verdict": "' in ln for ln in lines)  # a JSON string, never an enum's repr
+    parsed = parse_label_lines(write(tmp_path / "v.jsonl", lines))
+    assert {type(p.verdict) for p in parsed} == {Verdict}
