@@ -20,12 +20,13 @@ from .http import BatchHTTP, BatchHTTPError
 
 
 class AnthropicBatches:
-    limits = Limits(max_requests=100_000, max_bytes=256 * 1024 * 1024)
+    LIMITS = Limits(max_requests=100_000, max_bytes=256 * 1024 * 1024)
     head, sep, tail = b'{"requests":[', b",", b"]}"
     endpoint = "/v1/messages"
 
     def __init__(self, provider: Any):
         self.provider = provider
+        self.limits = Limits(self.LIMITS.max_requests, self.LIMITS.max_bytes)
         self.http = BatchHTTP(provider)
 
     def close(self) -> None:

@@ -21,11 +21,12 @@ TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 
 
 class OpenAIBatches:
-    limits = Limits(max_requests=50_000, max_bytes=200 * 1024 * 1024)
+    LIMITS = Limits(max_requests=50_000, max_bytes=200 * 1024 * 1024)
     head, sep, tail = b"", b"", b""
 
     def __init__(self, provider: Any):
         self.provider = provider
+        self.limits = Limits(self.LIMITS.max_requests, self.LIMITS.max_bytes)
         self.http = BatchHTTP(provider)
         self.path = "/responses" if provider.provider == "openai-responses" else "/chat/completions"
         self.endpoint = "/v1" + self.path
