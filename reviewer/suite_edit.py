@@ -27,7 +27,10 @@ from .suite import Case, LoadedSuite, Problem, SuiteError, load_suite
 __all__ = ["AppendedCase", "append_case", "case_to_file", "free_id", "render_case_yaml", "write_text_atomic"]
 
 #: Field order of a case in a file: what identifies it, then what is sent, then what is checked.
-_FIELD_ORDER = ("id", "tags", "origin", "added", "system", "prompt", "messages", "reference", "checks", "params")
+_FIELD_ORDER = (
+    "id", "tags", "origin", "added", "system", "prompt", "messages", "reference", "checks", "params",
+    "tools", "tool_choice", "response_format",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -44,17 +47,31 @@ def case_to_file(case: Case) -> dict[str, Any]:
     """The mapping written to a suite file for ``case``: fields in a stable, readable order,
     empty and unset fields left out, checks in their ``{kind: value}`` form."""
     out: dict[str, Any] = {}
+    inherited = getattr(case, "inherited", frozenset())  # what the suite's defaults give it: not repeated
     for name in _FIELD_ORDER:
         value = getattr(case, name)
         if value is None or (isinstance(value, list | dict) and not value):
             continue
+        if name in ("tools", "tool_choice", "response_format") and name in inherited:
+            continue
         if name == "checks":
             value = [c.to_file() for c in value]
         elif name == "messages":
-            value = [{"role": m.role, "content": m.content} for m in value]
-        elif name in ("tags", "params"):
+            value = [_message_to_file(m) for m in value]
+        elif name in ("tags", "params", "tools", "tool_choice", "response_format"):
             value = json.loads(json.dumps(value))  # plain copies
         out[name] = value
+    return out
+
+
+def _message_to_file(m: Any) -> dict[str, Any]:
+    """One message as a suite file writes it: role and content, and a replayed agent step's tool
+    calls or the id of the call a tool result answers."""
+    out: dict[str, Any] = {"role": m.role, "content": m.content}
+    if getattr(m, "tool_calls", None):
+        out["tool_calls"] = [c.to_openai() for c in m.tool_calls]
+    if getattr(m, "tool_call_id", None):
+        out["tool_call_id"] = m.tool_call_id
     return out
 
 

@@ -234,7 +234,6 @@ def test_add_case_from_trace(tmp_path: Path):
     assert suite.read_text().count("- id:") == 2 and "max_tokens: 100" not in suite.read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="suite_edit.case_to_file does not write tools nor messages' tool_calls/tool_call_id yet")
 def test_o_writes_cases_with_tools_and_tool_call_history(tmp_path: Path):
     out = tmp_path / "conv.yaml"
     p = reviewer("import", "otlp", str(CONVENTIONS), "--as-run", "conv", "--db", str(tmp_path / "r.db"), "-o", str(out))
