@@ -14,11 +14,11 @@ from batchserver import BatchServer
 from reviewer.batch import client_for
 from reviewer.batch.plan import write_chunks
 from reviewer.batch.runner import BatchSide, partial_replay_class
-from reviewer.batch.store_methods import batches, begin_batch, update_batch
 from reviewer.errors import UsageError
 from reviewer.providers import parse_spec
 from reviewer.replay import ReplayConfig
 from reviewer.store import Store
+from reviewer.store.batches import batches, begin_batch, update_batch
 from reviewer.suite import load_suite
 
 KEY = "sk-batchplan-Qw3Er5Ty7Ui9"

@@ -8,7 +8,7 @@
 - :mod:`.collect`: results in any order matched by ``custom_id``, each answer parsed by the
   provider's own response parser, per-line errors and expired requests stored as errors of their case;
 - :mod:`.runner`: submit, record, poll with a backoff, collect, resume;
-- :mod:`.store_methods`: the batches' tables (to move into ``reviewer/store/``).
+- the batches' tables: :mod:`reviewer.store.batches`.
 
 API keys are read from the environment for each request (the providers' ``headers()``) and never
 stored, logged or printed; every provider message goes through ``redact``.

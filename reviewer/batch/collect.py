@@ -21,8 +21,8 @@ import httpx
 from ..providers import Call, ProviderError, redact
 from ..replay import ANSWER_FIELDS
 from ..store import Output, Store
+from ..store.batches import BatchRecord, batch_requests
 from . import Status
-from .store_methods import BatchRecord, batch_requests
 
 SAVE_EVERY = 2000
 _CUSTOM_ID = re.compile(rb'"custom_id"\s*:\s*"([A-Za-z0-9_\-]{1,64})"')

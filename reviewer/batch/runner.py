@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..store import Store
+from ..store.batches import BatchRecord, batches, begin_batch, delete_batch, submitted_keys, update_batch
 from . import Status, client_for
 from .collect import Collected, collect
 from .plan import write_chunks
-from .store_methods import BatchRecord, batches, begin_batch, delete_batch, submitted_keys, update_batch
 
 #: Default polling: first after this many seconds, then ×1.5 up to POLL_MAX.
 POLL_START = 5.0

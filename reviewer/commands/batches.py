@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def list_batches(args: argparse.Namespace) -> int:
-    from ..batch.store_methods import batches
+    from ..store.batches import batches
 
     with open_store(args) as store:
         found = batches(store)
@@ -52,8 +52,8 @@ def list_batches(args: argparse.Namespace) -> int:
 
 def cancel_batch(args: argparse.Namespace) -> int:
     from ..batch import client_for
-    from ..batch.store_methods import find_batch, update_batch
     from ..providers import Spec, make_provider
+    from ..store.batches import find_batch, update_batch
 
     with open_store(args, readonly=False) as store:
         record = find_batch(store, args.batch)

@@ -243,7 +243,7 @@ def _refuse_open_batches(store: Any, key: str) -> None:
     found = store.resumable_comparison(key)
     if found is None:
         return
-    from ..batch.store_methods import batches
+    from ..store.batches import batches
 
     open_ = [b for run_id in (found.baseline_run_id, found.candidate_run_id) for b in batches(store, run_id=run_id, open_only=True)]
     if open_:

@@ -1,10 +1,9 @@
-"""The store's part of batches: the ``batches`` and ``batch_requests`` tables and their methods.
+"""Provider batches of ``reviewer run --batch``: the ``batches`` and ``batch_requests`` tables.
 
-TEMPORARY HOME — TO MOVE into ``reviewer/store/batches.py`` (a ``BatchesMixin`` of ``Store``, the
-SQL below as a migration appended to ``reviewer/store/schema.MIGRATIONS``) once the store package
-settles: the rule is that SQL runs only in ``reviewer/store/``. Until then every function takes a
-``Store`` and creates its tables on first use (``CREATE TABLE IF NOT EXISTS``, in the store's own
-transaction), so an older store gains them without a schema version.
+Functions taking a store (what ``reviewer.batch`` calls) and :class:`BatchesMixin`, the same as
+``Store`` methods once it is listed among ``Store``'s bases. :data:`V4_SQL` is meant to be appended to
+``schema.MIGRATIONS`` (as ``_v4``); until it is, the tables are created on first use
+(``CREATE TABLE IF NOT EXISTS``, in the store's own transaction), and stay harmless after.
 
 A batch row is written *before* the provider is asked to create the batch (status ``submitting``,
 with every request's (case, sample, cache key) under its ``custom_id``), and updated with the
@@ -16,13 +15,18 @@ No API key ever reaches these tables (base URLs are the credential-free form pro
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..store import Store, now_iso
+from .core import StoreCore
+from .records import now_iso
 
-SCHEMA_SQL = """        CREATE TABLE IF NOT EXISTS batches (      -- a provider batch of one side of a comparison
+__all__ = ["V4_SQL", "BatchRecord", "BatchesMixin"]
+
+Store = StoreCore  # every function takes the store (a StoreCore)
+
+V4_SQL = """        CREATE TABLE IF NOT EXISTS batches (      -- a provider batch of one side of a comparison
             id INTEGER PRIMARY KEY,
             provider TEXT NOT NULL,          -- openai / openai-responses / anthropic
             base_url TEXT,                   -- the endpoint, without credentials
@@ -106,7 +110,7 @@ def ensure_schema(store: Store) -> None:
         return
     if not store.readonly:
         with store.transaction() as c:
-            for stmt in SCHEMA_SQL.split(";"):
+            for stmt in V4_SQL.split(";"):
                 if stmt.strip():
                     c.execute(stmt)
     store._batches_ready = True  # type: ignore[attr-defined]
@@ -217,10 +221,21 @@ def submitted_keys(store: Store, run_id: int, *, open_only: bool) -> set[tuple[s
         return {(r[0], r[1]) for r in store._conn.execute(sql, (run_id,))}
 
 
-def iter_batch_requests(store: Store, local_id: int) -> Iterator[tuple[str, str, int, str]]:
-    ensure_schema(store)
-    with store._lock:
-        rows = store._conn.execute(
-            "SELECT custom_id, case_id, sample, cache_key FROM batch_requests WHERE batch = ?", (local_id,)
-        ).fetchall()
-    yield from rows
+
+
+def _v4(db: object) -> None:
+    """Provider batches (``reviewer run --batch``): each batch of a side, its state, and the
+    (case, sample, cache key) of each of its requests by ``custom_id``, recorded before it is sent."""
+    db.executescript(V4_SQL)  # type: ignore[attr-defined]
+
+
+class BatchesMixin(StoreCore):
+    """The functions above as ``Store`` methods (``store.begin_batch(...)``)."""
+
+    begin_batch = begin_batch
+    update_batch = update_batch
+    delete_batch = delete_batch
+    batches = batches
+    find_batch = find_batch
+    batch_requests = batch_requests
+    submitted_keys = submitted_keys
