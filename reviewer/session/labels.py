@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reviewer.store import Label, Store, now_iso
+from reviewer.store import Label, Store, Verdict, now_iso
 
 if TYPE_CHECKING:
     from .state import Entry, ReviewState
@@ -142,7 +142,7 @@ class Labeller:
         ts = now_iso()
         prev = entry.mine
         return Label(
-            self.comparison_id, entry.id, self.reviewer, verdict, severity if verdict == "regression" else None,
+            self.comparison_id, entry.id, self.reviewer, Verdict(verdict), severity if verdict == "regression" else None,
             note, prev.created_at if prev else ts, ts,
         )  # fmt: skip
 

@@ -6,42 +6,29 @@ suite and the labels, and the case on screen needs only its own outputs, read by
 cache, or from a child process that fills it (:meth:`Session.rank`), so a 10,000-case comparison
 paints at once and stays responsive while it is ranked.
 
-These queries are read-only SQL over the store's tables; the writes go through ``Store``.
-No Textual here.
+Reads go through the store's per-thread read-only reader (:meth:`Store.reader`), so a worker
+reading never waits on a write; the writes go through ``Store``. No SQL and no Textual here.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reviewer.store import (
-    Comparison,
-    ComparisonData,
-    Label,
-    Output,
-    Run,
-    Store,
-    SuiteRecord,
-)
+from reviewer.store import Comparison, ComparisonData, Label, Output, Run, Store, SuiteRecord
 
 if TYPE_CHECKING:
     from reviewer.diff.score import Assessment
     from reviewer.suite import Case
 
 __all__ = ["CaseOutputs", "Provenance", "Session", "run_name"]
-
-_OUTPUT_FIELDS = [f.name for f in fields(Output)]
 
 
 def run_name(run: Run) -> str:
@@ -88,46 +75,23 @@ class Session:
         self.suite: SuiteRecord = store.suite(self.comparison.suite_id)
         self.baseline: Run = store.run(self.comparison.baseline_run_id)
         self.candidate: Run = store.run(self.comparison.candidate_run_id)
-        self._local = threading.local()
+        self._reader = store.reader()  # read-only, a connection per thread: never waits on a write
         self.rank_process: subprocess.Popen[str] | None = None  # the ranking child, while it runs
 
     @property
     def id(self) -> int:
         return self.comparison.id
 
-    def _conn(self) -> sqlite3.Connection:
-        """A read-only connection per thread (the UI thread and workers never share a cursor)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            uri = Path(self.store.path).resolve().as_uri() + "?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
-
     def case_outputs(self, case_id: str) -> CaseOutputs:
-        rows = self._conn().execute(
-            "SELECT * FROM outputs WHERE run_id IN (?, ?) AND case_id = ? ORDER BY sample",
-            (self.baseline.id, self.candidate.id, case_id),
-        ).fetchall()
-        base: list[Output] = []
-        cand: list[Output] = []
-        for r in rows:
-            o = _output(r)
-            (base if r["run_id"] == self.baseline.id else cand).append(o)
+        base, cand = self._reader.case_outputs(self.baseline.id, self.candidate.id, case_id)
         return CaseOutputs(base, cand)
 
     def provenance(self) -> dict[str, Provenance]:
         out = {}
         for side, run in (("baseline", self.baseline), ("candidate", self.candidate)):
-            rows = self._conn().execute(
-                "SELECT resolved_model, system_fingerprint, COUNT(*) FROM outputs"
-                " WHERE run_id = ? AND error IS NULL GROUP BY 1, 2",
-                (run.id,),
-            ).fetchall()
             models: Counter[str] = Counter()
             prints: Counter[str] = Counter()
-            for model, fp, n in rows:
+            for model, fp, n in self._reader.provenance(run.id):
                 if model:
                     models[model] += n
                 if fp:
@@ -140,18 +104,11 @@ class Session:
 
     def label_token(self) -> int:
         """Changes whenever anyone sets or removes a label on this comparison."""
-        row = self._conn().execute(
-            "SELECT COALESCE(MAX(id), 0) FROM label_events WHERE comparison_id = ?", (self.id,)
-        ).fetchone()
-        return int(row[0])
+        return self._reader.label_token(self.id)
 
     def search_outputs(self, needle: str) -> set[str]:
         """Case ids whose outputs (either side) contain ``needle``, ignoring case."""
-        rows = self._conn().execute(
-            "SELECT DISTINCT case_id FROM outputs WHERE run_id IN (?, ?) AND instr(lower(text), lower(?)) > 0",
-            (self.baseline.id, self.candidate.id, needle),
-        ).fetchall()
-        return {r[0] for r in rows}
+        return self._reader.search_outputs((self.baseline.id, self.candidate.id), needle)
 
     def assessments(self) -> list[Assessment]:
         """Every case assessed, in triage order, computed here (slow on big comparisons)."""
@@ -220,17 +177,4 @@ class Session:
         return assess_one(data, case)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-
-def _output(r: sqlite3.Row) -> Output:
-    d = {k: r[k] for k in _OUTPUT_FIELDS if k in r.keys()}
-    if d.get("usage"):
-        try:
-            d["usage"] = json.loads(d["usage"])
-        except ValueError:
-            d["usage"] = None
-    return Output(**d)
+        self._reader.close()
