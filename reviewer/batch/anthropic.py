@@ -67,7 +67,7 @@ class AnthropicBatches:
     @staticmethod
     def status(obj: dict[str, Any]) -> Status:
         status = str(obj.get("processing_status") or "unknown")
-        rc = obj.get("request_counts") if isinstance(obj.get("request_counts"), dict) else {}
+        rc: dict[str, Any] = obj["request_counts"] if isinstance(obj.get("request_counts"), dict) else {}
         counts = {k: int(rc.get(k) or 0) for k in ("processing", "succeeded", "errored", "canceled", "expired")}
         return Status(
             status=status,

@@ -76,8 +76,8 @@ class Parser:
             values["request_id"] = b or answer.request_id
             return Output(case_id=case_id, sample=sample, attempts=1, cache_key=key, **values), False
         if kind == "http_error":
-            e = p.http_error(httpx.Response(a), b, c)
-            return self._error(case_id, sample, key, e.describe(), e.status, c), False
+            failure = p.http_error(httpx.Response(a), b, c)
+            return self._error(case_id, sample, key, failure.describe(), failure.status, c), False
         return self._error(case_id, sample, key, str(a), None, None), bool(b)
 
     @staticmethod

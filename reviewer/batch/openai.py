@@ -82,7 +82,7 @@ class OpenAIBatches:
     @staticmethod
     def status(obj: dict[str, Any]) -> Status:
         status = str(obj.get("status") or "unknown")
-        rc = obj.get("request_counts") if isinstance(obj.get("request_counts"), dict) else {}
+        rc: dict[str, Any] = obj["request_counts"] if isinstance(obj.get("request_counts"), dict) else {}
         errors = obj.get("errors") or None
         return Status(
             status=status,

@@ -293,9 +293,12 @@ def _run_batch(
                 bs.recover()
                 todo = bs.plan()
                 if todo:
+
+                    def on_submitted(r: Any, bs: BatchSide = bs) -> None:
+                        err.print(f"{bs.side}: submitted batch {_plain(visible(r.batch_id or ''))} ({r.request_count:,} requests)")
+
                     with err.status(f"Submitting {len(todo):,} {bs.side} requests to the {bs.provider.provider} batch API…"):
-                        bs.submit(todo, on_submitted=lambda r, bs=bs: err.print(
-                            f"{bs.side}: submitted batch {_plain(visible(r.batch_id or ''))} ({r.request_count:,} requests)"))
+                        bs.submit(todo, on_submitted=on_submitted)
             direct_failures: list[Any] = []
             if len(batch_names) < len(SIDES):
                 with progress:

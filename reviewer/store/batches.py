@@ -117,6 +117,8 @@ def ensure_schema(store: Store) -> None:
 
 
 def _has_tables(store: Store) -> bool:
+    if getattr(store, "_batches_ready", False):
+        return True
     with store._lock:
         return store._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'batches'").fetchone() is not None
 
@@ -176,9 +178,8 @@ def delete_batch(store: Store, local_id: int) -> None:
 
 def batches(store: Store, *, run_id: int | None = None, open_only: bool = False) -> list[BatchRecord]:
     """Batches, oldest first: all of them, or a run's; ``open_only``: those not yet collected."""
-    if store.readonly and not _has_tables(store):
+    if not _has_tables(store):  # a store that never had a batch: nothing created for a look
         return []
-    ensure_schema(store)
     sql = f"SELECT {', '.join(COLUMNS)} FROM batches WHERE 1"
     params: list[Any] = []
     if run_id is not None:
@@ -193,9 +194,8 @@ def batches(store: Store, *, run_id: int | None = None, open_only: bool = False)
 
 def find_batch(store: Store, ref: str) -> BatchRecord | None:
     """A batch by the provider's id, or by its local number."""
-    if store.readonly and not _has_tables(store):
+    if not _has_tables(store):
         return None
-    ensure_schema(store)
     with store._lock:
         row = store._conn.execute(f"SELECT {', '.join(COLUMNS)} FROM batches WHERE batch_id = ?", (ref,)).fetchone()
         if row is None and ref.isdigit():
@@ -213,7 +213,8 @@ def batch_requests(store: Store, local_id: int) -> dict[str, tuple[str, int, str
 
 def submitted_keys(store: Store, run_id: int, *, open_only: bool) -> set[tuple[str, int]]:
     """(case, sample) of a run's requests in its batches (only those not yet collected, or all)."""
-    ensure_schema(store)
+    if not _has_tables(store):
+        return set()
     sql = "SELECT r.case_id, r.sample FROM batch_requests r JOIN batches b ON b.id = r.batch WHERE b.run_id = ?"
     if open_only:
         sql += " AND b.collected_at IS NULL"
