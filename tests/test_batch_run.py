@@ -237,3 +237,40 @@ def test_usage_errors(tmp_path, env):
             "--batch", "--batch-side", "baseline", env=env)  # fmt: skip
     assert r.returncode == 2 and "--batch-side baseline: recorded:" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_ctrl_c_while_waiting_says_the_batches_keep_running(tmp_path, env, srv):
+    srv.polls = 10**9
+    db = tmp_path / "s.db"
+    args = [sys.executable, "-m", "reviewer", "run", str(write_suite(tmp_path, PLAIN)), "--baseline",
+            f"anthropic:claude-y@{srv.anthropic_url}", "--candidate", f"anthropic:claude-z@{srv.anthropic_url}",
+            "--batch", "--poll-interval", "0.02", "--db", str(db)]  # fmt: skip
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while srv.hits["messages.batches.retrieve"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "2 batches of comparison 1 are recorded" in stderr and "Run the same command again" in stderr
+    assert "Traceback" not in stderr
+    srv.polls = 3
+    r = cli(*args[3:], env=env)
+    assert r.returncode == 0, r.stderr
+    assert len(srv.creates) == 2 and len(rows(db)) == 12
+    assert_no_key(db, stderr, r.stderr)
+
+
+def test_responses_api_side_through_a_batch(tmp_path, env, srv):
+    db = tmp_path / "s.db"
+    r = cli("run", str(write_suite(tmp_path, PLAIN)), "--baseline", f"openai-responses:gpt-r@{srv.openai_url}", "--candidate",
+            f"anthropic:claude-y@{srv.anthropic_url}", "--batch", "--poll-interval", "0.02", "--db", str(db), env=env)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert srv.batches[srv.creates[0]].endpoint == "/v1/responses" and srv.direct_calls == 0
+    got = rows(db)
+    o = got[("baseline", "q2", 0)]
+    assert o["text"] == "[gpt-r] answer: Question number 2?" and o["finish_reason"] == "stop"
+    assert o["resolved_model"] == "gpt-r-2026-01-01" and o["input_tokens"] == 9
+    # the request is the Responses API's own: store false, max_output_tokens
+    body = srv.batches[srv.creates[0]].requests[0]["body"]
+    assert body["store"] is False and body["max_output_tokens"] == 40 and "input" in body
