@@ -72,7 +72,9 @@ def main() -> None:
     if args.collect:
         collect_only(*args.collect)
         return
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "batchserver.py"), "--polls", "2"], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "batchserver.py"), "--polls", "2"], stdout=subprocess.PIPE, text=True
+    )
     try:
         line = server.stdout.readline().split()  # type: ignore[union-attr]
         assert line and line[0] == "READY", line
@@ -82,9 +84,13 @@ def main() -> None:
             with suite.open("w") as f:
                 f.write('{"suite": "batch-bench", "defaults": {"params": {"temperature": 0, "max_tokens": 200}}}\n')
                 for i in range(args.cases):
-                    f.write(f'{{"id": "case-{i:06d}", "tags": ["t{i % 7}"], "prompt": "Question {i}: explain item {i} briefly, in two sentences."}}\n')
+                    f.write(
+                        f'{{"id": "case-{i:06d}", "tags": ["t{i % 7}"], "prompt": "Question {i}: explain item {i} briefly, in two sentences."}}\n'
+                    )
             env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.endswith("_BASE_URL")}
-            env.update(REVIEWER_DATA_DIR=str(Path(tmp) / "data"), OPENAI_API_KEY="sk-bench", ANTHROPIC_API_KEY="sk-bench", COLUMNS="160")
+            env.update(
+                REVIEWER_DATA_DIR=str(Path(tmp) / "data"), OPENAI_API_KEY="sk-bench", ANTHROPIC_API_KEY="sk-bench", COLUMNS="160"
+            )
             db = Path(tmp) / "bench.db"
             cmd = ["run", str(suite), "--baseline", f"openai:bench-a@{root}/v1", "--candidate", f"anthropic:bench-b@{root}",
                    "--batch", "--poll-interval", "0.05", "--db", str(db)]  # fmt: skip
@@ -105,7 +111,9 @@ def main() -> None:
             print(f"plan + build + upload (run --no-wait): {w1:6.1f} s wall, peak RSS {rss1:5.0f} MB  (goal < 60 s, < 500 MB)")
             print(f"poll + download + ingest:              {wc:6.1f} s wall, peak RSS {rssc:5.0f} MB  (goal < 60 s, < 500 MB)")
             print(f"  of which polling and ingesting:      {ingest:6.1f} s ({n / ingest:,.0f} results/s)")
-            print(f"same run command again (scoring only): {w2:6.1f} s wall, peak RSS {rss2:5.0f} MB  (the diff engine, not the batches)")
+            print(
+                f"same run command again (scoring only): {w2:6.1f} s wall, peak RSS {rss2:5.0f} MB  (the diff engine, not the batches)"
+            )
             print(f"store: {db.stat().st_size / 1e6:.0f} MB")
     finally:
         server.terminate()

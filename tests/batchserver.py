@@ -248,7 +248,9 @@ class BatchServer:
             done = total * b.polls // self.polls
         else:
             done = total
-        failed = sum(1 for ln in b.requests if "BATCH-ERROR" in self._prompt(ln["body"]) or "BATCH-EXPIRE" in self._prompt(ln["body"]))
+        failed = sum(
+            1 for ln in b.requests if "BATCH-ERROR" in self._prompt(ln["body"]) or "BATCH-EXPIRE" in self._prompt(ln["body"])
+        )
         obj: dict[str, Any] = {
             "id": b.id, "object": "batch", "endpoint": b.endpoint, "input_file_id": b.input_file_id,
             "completion_window": "24h", "status": b.status, "output_file_id": b.output_file_id,

@@ -34,7 +34,7 @@ def srv(monkeypatch):
 
 def make(tmp_path, srv, n=7, samples=1, prompt="Question {i}?"):
     path = tmp_path / "s.yaml"
-    cases = "".join(f"  - id: case/{i}\n    prompt: \"{prompt.format(i=i)}\"\n" for i in range(n))
+    cases = "".join(f'  - id: case/{i}\n    prompt: "{prompt.format(i=i)}"\n' for i in range(n))
     path.write_text(f"suite: plan\ndefaults:\n  params: {{temperature: 0, max_tokens: 40, seed: 1}}\ncases:\n{cases}")
     store = Store(tmp_path / "s.db")
     replay = partial_replay_class()(
@@ -99,7 +99,9 @@ def test_a_batch_created_but_never_recorded_is_found_by_its_marker(tmp_path, srv
     side = BatchSide(store, replay, "baseline", runs["baseline"], comp)
     todo = side.plan()
     ordinals = {c.id: i for i, c in enumerate(replay.loaded.suite.cases)}
-    (chunk,) = write_chunks(side.client, side.provider, todo, comparison_id=comp, side="baseline", ordinals=ordinals, directory=tmp_path)
+    (chunk,) = write_chunks(
+        side.client, side.provider, todo, comparison_id=comp, side="baseline", ordinals=ordinals, directory=tmp_path
+    )
     local = begin_batch(store, provider="openai", base_url=side.provider.base_url, model="gpt-x", endpoint=side.client.endpoint,
                         comparison_id=comp, run_id=runs["baseline"], side="baseline", requests=chunk.entries)  # fmt: skip
     fid = side.client.upload(chunk.path)

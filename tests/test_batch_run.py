@@ -24,7 +24,9 @@ KEY = "sk-batchtest-Zq8Xv3Lm0Np7Rt"
 
 
 def cli(*args: str, env: dict, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, **kw
+    )
 
 
 @pytest.fixture
@@ -43,7 +45,7 @@ def srv():
 
 def write_suite(tmp_path: Path, prompts: dict[str, str], name: str = "batch", description: str = "") -> Path:
     path = tmp_path / f"{name}.yaml"
-    cases = "".join(f"  - id: {cid}\n    prompt: \"{p}\"\n" for cid, p in prompts.items())
+    cases = "".join(f'  - id: {cid}\n    prompt: "{p}"\n' for cid, p in prompts.items())
     desc = f"description: {description}\n" if description else ""
     path.write_text(f"suite: {name}\n{desc}defaults:\n  params: {{temperature: 0, max_tokens: 40}}\ncases:\n{cases}")
     return path

@@ -48,8 +48,9 @@ class AnthropicBatches:
 
         try:
             obj = self.http.request(
-                "POST", "/v1/messages/batches", idempotent=False, make=make, headers={"content-type": "application/json"}
-            )
+                "POST", "/v1/messages/batches", idempotent=False, make=make,
+                headers={"content-type": "application/json", "content-length": str(path.stat().st_size)},  # not chunked
+            )  # fmt: skip
         finally:
             for f in handles:
                 f.close()

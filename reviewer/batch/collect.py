@@ -65,7 +65,9 @@ class Parser:
         p = self.provider
         if kind == "answer":
             if not isinstance(a, dict):
-                return self._error(case_id, sample, key, f"malformed answer: the body is a JSON {type(a).__name__}", 200, b), False
+                return self._error(
+                    case_id, sample, key, f"malformed answer: the body is a JSON {type(a).__name__}", 200, b
+                ), False
             self.given.data, self.given.request_id = a, b
             try:
                 answer = await self.parsing.complete(None, self.stub, 60.0)
@@ -130,7 +132,12 @@ async def _collect(store: Store, client: Any, record: BatchRecord, status: Statu
                     if cid in wanted and cid not in seen:
                         seen.add(cid)
                         case_id, sample, key = wanted[cid]
-                        keep(Parser._error(case_id, sample, key, f"malformed results line {n} of {where} (custom_id {cid})", None, None), False)
+                        keep(
+                            Parser._error(
+                                case_id, sample, key, f"malformed results line {n} of {where} (custom_id {cid})", None, None
+                            ),
+                            False,
+                        )
                     continue
                 cid = obj["custom_id"]
                 if cid not in wanted:

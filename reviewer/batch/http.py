@@ -47,8 +47,16 @@ class BatchHTTP:
         shown = redact(str(httpx.URL(path).path) if path.startswith("http") else path)
         return BatchHTTPError(f"{self.label} batch: {method} {shown}: {redact(what)}")
 
-    def request(self, method: str, path: str, *, idempotent: bool = True, headers: dict[str, str] | None = None,
-                make: Any = None, **kw: Any) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool = True,
+        headers: dict[str, str] | None = None,
+        make: Any = None,
+        **kw: Any,
+    ) -> Any:
         """The JSON answer of one request; retried (with ``Retry-After``) on 429, 5xx and failed
         connections (``make()`` gives fresh keyword arguments per try: a file body). A request that is not ``idempotent`` (creating a batch) is tried again after a
         transport failure only when no connection was made. Else a one-line :class:`BatchHTTPError`."""

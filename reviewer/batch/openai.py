@@ -36,8 +36,9 @@ class OpenAIBatches:
 
     def line(self, custom_id: str, body: dict[str, Any]) -> bytes:
         return (
-            json.dumps({"custom_id": custom_id, "method": "POST", "url": self.endpoint, "body": body}, ensure_ascii=False)
-            .encode()
+            json.dumps(
+                {"custom_id": custom_id, "method": "POST", "url": self.endpoint, "body": body}, ensure_ascii=False
+            ).encode()
             + b"\n"
         )
 

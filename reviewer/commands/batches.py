@@ -40,7 +40,9 @@ def list_batches(args: argparse.Namespace) -> int:
     if not found:
         print("No batches yet (reviewer run --batch submits them).", file=sys.stderr)
         return 0
-    rows = [["#", "batch", "provider", "model", "comparison", "side", "requests", "ok", "failed", "expired", "status", "collected"]]
+    rows = [
+        ["#", "batch", "provider", "model", "comparison", "side", "requests", "ok", "failed", "expired", "status", "collected"]
+    ]
     for b in found:
         rows.append([
             str(b.id), b.batch_id or "(submitting)", b.provider, b.model, str(b.comparison_id), b.side, str(b.request_count),

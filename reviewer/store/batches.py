@@ -222,8 +222,6 @@ def submitted_keys(store: Store, run_id: int, *, open_only: bool) -> set[tuple[s
         return {(r[0], r[1]) for r in store._conn.execute(sql, (run_id,))}
 
 
-
-
 def _v4(db: object) -> None:
     """Provider batches (``reviewer run --batch``): each batch of a side, its state, and the
     (case, sample, cache key) of each of its requests by ``custom_id``, recorded before it is sent."""
