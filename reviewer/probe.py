@@ -428,20 +428,20 @@ def assess_probe(data: ComparisonData, assessments: Sequence[Any], *, first: boo
         changes.append(_rate_change(f"check:{kind}", f"check {kind!r} pass rate", per_kind[kind]))
     changes.append(_median_change("median_words", "median length (words)", [(b.words, c.words) for b, c, _ in old_pairs]))
     lat = [(b.latency_ms, c.latency_ms) for b, c, _ in old_pairs if b.latency_ms is not None and c.latency_ms is not None]
-    changes.append(_median_change("median_latency_ms", "median latency (ms)", lat, counted=False))  # type: ignore[arg-type]
+    changes.append(_median_change("median_latency_ms", "median latency (ms)", lat, counted=False))
     found = [c for c in changes if c is not None]
     # Holm over the tests that can reject: a metric on which no case differs has p = 1 whatever
     # happens (its smallest attainable p is 1), so it is left out of the family (Tarone's rule for
     # discrete tests) and stays listed at p = 1. With 1 sample a case, a flip of every case of an
     # n-case suite has p = 2 / 2^n: significant alone from n = 6, and from n = 9 next to 7 others.
-    counted = [c for c in found if c.counted and c.moved]
-    for c, adj in zip(counted, holm([c.p for c in counted]) if counted else []):
-        c.p_adjusted = adj
-        c.significant = adj < ALPHA
-    for c in found:
-        if not c.counted:
-            c.p_adjusted = c.p
-            c.significant = c.p < ALPHA
+    counted = [ch for ch in found if ch.counted and ch.moved]
+    for ch, adj in zip(counted, holm([ch.p for ch in counted]) if counted else [], strict=True):
+        ch.p_adjusted = adj
+        ch.significant = adj < ALPHA
+    for ch in found:
+        if not ch.counted:
+            ch.p_adjusted = ch.p
+            ch.significant = ch.p < ALPHA
 
     old = provenance(o for outs in data.baseline_outputs.values() for o in outs)
     new = provenance(o for outs in data.candidate_outputs.values() for o in outs)
@@ -449,7 +449,7 @@ def assess_probe(data: ComparisonData, assessments: Sequence[Any], *, first: boo
     positive = [a.case_id for a in assessments if a.flip == "positive"]
     from .diff import FLAG_LABELS
 
-    look = []
+    look: list[tuple[str, str]] = []
     for a in assessments:
         if a.tier > 1 or len(look) >= LOOK_AT:
             continue

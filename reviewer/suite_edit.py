@@ -47,7 +47,7 @@ def case_to_file(case: Case) -> dict[str, Any]:
     """The mapping written to a suite file for ``case``: fields in a stable, readable order,
     empty and unset fields left out, checks in their ``{kind: value}`` form."""
     out: dict[str, Any] = {}
-    inherited = getattr(case, "inherited", frozenset())  # what the suite's defaults give it: not repeated
+    inherited: frozenset[str] = getattr(case, "inherited", frozenset())  # from the suite's defaults: not repeated
     for name in _FIELD_ORDER:
         value = getattr(case, name)
         if value is None or (isinstance(value, list | dict) and not value):

@@ -202,9 +202,9 @@ def _side_by_side(console, rows: list, width: int) -> None:
             left = column(None, "", Text(""))
         if r.right is not None:
             body = _line_text(r.right, r.right_spans, STYLE["insert_line"], STYLE["insert"])
-            note = _eol_note(r)
-            if note:
-                body.append(f"  ({note})", style=STYLE["note"])
+            eol = _eol_note(r)
+            if eol:
+                body.append(f"  ({eol})", style=STYLE["note"])
             right = column(r.right_no, Text("+", style=STYLE["insert_line"]), body)
         else:
             right = column(None, "", Text(""))

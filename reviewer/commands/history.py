@@ -110,14 +110,14 @@ def run(args: argparse.Namespace) -> int:
         header = ["", "run", "time", "status", "resolved model", "fingerprint", *(h for h, _ in P.METRICS.values())]
         table = [header]
         for r in group:
-            flagged = drift.get((name, r.run_id), [])
+            drifted = drift.get((name, r.run_id), [])
             cells = [
                 "◆" if r.provenance_changed else "", str(r.run_id), r.started_at[:16].replace("T", " "),
                 r.status if not r.errors else f"{r.status} ({r.errors} errors)",
                 _top(r.provenance["resolved_models"]), _top(r.provenance["fingerprints"]),
             ]  # fmt: skip
             for key, (_, kind) in P.METRICS.items():
-                cells.append(_fmt(kind, r.metrics[key]) + (" △" if key in flagged else ""))
+                cells.append(_fmt(kind, r.metrics[key]) + (" △" if key in drifted else ""))
             table.append(cells)
         print_table(table, right={1})
         ok = [r for r in group if r.status == "ok"]

@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"--against {visible(args.against)}: run {against.id} took {against.samples} samples per case, "
                                  f"not --samples {args.samples}")  # fmt: skip
         first = against is None
-        baseline = spec if first else parse_spec(f"run:{against.id}", "--against")
+        baseline = spec if against is None else parse_spec(f"run:{against.id}", "--against")
         probe_no = len(P.probes(store, spec_text, suite_name)) + 1
 
         sample_note = f" (a sample of {len(loaded.suite.cases)} of {total_cases}, seed {args.seed})" if len(loaded.suite.cases) < total_cases else ""
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         err.print(
             _plain(visible(f"Probe {probe_no} of {spec_text} on suite {suite_name}: {len(loaded.suite.cases)} cases"
                            f"{sample_note} × {args.samples} sample{'s' * (args.samples != 1)}, {calls} calls"
-                           + (" (first probe: the alias is asked twice, so the comparison shows its own noise)" if first
+                           + (" (first probe: the alias is asked twice, so the comparison shows its own noise)" if against is None
                               else f", against probe run {against.id} of {against.started_at[:16].replace('T', ' ')}")))
         )  # fmt: skip
         estimate = _estimate(store, against, spec, prices, calls)
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
             params=params,
             name=f"probe {probe_no}: {suite_name} on {spec_text}",
             labels={"candidate": label,
-                    "baseline": "first probe, the alias asked twice" if first else f"previous probe (run {against.id})"},
+                    "baseline": "first probe, the alias asked twice" if against is None else f"previous probe (run {against.id})"},
             use_cache=False,
             timeout=args.timeout,
         )
@@ -298,12 +298,12 @@ def _print_screen(v: Any, code: int, comparison_id: int, against: Any, failures:
             say(f"  {visible(case_id)}  ({why})")
     say(f"Comparison {comparison_id}: reviewer review {comparison_id} · reviewer export {comparison_id}")
     if code == 1:
-        what = []
+        moved = []
         if v.provenance_changes:
-            what.append(" and ".join(v.provenance_changes) + " changed")
+            moved.append(" and ".join(v.provenance_changes) + " changed")
         if sig:
-            what.append("behaviour changed: " + ", ".join(c.label for c in sig))
-        say("Exit 1: " + "; ".join(what) + ".", "bold")
+            moved.append("behaviour changed: " + ", ".join(c.label for c in sig))
+        say("Exit 1: " + "; ".join(moved) + ".", "bold")
 
 
 def _as_json(word: str, code: int, v: Any, comparison_id: int, data: Any, run_ids: dict[str, int], against: Any,

@@ -242,12 +242,12 @@ def _coverage_rules(cov: Coverage, max_errors: Limit) -> list[Rule]:
         elif not c.answered:
             failing.append(f"{c.side} {c.spec}: no answer at all ({_plural(c.calls, 'call')})")
     if cov.checked_cases:
-        measured = ", ".join(f"{c.side} {len(c.unusable_checked)} of {cov.checked_cases}" for c in sides) + " checked cases unanswered"
+        answered = ", ".join(f"{c.side} {len(c.unusable_checked)} of {cov.checked_cases}" for c in sides) + " checked cases unanswered"
     else:
-        measured = ", ".join(f"{c.side} {c.answered}" for c in sides) + " answers (no case has checks)"
+        answered = ", ".join(f"{c.side} {c.answered}" for c in sides) + " answers (no case has checks)"
     if not cov.cases:
         failing.append("the suite has no cases: nothing was measured")
-    rules.append(Rule("usable answers", not failing, measured, "every checked case answered",
+    rules.append(Rule("usable answers", not failing, answered, "every checked case answered",
                       f"usable answers: {'; '.join(failing)}" if failing else None,
                       observed={c.side: len(c.unusable_checked) if cov.checked_cases else c.answered for c in sides},
                       cases=_ids(bad_cases), case_count=len(bad_cases)))  # fmt: skip
