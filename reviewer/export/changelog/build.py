@@ -34,6 +34,7 @@ from .model import (
     CheckSide,
     Consistency,
     FlipTest,
+    JudgeSection,
     LabelEntry,
     Price,
     SideConsistency,
@@ -43,6 +44,8 @@ from .model import (
     Status,
     Summary,
     TagRow,
+    ToolChangeEntry,
+    ToolSection,
     latest_label,
     review_state_digest,
 )
@@ -151,6 +154,18 @@ def _first_text(outputs: Sequence[Output] | None) -> str | None:
     return o.text or ""
 
 
+def _tool_changes(a: Assessment) -> list[ToolChangeEntry]:
+    return [
+        ToolChangeEntry(ch.kind, ch.label, ch.name, ch.new_name, ch.path, ch.new_path, ch.old, ch.new, ch.over_quoted, ch.detail)
+        for ch in getattr(a, "tool_changes", ())
+    ]
+
+
+def _tooled(a: Assessment) -> bool:
+    """The case has tools or a response format declared, or a side called a tool."""
+    return bool(getattr(a, "baseline_tools", None) or getattr(a, "candidate_tools", None))
+
+
 def build_changelog(
     data: ComparisonData,
     assessments: Sequence[Assessment],
@@ -164,13 +179,17 @@ def build_changelog(
     previous_comparison: tuple[int, str] | None = None,
     allow_unreviewed: bool = False,
     alpha: float = ALPHA,
+    judge: JudgeSection | None = None,
+    judge_cases: Mapping[str, dict[str, Any]] | None = None,
 ) -> Changelog:
     """The changelog of one comparison. Pure: time, identity and prices are parameters.
 
     ``assessments`` must be in triage order (as ``assess_comparison`` returns them); ``prices`` maps
     a run's spec (``provider:model``) or model to its :class:`Price`; ``previous_comparison`` is the
     (id, created_at) of the previous comparison of the same suite, for "cases added since";
-    ``alpha`` is the level at which a delta is called significant (:mod:`.significance`).
+    ``alpha`` is the level at which a delta is called significant (:mod:`.significance`);
+    ``judge`` and ``judge_cases`` (case id -> :func:`reviewer.judge.case_entries` entry) are the
+    judge's suggestions, shown apart and never counted as labels.
     """
     suite = data.suite.suite
     case_defs = {c.id: c for c in suite.cases}
@@ -195,6 +214,8 @@ def build_changelog(
                 format_drift=list(a.pair.format_drift) if "format_drift" in a.flags else [],
                 checks=_case_checks(a), consistency=_consistency(a), labels=by_case.get(a.case_id, []),
                 origin=cdef.origin if cdef else None, added=cdef.added.isoformat() if cdef and cdef.added else None,
+                tool_changes=_tool_changes(a) if "tool_drift" in a.flags else [],
+                judge=judge_cases.get(a.case_id) if judge_cases else None,
             )  # fmt: skip
         )
         cases[-1].effective = latest_label(cases[-1].labels)
@@ -223,12 +244,19 @@ def build_changelog(
         own = (SideStats(), SideStats())
         own[0].add(a.baseline_signals, bo, ej, es)
         own[1].add(a.candidate_signals, co, ej, es)
+        tooled = _tooled(a)
+        if tooled:
+            own[0].add_tools(a.tool_signals("baseline"))
+            own[1].add_tools(a.tool_signals("candidate"))
         overall_pairs.append(own)
         for t in entry_of[cid].tags:
             tag_pairs[t].append(own)
         for bs, cs in [overall, *(tag_stats[t] for t in entry_of[cid].tags)]:
             bs.add(a.baseline_signals, bo, ej, es)  # (measured: faster than merging `own`)
             cs.add(a.candidate_signals, co, ej, es)
+            if tooled:
+                bs.add_tools(a.tool_signals("baseline"))
+                cs.add_tools(a.tool_signals("candidate"))
 
     def price_of(info: SideInfo) -> Price | None:
         if not prices:
@@ -317,6 +345,15 @@ def build_changelog(
     holm_rows(check_rows, alpha)
     decide([summary.flips_test], alpha)
 
+    tool_section = None
+    tooled_cases = sum(1 for a in assessments if _tooled(a))
+    if tooled_cases:
+        groups: dict[str, list[str]] = {}
+        for c in cases:
+            for g in dict.fromkeys(ch.group for ch in c.tool_changes):
+                groups.setdefault(g, []).append(c.id)
+        tool_section = ToolSection(tooled_cases, sum(1 for c in cases if c.tool_changes), groups)
+
     warnings = _provenance(baseline, candidate, data)
     new_cases: list[str] = []
     if previous_comparison is not None:
@@ -331,7 +368,8 @@ def build_changelog(
         tool=tool or f"reviewer {__version__}", reviewers=[], summary=summary, metrics=metrics, tags=tag_rows,
         checks=check_rows, cases=cases, warnings=["".join(t for _, t in w) for w in warnings], warning_parts=warnings,
         signoffs=[], new_cases=new_cases, previous_comparison=previous_comparison, allow_unreviewed=allow_unreviewed,
-        significance=SignificanceInfo(alpha, CORRECTION, FAMILIES, RESAMPLES, SEEDS),
+        significance=SignificanceInfo(alpha, CORRECTION, FAMILIES, RESAMPLES, SEEDS), tool_calls=tool_section,
+        judge=judge,
     )  # fmt: skip
     for so in signoffs:
         current = None

@@ -97,6 +97,8 @@ def to_dict(cl: Changelog) -> dict[str, Any]:
         "warnings": cl.warnings,
         "new_cases": cl.new_cases,
         "signoffs": to_jsonable(cl.signoffs),
+        "tool_calls": to_jsonable(cl.tool_calls) if cl.tool_calls is not None else None,
+        "judge": to_jsonable(cl.judge) if cl.judge is not None else None,
         "review_state": review_state_digest(cl),
         "cases": to_jsonable(cl.cases),
     }

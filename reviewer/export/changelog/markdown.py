@@ -16,10 +16,11 @@ from typing import Any
 
 from ...diff.excerpt import EXCERPT_WIDTH, diff_excerpt
 from ...diff.score import FLAG_LABELS
+from ...diff.toolcalls import TOOL_CHANGE_LABELS
 from ..mdescape import code, fenced, prose
 from ..plural import plural
 from ..signing import NAMESPACE, body_digest, signoff_marker, split_lines
-from .model import CaseEntry, Changelog, FlipTest, LabelEntry, Metric, SideInfo, SignaturePlan
+from .model import CaseEntry, Changelog, FlipTest, JudgeSection, LabelEntry, Metric, SideInfo, SignaturePlan, ToolChangeEntry
 
 __all__ = ["GROUP_IDS", "GROUP_NOTES", "GROUP_OVER", "UNREVIEWED_LISTED", "render_body", "render_markdown", "render_signoff"]
 
@@ -267,6 +268,95 @@ def _grouped(items: Sequence[CaseEntry], verdict: str) -> list[str]:
     return lines
 
 
+#: The Tool calls section's groups, in the order listed (over-quoting apart from other type changes).
+TOOL_GROUP_LABELS: dict[str, str] = {"over_quoted": "over-quoted argument (a value became a string that spells it)",
+                                     **TOOL_CHANGE_LABELS}  # fmt: skip
+
+
+def _json_code(v: Any) -> str:
+    try:
+        text = json.dumps(v, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        text = str(v)
+    return code(text, limit=60)
+
+
+def _tool_example(ch: ToolChangeEntry) -> str:
+    """One change in words; names, paths and values (model output) only inside code spans."""
+    bits = [code(ch.name, limit=60)]
+    if ch.new_name is not None:
+        bits.append(f"→ {code(ch.new_name, limit=60)}")
+    if ch.path is not None:
+        bits.append(code(ch.path, limit=60) + (f" → {code(ch.new_path, limit=60)}" if ch.new_path else ""))
+    if ch.kind in ("arg_changed", "arg_type_changed", "arg_renamed"):
+        bits.append(f"{_json_code(ch.old)} → {_json_code(ch.new)}")
+    elif ch.kind == "arg_added":
+        bits.append(_json_code(ch.new))
+    elif ch.kind == "arg_removed":
+        bits.append(_json_code(ch.old))
+    return " ".join(bits)
+
+
+def _tool_section(cl: Changelog) -> list[str]:
+    t = cl.tool_calls
+    if t is None:
+        return []
+    lines = ["## Tool calls", ""]
+    if not t.changed:
+        lines += [f"No case's tool calls changed beyond the baseline's own variation "
+                  f"({plural(t.cases_with_tools, 'case')} with tools).", ""]  # fmt: skip
+        return lines
+    lines += [f"{plural(t.changed, 'case')} of {plural(t.cases_with_tools, 'case')} with tools call differently "
+              "beyond the baseline's own variation (flag: tool drift), by kind of change (a case can show "
+              "several; each change is in the JSON export). Example: the first case's change.", ""]  # fmt: skip
+    by_id = {c.id: c for c in cl.cases}
+    order = list(TOOL_GROUP_LABELS)
+    for g, ids in sorted(t.groups.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0])):
+        ex = next((ch for ch in by_id[ids[0]].tool_changes if ch.group == g), None)
+        tail = f" · e.g. {_tool_example(ex)}" if ex is not None else ""
+        lines.append(f"- **{TOOL_GROUP_LABELS.get(g, g)}** ({len(ids):,}): {_collapsed(ids)}{tail}")
+    lines.append("")
+    return lines
+
+
+def _share(r: dict[str, Any] | None) -> str:
+    if not r or r.get("share") is None:
+        return "—"
+    ci = r.get("ci95")
+    interval = f", 95% CI {_pct(ci[0])}–{_pct(ci[1])}" if ci else ""
+    return f"{_pct(r['share'])} ({r['k']:,} of {r['n']:,}{interval})"
+
+
+def _judge_section(j: JudgeSection | None) -> list[str]:
+    if j is None:
+        return []
+    r = j.report
+    v = r.get("verdicts", {})
+    models = ", ".join(code(m) for m in j.resolved_models) or "not reported"
+    lines = ["## Judge (a suggestion, not a review)", "",
+             "A model judged the baseline's and the candidate's answers in both orders (`reviewer judge`). Its "
+             "verdicts are suggestions: none is counted as a label or a review above, and none signs anything off. "
+             "The figures below say how far it can be trusted on this suite.", "",
+             f"- **Judge**: {code(j.judge)} (answered as {models}) · rubric sha256 {code(j.rubric_digest[:16])}",
+             f"- **Cases judged**: {r.get('judged', 0):,} — {v.get('candidate_better', 0):,} candidate better, "
+             f"{v.get('baseline_better', 0):,} baseline better, {v.get('tie', 0):,} tie, "
+             f"{v.get('inconsistent', 0):,} inconsistent (the order decided), {v.get('unparsed', 0):,} unreadable"]  # fmt: skip
+    agreement = r.get("agreement")
+    if agreement:
+        kappa = r.get("kappa")
+        lines.append(f"- **Agreement with reviewers** (cases judged and labelled): {_share(agreement)}; Cohen's κ "
+                     f"{'—' if kappa is None else f'{kappa:.2f}'}")  # fmt: skip
+    else:
+        lines.append("- **Agreement with reviewers**: unknown (no case is both judged and labelled)")
+    lines += [f"- **Position bias** (non-tie answers that chose Answer 1; 50% is unbiased): {_share(r.get('position_bias'))}",
+              f"- **Length bias** (non-tie answers that chose the longer answer): {_share(r.get('length_bias'))}",
+              f"- **Flip rate** (pairs whose choice changed when the answers swapped places): {_share(r.get('flip_rate'))}"]  # fmt: skip
+    if j.others:
+        lines.append(f"- {plural(len(j.others), 'other judge run')} on this comparison not shown (the latest is)")
+    lines.append("")
+    return lines
+
+
 def render_body(cl: Changelog) -> str:
     """The document body: everything above the sign-off block (what the body digest covers)."""
     s = cl.summary
@@ -376,8 +466,10 @@ def render_body(cl: Changelog) -> str:
     if cl.tags:
         add("## By tag")
         add("")
-        add("| Tag | Cases | Changed | Negative flips | Regressions | Unreviewed | Median words | Refusals | Valid JSON |")
-        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        tooled = any("tool_call_rate" in t.metrics for t in cl.tags)
+        extra = " Tool calls | Valid tool arguments |" if tooled else ""
+        add("| Tag | Cases | Changed | Negative flips | Regressions | Unreviewed | Median words | Refusals | Valid JSON |" + extra)
+        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if tooled else ""))
         for t in cl.tags:
             mw, rf, js = t.metrics.get("words_median"), t.metrics.get("refusal_rate"), t.metrics.get("json_valid_rate")
 
@@ -387,8 +479,12 @@ def render_body(cl: Changelog) -> str:
                 return f"{_amount(m.baseline, m.unit)} → {_amount(m.candidate, m.unit)} ({_change(m)})"
 
             add(f"| {code(t.tag, table=True)} | {t.cases:,} | {t.changed:,} | {t.negative_flips:,} | {t.regressions:,} "
-                f"| {t.unreviewed:,} | {pair(mw)} | {pair(rf)} | {pair(js)} |")  # fmt: skip
+                f"| {t.unreviewed:,} | {pair(mw)} | {pair(rf)} | {pair(js)} |"
+                + (f" {pair(t.metrics.get('tool_call_rate'))} | {pair(t.metrics.get('tool_args_valid_rate'))} |"
+                   if tooled else ""))  # fmt: skip
         add("")
+
+    out.extend(_tool_section(cl))
 
     # 5. regressions, improvements, acceptable, unreviewed
     regressions = [c for c in cl.cases if c.verdict == "regression"]
@@ -491,6 +587,8 @@ def render_body(cl: Changelog) -> str:
             )
             add(f"- {code(c.id)}: {each} → **{eff.verdict}**")
         add("")
+
+    out.extend(_judge_section(cl.judge))
 
     # 6. what did not change
     add("## What did not change")

@@ -50,6 +50,12 @@ class SideStats:
     in_tokens: int = 0
     out_tokens: int = 0
     token_samples: int = 0
+    #: tool calls (cases with tools declared or a call on a side only): answers, answers that
+    #: call a tool, calls, calls whose arguments parse and fit the tool's schema
+    tool_answers: int = 0
+    tool_calling: int = 0
+    tool_calls: int = 0
+    tool_calls_valid: int = 0
     #: per-case numbers already computed (a case is in several scopes)
     cache: dict[str, float | None] = field(default_factory=dict)
 
@@ -79,6 +85,17 @@ class SideStats:
                 self.token_samples += 1
                 self.in_tokens += o.input_tokens
                 self.out_tokens += o.output_tokens
+
+
+    def add_tools(self, signals: Sequence[Any]) -> None:
+        """One case's :class:`~reviewer.diff.toolcalls.ToolSignals` (errored samples left out)."""
+        for t in signals:
+            if t.error:
+                continue
+            self.tool_answers += 1
+            self.tool_calling += bool(t.calls)
+            self.tool_calls += t.calls
+            self.tool_calls_valid += t.calls - t.unparseable - t.schema_invalid
 
 
 def _rate(n: int, d: int) -> float | None:
@@ -146,6 +163,10 @@ def side_metrics(
         rate("json_valid_rate", "Valid JSON (cases expecting JSON)", "json_valid", "json_samples")
     if b.schema_samples or c.schema_samples:
         rate("schema_valid_rate", "Matches its JSON schema", "schema_valid", "schema_samples")
+    if b.tool_answers or c.tool_answers:
+        rate("tool_call_rate", "Answers calling a tool (cases with tools)", "tool_calling", "tool_answers")
+    if b.tool_calls or c.tool_calls:
+        rate("tool_args_valid_rate", "Tool calls with valid arguments", "tool_calls_valid", "tool_calls")
     rate("truncation_rate", "Truncated (length limit)", "truncated", "answered")
     rate("error_rate", "Errors", "errors", "samples")
     if bl or cl:

@@ -30,6 +30,7 @@ __all__ = [
     "CheckSide",
     "Consistency",
     "FlipTest",
+    "JudgeSection",
     "LabelEntry",
     "Metric",
     "Price",
@@ -42,6 +43,8 @@ __all__ = [
     "Status",
     "Summary",
     "TagRow",
+    "ToolChangeEntry",
+    "ToolSection",
     "latest_label",
     "review_state_digest",
     "short_model",
@@ -194,6 +197,30 @@ class Consistency:
 
 
 @dataclass(slots=True)
+class ToolChangeEntry:
+    """One difference between the baseline's and the candidate's tool calls of a case (see
+    :mod:`reviewer.diff.toolcalls`): its kind, the words for it, the tool and argument path, the
+    values before and after. Names, paths and values are model output: untrusted."""
+
+    kind: str
+    label: str
+    name: str
+    new_name: str | None = None
+    path: str | None = None
+    new_path: str | None = None
+    old: Any = field(default=None, metadata=_json(raw=True))
+    new: Any = field(default=None, metadata=_json(raw=True))
+    over_quoted: bool = False
+    detail: str = ""
+    JSON_AFTER: ClassVar[tuple[str, ...]] = ("group",)
+
+    @property
+    def group(self) -> str:
+        """The changelog's group: the kind, with over-quoted type changes apart."""
+        return "over_quoted" if self.over_quoted else self.kind
+
+
+@dataclass(slots=True)
 class CaseEntry:
     id: str
     tags: list[str]
@@ -215,6 +242,10 @@ class CaseEntry:
     labels: list[LabelEntry] = field(metadata=_json(then=("verdict", "disagreement", "unreviewed")))
     origin: str | None = None
     added: str | None = None
+    #: with the ``tool_drift`` flag: how the candidate's tool calls differ from the baseline's
+    tool_changes: list[ToolChangeEntry] = field(default_factory=list)
+    #: the judge's suggestion (reviewer.judge.case_entries), never a label; None: not judged
+    judge: dict[str, Any] | None = None
     #: the first sample of each side (None: errored), kept for the regressions' diff excerpts
     texts: tuple[str | None, str | None] | None = field(default=None, metadata=_json(skip=True))
     #: the latest label (ties: the reviewer name that sorts first); set by build_changelog
@@ -355,6 +386,29 @@ class SignoffEntry:
     current: bool | None  # the reviewed state is unchanged since (None: not recorded)
 
 
+@dataclass(slots=True)
+class ToolSection:
+    """Tool calls over the comparison: cases whose calls drifted, by kind of change."""
+
+    cases_with_tools: int  # cases with tools declared or a call on a side
+    changed: int  # cases with the tool_drift flag
+    #: group (a change kind, or ``over_quoted``) -> the case ids that show it, in triage order
+    groups: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class JudgeSection:
+    """The pairwise judge's suggestions (``reviewer judge``): who judged, with which rubric, and how
+    far it can be trusted (:meth:`reviewer.judge.Report.to_json`). Never a label or a review."""
+
+    judge: str  # the judge's SPEC
+    resolved_models: list[str]
+    rubric_digest: str
+    report: dict[str, Any] = field(metadata=_json(raw=True))
+    #: other judges / rubrics stored for the comparison (judge, rubric digest), not shown
+    others: list[list[str]] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class SignaturePlan:
     """What the sign-off block says about the signature that will follow."""
@@ -391,6 +445,8 @@ class Changelog:
     previous_comparison: tuple[int, str] | None = None  # (id, created_at) of that comparison
     allow_unreviewed: bool = False
     significance: SignificanceInfo | None = None
+    tool_calls: ToolSection | None = None
+    judge: JudgeSection | None = None
     _state_digest: str | None = None
 
     @property

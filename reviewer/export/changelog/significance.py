@@ -5,7 +5,7 @@ Every test is paired over cases (the same case measured on both sides), from
 the CRC-32 of the scope and the metric (``overall/refusal_rate``, ``tag:safety/words_median``), so
 two exports of one comparison carry the same p-values, whatever the process.
 
-- Rates (refusal, non-answer, valid JSON, schema, truncation, errors): a Wilson 95% interval for
+- Rates (refusal, non-answer, valid JSON, schema, tool calls, valid tool arguments, truncation, errors): a Wilson 95% interval for
   each side's rate over its samples, and :func:`~reviewer.stats.paired_rate_test` over the cases
   answered on both sides: exact McNemar on the cases that went one way or the other when each
   case has one sample a side, a sign-flip permutation test of the per-case rate differences when
