@@ -1,9 +1,13 @@
 """Replay a suite against a baseline and a candidate: bounded concurrency per endpoint, retries
 with backoff that honours Retry-After, a cache of answered calls, and a resumable comparison.
 
-Every answer is committed to the store before its worker starts another call, so a crash
-(Ctrl-C or kill -9) loses at most the calls in flight; running the same command again finishes
-only what is missing. Never imports Textual or the diff engine.
+Answers are committed in batches, one transaction per event-loop tick (:class:`Committer`): the
+answers that arrive in one tick are written together when the loop next runs, and a worker awaits
+that commit before it starts another call. So an answer is in the store before any work that
+follows it, and "in flight" means: sent and not yet answered, or answered in the last tick and
+not yet committed. Ctrl-C and SIGTERM commit what was answered; kill -9 loses at most the calls in
+flight; running the same command again makes only what is missing. Never imports Textual or the
+diff engine.
 
 Fail closed, and fast: a call that cannot connect (refused, DNS, TLS, connect timeout) is tried
 ``connect_attempts`` times with short waits, and once one call has given up so, the server is
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -105,6 +110,50 @@ class ReplayConfig:
     wait_max: float = 30.0
     connect_attempts: int = 3  # a call that cannot connect: tries, with waits of connect_wait × 1, 3, …
     connect_wait: float = 0.25
+
+
+class Committer:
+    """Answers written to the store in one transaction per event-loop tick.
+
+    :meth:`add` queues an output and returns the future of its batch; the batch is written by a
+    callback the loop runs next (``call_soon``), so every answer that arrived while the loop was
+    busy goes in together. :meth:`flush` writes what is queued at once (the end of a run, an
+    interruption). A failed write fails every worker awaiting that batch."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.pending: dict[int, list[Output]] = {}
+        self.batch: asyncio.Future[None] | None = None
+        self.batches = 0  # transactions written (for tests and the bench)
+
+    def add(self, run_id: int, out: Output) -> asyncio.Future[None]:
+        outs = self.pending.get(run_id)
+        if outs is None:
+            outs = self.pending[run_id] = []
+        outs.append(out)
+        batch = self.batch
+        if batch is None:
+            loop = asyncio.get_running_loop()
+            batch = self.batch = loop.create_future()
+            loop.call_soon(self._flush_batch)
+        return batch
+
+    def _flush_batch(self) -> None:
+        batch = self.batch
+        try:
+            self.flush()
+        except BaseException as e:  # the workers awaiting this batch raise it
+            if batch is not None and not batch.done():
+                batch.set_exception(e)
+            return
+        if batch is not None and not batch.done():
+            batch.set_result(None)
+
+    def flush(self) -> None:
+        pending, self.pending, self.batch = self.pending, {}, None
+        for run_id, outs in pending.items():
+            self.store.save_outputs(run_id, outs)
+            self.batches += 1
 
 
 class Replay:
@@ -250,25 +299,40 @@ class Replay:
             self.on_progress(side, stats)
             return wait
 
+        async def attempt_once() -> Answer:
+            nonlocal attempts
+            attempts += 1
+            try:
+                # A little over the transport's own timeouts, so that those fire first and say
+                # which phase ran out (connecting is a connect failure); this one bounds the call.
+                async with asyncio.timeout(cfg.timeout + min(0.5, cfg.timeout / 4)):
+                    return await p.complete(transport, call, cfg.timeout)
+            except TimeoutError:
+                raise ProviderError(f"timed out after {cfg.timeout:g} s", retryable=True) from None
+
         try:
-            async for attempt in stamina.retry_context(
-                on=backoff,
-                attempts=cfg.attempts,
-                timeout=cfg.retry_budget,
-                wait_initial=cfg.wait_initial,
-                wait_max=cfg.wait_max,
-                wait_jitter=1.0,
-            ):
-                with attempt:
-                    attempts += 1
-                    try:
-                        # A little over the transport's own timeouts, so that those fire first and
-                        # say which phase ran out (connecting is a connect failure); this one
-                        # bounds the whole call.
-                        async with asyncio.timeout(cfg.timeout + min(0.5, cfg.timeout / 4)):
-                            answer: Answer = await p.complete(transport, call, cfg.timeout)
-                    except TimeoutError:
-                        raise ProviderError(f"timed out after {cfg.timeout:g} s", retryable=True) from None
+            # The first attempt runs bare (most calls need no other); only a failed one pays for a
+            # retry context, whose first attempt re-raises that failure so that stamina decides
+            # the wait before the second exactly as if it had made the first.
+            first: ProviderError | None = None
+            try:
+                answer = await attempt_once()
+            except ProviderError as e:
+                first = e
+            if first is not None:
+                async for attempt in stamina.retry_context(
+                    on=backoff,
+                    attempts=cfg.attempts,
+                    timeout=cfg.retry_budget,
+                    wait_initial=cfg.wait_initial,
+                    wait_max=cfg.wait_max,
+                    wait_jitter=1.0,
+                ):
+                    with attempt:
+                        if first is not None:
+                            failed, first = first, None
+                            raise failed
+                        answer = await attempt_once()
         except ProviderError as e:
             if e.kind == "connect" and ck:
                 self.dead.setdefault(ck, e.message)
@@ -297,6 +361,7 @@ class Replay:
 
         transport = AiohttpTransport(limits=httpx.Limits(max_connections=self.config.concurrency * 2))
         interrupted = False
+        committer = self.committer = Committer(self.store)
         # Retries are counted in the stats and shown by the caller: no library log lines on stderr.
         hooks = get_on_retry_hooks()
         set_on_retry_hooks([])
@@ -311,8 +376,8 @@ class Replay:
                     if out is None:
                         async with sem:
                             out = self._dead_output(side, call, key) or await self._call(side, transport, call, key)
-                    # Committed before this worker makes its next call.
-                    self.store.save_outputs(runs[side], [out])
+                    # Committed (with the rest of this tick's answers) before this worker goes on.
+                    await committer.add(runs[side], out)
                     stats.done += 1
                     if out.error is not None:
                         stats.errors += 1
@@ -327,15 +392,35 @@ class Replay:
                 queue = list(reversed(plans[side]))  # pop() from the end keeps suite order
                 n = min(self.config.concurrency, len(queue))
                 tasks += [asyncio.create_task(worker(side, queue)) for _ in range(n)]
+            # SIGTERM stops like Ctrl-C: what was answered is committed, the run is resumable.
+            terminated = False
+            loop = asyncio.get_running_loop()
+            gathered = asyncio.gather(*tasks)
+
+            def on_sigterm() -> None:
+                nonlocal terminated
+                terminated = True
+                gathered.cancel()
+
             try:
-                await asyncio.gather(*tasks)
+                loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+                handling = True
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or no Unix signals
+                handling = False
+            try:
+                await gathered
             except BaseException:
                 interrupted = True
                 for t in tasks:
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                if terminated:
+                    raise KeyboardInterrupt from None
                 raise
             finally:
+                if handling:
+                    loop.remove_signal_handler(signal.SIGTERM)
+                committer.flush()  # answers of the last tick (an interruption leaves some queued)
                 # A comparison with failed calls stays resumable: the same command retries them.
                 status = "interrupted" if interrupted else ("errors" if self.failures else "complete")
                 for side in SIDES:

@@ -74,9 +74,15 @@ class HTTPProvider:
 
     @property
     def connect_key(self) -> str:
-        """The server a connection is made to: ``scheme://host:port``."""
+        """The server a connection is made to: ``scheme://host:port`` (parsed once per base URL:
+        the replay asks for it several times a call)."""
+        cached = self.__dict__.get("_connect_key")
+        if cached is not None and cached[0] == self.request_base:
+            return cached[1]
         url = httpx.URL(self.request_base)
-        return f"{url.scheme}://{url.host}:{url.port or _default_port(url)}"
+        key = f"{url.scheme}://{url.host}:{url.port or _default_port(url)}"
+        self.__dict__["_connect_key"] = (self.request_base, key)
+        return key
 
     def url(self, path: str) -> httpx.URL:
         """``path`` appended to the base URL's path, its query (e.g. ``api-version``) kept."""
