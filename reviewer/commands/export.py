@@ -93,10 +93,7 @@ def _run(args: argparse.Namespace) -> int:
 
             key = resolve_key(args.sign or None, Path(tmp))
             plan = SignaturePlan("embedded" if args.embed_signature else "detached", key_fingerprint(key), principal_of(identity))
-        if fmt == "json":
-            document = render_json(cl)
-        else:
-            document = render_markdown(cl, filename=filename, signature=plan)
+        document = render_json(cl) if fmt == "json" else render_markdown(cl, filename=filename, signature=plan)
         signature = None
         if key is not None:
             from ..export.signing import sign_bytes

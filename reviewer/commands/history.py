@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         ok = [r for r in group if r.status == "ok"]
         for key in P.METRICS:
             flags = P.cusum_flags([r.metrics[key] for r in ok])
-            for r, flagged in zip(ok, flags):
+            for r, flagged in zip(ok, flags, strict=True):
                 if flagged:
                     drift.setdefault((name, r.run_id), []).append(key)
 
