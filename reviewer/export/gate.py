@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the CLI imports this module to build its parser: keep it li
     from ..store import ComparisonData
     from .changelog import Changelog
 
-__all__ = ["Limit", "parse_limit", "parse_count", "Rule", "SideCoverage", "Coverage", "coverage", "GateResult", "evaluate_gate"]
+__all__ = ["Coverage", "GateResult", "Limit", "Rule", "SideCoverage", "coverage", "evaluate_gate", "parse_count", "parse_limit"]
 
 #: Statuses of a comparison whose replay ran to its end ("errors": some calls failed, counted by
 #: the errors rule). Anything else (running, interrupted) is an unfinished comparison.

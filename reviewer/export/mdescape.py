@@ -19,7 +19,7 @@ import re
 
 from ..untrusted import visible as _visible
 
-__all__ = ["visible", "fenced", "code", "prose", "one_line", "truncate"]
+__all__ = ["code", "fenced", "one_line", "prose", "truncate", "visible"]
 
 def visible(text: str) -> str:
     """``text`` with CRLF as LF and every control, invisible, bidi or tag character replaced by a

@@ -11,7 +11,7 @@ from ..errors import ReviewerError, UsageError
 from .changelog import CaseEntry, Price
 from .plural import plural
 
-__all__ = ["parse_prices", "refuse_unreviewed", "principal_of", "gc_paused"]
+__all__ = ["gc_paused", "parse_prices", "principal_of", "refuse_unreviewed"]
 
 _PRICE_RE = re.compile(r"^(?P<model>[^=]+)=(?P<input>\d+(?:\.\d+)?),(?P<output>\d+(?:\.\d+)?)$")
 

@@ -34,10 +34,10 @@ from ..errors import ReviewerError, UsageError
 from ..fsutil import atomic_write_bytes
 
 __all__ = [
-    "NAMESPACE", "SIGNOFF_MARKER_RE", "SIGNATURE_MARKER_RE", "VerifyFailed", "DamagedSignature", "VerifyReport",
-    "Layout", "SignatureInfo", "body_digest", "signoff_marker", "parse_layout", "split_lines",
-    "ssh_keygen", "resolve_key", "key_fingerprint", "sign_bytes", "signature_info", "embed_signature",
-    "default_allowed_signers", "verify_file", "write_atomic",
+    "NAMESPACE", "SIGNATURE_MARKER_RE", "SIGNOFF_MARKER_RE", "DamagedSignature", "Layout", "SignatureInfo",
+    "VerifyFailed", "VerifyReport", "body_digest", "default_allowed_signers", "embed_signature", "key_fingerprint",
+    "parse_layout", "resolve_key", "sign_bytes", "signature_info", "signoff_marker", "split_lines", "ssh_keygen",
+    "verify_file", "write_atomic",
 ]  # fmt: skip
 
 NAMESPACE = "reviewer-changelog"
@@ -213,7 +213,7 @@ def sign_bytes(data: bytes, key: Path) -> str:
         try:
             proc = subprocess.run(
                 [exe, "-Y", "sign", "-f", str(key), "-n", NAMESPACE, str(target)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300,
+                capture_output=True, timeout=300,
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             raise ReviewerError("ssh-keygen -Y sign did not finish in 300 s") from None
