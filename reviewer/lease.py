@@ -12,6 +12,7 @@ meanwhile (its inode is no longer the one at the path) lets go and tries again o
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -28,7 +29,7 @@ from typing import Any
 
 from .errors import ReviewerError
 
-__all__ = ["LeaseBusy", "Holder", "Lease", "lease_path", "DEFAULT_WAIT"]
+__all__ = ["DEFAULT_WAIT", "Holder", "Lease", "LeaseBusy", "lease_path"]
 
 #: Seconds a second ``reviewer run`` waits for the first by default.
 DEFAULT_WAIT = 600.0
@@ -149,10 +150,8 @@ class Lease:
     def release(self) -> None:
         if self._fd is None:
             return
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(self.path)  # while still locked: a waiter sees the inode change and retries
-        except OSError:
-            pass
         os.close(self._fd)  # drops the lock
         self._fd = None
 

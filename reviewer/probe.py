@@ -171,7 +171,7 @@ def case_metrics(case: Case, outputs: Sequence[Output]) -> CaseMetrics | None:
     check_passes: list[float] = []
     passed: bool | None = None
     if case.checks:
-        results = [run_checks(case.checks, o.text or "", reference=case.reference, signals=s) for o, s in zip(ok, sig)]
+        results = [run_checks(case.checks, o.text or "", reference=case.reference, signals=s) for o, s in zip(ok, sig, strict=True)]
         check_passes = [sum(r[j].passed for r in results) / n for j in range(len(case.checks))]
         passed = all(share * 2 > 1 for share in check_passes)
     lat = [o.latency_ms for o in ok if o.latency_ms is not None]
@@ -422,7 +422,7 @@ def assess_probe(data: ComparisonData, assessments: Sequence[Any], *, first: boo
     ]  # fmt: skip
     per_kind: dict[str, list[tuple[float, float]]] = {}
     for b, c, case in old_pairs:
-        for check, x, y in zip(case.checks, b.check_passes, c.check_passes):
+        for check, x, y in zip(case.checks, b.check_passes, c.check_passes, strict=True):
             per_kind.setdefault(check.kind, []).append((x, y))
     for kind in sorted(per_kind):
         changes.append(_rate_change(f"check:{kind}", f"check {kind!r} pass rate", per_kind[kind]))
