@@ -21,6 +21,7 @@ from ..diffrender import BIG_PAIR, Built, DiffKey, build_diff
 from .case_info import CaseTitle, ChecksInfo, PromptInfo
 from .diff_view import DiffView
 from .side_info import JsonChanges, SideInfo
+from .tool_calls import ToolCalls, answers, has_calls
 
 if TYPE_CHECKING:
     from reviewer.diff.score import Assessment
@@ -61,6 +62,8 @@ class CasePane(Vertical):
         with Horizontal(id="sides"):
             yield SideInfo(id="side-baseline", classes="side")
             yield SideInfo(id="side-candidate", classes="side")
+        with VerticalScroll(id="tools-box"):
+            yield ToolCalls(id="tool-calls")
         with VerticalScroll(id="json-box"):
             yield JsonChanges(id="json-changes")
         yield DiffView(id="diff")
@@ -68,6 +71,7 @@ class CasePane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#json-box").display = False
+        self.query_one("#tools-box").display = False
 
     # -- what is shown ------------------------------------------------------------------------
 
@@ -123,10 +127,18 @@ class CasePane(Vertical):
         s = self.session
         self.query_one("#side-baseline", SideInfo).show("BASELINE", s.baseline, b, self.sample % max(nb, 1), nb, prov.get("baseline"), sb)
         self.query_one("#side-candidate", SideInfo).show("CANDIDATE", s.candidate, c, self.sample % max(nc, 1), nc, prov.get("candidate"), sc)
+        self.update_tool_calls(entry, b, c)
         note = self.query_one("#note", Input)
         if not note.has_focus:
             note.value = entry.mine.note or "" if entry.mine else ""
         self.update_diff(keep_scroll=keep_scroll and not changed)
+
+    def update_tool_calls(self, entry: Entry, b: Any, c: Any) -> None:
+        """The shown samples' tool calls as their own aligned block (hidden when neither calls one)."""
+        box = self.query_one("#tools-box")
+        box.display = has_calls(b, c)
+        if box.display:
+            self.query_one(ToolCalls).show(*answers(b, c, entry.case.tools))
 
     def update_title(self) -> None:
         if self.entry is not None:
