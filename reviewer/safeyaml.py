@@ -18,6 +18,8 @@ Imports only :mod:`reviewer.errors`; every layer may use it.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import os
 from pathlib import Path
@@ -31,6 +33,7 @@ __all__ = [
     "FileProblem",
     "check_depth",
     "decode_utf8",
+    "fast_yaml",
     "json_value",
     "load_yaml",
     "make_yaml",
@@ -142,7 +145,8 @@ def json_value(raw: str, file: str | Path, line: int, *, max_depth: int = MAX_DE
         value = json.loads(raw)
     except RecursionError:
         raise FileProblem(str(file), line, f"nested deeper than {max_depth} levels") from None
-    check_depth(value, file, line, max_depth)
+    if raw.count("[") + raw.count("{") > max_depth:  # depth ≤ the number of openers: most lines need no walk
+        check_depth(value, file, line, max_depth)
     return value
 
 
@@ -269,3 +273,158 @@ def load_yaml(text: str, file: str | Path, *, typ: str = "safe", yaml: Any = Non
         line = mark.line + 1 if mark is not None else 1
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise FileProblem(str(file), line, f"invalid YAML: {first}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Fast reading: LibYAML's parser, our own bounded construction
+# ---------------------------------------------------------------------------------------------
+
+_STR = "tag:yaml.org,2002:str"
+_RESOLVERS: dict[str | None, list[tuple[str, Any]]] | None = None
+
+
+def _resolvers() -> dict[str | None, list[tuple[str, Any]]]:
+    """ruamel's own YAML 1.2 implicit resolvers by first character, so a plain scalar means what it
+    means to the round-trip loader (``yes`` is a string, ``0o17`` an int), not PyYAML's YAML 1.1."""
+    global _RESOLVERS
+    if _RESOLVERS is None:
+        from ruamel.yaml.resolver import implicit_resolvers
+
+        table: dict[str | None, list[tuple[str, Any]]] = {}
+        for versions, tag, regexp, first in implicit_resolvers:
+            if (1, 2) in versions:
+                chars: list[str | None] = list(first) if first else [None]
+                for ch in chars:
+                    table.setdefault(ch, []).append((tag, getattr(regexp, "lazy_self", lambda: regexp)().match))
+        _RESOLVERS = table
+    return _RESOLVERS
+
+
+@functools.lru_cache(maxsize=4096)
+def _typed_scalar(text: str) -> Any:
+    """A plain scalar that resolves to a non-string (``80``, ``0.6``, ``true``, a date), built by
+    ruamel itself; suites repeat the same few, so each is built once."""
+    return make_yaml("safe").load(text)
+
+
+class _Unsure(Exception):
+    """The fast reader met something it does not build the way ruamel does: use ruamel."""
+
+
+def fast_yaml(text: str, *, max_depth: int = MAX_DEPTH, alias_budget: int = ALIAS_BUDGET) -> tuple[Any, dict[int, int]] | None:
+    """One YAML document as plain values, parsed by LibYAML (PyYAML's C parser) and built here with
+    ruamel's YAML 1.2 meaning of plain scalars, the same depth and alias budgets as
+    :func:`load_yaml`, and ``{id(mapping): line}`` for every mapping (1-based). Returns None
+    whenever it cannot vouch that the result is what the bounded ruamel loader would build
+    (no LibYAML, a syntax error, tags, merge keys, duplicate keys, a budget passed, several
+    documents, characters ruamel refuses): the caller then loads with :func:`load_yaml`, which
+    says what is wrong with file and line."""
+    try:  # PyYAML built with LibYAML (optional: without it every file takes the ruamel path)
+        ev = importlib.import_module("yaml.events")
+        CParser = importlib.import_module("yaml._yaml").CParser
+    except ImportError:
+        return None
+    from ruamel.yaml.reader import Reader
+
+    if Reader.NON_PRINTABLE.search(text):
+        return None
+    try:
+        return _build(CParser(text), ev, max_depth, alias_budget)
+    except (_Unsure, RecursionError):
+        return None
+    except Exception as e:  # LibYAML's own errors (yaml.YAMLError) and anything odd: ruamel decides
+        if type(e).__module__.startswith("yaml") or isinstance(e, ValueError | TypeError):
+            return None
+        raise
+
+
+def _build(parser: Any, ev: Any, max_depth: int, alias_budget: int) -> tuple[Any, dict[int, int]]:
+    resolvers = _resolvers()
+    default = resolvers.get(None, [])
+    Scalar, MapStart, SeqStart, Alias = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent, ev.AliasEvent
+    MapEnd, SeqEnd, DocStart, DocEnd = ev.MappingEndEvent, ev.SequenceEndEvent, ev.DocumentStartEvent, ev.DocumentEndEvent
+    lines: dict[int, int] = {}
+    anchors: dict[str, tuple[Any, int, int]] = {}  # anchor → (value, expanded nodes, depth)
+    open_anchors: set[str] = set()
+    # frame: [container, is_map, pending key (or _NOKEY), anchor, size, depth]
+    nokey = object()
+    stack: list[list[Any]] = []
+    own = extra = 0
+    root: Any = nokey
+    docs = 0
+    get = parser.get_event
+    while True:
+        e = get()
+        cls = type(e)
+        if cls is Scalar:
+            own += 1  # counted as ruamel's composer counts: once the node is complete
+            if len(stack) >= max_depth or (e.tag is not None and e.tag != "!" and e.tag != _STR):
+                raise _Unsure
+            v = e.value
+            if e.implicit[0] and e.tag is None:
+                for tag, match in resolvers.get(v[:1], default) if v else resolvers.get("", default):
+                    if match(v):
+                        if tag == "tag:yaml.org,2002:merge" or tag == "tag:yaml.org,2002:value":
+                            raise _Unsure
+                        v = _typed_scalar(v)
+                        break
+            value, size, depth = v, 1, 1
+            if e.anchor is not None:
+                anchors[e.anchor] = (value, 1, 1)
+        elif cls is MapStart or cls is SeqStart:
+            if e.tag is not None or len(stack) >= max_depth:
+                raise _Unsure
+            c: Any = {} if cls is MapStart else []
+            if cls is MapStart:
+                lines[id(c)] = e.start_mark.line + 1
+            if e.anchor is not None:
+                open_anchors.add(e.anchor)
+            stack.append([c, cls is MapStart, nokey, e.anchor, 1, 1])
+            continue
+        elif cls is MapEnd or cls is SeqEnd:
+            own += 1
+            c, _, _, anchor, size, depth = stack.pop()
+            value = c
+            if anchor is not None:
+                open_anchors.discard(anchor)
+                anchors[anchor] = (value, size, depth)
+        elif cls is Alias:
+            if e.anchor in open_anchors or e.anchor not in anchors:
+                raise _Unsure  # recursive or unknown: ruamel says which
+            value, size, depth = anchors[e.anchor]
+            extra += size
+            if extra > alias_budget + 4 * own:
+                raise _Unsure
+            if len(stack) + depth > max_depth:
+                raise _Unsure
+        elif cls is DocStart:
+            docs += 1
+            if docs > 1 or e.version is not None or e.tags:
+                raise _Unsure
+            continue
+        elif cls is DocEnd:
+            continue
+        elif cls is ev.StreamEndEvent:
+            return (None if root is nokey else root), lines
+        else:  # StreamStart
+            continue
+        if not stack:
+            root = value
+            continue
+        top = stack[-1]
+        top[4] += size
+        if depth + 1 > top[5]:
+            top[5] = depth + 1
+        if top[1]:
+            if top[2] is nokey:
+                if isinstance(value, dict | list):
+                    raise _Unsure  # a complex key
+                key = str(value)
+                if key in top[0]:
+                    raise _Unsure  # a duplicate key: ruamel refuses it
+                top[2] = key
+            else:
+                top[0][top[2]] = value
+                top[2] = nokey
+        else:
+            top[0].append(value)

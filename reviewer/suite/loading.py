@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from ..errors import Problem, ReviewerError
-from ..safeyaml import FileProblem, json_value, load_yaml, read_text
+from ..safeyaml import FileProblem, fast_yaml, json_value, load_yaml, read_text
 from .models import Suite
 
 __all__ = ["LoadedSuite", "Problem", "SuiteError", "load_suite"]
@@ -69,6 +69,28 @@ def load_suite(path: str | Path) -> LoadedSuite:
 
 
 def _load_yaml(p: Path, text: str) -> LoadedSuite:
+    """Read with the fast loader (LibYAML's parser, bounded, plain values, the line of every
+    case); only when that cannot vouch for the file or the suite has problems, read it again with
+    the round-trip loader, whose marks place every problem (the wording is the same either way)."""
+    fast = fast_yaml(text)
+    if fast is not None and isinstance(fast[0], dict):
+        data, lines = fast
+        if isinstance(data.get("cases"), list) and "suite" not in data:
+            data["suite"] = p.stem
+        case_lines: dict[str, int] = {}
+        cases = data.get("cases")
+        if isinstance(cases, list):
+            for c in cases:
+                if isinstance(c, dict) and isinstance(c.get("id"), str):
+                    case_lines.setdefault(c["id"], lines[id(c)])
+        try:
+            return _validate(p, data, lambda loc: 1, "yaml", case_lines)
+        except SuiteError:
+            pass  # placed precisely below
+    return _load_yaml_marked(p, text)
+
+
+def _load_yaml_marked(p: Path, text: str) -> LoadedSuite:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     try:
