@@ -15,7 +15,7 @@ from .errors import ReviewerError, UsageError  # noqa: F401  (UsageError re-expo
 #: Help order; modules not named here come after, alphabetically.
 ORDER = [
     "demo", "review", "run", "diff", "comparisons", "runs", "suites", "add_case", "import_",
-    "export", "signoff", "verify", "gate", "probe", "history", "judge", "labels", "doctor",
+    "export", "signoff", "verify", "gate", "probe", "history", "judge", "labels", "batches", "doctor",
 ]  # fmt: skip
 
 

@@ -13,6 +13,7 @@ Never imports the providers, the diff engine or Textual. API keys never reach th
 
 from __future__ import annotations
 
+from .batches import BatchesMixin
 from .comparisons import resolve_comparison_id
 from .core import connect_readonly
 from .errors import StoreDamaged, StoreError, StoreReadOnly, damaged_message, sqlite_error_message, why_not_writable
@@ -44,7 +45,7 @@ __all__ = [
 ]  # fmt: skip
 
 
-class Store(LabelsMixin, JudgmentsMixin):
+class Store(LabelsMixin, JudgmentsMixin, BatchesMixin):
     """One SQLite file. Safe to share between threads of one process (writes are serialised
     by a lock) and between processes (WAL + busy timeout). ``Store(path, readonly=..., busy_timeout_ms=...,
     on_wait=...)``: see :class:`reviewer.store.core.StoreCore`."""

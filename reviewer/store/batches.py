@@ -1,9 +1,8 @@
 """Provider batches of ``reviewer run --batch``: the ``batches`` and ``batch_requests`` tables.
 
 Functions taking a store (what ``reviewer.batch`` calls) and :class:`BatchesMixin`, the same as
-``Store`` methods once it is listed among ``Store``'s bases. :data:`V4_SQL` is meant to be appended to
-``schema.MIGRATIONS`` (as ``_v4``); until it is, the tables are created on first use
-(``CREATE TABLE IF NOT EXISTS``, in the store's own transaction), and stay harmless after.
+``Store`` methods (``Store`` lists it among its bases). The tables are schema migration 4
+(:data:`reviewer.store.schema.V4_SQL`).
 
 A batch row is written *before* the provider is asked to create the batch (status ``submitting``,
 with every request's (case, sample, cache key) under its ``custom_id``), and updated with the
@@ -22,42 +21,10 @@ from typing import Any
 from .core import StoreCore
 from .records import now_iso
 
-__all__ = ["V4_SQL", "BatchRecord", "BatchesMixin"]
+__all__ = ["BatchRecord", "BatchesMixin"]
 
 Store = StoreCore  # every function takes the store (a StoreCore)
 
-V4_SQL = """        CREATE TABLE IF NOT EXISTS batches (      -- a provider batch of one side of a comparison
-            id INTEGER PRIMARY KEY,
-            provider TEXT NOT NULL,          -- openai / openai-responses / anthropic
-            base_url TEXT,                   -- the endpoint, without credentials
-            model TEXT NOT NULL,
-            endpoint TEXT NOT NULL,          -- /v1/chat/completions, /v1/responses, /v1/messages
-            comparison_id INTEGER NOT NULL,
-            run_id INTEGER NOT NULL,
-            side TEXT NOT NULL,              -- baseline / candidate
-            batch_id TEXT,                   -- the provider's id, NULL while being submitted
-            input_file_id TEXT,              -- OpenAI: the uploaded JSONL
-            status TEXT NOT NULL,            -- submitting, then the provider's status (in_progress, ended ...)
-            request_count INTEGER NOT NULL,
-            succeeded INTEGER NOT NULL DEFAULT 0,
-            failed INTEGER NOT NULL DEFAULT 0,
-            expired INTEGER NOT NULL DEFAULT 0,
-            errors TEXT,                     -- the batch's own errors (JSON), e.g. a failed validation
-            results TEXT,                    -- JSON: output_file_id / error_file_id / results_url
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            collected_at TEXT                -- every result stored (NULL: it may still answer)
-        );
-        CREATE INDEX IF NOT EXISTS batches_run ON batches(run_id, collected_at);
-        CREATE TABLE IF NOT EXISTS batch_requests (
-            batch INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
-            custom_id TEXT NOT NULL,
-            case_id TEXT NOT NULL,
-            sample INTEGER NOT NULL,
-            cache_key TEXT NOT NULL,
-            PRIMARY KEY (batch, custom_id)
-        ) WITHOUT ROWID;
-"""
 
 COLUMNS = (
     "id", "provider", "base_url", "model", "endpoint", "comparison_id", "run_id", "side", "batch_id", "input_file_id",
@@ -105,31 +72,12 @@ def _row(r: tuple[Any, ...]) -> BatchRecord:
     return BatchRecord(**d)
 
 
-def ensure_schema(store: Store) -> None:
-    if getattr(store, "_batches_ready", False):
-        return
-    if not store.readonly:
-        with store.transaction() as c:
-            for stmt in V4_SQL.split(";"):
-                if stmt.strip():
-                    c.execute(stmt)
-    store._batches_ready = True  # type: ignore[attr-defined]
-
-
-def _has_tables(store: Store) -> bool:
-    if getattr(store, "_batches_ready", False):
-        return True
-    with store._lock:
-        return store._conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'batches'").fetchone() is not None
-
-
 def begin_batch(
     store: Store, *, provider: str, base_url: str | None, model: str, endpoint: str, comparison_id: int, run_id: int,
     side: str, requests: Iterable[tuple[str, str, int, str]],
 ) -> int:  # fmt: skip
     """Record a batch about to be submitted, with its requests (custom_id, case, sample, cache key),
     in one transaction; returns its local id. Called before the provider hears of it."""
-    ensure_schema(store)
     ts = now_iso()
     with store.transaction() as c:
         cur = c.execute(
@@ -155,7 +103,6 @@ def begin_batch(
 def update_batch(store: Store, local_id: int, **fields: Any) -> None:
     """Set columns of a batch (``batch_id``, ``input_file_id``, ``status``, counts, ``errors``,
     ``results``, ``collected_at``); ``updated_at`` is set too."""
-    ensure_schema(store)
     bad = set(fields) - set(COLUMNS[8:])
     if bad:
         raise ValueError(f"not batch columns: {sorted(bad)}")
@@ -170,7 +117,6 @@ def update_batch(store: Store, local_id: int, **fields: Any) -> None:
 
 def delete_batch(store: Store, local_id: int) -> None:
     """Forget a batch that never reached the provider (its submission failed)."""
-    ensure_schema(store)
     with store.transaction() as c:
         c.execute("DELETE FROM batch_requests WHERE batch = ?", (local_id,))
         c.execute("DELETE FROM batches WHERE id = ?", (local_id,))
@@ -178,8 +124,6 @@ def delete_batch(store: Store, local_id: int) -> None:
 
 def batches(store: Store, *, run_id: int | None = None, open_only: bool = False) -> list[BatchRecord]:
     """Batches, oldest first: all of them, or a run's; ``open_only``: those not yet collected."""
-    if not _has_tables(store):  # a store that never had a batch: nothing created for a look
-        return []
     sql = f"SELECT {', '.join(COLUMNS)} FROM batches WHERE 1"
     params: list[Any] = []
     if run_id is not None:
@@ -194,8 +138,6 @@ def batches(store: Store, *, run_id: int | None = None, open_only: bool = False)
 
 def find_batch(store: Store, ref: str) -> BatchRecord | None:
     """A batch by the provider's id, or by its local number."""
-    if not _has_tables(store):
-        return None
     with store._lock:
         row = store._conn.execute(f"SELECT {', '.join(COLUMNS)} FROM batches WHERE batch_id = ?", (ref,)).fetchone()
         if row is None and ref.isdigit():
@@ -205,7 +147,6 @@ def find_batch(store: Store, ref: str) -> BatchRecord | None:
 
 def batch_requests(store: Store, local_id: int) -> dict[str, tuple[str, int, str]]:
     """custom_id -> (case id, sample, cache key) of a batch."""
-    ensure_schema(store)
     with store._lock:
         cur = store._conn.execute("SELECT custom_id, case_id, sample, cache_key FROM batch_requests WHERE batch = ?", (local_id,))
         return {r[0]: (r[1], r[2], r[3]) for r in cur}
@@ -213,8 +154,6 @@ def batch_requests(store: Store, local_id: int) -> dict[str, tuple[str, int, str
 
 def submitted_keys(store: Store, run_id: int, *, open_only: bool) -> set[tuple[str, int]]:
     """(case, sample) of a run's requests in its batches (only those not yet collected, or all)."""
-    if not _has_tables(store):
-        return set()
     sql = "SELECT r.case_id, r.sample FROM batch_requests r JOIN batches b ON b.id = r.batch WHERE b.run_id = ?"
     if open_only:
         sql += " AND b.collected_at IS NULL"
@@ -222,10 +161,6 @@ def submitted_keys(store: Store, run_id: int, *, open_only: bool) -> set[tuple[s
         return {(r[0], r[1]) for r in store._conn.execute(sql, (run_id,))}
 
 
-def _v4(db: object) -> None:
-    """Provider batches (``reviewer run --batch``): each batch of a side, its state, and the
-    (case, sample, cache key) of each of its requests by ``custom_id``, recorded before it is sent."""
-    db.executescript(V4_SQL)  # type: ignore[attr-defined]
 
 
 class BatchesMixin(StoreCore):

@@ -106,7 +106,7 @@ class StoreCore:
         except sqlite3.Error as e:
             conn.close()
             if _code(e) in (_CORRUPT, _NOTADB):
-                raise StoreDamaged(f"{self.path}: not a reviewer database, or a damaged one ({e})") from None
+                raise StoreDamaged(damaged_message(self.path, f"not a reviewer database, or a damaged one: {e}")) from None
             raise StoreError(sqlite_error_message(e, self.path)) from None
         self._conn = conn
         self.journal_mode = mode

@@ -180,7 +180,47 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.executescript(V3_SQL)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+V4_SQL = """        CREATE TABLE IF NOT EXISTS batches (      -- a provider batch of one side of a comparison
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,          -- openai / openai-responses / anthropic
+            base_url TEXT,                   -- the endpoint, without credentials
+            model TEXT NOT NULL,
+            endpoint TEXT NOT NULL,          -- /v1/chat/completions, /v1/responses, /v1/messages
+            comparison_id INTEGER NOT NULL,
+            run_id INTEGER NOT NULL,
+            side TEXT NOT NULL,              -- baseline / candidate
+            batch_id TEXT,                   -- the provider's id, NULL while being submitted
+            input_file_id TEXT,              -- OpenAI: the uploaded JSONL
+            status TEXT NOT NULL,            -- submitting, then the provider's status (in_progress, ended ...)
+            request_count INTEGER NOT NULL,
+            succeeded INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            expired INTEGER NOT NULL DEFAULT 0,
+            errors TEXT,                     -- the batch's own errors (JSON), e.g. a failed validation
+            results TEXT,                    -- JSON: output_file_id / error_file_id / results_url
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            collected_at TEXT                -- every result stored (NULL: it may still answer)
+        );
+        CREATE INDEX IF NOT EXISTS batches_run ON batches(run_id, collected_at);
+        CREATE TABLE IF NOT EXISTS batch_requests (
+            batch INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+            custom_id TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            sample INTEGER NOT NULL,
+            cache_key TEXT NOT NULL,
+            PRIMARY KEY (batch, custom_id)
+        ) WITHOUT ROWID;
+"""
+
+
+def _v4(db: sqlite_utils.Database) -> None:
+    """Provider batches (``reviewer run --batch``): each batch of a side, its state, and the
+    (case, sample, cache key) of each of its requests by ``custom_id``, recorded before it is sent."""
+    db.executescript(V4_SQL)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: What each table is for (the columns are described by their comments in the migrations above).
@@ -194,6 +234,8 @@ TABLE_NOTES = {
     "assessments": "Cache of the diff engine's verdicts per comparison; stale when its key differs.",
     "signoffs": "Who approved a comparison's changelog, and which body they approved.",
     "judgments": "A pairwise judge's answers (`reviewer judge`): suggestions, never labels.",
+    "batches": "A provider batch of one side (`reviewer run --batch`), recorded before it is sent.",
+    "batch_requests": "Each request of a batch by its custom_id: case, sample and cache key.",
 }
 
 #: What a column holds where its migration wrote no comment: by name, then (table, name).
@@ -222,6 +264,13 @@ COLUMN_NOTES: dict[str | tuple[str, str], str] = {
     ("suites", "name"): "the suite's `suite:` name",
     ("suites", "format"): "the file format it was read from (yaml, jsonl, promptfoo…)",
     ("runs", "provider"): "provider prefix of the SPEC (openai, anthropic, recorded, run…)",
+    ("batches", "model"): "the model every request of the batch asks",
+    ("batches", "request_count"): "requests in the batch",
+    ("batches", "succeeded"): "requests answered, as the provider last counted them",
+    ("batches", "failed"): "requests that ended in an error",
+    ("batches", "expired"): "requests the provider did not answer in time",
+    ("batch_requests", "batch"): "the batch (`batches.id`)",
+    ("batch_requests", "custom_id"): "the id the request was sent under; results come back by it, in any order",
     ("runs", "base_url"): "the endpoint's base URL (never credentials)",
     ("runs", "samples"): "answers asked per case",
     ("runs", "started_at"): "when the run started",
@@ -250,7 +299,7 @@ _KEYWORDS = {"UNIQUE", "PRIMARY", "CHECK", "FOREIGN", "CONSTRAINT"}
 def column_docs() -> dict[tuple[str, str], tuple[str, str]]:
     """(table, column) -> (definition, comment) as the migrations' SQL text writes them."""
     docs: dict[tuple[str, str], tuple[str, str]] = {}
-    texts = [V1_SQL.format(verdicts=_sql_list(tuple(v.value for v in Verdict))), V2_SQL, V3_SQL]
+    texts = [V1_SQL.format(verdicts=_sql_list(tuple(v.value for v in Verdict))), V2_SQL, V3_SQL, V4_SQL]
     for text in texts:
         table = None
         for raw in text.splitlines():
@@ -275,7 +324,7 @@ def column_docs() -> dict[tuple[str, str], tuple[str, str]]:
 
 def _table_comments() -> dict[str, str]:
     found: dict[str, str] = {}
-    for text in (V1_SQL, V2_SQL, V3_SQL):
+    for text in (V1_SQL, V2_SQL, V3_SQL, V4_SQL):
         for raw in text.splitlines():
             code, _, comment = raw.partition("--")
             if (m := _CREATE.search(code)) and comment.strip():
