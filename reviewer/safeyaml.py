@@ -358,7 +358,7 @@ def _build(parser: Any, ev: Any, max_depth: int, alias_budget: int) -> tuple[Any
         cls = type(e)
         if cls is Scalar:
             own += 1  # counted as ruamel's composer counts: once the node is complete
-            if len(stack) >= max_depth or (e.tag is not None and e.tag != "!" and e.tag != _STR):
+            if len(stack) >= max_depth or (e.tag is not None and e.tag != _STR):  # ruamel reads `! 12` as 12
                 raise _Unsure
             v = e.value
             if e.implicit[0] and e.tag is None:
@@ -417,9 +417,9 @@ def _build(parser: Any, ev: Any, max_depth: int, alias_budget: int) -> tuple[Any
             top[5] = depth + 1
         if top[1]:
             if top[2] is nokey:
-                if isinstance(value, dict | list):
-                    raise _Unsure  # a complex key
-                key = str(value)
+                if type(value) is not str:
+                    raise _Unsure  # a complex key, or 1 and true (equal keys to ruamel)
+                key = value
                 if key in top[0]:
                     raise _Unsure  # a duplicate key: ruamel refuses it
                 top[2] = key
