@@ -93,7 +93,7 @@ def test_added_defaults_to_today(suite: Path, capsys):
 def test_from_log_line_becomes_a_case_with_the_request_params(suite: Path, log: Path, tmp_path: Path, capsys):
     good = tmp_path / "good.txt"
     good.write_text("Yes, within 30 days; after that we offer store credit.\n")
-    code, out, err = cli(capsys, str(suite), "--id", "inc-1", "--from-log", f"{log}:1", "--reference", str(good), "--added", "2026-05-01")
+    code, _out, err = cli(capsys, str(suite), "--id", "inc-1", "--from-log", f"{log}:1", "--reference", str(good), "--added", "2026-05-01")
     assert code == 0, err
     case = load_suite(suite).suite.case("inc-1")
     assert case.system == "Be brief." and case.prompt == "Can I get a refund after 40 days?"

@@ -53,7 +53,7 @@ def requested(srv: FakeProvider, since: int = 0) -> list[tuple[str, str]]:
     out = []
     for r in srv.requests[since:]:
         prompt = r.body["messages"][-1]["content"]
-        out.append((r.body["model"], "case-%03d" % int(prompt.split()[2].rstrip("?"))))
+        out.append((r.body["model"], f"case-{int(prompt.split()[2].rstrip('?')):03d}"))
     return out
 
 
@@ -78,7 +78,7 @@ def test_resume_after_interruption_repeats_nothing_and_loses_nothing(tmp_path, e
             proc.kill()
         else:
             proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
         first = stored(db)
         assert 20 <= len(first) < 80
         if how == "ctrl-c":

@@ -76,7 +76,7 @@ def test_long_lines_wrap_inside_their_column(files, capsys):
     long_old = "word " * 60 + "end"
     long_new = "word " * 60 + "finish"
     a, b = files(long_old, long_new)
-    rc, out, _ = cli(capsys, a, b, "--width", "100")
+    _rc, out, _ = cli(capsys, a, b, "--width", "100")
     body = [line for line in out.splitlines() if "│" in line]
     assert len(body) > 3 and all(len(line) <= 100 for line in body)
     assert len({line.index("│") for line in body}) == 1  # the divider stays in one column
@@ -97,10 +97,10 @@ def test_unchanged_runs_fold_with_context(files, capsys):
     changed = list(body)
     changed[19] = "line twenty"
     a, b = files("\n".join(body) + "\n", "\n".join(changed) + "\n")
-    rc, out, _ = cli(capsys, a, b, "--width", "80")
+    _rc, out, _ = cli(capsys, a, b, "--width", "80")
     assert "⋯ 16 unchanged lines" in out and "⋯ 17 unchanged lines" in out
     assert "line 17" in out and "line 23" in out and "line 16" not in out
-    rc, out, _ = cli(capsys, a, b, "--width", "80", "--context", "-1")
+    _rc, out, _ = cli(capsys, a, b, "--width", "80", "--context", "-1")
     lines = out.splitlines()
     assert "⋯" not in out
     assert any(line.endswith("│ line 1") for line in lines) and any(line.endswith("│ line 40") for line in lines)
@@ -166,7 +166,7 @@ def test_json_reformatted_only(files, capsys):
 
 def test_signals_in_the_summary(files, capsys):
     a, b = files('{"answer": 42}', "I'm sorry, but I can't help with that.")
-    rc, out, _ = cli(capsys, a, b, "--width", "80")
+    _rc, out, _ = cli(capsys, a, b, "--width", "80")
     assert "refusal    gained: phrase: \"I'm sorry, but I can't\"" in out
     assert "format     JSON dropped (was bare)" in out
     assert "old        " in out and "JSON bare" in out

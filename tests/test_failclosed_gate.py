@@ -65,7 +65,7 @@ def test_a_typo_in_the_candidate_fails_the_run_and_the_gate(tmp_path, env):
     # run: exit 1, the failures listed, the comparison stored all the same
     assert run.returncode == 1, run.stderr
     assert run.stdout.strip() == "1" and "Traceback" not in run.stderr
-    assert "6 calls failed" in run.stderr and f"candidate echo-a #0: 404" in run.stderr
+    assert "6 calls failed" in run.stderr and "candidate echo-a #0: 404" in run.stderr
     assert "Exit 1: 6 calls ended in an error (--allow-errors" in run.stderr
     assert allowed.returncode == 0 and allowed.stdout.strip() == "1", allowed.stderr  # resumed, still failing
     assert "6 calls failed" in allowed.stderr

@@ -147,7 +147,7 @@ def test_run_name_must_be_new(tmp_path: Path, capsys):
     log = write_log(tmp_path / "prod.jsonl", log_lines())
     db = tmp_path / "r.db"
     assert cli(capsys, str(log), "--as-run", "prod", "--db", str(db))[0] == 0
-    code, out, err = cli(capsys, str(log), "--as-run", "prod", "--db", str(db))
+    code, _out, err = cli(capsys, str(log), "--as-run", "prod", "--db", str(db))
     assert code == 2 and err == "reviewer import: --as-run prod: a run with that name exists (run 1); choose another name\n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -179,7 +180,7 @@ def test_store_import_is_all_or_nothing(tmp_path: Path):
     assert counts(db) == {"suites": 0, "runs": 0, "outputs": 0, "comparisons": 0}
     # A duplicate (case, sample) in one run fails inside the transaction: nothing is left either.
     dup = [ImportedRun("log", "m", "r", [Output("a", 0, text="1"), Output("a", 0, text="2")])]
-    with Store(db) as s, pytest.raises(Exception):
+    with Store(db) as s, pytest.raises(sqlite3.IntegrityError):  # UNIQUE (run_id, case_id, sample)
         store_import(s, loaded, dup)
     assert counts(db) == {"suites": 0, "runs": 0, "outputs": 0, "comparisons": 0}
     with Store(db) as s:

@@ -8,11 +8,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from test_export import ADA, BOB, make_comparison
 
 from reviewer.errors import ReviewerError
 from reviewer.export.labels_io import export_labels, import_labels
 from reviewer.store import Store
-from test_export import ADA, BOB, make_comparison
 
 
 @pytest.fixture
@@ -83,11 +83,11 @@ def test_newer_label_wins_and_older_is_kept_out(two_machines):
 
 
 def test_concatenated_files_merge_two_reviewers(two_machines):
-    tmp, a, ca, b, cb = two_machines
+    tmp, a, ca, b, _cb = two_machines
     lines = export_labels(a, ca)
     ada = [ln for ln in lines if json.loads(ln)["reviewer"] == ADA]
     bob = [ln for ln in lines if json.loads(ln)["reviewer"] == BOB]
-    f = write(tmp / "all.jsonl", ada + [""] + bob)  # `cat ada.jsonl bob.jsonl`, blank lines allowed
+    f = write(tmp / "all.jsonl", [*ada, "", *bob])  # `cat ada.jsonl bob.jsonl`, blank lines allowed
     assert import_labels(b, f).added == len(lines)
 
 
@@ -156,7 +156,7 @@ def test_two_matching_comparisons_are_told_apart_by_outputs_or_into(two_machines
 def test_cli_export_and_import(two_machines, capsys):
     from reviewer.cli import main
 
-    tmp, a, ca, b, cb = two_machines
+    tmp, _a, _ca, b, cb = two_machines
     out = tmp / "labels.jsonl"
     assert main(["labels", "export", "--db", str(tmp / "a" / "reviewer.db"), "-o", str(out)]) == 0
     assert len(out.read_text().splitlines()) == 7
@@ -169,7 +169,7 @@ def test_cli_export_and_import(two_machines, capsys):
     lines = out.read_text().splitlines()
     obj = json.loads(lines[0])
     obj["case"] = "gone"
-    write(out, [json.dumps(obj)] + lines[1:])
+    write(out, [json.dumps(obj), *lines[1:]])
     assert main(["labels", "import", str(out), "--db", db_b]) == 1  # something was not imported
     err = capsys.readouterr().err
     assert f"reviewer labels: {out}:1: case 'gone' is not in comparison #{cb}" in err

@@ -81,8 +81,8 @@ def test_a_second_identical_run_waits_and_repeats_no_call(tmp_path, env):
             wait_for(lambda: "Waiting for" in (tmp_path / "second.err").read_text(), second)
             assert srv.count() == 1  # the second made no call while it waited
             srv.release.set()
-            out1, err1 = first.communicate(timeout=60)
-            out2, _ = second.communicate(timeout=60)
+            _out1, err1 = first.communicate(timeout=60)
+            _out2, _ = second.communicate(timeout=60)
         err2 = (tmp_path / "second.err").read_text()
         calls = srv.count()
     assert first.returncode == 0, err1

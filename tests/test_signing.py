@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_export import ADA, make_comparison
 
 from reviewer.export.signing import (
     NAMESPACE,
@@ -21,7 +22,6 @@ from reviewer.export.signing import (
     signature_info,
     verify_file,
 )
-from test_export import ADA, make_comparison
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="ssh-keygen is not installed")
 
@@ -171,7 +171,7 @@ def test_lines_added_to_the_body_are_reported_as_such(env, capsys):
 
 
 def test_a_signer_not_in_allowed_signers_is_named_by_key(env, capsys):
-    tmp, key = env
+    tmp, _key = env
     mallory, _ = keygen(tmp, "mallory_key", "mallory@example.com")
     export(tmp, mallory)
     code, _, err = verify(tmp, "CHANGELOG.md", capsys)

@@ -303,7 +303,7 @@ def test_adjusted_values_keep_the_input_order():
 @given(st.lists(st.floats(0, 1), max_size=30))
 def test_adjustment_properties(ps):
     h, q = holm(ps), benjamini_hochberg(ps)
-    for p, hp, qp in zip(ps, h, q):
+    for p, hp, qp in zip(ps, h, q, strict=True):
         assert p <= qp + 1e-12 <= hp + 2e-12 and hp <= 1.0
     # monotone in the raw p-values
     for i, j in combinations(range(len(ps)), 2):

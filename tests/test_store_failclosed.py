@@ -232,7 +232,7 @@ def test_a_lock_released_while_waiting_lets_the_import_through(made, tmp_path, e
     try:
         assert "waiting for the store" in p.stderr.readline()  # the visible message, before any timeout
         release(h)
-        out, err = p.communicate(timeout=60)
+        _out, err = p.communicate(timeout=60)
     finally:
         if p.poll() is None:
             p.kill()
