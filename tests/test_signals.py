@@ -447,3 +447,38 @@ def test_flips(b_kw, c_kw, refusal_flip, truncation_flip):
     c = output_signals(c_kw.pop("text", "An answer."), **c_kw)
     p = pair_signals(b, c)
     assert (p.refusal_flip, p.truncation_flip) == (refusal_flip, truncation_flip)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lead-ins: "Sure! Here's what you need to know." before the answer
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Sure! Here is what you need to know.\n\nRefunds take 5 days.", "Sure! Here is what you need to know."),
+        ("Certainly! Here is a summary:\n- refunds\n- returns", "Certainly! Here is a summary:"),
+        ("Great question. Here's a quick summary.\n\nShipping is free over $50.", "Great question. Here's a quick summary."),
+        ("Gerne! Hier ist die Übersicht:\n- A\n- B", "Gerne! Hier ist die Übersicht:"),
+        ("Refunds take 5 days.", None),  # the content itself
+        ("Sure.", None),  # nothing after it
+        ("Okay so the answer is 42 and that is all.", None),  # one paragraph: the answer
+        ("Here is the thing: you need two.\nMore text", None),  # not a paragraph of its own
+        ("Sure " + "word " * 40 + "\n\nrest", None),  # too long to be a lead-in
+        ('{"a": 1}', None),
+    ],
+)
+def test_lead_in(text, expected):
+    from reviewer.diff.signals import lead_in
+
+    assert lead_in(text) == expected
+
+
+def test_a_lead_in_that_appears_is_format_drift():
+    b = output_signals("Refunds take 5 days.\n\nContact support for more.")
+    c = output_signals("Sure! Here is what you need to know.\n\nRefunds take 5 days.\n\nContact support for more.")
+    assert c.lead_in == "Sure! Here is what you need to know." and b.lead_in is None
+    assert pair_signals(b, c).format_drift == ("lead-in added",)
+    assert pair_signals(c, b).format_drift == ("lead-in dropped",)
+    assert pair_signals(c, c).format_drift == ()

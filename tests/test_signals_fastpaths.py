@@ -109,7 +109,7 @@ def test_output_signals_passes_the_fields_in_this_order():
     # output_signals builds its result positionally: a new or moved field must be placed there too
     assert [f.name for f in dataclasses.fields(OutputSignals)] == [
         "json_shape", "json_valid", "schema_valid", "refusal", "refusal_reason", "truncated", "words", "chars",
-        "markdown", "error", "extracted", "refusal_source", "non_answer", "partial", "decline",
+        "markdown", "error", "extracted", "refusal_source", "non_answer", "partial", "decline", "lead_in",
     ]  # fmt: skip
     s = output_signals("I can't help with that.\n\n- one", error=None, words=7)
     assert (s.refusal, s.words, s.chars, s.markdown.bullets, s.error, s.refusal_source) == (True, 7, 30, 1, False, "text")

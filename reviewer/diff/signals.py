@@ -539,6 +539,10 @@ class OutputSignals:
     partial: bool = False
     #: What the text detector found (kind, span, matched text), also under a provider refusal.
     decline: Decline | None = None
+    #: A pleasantry or announcement paragraph before the answer ("Sure! Here's what you need to
+    #: know."), as written; None when the answer starts with its content. JSON answers have their
+    #: own flag (``extracted.preamble``).
+    lead_in: str | None = None
 
     @property
     def decline_span(self) -> tuple[int, int] | None:
@@ -552,6 +556,42 @@ class OutputSignals:
 
 
 _build_output_signals = frozen_builder(OutputSignals)
+
+
+#: How a lead-in opens: pleasantries and announcements of what follows (English, and the common
+#: forms in German, French, Spanish). Matched case-insensitively at the start of the answer.
+_LEAD_IN_OPENERS = (
+    r"sure|certainly|of course|absolutely|great question|good question|excellent question|happy to help"
+    r"|i'?d be (?:happy|glad) to|i(?:'m| am) (?:happy|glad) to|here(?:'s| is| are)|below (?:is|are)"
+    r"|okay|ok|alright|no problem|gladly|thanks for (?:asking|your question)"
+    r"|gerne|natürlich|klar|bien sûr|avec plaisir|voici|claro|por supuesto|con gusto|aquí (?:tienes|está)"
+)
+_LEAD_IN_FIRST = frozenset("SsCcOoAaGgHhIiBbNnTtKkVvPp")  # first letters of the openers: a cheap gate
+_LEAD_IN_RE = compiled(globals(), "_LEAD_IN_RE", rf"(?:{_LEAD_IN_OPENERS})\b", re.IGNORECASE)
+#: A lead-in is one short paragraph: at most this many words.
+LEAD_IN_MAX_WORDS = 25
+
+
+def lead_in(text: str) -> str | None:
+    """The opening paragraph when it is a lead-in before the content (a pleasantry or an
+    announcement such as "Certainly! Here is a summary:"), else None. Only the first 300
+    characters are read; the lead-in must be followed by a blank line, or end with ":" and a line
+    break, and more text must follow it."""
+    head = text[:300]
+    stripped = head.lstrip()
+    if not stripped or stripped[0] not in _LEAD_IN_FIRST:
+        return None
+    if not _LEAD_IN_RE.match(stripped):
+        return None
+    offset = len(head) - len(stripped)
+    ends = [i for i in (stripped.find("\n\n"), stripped.find(":\n")) if i > 0]
+    if not ends:
+        return None
+    end = min(ends) + (1 if stripped[min(ends)] == ":" else 0)
+    para = stripped[:end].strip()
+    if len(para.split()) > LEAD_IN_MAX_WORDS or not text[offset + end :].strip():
+        return None
+    return para
 
 
 def output_signals(
@@ -602,6 +642,7 @@ def output_signals(
         source is None and decline is not None and decline.kind == "non_answer",  # non_answer
         source is None and decline is not None and decline.kind == "partial",  # partial
         decline,
+        lead_in(text) if shape == "none" and error is None else None,  # lead_in
     )
 
 
@@ -664,6 +705,8 @@ def _format_drift(b: OutputSignals, c: OutputSignals) -> list[str]:
             before, after = getattr(b.extracted, flag), getattr(c.extracted, flag)
             if before != after:
                 out.append(f"{name} {'added' if after else 'dropped'}")
+    if bs == cs == "none" and (b.lead_in is None) != (c.lead_in is None):
+        out.append("lead-in added" if c.lead_in is not None else "lead-in dropped")
     bm, cm = b.markdown, c.markdown
     # bullets ↔ numbered is one change, not "bullets dropped" + "numbered list added"
     if bm.bullets and not bm.numbered and cm.numbered and not cm.bullets:
