@@ -376,8 +376,9 @@ class Replay:
                     if out is None:
                         async with sem:
                             out = self._dead_output(side, call, key) or await self._call(side, transport, call, key)
-                    # Committed (with the rest of this tick's answers) before this worker goes on.
-                    await committer.add(runs[side], out)
+                    # Committed (with the rest of this tick's answers) before this worker goes on;
+                    # counted when queued: an interruption commits what is queued (finally below).
+                    batch = committer.add(runs[side], out)
                     stats.done += 1
                     if out.error is not None:
                         stats.errors += 1
@@ -386,6 +387,7 @@ class Replay:
                         stats.input_tokens += out.input_tokens or 0
                         stats.output_tokens += out.output_tokens or 0
                     self.on_progress(side, stats)
+                    await batch
 
             tasks = []
             for side in SIDES:
