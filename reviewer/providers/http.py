@@ -93,6 +93,20 @@ class HTTPProvider:
             url = urls[path] = httpx.URL(f"{base.rstrip('/')}{path}" + (f"?{query}" if qmark else ""))
         return url
 
+    def _request_headers(self) -> httpx.Headers:
+        """The headers of every request, built once per distinct ``headers()`` (a key read from
+        the environment at each call may change; the parsed httpx.Headers is reused while not)."""
+        own = self.headers()
+        cached = self.__dict__.get("_headers")
+        if cached is not None and cached[0] == own:
+            return cached[1]
+        headers = {"content-type": "application/json", "accept": "application/json", **own}
+        if self.basic_auth:
+            headers["Authorization"] = self.basic_auth
+        built = httpx.Headers(headers)
+        self.__dict__["_headers"] = (own, built)
+        return built
+
     async def post(self, transport: httpx.AsyncBaseTransport, path: str, body: dict[str, Any], timeout: float) -> tuple[dict[str, Any], str | None, float]:
         """POST and return (JSON body, request id, latency ms); raise ProviderError on failure.
 
@@ -100,14 +114,11 @@ class HTTPProvider:
         event hooks) cost more CPU than the call itself at hundreds of calls a second and do
         nothing for a JSON API."""
         url = self.url(path)
-        headers = {"content-type": "application/json", "accept": "application/json", **self.headers()}
-        if self.basic_auth:
-            headers["Authorization"] = self.basic_auth
         request = httpx.Request(
             "POST",
             url,
-            headers=headers,
-            content=json.dumps(body, ensure_ascii=False).encode(),
+            headers=self._request_headers(),
+            content=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
             extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}},
         )
         started = time.perf_counter()
@@ -230,7 +241,7 @@ def transport_failure(exc: BaseException, url: httpx.URL, timeout: float) -> Pro
         return ProviderError(message, retryable=retryable, kind=kind, endpoint=where)
 
     dns_error = getattr(aiohttp, "ClientConnectorDNSError", ())  # aiohttp >= 3.11; before, a gaierror inside
-    if isinstance(cause, dns_error) or isinstance(cause, aiohttp.ClientConnectorError) and isinstance(cause.os_error, socket.gaierror):
+    if isinstance(cause, dns_error) or (isinstance(cause, aiohttp.ClientConnectorError) and isinstance(cause.os_error, socket.gaierror)):
         return fail(f"DNS lookup failed for {url.host} ({_reason(cause.os_error)})", kind="connect")
     if isinstance(cause, aiohttp.ClientConnectorCertificateError):
         return fail(f"TLS handshake with {where} failed: {_reason(cause.certificate_error)}", kind="connect", retryable=False)
@@ -246,7 +257,7 @@ def transport_failure(exc: BaseException, url: httpx.URL, timeout: float) -> Pro
         if os_error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
             return fail(f"{where} is unreachable ({_reason(os_error)})", kind="connect")
         return fail(f"cannot connect to {where}: {_reason(os_error)}", kind="connect")
-    if isinstance(cause, aiohttp.ConnectionTimeoutError) or isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) and not isinstance(cause, aiohttp.ClientError):
+    if isinstance(cause, aiohttp.ConnectionTimeoutError) or (isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) and not isinstance(cause, aiohttp.ClientError)):
         return fail(f"connecting to {where} timed out after {timeout:g} s", kind="connect")
     if isinstance(cause, (aiohttp.ServerTimeoutError, TimeoutError)) or isinstance(exc, httpx.TimeoutException):
         return fail(f"timed out after {timeout:g} s waiting for {where} to answer")
