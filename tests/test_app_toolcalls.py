@@ -85,3 +85,46 @@ async def test_text_only_cases_have_no_tool_block_and_the_filter_offers_tool_dri
         await pilot.press("enter")
         await pilot.pause()
         assert sorted(e.id for e in screen.state.view) == ["flights-two-passengers", "no-tool-for-small-talk", "weather-paris"]
+
+
+async def test_the_promote_form_suggests_tool_checks_from_what_the_answers_did(env):
+    from reviewer.app.promote import PromoteScreen
+
+    db, cid = env
+    app = ReviewApp(db, cid, reviewer=ME)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        suggested = {}
+        for case in ("flights-two-passengers", "weather-paris", "no-tool-for-small-talk"):
+            await goto(pilot, case)
+            await pilot.press("p")
+            await pilot.pause()
+            form = app.screen
+            assert isinstance(form, PromoteScreen)
+            suggested[case] = [c.label() for c in form.suggested]
+            await pilot.press("escape")
+            await pilot.pause()
+    # the suite's own checks are not suggested again (flights already has tool_args_schema, the
+    # weather case tool_called: get_weather, small talk no_tool_call)
+    assert suggested["flights-two-passengers"][0] == "tool_args: search_flights($.passengers=2)"
+    assert "tool_args_schema" not in suggested["flights-two-passengers"]
+    assert not any(s.startswith(("tool_called", "no_tool_call")) for s in suggested["weather-paris"] + suggested["no-tool-for-small-talk"])
+
+
+def test_suggested_tool_checks_pass_on_the_baseline_and_fail_on_the_candidate(tmp_path):
+    from reviewer.diff.checks import run_checks
+    from reviewer.session.promotion import suggest_tool_checks
+
+    store, cid = tool_comparison(tmp_path)
+    data = store.load_comparison(cid)
+    for case in data.suite.suite.cases:
+        b, c = data.baseline_outputs[case.id][0], data.candidate_outputs[case.id][0]
+        checks = suggest_tool_checks(b, c, case.tools)
+        if case.id in ("after-the-weather-call", "trip-summary-json"):
+            assert checks == []
+            continue
+        assert checks, case.id
+        on_b = run_checks(checks, b.text, tool_calls=b.tool_calls, tools=case.tools)
+        on_c = run_checks(checks, c.text, tool_calls=c.tool_calls, tools=case.tools)
+        assert all(r.passed for r in on_b), (case.id, on_b)
+        assert not all(r.passed for r in on_c), (case.id, on_c)

@@ -142,7 +142,8 @@ class PromoteScreen(ModalScreen[Case | None]):
         self.baseline_text = baseline_text
         self.candidate_text = candidate_text
         self.existing = list(case.checks)
-        self.suggested = [c for c in dict.fromkeys(suggested_checks) if c not in self.existing]
+        # first of each, by value (a tool_args check holds a dict: not hashable)
+        self.suggested = [c for i, c in enumerate(suggested_checks) if c not in suggested_checks[:i] and c not in self.existing]
         self.today = today
         self.default_origin = origin if origin is not None else (
             f"promoted from case {case.id}" + (f" ({case.origin})" if case.origin else "")
