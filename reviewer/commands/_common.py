@@ -6,10 +6,13 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from ..errors import UsageError
 from ..untrusted import make_visible
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 
 def add_db_option(p: argparse.ArgumentParser) -> None:
@@ -34,7 +37,7 @@ def lock_timeout_ms() -> int:
     return int(seconds * 1000)
 
 
-def open_store(args: argparse.Namespace, *, readonly: bool | Literal["auto"] = "auto"):  # -> Store, imported lazily
+def open_store(args: argparse.Namespace, *, readonly: bool | Literal["auto"] = "auto") -> Store:  # Store imported lazily
     """The store named by ``--db`` (or the default). ``"auto"`` (the default) opens it read-only
     when this process cannot write it, so reading commands work on a read-only mount or an
     immutable file and a write says why it cannot be done; ``True`` reads only; ``False``
@@ -78,7 +81,7 @@ def url_host(url: str | None) -> str | None:
     return f"{host}:{port}" if port else host
 
 
-def print_table(rows: list[list[str]], *, right: set[int] | frozenset[int] = frozenset(), file=None) -> None:
+def print_table(rows: list[list[str]], *, right: set[int] | frozenset[int] = frozenset(), file: IO[str] | None = None) -> None:
     """Aligned columns, two spaces apart; every cell made visible (no terminal escapes)."""
     from rich.cells import cell_len  # display width: CJK and emoji take two columns
 

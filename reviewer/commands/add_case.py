@@ -8,9 +8,12 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..suite import Case
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -120,7 +123,7 @@ _FIELD_OPTION = {"id": "--id", "tags": "--tag", "prompt": "--prompt", "messages"
                  "reference": "--reference", "checks": "--check", "origin": "--origin", "added": "--added"}  # fmt: skip
 
 
-def build_case(args: argparse.Namespace, *, today: date | None = None):
+def build_case(args: argparse.Namespace, *, today: date | None = None) -> Case:
     """The Case the options describe (raises UsageError naming the option)."""
     from pydantic import ValidationError
 

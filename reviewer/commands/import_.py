@@ -10,9 +10,13 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ._common import add_db_option, open_store
+
+if TYPE_CHECKING:
+    from ..suite import Suite
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -100,14 +104,14 @@ def _fresh(path: str | None, force: bool | None = None) -> Path | None:
     return out
 
 
-def _suite_text(out: Path, suite, notes, header: str) -> str:
+def _suite_text(out: Path, suite: Suite, notes: dict[str, list[str]], header: str) -> str:
     import json
 
     from ..importers.promptfoo import suite_yaml
     from ..suite_edit import case_to_file
 
     if out.suffix.lower() == ".jsonl":
-        head = {"suite": suite.suite, **({"description": suite.description} if suite.description else {})}
+        head: dict[str, Any] = {"suite": suite.suite, **({"description": suite.description} if suite.description else {})}
         if suite.defaults.params or suite.defaults.system:
             head["defaults"] = suite.defaults.model_dump(exclude_none=True)
         lines = [json.dumps(head, ensure_ascii=False)]
@@ -116,7 +120,7 @@ def _suite_text(out: Path, suite, notes, header: str) -> str:
     return suite_yaml(suite, notes, header=header)
 
 
-def _write_suite(out: Path, text: str, suite) -> None:
+def _write_suite(out: Path, text: str, suite: Suite) -> None:
     """Atomic write, after checking the file reads back as exactly ``suite``."""
     from ..suite import SuiteError, load_suite
     from ..suite_edit import write_text_atomic
