@@ -15,6 +15,7 @@ from .tools import _INHERITED, _LIFTED, _TOOL_NAME_RE, _json_type, _lift_params,
 
 __all__ = ["Case", "Defaults", "Message", "MessageToolCall", "Suite"]
 
+_SPACE = re.compile(r"\s")  # the characters str.isspace() means
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$")
 
 
@@ -208,7 +209,7 @@ class Case(_ToolFields):
     @classmethod
     def _tags_shape(cls, v: list[str]) -> list[str]:
         for t in v:
-            if not t or any(c.isspace() for c in t):
+            if not t or _SPACE.search(t):
                 raise ValueError(f"tag {t!r} must be non-empty without spaces")
         return v
 
@@ -363,8 +364,23 @@ class Suite(BaseModel):
 
     def digest(self) -> str:
         """SHA-256 of the suite's canonical content: comments and formatting don't change it."""
-        blob = json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        # The bytes of ``json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True,
+        # ensure_ascii=False)``, hashed a case at a time so that 50,000 cases are never one dump.
+        head = self.model_dump(mode="json", exclude_none=True, exclude={"cases"})
+        h = hashlib.sha256()
+        keys = sorted([*head, "cases"])
+        h.update(b"{")
+        for n, key in enumerate(keys):
+            h.update(((", " if n else "") + json.dumps(key) + ": ").encode())
+            if key != "cases":
+                h.update(json.dumps(head[key], sort_keys=True, ensure_ascii=False).encode())
+                continue
+            h.update(b"[")
+            for i, c in enumerate(self.cases):
+                h.update(((", " if i else "") + json.dumps(c.model_dump(mode="json", exclude_none=True), sort_keys=True, ensure_ascii=False)).encode())
+            h.update(b"]")
+        h.update(b"}")
+        return h.hexdigest()
 
     def case(self, case_id: str) -> Case:
         for c in self.cases:
