@@ -33,10 +33,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from words import WORDS  # noqa: E402  (bench/ is on sys.path when a bench runs)
+
 from reviewer.store import Output, Store  # noqa: E402
 from reviewer.suite import load_suite  # noqa: E402
 
-from words import WORDS  # noqa: E402  (bench/ is on sys.path when a bench runs)
 TAGS = ["billing", "shipping", "account", "policy", "json", "safety", "howto", "i18n", "summarize", "smalltalk"]
 
 
@@ -293,7 +294,7 @@ def child(db: Path, cid: int) -> None:
     """One open of the app, in its own process (so its RSS is the app's alone)."""
     global IMPORTS
     t = time.perf_counter()
-    import reviewer.app.app  # noqa: F401  (Textual and the app, as `reviewer review` imports them)
+    import reviewer.app.app
     import reviewer.app.screens.review  # noqa: F401
 
     IMPORTS = time.perf_counter() - t

@@ -37,10 +37,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from words import WORDS  # noqa: E402  (bench/ is on sys.path when a bench runs)
+
 from reviewer.diff.score import Assessment, Sample, assess_case, change_score, real_change, triage  # noqa: E402
 from reviewer.stats import distance_permutation_test  # noqa: E402
-
-from words import WORDS  # noqa: E402  (bench/ is on sys.path when a bench runs)
 
 KINDS = (
     "fenced_json", "preamble", "key_rename", "truncation", "refusal", "verbosity", "wrong_number", "bullets_to_prose",
@@ -151,7 +151,7 @@ def sample(rng: random.Random, m: CaseModel, kind: str | None = None) -> Sample:
             order[i], order[i + 1] = order[i + 1], order[i]
     units = [units[i] for i in order]
     number = m.number + (7 if kind == "wrong_number" else 0)
-    units[0] = units[0][:3] + ["within", str(number), "days"] + units[0][3:]
+    units[0] = [*units[0][:3], "within", str(number), "days", *units[0][3:]]
     if kind == "verbosity":
         total = sum(len(u) for u in units)
         extra, target = [], total * rng.uniform(0.3, 0.6)
@@ -164,7 +164,7 @@ def sample(rng: random.Random, m: CaseModel, kind: str | None = None) -> Sample:
         keys = list(m.json_keys)
         if kind == "key_rename":
             keys[1] = keys[1] + "_value" if not keys[1].endswith("s") else keys[1][:-1] + "_list"
-        fields = [f'  "{k}": "{" ".join(u)}"' for k, u in zip(keys, units)]
+        fields = [f'  "{k}": "{" ".join(u)}"' for k, u in zip(keys, units, strict=False)]
         text = "{\n" + ",\n".join(fields) + "\n}"
         if kind == "fenced_json":
             text = "```json\n" + text + "\n```"
@@ -271,7 +271,7 @@ def fit(seed: int, n_noise: int, per_kind: int, k: int = 3, target: float = 0.04
         texts = [s.text for s in c.baseline + c.candidate]
         p = None
         if a.change > 0 and a.within:
-            p = distance_permutation_test(lambda i, j: change_score(texts[i], texts[j]), k, k).p
+            p = distance_permutation_test(lambda i, j, texts=texts: change_score(texts[i], texts[j]), k, k).p
         rows.append((c.kind, a, p))
     chosen = None
     for step in range(0, 61):

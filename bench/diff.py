@@ -24,12 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from words import WORDS  # noqa: E402  (bench/ is on sys.path when a bench runs)
+
 from reviewer.diff.score import Sample, assess_case, score_pairs, score_word_lists  # noqa: E402
 from reviewer.diff.signals import output_signals  # noqa: E402
 from reviewer.diff.tokens import score_words_counted  # noqa: E402
 from reviewer.suite import Check  # noqa: E402
 
-from words import WORDS  # noqa: E402  (bench/ is on sys.path when a bench runs)
 PUNCT = [""] * 12 + [","] * 2 + ["."]
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fakeprovider import FakeProvider, error
+from fakeprovider import FakeProvider, error  # noqa: E402  (tests/ is put on sys.path just above)
 
 
 def run(tmp: Path, name: str, n: int, baseline: str, candidate: str) -> dict:

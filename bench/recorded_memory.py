@@ -23,11 +23,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-WORDS = (
+_TEXT = (
     "the order ships within two business days and you can track it from your account page once the "
     "label is printed refunds go back to the original payment method please allow five to seven days "
     "for the bank to show it our support team answers every message in the order it arrives"
-).split()
+)
+WORDS = tuple(_TEXT.split(" "))
 
 
 def text(rng: random.Random, n: int) -> str:

@@ -51,15 +51,15 @@ def scores(rows: list[dict], predict) -> tuple[dict[str, tuple[float, float, flo
     pred = [predict(r["text"]) for r in rows]
     per: dict[str, tuple[float, float, float, int]] = {}
     for c in CLASSES:
-        tp = sum(p == c and r["label"] == c for p, r in zip(pred, rows))
-        fp = sum(p == c and r["label"] != c for p, r in zip(pred, rows))
-        fn = sum(p != c and r["label"] == c for p, r in zip(pred, rows))
+        tp = sum(p == c and r["label"] == c for p, r in zip(pred, rows, strict=True))
+        fp = sum(p == c and r["label"] != c for p, r in zip(pred, rows, strict=True))
+        fn = sum(p != c and r["label"] == c for p, r in zip(pred, rows, strict=True))
         prec = tp / (tp + fp) if tp + fp else float("nan")
         rec = tp / (tp + fn) if tp + fn else float("nan")
         f1 = 2 * prec * rec / (prec + rec) if tp else 0.0
         per[c] = (prec, rec, f1, tp + fn)
-    agree = sum(p == r["label"] for p, r in zip(pred, rows)) / len(rows)
-    wrong = [(r, p) for p, r in zip(pred, rows) if p != r["label"]]
+    agree = sum(p == r["label"] for p, r in zip(pred, rows, strict=True)) / len(rows)
+    wrong = [(r, p) for p, r in zip(pred, rows, strict=True) if p != r["label"]]
     return per, agree, wrong
 
 

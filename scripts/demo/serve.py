@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         servers = {
             side: (port, [(side, built[side]["path"], MODEL_NAME)])
-            for side, port in zip(("baseline", "candidate"), ports)
+            for side, port in zip(("baseline", "candidate"), ports, strict=True)
         }
         where = {side: (side, MODEL_NAME) for side in quants}
 
