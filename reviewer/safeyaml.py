@@ -244,9 +244,10 @@ def make_yaml(typ: str = "rt", *, max_depth: int = MAX_DEPTH, alias_budget: int 
     if _COMPOSER is None:
         _COMPOSER = _bounded_composer_class()
     y = YAML(typ=typ, pure=True)
-    y.Composer = _COMPOSER
-    y._reviewer_max_depth = max_depth
-    y._reviewer_alias_budget = alias_budget
+    # attributes ruamel's YAML object does not declare: the bounded composer reads them off its loader
+    setattr(y, "Composer", _COMPOSER)  # noqa: B010
+    setattr(y, "_reviewer_max_depth", max_depth)  # noqa: B010
+    setattr(y, "_reviewer_alias_budget", alias_budget)  # noqa: B010
     return y
 
 
@@ -295,7 +296,8 @@ def _resolvers() -> dict[str | None, list[tuple[str, Any]]]:
             if (1, 2) in versions:
                 chars: list[str | None] = list(first) if first else [None]
                 for ch in chars:
-                    table.setdefault(ch, []).append((tag, getattr(regexp, "lazy_self", lambda: regexp)().match))
+                    compiled = regexp.lazy_self() if hasattr(regexp, "lazy_self") else regexp  # ruamel compiles lazily
+                    table.setdefault(ch, []).append((tag, compiled.match))
         _RESOLVERS = table
     return _RESOLVERS
 
