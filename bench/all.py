@@ -28,6 +28,10 @@ QUICK: dict[str, list[str]] = {
     "app": ["--cases", "1000"],
     "failclosed_providers": ["--cases", "100", "--body-mb", "2"],
     "toolcalls": ["--cases", "200", "--repeat", "1"],
+    "suite": ["--cases", "1000,10000"],
+    "signals": ["--quick"],
+    "batch": ["--cases", "2000"],
+    "recorded_memory": ["--quick"],
 }
 
 
