@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 
-from reviewer.session.state import FLAG_LABELS, FLAGS, SORT_LABELS, SORTS, VERDICT_LABELS, Filter
+from reviewer.session.state import FLAG_LABELS, FLAGS, JUDGE_DISAGREES, SORT_LABELS, SORTS, VERDICT_LABELS, Filter
 
 from .visible import make_visible
 
@@ -52,6 +52,8 @@ def commands_for(screen: ReviewScreen) -> list[tuple[str, Callable[[], object], 
         ("Label: undo the last label", s.action_undo, key("label.undo")),
         ("Next unreviewed case", s.action_next_unreviewed, key("cursor.next-unreviewed")),
         ("Next flagged case", s.action_next_flagged, key("cursor.next-flagged")),
+        ("Next case where the judge disagrees with your label", s.action_next_judge_disagreement,
+         key("cursor.next-judge-disagreement")),  # fmt: skip
         ("View: toggle JSON structural view", s.action_toggle_json, key("view.json")),
         ("View: toggle ignoring whitespace", s.action_toggle_whitespace, key("view.whitespace")),
         ("View: next sample pair", s.action_cycle_sample, key("view.sample")),
@@ -68,9 +70,18 @@ def commands_for(screen: ReviewScreen) -> list[tuple[str, Callable[[], object], 
         out.append((f"Filter: only {label}", partial(s.set_filter, Filter(verdicts=frozenset({v}))), "verdict"))
     for f in (*FLAGS, "disagreement"):
         out.append((f"Filter: only {FLAG_LABELS[f]}", partial(s.set_filter, Filter(flags=frozenset({f}))), "flag"))
+    if s.state.judged:
+        from reviewer.session.judge import JUDGE_LABELS
+
+        for v, label in JUDGE_LABELS.items():
+            out.append((f"Filter: only {label}", partial(s.set_filter, Filter(judges=frozenset({v}))), "judge"))
+        out.append(("Filter: only cases where the judge disagrees with your label",
+                    partial(s.set_filter, Filter(judges=frozenset({JUDGE_DISAGREES}))), "judge"))  # fmt: skip
     for tag in s.state.tags():
         out.append((f"Filter: only #{make_visible(tag).text}", partial(s.set_filter, Filter(tags=frozenset({tag}))), "tag"))
     for order in SORTS:
+        if order == "judge" and not s.state.judged:
+            continue
         out.append((f"Sort: {SORT_LABELS[order]}", partial(s.set_sort, order), f"{key('list.sort')} cycles".strip()))
     return out
 

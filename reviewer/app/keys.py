@@ -17,6 +17,8 @@ REVIEW_BINDINGS: list[BindingType] = [
     Binding("G", "last", "Last case", id="cursor.last", show=False),
     Binding("n", "next_unreviewed", "unreviewed", id="cursor.next-unreviewed", tooltip="Next unreviewed case"),
     Binding("N", "next_flagged", "flagged", id="cursor.next-flagged", key_display="N", tooltip="Next flagged case"),
+    Binding("v", "next_judge_disagreement", "judge ≠", id="cursor.next-judge-disagreement", show=False,
+            tooltip="Next case where the judge's verdict and your label disagree"),  # fmt: skip
     Binding("r", "label('regression')", "regression", id="label.regression", tooltip="Regression"),
     Binding("i", "label('improvement')", "improvement", id="label.improvement", tooltip="Improvement"),
     Binding("a", "label('acceptable')", "acceptable", id="label.acceptable", tooltip="Acceptable"),
@@ -37,8 +39,8 @@ REVIEW_BINDINGS: list[BindingType] = [
     Binding("right_square_bracket", "jump_change(1)", "Next change in the diff", id="diff.next-change", show=False),
     Binding("left_square_bracket", "jump_change(-1)", "Previous change in the diff", id="diff.previous-change", show=False),
     Binding("slash", "search", "search", id="list.search", tooltip="Search ids, tags, prompts and outputs"),
-    Binding("f", "filter", "filter", id="list.filter", tooltip="Filter by verdict, flag, disagreement, tag"),
-    Binding("o", "sort", "sort", id="list.sort", tooltip="Sort order: triage, change, id, suite"),
+    Binding("f", "filter", "filter", id="list.filter", tooltip="Filter by verdict, flag, disagreement, tag, judge"),
+    Binding("o", "sort", "sort", id="list.sort", tooltip="Sort order: triage, change, id, suite, judge"),
     Binding("escape", "clear", "Clear search/filter", id="list.clear", show=False),
     Binding("p", "promote", "promote", id="case.promote", tooltip="Promote to a golden case in the suite file"),
 ]

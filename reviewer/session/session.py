@@ -102,6 +102,13 @@ class Session:
     def labels(self) -> list[Label]:
         return self.store.labels(self.id)
 
+    def judge_view(self, labels: list[Label] | None = None) -> Any:
+        """The latest judge run's suggestions (:class:`~reviewer.session.judge.JudgeView`), or None."""
+        from .judge import load_judge_view
+
+        labs = self.labels() if labels is None else labels
+        return load_judge_view(self.store, self.id, [(lab.case_id, lab.verdict) for lab in labs])
+
     def label_token(self) -> int:
         """Changes whenever anyone sets or removes a label on this comparison."""
         return self._reader.label_token(self.id)

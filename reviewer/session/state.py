@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from reviewer.suite import Case
 
 __all__ = [
-    "FLAGS", "FLAG_LABELS", "SORTS", "SORT_LABELS", "UNREVIEWED", "VERDICT_LABELS",
+    "FLAGS", "FLAG_LABELS", "JUDGE_DISAGREES", "JUDGE_ORDER", "SORTS", "SORT_LABELS", "UNREVIEWED", "VERDICT_LABELS",
     "Entry", "Filter", "ReviewState",
 ]  # fmt: skip
 
@@ -38,13 +38,18 @@ FLAGS = tuple(ENGINE_FLAG_LABELS)
 FLAG_LABELS = {**ENGINE_FLAG_LABELS, "disagreement": "disagreement"}
 #: Flags that make a case worth a look (``N`` jumps to the next one); a positive flip is good news.
 ATTENTION_FLAGS = frozenset({"negative_flip", "format_drift", "refusal_flip", "non_answer_flip", "tool_drift", "truncation", "error"})
-SORTS = ("triage", "change", "id", "suite")
+SORTS = ("triage", "change", "id", "suite", "judge")
 SORT_LABELS = {
     "triage": "triage order",
     "change": "biggest change first",
     "id": "case id",
     "suite": "suite file order",
+    "judge": "judge's verdict (candidate worse first)",
 }
+#: The judge's verdicts, in the order the judge sort lists them; "judge_disagrees" (a filter
+#: choice): the judge's verdict and this reviewer's label disagree.
+JUDGE_ORDER = ("baseline_better", "inconsistent", "tie", "candidate_better", "unparsed")
+JUDGE_DISAGREES = "judge_disagrees"
 
 
 @dataclass(slots=True, eq=False)
@@ -55,6 +60,9 @@ class Entry:
     rank: int | None = None  # position in triage order, once ranked
     mine: Label | None = None
     others: dict[str, Label] = field(default_factory=dict)  # reviewer -> label
+    #: the judge's suggestion (reviewer judge): its verdict and reason; never a label
+    judge: str | None = None
+    judge_reason: str | None = None
     # plain attributes, not properties: read 10,000 times per filter, sort and count
     id: str = field(init=False)
     flags: tuple[str, ...] = field(init=False, default=())
@@ -79,6 +87,13 @@ class Entry:
         mine = self.mine
         return mine is not None and any(o.verdict != mine.verdict for o in self.others.values())
 
+    @property
+    def judge_disagrees(self) -> bool:
+        """The judge's verdict and this reviewer's label are on different sides."""
+        from .judge import disagrees
+
+        return self.judge is not None and self.mine is not None and disagrees(self.judge, self.mine.verdict)
+
 
 @dataclass(frozen=True, slots=True)
 class Filter:
@@ -87,10 +102,11 @@ class Filter:
     verdicts: frozenset[str] = frozenset()
     flags: frozenset[str] = frozenset()  # FLAGS, plus "disagreement"
     tags: frozenset[str] = frozenset()
+    judges: frozenset[str] = frozenset()  # the judge's verdicts, plus JUDGE_DISAGREES
 
     @property
     def active(self) -> bool:
-        return bool(self.verdicts or self.flags or self.tags)
+        return bool(self.verdicts or self.flags or self.tags or self.judges)
 
     def matches(self, e: Entry) -> bool:
         if self.verdicts and e.verdict not in self.verdicts:
@@ -103,11 +119,16 @@ class Filter:
                 return False
         if self.tags and not self.tags.intersection(e.case.tags):
             return False
+        if self.judges and not (e.judge in self.judges or (JUDGE_DISAGREES in self.judges and e.judge_disagrees)):
+            return False
         return True
 
     def describe(self) -> str:
+        from .judge import JUDGE_LABELS
+
         parts = [VERDICT_LABELS.get(v, v) for v in sorted(self.verdicts)]
         parts += [FLAG_LABELS.get(f, f) for f in sorted(self.flags)]
+        parts += [JUDGE_LABELS.get(j, "judge disagrees with you") for j in sorted(self.judges)]
         parts += [f"#{t}" for t in sorted(self.tags)]
         return ", ".join(parts)
 
@@ -139,6 +160,8 @@ class ReviewState:
         self.search_ids: frozenset[str] | None = None  # what the search found (None: no search)
         self._suite_hits: set[str] = set()
         self.ranked = False
+        self.judged = False  # a judge's suggestions are known (set_judge)
+        self.judge_name: str | None = None  # the judge's SPEC
         self.view: list[Entry] = list(self.entries)
         self._position = {e.id: i for i, e in enumerate(self.view)}
         self._version = 0  # bumped when assessments change the order
@@ -214,6 +237,15 @@ class ReviewState:
         self.search_ids = frozenset(self._suite_hits | case_ids)
         return True
 
+    def set_judge(self, verdicts: dict[str, str], reasons: dict[str, str | None], judge: str | None = None) -> None:
+        """The judge's suggestions per case (replaces what was known); never labels."""
+        self.judge_name = judge
+        for e in self.entries:
+            e.judge = verdicts.get(e.id)
+            e.judge_reason = reasons.get(e.id)
+        self.judged = bool(verdicts)
+        self._version += 1
+
     def set_mine(self, case_id: str, label: Label | None) -> None:
         self.by_id[case_id].mine = label
 
@@ -229,6 +261,10 @@ class ReviewState:
             return lambda e: (-(e.assessment.change) if e.assessment else 1.0, e.order)
         if self.sort == "id":
             return lambda e: e.id
+        if self.sort == "judge":
+            rank = {v: i for i, v in enumerate(JUDGE_ORDER)}
+            big = len(JUDGE_ORDER)
+            return lambda e: (rank.get(e.judge, big) if e.judge else big, e.rank if e.rank is not None else e.order, e.order)
         return lambda e: e.order
 
     def matches(self, e: Entry) -> bool:
@@ -254,7 +290,9 @@ class ReviewState:
         return None if case_id is None else self._position.get(case_id)
 
     def cycle_sort(self) -> str:
-        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        """The next sort order (the judge's only once a judge has run)."""
+        orders = SORTS if self.judged else tuple(s for s in SORTS if s != "judge")
+        self.sort = orders[(orders.index(self.sort) + 1) % len(orders)] if self.sort in orders else orders[0]
         return self.sort
 
     # -- questions ------------------------------------------------------------------------------
@@ -267,6 +305,15 @@ class ReviewState:
             if pred(self.view[i]):
                 return i
         return None
+
+    def judge_counts(self) -> dict[str, int]:
+        """Cases per judge verdict, and how many the judge and this reviewer disagree on."""
+        out = dict.fromkeys((*JUDGE_ORDER, JUDGE_DISAGREES), 0)
+        for e in self.entries:
+            if e.judge is not None:
+                out[e.judge] = out.get(e.judge, 0) + 1
+                out[JUDGE_DISAGREES] += e.judge_disagrees
+        return out
 
     def counts(self) -> Counts:
         verdicts = dict.fromkeys(VERDICT_LABELS, 0)

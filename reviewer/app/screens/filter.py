@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from reviewer.session.state import FLAG_LABELS, FLAGS, VERDICT_LABELS, Filter, ReviewState
+from reviewer.session.state import FLAG_LABELS, FLAGS, JUDGE_DISAGREES, JUDGE_ORDER, VERDICT_LABELS, Filter, ReviewState
 
 from ..widgets.case_list import FLAG_MARKS, VERDICT_MARKS
 from ..widgets.info import DIM, Palette, vis
@@ -51,6 +51,14 @@ class FilterScreen(ModalScreen[Filter | None]):
         for f in FLAGS:
             options.append(Selection(line(FLAG_MARKS.get(f, "•"), FLAG_LABELS[f], counts.flags.get(f, 0)), ("flags", f), f in flt.flags))
         options.append(Selection(line("≠", "disagreement with another reviewer", counts.disagreements), ("flags", "disagreement"), "disagreement" in flt.flags))
+        if self.state.judged:
+            from reviewer.session.judge import JUDGE_LABELS
+
+            jc = self.state.judge_counts()
+            for v in JUDGE_ORDER:
+                options.append(Selection(line("⚖", JUDGE_LABELS[v], jc.get(v, 0)), ("judges", v), v in flt.judges))
+            options.append(Selection(line("⚖", "judge disagrees with your label", jc[JUDGE_DISAGREES]), ("judges", JUDGE_DISAGREES),
+                                     JUDGE_DISAGREES in flt.judges))  # fmt: skip
         for tag, n in self.state.tags().items():
             options.append(Selection(line("#", vis(tag, special=self.palette.special), n), ("tags", tag), tag in flt.tags))
         with Vertical(id="filter-dialog"):
@@ -62,10 +70,10 @@ class FilterScreen(ModalScreen[Filter | None]):
         self.query_one(FilterList).focus()
 
     def action_apply(self) -> None:
-        chosen: dict[str, set[str]] = {"verdicts": set(), "flags": set(), "tags": set()}
+        chosen: dict[str, set[str]] = {"verdicts": set(), "flags": set(), "tags": set(), "judges": set()}
         for kind, value in self.query_one(FilterList).selected:
             chosen[kind].add(value)
-        self.dismiss(Filter(frozenset(chosen["verdicts"]), frozenset(chosen["flags"]), frozenset(chosen["tags"])))
+        self.dismiss(Filter(frozenset(chosen["verdicts"]), frozenset(chosen["flags"]), frozenset(chosen["tags"]), frozenset(chosen["judges"])))
 
     def action_clear(self) -> None:
         self.query_one(FilterList).deselect_all()

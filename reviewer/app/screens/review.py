@@ -75,7 +75,11 @@ class ReviewScreen(Screen[None]):
         self.session = app.session
         self.writer = app.writer
         self.state = ReviewState(self.session.suite.suite.cases, self.session.reviewer)
-        self.state.set_labels(self.session.labels())
+        labels = self.session.labels()
+        self.state.set_labels(labels)
+        self.judge = self.session.judge_view(labels)  # the judge's suggestions: never labels
+        if self.judge is not None:
+            self.state.set_judge(self.judge.verdicts, self.judge.reasons, self.judge.judge)
         self.provenance: dict[str, Any] = {}  # filled by the ranking worker (a scan of every output)
         self.rank_progress: tuple[int, int] | None = None
         self.pane = CasePane(self.session, self.state, id="right")
@@ -247,6 +251,11 @@ class ReviewScreen(Screen[None]):
     def action_next_flagged(self) -> None:
         cursor = self.query_one(CaseList).cursor
         self._go(self.state.find(cursor, lambda e: e.flagged), not_found="no flagged case" + (" (still ranking)" if self.ranking else ""))
+
+    def action_next_judge_disagreement(self) -> None:
+        cursor = self.query_one(CaseList).cursor
+        why = "no judge ran on this comparison (reviewer judge)" if not self.state.judged else "the judge agrees with every label you gave"
+        self._go(self.state.find(cursor, lambda e: e.judge_disagrees), not_found=why)
 
     def goto_case(self, case_id: str) -> None:
         """Show this case, clearing the search and filter if they hide it."""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from reviewer.diff.score import Assessment
     from reviewer.suite import Case, Defaults
 
-__all__ = ["CaseTitle", "ChecksInfo", "PromptInfo", "checks_table", "prompt_text", "run_name", "title_text"]
+__all__ = ["CaseTitle", "ChecksInfo", "PromptInfo", "checks_table", "judge_text", "prompt_text", "run_name", "title_text"]
 
 
 def _short_name(reviewer: str) -> str:
@@ -39,7 +39,7 @@ def _short_name(reviewer: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def title_text(entry: Entry, assessment: Assessment | None, p: Palette | None = None) -> Text:
+def title_text(entry: Entry, assessment: Assessment | None, p: Palette | None = None, judge: str | None = None) -> Text:
     p = p or Palette()
     case = entry.case
     lines: list[Text] = []
@@ -59,7 +59,31 @@ def title_text(entry: Entry, assessment: Assessment | None, p: Palette | None = 
     lines.append(first)
     lines.append(join(_change_parts(assessment, p)))
     lines.append(join(_verdict_parts(entry, p)))
+    if entry.judge is not None:
+        lines.append(judge_text(entry, p, judge))
     return Text("\n", end="").join(lines)
+
+
+def judge_text(entry: Entry, p: Palette, judge: str | None = None) -> Text:
+    """The judge's suggestion for the case, on its own line apart from the reviewers' verdicts:
+    its verdict, the judge, its reason (model output), and whether it disagrees with your label."""
+    from reviewer.session.judge import JUDGE_LABELS
+
+    verdict = entry.judge or ""
+    style = {"baseline_better": p.bad, "candidate_better": p.good, "inconsistent": p.warn}.get(verdict, DIM)
+    t = Text(end="", no_wrap=True, overflow="ellipsis")
+    t.append(JUDGE_LABELS.get(verdict, f"judge: {verdict}"), style)
+    if judge:
+        t.append(" (", DIM)
+        t.append_text(vis(judge, DIM, limit=40, special=p.special))
+        t.append(", a suggestion)", DIM)
+    if entry.judge_disagrees:
+        t.append(" ≠ your label", p.warn)
+    if entry.judge_reason:
+        t.append(" “", DIM)
+        t.append_text(vis(one_line(entry.judge_reason), limit=160, special=p.special))
+        t.append("”", DIM)
+    return t
 
 
 def _change_parts(a: Assessment | None, p: Palette) -> list[Text]:
@@ -114,10 +138,10 @@ def _verdict_parts(entry: Entry, p: Palette) -> list[Text]:
 
 
 class CaseTitle(InfoStatic):
-    """``show(entry, assessment)``."""
+    """``show(entry, assessment, judge=SPEC)``."""
 
-    def build(self, entry: Entry, assessment: Assessment | None) -> Text:
-        return title_text(entry, assessment, self.palette)
+    def build(self, entry: Entry, assessment: Assessment | None, judge: str | None = None) -> Text:
+        return title_text(entry, assessment, self.palette, judge)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -118,7 +118,7 @@ class CasePane(Vertical):
             self.sample = 0
         outs = self.outputs_of(entry.id)
         assessment = self.assessment_of(entry, outs)
-        self.query_one(CaseTitle).show(entry, assessment)
+        self.query_one(CaseTitle).show(entry, assessment, judge=self.state.judge_name)
         self.update_prompt()
         b, c = self.pair(outs)
         self.query_one(ChecksInfo).show(entry, assessment, b, c)
@@ -142,7 +142,7 @@ class CasePane(Vertical):
 
     def update_title(self) -> None:
         if self.entry is not None:
-            self.query_one(CaseTitle).show(self.entry, self.entry.assessment)
+            self.query_one(CaseTitle).show(self.entry, self.entry.assessment, judge=self.state.judge_name)
 
     def update_prompt(self) -> None:
         if self.entry is None:
