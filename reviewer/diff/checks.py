@@ -116,6 +116,16 @@ def run_checks(
     return [_run_one(c, text, reference, signals, answer) for c in checks]
 
 
+def run_text_checks(checks: Sequence[Check], text: str, reference: str | None, signals: OutputSignals) -> list[CheckResult]:
+    """:func:`run_checks` for a caller that knows no check is a tool check (the diff engine's
+    text-only path, which must cost what it did before tool calls)."""
+    if not checks:
+        return []
+    if signals.error:
+        return [CheckResult(c, False, "the sample errored") for c in checks]
+    return [_run_one(c, text, reference, signals) for c in checks]
+
+
 def _plain(s: str, limit: int = 100) -> str:
     """A detail made of model output, unquoted: cut to ``limit`` characters, controls escaped."""
     s = s if len(s) <= limit else s[: limit - 1] + "…"
@@ -174,9 +184,6 @@ def _run_tool_check(check: Check, a: Answer) -> CheckResult:
 
 def _run_one(check: Check, text: str, reference: str | None, sig: OutputSignals, answer: Answer | None = None) -> CheckResult:
     k, v = check.kind, check.value
-    if k in TOOL_CHECK_KINDS:
-        assert answer is not None  # run_checks builds it
-        return _run_tool_check(check, answer)
     ej = sig.extracted
     if k == "json":
         if ej.valid:
@@ -222,6 +229,9 @@ def _run_one(check: Check, text: str, reference: str | None, sig: OutputSignals,
         if sig.refusal:
             return CheckResult(check, False, f"refusal ({sig.refusal_reason})")
         return CheckResult(check, True, "not a refusal")
+    if k in TOOL_CHECK_KINDS:
+        assert answer is not None  # run_checks builds it
+        return _run_tool_check(check, answer)
     if reference is None:  # equals_reference, similar_to_reference
         return CheckResult(check, False, "the case has no reference answer")
     if k == "equals_reference":

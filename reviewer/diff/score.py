@@ -39,11 +39,18 @@ from typing import Any, Literal
 
 from rapidfuzz.distance import Indel
 
-from reviewer.diff.checks import Flip, SideCheck, flip, run_checks, side_checks, side_passed
+from reviewer.diff.checks import TOOL_CHECK_KINDS, Flip, SideCheck, flip, run_checks, run_text_checks, side_checks, side_passed
 from reviewer.diff.signals import OutputSignals, PairSignals, output_signals, pair_signals
 from reviewer.diff.tokens import score_words, score_words_counted
 from reviewer.diff.toolcalls import (
-    ToolChange, ToolSignals, call_words, make_answer, response_schema, tool_drift, tool_parameters, tool_signals,
+    ToolChange,
+    ToolSignals,
+    call_words,
+    make_answer,
+    response_schema,
+    tool_drift,
+    tool_parameters,
+    tool_signals,
 )  # fmt: skip
 from reviewer.stats import distance_permutation_test
 from reviewer.suite import Check
@@ -228,10 +235,13 @@ def assess_case(
     c_split = [score_words_counted(s.text) for s in candidate]
     b_sig = [_signals(s, schema, n) for s, (_, n) in zip(baseline, b_split)]
     c_sig = [_signals(s, schema, n) for s, (_, n) in zip(candidate, c_split)]
-    tooled = bool(tools) or r_schema is not None or _any_calls(baseline) or _any_calls(candidate)
+    tooled = (
+        bool(tools) or r_schema is not None or _any_calls(baseline) or _any_calls(candidate)
+        or any(c.kind in TOOL_CHECK_KINDS for c in checks)
+    )  # fmt: skip
     if not tooled:  # text only: as before tool calls existed, at no extra cost
-        b_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(baseline, b_sig)])
-        c_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g) for s, g in zip(candidate, c_sig)])
+        b_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(baseline, b_sig)])
+        c_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(candidate, c_sig)])
         b_ok = [w for s, (w, _) in zip(baseline, b_split) if s.error is None]
         c_ok = [w for s, (w, _) in zip(candidate, c_split) if s.error is None]
         b_ans, c_ans = [], []
@@ -325,7 +335,7 @@ def assess_case(
 
 
 def _any_calls(samples: Sequence[Sample]) -> bool:
-    for s in samples:
+    for s in samples:  # noqa: SIM110  (a loop: cheaper than any() over a generator, once per case)
         if s.tool_calls:
             return True
     return False
