@@ -15,7 +15,7 @@ from reviewer.toolcall import ToolCall
 ROOT = Path(__file__).resolve().parent.parent
 #: Files of other work in flight that still query the store's tables: providers/stored.py (its
 #: replacement: Store.run_by_label). Empty this once it has moved.
-PENDING = {"reviewer/providers/stored.py"}
+PENDING: set[str] = set()  # every module that ran SQL outside the store has moved it in
 SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|PRAGMA\s+\w+)\b", re.I | re.S)
 
 

@@ -24,8 +24,8 @@ class StoredRunProvider:
         if ref.isdigit():
             run_id = int(ref)
         else:
-            row = store.db.execute("SELECT id FROM runs WHERE label = ? ORDER BY id DESC LIMIT 1", [ref]).fetchone()
-            run_id = row[0] if row else None
+            labelled = store.run_by_label(ref)
+            run_id = labelled.id if labelled else None
         if run_id is None:
             raise UsageError(f"{option} {spec}: no run labelled {ref!r} in the store (see `reviewer runs`)")
         try:
