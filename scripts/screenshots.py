@@ -4,6 +4,8 @@ The review app is driven headless with Textual's Pilot on the bundled demo recor
 comparison ``reviewer demo`` opens: two real versions of a small model), in a throwaway store, so
 your own data is never touched. ``hostile.svg`` comes from a small comparison built here with the
 Store API, since no real model was kind enough to answer with escape sequences and bidi controls.
+``toolcalls.svg`` comes from a second small store: the example tools suite (``suites/tools.yaml``)
+with a candidate whose tool calls changed (``tests/toolcomparison.py``) and a judge's verdicts.
 
     .venv/bin/python scripts/screenshots.py [--out screenshots] [--size 150x42]
 """
@@ -80,6 +82,25 @@ def hostile_comparison(directory: Path) -> tuple[Path, int]:
     return db, cid
 
 
+def tools_comparison(directory: Path) -> tuple[Path, int]:
+    """The tool-call comparison of the tests, with a judge's answers for the over-quoted case."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from toolcomparison import tool_comparison
+
+    from reviewer.store import Judgment
+
+    (directory / "tools").mkdir()
+    store, cid = tool_comparison(directory / "tools")
+    reason = "Answer {n} passes passengers as the integer 2, as the schema asks; the other sends the string \"2\"."
+    store.save_judgments([
+        Judgment(comparison_id=cid, case_id="flights-two-passengers", sample=0, judge="openai:gpt-4.1", rubric_digest="0" * 64,
+                 position=pos, better=better, reason=reason.format(n=better), parsed="json", resolved_model="gpt-4.1-2025-04-14")
+        for pos, better in (("baseline_first", "1"), ("candidate_first", "2"))
+    ])  # fmt: skip
+    store.close()
+    return directory / "tools" / "reviewer.db", cid
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "screenshots")
@@ -131,6 +152,13 @@ def main() -> None:
         asyncio.run(shoot(db, cid, args.out, "help", size, help_view))
         hdb, hcid = hostile_comparison(work)
         asyncio.run(shoot(hdb, hcid, args.out, "hostile", size, hostile_view))
+
+        async def tools_view(pilot, screen) -> None:
+            screen.goto_case("flights-two-passengers")
+            await pilot.pause()
+
+        tdb, tcid = tools_comparison(work)
+        asyncio.run(shoot(tdb, tcid, args.out, "toolcalls", size, tools_view))
 
 
 if __name__ == "__main__":

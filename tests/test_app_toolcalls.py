@@ -44,6 +44,9 @@ async def test_an_over_quoted_argument_is_shown_in_the_aligned_json_of_both_call
         left, right = row[:70], row[70:]
         assert '"passengers": 2' in left and '"passengers": "2"' in right  # aligned on one row
         assert "over-quoted $.passengers" in calls_text(app)
+        # the shown samples' checks read their calls too: both sides call search_flights
+        checks = app.screen.query_one("#checks").plain(width=200)
+        assert "tool_called" in checks and "no call to" not in checks
         # the changed line is styled apart from the unchanged ones
         table = app.screen.query_one(ToolCalls).shown
         cells = [c for col in table.columns for c in col._cells]

@@ -401,7 +401,7 @@ def build_diff(key: DiffKey, left: str, right: str) -> Built:
             model = SideBySide(jv.rows, marked_left=jv.changed_left_lines, marked_right=jv.changed_right_lines, search=key.search)
             return Built(model, jv)
     if not left and not right:
-        return Built(None, note="both outputs are empty")
+        return Built(None, note="no text on either side (tool calls, when there are any, are shown above)")
     rows = align(left, right, ignore_whitespace=key.ignore_whitespace)
     declines: dict[Side, dict[int, tuple[int, int]]] = {
         "left": line_spans(left, key.decline_left), "right": line_spans(right, key.decline_right),

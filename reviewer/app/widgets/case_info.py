@@ -236,8 +236,13 @@ def shown_checks(case: Case, b: Any, c: Any) -> tuple[list[CheckResult], list[Ch
     from reviewer.diff.checks import run_checks
 
     ref = case.reference
-    rb = run_checks(case.checks, (b.text or "") if b else "", reference=ref) if b else []
-    rc = run_checks(case.checks, (c.text or "") if c else "", reference=ref) if c else []
+    tools, rf = case.tools, case.response_format  # the tool checks read the answer's calls
+
+    def run(o: Any) -> list[Any]:
+        return run_checks(case.checks, o.text or "", reference=ref, tool_calls=o.tool_calls or (), tools=tools, response_format=rf)
+
+    rb = run(b) if b else []
+    rc = run(c) if c else []
     if b is not None and b.error:
         rb = [type(r)(r.check, False, "the call failed") for r in rb]
     if c is not None and c.error:
