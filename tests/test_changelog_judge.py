@@ -9,10 +9,10 @@ import json
 from datetime import UTC, datetime
 
 from markdown_it import MarkdownIt
+from toolcomparison import tool_comparison
 
 from reviewer.export.changelog import load_changelog, render_json, render_markdown
 from reviewer.store import Judgment
-from toolcomparison import tool_comparison
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ANN = "Ann <ann@example.com>"
@@ -32,7 +32,7 @@ def _store(tmp_path, *, judged: bool = True, labelled: bool = True):
             Judgment(comparison_id=cid, case_id=case, sample=0, judge="openai:judge-1", rubric_digest="d" * 64,
                      position=pos, better=ans, reason=HOSTILE_REASON if case == "weather-paris" else f"{case} reason",
                      parsed="json", raw=json.dumps({"better": ans}), resolved_model="judge-1-2026-01-01")
-            for case, answers in ANSWERS.items() for pos, ans in zip(("baseline_first", "candidate_first"), answers)
+            for case, answers in ANSWERS.items() for pos, ans in zip(("baseline_first", "candidate_first"), answers, strict=True)
         ])  # fmt: skip
     if labelled:
         store.set_label(cid, "flights-two-passengers", ANN, "regression", severity=3, note=None, at="2026-01-01T10:00:00.000Z")

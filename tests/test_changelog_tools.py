@@ -10,9 +10,9 @@ import re
 from datetime import UTC, datetime
 
 from markdown_it import MarkdownIt
+from toolcomparison import HOSTILE_NAME, tool_comparison
 
 from reviewer.export.changelog import load_changelog, render_json, render_markdown
-from toolcomparison import HOSTILE_NAME, tool_comparison
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
