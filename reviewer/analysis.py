@@ -26,7 +26,7 @@ from .suite import Case, Check
 MISSING = "no output stored for this sample (the run is incomplete)"
 #: Providers whose runs replay every case × sample: a hole there is a missing call. Imported runs
 #: (production logs, promptfoo results) hold what they hold, a different count per case.
-REPLAYED = frozenset({"openai", "anthropic", "recorded", "run"})
+REPLAYED = frozenset({"openai", "openai-responses", "anthropic", "recorded", "run"})
 
 
 def samples_of(outputs: Sequence[Output], samples: int | None) -> list[Sample]:

@@ -171,7 +171,11 @@ def case_metrics(case: Case, outputs: Sequence[Output]) -> CaseMetrics | None:
     check_passes: list[float] = []
     passed: bool | None = None
     if case.checks:
-        results = [run_checks(case.checks, o.text or "", reference=case.reference, signals=s) for o, s in zip(ok, sig, strict=True)]
+        results = [
+            run_checks(case.checks, o.text or "", reference=case.reference, signals=s, tool_calls=o.tool_calls,
+                       tools=case.tools, response_format=case.response_format)
+            for o, s in zip(ok, sig, strict=True)
+        ]  # fmt: skip
         check_passes = [sum(r[j].passed for r in results) / n for j in range(len(case.checks))]
         passed = all(share * 2 > 1 for share in check_passes)
     lat = [o.latency_ms for o in ok if o.latency_ms is not None]

@@ -38,10 +38,11 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(
         ["REFUSAL_PHRASES", "TRUNCATION_REASONS", "Decline", "DeclineKind", "MarkdownShape", "OutputSignals",
-         "PairSignals", "classify_decline", "find_refusal", "length_ratio", "markdown_shape", "output_signals",
-         "pair_signals", "schema_error"],
+         "PairSignals", "classify_decline", "find_refusal", "lead_in", "length_ratio", "markdown_shape",
+         "output_signals", "pair_signals", "schema_error"],
         "signals",
     ),  # fmt: skip
+    **dict.fromkeys(["EXCERPT_LINES", "EXCERPT_SCAN", "EXCERPT_WIDTH", "diff_excerpt"], "excerpt"),
     **dict.fromkeys(
         ["TOOL_CHECK_KINDS", "CheckResult", "Flip", "SideCheck", "flip", "run_checks", "side_checks", "side_passed"],
         "checks",
@@ -76,23 +77,77 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from reviewer.diff.align import (
-        PAIR_THRESHOLD, Row, RowKind, Span, SpanKind, diff_stats, reconstruct, split_lines, word_spans,
+        PAIR_THRESHOLD,
+        Row,
+        RowKind,
+        Span,
+        SpanKind,
+        diff_stats,
+        reconstruct,
+        split_lines,
+        word_spans,
     )  # fmt: skip
     from reviewer.diff.checks import (
-        TOOL_CHECK_KINDS, CheckResult, Flip, SideCheck, flip, run_checks, side_checks, side_passed,
+        TOOL_CHECK_KINDS,
+        CheckResult,
+        Flip,
+        SideCheck,
+        flip,
+        run_checks,
+        side_checks,
+        side_passed,
     )  # fmt: skip
+    from reviewer.diff.excerpt import EXCERPT_LINES, EXCERPT_SCAN, EXCERPT_WIDTH, diff_excerpt
     from reviewer.diff.jsondiff import (
-        JsonView, PathChange, PathChangeKind, json_diff, json_path, json_values_view, json_view, pretty_json,
+        JsonView,
+        PathChange,
+        PathChangeKind,
+        json_diff,
+        json_path,
+        json_values_view,
+        json_view,
+        pretty_json,
     )  # fmt: skip
     from reviewer.diff.jsonextract import JSON_SHAPES, ExtractedJson, JsonShape, extract_json
     from reviewer.diff.score import NOISE_EPSILON, Assessment, Sample, assess_case, change_score, score_pairs, triage
     from reviewer.diff.signals import (
-        REFUSAL_PHRASES, TRUNCATION_REASONS, Decline, DeclineKind, MarkdownShape, OutputSignals, PairSignals,
-        classify_decline, find_refusal, length_ratio, markdown_shape, output_signals, pair_signals, schema_error,
+        REFUSAL_PHRASES,
+        TRUNCATION_REASONS,
+        Decline,
+        DeclineKind,
+        MarkdownShape,
+        OutputSignals,
+        PairSignals,
+        classify_decline,
+        find_refusal,
+        lead_in,
+        length_ratio,
+        markdown_shape,
+        output_signals,
+        pair_signals,
+        schema_error,
     )  # fmt: skip
     from reviewer.diff.tokens import score_words, split_words, tokenize, word_count
     from reviewer.diff.toolcalls import (
-        TOOL_CHANGE_KINDS, TOOL_CHANGE_LABELS, Answer, Call, CallPair, ToolChange, ToolChangeKind, ToolSignals,
-        args_view, call_words, diff_calls, make_answer, match_args, normalise, pair_calls,
-        response_schema, tool_args_valid_rate, tool_call_rate, tool_drift, tool_parameters, tool_signals,
+        TOOL_CHANGE_KINDS,
+        TOOL_CHANGE_LABELS,
+        Answer,
+        Call,
+        CallPair,
+        ToolChange,
+        ToolChangeKind,
+        ToolSignals,
+        args_view,
+        call_words,
+        diff_calls,
+        make_answer,
+        match_args,
+        normalise,
+        pair_calls,
+        response_schema,
+        tool_args_valid_rate,
+        tool_call_rate,
+        tool_drift,
+        tool_parameters,
+        tool_signals,
     )  # fmt: skip

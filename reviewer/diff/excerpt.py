@@ -13,8 +13,7 @@ from typing import Any
 
 from reviewer.untrusted import visible
 
-# No __all__ until reviewer.diff re-exports these names (tests/test_diff_purity.py holds every
-# module's __all__ to that): diff_excerpt, EXCERPT_LINES, EXCERPT_WIDTH, EXCERPT_SCAN.
+__all__ = ["EXCERPT_LINES", "EXCERPT_SCAN", "EXCERPT_WIDTH", "diff_excerpt"]
 
 #: Excerpt limits: lines shown, characters per line.
 EXCERPT_LINES = 12

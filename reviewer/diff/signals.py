@@ -23,6 +23,7 @@ __all__ = [
     "TRUNCATION_REASONS",
     "Decline",
     "DeclineKind",
+    "lead_in",
     "classify_decline",
     "MarkdownShape",
     "OutputSignals",
