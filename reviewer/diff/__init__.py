@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 from reviewer.diff.align import align  # noqa: F401  (see the docstring)
 
 #: public name → submodule that defines it
+# fmt: off
 _EXPORTS: dict[str, str] = {
     **dict.fromkeys(["score_words", "score_words_counted", "split_words", "tokenize", "word_count"], "tokens"),
     **dict.fromkeys(
         ["PAIR_THRESHOLD", "Row", "RowKind", "Span", "SpanKind", "align", "reconstruct", "split_lines", "word_spans",
          "diff_stats"],
         "align",
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(["JSON_SHAPES", "ExtractedJson", "JsonShape", "extract_json"], "jsonextract"),
     **dict.fromkeys(
         ["JsonView", "PathChange", "PathChangeKind", "json_diff", "json_path", "json_values_view", "json_view", "pretty_json"],
@@ -41,7 +42,7 @@ _EXPORTS: dict[str, str] = {
          "PairSignals", "classify_decline", "find_refusal", "lead_in", "length_ratio", "markdown_shape",
          "output_signals", "pair_signals", "schema_error"],
         "signals",
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(["EXCERPT_LINES", "EXCERPT_SCAN", "EXCERPT_WIDTH", "diff_excerpt"], "excerpt"),
     **dict.fromkeys(
         ["TOOL_CHECK_KINDS", "CheckResult", "Flip", "SideCheck", "flip", "run_checks", "side_checks", "side_passed"],
@@ -53,11 +54,12 @@ _EXPORTS: dict[str, str] = {
          "response_schema", "tool_args_valid_rate", "tool_call_rate", "tool_drift", "tool_parameters",
          "tool_signals"],
         "toolcalls",
-    ),  # fmt: skip
+    ),
     **dict.fromkeys(
         ["FLAG_LABELS", "NOISE_EPSILON", "Assessment", "Sample", "assess_case", "change_score", "score_pairs", "score_word_lists", "triage"], "score"
     ),
 }
+# fmt: on
 
 __all__ = sorted(_EXPORTS)
 
