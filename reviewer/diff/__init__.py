@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from reviewer.diff.align import align  # noqa: F401  (see the docstring)
+from reviewer.diff.align import align  # bound eagerly: see the docstring
 
 #: public name → submodule that defines it
 # fmt: off
