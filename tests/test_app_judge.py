@@ -62,6 +62,9 @@ async def test_v_jumps_to_the_next_case_where_the_judge_and_your_label_disagree(
         await pilot.pause()
         assert screen.current.id == "weather-paris"
         assert "≠ your label" in text_of(app, "#title")
+        # the summary: agreement with the labels (flights agrees, weather does not) and kappa
+        header = text_of(app, "#list-header")
+        assert "⚖ judge: 3 judged · agrees 1/2 (50%) · κ" in header
         await pilot.press("v")  # the only one: it stays
         await pilot.pause()
         assert screen.current.id == "weather-paris"
@@ -107,6 +110,7 @@ async def test_without_a_judge_nothing_judge_shows(tmp_path, monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         assert not screen.state.judged
+        assert "judge" not in text_of(app, "#list-header")
         assert not any(ln.startswith("judge:") for ln in text_of(app, "#title").splitlines())
         titles = [t for t, _, _ in commands_for(screen)]
         assert not any("judge:" in t for t in titles) and "Sort: judge's verdict (candidate worse first)" not in titles

@@ -32,19 +32,6 @@ class JudgeView:
     reasons: dict[str, str | None] = field(default_factory=dict)
     report: Any = None  # reviewer.judge.Report against the labels it was loaded with (no length bias)
 
-    def agreement(self, labels: Iterable[tuple[str, str]]) -> tuple[Any, float | None]:
-        """(agreement Rate or None, Cohen's kappa or None) with these (case id, verdict) labels."""
-        from reviewer.judge import cohen_kappa, human_classes, judge_class
-
-        humans, _ = human_classes(labels)
-        pairs = [(judge_class(self.verdicts[c]), h) for c, h in sorted(humans.items())
-                 if c in self.verdicts and judge_class(self.verdicts[c]) is not None]  # fmt: skip
-        if not pairs:
-            return None, None
-        from reviewer.judge import Rate
-
-        return Rate(sum(1 for j, h in pairs if j == h), len(pairs)), cohen_kappa(pairs)  # type: ignore[arg-type]
-
 
 def disagrees(judge_verdict: str | None, label_verdict: str | None) -> bool:
     """The judge's class differs from the reviewer's label (both known: regression ↔

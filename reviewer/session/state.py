@@ -315,6 +315,19 @@ class ReviewState:
                 out[JUDGE_DISAGREES] += e.judge_disagrees
         return out
 
+    def judge_agreement(self) -> tuple[Any, float | None]:
+        """How far the judge agrees with every reviewer's labels (:func:`reviewer.judge.report`'s
+        agreement and Cohen's kappa, on cases both judged and labelled): (Rate or None, kappa)."""
+        from reviewer.judge import Rate, cohen_kappa, human_classes, judge_class
+
+        labels = [(e.id, lab.verdict) for e in self.entries for lab in ([e.mine] if e.mine else []) + list(e.others.values())]
+        humans, _ = human_classes(labels)
+        pairs = [(judge_class(e.judge), humans[e.id]) for e in self.entries
+                 if e.judge is not None and e.id in humans and judge_class(e.judge) is not None]  # fmt: skip
+        if not pairs:
+            return None, None
+        return Rate(sum(1 for j, h in pairs if j == h), len(pairs)), cohen_kappa(pairs)  # type: ignore[arg-type]
+
     def counts(self) -> Counts:
         verdicts = dict.fromkeys(VERDICT_LABELS, 0)
         flags = dict.fromkeys(FLAGS, 0)

@@ -71,6 +71,16 @@ def list_header_text(state: ReviewState, ranking: bool, progress: tuple[int, int
         t.append("  " if i else "")
         t.append(f"{FLAG_MARKS[f]} {n}", p.flag(f) if n else DIM)
     t.append("\n")
+    if state.judged:
+        judged = sum(1 for e in state.entries if e.judge is not None)
+        t.append(f"⚖ judge: {judged:,} judged", DIM)
+        rate, kappa = state.judge_agreement()
+        if rate is None:
+            t.append(" · none labelled yet", DIM)
+        else:
+            t.append(f" · agrees {rate.k}/{rate.n} ({rate.share:.0%})", "bold")
+            t.append(" · κ " + ("—" if kappa is None else f"{kappa:.2f}"), DIM)
+        t.append("\n")
     t.append(f"sort: {SORT_LABELS[state.sort]}", DIM)
     if state.filter.active or state.search:
         t.append(f" · showing {c.shown:,}", "bold")
