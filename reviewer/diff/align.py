@@ -150,7 +150,7 @@ def reconstruct(rows: Iterable[Row], side: Literal["left", "right"]) -> str:
     raise ValueError(f"side must be 'left' or 'right', not {side!r}")
 
 
-def _normalizer(ignore_whitespace: bool, ignore_case: bool):
+def _normalizer(ignore_whitespace: bool, ignore_case: bool) -> Callable[[str], str] | None:
     if ignore_whitespace and ignore_case:
         return lambda s: " ".join(s.split()).casefold()
     if ignore_whitespace:
@@ -450,7 +450,7 @@ def word_spans(
     for text in (left, right):
         toks = tokenize(text)
         ends = list(accumulate(map(len, toks)))
-        starts = [e - len(t) for e, t in zip(ends, toks)]
+        starts = [e - len(t) for e, t in zip(ends, toks, strict=True)]
         if ignore_whitespace:
             keep = [k for k, t in enumerate(toks) if not t[0].isspace()]
             toks = [toks[k] for k in keep]
@@ -473,10 +473,10 @@ def word_spans(
     def chars(s: Sequence[int], e: Sequence[int], t1: int, t2: int) -> int:
         return e[t2 - 1] - s[t1] if t2 > t1 else 0
 
-    def edit_size(seg) -> int:
+    def edit_size(seg: list) -> int:
         return max(chars(sa, ea, seg[1], seg[2]), chars(sb, eb, seg[3], seg[4]))
 
-    def foldable(before, island, after) -> bool:
+    def foldable(before: list, island: list, after: list) -> bool:
         words = sum(t[0].isalnum() or t[0] == "_" for t in ta[island[1] : island[2]])
         if words == 0:
             return True  # only whitespace and punctuation between two changes
@@ -623,16 +623,16 @@ def align(
             )
             x, y = a1, b1
             for px, py in pairs:
-                for x in range(x, px):
-                    only_left(x)
-                for y in range(y, py):
-                    only_right(y)
+                for lx in range(x, px):
+                    only_left(lx)
+                for ry in range(y, py):
+                    only_right(ry)
                 changed(px, py)
                 x, y = px + 1, py + 1
-            for x in range(x, a2):
-                only_left(x)
-            for y in range(y, b2):
-                only_right(y)
+            for lx in range(x, a2):
+                only_left(lx)
+            for ry in range(y, b2):
+                only_right(ry)
             block = next(block_at, None)
         for k in range(rn):
             same(ri + k, rj + k)

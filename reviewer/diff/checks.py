@@ -23,7 +23,7 @@ from reviewer.diff.toolcalls import Answer, Call, make_answer, match_args, respo
 from reviewer.suite import Check
 from reviewer.toolcall import ToolCall
 
-__all__ = ["TOOL_CHECK_KINDS", "CheckResult", "SideCheck", "Flip", "run_checks", "side_checks", "side_passed", "flip"]
+__all__ = ["TOOL_CHECK_KINDS", "CheckResult", "Flip", "SideCheck", "flip", "run_checks", "side_checks", "side_passed"]
 
 Flip = Literal["negative", "positive", "none"]
 

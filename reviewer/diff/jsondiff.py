@@ -187,7 +187,7 @@ class _Interner:
     different) get the same small integer, computed bottom-up once per node, so comparing two
     subtrees costs one integer comparison however big or deep they are."""
 
-    __slots__ = ("_table", "_memo", "_canon")
+    __slots__ = ("_canon", "_memo", "_table")
 
     def __init__(self) -> None:
         self._table: dict[tuple, int] = {}
@@ -331,10 +331,8 @@ def _diff_arrays(ids: _Interner, path: str, new_path: str, a: list, b: list) -> 
     for a1, a2, b1, b2 in blocks:
         left = [x for x in range(a1, a2) if x not in moved_a]
         right = [y for y in range(b1, b2) if y not in moved_b]
-        if len(left) == len(right):
-            pairs = list(zip(left, right))  # same count: element k became element k
-        else:
-            pairs = _pair_lines(left, right, similarity)
+        # Same count: element k became element k.
+        pairs = list(zip(left, right, strict=True)) if len(left) == len(right) else _pair_lines(left, right, similarity)
         pair_at = dict(pairs)
         pending = deque(right)  # right elements not yet reported, in order
         for x in left:

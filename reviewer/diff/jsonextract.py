@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["JsonShape", "ExtractedJson", "extract_json", "JSON_SHAPES"]
+__all__ = ["JSON_SHAPES", "ExtractedJson", "JsonShape", "extract_json"]
 
 JsonShape = Literal["none", "bare", "fenced", "embedded", "truncated"]
 JSON_SHAPES: tuple[JsonShape, ...] = ("none", "bare", "fenced", "embedded", "truncated")
@@ -134,10 +134,10 @@ def extract_json(text: str) -> ExtractedJson:
     # 3. embedded: the first plausible object/array anywhere, scanning left to right.
     pos, failures = lo, 0
     while failures < MAX_CANDIDATES:
-        m = _CANDIDATE.search(text, pos, hi)
-        if m is None:
+        cand = _CANDIDATE.search(text, pos, hi)
+        if cand is None:
             break
-        i = m.start()
+        i = cand.start()
         got = first if i == lo and first is not None else _decode(text, i, hi)
         if isinstance(got, tuple):
             value, end = got

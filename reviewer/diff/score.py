@@ -58,11 +58,11 @@ from reviewer.toolcall import ToolCall
 
 __all__ = [
     "NOISE_EPSILON",
-    "Sample",
     "Assessment",
+    "Sample",
+    "assess_case",
     "change_score",
     "score_pairs",
-    "assess_case",
     "triage",
 ]
 
@@ -233,40 +233,37 @@ def assess_case(
     # each output is split once, for its word count and for every distance it takes part in
     b_split = [score_words_counted(s.text) for s in baseline]
     c_split = [score_words_counted(s.text) for s in candidate]
-    b_sig = [_signals(s, schema, n) for s, (_, n) in zip(baseline, b_split)]
-    c_sig = [_signals(s, schema, n) for s, (_, n) in zip(candidate, c_split)]
+    b_sig = [_signals(s, schema, n) for s, (_, n) in zip(baseline, b_split, strict=True)]
+    c_sig = [_signals(s, schema, n) for s, (_, n) in zip(candidate, c_split, strict=True)]
     tooled = (
         bool(tools) or r_schema is not None or _any_calls(baseline) or _any_calls(candidate)
         or any(c.kind in TOOL_CHECK_KINDS for c in checks)
     )  # fmt: skip
     if not tooled:  # text only: as before tool calls existed, at no extra cost
-        b_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(baseline, b_sig)])
-        c_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(candidate, c_sig)])
-        b_ok = [w for s, (w, _) in zip(baseline, b_split) if s.error is None]
-        c_ok = [w for s, (w, _) in zip(candidate, c_split) if s.error is None]
+        b_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(baseline, b_sig, strict=True)])
+        c_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(candidate, c_sig, strict=True)])
+        b_ok = [w for s, (w, _) in zip(baseline, b_split, strict=True) if s.error is None]
+        c_ok = [w for s, (w, _) in zip(candidate, c_split, strict=True) if s.error is None]
         b_ans, c_ans = [], []
     else:
         params = tool_parameters(tools)
         memo: dict = {}  # each distinct call parsed and validated once
-        b_ans = [_answer(s, g, params, r_schema, memo) for s, g in zip(baseline, b_sig)]
-        c_ans = [_answer(s, g, params, r_schema, memo) for s, g in zip(candidate, c_sig)]
+        b_ans = [_answer(s, g, params, r_schema, memo) for s, g in zip(baseline, b_sig, strict=True)]
+        c_ans = [_answer(s, g, params, r_schema, memo) for s, g in zip(candidate, c_sig, strict=True)]
         b_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g, answer=x)
-                                for s, g, x in zip(baseline, b_sig, b_ans)])  # fmt: skip
+                                for s, g, x in zip(baseline, b_sig, b_ans, strict=True)])  # fmt: skip
         c_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g, answer=x)
-                                for s, g, x in zip(candidate, c_sig, c_ans)])  # fmt: skip
+                                for s, g, x in zip(candidate, c_sig, c_ans, strict=True)])  # fmt: skip
         # the calls count in the distances as words of their own (see toolcalls.call_words)
-        b_ok = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(baseline, b_split) if s.error is None]
-        c_ok = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(candidate, c_split) if s.error is None]
+        b_ok = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(baseline, b_split, strict=True) if s.error is None]
+        c_ok = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(candidate, c_split, strict=True) if s.error is None]
     case_flip = flip(side_passed(b_checks), side_passed(c_checks))
 
     # distances: every cross pair, then every within pair, in one batch
     cross = [(a, b) for a in b_ok for b in c_ok]
     within_pairs = list(combinations(b_ok, 2)) + list(combinations(c_ok, 2))
     scores = score_word_lists(cross + within_pairs)
-    if cross:
-        change = sum(scores[: len(cross)]) / len(cross)
-    else:
-        change = 0.0 if not b_ok and not c_ok else 1.0
+    change = sum(scores[: len(cross)]) / len(cross) if cross else (0.0 if not b_ok and not c_ok else 1.0)
     within = sum(scores[len(cross) :]) / len(within_pairs) if within_pairs else None
     consistent = _consistent_words(b_ok, c_ok) if min(len(b_ok), len(c_ok)) >= 3 else 0
     noise_p = None
@@ -287,7 +284,7 @@ def assess_case(
     tool_changes: tuple[ToolChange, ...] = ()
     if b_ans:
         drift = tool_drift(
-            [x for s, x in zip(baseline, b_ans) if s.error is None], [x for s, x in zip(candidate, c_ans) if s.error is None]
+            [x for s, x in zip(baseline, b_ans, strict=True) if s.error is None], [x for s, x in zip(candidate, c_ans, strict=True) if s.error is None]
         )
         if drift:
             flags.append("tool_drift")
@@ -329,8 +326,8 @@ def assess_case(
         noise_p=noise_p,
         consistent_words=consistent,
         tool_changes=tool_changes,
-        baseline_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(baseline, b_ans)] if b_ans else [],
-        candidate_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(candidate, c_ans)] if c_ans else [],
+        baseline_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(baseline, b_ans, strict=True)] if b_ans else [],
+        candidate_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(candidate, c_ans, strict=True)] if c_ans else [],
     )
 
 

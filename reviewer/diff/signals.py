@@ -23,13 +23,13 @@ __all__ = [
     "TRUNCATION_REASONS",
     "Decline",
     "DeclineKind",
-    "lead_in",
-    "classify_decline",
     "MarkdownShape",
     "OutputSignals",
     "PairSignals",
-    "markdown_shape",
+    "classify_decline",
     "find_refusal",
+    "lead_in",
+    "markdown_shape",
     "output_signals",
     "pair_signals",
     "schema_error",
@@ -195,16 +195,23 @@ _ML_CORE = (
 )
 _EN_CORE_RE = compiled(globals(), "_EN_CORE_RE", "I(?<![\\w]I)(?i:" + _EN_CORE[len(r"\bI"):] + ")")
 _OTHER_RE = compiled(globals(), "_OTHER_RE", rf"(?P<other>{_EN_OTHER})|(?P<ml>{_ML_CORE})", re.IGNORECASE)
+
+
+def _words(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text``: word lists stay readable as prose."""
+    return frozenset(text.split())
+
+
 #: Words one of which every pattern but the English first person needs: texts without any skip
 #: the patterns (each costs ~20 µs on an opening; this gate costs ~3).
-_TRIGGER_TOKENS = frozenset(
+_TRIGGER_TOKENS = _words(
     """something appropriate ethical safe responsible policies guidelines principles against outside violates
     violate violating conscience subjective depends depend personal taste comes boils wrong simple definitive
     universally objective correct single impossible hard difficult opinion opinions preference preferences
     belief beliefs feelings views emotions favorite favourite stance capable vote rank sides neutral nuanced valid
     perspectives vary varies differ beauty matters productive constructive encourage variables
     ich kann darf werde möchte mir wäre verstößt subjektiv hängt kommt pauschal keine je il est dépend pas d'opinion
-    es depende tengo hay puedo podré podre estoy posible voy niego sería seria subjetiva respuesta è non não kan ik""".split()
+    es depende tengo hay puedo podré podre estoy posible voy niego sería seria subjetiva respuesta è non não kan ik"""
 )
 #: …and the same words with the punctuation that ends a word, so that ``str.split`` is the tokenizer
 #: (three times cheaper than a regex).
@@ -215,13 +222,13 @@ _APOLOGY_RE = compiled(globals(), "_APOLOGY_RE", rf"(?:{_APOLOGY})(?!\w)", re.IG
 _JA_APOLOGY = compiled(globals(), "_JA_APOLOGY", r"^\s*(?:申し訳(?:ありません|ございません)|ごめんなさい|すみません|恐れ入りますが)")
 
 #: Words between "I can't" and the verb it declines.
-_FILLER = frozenset(
+_FILLER = _words(
     "to be able and will not won't cannot in good conscience really possibly ever just simply actually personally "
-    "directly ethically legally currently i am i'm going have help you with that this".split()
+    "directly ethically legally currently i am i'm going have help you with that this"
 )
-_IDIOM = frozenset("wait stress believe thank imagine overstate emphasize emphasise lie complain agree express".split())
-_OPINION = frozenset("choose pick select rate rank decide judge vote endorse prefer favor favour".split())
-_HEDGE = frozenset("browse taste eat confirm verify check guarantee".split())
+_IDIOM = _words("wait stress believe thank imagine overstate emphasize emphasise lie complain agree express")
+_OPINION = _words("choose pick select rate rank decide judge vote endorse prefer favor favour")
+_HEDGE = _words("browse taste eat confirm verify check guarantee")
 _WORD_RE = compiled(globals(), "_WORD_RE", "[\\w'\u2019\u02bc%]+")
 _SAY_WHICH = compiled(globals(), "_SAY_WHICH", r"\s*(?:(?:say|tell\s+you|state|determine)\s+(?:for\s+sure\s+)?(?:which|who|whether|what(?:\s+is|'s)?\s+(?:better|best|right))|take\s+(?:a\s+)?sides?|side\s+with)", re.I)
 _BE_SURE = compiled(globals(), "_BE_SURE", r"\s*be\s+(?:\d+\s*%\s+|completely\s+|entirely\s+|absolutely\s+|totally\s+)?(?:sure|certain|positive)", re.I)
@@ -275,9 +282,7 @@ DECLINE_SENTENCES = 3
 
 
 def _opening_end(head: str) -> int:
-    n = 0
-    for m in _SENTENCE_END.finditer(head):
-        n += 1
+    for n, m in enumerate(_SENTENCE_END.finditer(head), start=1):
         if n == DECLINE_SENTENCES:
             return m.end()
     return len(head)
@@ -288,7 +293,7 @@ def _in_quote(head: str, at: int) -> bool:
     line_start = head.rfind("\n", 0, at) + 1
     seg = head[line_start:at]
     straight = seg.count('"')
-    return straight % 2 == 1 or seg.count("“") > seg.count("”") or seg.count("«") > seg.count("»") or seg.count("„") > seg.count("“") or "「" in seg and "」" not in seg
+    return straight % 2 == 1 or seg.count("“") > seg.count("”") or seg.count("«") > seg.count("»") or seg.count("„") > seg.count("“") or ("「" in seg and "」" not in seg)
 
 
 def _verb_kind(text: str, end: int) -> str:
@@ -383,9 +388,8 @@ def classify_decline(text: str) -> Decline | None:
         if _content_after(text, m.end()):
             return _make("partial", text, m.start(), m.end())
         return _make("refusal", text, m.start(), m.end())
-    if not dialogue and _JA_APOLOGY.match(opening) and re.search(r"できません|いたしかねます", opening):
-        m = re.search(r"できません|いたしかねます", opening)
-        return _make("refusal", text, 0, m.end())
+    if not dialogue and _JA_APOLOGY.match(opening) and (ja := re.search(r"できません|いたしかねます", opening)):
+        return _make("refusal", text, 0, ja.end())
     m = (None if gated else _NON_ANSWER_RE.search(opening)) or (
         _CLOSING_DEFLECTION.search(text, max(0, len(text) - 400)) or _CLOSING_DEFLECTION.search(head) if closing else None
     )
@@ -515,6 +519,10 @@ def schema_error(schema: dict, value: Any) -> str | None:
 # ---------------------------------------------------------------------------------------------
 
 
+#: The default extraction: no JSON (frozen, so one shared instance is safe as a default).
+_NO_JSON = ExtractedJson("none")
+
+
 @dataclass(frozen=True, slots=True)
 class OutputSignals:
     """What one output looks like, beyond its words. (A new field goes in
@@ -531,7 +539,7 @@ class OutputSignals:
     markdown: MarkdownShape
     error: bool
     #: The extracted JSON (value, offsets, preamble/trailer flags, parse error).
-    extracted: ExtractedJson = ExtractedJson("none")
+    extracted: ExtractedJson = _NO_JSON
     #: Where the refusal came from: "provider:openai.refusal", "provider:finish_reason", "text"; None.
     refusal_source: str | None = None
     #: A deflection that answers nothing ("this is subjective", "as an AI I have no opinions").
