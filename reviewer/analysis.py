@@ -7,13 +7,13 @@ Used by the app, the exports and the gate. Never imports Textual.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
-import dataclasses
 import types
 import typing
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
@@ -93,12 +93,21 @@ def cached_assessments(store: Store, comparison: Comparison) -> list[Assessment]
 def iter_json_array(raw: str) -> Iterator[Any]:
     """The elements of a JSON array, decoded one by one."""
     decoder = json.JSONDecoder()
-    skip = re.compile(r"[\s,]*")
-    i = skip.match(raw, raw.index("[") + 1).end()
+    i = _skip(raw, raw.index("[") + 1)
     while raw[i] != "]":
         value, i = decoder.raw_decode(raw, i)
         yield value
-        i = skip.match(raw, i).end()
+        i = _skip(raw, i)
+
+
+_SEPARATORS = re.compile(r"[\s,]*")
+
+
+def _skip(raw: str, i: int) -> int:
+    """The index of the first character at or after ``i`` that is neither whitespace nor a comma."""
+    m = _SEPARATORS.match(raw, i)
+    assert m is not None  # the pattern matches the empty string, so it matches everywhere
+    return m.end()
 
 
 def assess_comparison(
@@ -158,18 +167,20 @@ def _reviver(hint: Any) -> Callable[[Any], Any] | None:
         return build
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is list and args:
-        f = _reviver(args[0])
-        return None if f is None else (lambda v: [f(x) for x in v])
+        item = _reviver(args[0])
+        return None if item is None else (lambda v: [item(x) for x in v])
     if origin is tuple:
-        f = _reviver(args[0]) if args and args[-1] is Ellipsis else None
-        return tuple if f is None else (lambda v: tuple(f(x) for x in v))
+        element = _reviver(args[0]) if args and args[-1] is Ellipsis else None
+        return tuple if element is None else (lambda v: tuple(element(x) for x in v))
     if origin in (typing.Union, types.UnionType):
         revivable = [f for a in args if a is not type(None) and (f := _reviver(a)) is not None]
         if len(revivable) == 1:
-            f = revivable[0]
-            return lambda v: f(v) if isinstance(v, dict | list) else v
+            member = revivable[0]
+            return lambda v: member(v) if isinstance(v, dict | list) else v
     return None
 
 
 def _from_json(d: dict[str, Any]) -> Assessment:
-    return _reviver(Assessment)(d)
+    build = _reviver(Assessment)
+    assert build is not None  # a dataclass always has a reviver
+    return build(d)

@@ -27,7 +27,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass
 
-__all__ = ["RegexError", "Compiled", "compile_check_regex", "translate"]
+__all__ = ["Compiled", "RegexError", "compile_check_regex", "translate"]
 
 
 class RegexError(ValueError):
@@ -156,7 +156,7 @@ def translate(pattern: str) -> str:
 class Compiled:
     """A compiled check pattern: ``search(text)`` → ``(start, matched text)`` or ``None``."""
 
-    __slots__ = ("pattern", "_re", "_python_dollar")
+    __slots__ = ("_python_dollar", "_re", "pattern")
 
     def __init__(self, pattern: str, regex: object, python_dollar: bool):
         self.pattern = pattern

@@ -77,11 +77,11 @@ def _side(side: Any) -> tuple[str | None, dict[str, Any], str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from rich.console import Console
 
     from ..providers import parse_spec
-    import asyncio
-
     from ..replay import Replay, ReplayConfig
     from ..suite import load_suite
 
