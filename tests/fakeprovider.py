@@ -241,7 +241,7 @@ class Recorded(NamedTuple):
 class FakeProvider:
     def __init__(self, *, api_key: str | None = None, latency: float = 0.0,
                  aliases: dict[str, str] | Callable[[str], str] | None = None,
-                 fingerprint: str | None | Callable[[str], str | None] = "auto",
+                 fingerprint: str | Callable[[str], str | None] | None = "auto",
                  answer: Callable[[str, str, list, dict], str | dict] = default_answer,
                  host: str = "127.0.0.1", port: int = 0, record: bool = True):
         """api_key: when set, required as `Authorization: Bearer` (OpenAI) / `x-api-key` (Anthropic).

@@ -10,9 +10,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from fakeprovider import (
-    FakeProvider, drop, error, insufficient_quota, malformed, ok, overloaded, rate_limited, slow,
+    FakeProvider,
+    drop,
+    error,
+    insufficient_quota,
+    malformed,
+    ok,
+    overloaded,
+    rate_limited,
+    slow,
 )
 
 KEY = "sk-test-0123456789abcdef"
@@ -282,7 +289,12 @@ def test_malformed_and_drop(srv):
 def test_stop_does_not_wait_for_an_abandoned_slow_request():
     s = FakeProvider().start()
     s.script("", slow(30))
-    threading.Thread(target=lambda: pytest.raises(httpx.HTTPError, chat, s), daemon=True).start()
+
+    def abandoned():
+        with pytest.raises(httpx.HTTPError):
+            chat(s)
+
+    threading.Thread(target=abandoned, daemon=True).start()
     while not s.requests:
         time.sleep(0.01)
     t = time.monotonic()
@@ -301,6 +313,7 @@ def test_requests_are_recorded_with_lowercase_headers_and_time(srv):
     assert second.path == "/v1/messages" and second.headers["anthropic-version"] == "2023-06-01"
     assert t0 <= first.time <= second.time <= time.monotonic()
     path, headers, body, when = first  # plain tuple unpacking works too
+    assert (path, headers, body, when) == (first.path, first.headers, first.body, first.time)
     assert srv.count("first") == 1 and srv.count("s") == 2 and srv.count(path="/v1/messages") == 1
     srv.reset()
     assert srv.requests == [] and srv.count() == 0

@@ -182,7 +182,7 @@ def test_unicode_keys_and_values():
 
 def test_big_arrays():
     old = list(range(20_000))
-    new = old[:10_000] + [-1] + old[10_000:]
+    new = [*old[:10_000], -1, *old[10_000:]]
     new[15_000] = "x"
     assert kinds_paths(json_diff(old, new)) == [("added", "$[10000]"), ("type_changed", "$[14999]")]
     assert json_diff(old, new)[1].new_path == "$[15000]"
