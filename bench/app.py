@@ -102,7 +102,9 @@ def build(db: Path, cases: int, seed: int = 7) -> int:
     with Store(db) as store:
         sid = store.upsert_suite(loaded)
         runs = [
-            store.create_run(suite_id=sid, provider="openai", model=m, base_url=None, params={}, samples=3, side=s, status="complete")
+            store.create_run(
+                suite_id=sid, provider="openai", model=m, base_url=None, params={}, samples=3, side=s, status="complete"
+            )
             for s, m in (("baseline", "gpt-4o-2024-05-13"), ("candidate", "gpt-4o"))
         ]
         base_out: list[Output] = []
@@ -131,7 +133,9 @@ def build(db: Path, cases: int, seed: int = 7) -> int:
                 cand_out.append(Output(cid, n, c[n], resolved_model="gpt-4o-2024-08-06", system_fingerprint="fp_b", **meta))
         store.save_outputs(runs[0], base_out)
         store.save_outputs(runs[1], cand_out)
-        return store.create_comparison(suite_id=sid, baseline_run_id=runs[0], candidate_run_id=runs[1], name="bench", status="complete")
+        return store.create_comparison(
+            suite_id=sid, baseline_run_id=runs[0], candidate_run_id=runs[1], name="bench", status="complete"
+        )
 
 
 def rss_mb() -> float:
@@ -305,7 +309,9 @@ def child(db: Path, cid: int) -> None:
 def run_child(db: Path, cid: int) -> dict:
     import subprocess
 
-    proc = subprocess.run([sys.executable, __file__, "--measure", str(db), "--comparison", str(cid)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--measure", str(db), "--comparison", str(cid)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         sys.exit(proc.stderr)
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -332,7 +338,9 @@ def main() -> None:
         db.parent.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
         cid = build(db, args.cases)
-        print(f"built {args.cases:,} cases × 3 samples × 2 sides in {time.perf_counter() - t:.1f} s ({db.stat().st_size / 1e6:.0f} MB)")
+        print(
+            f"built {args.cases:,} cases × 3 samples × 2 sides in {time.perf_counter() - t:.1f} s ({db.stat().st_size / 1e6:.0f} MB)"
+        )
     else:
         with Store(db) as store:
             cid = store.comparison().id

@@ -50,9 +50,7 @@ def prose(rng: random.Random, chars: int) -> str:
             block = " ".join(sentence(rng) for _ in range(rng.randint(2, 5)))
         elif kind < 0.75:
             mark = rng.choice(["-", "*", "1."])
-            block = "\n".join(
-                f"{mark if mark != '1.' else f'{i + 1}.'} {sentence(rng)}" for i in range(rng.randint(2, 6))
-            )
+            block = "\n".join(f"{mark if mark != '1.' else f'{i + 1}.'} {sentence(rng)}" for i in range(rng.randint(2, 6)))
         elif kind < 0.85:
             block = "## " + sentence(rng).rstrip(".?!")
         else:

@@ -32,7 +32,65 @@ from reviewer.store import Output, Store  # noqa: E402
 from reviewer.suite import load_suite  # noqa: E402
 
 GOAL_S = 2.0
-WORDS = ["the", "a", "customer", "order", "refund", "shipping", "days", "business", "account", "password", "reset", "invoice", "payment", "card", "delivery", "address", "within", "policy", "return", "item", "warehouse", "support", "agent", "ticket", "please", "thank", "you", "we", "our", "your", "can", "will", "may", "not", "should", "available", "today", "tomorrow", "week", "month", "receipt", "number", "email", "phone", "store", "online", "price", "discount", "coupon", "express", "standard", "tracking", "label", "package", "carrier", "damaged", "missing"]
+WORDS = [
+    "the",
+    "a",
+    "customer",
+    "order",
+    "refund",
+    "shipping",
+    "days",
+    "business",
+    "account",
+    "password",
+    "reset",
+    "invoice",
+    "payment",
+    "card",
+    "delivery",
+    "address",
+    "within",
+    "policy",
+    "return",
+    "item",
+    "warehouse",
+    "support",
+    "agent",
+    "ticket",
+    "please",
+    "thank",
+    "you",
+    "we",
+    "our",
+    "your",
+    "can",
+    "will",
+    "may",
+    "not",
+    "should",
+    "available",
+    "today",
+    "tomorrow",
+    "week",
+    "month",
+    "receipt",
+    "number",
+    "email",
+    "phone",
+    "store",
+    "online",
+    "price",
+    "discount",
+    "coupon",
+    "express",
+    "standard",
+    "tracking",
+    "label",
+    "package",
+    "carrier",
+    "damaged",
+    "missing",
+]
 
 
 def sentence(rng: random.Random) -> str:
@@ -83,8 +141,12 @@ def build(tmp: Path, cases: int, samples: int = 2) -> tuple[Path, int]:
     loaded = load_suite(suite_file)
     store = Store(tmp / "bench.db")
     sid = store.upsert_suite(loaded)
-    base = store.create_run(suite_id=sid, provider="openai", model="gpt-4o", base_url=None, params={"temperature": 0.7}, samples=samples)
-    cand = store.create_run(suite_id=sid, provider="openai", model="gpt-4o", base_url=None, params={"temperature": 0.7}, samples=samples)
+    base = store.create_run(
+        suite_id=sid, provider="openai", model="gpt-4o", base_url=None, params={"temperature": 0.7}, samples=samples
+    )
+    cand = store.create_run(
+        suite_id=sid, provider="openai", model="gpt-4o", base_url=None, params={"temperature": 0.7}, samples=samples
+    )
     b_out: list[Output] = []
     c_out: list[Output] = []
     changed: list[str] = []

@@ -30,7 +30,9 @@ from fakeprovider import FakeProvider, error  # noqa: E402  (tests/ is put on sy
 
 def run(tmp: Path, name: str, n: int, baseline: str, candidate: str) -> dict:
     suite = tmp / f"{name}.jsonl"
-    suite.write_text("\n".join([json.dumps({"suite": name})] + [json.dumps({"id": f"c{i}", "prompt": f"{name} {i}"}) for i in range(n)]) + "\n")
+    suite.write_text(
+        "\n".join([json.dumps({"suite": name})] + [json.dumps({"id": f"c{i}", "prompt": f"{name} {i}"}) for i in range(n)]) + "\n"
+    )
     db = tmp / f"{name}.db"
     env = {**os.environ, "REVIEWER_DATA_DIR": str(tmp / "data"), "REVIEWER_CONFIG_DIR": str(tmp / "config")}
     t0 = time.monotonic()
@@ -62,9 +64,19 @@ def main() -> None:
         with FakeProvider() as srv:
             # Retry-After: 0 isolates the cost of the body from the backoff between tries.
             srv.script("big0", *[error(500, body, retry_after=0)] * 100)
-            print(json.dumps(run(tmp, "big0", 2, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}") | {"note": "500 + 20 MB, no backoff"}))
+            print(
+                json.dumps(
+                    run(tmp, "big0", 2, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}")
+                    | {"note": "500 + 20 MB, no backoff"}
+                )
+            )
             srv.script("big", *[error(500, body)] * 100)
-            print(json.dumps(run(tmp, "big", 1, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}") | {"note": "500 + 20 MB, default backoff"}))
+            print(
+                json.dumps(
+                    run(tmp, "big", 1, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}")
+                    | {"note": "500 + 20 MB, default backoff"}
+                )
+            )
 
 
 if __name__ == "__main__":

@@ -59,7 +59,12 @@ def peak_rss_mb_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float, i
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
-    return usage.ru_maxrss / 1024, wall, proc.returncode, (err or out).decode(errors="replace").strip().splitlines()[-1:][0] if (err or out) else ""
+    return (
+        usage.ru_maxrss / 1024,
+        wall,
+        proc.returncode,
+        (err or out).decode(errors="replace").strip().splitlines()[-1:][0] if (err or out) else "",
+    )
 
 
 def main() -> None:
@@ -71,7 +76,9 @@ def main() -> None:
     env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb"}
     env.pop("OPENAI_API_KEY", None)
     goals = {30000: 350, 100000: 500}
-    print(f"recorded replay, `reviewer run` with recorded: both sides in a new process; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"recorded replay, `reviewer run` with recorded: both sides in a new process; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         for n in counts:
@@ -83,7 +90,9 @@ def main() -> None:
             goal = goals.get(n)
             verdict = f"   (goal <= {goal} MB: {'OK' if rss <= goal else 'MISSED'})" if goal else ""
             status = "" if rc == 0 else f"   EXIT {rc}: {last}"
-            print(f"  {n:>7,} cases: peak RSS {rss:6.0f} MB, wall {wall:6.1f} s, files {base.stat().st_size / 1e6:.1f} MB a side{verdict}{status}")
+            print(
+                f"  {n:>7,} cases: peak RSS {rss:6.0f} MB, wall {wall:6.1f} s, files {base.stat().st_size / 1e6:.1f} MB a side{verdict}{status}"
+            )
             if rc != 0:
                 sys.exit(1)
             db.unlink()

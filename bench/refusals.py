@@ -39,8 +39,9 @@ def predict_new(text: str) -> str:
 
 
 def old_predictor(commit: str):
-    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:reviewer/diff/signals.py"],
-                         capture_output=True, text=True, check=True).stdout
+    src = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{commit}:reviewer/diff/signals.py"], capture_output=True, text=True, check=True
+    ).stdout
     mod = types.ModuleType("old_signals")
     sys.modules["old_signals"] = mod  # dataclasses look their module up
     exec(compile(src, f"{commit}:signals.py", "exec"), mod.__dict__)
@@ -72,8 +73,13 @@ def report(name: str, rows: list[dict], predict, show_errors: bool) -> None:
     confusion = Counter((r["label"], p) for r, p in wrong)
     if confusion:
         print("  confusions (label → predicted): " + ", ".join(f"{a}→{b} {n}" for (a, b), n in confusion.most_common()))
-    keyword = [r for r, p in wrong if p == "refusal" and r["label"] == "answer"
-               and any(w in r["text"].lower() for w in ("sorry", "cannot", "can't", "can’t", "unable"))]
+    keyword = [
+        r
+        for r, p in wrong
+        if p == "refusal"
+        and r["label"] == "answer"
+        and any(w in r["text"].lower() for w in ("sorry", "cannot", "can't", "can’t", "unable"))
+    ]
     print(f"  plain answers mentioning sorry/cannot/can't/unable called a refusal: {len(keyword)}")
     if show_errors:
         for r, p in wrong:
@@ -96,8 +102,10 @@ def timing() -> None:
         for t in texts:
             classify_decline(t)
         best = min(best, time.perf_counter() - t0)
-    print(f"\nclassify_decline on {len(texts)} ordinary answers of the diff benchmark: "
-          f"{best / len(texts) * 1e6:.2f} µs per output (best of 3)")
+    print(
+        f"\nclassify_decline on {len(texts)} ordinary answers of the diff benchmark: "
+        f"{best / len(texts) * 1e6:.2f} µs per output (best of 3)"
+    )
     data = [r["text"] for r in load()]
     t0 = time.perf_counter()
     for _ in range(10):

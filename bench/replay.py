@@ -56,7 +56,9 @@ def main() -> None:
             with suite.open("w") as f:
                 f.write('{"suite": "bench", "defaults": {"params": {"temperature": 0, "max_tokens": 200}}}\n')
                 for i in range(args.cases):
-                    f.write(f'{{"id": "case-{i:05d}", "tags": ["t{i % 7}"], "prompt": "Question {i}: explain item {i} briefly."}}\n')
+                    f.write(
+                        f'{{"id": "case-{i:05d}", "tags": ["t{i % 7}"], "prompt": "Question {i}: explain item {i} briefly."}}\n'
+                    )
             loaded = load_suite(suite)
             calls = args.cases * 2
             ideal = calls * args.latency_ms / 1000 / args.concurrency
@@ -65,7 +67,9 @@ def main() -> None:
                 db = Path(tmp) / f"bench-{r}.db"
                 store = Store(db)
                 config = ReplayConfig(samples=1, concurrency=args.concurrency, use_cache=False)
-                replay = Replay(store, loaded, parse_spec(f"openai:bench-a@{base_url}"), parse_spec(f"openai:bench-b@{base_url}"), config)
+                replay = Replay(
+                    store, loaded, parse_spec(f"openai:bench-a@{base_url}"), parse_spec(f"openai:bench-b@{base_url}"), config
+                )
                 t0, c0 = time.perf_counter(), time.process_time()
                 result = asyncio.run(replay.run())
                 times.append(time.perf_counter() - t0)
@@ -78,11 +82,19 @@ def main() -> None:
             times.sort()
             best, median = times[0], times[len(times) // 2]
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"replay {calls} calls ({args.cases} cases x 2 models), concurrency {args.concurrency}, server latency {args.latency_ms:g} ms")
-            print(f"  wall best {best:.2f} s, median {median:.2f} s   (goal <= 2x the ideal, {2 * ideal:.2f} s: {'OK' if median <= 2 * ideal else 'MISSED'})")
+            print(
+                f"replay {calls} calls ({args.cases} cases x 2 models), concurrency {args.concurrency}, server latency {args.latency_ms:g} ms"
+            )
+            print(
+                f"  wall best {best:.2f} s, median {median:.2f} s   (goal <= 2x the ideal, {2 * ideal:.2f} s: {'OK' if median <= 2 * ideal else 'MISSED'})"
+            )
             print(f"  ideal {ideal:.2f} s -> ratio to ideal {median / ideal:.2f}x (best {best / ideal:.2f}x)")
-            print(f"  client CPU {min(cpu):.2f} s ({min(cpu) / calls * 1e6:.0f} us per call incl. persistence); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-            print(f"  throughput {calls / median:.0f} calls/s, all {calls} outputs stored in {min(batches)}-{max(batches)} transactions, peak RSS {rss:.0f} MB")
+            print(
+                f"  client CPU {min(cpu):.2f} s ({min(cpu) / calls * 1e6:.0f} us per call incl. persistence); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+            )
+            print(
+                f"  throughput {calls / median:.0f} calls/s, all {calls} outputs stored in {min(batches)}-{max(batches)} transactions, peak RSS {rss:.0f} MB"
+            )
             if not args.no_whole:
                 env = {**os.environ, "OPENAI_API_KEY": "sk-bench", "NO_COLOR": "1"}
                 walls = []

@@ -48,7 +48,11 @@ def case(i: int) -> dict:
 
 def write_suites(d: Path, n: int) -> tuple[Path, Path]:
     cases = [case(i) for i in range(n)]
-    header = {"suite": "bench", "description": "generated", "defaults": {"system": "You are a support agent.", "params": {"temperature": 0}}}
+    header = {
+        "suite": "bench",
+        "description": "generated",
+        "defaults": {"system": "You are a support agent.", "params": {"temperature": 0}},
+    }
     jl = d / f"s{n}.jsonl"
     with jl.open("w") as f:
         f.write(json.dumps(header) + "\n")
@@ -69,7 +73,9 @@ def write_suites(d: Path, n: int) -> tuple[Path, Path]:
                     f.write(f"      - role: {m['role']}\n        content: {json.dumps(m['content'])}\n")
             if "reference" in c:
                 f.write(f"    reference: {c['reference']}\n")
-            f.write("    checks:\n      - regex: 'refund|return'\n        ignore_case: true\n      - max_words: 80\n      - not_refusal: true\n")
+            f.write(
+                "    checks:\n      - regex: 'refund|return'\n        ignore_case: true\n      - max_words: 80\n      - not_refusal: true\n"
+            )
             if "reference" in c:
                 f.write("      - similar_to_reference: 0.6\n")
     return y, jl
@@ -93,8 +99,12 @@ def main() -> int:
         d = Path(tmp)
         for warm in write_suites(d, 3):  # imports and first-use caches are not what is measured
             load_suite(warm)
-        print("load: wall s/CPU s in-process; ratio: YAML/JSONL CPU; validate: wall s/CPU s of a fresh `reviewer suites validate`")
-        print(f"{'cases':>7} {'yaml load':>12} {'jsonl load':>12} {'ratio':>6}   {'validate yaml':>14} {'peak MB':>8} {'validate jsonl':>15} {'peak MB':>8}")
+        print(
+            "load: wall s/CPU s in-process; ratio: YAML/JSONL CPU; validate: wall s/CPU s of a fresh `reviewer suites validate`"
+        )
+        print(
+            f"{'cases':>7} {'yaml load':>12} {'jsonl load':>12} {'ratio':>6}   {'validate yaml':>14} {'peak MB':>8} {'validate jsonl':>15} {'peak MB':>8}"
+        )
         for n in sizes:
             y, jl = write_suites(d, n)
             ty, cy, ny = time_load(y)
@@ -127,7 +137,9 @@ def _isolated(path: Path) -> tuple[float, float, int, float]:
         "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
         "print(time.perf_counter() - s, u.ru_maxrss / 1024, rc, u.ru_utime + u.ru_stime)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT, env={**os.environ}, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT, env={**os.environ}, check=True
+    ).stdout.split()
     return float(out[0]), float(out[1]), int(out[2]), float(out[3])
 
 

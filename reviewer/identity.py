@@ -23,7 +23,7 @@ def reviewer_identity(explicit: str | None = None) -> str:
     if name and email:
         return f"{name} <{email}>"
     if name or email:
-        return (name or email)  # type: ignore[return-value]
+        return name or email  # type: ignore[return-value]
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry (containers): still label, never crash

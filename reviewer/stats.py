@@ -67,9 +67,7 @@ _TAIL_TOL = 1e-18
 
 
 def _log_pmf(i: int, n: int, p: float) -> float:
-    return (
-        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p)
-    )
+    return math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p)
 
 
 def _tail_down(k: int, n: int, p: float) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = ["ToolCall", "dump_tool_calls", "load_tool_calls"]
 
+
 @dataclass(frozen=True, slots=True)
 class ToolCall:
     """One call: the tool's name, its arguments as written, and the provider's call id."""

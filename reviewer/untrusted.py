@@ -41,9 +41,7 @@ __all__ = ["TAB", "Visible", "has_special", "is_special", "json_dumps", "json_es
 TAB = "⇥   "
 
 #: Characters that are not special yet are not in a common block below: checked one by one.
-_INVISIBLE_OTHER = frozenset(
-    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0"
-)
+_INVISIBLE_OTHER = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0")
 _VS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _JOINERS = frozenset("\u200c\u200d")
 

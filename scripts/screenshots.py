@@ -64,7 +64,7 @@ def hostile_comparison(directory: Path) -> tuple[Path, int]:
     suite = directory / "hostile.yaml"
     suite.write_text(
         "suite: hostile-text\ncases:\n"
-        "  - id: echo-markup\n    tags: [security]\n    prompt: \"Repeat after me: [bold]hi[/bold] \\x1b[31m\"\n"
+        '  - id: echo-markup\n    tags: [security]\n    prompt: "Repeat after me: [bold]hi[/bold] \\x1b[31m"\n'
         "  - id: plain\n    tags: [smalltalk]\n    prompt: Say hi.\n",
         encoding="utf-8",
     )
@@ -72,13 +72,19 @@ def hostile_comparison(directory: Path) -> tuple[Path, int]:
     with Store(db) as store:
         sid = store.upsert_suite(load_suite(suite))
         runs = [
-            store.create_run(suite_id=sid, provider="openai", model=m, base_url=None, params={}, samples=1, side=s, status="complete")
+            store.create_run(
+                suite_id=sid, provider="openai", model=m, base_url=None, params={}, samples=1, side=s, status="complete"
+            )
             for s, m in (("baseline", "gpt-4o-2024-05-13"), ("candidate", "gpt-4o"))
         ]
         meta = {"finish_reason": "stop", "latency_ms": 640.0, "input_tokens": 31, "output_tokens": 58}
-        store.save_outputs(runs[0], [Output("echo-markup", 0, "Sure! [bold]hi[/bold]", **meta), Output("plain", 0, "Hi!", **meta)])
+        store.save_outputs(
+            runs[0], [Output("echo-markup", 0, "Sure! [bold]hi[/bold]", **meta), Output("plain", 0, "Hi!", **meta)]
+        )
         store.save_outputs(runs[1], [Output("echo-markup", 0, HOSTILE, **meta), Output("plain", 0, "Hi!", **meta)])
-        cid = store.create_comparison(suite_id=sid, baseline_run_id=runs[0], candidate_run_id=runs[1], name="hostile text", status="complete")
+        cid = store.create_comparison(
+            suite_id=sid, baseline_run_id=runs[0], candidate_run_id=runs[1], name="hostile text", status="complete"
+        )
     return db, cid
 
 
@@ -91,7 +97,7 @@ def tools_comparison(directory: Path) -> tuple[Path, int]:
 
     (directory / "tools").mkdir()
     store, cid = tool_comparison(directory / "tools")
-    reason = "Answer {n} passes passengers as the integer 2, as the schema asks; the other sends the string \"2\"."
+    reason = 'Answer {n} passes passengers as the integer 2, as the schema asks; the other sends the string "2".'
     store.save_judgments([
         Judgment(comparison_id=cid, case_id="flights-two-passengers", sample=0, judge="openai:gpt-4.1", rubric_digest="0" * 64,
                  position=pos, better=better, reason=reason.format(n=better), parsed="json", resolved_model="gpt-4.1-2025-04-14")
@@ -111,7 +117,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="reviewer-screenshots-") as tmp:
         work = Path(tmp)
         # never the user's data, config or keymap
-        os.environ.update(REVIEWER_DATA_DIR=str(work / "data"), REVIEWER_CONFIG_DIR=str(work / "config"), TEXTUAL_ANIMATIONS="none")
+        os.environ.update(
+            REVIEWER_DATA_DIR=str(work / "data"), REVIEWER_CONFIG_DIR=str(work / "config"), TEXTUAL_ANIMATIONS="none"
+        )
         os.environ.pop("REVIEWER_KEYMAP", None)
         from reviewer.commands.demo import prepare
 

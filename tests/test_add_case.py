@@ -93,7 +93,9 @@ def test_added_defaults_to_today(suite: Path, capsys):
 def test_from_log_line_becomes_a_case_with_the_request_params(suite: Path, log: Path, tmp_path: Path, capsys):
     good = tmp_path / "good.txt"
     good.write_text("Yes, within 30 days; after that we offer store credit.\n")
-    code, _out, err = cli(capsys, str(suite), "--id", "inc-1", "--from-log", f"{log}:1", "--reference", str(good), "--added", "2026-05-01")
+    code, _out, err = cli(
+        capsys, str(suite), "--id", "inc-1", "--from-log", f"{log}:1", "--reference", str(good), "--added", "2026-05-01"
+    )
     assert code == 0, err
     case = load_suite(suite).suite.case("inc-1")
     assert case.system == "Be brief." and case.prompt == "Can I get a refund after 40 days?"
@@ -124,12 +126,21 @@ def test_from_log_without_line_needs_a_single_line_file(suite: Path, log: Path, 
         (["--id", "refund-1", "--prompt", "dup"], "{suite}:4: case 'refund-1' already exists (nothing written)"),
         (["--id", "bad id", "--prompt", "x"], "--id: id 'bad id' must start with a letter or digit"),
         (["--id", "x", "--prompt", "x", "--check", "{regex: 1}"], "--check '{regex: 1}': invalid JSON"),
-        (["--id", "x", "--prompt", "x", "--check", '{"max_words": "many"}'], "--check '{\"max_words\": \"many\"}': max_words: the value must be a non-negative integer"),
-        (["--id", "x", "--prompt", "x", "--check", '{"equals_reference": true}'], "case: checks: equals_reference needs a reference"),
+        (
+            ["--id", "x", "--prompt", "x", "--check", '{"max_words": "many"}'],
+            '--check \'{"max_words": "many"}\': max_words: the value must be a non-negative integer',
+        ),
+        (
+            ["--id", "x", "--prompt", "x", "--check", '{"equals_reference": true}'],
+            "case: checks: equals_reference needs a reference",
+        ),
         (["--id", "x", "--prompt", "x", "--tag", "two words"], "--tag: tag 'two words' must be non-empty without spaces"),
         (["--id", "x", "--prompt", "x", "--added", "May 1st"], "--added 'May 1st': expected a date"),
         (["--id", "x", "--messages", "{tmp}/missing.json"], "--messages {tmp}/missing.json: no such file"),
-        (["--id", "x", "--from-log", "{tmp}/bad.jsonl:1"], "{tmp}/bad.jsonl:1: messages[0].content[0]: only text parts can be replayed (got 'image_url')"),
+        (
+            ["--id", "x", "--from-log", "{tmp}/bad.jsonl:1"],
+            "{tmp}/bad.jsonl:1: messages[0].content[0]: only text parts can be replayed (got 'image_url')",
+        ),
         (["--id", "x", "--from-log", "{tmp}/bad.jsonl:2"], "{tmp}/bad.jsonl:2: invalid JSON: Expecting value (column 1)"),
         (["--id", "x", "--from-log", "{tmp}/bad.jsonl:3"], "{tmp}/bad.jsonl:3: messages[0].role: 'tool' cannot be replayed"),
         (["--id", "x", "--from-log", "{tmp}/bad.jsonl:9"], "{tmp}/bad.jsonl:9: no such line (the file has 3)"),
@@ -151,10 +162,14 @@ def test_bad_input_is_one_line_and_writes_nothing(suite: Path, tmp_path: Path, c
 
 def test_messages_file_and_reference_at_file(suite: Path, tmp_path: Path, capsys):
     msgs = tmp_path / "msgs.json"
-    msgs.write_text(json.dumps({"messages": [{"role": "developer", "content": "JSON only."}, {"role": "user", "content": "Status of 1234?"}]}))
+    msgs.write_text(
+        json.dumps({"messages": [{"role": "developer", "content": "JSON only."}, {"role": "user", "content": "Status of 1234?"}]})
+    )
     ref = tmp_path / "ref.json"
     ref.write_text('{"status": "shipped"}')
-    code, _, err = cli(capsys, str(suite), "--id", "m", "--messages", str(msgs), "--reference", f"@{ref}", "--check", '{"json": true}')
+    code, _, err = cli(
+        capsys, str(suite), "--id", "m", "--messages", str(msgs), "--reference", f"@{ref}", "--check", '{"json": true}'
+    )
     assert code == 0, err
     case = load_suite(suite).suite.case("m")
     assert [m.role for m in case.messages] == ["developer", "user"]
@@ -198,7 +213,9 @@ def test_batch_output_lines_and_trailing_assistant_message():
         file="b.jsonl", line=5,
     )  # fmt: skip
     assert (failed.error, failed.error_status, failed.output) == ("Rate limit", 429, None)
-    ft = parse_log_object({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}, file="f", line=1)
+    ft = parse_log_object(
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}, file="f", line=1
+    )
     assert ft.messages == [{"role": "user", "content": "q"}] and ft.output == "a"
     refusal = parse_log_object(
         {"messages": [{"role": "user", "content": "q"}],

@@ -48,7 +48,9 @@ def test_triage_order_noise_and_flips(tmp_path):
 
 
 def test_cache_round_trip_and_invalidation(tmp_path):
-    store, comp = make_comparison(tmp_path, {"a": (["x y"], ["x z"]), "b": (["same"], ["same"])}, checks={"a": [{"max_words": 3}]})
+    store, comp = make_comparison(
+        tmp_path, {"a": (["x y"], ["x z"]), "b": (["same"], ["same"])}, checks={"a": [{"max_words": 3}]}
+    )
     data = store.load_comparison(comp)
     first = assess_comparison(store, data)
     key = f"{engine_digest()}:{store.outputs_identity(data.comparison)}"

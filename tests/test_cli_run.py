@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, **kw
+    )
 
 
 @pytest.fixture
@@ -31,7 +33,7 @@ def env(tmp_path):
 
 def suite(tmp_path: Path, n: int) -> Path:
     path = tmp_path / "suite.yaml"
-    cases = "".join(f"  - id: case-{i:03d}\n    tags: [t{i % 3}]\n    prompt: \"Question number {i}?\"\n" for i in range(n))
+    cases = "".join(f'  - id: case-{i:03d}\n    tags: [t{i % 3}]\n    prompt: "Question number {i}?"\n' for i in range(n))
     path.write_text(f"suite: resume\ndefaults:\n  params: {{temperature: 0, max_tokens: 32}}\ncases:\n{cases}")
     return path
 
@@ -72,7 +74,14 @@ def test_resume_after_interruption_repeats_nothing_and_loses_nothing(tmp_path, e
     with FakeProvider(latency=0.05) as srv:
         args = ["run", str(path), "--baseline", f"openai:base@{srv.base_url}", "--candidate", f"openai:cand@{srv.base_url}",
                 "--concurrency", "2", "--db", str(db)]  # fmt: skip
-        proc = subprocess.Popen([sys.executable, "-m", "reviewer", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reviewer", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         wait_for(lambda: len(stored(db)) >= 20)
         if how == "kill -9":
             proc.kill()
@@ -139,7 +148,9 @@ def test_every_kind_of_error_is_reported_without_traceback(tmp_path, env):
     assert con.execute("SELECT text FROM outputs WHERE case_id = 'fine' AND run_id = 1").fetchone()[0]
     con.close()
     assert bad.returncode == 1 and "401" in bad.stderr and "Traceback" not in bad.stderr
-    assert "sk-wrong-key-9876543210" not in bad.stderr and b"sk-wrong-key" not in b"".join(p.read_bytes() for p in tmp_path.glob("bad.db*"))
+    assert "sk-wrong-key-9876543210" not in bad.stderr and b"sk-wrong-key" not in b"".join(
+        p.read_bytes() for p in tmp_path.glob("bad.db*")
+    )
 
 
 def test_usage_errors_are_one_line(tmp_path, env):
@@ -148,16 +159,46 @@ def test_usage_errors_are_one_line(tmp_path, env):
         (["run", str(path), "--baseline", "gpt-4o", "--candidate", "openai:x"], "--baseline 'gpt-4o': expected provider:model"),
         (["run", str(path), "--baseline", "nope:x", "--candidate", "openai:x"], "unknown provider 'nope'"),
         (["run", str(path), "--baseline", "openai:x", "--candidate", "openai:y"], "OPENAI_API_KEY is not set"),
-        (["run", str(path), "--baseline", "recorded:missing.jsonl", "--candidate", "recorded:missing.jsonl"], "recorded:missing.jsonl: no such file"),
-        (["run", str(tmp_path / "nope.yaml"), "--baseline", "recorded:x", "--candidate", "recorded:y"], "nope.yaml:0: no such file"),
-        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--param", "temperature"], "--param 'temperature': expected key=value"),
-        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--samples", "0"], "--samples 0: must be at least 1"),
-        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "0"], "--timeout 0: must be a positive"),
-        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "-1"], "--timeout -1: must be a positive"),
-        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "nan"], "--timeout nan: must be a positive"),
-        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "inf"], "--timeout inf: must be a positive"),
-        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--concurrency", "0"], "--concurrency 0: must be at least 1"),
-        (["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--wait-lease", "-1"], "--wait-lease -1: must be 0 or more"),
+        (
+            ["run", str(path), "--baseline", "recorded:missing.jsonl", "--candidate", "recorded:missing.jsonl"],
+            "recorded:missing.jsonl: no such file",
+        ),
+        (
+            ["run", str(tmp_path / "nope.yaml"), "--baseline", "recorded:x", "--candidate", "recorded:y"],
+            "nope.yaml:0: no such file",
+        ),
+        (
+            ["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--param", "temperature"],
+            "--param 'temperature': expected key=value",
+        ),
+        (
+            ["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--samples", "0"],
+            "--samples 0: must be at least 1",
+        ),
+        (
+            ["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "0"],
+            "--timeout 0: must be a positive",
+        ),
+        (
+            ["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "-1"],
+            "--timeout -1: must be a positive",
+        ),
+        (
+            ["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "nan"],
+            "--timeout nan: must be a positive",
+        ),
+        (
+            ["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--timeout", "inf"],
+            "--timeout inf: must be a positive",
+        ),
+        (
+            ["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--concurrency", "0"],
+            "--concurrency 0: must be at least 1",
+        ),
+        (
+            ["run", str(path), "--baseline", "recorded:x", "--candidate", "recorded:y", "--wait-lease", "-1"],
+            "--wait-lease -1: must be 0 or more",
+        ),
     ]
     for args, message in cases:
         res = cli(*args, "--db", str(tmp_path / "u.db"), env=env)
@@ -175,7 +216,21 @@ def test_recorded_run_export_and_list(tmp_path, env):
                         "latency_ms": 12.5, "usage": {"prompt_tokens": 3, "completion_tokens": 4}, "finish_reason": "stop"}) + "\n"
             for i in range(3) for s in range(2)))  # fmt: skip
     db = tmp_path / "r.db"
-    res = cli("run", str(path), "--baseline", f"recorded:{base}", "--candidate", f"recorded:{cand}", "--samples", "2", "--db", str(db), "--name", "rec", env=env)
+    res = cli(
+        "run",
+        str(path),
+        "--baseline",
+        f"recorded:{base}",
+        "--candidate",
+        f"recorded:{cand}",
+        "--samples",
+        "2",
+        "--db",
+        str(db),
+        "--name",
+        "rec",
+        env=env,
+    )
     assert res.returncode == 0, res.stderr
     listing = cli("comparisons", "--json", "--db", str(db), env=env)
     [c] = json.loads(listing.stdout)

@@ -113,7 +113,9 @@ def test_identical_files(files, capsys):
     assert "change     0.000" in out
 
 
-@pytest.mark.parametrize("flag, new", [("--ignore-whitespace", OLD.replace("30 days", "30   days  ")), ("--ignore-case", OLD.upper())])
+@pytest.mark.parametrize(
+    "flag, new", [("--ignore-whitespace", OLD.replace("30 days", "30   days  ")), ("--ignore-case", OLD.upper())]
+)
 def test_ignore_options_make_equal_lines(files, capsys, flag, new):
     a, b = files(OLD, new)
     assert cli(capsys, a, b)[0] == 1
@@ -139,7 +141,7 @@ def test_json_output(files, capsys):
             for start, end in r[f"{side}_spans"]:
                 assert 0 <= start < end <= len(r[side])
     changed = next(r for r in doc["rows"] if r["kind"] == "changed" and "30" in r["left"])
-    (s, e), = changed["left_spans"]
+    ((s, e),) = changed["left_spans"]
     assert changed["left"][s:e].strip() == "30"
 
 
@@ -150,7 +152,7 @@ def test_json_documents(files, capsys):
     rc, out, _ = cli(capsys, a, b, "--width", "120")
     assert rc == 1
     assert "canonical form" in out
-    assert "type_changed  $.items[0].price: 3.5 → \"3.50\"" in out
+    assert 'type_changed  $.items[0].price: 3.5 → "3.50"' in out
     assert "renamed       $.items[0].name → $.items[0].title" in out
     doc = json.loads(cli(capsys, a, b, "--json")[1])
     assert {c["kind"] for c in doc["json"]["changes"]} == {"type_changed", "renamed"}
@@ -217,9 +219,7 @@ def test_untrusted_text_cannot_reach_the_terminal_as_escapes_or_markup(files):
 
 def test_subprocess_entry_point(files):
     a, b = files(OLD, NEW)
-    proc = subprocess.run(
-        [sys.executable, "-m", "reviewer", "diff", a, b, "--json"], capture_output=True, text=True, cwd=ROOT
-    )
+    proc = subprocess.run([sys.executable, "-m", "reviewer", "diff", a, b, "--json"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)["pair"]["format_drift"] == ["bullets → numbered"]
     missing = subprocess.run(

@@ -242,7 +242,9 @@ def test_a_tools_request_gets_a_tool_call_that_reaches_the_store_as_sent(servers
 
     with Store(db) as store:
         comp = store.comparison()
-        stored = {side: store.outputs(rid) for side, rid in (("baseline", comp.baseline_run_id), ("candidate", comp.candidate_run_id))}
+        stored = {
+            side: store.outputs(rid) for side, rid in (("baseline", comp.baseline_run_id), ("candidate", comp.candidate_run_id))
+        }
     direct = httpx.post(
         servers["baseline"]["base_url"] + "/chat/completions",
         json={"model": MODEL, "messages": [{"role": "user", "content": "What is the weather in Paris?"}], "temperature": 0,
@@ -292,7 +294,5 @@ def test_recording_covers_the_demo_suite():
         assert all("error" not in r and r["model"] == meta["model_name"] for r in recs), side
         assert all(r["finish_reason"] in ("stop", "length") and r["usage"]["prompt_tokens"] > 0 for r in recs), side
         texts[side] = {(r["case_id"], r["sample"]): r["output"] for r in recs}
-    changed = sum(
-        texts["baseline"][(c.id, 0)] != texts["candidate"][(c.id, 0)] for c in suite.cases
-    )
+    changed = sum(texts["baseline"][(c.id, 0)] != texts["candidate"][(c.id, 0)] for c in suite.cases)
     assert changed > len(suite.cases) // 2, "the recording should show the requantization on most cases"

@@ -78,13 +78,19 @@ def test_a_typo_in_the_candidate_fails_the_run_and_the_gate(tmp_path, env):
     assert "  FAIL  usable answers  baseline 0 of 2, candidate 2 of 2 checked cases unanswered" in out
     assert "ship: no threshold crossed" not in out
     last = out.rstrip().splitlines()[-1]
-    assert last.startswith("do not ship: 3 thresholds crossed: errors (more than --max-errors 0): candidate "
-                           "openai:gpt-4o-typo: 6 of 6 calls (100.0%) without an answer (cases echo-a, echo-b, echo-c); ")
+    assert last.startswith(
+        "do not ship: 3 thresholds crossed: errors (more than --max-errors 0): candidate "
+        "openai:gpt-4o-typo: 6 of 6 calls (100.0%) without an answer (cases echo-a, echo-b, echo-c); "
+    )
     assert "FAIL  negative flips  2 of 2 checked cases" in out  # a check cannot pass on an error
 
     # --json carries the reason
     doc = json.loads(cli("gate", "--db", db, "--json", env=env).stdout)
-    assert doc["ship"] is False and doc["exit_code"] == 1 and doc["reason"].startswith("errors (more than --max-errors 0): candidate")
+    assert (
+        doc["ship"] is False
+        and doc["exit_code"] == 1
+        and doc["reason"].startswith("errors (more than --max-errors 0): candidate")
+    )
     failed = {r["name"]: r for r in doc["failed_rules"]}
     assert set(failed) == {"errors", "usable answers", "negative flips"}
     assert failed["errors"]["observed"] == {"baseline": 0, "candidate": 6} and failed["errors"]["limit"] == "max 0"
@@ -108,8 +114,11 @@ def test_max_errors_counts_unanswered_calls_per_side(tmp_path, env):
         run = cli("run", str(path), "--baseline", f"openai:a@{srv.base_url}", "--candidate", f"openai:b@{srv.base_url}",
                   "--samples", "2", "--db", db, env=env)  # fmt: skip
     assert run.returncode == 1 and "1 calls failed" in run.stderr
-    side = sqlite3.connect(db).execute(
-        "SELECT r.side FROM outputs o JOIN runs r ON r.id = o.run_id WHERE o.error IS NOT NULL").fetchall()
+    side = (
+        sqlite3.connect(db)
+        .execute("SELECT r.side FROM outputs o JOIN runs r ON r.id = o.run_id WHERE o.error IS NOT NULL")
+        .fetchall()
+    )
     assert len(side) == 1
 
     def gate(*argv: str) -> subprocess.CompletedProcess:

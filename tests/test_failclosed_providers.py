@@ -29,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def cli(*args: str, env: dict) -> tuple[subprocess.CompletedProcess, float]:
     t0 = time.monotonic()
-    p = subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False)
+    p = subprocess.run(
+        [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False
+    )
     return p, time.monotonic() - t0
 
 
@@ -78,8 +80,19 @@ def test_refused_connection_is_named_fails_fast_and_the_rest_fail_at_once(tmp_pa
     suite = write_suite(tmp_path, 300)
     db = tmp_path / "r.db"
     with FakeProvider() as srv:
-        p, wall = cli("run", str(suite), "--baseline", f"openai:base@http://127.0.0.1:{port}/v1",
-                      "--candidate", f"openai:cand@{srv.base_url}", "--timeout", "30", "--db", str(db), env=env)
+        p, wall = cli(
+            "run",
+            str(suite),
+            "--baseline",
+            f"openai:base@http://127.0.0.1:{port}/v1",
+            "--candidate",
+            f"openai:cand@{srv.base_url}",
+            "--timeout",
+            "30",
+            "--db",
+            str(db),
+            env=env,
+        )
         assert srv.count() == 300  # the live side is not held back by the dead one
     where = f"127.0.0.1:{port}"
     assert f"connection refused by {where}" in p.stderr, p.stderr
@@ -92,7 +105,9 @@ def test_refused_connection_is_named_fails_fast_and_the_rest_fail_at_once(tmp_pa
     tried = [a for _, a in errors if a > 0]
     assert tried and len(tried) <= 8 and max(tried) == 3  # only the calls in flight tried, 3 times each
     assert sum(1 for e, a in errors if a == 0 and "not tried" in e) == 300 - len(tried)
-    assert rows(db, "SELECT count(*) FROM outputs o JOIN runs r ON r.id = o.run_id WHERE r.side = 'candidate' AND o.error IS NULL") == [(300,)]
+    assert rows(
+        db, "SELECT count(*) FROM outputs o JOIN runs r ON r.id = o.run_id WHERE r.side = 'candidate' AND o.error IS NULL"
+    ) == [(300,)]
 
 
 def test_dns_and_tls_failures_are_named(tmp_path):
@@ -139,8 +154,14 @@ def blackhole():
 def test_a_connect_timeout_is_named_and_fails_fast(tmp_path, blackhole):
     suite = write_suite(tmp_path, 40)
     t0 = time.monotonic()
-    store, result = replay(tmp_path, suite, f"openai:m@http://127.0.0.1:{blackhole}/v1", "recorded:" + str(_recorded(tmp_path, [])),
-                           timeout=0.5, concurrency=4)
+    store, result = replay(
+        tmp_path,
+        suite,
+        f"openai:m@http://127.0.0.1:{blackhole}/v1",
+        "recorded:" + str(_recorded(tmp_path, [])),
+        timeout=0.5,
+        concurrency=4,
+    )
     wall = time.monotonic() - t0
     base = [f for f in result.failures if f.side == "baseline"]
     assert len(base) == 40
@@ -169,7 +190,7 @@ def test_a_slow_answer_is_named_a_timeout_of_the_configured_length(tmp_path):
         (b'{"id": "chatcmpl-1", "choices": {"0": {}}}', "choices is a JSON dict, not a list"),
         (b'{"id": "chatcmpl-1", "choices": [{"index": 0, "finish_reason": "stop"}]}', "the first choice has no message"),
         (b'{"error": {"message": "upstream exploded"}}', "no choices, an error instead: upstream exploded"),
-        (b'[1, 2]', "a JSON list, not an object"),
+        (b"[1, 2]", "a JSON list, not an object"),
     ],
 )
 def test_a_malformed_openai_200_is_retried_then_an_error_never_cached(tmp_path, body, what):
@@ -220,7 +241,11 @@ def test_an_empty_answer_without_finish_reason_is_not_reused_from_the_cache(tmp_
     """What a malformed 200 was stored as before it counted as an error: called again, not reused."""
     suite = write_suite(tmp_path, 1, "empty please")
     with FakeProvider() as srv:
-        srv.script("empty please", malformed(b'{"choices": [{"message": {"content": ""}}]}'), malformed(b'{"choices": [{"message": {"content": ""}}]}'))
+        srv.script(
+            "empty please",
+            malformed(b'{"choices": [{"message": {"content": ""}}]}'),
+            malformed(b'{"choices": [{"message": {"content": ""}}]}'),
+        )
         replay(tmp_path, suite, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}")
         store, again = replay(tmp_path, suite, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}", name="again")
         assert srv.count("empty please") == 4 and again.stats["baseline"].cached == 0
@@ -228,7 +253,9 @@ def test_an_empty_answer_without_finish_reason_is_not_reused_from_the_cache(tmp_
         # A real answer (with a finish reason) is reused as always.
         store, _ = replay(tmp_path, suite, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}", name="third", db="other.db")
         store.close()
-        store, fourth = replay(tmp_path, suite, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}", name="fourth", db="other.db")
+        store, fourth = replay(
+            tmp_path, suite, f"openai:m@{srv.base_url}", f"openai:n@{srv.base_url}", name="fourth", db="other.db"
+        )
         assert fourth.stats["baseline"].cached == 1 and srv.count("empty please") == 6
     store.close()
 
@@ -258,8 +285,17 @@ def test_a_20_mb_error_body_does_not_flood_stderr(tmp_path, env):
     suite = write_suite(tmp_path, 2, "big please")
     with FakeProvider() as srv:
         srv.script("big please", *[error(500, "x" * 20_000_000, retry_after=0)] * 40)  # no backoff: the body's cost alone
-        p, wall = cli("run", str(suite), "--baseline", f"openai:m@{srv.base_url}", "--candidate", f"openai:n@{srv.base_url}",
-                      "--db", str(tmp_path / "r.db"), env=env)
+        p, wall = cli(
+            "run",
+            str(suite),
+            "--baseline",
+            f"openai:m@{srv.base_url}",
+            "--candidate",
+            f"openai:n@{srv.base_url}",
+            "--db",
+            str(tmp_path / "r.db"),
+            env=env,
+        )
     assert "[truncated, 20.0 MB body]" in p.stderr
     assert len(p.stderr) < 30_000, len(p.stderr)
     assert wall < 15, wall  # 24 calls of 20 MB each; 469 s for 12 of them before the cut
@@ -276,8 +312,17 @@ def test_credentials_in_a_base_url_and_echoed_keys_land_nowhere(tmp_path, env):
         srv.script("auth 0", *[error(401, echo)] * 5)
         srv.script("auth 1", *[error(401, echo)] * 5)
         url = f"http://{user}:{password}@127.0.0.1:{srv.port}/v1?api-key={qsecret}&api-version=2024-06-01"
-        p, _ = cli("run", str(suite), "--baseline", f"openai:m@{url}", "--candidate", f"anthropic:c@{url.replace('/v1', '')}",
-                   "--db", str(db), env={**env, "OPENAI_API_KEY": key, "ANTHROPIC_API_KEY": key})
+        p, _ = cli(
+            "run",
+            str(suite),
+            "--baseline",
+            f"openai:m@{url}",
+            "--candidate",
+            f"anthropic:c@{url.replace('/v1', '')}",
+            "--db",
+            str(db),
+            env={**env, "OPENAI_API_KEY": key, "ANTHROPIC_API_KEY": key},
+        )
         sent = srv.requests
     # The credentials were used: Basic from the URL, the query parameter as given.
     basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -285,9 +330,20 @@ def test_credentials_in_a_base_url_and_echoed_keys_land_nowhere(tmp_path, env):
     assert all(r.headers.get("x-api-key") == key for r in sent if r.path == "/v1/messages")
     assert "incorrect api key provided" in p.stderr.lower()  # the error itself is shown
     stored = rows(db, "SELECT base_url FROM runs ORDER BY id")
-    assert stored == [(f"http://127.0.0.1:{srv.port}/v1?api-version=2024-06-01",), (f"http://127.0.0.1:{srv.port}?api-version=2024-06-01",)]
+    assert stored == [
+        (f"http://127.0.0.1:{srv.port}/v1?api-version=2024-06-01",),
+        (f"http://127.0.0.1:{srv.port}?api-version=2024-06-01",),
+    ]
     blob = b"".join(f.read_bytes() for f in tmp_path.glob("r.db*")) + (p.stdout + p.stderr).encode()
-    for secret in (key, key[:12], key[3:15], key[-12:], password, qsecret, base64.b64encode(f"{user}:{password}".encode()).decode()):
+    for secret in (
+        key,
+        key[:12],
+        key[3:15],
+        key[-12:],
+        password,
+        qsecret,
+        base64.b64encode(f"{user}:{password}".encode()).decode(),
+    ):
         assert secret.encode() not in blob, secret
     errors = [e for (e,) in rows(db, "SELECT error FROM outputs WHERE error IS NOT NULL")]
     assert len(errors) == 4 and all("[redacted]" in e for e in errors)
@@ -300,7 +356,10 @@ def test_public_url_and_redact():
     assert redact("Incorrect API key provided: sk-abc***xyz. See docs.") == "Incorrect API key provided: [redacted] See docs."
     assert redact("key abcd...wxyz rejected") == "key [redacted] rejected"
     assert redact("Authorization: Bearer abcdefgh12345") == "Authorization: Bearer [redacted]"
-    assert redact("see https://u:pw@h/v1?api_key=K1 and ?code=9") == "see https://[redacted]@h/v1?api_key=[redacted] and ?code=[redacted]"
+    assert (
+        redact("see https://u:pw@h/v1?api_key=K1 and ?code=9")
+        == "see https://[redacted]@h/v1?api_key=[redacted] and ?code=[redacted]"
+    )
     assert redact("a plain message, 3 tokens... done") == "a plain message, 3 tokens... done"
 
 
@@ -322,8 +381,17 @@ def test_unknown_case_ids_in_a_recorded_file_are_a_warning_the_user_sees(tmp_pat
     suite = write_suite(tmp_path, 2)
     ids = ["c0000", "c0001", "old-1", "old-2", "typo-x", "t4", "t5", "t6"]
     rec = _recorded(tmp_path, ids)
-    p, _ = cli("run", str(suite), "--baseline", f"recorded:{_recorded(tmp_path, ['c0000', 'c0001'], 'b.jsonl')}",
-               "--candidate", f"recorded:{rec}", "--db", str(tmp_path / "r.db"), env=env)
+    p, _ = cli(
+        "run",
+        str(suite),
+        "--baseline",
+        f"recorded:{_recorded(tmp_path, ['c0000', 'c0001'], 'b.jsonl')}",
+        "--candidate",
+        f"recorded:{rec}",
+        "--db",
+        str(tmp_path / "r.db"),
+        env=env,
+    )
     assert p.returncode == 0, p.stderr
     line = next(ln for ln in p.stderr.splitlines() if "not in suite" in ln)
     assert "warning" in line and "6 case ids not in suite 'fc'" in line
@@ -336,6 +404,8 @@ def test_recorded_file_with_a_bom_is_read_and_bad_utf8_names_its_line(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + b'{"case_id": "a", "output": "x"}\n{"case_id": "b", "output": "y"}\n')
     p = make_provider(parse_spec(f"recorded:{path}"), "--candidate")
     assert set(p.records) == {("a", 0), ("b", 0)}
-    path.write_bytes(b'{"case_id": "a", "output": "x"}\n\n{"case_id": "b", "output": "y"}\n{"case_id": "c", "output": "caf\xe9"}\n')
+    path.write_bytes(
+        b'{"case_id": "a", "output": "x"}\n\n{"case_id": "b", "output": "y"}\n{"case_id": "c", "output": "caf\xe9"}\n'
+    )
     with pytest.raises(UsageError, match=r"bom.jsonl:4: not valid UTF-8 \(byte 0xe9 at column 32\)"):
         make_provider(parse_spec(f"recorded:{path}"), "--candidate")

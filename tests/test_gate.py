@@ -77,7 +77,13 @@ def test_json_output_carries_numbers_thresholds_and_failures(db, capsys):
     assert doc["ship"] is False and doc["exit_code"] == 1
     assert doc["comparison"]["name"] == "march-refresh" and doc["comparison"]["candidate"] == "openai:gpt-4o"
     assert doc["numbers"]["cases"] == 7 and doc["numbers"]["negative_flip_rate"] == 0.5
-    assert doc["thresholds"] == {"max_negative_flips": "0", "max_regressions": "0", "fail_on_unreviewed": False, "significant_only": False, "max_errors": "0"}
+    assert doc["thresholds"] == {
+        "max_negative_flips": "0",
+        "max_regressions": "0",
+        "fail_on_unreviewed": False,
+        "significant_only": False,
+        "max_errors": "0",
+    }
     assert len(doc["failures"]) == 2
 
 

@@ -15,14 +15,17 @@ N = 30
 def _comparison(tmp_path, flips: int, *, db_name: str = "r.db") -> str:
     suite = tmp_path / "s.yaml"
     suite.write_text(
-        "suite: sig\ncases:\n" + "".join(f"  - id: c{i:02d}\n    prompt: q{i}\n    checks:\n      - contains: ok\n" for i in range(N)),
+        "suite: sig\ncases:\n"
+        + "".join(f"  - id: c{i:02d}\n    prompt: q{i}\n    checks:\n      - contains: ok\n" for i in range(N)),
         encoding="utf-8",
     )
     base = tmp_path / "base.jsonl"
     cand = tmp_path / "cand.jsonl"
     base.write_text("".join(json.dumps({"case_id": f"c{i:02d}", "output": f"ok {i}"}) + "\n" for i in range(N)), encoding="utf-8")
     cand.write_text(
-        "".join(json.dumps({"case_id": f"c{i:02d}", "output": ("nope" if i < flips else "ok") + f" {i}"}) + "\n" for i in range(N)),
+        "".join(
+            json.dumps({"case_id": f"c{i:02d}", "output": ("nope" if i < flips else "ok") + f" {i}"}) + "\n" for i in range(N)
+        ),
         encoding="utf-8",
     )
     db = str(tmp_path / db_name)

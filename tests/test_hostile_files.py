@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
 
 
 @pytest.fixture
@@ -126,7 +128,9 @@ def test_a_fifo_is_read_up_to_the_limit_and_no_further(tmp_path, monkeypatch):
     """A file whose size stat cannot tell (a pipe) still cannot make a reader take more than the limit."""
     fifo = tmp_path / "pipe.yaml"
     os.mkfifo(fifo)
-    writer = subprocess.Popen([sys.executable, "-c", f"f = open({str(fifo)!r}, 'w')\ntry:\n    f.write('x' * 50000)\nexcept BrokenPipeError:\n    pass"])
+    writer = subprocess.Popen(
+        [sys.executable, "-c", f"f = open({str(fifo)!r}, 'w')\ntry:\n    f.write('x' * 50000)\nexcept BrokenPipeError:\n    pass"]
+    )
     monkeypatch.setenv("REVIEWER_MAX_FILE_MB", "0.01")
     try:
         with pytest.raises(FileProblem, match="more than the 10485 bytes limit"):
@@ -144,7 +148,7 @@ BAD = b"\xff"
 
 def test_bad_utf8_names_its_line_in_yaml_and_jsonl_suites(tmp_path, env):
     y = tmp_path / "s.yaml"
-    y.write_bytes(b"suite: s\ncases:\n  - id: a\n    prompt: \"caf" + BAD + b"\"\n")
+    y.write_bytes(b'suite: s\ncases:\n  - id: a\n    prompt: "caf' + BAD + b'"\n')
     j = tmp_path / "s.jsonl"
     j.write_bytes(b'{"suite": "s"}\n{"id": "a", "prompt": "p"}\n\n{"id": "b", "prompt": "q' + BAD + b'"}\n')
     for f, col in ((y, 17), (j, 25)):
@@ -155,12 +159,14 @@ def test_bad_utf8_names_its_line_in_yaml_and_jsonl_suites(tmp_path, env):
 
 def test_bad_utf8_names_its_line_in_a_promptfoo_config_and_its_tests_file(tmp_path, env):
     cfg = tmp_path / "promptfooconfig.yaml"
-    cfg.write_bytes(b"prompts:\n  - 'Hi {{name}}'\ntests:\n  - vars: {name: \"Ad" + BAD + b"\"}\n")
+    cfg.write_bytes(b"prompts:\n  - 'Hi {{name}}'\ntests:\n  - vars: {name: \"Ad" + BAD + b'"}\n')
     res = cli("import", "promptfoo", str(cfg), "-o", str(tmp_path / "s.yaml"), env=env)
     assert res.returncode == 2
     assert one_line(res) == f"reviewer import: {cfg}:4: not UTF-8 text (byte 0xff at column 21)"
     tests = tmp_path / "tests.jsonl"
-    tests.write_bytes(b'{"vars": {"name": "a"}}\n{"vars": {"name": "b"}}\n{"vars": {"name": "c"}}\n{"vars": {"name": "' + BAD + b'"}}\n')
+    tests.write_bytes(
+        b'{"vars": {"name": "a"}}\n{"vars": {"name": "b"}}\n{"vars": {"name": "c"}}\n{"vars": {"name": "' + BAD + b'"}}\n'
+    )
     cfg.write_text("prompts: ['Hi {{name}}']\ntests: file://tests.jsonl\n")
     res = cli("import", "promptfoo", str(cfg), "-o", str(tmp_path / "s.yaml"), env=env)
     assert one_line(res) == f"reviewer import: {tests}:4: not UTF-8 text (byte 0xff at column 20)"
@@ -209,7 +215,11 @@ def test_labels_files_with_a_bom_import_and_bad_utf8_names_its_line(tmp_path, en
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == f"labels: 7 added, 0 updated, 0 unchanged — into comparison #{cb}"
     lines = raw.split(b"\n")
-    lines[3] = lines[3].replace(b'"note": ', b'"note": "\xff", "x": ', 1) if b'"note": ' in lines[3] else lines[3][:-1] + b', "x": "\xff"}'
+    lines[3] = (
+        lines[3].replace(b'"note": ', b'"note": "\xff", "x": ', 1)
+        if b'"note": ' in lines[3]
+        else lines[3][:-1] + b', "x": "\xff"}'
+    )
     out.write_bytes(b"\n".join(lines))
     res = cli("labels", "import", str(out), "--db", db_b, env=env)
     assert res.returncode == 2
@@ -228,7 +238,19 @@ def test_a_catastrophic_check_regex_cannot_hang_run_or_export(tmp_path, env):
     base.write_text(json.dumps({"case_id": "bt", "sample": 0, "output": "a" * 34 + "!", "model": "m"}) + "\n")
     cand.write_text(json.dumps({"case_id": "bt", "sample": 0, "output": "a" * 34, "model": "m"}) + "\n")
     db = str(tmp_path / "r.db")
-    res = cli("run", str(suite), "--baseline", f"recorded:{base}", "--candidate", f"recorded:{cand}", "--samples", "1", "--db", db, env=env)
+    res = cli(
+        "run",
+        str(suite),
+        "--baseline",
+        f"recorded:{base}",
+        "--candidate",
+        f"recorded:{cand}",
+        "--samples",
+        "1",
+        "--db",
+        db,
+        env=env,
+    )
     assert res.returncode == 0, res.stderr
     res = cli("export", "--db", db, "--allow-unreviewed", env=env)
     assert res.returncode == 0, res.stderr
@@ -241,7 +263,10 @@ def test_a_catastrophic_check_regex_cannot_hang_run_or_export(tmp_path, env):
     [
         (r"(\w)\1", r"uses a backreference (\1 … \9)"),
         (r"(?<!no )refund", "uses negative lookbehind (?<!…)"),
-        (r"\A(?!Sorry)", 'uses negative lookahead (?!…), which the linear-time engine (RE2) cannot run; for "must not match" write a not_regex check'),
+        (
+            r"\A(?!Sorry)",
+            'uses negative lookahead (?!…), which the linear-time engine (RE2) cannot run; for "must not match" write a not_regex check',
+        ),
         (r"(?x) refund  \d+", "uses the verbose flag (?x)"),
         (r"a{2000}", "uses a repetition count above 1000"),
     ],
@@ -249,7 +274,9 @@ def test_a_catastrophic_check_regex_cannot_hang_run_or_export(tmp_path, env):
 )
 def test_a_pattern_the_engine_cannot_run_is_a_validation_error_naming_file_line_case_and_feature(tmp_path, env, pattern, feature):
     f = tmp_path / "s.yaml"
-    f.write_text(f"suite: s\ncases:\n  - id: ok\n    prompt: p\n  - id: bad-rx\n    prompt: p\n    checks:\n      - regex: {json.dumps(pattern)}\n")
+    f.write_text(
+        f"suite: s\ncases:\n  - id: ok\n    prompt: p\n  - id: bad-rx\n    prompt: p\n    checks:\n      - regex: {json.dumps(pattern)}\n"
+    )
     res = cli("suites", "validate", str(f), env=env)
     assert res.returncode == 1
     line = one_line(res)

@@ -57,8 +57,7 @@ def test_storage_and_suites_do_not_import_http_or_ui():
 def test_the_store_imports_no_layer_above_it():
     """The store package loads none of the layers that use it (ARCHITECTURE.md)."""
     code = (
-        "import sys, reviewer.store, reviewer.store.health\n"
-        "print(sorted(m for m in sys.modules if m.startswith('reviewer.')))\n"
+        "import sys, reviewer.store, reviewer.store.health\nprint(sorted(m for m in sys.modules if m.startswith('reviewer.')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     above = ("providers", "replay", "judge", "probe", "diff", "analysis", "importers", "export", "app", "session",

@@ -43,11 +43,23 @@ def req(prompt: str, *, system: str = "You are Acme's support assistant.", model
 
 def log_lines() -> list[dict]:
     return [
-        {"request": req("How do I get a refund?", temperature=0.2), "response": completion("Within 30 days, from your orders page."), "latency_ms": 900},
+        {
+            "request": req("How do I get a refund?", temperature=0.2),
+            "response": completion("Within 30 days, from your orders page."),
+            "latency_ms": 900,
+        },
         {"request": req("When are you open?", temperature=0.2), "response": completion("9 to 5, Monday to Friday.")},
-        {"request": req("How do I get a refund?", temperature=0.2), "response": completion("Go to Orders, then Refund."), "latency_ms": 700},
+        {
+            "request": req("How do I get a refund?", temperature=0.2),
+            "response": completion("Go to Orders, then Refund."),
+            "latency_ms": 700,
+        },
         {"request": req("Something not in the suite", temperature=0.2), "response": completion("Sure.")},
-        {"custom_id": "status", "request": req("(redacted in the log)", temperature=0.2), "response": completion('{"status": "shipped"}')},
+        {
+            "custom_id": "status",
+            "request": req("(redacted in the log)", temperature=0.2),
+            "response": completion('{"status": "shipped"}'),
+        },
         {"request": req("When are you open?", temperature=0.2)},  # request only: no answer yet
     ]
 
@@ -84,7 +96,13 @@ def test_lines_matched_to_suite_cases_by_messages_and_by_id(tmp_path: Path, caps
     ]
     with Store(db) as s:
         run = s.run(run_id)
-        assert (run.provider, run.model, run.label, run.side, run.status) == ("log", "gpt-4o", "prod-2026-05-01", None, "complete")
+        assert (run.provider, run.model, run.label, run.side, run.status) == (
+            "log",
+            "gpt-4o",
+            "prod-2026-05-01",
+            None,
+            "complete",
+        )
         assert run.params == {"temperature": 0.2} and run.samples == 2
         assert s.suite(run.suite_id).digest == load_suite(suite).digest
         outs = {(o.case_id, o.sample): o for o in s.outputs(run_id)}
@@ -92,7 +110,11 @@ def test_lines_matched_to_suite_cases_by_messages_and_by_id(tmp_path: Path, caps
     assert set(outs) == {("refund", 0), ("refund", 1), ("hours", 0), ("status", 0)}
     first = outs[("refund", 0)]
     assert (first.text, first.latency_ms, first.resolved_model, first.system_fingerprint) == (
-        "Within 30 days, from your orders page.", 900.0, "gpt-4o-2024-08-06", "fp_1")
+        "Within 30 days, from your orders page.",
+        900.0,
+        "gpt-4o-2024-08-06",
+        "fp_1",
+    )
     assert (first.input_tokens, first.output_tokens, first.finish_reason) == (20, 7, "stop")
     assert outs[("refund", 1)].text == "Go to Orders, then Refund."
     assert outs[("status", 0)].text == '{"status": "shipped"}'  # matched by custom_id
@@ -112,7 +134,9 @@ def test_two_imported_logs_make_a_comparison(tmp_path: Path, capsys):
     with Store(db) as s:
         ra, rb = s.run(a), s.run(b)
         assert ra.suite_id == rb.suite_id
-        cid = s.create_comparison(suite_id=ra.suite_id, baseline_run_id=a, candidate_run_id=b, name="old vs new", status="complete")
+        cid = s.create_comparison(
+            suite_id=ra.suite_id, baseline_run_id=a, candidate_run_id=b, name="old vs new", status="complete"
+        )
         data = s.load_comparison(cid)
         assessed = {x.case_id: x for x in assess_comparison(s, data)}
     assert assessed["status"].flags and "format_drift" in assessed["status"].flags
@@ -170,7 +194,11 @@ def test_bad_lines_name_file_line_and_field_and_store_nothing(tmp_path: Path, ca
 
 
 def test_answer_only_lines_need_a_suite(tmp_path: Path, capsys):
-    batch_out = {"id": "batch_req_1", "custom_id": "refund", "response": {"status_code": 200, "request_id": "req_1", "body": completion("ok")}}
+    batch_out = {
+        "id": "batch_req_1",
+        "custom_id": "refund",
+        "response": {"status_code": 200, "request_id": "req_1", "body": completion("ok")},
+    }
     log = write_log(tmp_path / "batch_output.jsonl", [batch_out])
     code, _, err = cli(capsys, str(log), "--as-run", "batch", "--db", str(tmp_path / "r.db"))
     assert code == 2 and err == f"reviewer import: {log}:1: an answer without its request: pass --suite to match it by case id\n"
@@ -188,7 +216,10 @@ def test_nothing_matching_the_suite_is_an_error(tmp_path: Path, capsys):
     suite.write_text(SUITE)
     log = write_log(tmp_path / "other.jsonl", [{"messages": [{"role": "user", "content": "hi"}], "output": "hello"}])
     code, _, err = cli(capsys, str(log), "--as-run", "x", "--suite", str(suite), "--db", str(tmp_path / "r.db"))
-    assert code == 2 and err == f"reviewer import: {log}: no line matches a case of {suite} (by case_id/custom_id or by its messages)\n"
+    assert (
+        code == 2
+        and err == f"reviewer import: {log}: no line matches a case of {suite} (by case_id/custom_id or by its messages)\n"
+    )
 
 
 def test_imported_log_is_the_baseline_of_a_live_run(tmp_path: Path, capsys):
@@ -201,7 +232,9 @@ def test_imported_log_is_the_baseline_of_a_live_run(tmp_path: Path, capsys):
     log = write_log(tmp_path / "prod.jsonl", log_lines())
     assert cli(capsys, str(log), "--as-run", "prod-0501", "--suite", str(suite), "--db", str(db))[0] == 0
     with FakeProvider() as srv:
-        code = main(["run", str(suite), "--baseline", "run:prod-0501", "--candidate", f"openai:gpt-new@{srv.base_url}", "--db", str(db)])
+        code = main(
+            ["run", str(suite), "--baseline", "run:prod-0501", "--candidate", f"openai:gpt-new@{srv.base_url}", "--db", str(db)]
+        )
         out = capsys.readouterr()
         assert code == 0, out.err
         assert len(srv.requests) == 3  # the candidate only, one call per case

@@ -91,7 +91,9 @@ def test_a_langfuse_run_and_an_otlp_run_are_the_two_sides_of_a_comparison(tmp_pa
     with Store(db) as s:
         ra, rb = s.run(int(a.stdout)), s.run(int(b.stdout))
         assert ra.suite_id == rb.suite_id
-        cid = s.create_comparison(suite_id=ra.suite_id, baseline_run_id=ra.id, candidate_run_id=rb.id, name="lf", status="complete")
+        cid = s.create_comparison(
+            suite_id=ra.suite_id, baseline_run_id=ra.id, candidate_run_id=rb.id, name="lf", status="complete"
+        )
         assessed = {x.case_id: x for x in assess_comparison(s, s.load_comparison(cid))}
     assert "format_drift" in assessed["status"].flags
     assert assessed["refund"].change == 0.0
@@ -105,13 +107,17 @@ def test_not_a_langfuse_export(tmp_path: Path):
     only_spans = tmp_path / "spans.json"
     only_spans.write_text(json.dumps([o for o in json.loads(ARRAY.read_text()) if o["type"] != "GENERATION"]))
     p = reviewer("import", "langfuse", str(only_spans), "--as-run", "x", "--db", str(db))
-    assert p.returncode == 2 and "no GENERATION observation to import (skipped: 1 SPAN observation, 1 EVENT observation)" in p.stderr
+    assert (
+        p.returncode == 2 and "no GENERATION observation to import (skipped: 1 SPAN observation, 1 EVENT observation)" in p.stderr
+    )
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps([{"id": "g1", "type": "GENERATION", "model": "gpt-4o", "input": None, "output": None}]))
     p = reviewer("import", "langfuse", str(empty), "--as-run", "x", "--db", str(db))
     assert p.returncode == 2 and "1 observation has no message content" in p.stderr
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps([{"id": "g2", "type": "GENERATION", "input": [{"role": "wizard", "content": "hi"}], "output": "x"}]))
+    bad.write_text(
+        json.dumps([{"id": "g2", "type": "GENERATION", "input": [{"role": "wizard", "content": "hi"}], "output": "x"}])
+    )
     p = reviewer("import", "langfuse", str(bad), "--as-run", "x", "--db", str(db))
     assert p.returncode == 2 and "observation g2: input[0].role: 'wizard' cannot be replayed" in p.stderr
     if db.exists():

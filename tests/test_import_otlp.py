@@ -79,7 +79,15 @@ def test_every_convention_form_is_read_and_the_rest_counted(tmp_path: Path):
     with Store(db) as s:
         run = s.run(int(p.stdout.strip()))
         got = {o.case_id.rsplit("-", 1)[0]: o for o in s.outputs(run.id)}
-    assert set(got) == {"weather-in-oslo", "name-a-prime", "say-hi", "capital-of-peru", "thank-you", "tell-me-a-joke", "weather-in-rome"}
+    assert set(got) == {
+        "weather-in-oslo",
+        "name-a-prime",
+        "say-hi",
+        "capital-of-peru",
+        "thank-you",
+        "tell-me-a-joke",
+        "weather-in-rome",
+    }
     oslo = got["weather-in-oslo"]  # structured gen_ai.input/output.messages, text and a tool call
     assert oslo.text == "Let me check." and oslo.tool_calls[0].name == "get_weather"
     assert json.loads(oslo.tool_calls[0].arguments) == {"city": "Oslo"} and oslo.tool_calls[0].id == "call_b2"
@@ -134,7 +142,10 @@ def test_not_otlp_json_names_the_line(tmp_path: Path):
     http["resourceSpans"][0]["scopeSpans"][0]["spans"] = http["resourceSpans"][0]["scopeSpans"][0]["spans"][:1]
     spans_only_http.write_text(json.dumps(http) + "\n")
     p = reviewer("import", "otlp", str(spans_only_http), "--as-run", "x", "--db", str(db))
-    assert p.returncode == 2 and "no model-call span (gen_ai.* attributes) to import (skipped: 1 span without gen_ai.* attributes)" in p.stderr
+    assert (
+        p.returncode == 2
+        and "no model-call span (gen_ai.* attributes) to import (skipped: 1 span without gen_ai.* attributes)" in p.stderr
+    )
     p = reviewer("import", "otlp", str(tmp_path / "missing.jsonl"), "--as-run", "x", "--db", str(db))
     assert p.returncode == 2 and "missing.jsonl: no such file" in p.stderr
     if db.exists():
@@ -160,7 +171,10 @@ def test_bad_content_names_the_span_and_stores_nothing(tmp_path: Path):
     db = tmp_path / "r.db"
     p = reviewer("import", "otlp", str(bad), "--as-run", "x", "--db", str(db))
     assert p.returncode == 2
-    assert f"{bad}:1: span {span['spanId']}: gen_ai.input.messages[0].parts[0]: only text and tool-call parts can be replayed (got 'blob')" in p.stderr
+    assert (
+        f"{bad}:1: span {span['spanId']}: gen_ai.input.messages[0].parts[0]: only text and tool-call parts can be replayed (got 'blob')"
+        in p.stderr
+    )
     if db.exists():
         with Store(db) as s:
             assert run_by_label(s, "x") is None
@@ -182,7 +196,9 @@ def test_imported_trace_is_the_baseline_of_a_live_run(tmp_path: Path, capsys):
     assert main(["import", "otlp", str(LATEST), "--as-run", "prod-0501", "--db", str(db), "-o", str(suite)]) == 0
     capsys.readouterr()
     with FakeProvider() as srv:
-        code = main(["run", str(suite), "--baseline", "run:prod-0501", "--candidate", f"openai:gpt-new@{srv.base_url}", "--db", str(db)])
+        code = main(
+            ["run", str(suite), "--baseline", "run:prod-0501", "--candidate", f"openai:gpt-new@{srv.base_url}", "--db", str(db)]
+        )
         out = capsys.readouterr()
         assert code == 0, out.err
         assert len(srv.requests) == 3 and {r.body["model"] for r in srv.requests} == {"gpt-new"}

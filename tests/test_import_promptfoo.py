@@ -64,7 +64,10 @@ def test_results_become_a_comparison_with_latency_and_tokens(tmp_path: Path, cap
             (o,) = side[by_desc[item["testCase"]["description"]]]
             assert o.text == item["response"]["output"]
             assert o.latency_ms == item["latencyMs"]
-            assert (o.input_tokens, o.output_tokens) == (item["response"]["tokenUsage"]["prompt"], item["response"]["tokenUsage"]["completion"])
+            assert (o.input_tokens, o.output_tokens) == (
+                item["response"]["tokenUsage"]["prompt"],
+                item["response"]["tokenUsage"]["completion"],
+            )
             assert o.finish_reason == "stop" and o.error is None
         # promptfoo's is-json fails on the fenced candidate: the same negative flip shows here.
         assessed = {a.case_id: a for a in assess_comparison(s, data)}
@@ -84,7 +87,9 @@ def test_repeat_gives_samples_and_provider_errors_are_errors(tmp_path: Path, cap
     assert data.candidate.model == "file://flaky_provider.js"
     hours = data.candidate_outputs["when-are-you-open"]
     assert [o.sample for o in hours] == [0, 1]
-    assert all(o.error == "API error: 503 Service Unavailable: The engine is currently overloaded" and o.text is None for o in hours)
+    assert all(
+        o.error == "API error: 503 Service Unavailable: The engine is currently overloaded" and o.text is None for o in hours
+    )
     # An assertion failure is not an error: promptfoo's `error` field also carries those.
     assert all(o.error is None for o in data.baseline_outputs["when-are-you-open"])
     assert "(2 errors)" in err
@@ -95,7 +100,10 @@ def test_same_eval_twice_is_refused_unless_again(tmp_path: Path, capsys):
     assert cli(capsys, "promptfoo-results", str(RESULTS), "--db", str(db))[0] == 0
     code, out, err = cli(capsys, "promptfoo-results", str(RESULTS), "--db", str(db))
     assert code == 2 and out == ""
-    assert err == f"reviewer import: {RESULTS}: eval eval-vhj-2026-11-22T00:55:54 was already imported as comparison 1 (--again to import it again)\n"
+    assert (
+        err
+        == f"reviewer import: {RESULTS}: eval eval-vhj-2026-11-22T00:55:54 was already imported as comparison 1 (--again to import it again)\n"
+    )
     assert counts(db)["comparisons"] == 1
     assert cli(capsys, "promptfoo-results", str(RESULTS), "--db", str(db), "--again")[1].strip() == "2"
     assert counts(db) == {"suites": 1, "runs": 4, "outputs": 16, "comparisons": 2}  # one suite version, shared
@@ -140,7 +148,10 @@ def test_swapping_and_choosing_providers(tmp_path: Path, capsys):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d["results"]["results"][3]["prompt"].pop("raw"), "{f}: results.results[3].prompt.raw: missing (the rendered prompt)"),
+        (
+            lambda d: d["results"]["results"][3]["prompt"].pop("raw"),
+            "{f}: results.results[3].prompt.raw: missing (the rendered prompt)",
+        ),
         (lambda d: d["results"]["results"][5].update(provider=None), "{f}: results.results[5].provider: missing provider id"),
         (lambda d: d.update(results=[]), "{f}:1: results: not a promptfoo results file (run `promptfoo eval -o results.json`)"),
         (lambda d: d["results"].update(results=[]), "{f}: results.results: expected a non-empty list of results"),
@@ -214,8 +225,12 @@ def test_config_becomes_a_suite_file(tmp_path: Path, capsys):
 def test_config_features(tmp_path: Path):
     (tmp_path / "prompts").mkdir()
     (tmp_path / "prompts" / "ask.txt").write_text("Answer briefly: {{ q }}\n---\nAnswer in detail: {{ q }}\n")
-    (tmp_path / "chat.json").write_text(json.dumps([{"role": "system", "content": "You are terse."}, {"role": "user", "content": "{{q}}"}]))
-    (tmp_path / "tests.csv").write_text("q,__expected,__description\nWhat is 2+2?,contains: 4,math\nCapital of France?,icontains: paris,\n")
+    (tmp_path / "chat.json").write_text(
+        json.dumps([{"role": "system", "content": "You are terse."}, {"role": "user", "content": "{{q}}"}])
+    )
+    (tmp_path / "tests.csv").write_text(
+        "q,__expected,__description\nWhat is 2+2?,contains: 4,math\nCapital of France?,icontains: paris,\n"
+    )
     cfg = tmp_path / "promptfooconfig.yaml"
     cfg.write_text(
         "prompts:\n  - file://prompts/ask.txt\n  - file://chat.json\n  - '{{ q | upper }}'\n"
@@ -225,17 +240,29 @@ def test_config_features(tmp_path: Path):
     )
     imp = read_promptfoo_config(cfg)
     ids = [c.id for c in imp.suite.cases]
-    assert ids == ["ask-1/math", "ask-2/math", "chat/math", "ask-1/capital-of-france", "ask-2/capital-of-france", "chat/capital-of-france"]
+    assert ids == [
+        "ask-1/math",
+        "ask-2/math",
+        "chat/math",
+        "ask-1/capital-of-france",
+        "ask-2/capital-of-france",
+        "chat/capital-of-france",
+    ]
     chat = imp.suite.case("chat/math")
     assert (chat.system, chat.prompt) == ("You are terse.", "What is 2+2?")
     assert imp.suite.case("ask-2/capital-of-france").prompt == "Answer in detail: Capital of France?"
-    assert [c.label() for c in imp.suite.case("ask-1/capital-of-france").checks] == ["not_contains: as an ai (ignore case)", "contains: paris (ignore case)"]
+    assert [c.label() for c in imp.suite.case("ask-1/capital-of-france").checks] == [
+        "not_contains: as an ai (ignore case)",
+        "contains: paris (ignore case)",
+    ]
     assert len(imp.skipped) == 2 and all("'{{ q | upper }}'" in s for s in imp.skipped)
 
 
 def test_list_vars_expand_into_combinations(tmp_path: Path):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("prompts: ['Translate {{text}} to {{lang}}']\ntests:\n  - description: tr\n    vars:\n      text: hello\n      lang: [French, German]\n")
+    cfg.write_text(
+        "prompts: ['Translate {{text}} to {{lang}}']\ntests:\n  - description: tr\n    vars:\n      text: hello\n      lang: [French, German]\n"
+    )
     cases = read_promptfoo_config(cfg).suite.cases
     assert [(c.id, c.prompt) for c in cases] == [("tr-1", "Translate hello to French"), ("tr-2", "Translate hello to German")]
 
@@ -268,8 +295,11 @@ def test_config_errors(tmp_path: Path, capsys):
         ({"type": "not-regex", "value": "sorry"}, [{"not_regex": "sorry"}], None),
         ({"type": "not-starts-with", "value": "{"}, [{"not_regex": r"\A\{"}], None),
         ({"type": "starts-with", "value": "{"}, [{"regex": r"\A\{"}], None),
-        ({"type": "is-json", "value": {"type": "object", "required": ["status"]}},
-         [{"json": True}, {"json_schema": {"type": "object", "required": ["status"]}}, {"regex": WHOLE_JSON}], None),
+        (
+            {"type": "is-json", "value": {"type": "object", "required": ["status"]}},
+            [{"json": True}, {"json_schema": {"type": "object", "required": ["status"]}}, {"regex": WHOLE_JSON}],
+            None,
+        ),
         ({"type": "contains-json"}, [{"json": True}], None),
         ({"type": "not-is-refusal"}, [{"not_refusal": True}], None),
         ({"type": "is-refusal"}, [], "is-refusal (no check asserts a refusal)"),
@@ -292,7 +322,7 @@ def test_whole_json_anchor_matches_promptfoo_is_json():
     import re
 
     rx = re.compile(WHOLE_JSON)
-    assert rx.search('{"a": 1}') and rx.search(' [1, 2]\n')
+    assert rx.search('{"a": 1}') and rx.search(" [1, 2]\n")
     assert not rx.search('```json\n{"a": 1}\n```') and not rx.search('Here: {"a": 1}')
 
 

@@ -18,7 +18,9 @@ REFUSAL = "I'm sorry, but I can't help with that."
 
 
 def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reviewer", *args], check=False, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "reviewer", *args], check=False, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
 
 
 @pytest.fixture
@@ -31,7 +33,7 @@ def env(tmp_path):
 def suite(tmp_path: Path, n: int = 10) -> Path:
     path = tmp_path / "probe.yaml"
     cases = "".join(
-        f"  - id: q{i:02d}\n    tags: [t{i % 2}]\n    prompt: \"Question number {i}?\"\n    checks: [{{contains: answer}}]\n"
+        f'  - id: q{i:02d}\n    tags: [t{i % 2}]\n    prompt: "Question number {i}?"\n    checks: [{{contains: answer}}]\n'
         for i in range(n)
     )
     path.write_text(f"suite: watch\ndefaults:\n  params: {{temperature: 0, max_tokens: 64}}\ncases:\n{cases}")
@@ -63,7 +65,9 @@ def test_three_probes_exit_0_0_1_and_history_lists_them(tmp_path, env):
         # the provider moves the alias: a new snapshot and fingerprint, and some answers change
         srv.aliases = {"gpt-x": "gpt-x-2026-09-09"}
         srv.answer = lambda api, model, msgs, params: (
-            "Certainly! " + default_answer(api, model, msgs, params) if "1?" in msgs[-1]["content"] else default_answer(api, model, msgs, params)
+            "Certainly! " + default_answer(api, model, msgs, params)
+            if "1?" in msgs[-1]["content"]
+            else default_answer(api, model, msgs, params)
         )
         code3, v3 = probe(path, spec, db, env)
     assert code3 == 1, v3

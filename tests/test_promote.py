@@ -151,7 +151,10 @@ def test_bare_json_fenced_by_the_candidate():
     # The other way round (the candidate fixed it), nothing to suggest against the baseline…
     assert suggest_checks(c, b, pair_signals(c, b)) == []
     # …unless the candidate is the known-good side.
-    assert suggest_checks(c, b, pair_signals(c, b), good="candidate") == [Check(kind="json"), Check(kind="regex", value=WHOLE_JSON)]
+    assert suggest_checks(c, b, pair_signals(c, b), good="candidate") == [
+        Check(kind="json"),
+        Check(kind="regex", value=WHOLE_JSON),
+    ]
 
 
 def test_lost_json_and_refusal_and_length():

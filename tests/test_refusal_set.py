@@ -10,7 +10,9 @@ import pytest
 
 from reviewer.diff.signals import classify_decline, find_refusal, output_signals
 
-ROWS = [json.loads(line) for line in (Path(__file__).parent / "data" / "refusals" / "outputs.jsonl").read_text("utf-8").splitlines()]
+ROWS = [
+    json.loads(line) for line in (Path(__file__).parent / "data" / "refusals" / "outputs.jsonl").read_text("utf-8").splitlines()
+]
 KINDS = ("refusal", "partial", "non_answer", "answer")
 
 
@@ -48,8 +50,11 @@ def test_no_plain_answer_is_a_refusal_because_it_says_sorry_or_cannot():
         ("My apologies, but I cannot assist with that.", "refusal", "My apologies, but I cannot"),
         ("Sorry, I can't do that.", "refusal", "Sorry, I can't"),
         ("Unfortunately, I'm not able to help with hacking.", "refusal", "Unfortunately, I'm not able"),
-        ("As an AI language model, I must clarify that I cannot generate that.", "refusal",
-         "As an AI language model, I must clarify that I cannot"),
+        (
+            "As an AI language model, I must clarify that I cannot generate that.",
+            "refusal",
+            "As an AI language model, I must clarify that I cannot",
+        ),
         ("It is not appropriate for me to write that joke.", "refusal", "It is not appropriate for me to"),
         ("That request goes against my usage policies.", "refusal", "goes against my usage policies"),
         ("Es tut mir leid, aber ich kann dir dabei nicht helfen.", "refusal", "Es tut mir leid, aber ich kann dir dabei nicht"),
@@ -83,7 +88,7 @@ PARTIAL = (
         ("You cannot divide by zero: the result is undefined.", "answer"),
         ("Sorry for the confusion earlier — the answer is 42.", "answer"),
         ('"I can\'t do that," she whispered, and closed the door.', "answer"),
-        ("The android said, \"I'm sorry, but I cannot allow that.\" Then the lights went out.", "answer"),
+        ('The android said, "I\'m sorry, but I cannot allow that." Then the lights went out.', "answer"),
         ("I can't stress this enough: back up first.", "answer"),
         ("I can't be sure without the logs, but this is a version mismatch in numpy 1.24.", "answer"),
         ("As an AI I don't have preferences, but if I had to choose, I'd pick B.", "answer"),

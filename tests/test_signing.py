@@ -235,7 +235,7 @@ def test_allowed_signers_from_git_config_and_usage_errors(env, capsys):
     assert cli("verify", "CHANGELOG.md") == 2  # no allowed signers anywhere: a usage error naming the key
     err = capsys.readouterr().err
     assert "is signed by ED25519 key SHA256:" in err and "pass --allowed-signers FILE" in err
-    (tmp / "gitconfig").write_text(f"[gpg \"ssh\"]\n\tallowedSignersFile = {tmp / 'allowed_signers'}\n")
+    (tmp / "gitconfig").write_text(f'[gpg "ssh"]\n\tallowedSignersFile = {tmp / "allowed_signers"}\n')
     assert cli("verify", "CHANGELOG.md") == 0
     assert cli("verify", "nope.md") == 2
     assert "reviewer verify: nope.md: no such file" in capsys.readouterr().err

@@ -23,7 +23,9 @@ N_CASES = 40
 
 
 def cli(*args: str, env: dict, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60, **kw
+    )
 
 
 def one_line_exit_2(res: subprocess.CompletedProcess, *needles: str) -> str:
@@ -49,9 +51,7 @@ def env(tmp_path):
 def made(tmp_path_factory) -> Path:
     """A store made by a real `reviewer run` (recorded outputs, 40 cases with checks), WAL folded in."""
     d = tmp_path_factory.mktemp("made")
-    cases = "".join(
-        f"  - id: c{i:03d}\n    prompt: \"Question {i}?\"\n    checks: [{{max_words: 30}}]\n" for i in range(N_CASES)
-    )
+    cases = "".join(f'  - id: c{i:03d}\n    prompt: "Question {i}?"\n    checks: [{{max_words: 30}}]\n' for i in range(N_CASES))
     (d / "suite.yaml").write_text(f"suite: failclosed\ncases:\n{cases}")
     for name, word, n in (("base.jsonl", "old", 20), ("cand.jsonl", "new", 20)):
         (d / name).write_text("".join(
@@ -88,7 +88,9 @@ def leaf_pages(db: Path, table: str) -> list[int]:
     con = sqlite3.connect(db)
     try:
         assert con.execute("PRAGMA page_size").fetchone()[0] == 4096
-        return [r[0] for r in con.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno", (table,))]
+        return [
+            r[0] for r in con.execute("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno", (table,))
+        ]
     finally:
         con.close()
 
@@ -157,7 +159,15 @@ def test_doctor_reports_a_healthy_store(made, tmp_path, env):
     assert "integrity  ok" in res.stdout and f"{2 * N_CASES} outputs" in res.stdout
     doc = json.loads(cli("doctor", "--json", "--db", str(db), env=env).stdout)
     assert doc["ok"] is True and doc["exit_code"] == 0 and doc["schema_version"] == doc["schema_expected"] == SCHEMA_VERSION
-    assert doc["counts"] == {"suites": 1, "runs": 2, "outputs": 2 * N_CASES, "comparisons": 1, "labels": 0, "signoffs": 0, "judgments": 0}
+    assert doc["counts"] == {
+        "suites": 1,
+        "runs": 2,
+        "outputs": 2 * N_CASES,
+        "comparisons": 1,
+        "labels": 0,
+        "signoffs": 0,
+        "judgments": 0,
+    }
     assert doc["journal_mode"] == "wal" and doc["writable"] is True
     assert db.stat().st_mtime == (tmp_path / "ok" / "s.db").stat().st_mtime  # read-only: changed nothing
 
@@ -358,8 +368,12 @@ def listing_store(tmp_path: Path) -> Path:
                               base_url="http://user:hunter2@127.0.0.1:8001/v1?api-key=sk-secret", params={}, samples=1)  # fmt: skip
         r2 = store.create_run(suite_id=sid, provider="openai", model="llama3", side="candidate",
                               base_url="http://127.0.0.1:8002/v1", params={}, samples=1)  # fmt: skip
-        r3 = store.create_run(suite_id=sid, provider="openai", model="gpt-4o", side="candidate", base_url=None, params={}, samples=1)
-        store.create_comparison(suite_id=sid, baseline_run_id=r1, candidate_run_id=r2, name=f"two servers{OSC_CLIPBOARD}", status="complete")
+        r3 = store.create_run(
+            suite_id=sid, provider="openai", model="gpt-4o", side="candidate", base_url=None, params={}, samples=1
+        )
+        store.create_comparison(
+            suite_id=sid, baseline_run_id=r1, candidate_run_id=r2, name=f"two servers{OSC_CLIPBOARD}", status="complete"
+        )
         store.create_comparison(suite_id=sid, baseline_run_id=r1, candidate_run_id=r3, name=OSC_TITLE, status="complete")
     return db
 
@@ -379,7 +393,10 @@ def test_listings_show_the_host_where_a_model_name_is_shared_never_credentials(t
 
 def test_listings_print_no_terminal_escapes_and_align_their_columns(tmp_path, env):
     db = listing_store(tmp_path)
-    for argv, shown in ((["comparisons"], ["evil␛]0;pwned␇", "two servers␛]52;c;cHduZWQ=␇"]), (["runs"], ["old␛]52;c;cHduZWQ=␇"])):
+    for argv, shown in (
+        (["comparisons"], ["evil␛]0;pwned␇", "two servers␛]52;c;cHduZWQ=␇"]),
+        (["runs"], ["old␛]52;c;cHduZWQ=␇"]),
+    ):
         res = cli(*argv, "--db", str(db), env=env)
         assert res.returncode == 0, res.stderr
         assert "\x1b" not in res.stdout and "\x07" not in res.stdout
@@ -388,4 +405,6 @@ def test_listings_print_no_terminal_escapes_and_align_their_columns(tmp_path, en
         lines = res.stdout.splitlines()
         header = lines[0]
         status_at = header.index("status")
-        assert all(len(line) > status_at and line[status_at - 2 : status_at] == "  " and line[status_at] != " " for line in lines[1:])
+        assert all(
+            len(line) > status_at and line[status_at - 2 : status_at] == "  " and line[status_at] != " " for line in lines[1:]
+        )

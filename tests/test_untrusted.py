@@ -47,7 +47,9 @@ def survivors(shown: str) -> list[str]:
 
 
 any_text = st.text(alphabet=st.characters(codec=None, categories=None), max_size=80)
-nasty = st.text(alphabet=st.sampled_from(TAGS + BIDI + "\u200b\u00ad\u180e\ufeff\x1b\x07\x9b\r\u2028\ufe0f" + "ab é中😀"), max_size=60)
+nasty = st.text(
+    alphabet=st.sampled_from(TAGS + BIDI + "\u200b\u00ad\u180e\ufeff\x1b\x07\x9b\r\u2028\ufe0f" + "ab é中😀"), max_size=60
+)
 
 
 @settings(max_examples=400)
@@ -70,7 +72,11 @@ def test_no_hidden_character_survives_in_dense_attacks(text: str) -> None:
 @settings(max_examples=300)
 @given(st.text(alphabet=st.characters(codec=None), max_size=80))
 def test_identity_on_printable_text(text: str) -> None:
-    if any(hidden(c) for c in text) or lone_vs(text) or any(c in "\u200c\u200d\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0" for c in text):
+    if (
+        any(hidden(c) for c in text)
+        or lone_vs(text)
+        or any(c in "\u200c\u200d\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0" for c in text)
+    ):
         return
     assert visible(text) == text
     assert make_visible(text).specials == ()

@@ -55,7 +55,9 @@ def isolated_env(tmp: Path) -> dict[str, str]:
 
 
 def reviewer(cwd: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reviewer", *argv], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "reviewer", *argv], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
 
 
 @pytest.fixture
@@ -128,7 +130,10 @@ def _trailing(lines: list[str]) -> list[str]:  # extra bytes after the signature
         (_garble, "garbled: a character that is not base64 ('!')"),
         (_truncate, "unreadable (it is cut short)"),
         (_cut, "cut short: no -----END SSH SIGNATURE----- line at its end"),
-        (_pgp, "not an SSH signature: it does not start with -----BEGIN SSH SIGNATURE----- (it starts with '-----BEGIN PGP SIGNATURE-----')"),
+        (
+            _pgp,
+            "not an SSH signature: it does not start with -----BEGIN SSH SIGNATURE----- (it starts with '-----BEGIN PGP SIGNATURE-----')",
+        ),
         (_trailing, "unreadable (8 unexpected bytes after the signature)"),
         (lambda lines: [], "not an SSH signature: it does not start with -----BEGIN SSH SIGNATURE----- (it is empty)"),
     ],
@@ -315,4 +320,6 @@ def test_signature_info_refuses_what_ssh_keygen_cannot_parse():
     with pytest.raises(DamagedSignature, match="not base64"):
         signature_info("-----BEGIN SSH SIGNATURE-----\nnot base64!\n-----END SSH SIGNATURE-----\n")
     with pytest.raises(DamagedSignature, match="does not start with SSHSIG"):
-        signature_info("-----BEGIN SSH SIGNATURE-----\n" + base64.b64encode(b"HELLO!" * 4).decode() + "\n-----END SSH SIGNATURE-----")
+        signature_info(
+            "-----BEGIN SSH SIGNATURE-----\n" + base64.b64encode(b"HELLO!" * 4).decode() + "\n-----END SSH SIGNATURE-----"
+        )

@@ -63,5 +63,7 @@ def tool_comparison(directory: Path, *, samples: int = 2) -> tuple[Store, int]:
                                    resolved_model=model, latency_ms=500.0 + 10 * i, input_tokens=80, output_tokens=20))  # fmt: skip
         store.save_outputs(rid, outs)
         runs.append(rid)
-    cid = store.create_comparison(suite_id=sid, baseline_run_id=runs[0], candidate_run_id=runs[1], name="tools", status="complete")
+    cid = store.create_comparison(
+        suite_id=sid, baseline_run_id=runs[0], candidate_run_id=runs[1], name="tools", status="complete"
+    )
     return store, cid

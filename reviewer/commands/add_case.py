@@ -56,7 +56,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help='a check as JSON, e.g. \'{"regex": "refund"}\' or \'{"max_words": 120}\' (repeatable)',
     )  # fmt: skip
     p.add_argument("--origin", metavar="TEXT", help="where the case came from (incident id, ticket, log line)")
-    p.add_argument("--no-log-params", action="store_true", help="with --from-log/--from-trace: do not copy the request's sampling parameters")
+    p.add_argument(
+        "--no-log-params", action="store_true", help="with --from-log/--from-trace: do not copy the request's sampling parameters"
+    )
     p.add_argument("--added", metavar="YYYY-MM-DD", help="the date recorded as added (default: today)")
 
 
@@ -110,7 +112,7 @@ def _checks(raw: list[str]) -> list[Any]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise UsageError(f"--check {text!r}: invalid JSON: {e.msg} (write it like '{{\"regex\": \"refund\"}}')") from None
+            raise UsageError(f'--check {text!r}: invalid JSON: {e.msg} (write it like \'{{"regex": "refund"}}\')') from None
         try:
             out.append(Check.model_validate(data))
         except ValidationError as e:

@@ -28,9 +28,7 @@ def model_names(pairs: list[tuple[str, str | None]]) -> dict[tuple[str, str | No
     hosts: dict[str, set[str | None]] = {}
     for spec, url in pairs:
         hosts.setdefault(spec, set()).add(url_host(url))
-    return {
-        (spec, url): f"{spec}@{url_host(url) or 'default'}" if len(hosts[spec]) > 1 else spec for spec, url in pairs
-    }
+    return {(spec, url): f"{spec}@{url_host(url) or 'default'}" if len(hosts[spec]) > 1 else spec for spec, url in pairs}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     elif not items:
         print("No comparisons yet. Make one with: reviewer run SUITE --baseline SPEC --candidate SPEC")
     else:
-        rows = [["id", "created", "suite", "name", "baseline", "", "candidate", "cases", "samples", "errors", "labelled", "status"]]
+        rows = [
+            ["id", "created", "suite", "name", "baseline", "", "candidate", "cases", "samples", "errors", "labelled", "status"]
+        ]
         for c in items:
             rows.append([
                 str(c.id), c.created_at[:16].replace("T", " "), c.suite, c.name or "-",

@@ -51,10 +51,17 @@ def suite_copy(db: Path) -> Path:
 
 def _bundled() -> tuple[Path, Path, Path, Path]:
     root = demo_dir()
-    paths = (root / "demo.yaml", root / "demo" / "baseline.jsonl", root / "demo" / "candidate.jsonl", root / "demo" / "recording.json")
+    paths = (
+        root / "demo.yaml",
+        root / "demo" / "baseline.jsonl",
+        root / "demo" / "candidate.jsonl",
+        root / "demo" / "recording.json",
+    )
     for path in paths:
         if not path.exists():
-            raise UsageError(f"{path}: demo data not found (the demo ships with the source checkout: install with pip install -e .)")
+            raise UsageError(
+                f"{path}: demo data not found (the demo ships with the source checkout: install with pip install -e .)"
+            )
     return paths
 
 

@@ -453,8 +453,7 @@ def run(args: argparse.Namespace) -> int:
                 "left_shape": view.left_shape,
                 "right_shape": view.right_shape,
                 "changes": [
-                    {"kind": c.kind, "path": c.path, "old": c.old, "new": c.new, "new_path": c.new_path}
-                    for c in view.changes
+                    {"kind": c.kind, "path": c.path, "old": c.old, "new": c.new, "new_path": c.new_path} for c in view.changes
                 ],
                 "changed_left_lines": sorted(view.changed_left_lines),
                 "changed_right_lines": sorted(view.changed_right_lines),

@@ -90,10 +90,17 @@ def run(args: argparse.Namespace) -> int:
             "spec": spec,
             "probes": [
                 {
-                    "run_id": r.run_id, "suite": r.suite, "time": r.started_at, "status": r.status, "calls": r.calls,
-                    "errors": r.errors, "resolved_models": r.provenance["resolved_models"],
-                    "fingerprints": r.provenance["fingerprints"], "provenance_changed": r.provenance_changed,
-                    "metrics": r.metrics, "drift": drift.get((r.suite, r.run_id), []),
+                    "run_id": r.run_id,
+                    "suite": r.suite,
+                    "time": r.started_at,
+                    "status": r.status,
+                    "calls": r.calls,
+                    "errors": r.errors,
+                    "resolved_models": r.provenance["resolved_models"],
+                    "fingerprints": r.provenance["fingerprints"],
+                    "provenance_changed": r.provenance_changed,
+                    "metrics": r.metrics,
+                    "drift": drift.get((r.suite, r.run_id), []),
                 }
                 for r in rows
             ],

@@ -85,7 +85,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         t.add_argument("--as-run", required=True, metavar="NAME", help="name of the new run (must be unused)")
         g = t.add_mutually_exclusive_group()
         g.add_argument("--suite", metavar="SUITE", help="match the calls to the cases of this suite file")
-        g.add_argument("-o", "--output", metavar="SUITE", help="write the suite built from the calls to this file (must not exist)")
+        g.add_argument(
+            "-o", "--output", metavar="SUITE", help="write the suite built from the calls to this file (must not exist)"
+        )
         add_db_option(t)
 
 
@@ -141,7 +143,9 @@ def _say(msg: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"promptfoo": _config, "promptfoo-results": _results, "jsonl": _jsonl, "otlp": _trace, "langfuse": _trace}[args.source](args)
+    return {"promptfoo": _config, "promptfoo-results": _results, "jsonl": _jsonl, "otlp": _trace, "langfuse": _trace}[
+        args.source
+    ](args)
 
 
 def _config(args: argparse.Namespace) -> int:
@@ -152,7 +156,9 @@ def _config(args: argparse.Namespace) -> int:
     imp = read_promptfoo_config(args.config, name=args.name)
     if not imp.suite.cases:
         raise UsageError(f"{args.config}: no case could be imported" + (f" ({imp.skipped[0]})" if imp.skipped else ""))
-    text = _suite_text(out, imp.suite, imp.notes, header=f"Imported from promptfoo {Path(args.config).name} by `reviewer import promptfoo`.")
+    text = _suite_text(
+        out, imp.suite, imp.notes, header=f"Imported from promptfoo {Path(args.config).name} by `reviewer import promptfoo`."
+    )
     _write_suite(out, text, imp.suite)
     checks = sum(len(c.checks) for c in imp.suite.cases)
     print(f"wrote {len(imp.suite.cases)} cases with {checks} checks to {out}")
@@ -179,12 +185,16 @@ def _results(args: argparse.Namespace) -> int:
     if key and not args.again:
         prior = comparison_by_key(store, key)
         if prior is not None:
-            raise UsageError(f"{args.results}: eval {imp.eval_id} was already imported as comparison {prior} (--again to import it again)")
+            raise UsageError(
+                f"{args.results}: eval {imp.eval_id} was already imported as comparison {prior} (--again to import it again)"
+            )
     fmt = "promptfoo-results"
     path = Path(args.results)
     before_commit = None
     if out is not None:
-        text = _suite_text(out, imp.suite, imp.notes, header=f"Imported from promptfoo {path.name} by `reviewer import promptfoo-results`.")
+        text = _suite_text(
+            out, imp.suite, imp.notes, header=f"Imported from promptfoo {path.name} by `reviewer import promptfoo-results`."
+        )
         fmt, path = ("jsonl" if out.suffix.lower() == ".jsonl" else "yaml"), out
 
         def before_commit() -> None:
@@ -232,7 +242,9 @@ def _jsonl(args: argparse.Namespace) -> int:
     else:
         path, fmt = Path(args.log), "log"
         if out is not None:
-            text = _suite_text(out, imp.suite, {}, header=f"Requests from the log {Path(args.log).name} (`reviewer import jsonl`).")
+            text = _suite_text(
+                out, imp.suite, {}, header=f"Requests from the log {Path(args.log).name} (`reviewer import jsonl`)."
+            )
             path, fmt = out, ("jsonl" if out.suffix.lower() == ".jsonl" else "yaml")
 
             def before_commit() -> None:
@@ -243,7 +255,9 @@ def _jsonl(args: argparse.Namespace) -> int:
     run_id = stored.run_ids[0]
     print(run_id)
     cases = len({o.case_id for o in imp.run.outputs})
-    _say(f"imported run {run_id} '{args.as_run}' ({imp.run.model}): {imp.matched} outputs for {cases} cases from {imp.lines} lines")
+    _say(
+        f"imported run {run_id} '{args.as_run}' ({imp.run.model}): {imp.matched} outputs for {cases} cases from {imp.lines} lines"
+    )
     if imp.unmatched:
         shown = ", ".join(str(n) for n in imp.unmatched[:10]) + ("…" if len(imp.unmatched) > 10 else "")
         _say(f"skipped {len(imp.unmatched)} lines matching no case of {args.suite} (lines {shown})")
@@ -288,7 +302,9 @@ def _trace(args: argparse.Namespace) -> int:
     else:
         path, fmt = Path(args.trace), "log"
         if out is not None:
-            text = _suite_text(out, imp.suite, {}, header=f"Requests from the {kind} {Path(args.trace).name} (`reviewer import {args.source}`).")
+            text = _suite_text(
+                out, imp.suite, {}, header=f"Requests from the {kind} {Path(args.trace).name} (`reviewer import {args.source}`)."
+            )
             path, fmt = out, ("jsonl" if out.suffix.lower() == ".jsonl" else "yaml")
 
             def before_commit() -> None:
@@ -301,7 +317,9 @@ def _trace(args: argparse.Namespace) -> int:
     cases = len({o.case_id for o in imp.run.outputs})
     resolved = sorted({o.resolved_model for o in imp.run.outputs if o.resolved_model})
     shown_models = f"{imp.run.model}" + (f" → {', '.join(resolved[:3])}" if resolved and resolved != [imp.run.model] else "")
-    say(f"imported run {run_id} '{args.as_run}' ({shown_models}): {imp.matched} outputs for {cases} cases from {len(read.entries)} {calls}")
+    say(
+        f"imported run {run_id} '{args.as_run}' ({shown_models}): {imp.matched} outputs for {cases} cases from {len(read.entries)} {calls}"
+    )
     if read.no_content:
         say(f"skipped: {no_content_line(read)}")
     if read.skipped:

@@ -56,7 +56,9 @@ def _resolve_against(store: Any, value: str) -> Any:
             raise UsageError(f"--against {value}: no run {value} in the store (see `reviewer runs`)") from None
     found = [r for r in store.runs() if r.label == value]
     if not found:
-        raise UsageError(f"--against {visible(value)!r}: no run with that id or label (see `reviewer history` or `reviewer runs`)")
+        raise UsageError(
+            f"--against {visible(value)!r}: no run with that id or label (see `reviewer history` or `reviewer runs`)"
+        )
     return found[-1]
 
 
@@ -122,7 +124,11 @@ def run(args: argparse.Namespace) -> int:
         baseline = spec if against is None else parse_spec(f"run:{against.id}", "--against")
         probe_no = len(P.probes(store, spec_text, suite_name)) + 1
 
-        sample_note = f" (a sample of {len(loaded.suite.cases)} of {total_cases}, seed {args.seed})" if len(loaded.suite.cases) < total_cases else ""
+        sample_note = (
+            f" (a sample of {len(loaded.suite.cases)} of {total_cases}, seed {args.seed})"
+            if len(loaded.suite.cases) < total_cases
+            else ""
+        )
         calls = len(loaded.suite.cases) * args.samples * (2 if first else 1)
         err.print(
             _plain(visible(f"Probe {probe_no} of {spec_text} on suite {suite_name}: {len(loaded.suite.cases)} cases"
@@ -139,8 +145,10 @@ def run(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             params=params,
             name=f"probe {probe_no}: {suite_name} on {spec_text}",
-            labels={"candidate": label,
-                    "baseline": "first probe, the alias asked twice" if against is None else f"previous probe (run {against.id})"},
+            labels={
+                "candidate": label,
+                "baseline": "first probe, the alias asked twice" if against is None else f"previous probe (run {against.id})",
+            },
             use_cache=False,
             timeout=args.timeout,
         )
@@ -239,7 +247,9 @@ def _p(p: float) -> str:
     return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
 
 
-def _print_screen(v: Any, code: int, comparison_id: int, against: Any, failures: list[Any], gaps: list[str], run_ids: dict[str, int]) -> None:
+def _print_screen(
+    v: Any, code: int, comparison_id: int, against: Any, failures: list[Any], gaps: list[str], run_ids: dict[str, int]
+) -> None:
     from rich.console import Console
 
     out = Console(highlight=False, soft_wrap=True)
@@ -324,8 +334,9 @@ def _as_json(word: str, code: int, v: Any, comparison_id: int, data: Any, run_id
         "positive_flips": v.positive_flips,
         "look_at": [{"case_id": i, "why": why} for i, why in v.look_at],
         "not_in_baseline": gaps,
-        "failures": [{"side": f.side, "case_id": f.case_id, "sample": f.sample, "status": f.status, "message": f.message}
-                     for f in failures],
+        "failures": [
+            {"side": f.side, "case_id": f.case_id, "sample": f.sample, "status": f.status, "message": f.message} for f in failures
+        ],
         "comparison": {
             "id": comparison_id,
             "name": data.comparison.name,

@@ -17,7 +17,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--allow-unreviewed.",
     )
     p.add_argument("comparison", nargs="?", metavar="COMPARISON", help="comparison id or name (default: the latest)")
-    p.add_argument("--as", dest="identity", metavar='"NAME <EMAIL>"', help="who signs off (default: git config, then the OS user)")
+    p.add_argument(
+        "--as", dest="identity", metavar='"NAME <EMAIL>"', help="who signs off (default: git config, then the OS user)"
+    )
     p.add_argument("--note", metavar="TEXT", help="a note shown next to the sign-off")
     p.add_argument("--allow-unreviewed", action="store_true", help="sign off although changed cases are unreviewed")
     add_db_option(p)

@@ -237,12 +237,16 @@ def _coverage_rules(cov: Coverage, max_errors: Limit) -> list[Rule]:
     for c in sides:
         if c.unusable_checked:
             n = len(c.unusable_checked)
-            failing.append(f"{c.side} {c.spec}: {_plural(n, 'case')} with checks without any answer ({_some(c.unusable_checked)})")
+            failing.append(
+                f"{c.side} {c.spec}: {_plural(n, 'case')} with checks without any answer ({_some(c.unusable_checked)})"
+            )
             bad_cases += [i for i in c.unusable_checked if i not in bad_cases]
         elif not c.answered:
             failing.append(f"{c.side} {c.spec}: no answer at all ({_plural(c.calls, 'call')})")
     if cov.checked_cases:
-        answered = ", ".join(f"{c.side} {len(c.unusable_checked)} of {cov.checked_cases}" for c in sides) + " checked cases unanswered"
+        answered = (
+            ", ".join(f"{c.side} {len(c.unusable_checked)} of {cov.checked_cases}" for c in sides) + " checked cases unanswered"
+        )
     else:
         answered = ", ".join(f"{c.side} {c.answered}" for c in sides) + " answers (no case has checks)"
     if not cov.cases:

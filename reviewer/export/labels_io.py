@@ -330,9 +330,7 @@ def import_labels(store: Store, path: Path, *, into: int | None = None, dry_run:
 
     # one transaction (Store.transaction is re-entrant: set_label joins it): all or nothing
     with store.transaction():
-        local = {
-            (cid, lab.case_id, lab.reviewer): lab for cid in {k[0] for k in accepted} for lab in store.labels(cid)
-        }
+        local = {(cid, lab.case_id, lab.reviewer): lab for cid in {k[0] for k in accepted} for lab in store.labels(cid)}
         for (cid, case, reviewer), lab in sorted(accepted.items(), key=lambda kv: (kv[1].time, kv[1].line)):
             mine = local.get((cid, case, reviewer))
             if mine is not None:

@@ -21,6 +21,7 @@ from ..untrusted import visible as _visible
 
 __all__ = ["code", "fenced", "one_line", "prose", "truncate", "visible"]
 
+
 def visible(text: str) -> str:
     """``text`` with CRLF as LF and every control, invisible, bidi or tag character replaced by a
     visible stand-in (the project's one sanitiser, :mod:`reviewer.untrusted`).

@@ -337,11 +337,7 @@ class VerifyReport:
 
     def summary(self, name: str) -> str:
         how = "embedded signature" if self.embedded else "detached signature"
-        digest = (
-            f"; body digest sha256 {self.body_digest[:16]}… (lines 1–{self.body_lines}) matches"
-            if self.body_digest
-            else ""
-        )
+        digest = f"; body digest sha256 {self.body_digest[:16]}… (lines 1–{self.body_lines}) matches" if self.body_digest else ""
         return f"{name}: good {how} by {self.principal} ({self.key.key_type} key {self.key.fingerprint}){digest}"
 
 
@@ -412,8 +408,7 @@ def _explain_verify_failure(
         )
     detail = "; ".join(ln for ln in lines if ln not in _SSH_SUMMARIES) or "; ".join(lines)
     return VerifyFailed(
-        f"{name}: ssh-keygen -Y verify refused the signature by {principal} "
-        f"({detail or f'exit status {proc.returncode}'})"
+        f"{name}: ssh-keygen -Y verify refused the signature by {principal} ({detail or f'exit status {proc.returncode}'})"
     )
 
 
@@ -421,9 +416,7 @@ class _LineEndingsChanged(Exception):
     """Internal: a file to check has CRLF line endings; verify_file checks again with LF."""
 
 
-def verify_file(
-    path: Path, *, allowed_signers: Path | None = None, signature: Path | None = None
-) -> VerifyReport:
+def verify_file(path: Path, *, allowed_signers: Path | None = None, signature: Path | None = None) -> VerifyReport:
     """Check the body digest, then the signature, and name the signer.
 
     The bytes are checked exactly as they are, as plain ``ssh-keygen -Y verify`` does: a changelog

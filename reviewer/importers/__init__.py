@@ -40,6 +40,8 @@ def read_trace(path: str | Path) -> Any:
 
     docs = json_documents(path, what="OTLP JSON or a Langfuse export")
     first = docs[0][1]
-    if isinstance(first, list) or (isinstance(first, dict) and ("type" in first or "data" in first) and "resourceSpans" not in first):
+    if isinstance(first, list) or (
+        isinstance(first, dict) and ("type" in first or "data" in first) and "resourceSpans" not in first
+    ):
         return read_langfuse(path)
     return read_otlp(path)

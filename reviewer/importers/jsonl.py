@@ -82,7 +82,9 @@ def build_log_run(
     answered = [e for e in entries if e.answered or e.error is not None]
     unanswered = [e.line for e in entries if not (e.answered or e.error is not None)]
     if not answered:
-        raise ImportProblems([Problem(str(p), entries[0].line, "no line holds an answer (output, refusal or error): nothing to import as a run")])
+        raise ImportProblems(
+            [Problem(str(p), entries[0].line, "no line holds an answer (output, refusal or error): nothing to import as a run")]
+        )
 
     per_case: dict[str, list[LogEntry]] = {}
     unmatched: list[int] = []
@@ -101,7 +103,9 @@ def build_log_run(
                 continue
             per_case.setdefault(cid, []).append(e)
         if not per_case:
-            raise ImportProblems([Problem(str(p), None, f"no line matches a case of {suite.path} (by case_id/custom_id or by its messages)")])
+            raise ImportProblems(
+                [Problem(str(p), None, f"no line matches a case of {suite.path} (by case_id/custom_id or by its messages)")]
+            )
         built = s
     else:
         problems = []
@@ -110,7 +114,13 @@ def build_log_run(
         taken: set[str] = set()
         for e in answered:
             if e.messages is None:
-                problems.append(Problem(e.where if e.span_id else str(p), None if e.span_id else e.line, "an answer without its request: pass --suite to match it by case id"))
+                problems.append(
+                    Problem(
+                        e.where if e.span_id else str(p),
+                        None if e.span_id else e.line,
+                        "an answer without its request: pass --suite to match it by case id",
+                    )
+                )
                 continue
             key = messages_key(e.messages)
             cid = keyed.get(key)

@@ -92,7 +92,10 @@ def _input(raw: Any) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]] 
         elif isinstance(raw.get("prompt"), str):
             raw = raw["prompt"]
         else:
-            raise _Bad("input", f"expected messages (a list of {{role, content}}, or {{messages: [...]}}), got an object with {', '.join(list(raw)[:4])}")
+            raise _Bad(
+                "input",
+                f"expected messages (a list of {{role, content}}, or {{messages: [...]}}), got an object with {', '.join(list(raw)[:4])}",
+            )
     if raw is None:
         return None, tools
     if isinstance(raw, str):
@@ -140,7 +143,11 @@ def _entry(obs: dict[str, Any], file: str, line: int, where: str) -> LogEntry | 
         if k in _PARAMS and v is not None:
             params[k] = _number(v)
     usage_raw = _get(obs, "usageDetails") or _get(obs, "usage") or {}
-    usage = {k: v for k, v in usage_raw.items() if isinstance(v, int | float) and not isinstance(v, bool)} if isinstance(usage_raw, dict) else {}
+    usage = (
+        {k: v for k, v in usage_raw.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        if isinstance(usage_raw, dict)
+        else {}
+    )
     meta = _get(obs, "metadata") if isinstance(_get(obs, "metadata"), dict) else {}
     start, end = _time(_get(obs, "startTime")), _time(_get(obs, "endTime"))
     model = _get(obs, "model") if isinstance(_get(obs, "model"), str) else None
@@ -166,7 +173,11 @@ def read_langfuse(path: str | Path) -> TraceRead:
     what = "a Langfuse export (a JSON array or JSONL of observations)"
     docs = json_documents(p, what=what)
     items: list[tuple[int, str, Any]] = []  # (line, where, observation)
-    if len(docs) == 1 and isinstance(docs[0][1], list | dict) and (isinstance(docs[0][1], list) or isinstance(docs[0][1].get("data"), list)):
+    if (
+        len(docs) == 1
+        and isinstance(docs[0][1], list | dict)
+        and (isinstance(docs[0][1], list) or isinstance(docs[0][1].get("data"), list))
+    ):
         line, doc = docs[0]
         arr = doc if isinstance(doc, list) else doc["data"]
         items = [(line, f"[{i}]", obs) for i, obs in enumerate(arr)]
@@ -176,7 +187,15 @@ def read_langfuse(path: str | Path) -> TraceRead:
     problems: list[Problem] = []
     for line, where, obs in items:
         if not isinstance(obs, dict) or not isinstance(obs.get("type"), str):
-            raise ImportProblems([Problem(str(p), line if where.startswith("line") else None, f"not {what}: {where} is not an observation (an object with id and type)")])
+            raise ImportProblems(
+                [
+                    Problem(
+                        str(p),
+                        line if where.startswith("line") else None,
+                        f"not {what}: {where} is not an observation (an object with id and type)",
+                    )
+                ]
+            )
         if obs["type"] != "GENERATION":
             read.skipped[f"{obs['type'].replace('{', '').replace('}', '')} observation{{s}}"] += 1
             continue
@@ -185,7 +204,9 @@ def read_langfuse(path: str | Path) -> TraceRead:
             entry = _entry(obs, str(p), line, where)
         except _Bad as e:
             if len(problems) < MAX_PROBLEMS:
-                problems.append(Problem(str(p), line if where.startswith("line") else None, e.message, field=f"{label}: {e.field}"))
+                problems.append(
+                    Problem(str(p), line if where.startswith("line") else None, e.message, field=f"{label}: {e.field}")
+                )
             continue
         if entry is None:
             read.no_content.append(f"{p} {label}")

@@ -97,7 +97,11 @@ def _text(content: Any, where: str) -> str:
         for j, part in enumerate(content):
             if isinstance(part, str):
                 parts.append(part)
-            elif isinstance(part, dict) and part.get("type") in ("text", "input_text", "output_text") and isinstance(part.get("text"), str):
+            elif (
+                isinstance(part, dict)
+                and part.get("type") in ("text", "input_text", "output_text")
+                and isinstance(part.get("text"), str)
+            ):
                 parts.append(part["text"])
             else:
                 kind = part.get("type") if isinstance(part, dict) else type(part).__name__
@@ -285,7 +289,9 @@ def iter_log(path: str | Path, *, only_line: int | None = None) -> Iterator[LogE
                 break
             n += 1
             if len(chunk) > limit and not chunk.endswith(b"\n"):
-                problems.append(Problem(str(p), n, f"line longer than {limit // (1024 * 1024)} MiB (REVIEWER_MAX_FILE_MB raises it)"))
+                problems.append(
+                    Problem(str(p), n, f"line longer than {limit // (1024 * 1024)} MiB (REVIEWER_MAX_FILE_MB raises it)")
+                )
                 break
             if only_line is not None and n != only_line:
                 continue

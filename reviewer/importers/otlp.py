@@ -177,7 +177,11 @@ def _call(part: dict[str, Any]) -> ToolCall:
     args = part.get("arguments", {})
     name = str(part.get("name") or "")
     cid = part.get("id") if isinstance(part.get("id"), str) else None
-    return ToolCall(name=name, arguments=args, id=cid) if isinstance(args, str) else ToolCall.from_value(name, args if args is not None else {}, cid)
+    return (
+        ToolCall(name=name, arguments=args, id=cid)
+        if isinstance(args, str)
+        else ToolCall.from_value(name, args if args is not None else {}, cid)
+    )
 
 
 def _chat_call(c: ToolCall) -> dict[str, Any]:
@@ -208,7 +212,13 @@ def _parts_message(m: Any, where: str) -> tuple[str, str | None, list[ToolCall],
         elif kind == "tool_call":
             calls.append(_call(part))
         elif kind == "tool_call_response":
-            results.append({"role": "tool", "tool_call_id": str(part.get("id") or ""), "content": _json_text(part.get("response", part.get("result")))})
+            results.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": str(part.get("id") or ""),
+                    "content": _json_text(part.get("response", part.get("result"))),
+                }
+            )
         elif kind in ("reasoning", "thinking"):
             continue  # the model's reasoning is not part of the request, nor of the answer's text
         else:
@@ -269,7 +279,11 @@ def _content_text(content: Any, where: str) -> str:
         for j, part in enumerate(content):
             if isinstance(part, str):
                 texts.append(part)
-            elif isinstance(part, dict) and part.get("type") in ("text", "input_text", "output_text") and isinstance(part.get("text"), str):
+            elif (
+                isinstance(part, dict)
+                and part.get("type") in ("text", "input_text", "output_text")
+                and isinstance(part.get("text"), str)
+            ):
                 texts.append(part["text"])
             else:
                 kind = part.get("type") if isinstance(part, dict) else type(part).__name__
@@ -445,13 +459,17 @@ def _span_entry(span: dict[str, Any], attrs: dict[str, Any], ev: _Events, file: 
         finish = reasons[0]
     elif isinstance(reasons, str):
         finish = reasons
-    usage = {k.removeprefix("gen_ai.usage."): v for k, v in a.items() if k.startswith("gen_ai.usage.") and isinstance(v, int | float)}
+    usage = {
+        k.removeprefix("gen_ai.usage."): v for k, v in a.items() if k.startswith("gen_ai.usage.") and isinstance(v, int | float)
+    }
     params: dict[str, Any] = {}
     for key, param in _PARAMS.items():
         v = a.get(f"gen_ai.request.{key}")
         if v is not None and not (isinstance(v, list) and not v):
             params[param] = v
-    tools = _tools(a["gen_ai.tool.definitions"], "gen_ai.tool.definitions") if a.get("gen_ai.tool.definitions") is not None else None
+    tools = (
+        _tools(a["gen_ai.tool.definitions"], "gen_ai.tool.definitions") if a.get("gen_ai.tool.definitions") is not None else None
+    )
     start, end = _int(span.get("startTimeUnixNano")), _int(span.get("endTimeUnixNano"))
     fingerprint = next((a[k] for k in _FINGERPRINT if isinstance(a.get(k), str)), None)
     return LogEntry(
@@ -480,7 +498,7 @@ def read_otlp(path: str | Path) -> TraceRead:
     file is not OTLP JSON, a span's content does not read) or :class:`UsageError` (no span to
     import) before anything could be written."""
     p = Path(path)
-    what = "OTLP JSON (one ExportTraceServiceRequest {\"resourceSpans\": [...]} per line)"
+    what = 'OTLP JSON (one ExportTraceServiceRequest {"resourceSpans": [...]} per line)'
     docs = json_documents(p, what=what)
     spans: list[tuple[int, dict[str, Any]]] = []
     events: dict[str, _Events] = {}
@@ -503,7 +521,13 @@ def read_otlp(path: str | Path) -> TraceRead:
                     name = rec.get("eventName") or attrs.get("event.name")
                     if isinstance(name, str) and name.startswith("gen_ai."):
                         try:
-                            _add_event(events.setdefault(rec["spanId"], _Events()), name, attrs, any_value(rec.get("body")), f"log record of span {rec['spanId']}")
+                            _add_event(
+                                events.setdefault(rec["spanId"], _Events()),
+                                name,
+                                attrs,
+                                any_value(rec.get("body")),
+                                f"log record of span {rec['spanId']}",
+                            )
                         except _Bad as e:
                             problems.append(Problem(str(p), line, e.message, field=e.field))
     read = TraceRead(file=str(p))
@@ -513,7 +537,9 @@ def read_otlp(path: str | Path) -> TraceRead:
         attrs = attributes(span.get("attributes"))
         ev = events.get(sid, _Events())
         span_events = [e for e in _list(span, "events") if isinstance(e, dict)]
-        genai = any(k.startswith("gen_ai.") for k in attrs) or any(str(x.get("name", "")).startswith("gen_ai.") for x in span_events)
+        genai = any(k.startswith("gen_ai.") for k in attrs) or any(
+            str(x.get("name", "")).startswith("gen_ai.") for x in span_events
+        )
         if not genai and sid not in events:
             read.skipped["span{s} without gen_ai.* attributes"] += 1
             continue
@@ -541,7 +567,15 @@ def read_otlp(path: str | Path) -> TraceRead:
 
 def no_content_line(read: TraceRead) -> str:
     n = len(read.no_content)
-    noun = "span has" if read.kind == "trace" and n == 1 else "spans have" if read.kind == "trace" else "observations have" if n != 1 else "observation has"
+    noun = (
+        "span has"
+        if read.kind == "trace" and n == 1
+        else "spans have"
+        if read.kind == "trace"
+        else "observations have"
+        if n != 1
+        else "observation has"
+    )
     why = CAPTURE_HINT if read.kind == "trace" else "the export holds no input or output for them"
     return f"{n} {noun} no message content: {why}"
 

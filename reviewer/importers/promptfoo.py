@@ -131,7 +131,9 @@ def _one(kind: str, value: Any, vars: dict[str, Any]) -> Mapped:
         vals = _any_list(value, kind) if base.endswith("-all") else _strings(value, kind)
         if neg and len(vals) > 1:
             raise _Unmapped(f"{kind}: no check asserts that not all of several strings appear")
-        m.checks.append(Check(kind="not_contains" if neg else "contains", value=vals if len(vals) > 1 else vals[0], ignore_case=ci))
+        m.checks.append(
+            Check(kind="not_contains" if neg else "contains", value=vals if len(vals) > 1 else vals[0], ignore_case=ci)
+        )
     elif base in ("contains-any", "icontains-any"):
         ci = base.startswith("i")
         vals = _any_list(value, kind)
@@ -527,14 +529,21 @@ def read_promptfoo_config(path: str | Path, *, name: str | None = None) -> Promp
                 except ValidationError as e:
                     err = e.errors()[0]
                     where = ".".join(str(x) for x in err["loc"])
-                    raise ImportProblems([Problem(str(p), None, err["msg"].removeprefix("Value error, "), field=f"tests[{ti}]" + (f" {where}" if where else ""))]) from None
+                    raise ImportProblems(
+                        [
+                            Problem(
+                                str(p),
+                                None,
+                                err["msg"].removeprefix("Value error, "),
+                                field=f"tests[{ti}]" + (f" {where}" if where else ""),
+                            )
+                        ]
+                    ) from None
                 cases.append(case)
                 if m.unmapped:
                     notes[case_id] = [f"promptfoo assert not mapped: {u}" for u in m.unmapped]
     desc = cfg.description
-    suite = Suite(
-        suite=name or slug(desc or p.stem, limit=60), description=desc, defaults=Defaults(params=common), cases=cases
-    )
+    suite = Suite(suite=name or slug(desc or p.stem, limit=60), description=desc, defaults=Defaults(params=common), cases=cases)
     return PromptfooSuite(suite=suite, notes=notes, skipped=skipped, mapped=mapped)
 
 
@@ -602,18 +611,38 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
             return None
         hits = [k for k in providers if which in k] or [k for k in providers if k[0].endswith(":" + which)]
         if len(hits) != 1:
-            raise ImportProblems([Problem(str(p), None, f"{which!r} matches {len(hits)} providers (have: {', '.join(names)})", field=option)])
+            raise ImportProblems(
+                [Problem(str(p), None, f"{which!r} matches {len(hits)} providers (have: {', '.join(names)})", field=option)]
+            )
         return hits[0]
 
     b, c = pick(baseline, "--baseline"), pick(candidate, "--candidate")
     if b is None and c is None:
         if len(providers) != 2:
-            raise ImportProblems([Problem(str(p), None, f"{len(providers)} providers ({', '.join(names)}); choose two with --baseline and --candidate", field="providers")])
+            raise ImportProblems(
+                [
+                    Problem(
+                        str(p),
+                        None,
+                        f"{len(providers)} providers ({', '.join(names)}); choose two with --baseline and --candidate",
+                        field="providers",
+                    )
+                ]
+            )
         b, c = providers
     elif b is None or c is None:
         rest = [k for k in providers if k != (b or c)]
         if len(rest) != 1:
-            raise ImportProblems([Problem(str(p), None, f"{len(providers)} providers ({', '.join(names)}); name both --baseline and --candidate", field="providers")])
+            raise ImportProblems(
+                [
+                    Problem(
+                        str(p),
+                        None,
+                        f"{len(providers)} providers ({', '.join(names)}); name both --baseline and --candidate",
+                        field="providers",
+                    )
+                ]
+            )
         b, c = (b, rest[0]) if b else (rest[0], c)
     assert b is not None and c is not None  # every branch above picked both
     if b == c:
@@ -664,7 +693,9 @@ def read_promptfoo_results(path: str | Path, *, baseline: str | None = None, can
                         **_prompt_fields(g["raw"]))  # fmt: skip
         except ValidationError as e:
             err = e.errors()[0]
-            raise ImportProblems([Problem(str(p), None, err["msg"].removeprefix("Value error, "), field=f"results.results[{g['first']}]")]) from None
+            raise ImportProblems(
+                [Problem(str(p), None, err["msg"].removeprefix("Value error, "), field=f"results.results[{g['first']}]")]
+            ) from None
         cases.append(case)
         if m.unmapped:
             notes[case_id] = [f"promptfoo assert not mapped: {u}" for u in m.unmapped]
@@ -704,7 +735,11 @@ def _num(v: Any) -> float | None:
 def _output(case_id: str, sample: int, item: PromptfooResult) -> Output:
     resp = item.response or PromptfooResponse()
     usage = resp.tokenUsage if resp.tokenUsage is not None else item.tokenUsage
-    usage = {k: v for k, v in usage.items() if k in ("prompt", "completion", "total", "cached", "numRequests")} if isinstance(usage, dict) else None
+    usage = (
+        {k: v for k, v in usage.items() if k in ("prompt", "completion", "total", "cached", "numRequests")}
+        if isinstance(usage, dict)
+        else None
+    )
     # promptfoo puts failed assertions in `error` too; only failureReason 2 (ERROR) or an error on
     # the response itself means the call failed.
     error = resp.error

@@ -161,8 +161,6 @@ def submitted_keys(store: Store, run_id: int, *, open_only: bool) -> set[tuple[s
         return {(r[0], r[1]) for r in store._conn.execute(sql, (run_id,))}
 
 
-
-
 class BatchesMixin(StoreCore):
     """The functions above as ``Store`` methods (``store.begin_batch(...)``)."""
 

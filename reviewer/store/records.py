@@ -72,7 +72,11 @@ OUTPUT_COLS = [
     "attempts", "cache_key", "cached_from", "tool_calls", "stop_details", "reasoning",
 ]  # fmt: skip
 #: columns stored as JSON text, with how to encode them
-OUTPUT_JSON: dict[str, Callable[[Any], str | None]] = {"usage": json.dumps, "tool_calls": dump_tool_calls, "stop_details": json.dumps}
+OUTPUT_JSON: dict[str, Callable[[Any], str | None]] = {
+    "usage": json.dumps,
+    "tool_calls": dump_tool_calls,
+    "stop_details": json.dumps,
+}
 output_values = operator.attrgetter(*OUTPUT_COLS)
 OUTPUT_SELECT = ", ".join(f.name for f in fields(Output))  # Output's fields, in order
 

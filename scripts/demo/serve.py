@@ -89,9 +89,7 @@ def _worker(config_file: str) -> None:
     server_app.LlamaProxy = FreshStateProxy  # create_app builds the proxy through this name
 
     settings = ConfigFileSettings.model_validate_json(Path(config_file).read_bytes())
-    app = server_app.create_app(
-        server_settings=ServerSettings.model_validate(settings), model_settings=settings.models
-    )
+    app = server_app.create_app(server_settings=ServerSettings.model_validate(settings), model_settings=settings.models)
 
     @app.exception_handler(UnknownModel)
     async def _unknown_model(request: Request, exc: UnknownModel) -> JSONResponse:
@@ -158,14 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.one_port:
         aliases = {side: f"{MODEL_NAME}-{quants[side].lower()}" for side in quants}
         port = args.port or free_port(args.host)
-        servers = {
-            "both": (port, [(s, built[s]["path"], aliases[s]) for s in ("baseline", "candidate")])
-        }
+        servers = {"both": (port, [(s, built[s]["path"], aliases[s]) for s in ("baseline", "candidate")])}
         where = {side: ("both", aliases[side]) for side in quants}
     else:
-        ports = (
-            (args.port, args.port + 1) if args.port else (free_port(args.host), free_port(args.host))
-        )
+        ports = (args.port, args.port + 1) if args.port else (free_port(args.host), free_port(args.host))
         servers = {
             side: (port, [(side, built[side]["path"], MODEL_NAME)])
             for side, port in zip(("baseline", "candidate"), ports, strict=True)
