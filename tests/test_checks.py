@@ -228,3 +228,13 @@ def re_escape(s: str) -> str:
     import re
 
     return re.escape(s)
+
+
+def test_checks_with_mapping_values_hash_and_deduplicate():
+    from reviewer.suite import Check
+
+    a = Check(kind="tool_args", value={"name": "f", "match": {"$.n": 3}})
+    b = Check(kind="tool_args", value={"match": {"$.n": 3}, "name": "f"})
+    c = Check(kind="tool_args", value={"name": "f", "match": {"$.n": "3"}})
+    assert hash(a) == hash(b) and a == b
+    assert list(dict.fromkeys([a, b, c])) == [a, c]

@@ -64,6 +64,10 @@ class Check(BaseModel):
     value: Any = True
     ignore_case: bool = False
 
+    def __hash__(self) -> int:
+        # a frozen model hashes its values, and a tool_args or json_schema value is a dict
+        return hash((self.kind, json.dumps(self.value, sort_keys=True, default=str), self.ignore_case))
+
     @model_validator(mode="before")
     @classmethod
     def _from_mapping(cls, data: Any) -> Any:

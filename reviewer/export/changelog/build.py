@@ -337,7 +337,7 @@ def build_changelog(
             row[2] += cp
             row[3] += bp and not cp
             row[4] += cp and not bp
-    check_rows = [CheckRow(k, *v, p_value=flips_p(v[3], v[4])) for k, v in sorted(kinds.items())]
+    check_rows = [CheckRow(k, v[0], v[1], v[2], v[3], v[4], p_value=flips_p(v[3], v[4])) for k, v in sorted(kinds.items())]
 
     # families read at once: per-tag rows of one metric, the tags' flips, the check kinds
     holm_by_key([list(t.metrics.values()) for t in tag_rows], alpha)

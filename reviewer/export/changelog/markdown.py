@@ -600,11 +600,11 @@ def render_body(cl: Changelog) -> str:
             f"{_amount(m.candidate, m.unit)} ({_tolerance(m)})" for m in steady) + ".")  # fmt: skip
     else:
         add("- **Metrics within tolerance**: none.")
-    noisy_m = [m for m in cl.metrics if m.p_adjusted is not None and not m.significant
+    noisy_m = [(m, m.p_adjusted) for m in cl.metrics if m.p_adjusted is not None and not m.significant
                and not (_change_text(m) or "±0").startswith("±0")]  # fmt: skip
     if noisy_m:
         add("- **Changes within noise** (not significant): " + "; ".join(
-            f"{m.name} {_change_text(m)} ({_p(m.p_adjusted)})" for m in noisy_m) + ".")  # fmt: skip
+            f"{m.name} {_change_text(m)} ({_p(p)})" for m, p in noisy_m) + ".")  # fmt: skip
     quiet = [t for t in cl.tags if t.changed == 0]
     if quiet:
         add("- **Tags with no change**: " + ", ".join(f"{code(t.tag)} ({plural(t.cases, 'case')})" for t in quiet) + ".")
