@@ -214,7 +214,7 @@ def compile_check_regex(pattern: str, ignore_case: bool = False) -> Compiled:
         if python_error is not None:
             raise RegexError(f"invalid pattern {pattern!r}: {python_error}") from None
         feature = _feature(pattern, msg)
-        hint = "; for \"must not match\" write a not_regex check" if "lookahead" in feature else ""
+        hint = '; for "must not match" write a not_regex check' if "lookahead" in feature else ""
         raise RegexError(f"pattern {pattern!r} uses {feature}, which the linear-time engine (RE2) cannot run{hint}") from None
     python_dollar = parts.dollar and not parts.end_anchor
     return Compiled(pattern, compiled, python_dollar)

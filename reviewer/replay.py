@@ -88,9 +88,7 @@ def cache_key(
 
 
 def resume_key(suite_digest: str, sides: list[tuple[Any, dict[str, Any]]], samples: int) -> str:
-    blob = json.dumps(
-        [suite_digest, [[p.provider, p.base_url, p.model, params] for p, params in sides], samples], sort_keys=True
-    )
+    blob = json.dumps([suite_digest, [[p.provider, p.base_url, p.model, params] for p, params in sides], samples], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -432,7 +430,6 @@ class Replay:
 
         warnings = [w for p in self.providers.values() for w in p.warnings]
         return ReplayResult(comparison_id, resumed, self.stats, self.failures, warnings)
-
 
 
 def _suspect(hit: Output) -> bool:

@@ -87,7 +87,11 @@ def read_bytes(path: str | Path, *, max_bytes: int | None = None) -> bytes:
             except OSError:
                 size = 0
             if size > limit:
-                raise FileProblem(str(p), 0, f"file is {_size_text(size)}, more than the {_size_text(limit)} limit (REVIEWER_MAX_FILE_MB raises it)")
+                raise FileProblem(
+                    str(p),
+                    0,
+                    f"file is {_size_text(size)}, more than the {_size_text(limit)} limit (REVIEWER_MAX_FILE_MB raises it)",
+                )
             data = f.read(limit + 1)
     except FileNotFoundError:
         raise FileProblem(str(p), 0, "no such file") from None

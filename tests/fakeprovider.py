@@ -106,8 +106,12 @@ def rate_limited(retry_after: float | None = 1, retry_after_ms: int | None = Non
 
 def insufficient_quota() -> Error:
     """OpenAI's 429 that must not be retried: the account is out of credit."""
-    return Error(429, "You exceeded your current quota, please check your plan and billing details.",
-                 "insufficient_quota", "insufficient_quota")
+    return Error(
+        429,
+        "You exceeded your current quota, please check your plan and billing details.",
+        "insufficient_quota",
+        "insufficient_quota",
+    )
 
 
 def overloaded() -> Error:
@@ -116,19 +120,35 @@ def overloaded() -> Error:
 
 
 # ------------------------------------------------------------ protocol bits
-_OPENAI_ERR = {400: "invalid_request_error", 401: "invalid_request_error", 403: "invalid_request_error",
-               404: "invalid_request_error", 429: "requests"}
+_OPENAI_ERR = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "invalid_request_error",
+    404: "invalid_request_error",
+    429: "requests",
+}
 _OPENAI_CODE = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}
-_ANTHROPIC_ERR = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                  404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
-                  500: "api_error", 529: "overloaded_error"}
-_MESSAGES = {400: "Invalid request.", 401: "Invalid authentication.", 404: "Not found.",
-             429: "Rate limit reached for requests. Please try again later.",
-             500: "The server had an error while processing your request. Sorry about that!",
-             502: "Bad gateway.", 503: "The engine is currently overloaded, please try again later.",
-             529: "Overloaded"}
-_TO_OPENAI = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
-              "refusal": "content_filter"}
+_ANTHROPIC_ERR = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+_MESSAGES = {
+    400: "Invalid request.",
+    401: "Invalid authentication.",
+    404: "Not found.",
+    429: "Rate limit reached for requests. Please try again later.",
+    500: "The server had an error while processing your request. Sorry about that!",
+    502: "Bad gateway.",
+    503: "The engine is currently overloaded, please try again later.",
+    529: "Overloaded",
+}
+_TO_OPENAI = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "refusal": "content_filter"}
 _TO_ANTHROPIC = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal", "tool_calls": "tool_use"}
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _DATED = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8})$")
@@ -205,10 +225,12 @@ def _words(text: str) -> int:
 
 
 _OPENERS = ("", "Sure! ", "Certainly. ", "Good question. ")
-_CLOSERS = ("", " Let me know if you need anything else.", " I hope this helps.",
-            " Note that details may vary.")
-_MIDDLES = ("", " In short, it depends on the context.",
-            " In short, it depends on the context, and a careful reading of the question helps.")
+_CLOSERS = ("", " Let me know if you need anything else.", " I hope this helps.", " Note that details may vary.")
+_MIDDLES = (
+    "",
+    " In short, it depends on the context.",
+    " In short, it depends on the context, and a careful reading of the question helps.",
+)
 
 
 def default_answer(api: str, model: str, messages: list, params: dict) -> str:
@@ -221,8 +243,7 @@ def default_answer(api: str, model: str, messages: list, params: dict) -> str:
         conf = round(0.5 + (style >> 8) % 50 / 100, 2)
         payload = json.dumps({"answer": prompt[:80], "confidence": conf})
         return f"```json\n{payload}\n```" if style >> 4 & 1 else payload
-    return (f"{_OPENERS[style % 4]}Here is my answer to: {prompt}"
-            f"{_MIDDLES[(style >> 5) % 3]}{_CLOSERS[(style >> 2) % 4]}")
+    return f"{_OPENERS[style % 4]}Here is my answer to: {prompt}{_MIDDLES[(style >> 5) % 3]}{_CLOSERS[(style >> 2) % 4]}"
 
 
 def _request_text(body: dict) -> str:
@@ -239,11 +260,18 @@ class Recorded(NamedTuple):
 
 # ------------------------------------------------------------------ server
 class FakeProvider:
-    def __init__(self, *, api_key: str | None = None, latency: float = 0.0,
-                 aliases: dict[str, str] | Callable[[str], str] | None = None,
-                 fingerprint: str | Callable[[str], str | None] | None = "auto",
-                 answer: Callable[[str, str, list, dict], str | dict] = default_answer,
-                 host: str = "127.0.0.1", port: int = 0, record: bool = True):
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        latency: float = 0.0,
+        aliases: dict[str, str] | Callable[[str], str] | None = None,
+        fingerprint: str | Callable[[str], str | None] | None = "auto",
+        answer: Callable[[str, str, list, dict], str | dict] = default_answer,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        record: bool = True,
+    ):
         """api_key: when set, required as `Authorization: Bearer` (OpenAI) / `x-api-key` (Anthropic).
         aliases: requested name -> resolved snapshot; a dict answers unknown names as-is; default
         appends "-2026-05-01" unless the name already ends in a date.
@@ -279,8 +307,12 @@ class FakeProvider:
 
     def count(self, match: str | None = None, path: str | None = None) -> int:
         """Requests received whose last user message contains `match` (and whose path is `path`)."""
-        return sum(1 for r in self.requests if (path is None or r.path == path) and (
-            match is None or (isinstance(r.body, dict) and match in _request_text(r.body))))
+        return sum(
+            1
+            for r in self.requests
+            if (path is None or r.path == path)
+            and (match is None or (isinstance(r.body, dict) and match in _request_text(r.body)))
+        )
 
     def reset(self) -> None:
         with self._lock:
@@ -356,8 +388,7 @@ class FakeProvider:
         except ValueError:
             body = None
         if self.record:
-            rec = Recorded(request.path, {k.lower(): v for k, v in request.headers.items()},
-                           body, time.monotonic())
+            rec = Recorded(request.path, {k.lower(): v for k, v in request.headers.items()}, body, time.monotonic())
             with self._lock:
                 self._requests.append(rec)
         return body
@@ -379,14 +410,12 @@ class FakeProvider:
         if e.retry_after_ms is not None:
             headers["retry-after-ms"] = str(e.retry_after_ms)
         if api == ANTHROPIC:
-            etype = e.type or _ANTHROPIC_ERR.get(e.status) or (
-                "api_error" if e.status >= 500 else "invalid_request_error")
+            etype = e.type or _ANTHROPIC_ERR.get(e.status) or ("api_error" if e.status >= 500 else "invalid_request_error")
             rid = "req_" + _rid()
             headers["request-id"] = rid
             payload = {"type": "error", "error": {"type": etype, "message": message}, "request_id": rid}
         else:
-            etype = e.type or _OPENAI_ERR.get(e.status) or (
-                "server_error" if e.status >= 500 else "invalid_request_error")
+            etype = e.type or _OPENAI_ERR.get(e.status) or ("server_error" if e.status >= 500 else "invalid_request_error")
             code = _OPENAI_CODE.get(e.status) if e.code is UNSET else e.code
             headers["x-request-id"] = "req_" + secrets.token_hex(16)
             payload = {"error": {"message": message, "type": etype, "param": None, "code": code}}
@@ -402,28 +431,41 @@ class FakeProvider:
             return None if got == self.api_key else self._error(api, Error(401, "invalid x-api-key"))
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or not auth[7:].strip():
-            return self._error(api, Error(401, "You didn't provide an API key. You need to provide your "
-                                          "API key in an Authorization header using Bearer auth "
-                                          "(i.e. Authorization: Bearer YOUR_KEY).", None))
+            return self._error(
+                api,
+                Error(
+                    401,
+                    "You didn't provide an API key. You need to provide your "
+                    "API key in an Authorization header using Bearer auth "
+                    "(i.e. Authorization: Bearer YOUR_KEY).",
+                    None,
+                ),
+            )
         got = auth[7:].strip()
         if got == self.api_key:
             return None
         masked = got[:3] + "*" * max(len(got) - 7, 0) + got[-4:] if len(got) > 8 else "***"
-        return self._error(api, Error(401, f"Incorrect API key provided: {masked}. You can find your "
-                                      "API key at https://platform.openai.com/account/api-keys."))
+        return self._error(
+            api,
+            Error(
+                401,
+                f"Incorrect API key provided: {masked}. You can find your "
+                "API key at https://platform.openai.com/account/api-keys.",
+            ),
+        )
 
     async def _openai(self, request: web.Request) -> web.StreamResponse:
         body = await self._receive(request)
         if (bad := self._auth_error(OPENAI, request)) is not None:
             return bad
         if not isinstance(body, dict):
-            return self._error(OPENAI, Error(400, "We could not parse the JSON body of your request. "
-                                             "The OpenAI API expects a JSON payload."))
+            return self._error(
+                OPENAI, Error(400, "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.")
+            )
         if not body.get("model"):
             return self._error(OPENAI, Error(400, "you must provide a model parameter", None))
         if not isinstance(body.get("messages"), list):
-            return self._error(OPENAI, Error(400, "Missing required parameter: 'messages'.",
-                                             "missing_required_parameter"))
+            return self._error(OPENAI, Error(400, "Missing required parameter: 'messages'.", "missing_required_parameter"))
         return await self._play(request, OPENAI, body, self._next_behaviour(body))
 
     async def _responses(self, request: web.Request) -> web.StreamResponse:
@@ -431,13 +473,13 @@ class FakeProvider:
         if (bad := self._auth_error(OPENAI, request)) is not None:
             return bad
         if not isinstance(body, dict):
-            return self._error(OPENAI, Error(400, "We could not parse the JSON body of your request. "
-                                             "The OpenAI API expects a JSON payload."))
+            return self._error(
+                OPENAI, Error(400, "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload.")
+            )
         if not body.get("model"):
             return self._error(OPENAI, Error(400, "you must provide a model parameter", None))
         if not isinstance(body.get("input"), str | list):
-            return self._error(OPENAI, Error(400, "Missing required parameter: 'input'.",
-                                             "missing_required_parameter"))
+            return self._error(OPENAI, Error(400, "Missing required parameter: 'input'.", "missing_required_parameter"))
         for name in ("messages", "max_tokens", "response_format"):
             if name in body:  # Chat Completions' fields: the Responses API refuses them
                 return self._error(OPENAI, Error(400, f"Unsupported parameter: '{name}'.", "unsupported_parameter"))
@@ -450,8 +492,9 @@ class FakeProvider:
         if "anthropic-version" not in request.headers:
             return self._error(ANTHROPIC, Error(400, "anthropic-version: header is required"))
         if not isinstance(body, dict):
-            return self._error(ANTHROPIC, Error(400, "There was an issue with the format of your "
-                                                "request: the body is not valid JSON"))
+            return self._error(
+                ANTHROPIC, Error(400, "There was an issue with the format of your request: the body is not valid JSON")
+            )
         for key in ("model", "max_tokens", "messages"):
             if key not in body:
                 return self._error(ANTHROPIC, Error(400, f"{key}: Field required"))
@@ -484,9 +527,17 @@ class FakeProvider:
             limit = body.get("max_completion_tokens") or body.get("max_tokens") or body.get("max_output_tokens")
             if gen.text and not (b.finish_reason or gen.finish_reason) and limit and _words(gen.text) > limit:
                 gen = replace(gen, text=" ".join(gen.text.split()[:limit]), finish_reason="length")
-            b = Ok(gen.text, b.finish_reason or gen.finish_reason, gen.refusal, b.model or gen.model,
-                   b.fingerprint if b.fingerprint is not UNSET else gen.fingerprint, b.usage or gen.usage,
-                   gen.tool_calls, b.reasoning or gen.reasoning, b.stop_details or gen.stop_details)
+            b = Ok(
+                gen.text,
+                b.finish_reason or gen.finish_reason,
+                gen.refusal,
+                b.model or gen.model,
+                b.fingerprint if b.fingerprint is not UNSET else gen.fingerprint,
+                b.usage or gen.usage,
+                gen.tool_calls,
+                b.reasoning or gen.reasoning,
+                b.stop_details or gen.stop_details,
+            )
         resolved = b.model or self.resolve(model)
         return b, resolved
 
@@ -504,15 +555,23 @@ class FakeProvider:
         if api == RESPONSES:
             return self._responses_success(body, b, resolved)
         msgs = body["messages"]
-        prompt_tokens = max(1, sum(_words(content_text(m.get("content"))) for m in msgs if isinstance(m, dict))
-                            + _words(content_text(body.get("system"))))
+        prompt_tokens = max(
+            1,
+            sum(_words(content_text(m.get("content"))) for m in msgs if isinstance(m, dict))
+            + _words(content_text(body.get("system"))),
+        )
         out_tokens = max(1, _words(b.text or b.refusal or ""))
         if api == ANTHROPIC:
             stop = _TO_ANTHROPIC.get(b.finish_reason, b.finish_reason) or ("refusal" if b.refusal else "end_turn")
             text = b.text if b.text is not None else (b.refusal or "")
             seqs = body.get("stop_sequences") or [None]
-            usage = {"input_tokens": prompt_tokens, "output_tokens": out_tokens,
-                     "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, **(b.usage or {})}
+            usage = {
+                "input_tokens": prompt_tokens,
+                "output_tokens": out_tokens,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                **(b.usage or {}),
+            }
             calls = _wire_calls(b)
             if calls and not b.finish_reason:
                 stop = "tool_use"
@@ -521,12 +580,25 @@ class FakeProvider:
                 blocks.append({"type": "thinking", "thinking": b.reasoning, "signature": "sig_" + _rid(16)})
             if text:
                 blocks.append({"type": "text", "text": text})
-            blocks += [{"type": "tool_use", "id": c["id"] or _call_id("toolu_01"), "name": c["name"],
-                        "input": _args_value(c["arguments"])} for c in calls]
-            payload = {"id": "msg_01" + _rid(22), "type": "message", "role": "assistant", "model": resolved,
-                       "content": blocks,
-                       "stop_reason": stop, "stop_sequence": seqs[0] if stop == "stop_sequence" else None,
-                       "usage": usage}
+            blocks += [
+                {
+                    "type": "tool_use",
+                    "id": c["id"] or _call_id("toolu_01"),
+                    "name": c["name"],
+                    "input": _args_value(c["arguments"]),
+                }
+                for c in calls
+            ]
+            payload = {
+                "id": "msg_01" + _rid(22),
+                "type": "message",
+                "role": "assistant",
+                "model": resolved,
+                "content": blocks,
+                "stop_reason": stop,
+                "stop_sequence": seqs[0] if stop == "stop_sequence" else None,
+                "usage": usage,
+            }
             if b.stop_details is not None:
                 payload["stop_details"] = b.stop_details
             return payload, {"request-id": "req_" + _rid()}
@@ -534,28 +606,42 @@ class FakeProvider:
         finish = _TO_OPENAI.get(b.finish_reason, b.finish_reason) or ("tool_calls" if calls else "stop")
         message = {"role": "assistant", "content": b.text, "refusal": b.refusal, "annotations": []}
         if calls:
-            message["tool_calls"] = [{"id": c["id"] or _call_id("call_"), "type": "function",
-                                      "function": {"name": c["name"], "arguments": _args_text(c["arguments"])}}
-                                     for c in calls]
+            message["tool_calls"] = [
+                {
+                    "id": c["id"] or _call_id("call_"),
+                    "type": "function",
+                    "function": {"name": c["name"], "arguments": _args_text(c["arguments"])},
+                }
+                for c in calls
+            ]
         if b.reasoning is not None:
             message["reasoning_content"] = b.reasoning
         n = body.get("n") or 1
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": out_tokens * n,
-                 "total_tokens": prompt_tokens + out_tokens * n,
-                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                 "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                               "accepted_prediction_tokens": 0,
-                                               "rejected_prediction_tokens": 0}}
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": out_tokens * n,
+            "total_tokens": prompt_tokens + out_tokens * n,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
         usage.update(b.usage or {})
-        payload = {"id": "chatcmpl-" + _rid(29), "object": "chat.completion", "created": int(time.time()),
-                   "model": resolved,
-                   "choices": [{"index": i, "message": dict(message), "logprobs": None, "finish_reason": finish}
-                               for i in range(n)],
-                   "usage": usage, "service_tier": "default"}
+        payload = {
+            "id": "chatcmpl-" + _rid(29),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": resolved,
+            "choices": [{"index": i, "message": dict(message), "logprobs": None, "finish_reason": finish} for i in range(n)],
+            "usage": usage,
+            "service_tier": "default",
+        }
         if (fp := self._fingerprint(b, resolved)) is not None:
             payload["system_fingerprint"] = fp
-        return payload, {"x-request-id": "req_" + secrets.token_hex(16),
-                         "openai-processing-ms": str(int(self.latency * 1000))}
+        return payload, {"x-request-id": "req_" + secrets.token_hex(16), "openai-processing-ms": str(int(self.latency * 1000))}
 
     def _responses_success(self, body: dict, b: Ok, resolved: str) -> tuple[dict, dict[str, str]]:
         msgs = responses_messages(body)
@@ -563,33 +649,57 @@ class FakeProvider:
         out_tokens = max(1, _words(b.text or b.refusal or ""))
         output: list[dict] = []
         if b.reasoning is not None:
-            output.append({"id": "rs_" + _rid(24), "type": "reasoning",
-                           "summary": [{"type": "summary_text", "text": b.reasoning}]})
+            output.append(
+                {"id": "rs_" + _rid(24), "type": "reasoning", "summary": [{"type": "summary_text", "text": b.reasoning}]}
+            )
         parts = []
         if b.text:
             parts.append({"type": "output_text", "text": b.text, "annotations": [], "logprobs": []})
         if b.refusal:
             parts.append({"type": "refusal", "refusal": b.refusal})
         if parts:
-            output.append({"id": "msg_" + _rid(24), "type": "message", "status": "completed", "role": "assistant",
-                           "content": parts})
+            output.append(
+                {"id": "msg_" + _rid(24), "type": "message", "status": "completed", "role": "assistant", "content": parts}
+            )
         for c in _wire_calls(b):
-            output.append({"id": "fc_" + _rid(24), "type": "function_call", "status": "completed",
-                           "call_id": c["id"] or _call_id("call_"), "name": c["name"],
-                           "arguments": _args_text(c["arguments"])})
+            output.append(
+                {
+                    "id": "fc_" + _rid(24),
+                    "type": "function_call",
+                    "status": "completed",
+                    "call_id": c["id"] or _call_id("call_"),
+                    "name": c["name"],
+                    "arguments": _args_text(c["arguments"]),
+                }
+            )
         finish = _TO_OPENAI.get(b.finish_reason, b.finish_reason)
         status, details = "completed", None
         if finish == "length":
             status, details = "incomplete", {"reason": "max_output_tokens"}
         elif finish == "content_filter":
             status, details = "incomplete", {"reason": "content_filter"}
-        usage = {"input_tokens": prompt_tokens, "input_tokens_details": {"cached_tokens": 0},
-                 "output_tokens": out_tokens, "output_tokens_details": {"reasoning_tokens": 0},
-                 "total_tokens": prompt_tokens + out_tokens, **(b.usage or {})}
-        payload = {"id": "resp_" + _rid(32), "object": "response", "created_at": int(time.time()),
-                   "status": status, "incomplete_details": details, "error": None, "model": resolved,
-                   "output": output, "usage": usage, "instructions": body.get("instructions"),
-                   "tools": body.get("tools", []), "store": body.get("store", True)}
+        usage = {
+            "input_tokens": prompt_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": out_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": prompt_tokens + out_tokens,
+            **(b.usage or {}),
+        }
+        payload = {
+            "id": "resp_" + _rid(32),
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": status,
+            "incomplete_details": details,
+            "error": None,
+            "model": resolved,
+            "output": output,
+            "usage": usage,
+            "instructions": body.get("instructions"),
+            "tools": body.get("tools", []),
+            "store": body.get("store", True),
+        }
         return payload, {"x-request-id": "req_" + secrets.token_hex(16)}
 
     async def _models(self, request: web.Request) -> web.Response:
@@ -600,12 +710,11 @@ class FakeProvider:
         names = sorted(set(self.aliases.values())) if isinstance(self.aliases, dict) else []
         names = names or ["baseline-2026-05-01", "candidate-2026-05-01"]
         if anthropic:
-            data = [{"type": "model", "id": n, "display_name": n, "created_at": "2026-05-01T00:00:00Z"}
-                    for n in names]
-            return web.json_response({"data": data, "has_more": False, "first_id": names[0],
-                                      "last_id": names[-1]})
-        return web.json_response({"object": "list", "data": [
-            {"id": n, "object": "model", "created": 1777593600, "owned_by": "system"} for n in names]})
+            data = [{"type": "model", "id": n, "display_name": n, "created_at": "2026-05-01T00:00:00Z"} for n in names]
+            return web.json_response({"data": data, "has_more": False, "first_id": names[0], "last_id": names[-1]})
+        return web.json_response(
+            {"object": "list", "data": [{"id": n, "object": "model", "created": 1777593600, "owned_by": "system"} for n in names]}
+        )
 
     async def _not_found(self, request: web.Request) -> web.Response:
         await self._receive(request)
@@ -620,6 +729,7 @@ except ImportError:  # running as the benchmark's server process without pytest
     pytest = None
 
 if pytest is not None:
+
     @pytest.fixture
     def fake_provider():
         """A running FakeProvider with default settings (no key, no latency)."""
@@ -645,8 +755,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every answer")
     ap.add_argument("--api-key", default=None, help="require this key (default: accept any)")
     args = ap.parse_args(argv)
-    srv = FakeProvider(api_key=args.api_key, latency=args.latency_ms / 1000, host=args.host,
-                       port=args.port, record=False)
+    srv = FakeProvider(api_key=args.api_key, latency=args.latency_ms / 1000, host=args.host, port=args.port, record=False)
     asyncio.run(_serve_until_signal(srv))
 
 

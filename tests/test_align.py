@@ -98,7 +98,19 @@ def kinds(rows: list[Row]) -> list[str]:
 
 def test_split_words_keeps_word_runs_and_single_punctuation():
     assert split_words("Hello, world!  It's 3.5 -- ok_go") == [
-        "Hello", ",", "world", "!", "It", "'", "s", "3", ".", "5", "-", "-", "ok_go"
+        "Hello",
+        ",",
+        "world",
+        "!",
+        "It",
+        "'",
+        "s",
+        "3",
+        ".",
+        "5",
+        "-",
+        "-",
+        "ok_go",
     ]
     assert split_words("") == [] and split_words(" \n\t ") == []
 
@@ -172,8 +184,20 @@ def test_split_lines_keeps_endings():
 
 
 LINE = st.sampled_from(
-    ["", " ", "alpha beta gamma", "alpha beta delta", "The refund window is 30 days.",
-     "The refund window is 14 days.", "{", "}", "  \"key\": 1,", "日本語のテキスト", "x\r", "\t- item"]
+    [
+        "",
+        " ",
+        "alpha beta gamma",
+        "alpha beta delta",
+        "The refund window is 30 days.",
+        "The refund window is 14 days.",
+        "{",
+        "}",
+        '  "key": 1,',
+        "日本語のテキスト",
+        "x\r",
+        "\t- item",
+    ]
 )
 EOL = st.sampled_from(["\n", "\r\n"])
 
@@ -307,8 +331,7 @@ def test_ignore_whitespace_and_case_make_equal_rows_with_the_real_text():
 
 
 def test_ignore_flags_apply_inside_changed_lines_too():
-    rows = align("The  Cat sat on the mat today\n", "the cat sat on the rug today\n",
-                 ignore_whitespace=True, ignore_case=True)
+    rows = align("The  Cat sat on the mat today\n", "the cat sat on the rug today\n", ignore_whitespace=True, ignore_case=True)
     assert kinds(rows) == ["changed"]
     assert marked(rows[0].left, rows[0].left_spans) == ["mat"]
     assert marked(rows[0].right, rows[0].right_spans) == ["rug"]
@@ -390,11 +413,7 @@ def test_spans_never_start_or_end_inside_a_cluster(left_pieces, right_pieces):
         for p in pieces:
             pos += len(p)
             out.add(pos)
-        return out - {
-            sum(map(len, pieces[: i + 1]))
-            for i, p in enumerate(pieces[1:])
-            if p == "ि" and not pieces[i].isspace()
-        }
+        return out - {sum(map(len, pieces[: i + 1])) for i, p in enumerate(pieces[1:]) if p == "ि" and not pieces[i].isspace()}
 
     ls, rs = word_spans(left, right)
     for s in ls:
@@ -470,7 +489,30 @@ def test_repetitive_sequences_past_the_budget_anchor_on_equally_frequent_element
 # Big inputs (finish in about a second each; timing lives in bench/)
 # ---------------------------------------------------------------------------------------------
 
-WORDS = ["the", "model", "answer", "refund", "policy", "customer", "within", "days", "order", "shipping", "return", "value", "output", "format", "request", "support", "account", "billing", "invoice", "please", "note", "that"]
+WORDS = [
+    "the",
+    "model",
+    "answer",
+    "refund",
+    "policy",
+    "customer",
+    "within",
+    "days",
+    "order",
+    "shipping",
+    "return",
+    "value",
+    "output",
+    "format",
+    "request",
+    "support",
+    "account",
+    "billing",
+    "invoice",
+    "please",
+    "note",
+    "that",
+]
 
 
 def prose(rng: random.Random, lines: int) -> list[str]:

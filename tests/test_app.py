@@ -404,7 +404,7 @@ async def test_s_cycles_the_samples(env):
     async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await goto(pilot, "shipping-times")
-        base, cand = OUTPUTS["shipping-times"]
+        _base, _cand = OUTPUTS["shipping-times"]
         seen = []
         for _ in range(3):
             text = diff_text(pilot.app)

@@ -80,7 +80,9 @@ cases:
 """
 
 SETUP_B = "To reset your password:\n\n- Open Settings\n- Choose Security\n- Click Reset password\n- Check your email for the link"
-SETUP_C = "To reset your password:\n\n1. Open Settings\n2. Choose Security\n3. Click Reset password\n4. Check your email for the link"
+SETUP_C = (
+    "To reset your password:\n\n1. Open Settings\n2. Choose Security\n3. Click Reset password\n4. Check your email for the link"
+)
 TERMS = "\n".join(f"- Point {i}: the terms say something about topic {i} that is worth knowing." for i in range(1, 6))
 
 
@@ -104,7 +106,10 @@ OUTPUTS: dict[str, tuple[list, list]] = {
     ),
     "order-json": (
         ['{"order_id": "A-1043", "items": [{"name": "mug", "qty": 2}], "total": "19.99"}'] * 3,
-        ['Here is the order:\n```json\n{\n  "orderId": "A-1043",\n  "items": [{"name": "mug", "qty": 2}],\n  "total": 19.99\n}\n```'] * 3,
+        [
+            'Here is the order:\n```json\n{\n  "orderId": "A-1043",\n  "items": [{"name": "mug", "qty": 2}],\n  "total": 19.99\n}\n```'
+        ]
+        * 3,
     ),
     "dosage-question": (
         ["Adults can usually take 200–400 mg every 4–6 hours, up to 1,200 mg a day without a doctor's advice."] * 3,

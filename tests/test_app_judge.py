@@ -116,4 +116,3 @@ async def test_without_a_judge_nothing_judge_shows(tmp_path, monkeypatch):
         assert not any("judge:" in t for t in titles) and "Sort: judge's verdict (candidate worse first)" not in titles
         seen = {screen.state.cycle_sort() for _ in range(6)}
         assert "judge" not in seen
-

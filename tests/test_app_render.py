@@ -3,6 +3,8 @@ highlights on the right characters, untrusted text never reaching the terminal r
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
@@ -21,7 +23,7 @@ STYLES = DiffStyles(
 
 def chunks(text: str, width: int) -> list[str]:
     offs = [0, *wrap_offsets(text, width), len(text)]
-    return [text[a:b] for a, b in zip(offs, offs[1:], strict=False)]
+    return [text[a:b] for a, b in pairwise(offs)]
 
 
 def test_wrap_breaks_after_the_last_space_that_fits():
@@ -42,7 +44,7 @@ def test_wrap_counts_cells_not_characters():
 
 @settings(max_examples=300)
 @given(
-    st.lists(st.sampled_from(list("ab  ,.") + ["中", "😀", "é", "e\u0301", "ｗ"]), max_size=80).map("".join),
+    st.lists(st.sampled_from([*list("ab  ,."), "中", "😀", "é", "e\u0301", "ｗ"]), max_size=80).map("".join),
     st.integers(min_value=2, max_value=30),
 )
 def test_wrap_keeps_every_character_and_fits_the_width(text, width):
@@ -133,7 +135,7 @@ def test_long_lines_wrap_inside_their_pane():
         left = model.plain_line(y, width).split("│")[0]
         assert cell_len(left) == model.pane_widths(width)[0]
     # every word is shown somewhere, in order
-    shown = " ".join(model.plain_line(y, width).split("│")[0][model.gutter():] for y in range(model.height(width)))
+    shown = " ".join(model.plain_line(y, width).split("│")[0][model.gutter() :] for y in range(model.height(width)))
     assert " ".join(shown.split()) == long
     assert text_w == model.pane_widths(width)[0] - model.gutter()
 

@@ -38,7 +38,9 @@ def test_the_rank_child_process_fills_the_cache_the_app_reads(tmp_path):
     with Store(db) as store:
         s = Session(store, cid, ME)
         assert s.cached_assessments() is None
-        proc = subprocess.run([sys.executable, "-m", "reviewer.session.rank", str(db), str(cid)], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "reviewer.session.rank", str(db), str(cid)], capture_output=True, text=True, timeout=120
+        )
         assert proc.returncode == 0, proc.stderr
         lines = proc.stdout.split("\n")
         assert lines[0] == f"progress 0 {len(OUTPUTS)}" and f"progress {len(OUTPUTS)} {len(OUTPUTS)}" in lines

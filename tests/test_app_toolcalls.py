@@ -111,7 +111,9 @@ async def test_the_promote_form_suggests_tool_checks_from_what_the_answers_did(e
     # weather case tool_called: get_weather, small talk no_tool_call)
     assert suggested["flights-two-passengers"][0] == "tool_args: search_flights($.passengers=2)"
     assert "tool_args_schema" not in suggested["flights-two-passengers"]
-    assert not any(s.startswith(("tool_called", "no_tool_call")) for s in suggested["weather-paris"] + suggested["no-tool-for-small-talk"])
+    assert not any(
+        s.startswith(("tool_called", "no_tool_call")) for s in suggested["weather-paris"] + suggested["no-tool-for-small-talk"]
+    )
 
 
 def test_suggested_tool_checks_pass_on_the_baseline_and_fail_on_the_candidate(tmp_path):

@@ -49,7 +49,7 @@ def test_every_format_and_control_character_is_caught():
         if cat in ("Cc", "Cf") and not has_special(ch):
             missed.append(f"U+{cp:04X} {unicodedata.name(ch, '?')}")
     # Cf characters that render as visible glyphs in every terminal (Arabic number signs etc.)
-    visible_glyphs = {0x0600, 0x0601, 0x0602, 0x0603, 0x0604, 0x0605, 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x110BD, 0x110CD}  # noqa: E501
+    visible_glyphs = {0x0600, 0x0601, 0x0602, 0x0603, 0x0604, 0x0605, 0x06DD, 0x070F, 0x0890, 0x0891, 0x08E2, 0x110BD, 0x110CD}
     missed = [m for m in missed if int(m.split()[0][2:], 16) not in visible_glyphs]
     assert missed == []
 
@@ -80,7 +80,6 @@ def test_offsets_map_each_original_character_to_its_shown_form(text):
         assert v.text[start : start + len(shown)] == shown
         pos += len(shown)
     assert v.offset(len(text)) == len(v.text)
-
 
 
 def test_the_app_shows_what_the_one_sanitiser_shows():

@@ -27,7 +27,9 @@ def reviewer(tmp: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GIT_CONFIG_GLOBAL": str(tmp / "gitconfig"), "GIT_CONFIG_NOSYSTEM": "1"}
     for var in ("REVIEWER_DB", "REVIEWER_DATA_DIR", "REVIEWER_CONFIG_DIR"):
         env[var] = str(tmp / var.lower())
-    return subprocess.run([sys.executable, "-m", "reviewer", *argv], capture_output=True, text=True, env=env, cwd=tmp, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "reviewer", *argv], capture_output=True, text=True, env=env, cwd=tmp, timeout=120
+    )
 
 
 @pytest.fixture

@@ -19,7 +19,9 @@ def reviewer(tmp: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GIT_CONFIG_GLOBAL": str(tmp / "gitconfig"), "GIT_CONFIG_NOSYSTEM": "1"}
     for var in ("REVIEWER_DB", "REVIEWER_DATA_DIR", "REVIEWER_CONFIG_DIR"):
         env[var] = str(tmp / var.lower())
-    return subprocess.run([sys.executable, "-m", "reviewer", *argv], capture_output=True, text=True, env=env, cwd=tmp, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "reviewer", *argv], capture_output=True, text=True, env=env, cwd=tmp, timeout=120
+    )
 
 
 def test_signoff_prints_names_and_note_visibly(tmp_path):
@@ -30,7 +32,9 @@ def test_signoff_prints_names_and_note_visibly(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "\x1b" not in out + proc.stderr and "\x07" not in out + proc.stderr
-    assert out.startswith("Signed off comparison #1 (march␛]0;owned␇) (support-bot: openai:gpt-4o → openai:gpt-4o) as Eve␛]0;owned␇ <eve@example.com> at ")
+    assert out.startswith(
+        "Signed off comparison #1 (march␛]0;owned␇) (support-bot: openai:gpt-4o → openai:gpt-4o) as Eve␛]0;owned␇ <eve@example.com> at "
+    )
     assert ": 3 regressions, 2 negative flips, 0 unreviewed. Reviewed state " in out
     assert out.rstrip("\n").endswith("Note: ok␛]52;c;cm0gLXJmIH4K␇␊second line")
     assert len(out.splitlines()) == 1

@@ -41,8 +41,12 @@ def make(tmp: Path, n: int, candidate, *, samples: int = 1, tags=lambda i: ["t"]
     b = store.create_run(suite_id=sid, provider="openai", model="m", base_url=None, params={}, samples=samples)
     c = store.create_run(suite_id=sid, provider="openai", model="m", base_url=None, params={}, samples=samples)
     base = baseline or (lambda i, s: answer(i))
-    store.save_outputs(b, [Output(f"c{i:03d}", s, text=base(i, s), latency_ms=100.0 + i) for i in range(n) for s in range(samples)])
-    store.save_outputs(c, [Output(f"c{i:03d}", s, text=candidate(i, s), latency_ms=100.0 + i) for i in range(n) for s in range(samples)])
+    store.save_outputs(
+        b, [Output(f"c{i:03d}", s, text=base(i, s), latency_ms=100.0 + i) for i in range(n) for s in range(samples)]
+    )
+    store.save_outputs(
+        c, [Output(f"c{i:03d}", s, text=candidate(i, s), latency_ms=100.0 + i) for i in range(n) for s in range(samples)]
+    )
     cid = store.create_comparison(suite_id=sid, baseline_run_id=b, candidate_run_id=c, name="sig")
     return store, cid
 
@@ -163,7 +167,7 @@ _PROBE = (
 def test_two_export_processes_give_identical_p_values(tmp_path):
     # 40 cases whose words change by different amounts (beyond the exact sign-flip limit, so the
     # seeded resampling is used) and 3 samples a side (fractional per-case rates: sign-flip too)
-    store, cid = make(
+    store, _cid = make(
         tmp_path, 40, lambda i, s: (REFUSE if (i + s) % 3 == 0 else answer(i, 6 + i % 7 + s)), samples=3,
         baseline=lambda i, s: REFUSE if (i + s) % 5 == 0 else answer(i, 8 + s), tags=lambda i: ["odd" if i % 2 else "even"],
     )  # fmt: skip

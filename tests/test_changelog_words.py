@@ -28,10 +28,7 @@ def test_plural_helper():
 def one_of_each(tmp_path: Path) -> str:
     """A comparison where every count the changelog prints is 1 (or 0)."""
     suite = tmp_path / "one.yaml"
-    suite.write_text(
-        "suite: one\ncases:\n"
-        "  - {id: a, prompt: hi, tags: [t], checks: [{contains: ship}]}\n"
-    )
+    suite.write_text("suite: one\ncases:\n  - {id: a, prompt: hi, tags: [t], checks: [{contains: ship}]}\n")
     store = Store(tmp_path / "one.db")
     sid = store.upsert_suite(load_suite(suite))
     b = store.create_run(suite_id=sid, provider="openai", model="m", base_url=None, params={}, samples=1)

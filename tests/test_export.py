@@ -119,11 +119,17 @@ def _outputs(case_outputs: dict[str, list[str]], *, resolved: str, fingerprints:
             words = len(text.split())
             out.append(
                 Output(
-                    case_id=cid, sample=i, text=text, resolved_model=resolved,
-                    system_fingerprint=fingerprints[k % len(fingerprints)], finish_reason="stop",
-                    input_tokens=40 + i, output_tokens=words * 2, latency_ms=latency + 10 * k,
+                    case_id=cid,
+                    sample=i,
+                    text=text,
+                    resolved_model=resolved,
+                    system_fingerprint=fingerprints[k % len(fingerprints)],
+                    finish_reason="stop",
+                    input_tokens=40 + i,
+                    output_tokens=words * 2,
+                    latency_ms=latency + 10 * k,
                     refusal=None,
-                )  # fmt: skip
+                )
             )
             k += 1
     return out
@@ -140,7 +146,9 @@ def make_comparison(tmp_path: Path, *, labels: bool = True, name: str | None = "
                             params={"temperature": 0, "api_key": "sk-never"}, samples=2, side="baseline")  # fmt: skip
     cand = store.create_run(suite_id=sid, provider="openai", model="gpt-4o", base_url="https://api.example.com/v1",
                             params={"temperature": 0}, samples=2, side="candidate")  # fmt: skip
-    store.save_outputs(base, _outputs({k: v[0] for k, v in OUTPUTS.items()}, resolved="gpt-4o-2024-08-06", fingerprints=["fp_a1"], latency=800))
+    store.save_outputs(
+        base, _outputs({k: v[0] for k, v in OUTPUTS.items()}, resolved="gpt-4o-2024-08-06", fingerprints=["fp_a1"], latency=800)
+    )
     store.save_outputs(cand, _outputs({k: v[1] for k, v in OUTPUTS.items()}, resolved="gpt-4o-2024-11-20",
                                       fingerprints=["fp_b1", "fp_b1", "fp_b1", "fp_b2"], latency=950))  # fmt: skip
     cid = store.create_comparison(suite_id=sid, baseline_run_id=base, candidate_run_id=cand, name=name, status="complete")
@@ -161,7 +169,9 @@ def make_comparison(tmp_path: Path, *, labels: bool = True, name: str | None = "
                         at="2025-03-13T11:05:00.000Z")  # fmt: skip
         store.set_label(cid, "shipping-time", BOB, "acceptable", note="Matches the new carrier SLA (2–3 days).",
                         at="2025-03-13T12:05:00.000Z")  # fmt: skip
-        store.set_label(cid, "short-answer", ADA, "improvement", note="Now within the 12-word limit.", at="2025-03-13T11:10:00.000Z")
+        store.set_label(
+            cid, "short-answer", ADA, "improvement", note="Now within the 12-word limit.", at="2025-03-13T11:10:00.000Z"
+        )
         store.set_label(cid, "hostile-echo", BOB, "regression", severity=1,
                         note="Echoes **markup** <b>raw</b> | pipes | and [links](https://x.example)\n# not a heading",
                         at="2025-03-13T12:10:00.000Z")  # fmt: skip
@@ -234,7 +244,7 @@ def inline_children(src: str):
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_code_span_shows_any_text_literally(text):
-    tokens, children = inline_children("x " + code(text) + " y")
+    _tokens, children = inline_children("x " + code(text) + " y")
     spans = [c for c in children if c.type == "code_inline"]
     if text == "":
         assert not spans
@@ -443,7 +453,7 @@ def test_diff_excerpt_groups_removed_then_added_lines_and_caps_length():
     assert text.splitlines()[:4] == ["- line 3", "- line 4", "+ LINE three", "+ LINE four"]
     assert text.splitlines()[-1] == "  … 2 more changed lines"
     _, j = diff_excerpt('{"a": 1, "b": [1, 2]}', '{"b": [2, 1], "a": "1"}')
-    assert j.splitlines() == ['- $.a: 1', '+ $.a: "1"', "  $.b: same items, new order"]
+    assert j.splitlines() == ["- $.a: 1", '+ $.a: "1"', "  $.b: same items, new order"]
     _, e = diff_excerpt("fine", None)
     assert e == "- fine\n+ (no answer: error)"
 
@@ -470,7 +480,7 @@ def isolated(tmp_path, monkeypatch):
 
 
 def test_export_refuses_while_changes_are_unreviewed(isolated, capsys):
-    store, cid = make_comparison(isolated, labels=False)
+    store, _cid = make_comparison(isolated, labels=False)
     store.close()
     db = str(isolated / "reviewer.db")
     assert cli("export", "--db", db, "-o", "out.md") == 2
@@ -483,7 +493,7 @@ def test_export_refuses_while_changes_are_unreviewed(isolated, capsys):
 
 
 def test_export_by_name_to_stdout_and_json_by_suffix(isolated, capsys):
-    store, cid = make_comparison(isolated)
+    store, _cid = make_comparison(isolated)
     store.close()
     db = str(isolated / "reviewer.db")
     assert cli("export", "march-refresh", "--db", db, "--as", ADA) == 0
@@ -542,7 +552,9 @@ def test_diff_excerpt_of_huge_outputs_starts_at_the_first_change():
 
 def test_errors_missing_answers_and_an_unfinished_run_are_reported(tmp_path):
     suite_file = tmp_path / "edge.yaml"
-    suite_file.write_text("suite: edge\ncases:\n  - {id: a, prompt: hi, checks: [{not_refusal: true}]}\n  - {id: b, prompt: yo}\n")
+    suite_file.write_text(
+        "suite: edge\ncases:\n  - {id: a, prompt: hi, checks: [{not_refusal: true}]}\n  - {id: b, prompt: yo}\n"
+    )
     store = Store(tmp_path / "e.db")
     sid = store.upsert_suite(load_suite(suite_file))
     b = store.create_run(suite_id=sid, provider="openai", model="m", base_url=None, params={}, samples=1)

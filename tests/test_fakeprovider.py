@@ -33,8 +33,7 @@ def chat(srv, prompt="Hello there", model="gpt-4o", headers=None, path="/v1/chat
 
 def messages(srv, prompt="Hello there", model="claude-sonnet-4-5", headers=None, **extra):
     body = {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": prompt}], **extra}
-    return httpx.post(srv.root_url + "/v1/messages", json=body,
-                      headers={**ANTHROPIC_HEADERS, **(headers or {})}, timeout=10)
+    return httpx.post(srv.root_url + "/v1/messages", json=body, headers={**ANTHROPIC_HEADERS, **(headers or {})}, timeout=10)
 
 
 @pytest.fixture
@@ -49,8 +48,7 @@ def test_openai_success_has_the_exact_chat_completion_shape(srv):
     assert r.status_code == 200
     assert r.headers["x-request-id"].startswith("req_")
     d = r.json()
-    assert set(d) == {"id", "object", "created", "model", "choices", "usage", "service_tier",
-                      "system_fingerprint"}
+    assert set(d) == {"id", "object", "created", "model", "choices", "usage", "service_tier", "system_fingerprint"}
     assert d["id"].startswith("chatcmpl-") and d["object"] == "chat.completion"
     assert isinstance(d["created"], int) and abs(d["created"] - time.time()) < 60
     assert d["model"] == "gpt-4o-2026-05-01"
@@ -143,13 +141,22 @@ def test_answer_callable_gets_request_and_may_return_a_dict():
 
 # ------------------------------------------------------------------ errors
 def test_openai_error_shapes_and_retry_headers(srv):
-    srv.script("x", error(429, retry_after=2, retry_after_ms=1500), rate_limited(0.5), insufficient_quota(),
-               error(400, "bad temperature", code="invalid_value"), error(500), error(502), error(503))
+    srv.script(
+        "x",
+        error(429, retry_after=2, retry_after_ms=1500),
+        rate_limited(0.5),
+        insufficient_quota(),
+        error(400, "bad temperature", code="invalid_value"),
+        error(500),
+        error(502),
+        error(503),
+    )
     r = chat(srv, "x")
     assert r.status_code == 429 and r.headers["retry-after"] == "2" and r.headers["retry-after-ms"] == "1500"
     assert r.headers["x-request-id"].startswith("req_")
-    assert r.json() == {"error": {"message": r.json()["error"]["message"], "type": "requests",
-                                  "param": None, "code": "rate_limit_exceeded"}}
+    assert r.json() == {
+        "error": {"message": r.json()["error"]["message"], "type": "requests", "param": None, "code": "rate_limit_exceeded"}
+    }
     r = chat(srv, "x")
     assert r.headers["retry-after"] == "0.5" and "retry-after-ms" not in r.headers
     r = chat(srv, "x")
@@ -157,7 +164,11 @@ def test_openai_error_shapes_and_retry_headers(srv):
     assert r.json()["error"]["code"] == r.json()["error"]["type"] == "insufficient_quota"
     r = chat(srv, "x")
     assert r.status_code == 400 and r.json()["error"] == {
-        "message": "bad temperature", "type": "invalid_request_error", "param": None, "code": "invalid_value"}
+        "message": "bad temperature",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_value",
+    }
     for status in (500, 502, 503):
         r = chat(srv, "x")
         assert r.status_code == status and r.json()["error"]["type"] == "server_error"
@@ -169,8 +180,11 @@ def test_anthropic_error_shapes(srv):
     r = messages(srv, "x")
     assert r.status_code == 429 and r.headers["retry-after"] == "3"
     d = r.json()
-    assert d == {"type": "error", "error": {"type": "rate_limit_error", "message": d["error"]["message"]},
-                 "request_id": r.headers["request-id"]}
+    assert d == {
+        "type": "error",
+        "error": {"type": "rate_limit_error", "message": d["error"]["message"]},
+        "request_id": r.headers["request-id"],
+    }
     r = messages(srv, "x")
     assert r.status_code == 529 and r.json()["error"]["type"] == "overloaded_error"
     assert messages(srv, "x").json()["error"]["type"] == "api_error"
@@ -194,8 +208,9 @@ def test_request_validation_like_the_real_apis(srv):
 
 # ------------------------------------------------------------------ Anthropic
 def test_anthropic_success_has_the_exact_message_shape(srv):
-    r = messages(srv, [{"type": "text", "text": "Summarise this"}], system=[{"type": "text", "text": "Be brief"}],
-                 stop_sequences=["END"])
+    r = messages(
+        srv, [{"type": "text", "text": "Summarise this"}], system=[{"type": "text", "text": "Be brief"}], stop_sequences=["END"]
+    )
     assert r.status_code == 200 and r.headers["request-id"].startswith("req_")
     d = r.json()
     assert set(d) == {"id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage"}
@@ -251,9 +266,14 @@ def test_scripts_pop_in_order_then_fall_back_to_default(srv):
 
 def test_script_matches_the_last_user_message_only(srv):
     srv.script("needle", ok("found"))
-    body = {"model": "m", "messages": [{"role": "user", "content": "needle"},
-                                       {"role": "assistant", "content": "ok"},
-                                       {"role": "user", "content": "something else"}]}
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "needle"},
+            {"role": "assistant", "content": "ok"},
+            {"role": "user", "content": "something else"},
+        ],
+    }
     assert text_of(httpx.post(srv.base_url + "/chat/completions", json=body)) != "found"
     assert text_of(chat(srv, "a needle here")) == "found"
 
@@ -265,16 +285,18 @@ def test_slow_and_global_latency(srv):
     assert time.monotonic() - t >= 0.3
     with pytest.raises(httpx.ReadTimeout):
         srv.script("slow", slow(2))
-        httpx.post(srv.base_url + "/chat/completions", timeout=0.2,
-                   json={"model": "m", "messages": [{"role": "user", "content": "slow"}]})
+        httpx.post(
+            srv.base_url + "/chat/completions",
+            timeout=0.2,
+            json={"model": "m", "messages": [{"role": "user", "content": "slow"}]},
+        )
     srv.latency = 0.15
     t = time.monotonic()
     assert messages(srv).status_code == 200 and time.monotonic() - t >= 0.15
 
 
 def test_malformed_and_drop(srv):
-    srv.script("bad", malformed(), drop(), malformed(b"<html>502 Bad Gateway</html>", status=502,
-                                                      content_type="text/html"))
+    srv.script("bad", malformed(), drop(), malformed(b"<html>502 Bad Gateway</html>", status=502, content_type="text/html"))
     r = chat(srv, "bad")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     with pytest.raises(json.JSONDecodeError):
@@ -353,8 +375,7 @@ def test_conftest_fixture(fake_provider):
 # ------------------------------------------------------------------ as a process
 def test_runs_as_a_process_until_sigterm():
     script = Path(__file__).with_name("fakeprovider.py")
-    with subprocess.Popen([sys.executable, str(script), "--latency-ms", "20"], stdout=subprocess.PIPE,
-                          text=True) as p:
+    with subprocess.Popen([sys.executable, str(script), "--latency-ms", "20"], stdout=subprocess.PIPE, text=True) as p:
         try:
             line = p.stdout.readline()
             assert line.startswith("READY http://127.0.0.1:") and line.rstrip().endswith("/v1")
@@ -390,8 +411,11 @@ def test_openai_tool_calls_keep_arguments_as_written(srv):
 
 
 def test_anthropic_tool_use_thinking_and_refusal_stop(srv):
-    srv.script("weather", ok(tool_calls=[{"name": "get_weather", "arguments": '{"city": "Paris"}'}], reasoning="think"),
-               ok(text="", finish_reason="refusal", stop_details={"type": "refusal", "category": "cyber", "explanation": None}))
+    srv.script(
+        "weather",
+        ok(tool_calls=[{"name": "get_weather", "arguments": '{"city": "Paris"}'}], reasoning="think"),
+        ok(text="", finish_reason="refusal", stop_details={"type": "refusal", "category": "cyber", "explanation": None}),
+    )
     body = messages(srv, "weather?").json()
     assert body["stop_reason"] == "tool_use"
     thinking, tool_use = body["content"]
@@ -403,7 +427,9 @@ def test_anthropic_tool_use_thinking_and_refusal_stop(srv):
 
 
 def test_responses_api_answers_with_output_items(srv):
-    r = responses(srv, {"instructions": "Be brief.", "input": [{"role": "user", "content": "Name a colour"}], "max_output_tokens": 50})
+    r = responses(
+        srv, {"instructions": "Be brief.", "input": [{"role": "user", "content": "Name a colour"}], "max_output_tokens": 50}
+    )
     assert r.status_code == 200 and r.headers["x-request-id"].startswith("req_")
     body = r.json()
     assert body["object"] == "response" and body["status"] == "completed" and body["model"] == "gpt-5-mini-2026-05-01"
@@ -416,7 +442,12 @@ def test_responses_api_answers_with_output_items(srv):
 
 
 def test_responses_api_function_calls_reasoning_refusal_and_truncation(srv):
-    srv.script("go", ok(tool_calls=CALLS, reasoning="plan"), ok(refusal="I can't help with that."), ok(text="cut short", finish_reason="length"))
+    srv.script(
+        "go",
+        ok(tool_calls=CALLS, reasoning="plan"),
+        ok(refusal="I can't help with that."),
+        ok(text="cut short", finish_reason="length"),
+    )
     body = responses(srv, {"input": "go"}).json()
     kinds = [item["type"] for item in body["output"]]
     assert kinds == ["reasoning", "function_call", "function_call"]

@@ -268,9 +268,7 @@ def test_json_view_marks_whole_added_values_and_only_the_key_of_a_rename():
     assert view is not None
     assert [c.kind for c in view.changes] == ["renamed", "added"]
     right = reconstruct(view.rows, "right").split("\n")
-    assert [right[n - 1] for n in sorted(view.changed_right_lines)] == [
-        '  "b": {', '  "z": [', "    1,", "    2", "  ]"
-    ]
+    assert [right[n - 1] for n in sorted(view.changed_right_lines)] == ['  "b": {', '  "z": [', "    1,", "    2", "  ]"]
     assert view.changed_left_lines == frozenset({2})
 
 

@@ -19,7 +19,9 @@ from reviewer.suite import load_suite
 
 
 def write_suite(tmp_path: Path, prompts: dict[str, str], params: dict | None = None) -> Path:
-    lines = [json.dumps({"suite": "t", "defaults": {"system": "Be brief.", "params": params or {"temperature": 0, "max_tokens": 64}}})]
+    lines = [
+        json.dumps({"suite": "t", "defaults": {"system": "Be brief.", "params": params or {"temperature": 0, "max_tokens": 64}}})
+    ]
     lines += [json.dumps({"id": cid, "tags": ["x"], "prompt": p}) for cid, p in prompts.items()]
     path = tmp_path / "suite.jsonl"
     path.write_text("\n".join(lines) + "\n")
@@ -89,8 +91,12 @@ def test_official_openai_gets_max_completion_tokens(monkeypatch):
 def test_anthropic_request_shape_and_answer(tmp_path):
     with FakeProvider() as srv:
         store, result = replay(
-            tmp_path, srv, {"a": "Say hello"}, baseline=f"anthropic:claude-x@{srv.root_url}",
-            candidate=f"anthropic:claude-y@{srv.base_url}", params={"stop": "\n\n", "seed": 1},
+            tmp_path,
+            srv,
+            {"a": "Say hello"},
+            baseline=f"anthropic:claude-x@{srv.root_url}",
+            candidate=f"anthropic:claude-y@{srv.base_url}",
+            params={"stop": "\n\n", "seed": 1},
         )
         reqs = srv.requests
     assert {r.path for r in reqs} == {"/v1/messages"}
@@ -201,8 +207,18 @@ def test_keys_never_stored(tmp_path, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", secret_an)
     with FakeProvider() as srv:
         # A provider that echoes the key in its error message (OpenAI does, partly masked).
-        srv.script("echo key", error(401, f"Incorrect API key provided: {secret_oa}. You can find your key at ..."), error(401, f"bad key {secret_an}"))
-        store, result = replay(tmp_path, srv, {"a": "echo key", "b": "fine"}, baseline=f"openai:m@{srv.base_url}", candidate=f"anthropic:c@{srv.root_url}")
+        srv.script(
+            "echo key",
+            error(401, f"Incorrect API key provided: {secret_oa}. You can find your key at ..."),
+            error(401, f"bad key {secret_an}"),
+        )
+        store, result = replay(
+            tmp_path,
+            srv,
+            {"a": "echo key", "b": "fine"},
+            baseline=f"openai:m@{srv.base_url}",
+            candidate=f"anthropic:c@{srv.root_url}",
+        )
         sent = srv.requests
     assert any(r.headers.get("authorization") == f"Bearer {secret_oa}" for r in sent)
     assert any(r.headers.get("x-api-key") == secret_an for r in sent)

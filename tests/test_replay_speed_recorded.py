@@ -36,7 +36,10 @@ def answers(tmp_path: Path, base: Path, cand: Path, ids: list[str]) -> tuple[Sto
 def test_lines_are_read_back_with_bom_crlf_blank_lines_and_unicode_separators(tmp_path):
     base = tmp_path / "base.jsonl"
     lines = [
-        json.dumps({"case_id": "a", "output": "first a\u2028still a", "usage": {"prompt_tokens": 3, "completion_tokens": 4}}, ensure_ascii=False),
+        json.dumps(
+            {"case_id": "a", "output": "first a\u2028still a", "usage": {"prompt_tokens": 3, "completion_tokens": 4}},
+            ensure_ascii=False,
+        ),
         "",
         json.dumps({"case_id": "b", "output": "b zero", "sample": 0}),
         json.dumps({"case_id": "a", "output": "second a"}),

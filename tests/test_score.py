@@ -224,9 +224,7 @@ def test_truncation_flag():
 
 
 def test_errored_samples_fail_checks_and_are_left_out_of_distances():
-    a = assess_case(
-        "err", [s(ANSWER), s(ANSWER)], [s(ANSWER), s("", error="HTTP 500"), s("", error="timeout")], checks=[MAX_12]
-    )
+    a = assess_case("err", [s(ANSWER), s(ANSWER)], [s(ANSWER), s("", error="HTTP 500"), s("", error="timeout")], checks=[MAX_12])
     assert a.change == 0.0  # only the usable candidate sample is compared
     assert "error" in a.flags and a.tier == 0
     # max_words passes on 1 of 3 candidate samples: errored samples fail

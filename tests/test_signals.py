@@ -82,7 +82,7 @@ def test_a_fence_holding_a_dict_in_another_language_is_embedded_not_fenced():
         ('The answer:\n[\n  {"id": 1}\n]\nThanks.', [{"id": 1}], True, True),
         ('As shown in [1] and [2, 3], the data is {"k": true}.', {"k": True}, True, True),
         ('Use {name} or [see docs] then ["a", "b"]', ["a", "b"], True, False),
-        ('Scores: [0.5, 0.7] done', [0.5, 0.7], True, True),
+        ("Scores: [0.5, 0.7] done", [0.5, 0.7], True, True),
         ('bad {"a": 1,} then good {"b": 2}', {"b": 2}, True, False),
     ],
 )
@@ -97,7 +97,7 @@ def test_embedded(text, value, preamble, trailer):
     [
         '{"a": [1, 2',
         '{"name": "Ann", "bio": "Ann is a',
-        '[1, 2, 3.',
+        "[1, 2, 3.",
         '{"ok": tr',
         '{"key"',
         "[",

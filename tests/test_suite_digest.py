@@ -29,7 +29,7 @@ def test_the_shipped_suites_keep_their_digest(path):
     "data",
     [
         {"suite": "empty"},
-        {"suite": "one", "cases": [{"id": "a", "prompt": "héllo \u2028 \"q\" \\ ✓"}]},
+        {"suite": "one", "cases": [{"id": "a", "prompt": 'héllo \u2028 "q" \\ ✓'}]},
         {
             "suite": "full",
             "description": "déjà",
@@ -37,7 +37,12 @@ def test_the_shipped_suites_keep_their_digest(path):
             "defaults": {"system": "s", "params": {"temperature": 0, "z": [1, {"b": 2, "a": 1}]}},
             "cases": [
                 {"id": "a", "prompt": "p", "tags": ["x"], "checks": [{"regex": "r", "ignore_case": True}], "added": "2024-01-02"},
-                {"id": "b", "messages": [{"role": "user", "content": "c"}], "reference": "r", "checks": [{"equals_reference": True}]},
+                {
+                    "id": "b",
+                    "messages": [{"role": "user", "content": "c"}],
+                    "reference": "r",
+                    "checks": [{"equals_reference": True}],
+                },
             ],
         },
     ],

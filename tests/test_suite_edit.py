@@ -186,7 +186,9 @@ texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(prompt=texts, reference=st.none() | texts, tags=st.lists(st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True), max_size=3))
+@given(
+    prompt=texts, reference=st.none() | texts, tags=st.lists(st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True), max_size=3)
+)
 def test_any_text_reads_back_exactly(tmp_path: Path, prompt: str, reference: str | None, tags: list[str]):
     for suffix in (".yaml", ".jsonl"):
         p = tmp_path / f"prop{suffix}"

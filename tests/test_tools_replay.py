@@ -203,8 +203,12 @@ def test_anthropic_replays_tools_as_tool_use_and_keeps_thinking_and_refusals_apa
                                      {"type": "text", "text": "So, umbrella or not?"}]},
     ]  # fmt: skip
     structured = next(b for b in sent if "output_config" in b)
-    assert structured["output_config"] == {"format": {"type": "json_schema", "schema": {
-        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+    assert structured["output_config"] == {
+        "format": {
+            "type": "json_schema",
+            "schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        }
+    }
     assert "tools" not in structured
 
 
@@ -262,7 +266,10 @@ def test_the_cache_key_covers_tools_tool_choice_and_response_format(tmp_path):
         for change in (
             ("The weather in a city.", "Weather, by city."),
             ("tool_choice: auto", "tool_choice: required"),
-            ("    checks: [{tool_called: get_weather}]\n", "    response_format: {type: json_object}\n    checks: [{tool_called: get_weather}]\n"),
+            (
+                "    checks: [{tool_called: get_weather}]\n",
+                "    response_format: {type: json_object}\n    checks: [{tool_called: get_weather}]\n",
+            ),
         ):
             text = text.replace(*change)
             assert replay(text) == 2, change
@@ -274,7 +281,12 @@ def test_recorded_lines_carry_tool_calls_and_a_malformed_one_stores_nothing(tmp_
     db = tmp_path / "r.db"
     lines = [
         {"case_id": "weather", "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}, "id": "c1"}]},
-        {"case_id": "broken", "output": "", "tool_calls": [{"name": "get_weather", "arguments": BROKEN}], "finish_reason": "tool_calls"},
+        {
+            "case_id": "broken",
+            "output": "",
+            "tool_calls": [{"name": "get_weather", "arguments": BROKEN}],
+            "finish_reason": "tool_calls",
+        },
         {"case_id": "step", "output": "Yes.", "reasoning": "rain"},
         {"case_id": "structured", "output": '{"city": "Paris"}'},
     ]
@@ -315,7 +327,9 @@ def test_a_recorded_file_without_tool_calls_for_a_tools_suite_says_so(tmp_path, 
     suite = tmp_path / "s.yaml"
     suite.write_text(SUITE)
     rec = tmp_path / "old.jsonl"
-    rec.write_text("".join(json.dumps({"case_id": c, "output": "text"}) + "\n" for c in ("weather", "broken", "step", "structured")))
+    rec.write_text(
+        "".join(json.dumps({"case_id": c, "output": "text"}) + "\n" for c in ("weather", "broken", "step", "structured"))
+    )
     r = run(env, str(suite), "--baseline", f"recorded:{rec}", "--candidate", f"recorded:{rec}", "--db", str(tmp_path / "r.db"))
     assert r.returncode == 0, r.stderr
     assert "3 cases of the suite give tools, but no line of them has tool_calls" in " ".join(r.stderr.split())
@@ -327,8 +341,12 @@ def test_a_call_without_tools_keeps_the_cache_key_it_always_had():
     from reviewer.replay import cache_key
 
     msgs = [{"role": "user", "content": "hi"}]
-    old = hashlib.sha256(json.dumps(["openai", None, "m", {"temperature": 0}, msgs, 0], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    old = hashlib.sha256(
+        json.dumps(["openai", None, "m", {"temperature": 0}, msgs, 0], sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
     assert cache_key("openai", None, "m", {"temperature": 0}, msgs, 0) == old
     assert cache_key("openai", None, "m", {"temperature": 0}, msgs, 0, {}) == old
-    with_tools = cache_key("openai", None, "m", {"temperature": 0}, msgs, 0, {"tool_choice": "auto", "tools": [{"type": "function"}]})
+    with_tools = cache_key(
+        "openai", None, "m", {"temperature": 0}, msgs, 0, {"tool_choice": "auto", "tools": [{"type": "function"}]}
+    )
     assert with_tools != old

@@ -53,7 +53,11 @@ def test_the_example_suite_loads_and_every_case_carries_what_is_sent_for_it():
     step = cases["after-the-weather-call"].build_messages(loaded.suite.defaults)
     assert [m["role"] for m in step] == ["system", "user", "assistant", "tool"]
     assert step[2]["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": '{"city": "Paris", "unit": "celsius"}'}
-    assert step[3] == {"role": "tool", "content": '{"temperature": 14, "conditions": "light rain"}', "tool_call_id": "call_weather_1"}
+    assert step[3] == {
+        "role": "tool",
+        "content": '{"temperature": 14, "conditions": "light rain"}',
+        "tool_call_id": "call_weather_1",
+    }
 
 
 def test_a_case_without_tools_keeps_its_digest_and_its_plain_messages(tmp_path):
@@ -94,9 +98,15 @@ cases:
     ("tools", "expected"),
     [
         ("    - {type: function, function: {name: f}}", "tools[0]: tool 'f' has no parameters"),
-        ("    - {type: function, function: {name: f, parameters: {type: 12}}}", "tools[0]: tool 'f': parameters is not a valid JSON Schema"),
+        (
+            "    - {type: function, function: {name: f, parameters: {type: 12}}}",
+            "tools[0]: tool 'f': parameters is not a valid JSON Schema",
+        ),
         ("    - {type: function, function: {name: f, parameters: {type: string}}}", "parameters must be an object schema"),
-        ("    - {type: function, function: {name: 'bad name', parameters: {type: object}}}", "tools[0].function.name: 1-64 letters"),
+        (
+            "    - {type: function, function: {name: 'bad name', parameters: {type: object}}}",
+            "tools[0].function.name: 1-64 letters",
+        ),
         ("    - {type: code_interpreter}", "only function tools are supported"),
         (
             "    - {type: function, function: {name: f, parameters: {type: object}}}\n"
@@ -125,9 +135,15 @@ def test_a_bad_tool_in_the_defaults_names_the_defaults(tmp_path):
         ("    tool_choice: sometimes\n", "tool_choice: one of auto, none, required"),
         ("    tool_choice: {type: function, function: {name: get_time}}\n", "'get_time' is not one of the tools"),
         ("    response_format: {type: json_schema, json_schema: {name: r}}\n", "schema is required"),
-        ("    response_format: {type: json_schema, json_schema: {name: r, schema: {type: 3}}}\n", "schema is not a valid JSON Schema"),
+        (
+            "    response_format: {type: json_schema, json_schema: {name: r, schema: {type: 3}}}\n",
+            "schema is not a valid JSON Schema",
+        ),
         ("    response_format: {type: yaml}\n", "response_format: {type: json_schema"),
-        ("    checks: [{tool_called: get_time}]\n", "checks[0]: tool_called: 'get_time' is not one of the case's tools (get_weather)"),
+        (
+            "    checks: [{tool_called: get_time}]\n",
+            "checks[0]: tool_called: 'get_time' is not one of the case's tools (get_weather)",
+        ),
         ("    checks: [{tool_args: {name: get_weather, match: {$.city: Paris, '$.x[': 1}}}]\n", "tool_args: match: path '$.x['"),
         ("    checks: [{tool_args: {name: get_weather}}]\n", "tool_args: the value is a mapping {name: TOOL, match:"),
         ("    checks: [{response_schema: true}]\n", "response_schema: the case has no response_format with a json_schema"),
@@ -155,8 +171,14 @@ def test_tool_checks_need_tools_even_from_the_defaults(tmp_path):
         ("      - {role: user, content: hi, tool_call_id: c1}\n", "only a tool message answers a tool call"),
         ("      - {role: user, tool_calls: [{id: c1, name: get_weather}]}\n", "only an assistant message makes tool calls"),
         ("      - {role: assistant, tool_calls: [{name: get_weather, arguments: {}}]}\n", "a tool call needs an id"),
-        ("      - {role: assistant, tool_calls: [{id: c1, name: get_weather, arguments: '{\"city\": '}]}\n", "arguments: not valid JSON"),
-        ("      - {role: assistant, tool_calls: [{id: c1, name: get_weather, arguments: '[1]'}]}\n", "arguments: a JSON object is required"),
+        (
+            "      - {role: assistant, tool_calls: [{id: c1, name: get_weather, arguments: '{\"city\": '}]}\n",
+            "arguments: not valid JSON",
+        ),
+        (
+            "      - {role: assistant, tool_calls: [{id: c1, name: get_weather, arguments: '[1]'}]}\n",
+            "arguments: a JSON object is required",
+        ),
         (
             "      - {role: assistant, tool_calls: [{id: c1, name: get_weather}]}\n"
             "      - {role: tool, tool_call_id: c1, content: a}\n      - {role: tool, tool_call_id: c1, content: b}\n",
@@ -196,7 +218,10 @@ def test_an_agent_step_needs_tools(tmp_path):
 
 def test_tools_in_a_jsonl_suite_name_their_line(tmp_path):
     lines = [
-        {"suite": "s", "defaults": {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]}},
+        {
+            "suite": "s",
+            "defaults": {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]},
+        },
         {"id": "ok", "prompt": "hi", "checks": [{"tool_called": "f"}]},
         {"id": "bad", "prompt": "hi", "checks": [{"tool_called": "g"}]},
     ]
@@ -233,7 +258,9 @@ def test_the_checks_of_the_example_suite_label_themselves():
 
 
 def test_reviewer_run_refuses_a_bad_tool_suite_with_one_line_and_exit_2(tmp_path):
-    p = write(tmp_path, "suite: s\ncases:\n  - id: c\n    prompt: hi\n    tools:\n      - {type: function, function: {name: f}}\n")
+    p = write(
+        tmp_path, "suite: s\ncases:\n  - id: c\n    prompt: hi\n    tools:\n      - {type: function, function: {name: f}}\n"
+    )
     r = subprocess.run(
         [sys.executable, "-m", "reviewer", "run", str(p), "--baseline", "openai:a@http://127.0.0.1:9/v1",
          "--candidate", "openai:b@http://127.0.0.1:9/v1", "--db", str(tmp_path / "r.db")],

@@ -11,6 +11,7 @@ to a labels file (:mod:`reviewer.app.screens.unsaved`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -122,10 +123,8 @@ class ReviewApp(App[None]):
             self.screen.quit_anyway()
             return
         if self.writer.pending:  # a label given a moment ago is usually on its way
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.to_thread(self.writer.drain), self.QUIT_WAIT_S)
-            except TimeoutError:
-                pass
         if not self.writer.pending:
             self.exit()
             return
@@ -151,7 +150,9 @@ class ReviewApp(App[None]):
         lost = self.writer.pending
         if lost:
             if not self.exit_notes:
-                print(f"{lost} label change(s) could not be saved to {self.store_path}: {self.writer.last_error}", file=sys.stderr)
+                print(
+                    f"{lost} label change(s) could not be saved to {self.store_path}: {self.writer.last_error}", file=sys.stderr
+                )
             return 2
         return int(self.return_code or 0)
 

@@ -52,8 +52,11 @@ def commands_for(screen: ReviewScreen) -> list[tuple[str, Callable[[], object], 
         ("Label: undo the last label", s.action_undo, key("label.undo")),
         ("Next unreviewed case", s.action_next_unreviewed, key("cursor.next-unreviewed")),
         ("Next flagged case", s.action_next_flagged, key("cursor.next-flagged")),
-        ("Next case where the judge disagrees with your label", s.action_next_judge_disagreement,
-         key("cursor.next-judge-disagreement")),  # fmt: skip
+        (
+            "Next case where the judge disagrees with your label",
+            s.action_next_judge_disagreement,
+            key("cursor.next-judge-disagreement"),
+        ),
         ("View: toggle JSON structural view", s.action_toggle_json, key("view.json")),
         ("View: toggle ignoring whitespace", s.action_toggle_whitespace, key("view.whitespace")),
         ("View: next sample pair", s.action_cycle_sample, key("view.sample")),

@@ -17,8 +17,14 @@ REVIEW_BINDINGS: list[BindingType] = [
     Binding("G", "last", "Last case", id="cursor.last", show=False),
     Binding("n", "next_unreviewed", "unreviewed", id="cursor.next-unreviewed", tooltip="Next unreviewed case"),
     Binding("N", "next_flagged", "flagged", id="cursor.next-flagged", key_display="N", tooltip="Next flagged case"),
-    Binding("v", "next_judge_disagreement", "judge ≠", id="cursor.next-judge-disagreement", show=False,
-            tooltip="Next case where the judge's verdict and your label disagree"),  # fmt: skip
+    Binding(
+        "v",
+        "next_judge_disagreement",
+        "judge ≠",
+        id="cursor.next-judge-disagreement",
+        show=False,
+        tooltip="Next case where the judge's verdict and your label disagree",
+    ),
     Binding("r", "label('regression')", "regression", id="label.regression", tooltip="Regression"),
     Binding("i", "label('improvement')", "improvement", id="label.improvement", tooltip="Improvement"),
     Binding("a", "label('acceptable')", "acceptable", id="label.acceptable", tooltip="Acceptable"),

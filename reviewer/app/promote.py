@@ -99,6 +99,7 @@ class PromotePreview(InfoStatic):
     def build(self, label: str, text: str) -> Text:
         return Text(label, "bold", end="").append_text(_preview(text, p=self.palette))
 
+
 class PromoteScreen(ModalScreen[Case | None]):
     """ctrl+s (or enter in a field) saves; escape cancels. Errors show inline and keep the form."""
 
@@ -188,7 +189,9 @@ class PromoteScreen(ModalScreen[Case | None]):
             yield Label("checks")
             with Vertical(id="promote-checks"):
                 for i, c in enumerate(self.existing):
-                    yield Checkbox(Text(c.label() + "  (already on the case)"), True, id=f"check-old-{i}", disabled=True, compact=True)
+                    yield Checkbox(
+                        Text(c.label() + "  (already on the case)"), True, id=f"check-old-{i}", disabled=True, compact=True
+                    )
                 for i, c in enumerate(self.suggested):
                     yield Checkbox(Text(c.label()), True, id=f"check-new-{i}", compact=True)
                 if not self.existing and not self.suggested:

@@ -23,7 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--candidate", metavar="SPEC", help="provider:model, e.g. openai:gpt-4o")
     p.add_argument("--samples", type=int, metavar="N", help="samples per case and side (default 1)")
     p.add_argument("--concurrency", type=int, metavar="N", help="calls in flight per endpoint (default 8)")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="request parameter for both sides (repeatable)")
+    p.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="request parameter for both sides (repeatable)"
+    )
     p.add_argument("--name", help="a name for the comparison")
     p.add_argument("--baseline-label", metavar="NAME", help="a human name for the baseline run (e.g. 'prod, May snapshot')")
     p.add_argument("--candidate-label", metavar="NAME", help="a human name for the candidate run")
@@ -119,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
         from ..batch import BATCH_PROVIDERS
 
         if baseline.provider not in BATCH_PROVIDERS and candidate.provider not in BATCH_PROVIDERS:
-            raise UsageError(f"--batch: neither side has a batch API (only {', '.join(p + ':' for p in BATCH_PROVIDERS)} sides do)")
+            raise UsageError(
+                f"--batch: neither side has a batch API (only {', '.join(p + ':' for p in BATCH_PROVIDERS)} sides do)"
+            )
         chosen = {"baseline": baseline, "candidate": candidate}.get(args.batch_side or "")
         if chosen is not None and chosen.provider not in BATCH_PROVIDERS:
             raise UsageError(f"--batch-side {args.batch_side}: {chosen} has no batch API")
@@ -132,7 +136,10 @@ def run(args: argparse.Namespace) -> int:
         name=args.name or (cfg.name if cfg else None),
         labels={
             side: label
-            for side, label in (("baseline", args.baseline_label or base_label), ("candidate", args.candidate_label or cand_label))
+            for side, label in (
+                ("baseline", args.baseline_label or base_label),
+                ("candidate", args.candidate_label or cand_label),
+            )
             if label
         },
         use_cache=not args.no_cache,
@@ -245,7 +252,9 @@ def _refuse_open_batches(store: Any, key: str) -> None:
         return
     from ..store.batches import batches
 
-    open_ = [b for run_id in (found.baseline_run_id, found.candidate_run_id) for b in batches(store, run_id=run_id, open_only=True)]
+    open_ = [
+        b for run_id in (found.baseline_run_id, found.candidate_run_id) for b in batches(store, run_id=run_id, open_only=True)
+    ]
     if open_:
         ids = ", ".join(b.batch_id or f"#{b.id} (submitting)" for b in open_[:5])
         raise UsageError(
@@ -273,9 +282,7 @@ def _run_batch(
     from ..replay import SIDES, resume_key
 
     replay = partial_replay_class()(store, loaded, baseline, candidate, config, on_progress)
-    batch_names = [
-        s for s in SIDES if replay.providers[s].provider in BATCH_PROVIDERS and args.batch_side in (None, s)
-    ]
+    batch_names = [s for s in SIDES if replay.providers[s].provider in BATCH_PROVIDERS and args.batch_side in (None, s)]
     replay.skip = frozenset(batch_names)
     key = resume_key(
         loaded.digest, [(replay.providers[s], {**config.side_params.get(s, {}), **config.params}) for s in SIDES], config.samples
@@ -295,7 +302,9 @@ def _run_batch(
                 if todo:
 
                     def on_submitted(r: Any, bs: BatchSide = bs) -> None:
-                        err.print(f"{bs.side}: submitted batch {_plain(visible(r.batch_id or ''))} ({r.request_count:,} requests)")
+                        err.print(
+                            f"{bs.side}: submitted batch {_plain(visible(r.batch_id or ''))} ({r.request_count:,} requests)"
+                        )
 
                     with err.status(f"Submitting {len(todo):,} {bs.side} requests to the {bs.provider.provider} batch API…"):
                         bs.submit(todo, on_submitted=on_submitted)

@@ -217,9 +217,7 @@ def _matching_runs(a: Sequence[int], b: Sequence[int]) -> list[tuple[int, int, i
     return merged
 
 
-def _patience_anchors(
-    a: Sequence[int], a1: int, a2: int, b: Sequence[int], b1: int, b2: int
-) -> list[tuple[int, int]]:
+def _patience_anchors(a: Sequence[int], a1: int, a2: int, b: Sequence[int], b1: int, b2: int) -> list[tuple[int, int]]:
     """Pairs ``(i, j)`` of equal elements of ``a[a1:a2]`` and ``b[b1:b2]``, increasing in both,
     to cut a too-big problem into smaller ones. Patience diff's anchors: elements that occur
     exactly once on each side, the longest subset increasing in both. Text with no such line
@@ -339,9 +337,7 @@ def _similarity(wa: list[str], wb: list[str], ka: str, kb: str) -> float:
     return Indel.normalized_similarity(a, b, score_cutoff=PAIR_THRESHOLD)
 
 
-def _pair_lines(
-    left: list[int], right: list[int], sim_of: Callable[[int, int], float]
-) -> list[tuple[int, int]]:
+def _pair_lines(left: list[int], right: list[int], sim_of: Callable[[int, int], float]) -> list[tuple[int, int]]:
     """The ordered pairing of ``left`` and ``right`` line indices with the largest total
     similarity, among pairs whose similarity is above the threshold (heaviest increasing chain
     of candidate pairs, O(k log k) with a Fenwick tree of prefix maxima)."""
@@ -521,9 +517,7 @@ def _is_movable(key: str) -> bool:
     return len(key.strip()) >= 4 and any(c.isalnum() for c in key)
 
 
-def align(
-    left: str, right: str, *, ignore_whitespace: bool = False, ignore_case: bool = False
-) -> list[Row]:
+def align(left: str, right: str, *, ignore_whitespace: bool = False, ignore_case: bool = False) -> list[Row]:
     """Rows of a side-by-side diff of ``left`` (baseline) and ``right`` (candidate).
 
     ``ignore_whitespace`` compares lines with whitespace runs collapsed and ends trimmed,
@@ -581,15 +575,13 @@ def align(
 
     def only_left(x: int) -> None:
         if x in moved_to:
-            add(Row("moved", lines_a[x], None, x + 1, None, moved_to=moved_to[x] + 1,
-                    left_eol=eols_a[x]))
+            add(Row("moved", lines_a[x], None, x + 1, None, moved_to=moved_to[x] + 1, left_eol=eols_a[x]))
         else:
             add(Row("only_left", lines_a[x], None, x + 1, None, left_eol=eols_a[x]))
 
     def only_right(y: int) -> None:
         if y in moved_from:
-            add(Row("moved", None, lines_b[y], None, y + 1, moved_from=moved_from[y] + 1,
-                    right_eol=eols_b[y]))
+            add(Row("moved", None, lines_b[y], None, y + 1, moved_from=moved_from[y] + 1, right_eol=eols_b[y]))
         else:
             add(Row("only_right", None, lines_b[y], None, y + 1, right_eol=eols_b[y]))
 
@@ -597,11 +589,8 @@ def align(
         if keys_a[x] == keys_b[y]:  # e.g. a blank line paired inside a merged block
             same(x, y)
             return
-        ls, rs = word_spans(
-            lines_a[x], lines_b[y], ignore_whitespace=ignore_whitespace, ignore_case=ignore_case
-        )
-        add(Row("changed", lines_a[x], lines_b[y], x + 1, y + 1, ls, rs,
-                left_eol=eols_a[x], right_eol=eols_b[y]))
+        ls, rs = word_spans(lines_a[x], lines_b[y], ignore_whitespace=ignore_whitespace, ignore_case=ignore_case)
+        add(Row("changed", lines_a[x], lines_b[y], x + 1, y + 1, ls, rs, left_eol=eols_a[x], right_eol=eols_b[y]))
 
     def same(x: int, y: int) -> None:
         if eols_a[x] == eols_b[y] or ignore_whitespace:
@@ -642,8 +631,7 @@ def align(
 
 def diff_stats(rows: Iterable[Row]) -> dict[RowKind, int]:
     """How many rows of each kind (a moved line counts once, on its left row)."""
-    counts: dict[RowKind, int] = {"equal": 0, "changed": 0, "only_left": 0, "only_right": 0,
-                                  "moved": 0}
+    counts: dict[RowKind, int] = {"equal": 0, "changed": 0, "only_left": 0, "only_right": 0, "moved": 0}
     for r in rows:
         if r.kind != "moved" or r.left is not None:
             counts[r.kind] += 1

@@ -29,8 +29,7 @@ from rapidfuzz.distance import Indel
 from reviewer.diff.align import PAIR_THRESHOLD, Row, _matching_runs, _pair_lines, align
 from reviewer.diff.jsonextract import JsonShape, extract_json
 
-__all__ = ["JsonView", "PathChange", "PathChangeKind", "json_diff", "json_path", "json_values_view",
-           "json_view", "pretty_json"]
+__all__ = ["JsonView", "PathChange", "PathChangeKind", "json_diff", "json_path", "json_values_view", "json_view", "pretty_json"]
 
 PathChangeKind = Literal["added", "removed", "renamed", "type_changed", "value_changed", "reordered"]
 
@@ -212,8 +211,7 @@ class _Interner:
                 stack.extend((c, False) for c in children if isinstance(c, dict | list | tuple))
                 continue
             ids = tuple(
-                memo[id(c)][0] if isinstance(c, dict | list | tuple)
-                else table.setdefault(_scalar_key(c), len(table))
+                memo[id(c)][0] if isinstance(c, dict | list | tuple) else table.setdefault(_scalar_key(c), len(table))
                 for c in children
             )
             key = ("o", tuple(map(str, _sorted_keys(v))), ids) if isinstance(v, dict) else ("a", ids)
@@ -281,8 +279,7 @@ def _diff_objects(ids: _Interner, path: str, new_path: str, a: dict, b: dict) ->
                 items.append((json_path(path, k), json_path(new_path, k), a[k], b[k]))
         elif k in a:
             if k in renamed_to:
-                items.append(PathChange("renamed", json_path(path, k), a[k], a[k],
-                                        json_path(new_path, renamed_to[k])))
+                items.append(PathChange("renamed", json_path(path, k), a[k], a[k], json_path(new_path, renamed_to[k])))
             else:
                 items.append(PathChange("removed", json_path(path, k), a[k], None))
         elif k not in renamed_from:
@@ -387,8 +384,9 @@ def pretty_json(value: Any) -> tuple[str, dict[str, tuple[int, int]]]:
             inner = ind + "  "
             for n in range(len(keys) - 1, -1, -1):
                 k = keys[n]
-                stack.append((inner, _safe(encode_basestring(str(k))) + ": ", v[k],
-                              json_path(p, k), "," if n < len(keys) - 1 else ""))
+                stack.append(
+                    (inner, _safe(encode_basestring(str(k))) + ": ", v[k], json_path(p, k), "," if n < len(keys) - 1 else "")
+                )
         elif isinstance(v, list | tuple) and v:
             lines.append(f"{ind}{prefix}[")
             stack.append((f"{ind}]{suffix}", p, len(lines)))
@@ -430,14 +428,12 @@ def json_view(left_text: str, right_text: str) -> JsonView | None:
     array (bare, fenced or embedded: see :func:`~reviewer.diff.jsonextract.extract_json`)."""
     el = extract_json(left_text)
     er = extract_json(right_text)
-    if el.shape not in ("bare", "fenced", "embedded") or er.shape not in ("bare", "fenced",
-                                                                          "embedded"):
+    if el.shape not in ("bare", "fenced", "embedded") or er.shape not in ("bare", "fenced", "embedded"):
         return None
     return json_values_view(el.value, er.value, el.shape, er.shape)
 
 
-def json_values_view(left: Any, right: Any, left_shape: JsonShape = "bare",
-                     right_shape: JsonShape = "bare") -> JsonView:
+def json_values_view(left: Any, right: Any, left_shape: JsonShape = "bare", right_shape: JsonShape = "bare") -> JsonView:
     """The JSON view of two parsed values (tool-call arguments, say): pretty-printed, aligned,
     with the structural changes and the lines they touch."""
     left_pretty, left_where = pretty_json(left)

@@ -125,9 +125,7 @@ def extract_json(text: str) -> ExtractedJson:
                         trailer=bool(text[m.end() :].strip(_WS)),
                     )
             elif got.truncated:
-                return ExtractedJson(
-                    "truncated", None, s, e, preamble=bool(text[: m.start()].strip(_WS)), error=got.message
-                )
+                return ExtractedJson("truncated", None, s, e, preamble=bool(text[: m.start()].strip(_WS)), error=got.message)
             elif invalid is None:
                 invalid = got.message
 

@@ -151,7 +151,9 @@ class Assessment:
     change: float  # mean cross-version distance (every baseline sample vs every candidate sample)
     within: float | None  # mean within-version distance, when a side has ≥ 2 usable samples
     noise: bool  # changed, but no more than the versions differ from themselves
-    flags: tuple[str, ...]  # negative_flip, positive_flip, format_drift, tool_drift, refusal_flip, non_answer_flip, truncation, error
+    flags: tuple[
+        str, ...
+    ]  # negative_flip, positive_flip, format_drift, tool_drift, refusal_flip, non_answer_flip, truncation, error
     flip: Flip
     baseline_checks: list[SideCheck]
     candidate_checks: list[SideCheck]
@@ -192,9 +194,7 @@ class Assessment:
 
 
 def _signals(s: Sample, schema: dict | None, words: int | None = None) -> OutputSignals:
-    return output_signals(
-        s.text, finish_reason=s.finish_reason, refusal=s.refusal, schema=schema, error=s.error, words=words
-    )
+    return output_signals(s.text, finish_reason=s.finish_reason, refusal=s.refusal, schema=schema, error=s.error, words=words)
 
 
 def _majority(flags: Iterable[bool], n: int) -> bool:
@@ -255,8 +255,16 @@ def assess_case(
         c_checks = side_checks([run_checks(checks, s.text, reference=reference, signals=g, answer=x)
                                 for s, g, x in zip(candidate, c_sig, c_ans, strict=True)])  # fmt: skip
         # the calls count in the distances as words of their own (see toolcalls.call_words)
-        b_ok = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(baseline, b_split, strict=True) if s.error is None]
-        c_ok = [w + call_words(s.tool_calls) if s.tool_calls else w for s, (w, _) in zip(candidate, c_split, strict=True) if s.error is None]
+        b_ok = [
+            w + call_words(s.tool_calls) if s.tool_calls else w
+            for s, (w, _) in zip(baseline, b_split, strict=True)
+            if s.error is None
+        ]
+        c_ok = [
+            w + call_words(s.tool_calls) if s.tool_calls else w
+            for s, (w, _) in zip(candidate, c_split, strict=True)
+            if s.error is None
+        ]
     case_flip = flip(side_passed(b_checks), side_passed(c_checks))
 
     # distances: every cross pair, then every within pair, in one batch
@@ -284,7 +292,8 @@ def assess_case(
     tool_changes: tuple[ToolChange, ...] = ()
     if b_ans:
         drift = tool_drift(
-            [x for s, x in zip(baseline, b_ans, strict=True) if s.error is None], [x for s, x in zip(candidate, c_ans, strict=True) if s.error is None]
+            [x for s, x in zip(baseline, b_ans, strict=True) if s.error is None],
+            [x for s, x in zip(candidate, c_ans, strict=True) if s.error is None],
         )
         if drift:
             flags.append("tool_drift")
@@ -326,8 +335,12 @@ def assess_case(
         noise_p=noise_p,
         consistent_words=consistent,
         tool_changes=tool_changes,
-        baseline_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(baseline, b_ans, strict=True)] if b_ans else [],
-        candidate_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(candidate, c_ans, strict=True)] if c_ans else [],
+        baseline_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(baseline, b_ans, strict=True)]
+        if b_ans
+        else [],
+        candidate_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(candidate, c_ans, strict=True)]
+        if c_ans
+        else [],
     )
 
 

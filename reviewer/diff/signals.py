@@ -169,7 +169,9 @@ _EN_OTHER = (
     rf"|\b(?:it\s+(?:is|would|would\s+not|wouldn{_Q}t)|it{_Q}s|it{_Q}d)\s+(?:not\s+)?(?:be\s+)?(?:not\s+)?(?:appropriate|ethical|safe|responsible|right)\s+for\s+me\s+to"
     rf"|\bI\s+(?:cannot|can{_Q}t)\s+in\s+good\s+conscience"
     # policy
-    r"|(?:goes|go|is|falls?)\s+(?:against|outside(?:\s+of)?)\s+(?:my|our|the|openai{Q}s|its)\s+(?:usage\s+|content\s+|ethical\s+|safety\s+)?(?:policies|policy|guidelines|principles|rules|terms)".replace("{Q}", _Q)
+    r"|(?:goes|go|is|falls?)\s+(?:against|outside(?:\s+of)?)\s+(?:my|our|the|openai{Q}s|its)\s+(?:usage\s+|content\s+|ethical\s+|safety\s+)?(?:policies|policy|guidelines|principles|rules|terms)".replace(
+        "{Q}", _Q
+    )
     + r"|violat\w*\s+(?:my|our|the|openai\S*)\s+(?:usage\s+|content\s+|use-case\s+)?(?:policies|policy|guidelines)"
     + r"|falls?\s+outside\s+of\s+them|would\s+go\s+against\s+that|(?:a\s+)?request\s+I\s+have\s+to\s+turn\s+down"
 )
@@ -193,7 +195,7 @@ _ML_CORE = (
     r"|お断り(?:します|いたします|させていただきます)|(?:それ|これ|その件)は(?:お受け)?できません"
     r"|(?:我)?(?:无法|不能)(?:帮助|提供|协助|完成|回答|满足)|도와드릴\s*수\s*없|할\s*수\s*없습니다|제공할\s*수\s*없"
 )
-_EN_CORE_RE = compiled(globals(), "_EN_CORE_RE", "I(?<![\\w]I)(?i:" + _EN_CORE[len(r"\bI"):] + ")")
+_EN_CORE_RE = compiled(globals(), "_EN_CORE_RE", "I(?<![\\w]I)(?i:" + _EN_CORE[len(r"\bI") :] + ")")
 _OTHER_RE = compiled(globals(), "_OTHER_RE", rf"(?P<other>{_EN_OTHER})|(?P<ml>{_ML_CORE})", re.IGNORECASE)
 
 
@@ -219,7 +221,9 @@ _TRIGGER_SPLIT = frozenset(w + p for w in _TRIGGER_TOKENS for p in ("", ".", ","
 _NON_LATIN_RE = compiled(globals(), "_NON_LATIN_RE", "[\u0400-\u04ff\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 _APOLOGY_RE = compiled(globals(), "_APOLOGY_RE", rf"(?:{_APOLOGY})(?!\w)", re.IGNORECASE)
 # A generic inability after an apology ("Sorry, I can't." "ごめんなさい、それはできません。")
-_JA_APOLOGY = compiled(globals(), "_JA_APOLOGY", r"^\s*(?:申し訳(?:ありません|ございません)|ごめんなさい|すみません|恐れ入りますが)")
+_JA_APOLOGY = compiled(
+    globals(), "_JA_APOLOGY", r"^\s*(?:申し訳(?:ありません|ございません)|ごめんなさい|すみません|恐れ入りますが)"
+)
 
 #: Words between "I can't" and the verb it declines.
 _FILLER = _words(
@@ -230,10 +234,22 @@ _IDIOM = _words("wait stress believe thank imagine overstate emphasize emphasise
 _OPINION = _words("choose pick select rate rank decide judge vote endorse prefer favor favour")
 _HEDGE = _words("browse taste eat confirm verify check guarantee")
 _WORD_RE = compiled(globals(), "_WORD_RE", "[\\w'\u2019\u02bc%]+")
-_SAY_WHICH = compiled(globals(), "_SAY_WHICH", r"\s*(?:(?:say|tell\s+you|state|determine)\s+(?:for\s+sure\s+)?(?:which|who|whether|what(?:\s+is|'s)?\s+(?:better|best|right))|take\s+(?:a\s+)?sides?|side\s+with)", re.I)
-_BE_SURE = compiled(globals(), "_BE_SURE", r"\s*be\s+(?:\d+\s*%\s+|completely\s+|entirely\s+|absolutely\s+|totally\s+)?(?:sure|certain|positive)", re.I)
+_SAY_WHICH = compiled(
+    globals(),
+    "_SAY_WHICH",
+    r"\s*(?:(?:say|tell\s+you|state|determine)\s+(?:for\s+sure\s+)?(?:which|who|whether|what(?:\s+is|'s)?\s+(?:better|best|right))|take\s+(?:a\s+)?sides?|side\s+with)",
+    re.I,
+)
+_BE_SURE = compiled(
+    globals(),
+    "_BE_SURE",
+    r"\s*be\s+(?:\d+\s*%\s+|completely\s+|entirely\s+|absolutely\s+|totally\s+)?(?:sure|certain|positive)",
+    re.I,
+)
 
-_NON_ANSWER_RE = compiled(globals(), "_NON_ANSWER_RE",
+_NON_ANSWER_RE = compiled(
+    globals(),
+    "_NON_ANSWER_RE",
     r"\b(?:is|it{Q}s|that{Q}s|are)\s+(?:a\s+|an\s+)?(?:highly\s+|very\s+|inherently\s+|deeply\s+|purely\s+|largely\s+|really\s+)?(?:subjective|personal\s+(?:decision|choice|matter|question)|matter\s+of\s+(?:personal\s+)?(?:preference|taste|opinion))"
     r"|\b(?:it|that|this)\s+(?:really\s+|all\s+)?depends\b|\bthat\s+really\s+depends|depends\s+on\s+(?:many|several|various|a\s+(?:lot|variety|number)\s+of|numerous)\s+(?:personal\s+)?(?:factors|things|variables)"
     r"|\b(?:answer|choice|decision|best\s+\w+)\s+(?:(?:will|would|may|can)\s+)?(?:depends?|var(?:y|ies)|differ)|(?:comes|boils)\s+down\s+to\s+(?:personal|your|individual|what)"
@@ -249,29 +265,39 @@ _NON_ANSWER_RE = compiled(globals(), "_NON_ANSWER_RE",
     r"|\bist\s+subjektiv|hängt\s+(?:\w+\s+){0,6}ab\b|kommt\s+(?:ganz\s+)?darauf\s+an|nicht\s+pauschal|keine\s+persönliche\s+meinung"
     r"|\best\s+subjective|\bd[ée]pend\s+(?:de|des|du)\b|pas\s+d{Q}opinion|pas\s+de\s+bonne\s+ou\s+de\s+mauvaise"
     r"|\bes\s+subjetiva|\bdepende\s+de|no\s+tengo\s+opiniones|no\s+hay\s+una\s+respuesta"
-    r"|\bè\s+soggettiva|主観的|意見はありません|一概には言えません|人によって異なり|によって異なります|好みによ".replace("{Q}", _Q),
+    r"|\bè\s+soggettiva|主観的|意見はありません|一概には言えません|人によって異なり|によって異なります|好みによ".replace(
+        "{Q}", _Q
+    ),
     re.IGNORECASE,
 )
 #: An answer that picks, despite a deflection ("I don't have preferences, but I'd pick B").
-_PICK_RE = compiled(globals(), "_PICK_RE",
+_PICK_RE = compiled(
+    globals(),
+    "_PICK_RE",
     r"\b(?:I{Q}d|I\s+would|I{Q}ll)\s+(?:(?:still|probably|definitely)\s+)?(?:pick|choose|go\s+with|recommend|say|lean|vote|opt|suggest)"
     r"|\bif\s+I\s+had\s+to\s+(?:choose|pick)|\bmy\s+(?:honest\s+)?(?:pick|choice|recommendation|vote|answer)\b|\bI\s+recommend|\bthe\s+answer\s+is\b"
     r"|^\s*[A-E1-5]\s*(?:[).:—-]|$)|\b(?:most|many)\s+(?:historians|experts|economists|people)\s+(?:rank|consider|agree|prefer)"
-    r"|based\s+on\s+popularity|\bchoose\s+the\b|\bgive\s+you\s+a\s+straight\s+answer|\bpick\s+\w+\.|おすすめ|を選びます|würde\s+mich\s+für|je\s+choisirais|mi\s+elecci[oó]n".replace("{Q}", _Q),
+    r"|based\s+on\s+popularity|\bchoose\s+the\b|\bgive\s+you\s+a\s+straight\s+answer|\bpick\s+\w+\.|おすすめ|を選びます|würde\s+mich\s+für|je\s+choisirais|mi\s+elecci[oó]n".replace(
+        "{Q}", _Q
+    ),
     re.IGNORECASE | re.MULTILINE,
 )
-_CLOSING_DEFLECTION = compiled(globals(), "_CLOSING_DEFLECTION",
+_CLOSING_DEFLECTION = compiled(
+    globals(),
+    "_CLOSING_DEFLECTION",
     r"\b(?:ultimately|in\s+the\s+end),?\s+(?:the\s+(?:right|best)\s+(?:choice|answer|option|decision)|it|this|that)\s+(?:really\s+)?(?:depends|comes\s+down|boils\s+down)",
     re.IGNORECASE,
 )
 #: What turns a decline into partial compliance: a pivot to content.
-_PIVOT_RE = compiled(globals(), "_PIVOT_RE",
+_PIVOT_RE = compiled(
+    globals(),
+    "_PIVOT_RE",
     r"\b(?:but|however|though|that\s+said|instead|in\s+general|generally|what\s+I\s+can\s+do|here{Q}s(?!\s+why)|here\s+(?:is|are)|"
     r"aber|allerdings|mais|voici|pero|sin\s+embargo|ただ|ですが|しかし)\b|できませんが|ませんが、|^が、".replace("{Q}", _Q),
     re.IGNORECASE,
 )
 _SENTENCE_END = compiled(globals(), "_SENTENCE_END", r"[.!?](?=[\s\"'”»)\]]|$)|[。！？]|\n\s*\n")
-_QUOTES_OPEN = "\"“«„「『"
+_QUOTES_OPEN = '"“«„「『'
 _DIALOGUE_START = compiled(globals(), "_DIALOGUE_START", r"^\s*(?:[\"“«„「『]|[—–]\s*\S)")
 #: How much text after the decline makes it partial compliance (UTF-8 bytes, so a CJK
 #: character weighs like three Latin letters).
@@ -293,7 +319,13 @@ def _in_quote(head: str, at: int) -> bool:
     line_start = head.rfind("\n", 0, at) + 1
     seg = head[line_start:at]
     straight = seg.count('"')
-    return straight % 2 == 1 or seg.count("“") > seg.count("”") or seg.count("«") > seg.count("»") or seg.count("„") > seg.count("“") or ("「" in seg and "」" not in seg)
+    return (
+        straight % 2 == 1
+        or seg.count("“") > seg.count("”")
+        or seg.count("«") > seg.count("»")
+        or seg.count("„") > seg.count("“")
+        or ("「" in seg and "」" not in seg)
+    )
 
 
 def _verb_kind(text: str, end: int) -> str:
@@ -437,7 +469,9 @@ class MarkdownShape:
 #: table's delimiter row) are confirmed in Python. The lookahead is the first character every
 #: branch needs after its indent: prose and blank lines (most lines) fail it at once instead of
 #: being tried branch by branch (2.3× faster on ordinary answers, same matches).
-_MD_RE = compiled(globals(), "_MD_RE",
+_MD_RE = compiled(
+    globals(),
+    "_MD_RE",
     r"\n(?=[ \t]*+[-*+_#=|:\d])(?:"
     r"(?P<hr>[ ]{0,3}+(?:(?:\*[ \t]*+){3,}|(?:-[ \t]*+){3,}|(?:_[ \t]*+){3,})(?=\n|\Z))"  # thematic break
     r"|(?P<heading>[ ]{0,3}+\#{1,6}(?:[ \t]++\S|[ \t]*+(?=\n|\Z)))"  # ATX heading
@@ -445,7 +479,7 @@ _MD_RE = compiled(globals(), "_MD_RE",
     r"|(?P<delim>[ \t]*+\|?+(?:[ \t]*+:?-++:?[ \t]*+\|)++(?:[ \t]*+:?-++:?[ \t]*+)?+(?=\n|\Z))"  # table delimiter
     r"|(?P<bullet>[ \t]*+[-*+][ \t]++\S)"
     r"|(?P<numbered>[ \t]*+\d{1,9}+[.)][ \t]++\S)"
-    r")"
+    r")",
 )
 
 

@@ -128,9 +128,7 @@ _TOKENS = on_first_use(globals(), "_TOKENS", lambda: re.compile(_TOKEN + "|\\s+"
 _ASCII_WORDS = re.compile(_ASCII_TOKEN).findall
 _ASCII_TOKENS = re.compile(_ASCII_TOKEN + "|\\s+").findall
 _HAS_CJK = on_first_use(globals(), "_HAS_CJK", lambda: re.compile("[" + _CJK + "]").search)
-_COUNTED = on_first_use(
-    globals(), "_COUNTED", lambda: re.compile("[" + _CJK + "]|[^\\s" + _CJK + _CJK_PUNCT + "]+").findall
-)
+_COUNTED = on_first_use(globals(), "_COUNTED", lambda: re.compile("[" + _CJK + "]|[^\\s" + _CJK + _CJK_PUNCT + "]+").findall)
 
 #: Byte → 1 for the ASCII characters ``str.split()`` splits on (\t \n \v \f \r, \x1c-\x1f and
 #: the space), 0 for any other.

@@ -84,9 +84,14 @@ class AnthropicProvider(HTTPProvider):
                 body["tool_choice"] = choice
         rf = call.response_format
         if rf and rf["type"] == "json_schema":
-            body["output_config"] = {**(body.get("output_config") or {}), "format": {"type": "json_schema", "schema": rf["json_schema"]["schema"]}}
+            body["output_config"] = {
+                **(body.get("output_config") or {}),
+                "format": {"type": "json_schema", "schema": rf["json_schema"]["schema"]},
+            }
         elif rf and rf["type"] == "json_object":
-            self.warn(f"anthropic:{self.model}: response_format json_object has no Messages API equivalent (give a json_schema); not sent")
+            self.warn(
+                f"anthropic:{self.model}: response_format json_object has no Messages API equivalent (give a json_schema); not sent"
+            )
         return body
 
     def warn(self, warning: str) -> None:
@@ -196,7 +201,9 @@ def anthropic_blocks(blocks: list[Any], rid: Any) -> tuple[str, tuple[ToolCall, 
             if not isinstance(name, str) or not name:
                 raise malformed(f"content[{i}] (tool_use) has no name", rid)
             if not isinstance(value, dict):
-                raise malformed(f"content[{i}] (tool_use {name[:64]!r}): input is a JSON {type(value).__name__}, not an object", rid)
+                raise malformed(
+                    f"content[{i}] (tool_use {name[:64]!r}): input is a JSON {type(value).__name__}, not an object", rid
+                )
             calls.append(ToolCall.from_value(name, value, b.get("id") if isinstance(b.get("id"), str) else None))
         elif kind == "thinking" and isinstance(b.get("thinking"), str):
             thoughts.append(b["thinking"])

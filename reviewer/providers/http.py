@@ -107,7 +107,9 @@ class HTTPProvider:
         self.__dict__["_headers"] = (own, built)
         return built
 
-    async def post(self, transport: httpx.AsyncBaseTransport, path: str, body: dict[str, Any], timeout: float) -> tuple[dict[str, Any], str | None, float]:
+    async def post(
+        self, transport: httpx.AsyncBaseTransport, path: str, body: dict[str, Any], timeout: float
+    ) -> tuple[dict[str, Any], str | None, float]:
         """POST and return (JSON body, request id, latency ms); raise ProviderError on failure.
 
         Requests go straight to the transport: the client layers (cookies, auth flows, redirects,
@@ -151,10 +153,14 @@ class HTTPProvider:
                 request_id=request_id,
             ) from None
         if not isinstance(data, dict):
-            raise ProviderError(f"malformed answer: a JSON {type(data).__name__}, not an object", status=resp.status_code, retryable=True)
+            raise ProviderError(
+                f"malformed answer: a JSON {type(data).__name__}, not an object", status=resp.status_code, retryable=True
+            )
         return data, request_id, latency_ms
 
-    def http_error(self, resp: httpx.Response, content: bytes, request_id: str | None, cut_note: str | None = None) -> ProviderError:
+    def http_error(
+        self, resp: httpx.Response, content: bytes, request_id: str | None, cut_note: str | None = None
+    ) -> ProviderError:
         message, code = f"HTTP {resp.status_code}", None
         try:
             payload = json.loads(content)
@@ -192,8 +198,9 @@ class HTTPProvider:
 def malformed(what: str, request_id: Any) -> ProviderError:
     """A 200 that is not an answer: tried again, then recorded as an error (never stored or
     cached as an empty answer)."""
-    return ProviderError(f"malformed answer: {what}", status=200, retryable=True, request_id=request_id if isinstance(request_id, str) else None)
-
+    return ProviderError(
+        f"malformed answer: {what}", status=200, retryable=True, request_id=request_id if isinstance(request_id, str) else None
+    )
 
 
 async def read_bounded(resp: httpx.Response, limit: int) -> tuple[bytes, str | None]:
@@ -241,7 +248,9 @@ def transport_failure(exc: BaseException, url: httpx.URL, timeout: float) -> Pro
         return ProviderError(message, retryable=retryable, kind=kind, endpoint=where)
 
     dns_error = getattr(aiohttp, "ClientConnectorDNSError", ())  # aiohttp >= 3.11; before, a gaierror inside
-    if isinstance(cause, dns_error) or (isinstance(cause, aiohttp.ClientConnectorError) and isinstance(cause.os_error, socket.gaierror)):
+    if isinstance(cause, dns_error) or (
+        isinstance(cause, aiohttp.ClientConnectorError) and isinstance(cause.os_error, socket.gaierror)
+    ):
         return fail(f"DNS lookup failed for {url.host} ({_reason(cause.os_error)})", kind="connect")
     if isinstance(cause, aiohttp.ClientConnectorCertificateError):
         return fail(f"TLS handshake with {where} failed: {_reason(cause.certificate_error)}", kind="connect", retryable=False)
@@ -257,7 +266,9 @@ def transport_failure(exc: BaseException, url: httpx.URL, timeout: float) -> Pro
         if os_error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
             return fail(f"{where} is unreachable ({_reason(os_error)})", kind="connect")
         return fail(f"cannot connect to {where}: {_reason(os_error)}", kind="connect")
-    if isinstance(cause, aiohttp.ConnectionTimeoutError) or (isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) and not isinstance(cause, aiohttp.ClientError)):
+    if isinstance(cause, aiohttp.ConnectionTimeoutError) or (
+        isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) and not isinstance(cause, aiohttp.ClientError)
+    ):
         return fail(f"connecting to {where} timed out after {timeout:g} s", kind="connect")
     if isinstance(cause, (aiohttp.ServerTimeoutError, TimeoutError)) or isinstance(exc, httpx.TimeoutException):
         return fail(f"timed out after {timeout:g} s waiting for {where} to answer")

@@ -121,7 +121,12 @@ class OpenAIResponsesProvider(OpenAIProvider):
 
 def responses_tool(tool: dict[str, Any]) -> dict[str, Any]:
     fn = tool["function"]
-    out: dict[str, Any] = {"type": "function", "name": fn["name"], "parameters": fn["parameters"], "strict": fn.get("strict", False)}
+    out: dict[str, Any] = {
+        "type": "function",
+        "name": fn["name"],
+        "parameters": fn["parameters"],
+        "strict": fn.get("strict", False),
+    }
     if fn.get("description"):
         out["description"] = fn["description"]
     return out
@@ -174,7 +179,9 @@ def responses_output(items: list[Any], rid: Any) -> tuple[str, str | None, tuple
             if not isinstance(name, str) or not name:
                 raise malformed(f"{where} (function_call) has no name", rid)
             if not isinstance(args, str):
-                raise malformed(f"{where} (function_call {name[:64]!r}): arguments is a JSON {type(args).__name__}, not a string", rid)
+                raise malformed(
+                    f"{where} (function_call {name[:64]!r}): arguments is a JSON {type(args).__name__}, not a string", rid
+                )
             call_id = item.get("call_id") if isinstance(item.get("call_id"), str) else None
             calls.append(ToolCall(name, args, call_id))
         elif kind == "reasoning":

@@ -97,7 +97,6 @@ class RecordedProvider:
             latency_ms=rec.get("latency_ms"),
         )
 
-
     def _record(self, entry: Entry, case_id: str) -> dict[str, Any]:
         """The line of ``entry`` read again and decoded; an error if the file changed meanwhile."""
         where = f"{self.path}:{entry[3]}"
@@ -166,7 +165,9 @@ _CHECKED = (
 )  # fmt: skip
 
 
-def _check_line(line: str, where: str, next_sample: dict[str, int], records: dict[tuple[str, int], Entry]) -> tuple[str, int, bool]:
+def _check_line(
+    line: str, where: str, next_sample: dict[str, int], records: dict[tuple[str, int], Entry]
+) -> tuple[str, int, bool]:
     try:
         rec = json.loads(line)
     except json.JSONDecodeError as e:

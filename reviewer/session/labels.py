@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["LabelOp", "LabelWriter", "Labeller", "labels_file_lines"]
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class LabelOp:
     """Set (verdict given) or remove (verdict None) this reviewer's label on one case."""

@@ -22,8 +22,12 @@ def suite_hits(entries: Iterable[Entry], needle: str) -> set[str]:
     hits = set()
     for e in entries:
         c = e.case
-        if low in c.id.lower() or any(low in t.lower() for t in c.tags) or low in (c.origin or "").lower():
-            hits.add(e.id)
-        elif low in (c.prompt or "").lower() or any(low in m.content.lower() for m in c.messages or ()):
+        if (
+            low in c.id.lower()
+            or any(low in t.lower() for t in c.tags)
+            or low in (c.origin or "").lower()
+            or low in (c.prompt or "").lower()
+            or any(low in m.content.lower() for m in c.messages or ())
+        ):
             hits.add(e.id)
     return hits

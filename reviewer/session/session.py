@@ -131,7 +131,9 @@ class Session:
 
         return cached_assessments(self.store, self.comparison)
 
-    def rank(self, progress: Callable[[int, int], None] | None = None, started: Callable[[Any], None] | None = None) -> list[Assessment]:
+    def rank(
+        self, progress: Callable[[int, int], None] | None = None, started: Callable[[Any], None] | None = None
+    ) -> list[Assessment]:
         """The assessments in triage order: from the cache, else computed by a child process
         (:mod:`reviewer.session.rank`) that fills the cache, else computed here."""
         found = self.cached_assessments()

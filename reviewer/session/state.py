@@ -37,7 +37,9 @@ VERDICT_LABELS = {
 FLAGS = tuple(ENGINE_FLAG_LABELS)
 FLAG_LABELS = {**ENGINE_FLAG_LABELS, "disagreement": "disagreement"}
 #: Flags that make a case worth a look (``N`` jumps to the next one); a positive flip is good news.
-ATTENTION_FLAGS = frozenset({"negative_flip", "format_drift", "refusal_flip", "non_answer_flip", "tool_drift", "truncation", "error"})
+ATTENTION_FLAGS = frozenset(
+    {"negative_flip", "format_drift", "refusal_flip", "non_answer_flip", "tool_drift", "truncation", "error"}
+)
 SORTS = ("triage", "change", "id", "suite", "judge")
 SORT_LABELS = {
     "triage": "triage order",
@@ -119,9 +121,7 @@ class Filter:
                 return False
         if self.tags and not self.tags.intersection(e.case.tags):
             return False
-        if self.judges and not (e.judge in self.judges or (JUDGE_DISAGREES in self.judges and e.judge_disagrees)):
-            return False
-        return True
+        return not self.judges or e.judge in self.judges or (JUDGE_DISAGREES in self.judges and e.judge_disagrees)
 
     def describe(self) -> str:
         from .judge import JUDGE_LABELS

@@ -79,9 +79,7 @@ class Check(BaseModel):
             return data
         kinds = [k for k in data if k not in _CHECK_OPTIONS]
         if len(kinds) != 1:
-            raise ValueError(
-                "a check has exactly one kind (one of: " + ", ".join(CHECK_KINDS) + f"), got {kinds or 'none'}"
-            )
+            raise ValueError("a check has exactly one kind (one of: " + ", ".join(CHECK_KINDS) + f"), got {kinds or 'none'}")
         kind = kinds[0]
         if kind not in CHECK_KINDS:
             raise ValueError(f"unknown check {kind!r} (known: {', '.join(CHECK_KINDS)})")
@@ -168,4 +166,3 @@ class Check(BaseModel):
         if self.ignore_case:
             out["ignore_case"] = True
         return out
-

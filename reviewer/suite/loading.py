@@ -17,6 +17,7 @@ from .models import Suite
 
 __all__ = ["LoadedSuite", "Problem", "SuiteError", "load_suite"]
 
+
 class SuiteError(ReviewerError):
     """One or more problems in suite files, each as ``file:line: message``."""
 
@@ -192,9 +193,7 @@ def _load_jsonl(p: Path, text: str) -> LoadedSuite:
             return case_linenos[loc[1]]
         return header_line
 
-    case_lines = {
-        c["id"]: case_linenos[i] for i, c in enumerate(cases) if isinstance(c.get("id"), str)
-    }
+    case_lines = {c["id"]: case_linenos[i] for i, c in enumerate(cases) if isinstance(c.get("id"), str)}
     try:
         loaded = _validate(p, data, line_of, "jsonl", case_lines)
     except SuiteError as e:

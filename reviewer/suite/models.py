@@ -34,7 +34,9 @@ class MessageToolCall(BaseModel):
     @classmethod
     def _shape(cls, data: Any) -> Any:
         if not isinstance(data, dict):
-            raise ValueError(f"a tool call is a mapping {{id, type: function, function: {{name, arguments}}}}, got {_json_type(data)}")
+            raise ValueError(
+                f"a tool call is a mapping {{id, type: function, function: {{name, arguments}}}}, got {_json_type(data)}"
+            )
         if "function" in data:
             if data.get("type", "function") != "function" or set(data) - {"id", "type", "function"}:
                 raise ValueError("a tool call is {id, type: function, function: {name, arguments}}")
@@ -117,7 +119,9 @@ def _check_conversation(messages: list[Message], tool_names: set[str] | None) ->
             if c.id in open_calls or c.id in answered:
                 raise ValueError(f"messages[{i}]: tool call id {c.id!r} appears twice")
             if tool_names is None:
-                raise ValueError(f"messages[{i}]: an assistant tool call needs the case's tools (Anthropic refuses a conversation with tool calls and no tools)")
+                raise ValueError(
+                    f"messages[{i}]: an assistant tool call needs the case's tools (Anthropic refuses a conversation with tool calls and no tools)"
+                )
             open_calls[c.id] = i
         if m.role == "tool":
             if m.tool_call_id in answered:
@@ -200,9 +204,7 @@ class Case(_ToolFields):
     @classmethod
     def _id_shape(cls, v: str) -> str:
         if not _ID_RE.match(v):
-            raise ValueError(
-                f"id {v!r} must start with a letter or digit and use only letters, digits and . _ : / @ + -"
-            )
+            raise ValueError(f"id {v!r} must start with a letter or digit and use only letters, digits and . _ : / @ + -")
         return v
 
     @field_validator("tags")
@@ -377,7 +379,12 @@ class Suite(BaseModel):
                 continue
             h.update(b"[")
             for i, c in enumerate(self.cases):
-                h.update(((", " if i else "") + json.dumps(c.model_dump(mode="json", exclude_none=True), sort_keys=True, ensure_ascii=False)).encode())
+                h.update(
+                    (
+                        (", " if i else "")
+                        + json.dumps(c.model_dump(mode="json", exclude_none=True), sort_keys=True, ensure_ascii=False)
+                    ).encode()
+                )
             h.update(b"]")
         h.update(b"}")
         return h.hexdigest()
@@ -387,4 +394,3 @@ class Suite(BaseModel):
             if c.id == case_id:
                 return c
         raise KeyError(case_id)
-

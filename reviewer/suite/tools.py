@@ -22,7 +22,6 @@ def _check_schema(schema_json: str) -> None:
     jsonschema.validators.validator_for(schema).check_schema(schema)
 
 
-
 #: A tool's (and a response format's) name: what OpenAI, Anthropic and the Responses API all accept.
 _TOOL_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _PATH_STEP = re.compile(r'\.([^\W\d]\w*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
@@ -43,7 +42,9 @@ def parse_json_path(path: str) -> list[str | int]:
     while at < len(text):
         m = _PATH_STEP.match(text, at)
         if not m:
-            raise ValueError(f"path {path!r}: cannot read it from column {at + 1 + (len(path) - len(text))} (write $.key, [index] or [\"any key\"])")
+            raise ValueError(
+                f'path {path!r}: cannot read it from column {at + 1 + (len(path) - len(text))} (write $.key, [index] or ["any key"])'
+            )
         if m.group(1) is not None:
             steps.append(m.group(1))
         elif m.group(2) is not None:
@@ -112,7 +113,9 @@ def _tool(v: Any, i: int) -> dict[str, Any]:
     if "strict" in fn and not isinstance(fn["strict"], bool):
         raise ValueError(f"{where}.function.strict: must be true or false")
     if "parameters" not in fn:
-        raise ValueError(f"{where}: tool {name!r} has no parameters (a JSON Schema of its arguments, e.g. {{type: object, properties: {{}}}})")
+        raise ValueError(
+            f"{where}: tool {name!r} has no parameters (a JSON Schema of its arguments, e.g. {{type: object, properties: {{}}}})"
+        )
     problem = _schema_problem(fn["parameters"], f"tool {name!r}: parameters")
     if problem:
         raise ValueError(f"{where}: {problem}")
@@ -125,7 +128,9 @@ def _tools(v: Any) -> list[dict[str, Any]] | None:
     if v is None:
         return None
     if not isinstance(v, list):
-        raise ValueError(f"tools: a list of tools {{type: function, function: {{name, description, parameters}}}}, got {_json_type(v)}")
+        raise ValueError(
+            f"tools: a list of tools {{type: function, function: {{name, description, parameters}}}}, got {_json_type(v)}"
+        )
     out = [_tool(t, i) for i, t in enumerate(v)]
     seen: set[str] = set()
     for i, t in enumerate(out):
@@ -162,7 +167,9 @@ def _response_format(v: Any) -> dict[str, Any] | None:
         raise ValueError(f"response_format: {shape}")
     unknown = set(js) - {"name", "schema", "strict", "description"}
     if unknown:
-        raise ValueError(f"response_format.json_schema: unknown field {sorted(unknown)[0]!r} (known: name, schema, strict, description)")
+        raise ValueError(
+            f"response_format.json_schema: unknown field {sorted(unknown)[0]!r} (known: name, schema, strict, description)"
+        )
     if not isinstance(js.get("name"), str) or not _TOOL_NAME_RE.match(js["name"]):
         raise ValueError("response_format.json_schema.name: 1-64 letters, digits, _ or - is required")
     if "strict" in js and not isinstance(js["strict"], bool):
@@ -197,4 +204,3 @@ def _lift_params(data: Any) -> Any:
             data[name] = params.pop(name)
     data["params"] = params
     return data
-

@@ -49,8 +49,16 @@ class FilterScreen(ModalScreen[Filter | None]):
         for v, label in VERDICT_LABELS.items():
             options.append(Selection(line(VERDICT_MARKS[v], label, counts.verdicts[v]), ("verdicts", v), v in flt.verdicts))
         for f in FLAGS:
-            options.append(Selection(line(FLAG_MARKS.get(f, "•"), FLAG_LABELS[f], counts.flags.get(f, 0)), ("flags", f), f in flt.flags))
-        options.append(Selection(line("≠", "disagreement with another reviewer", counts.disagreements), ("flags", "disagreement"), "disagreement" in flt.flags))
+            options.append(
+                Selection(line(FLAG_MARKS.get(f, "•"), FLAG_LABELS[f], counts.flags.get(f, 0)), ("flags", f), f in flt.flags)
+            )
+        options.append(
+            Selection(
+                line("≠", "disagreement with another reviewer", counts.disagreements),
+                ("flags", "disagreement"),
+                "disagreement" in flt.flags,
+            )
+        )
         if self.state.judged:
             from reviewer.session.judge import JUDGE_LABELS
 
@@ -73,7 +81,11 @@ class FilterScreen(ModalScreen[Filter | None]):
         chosen: dict[str, set[str]] = {"verdicts": set(), "flags": set(), "tags": set(), "judges": set()}
         for kind, value in self.query_one(FilterList).selected:
             chosen[kind].add(value)
-        self.dismiss(Filter(frozenset(chosen["verdicts"]), frozenset(chosen["flags"]), frozenset(chosen["tags"]), frozenset(chosen["judges"])))
+        self.dismiss(
+            Filter(
+                frozenset(chosen["verdicts"]), frozenset(chosen["flags"]), frozenset(chosen["tags"]), frozenset(chosen["judges"])
+            )
+        )
 
     def action_clear(self) -> None:
         self.query_one(FilterList).deselect_all()

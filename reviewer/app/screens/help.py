@@ -80,7 +80,7 @@ FLAG_HELP = {
     "format_drift": "format drift (JSON shape, lists, headings, tables)",
     "tool_drift": "tool drift: the calls made changed (tools, arguments)",
     "refusal_flip": "refusal gained or lost",
-    "non_answer_flip": "non-answer gained or lost (\"this is subjective…\")",
+    "non_answer_flip": 'non-answer gained or lost ("this is subjective…")',
     "truncation": "truncated (finish_reason=length)",
     "error": "a call failed",
 }

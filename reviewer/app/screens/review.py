@@ -212,7 +212,12 @@ class ReviewScreen(Screen[None]):
             if event.worker.group == "rank":
                 self.ranking = False
                 self.update_list_header()
-            self.notify(f"{event.worker.name or event.worker.group}: {type(err).__name__}: {err}", severity="error", timeout=10, markup=False)
+            self.notify(
+                f"{event.worker.name or event.worker.group}: {type(err).__name__}: {err}",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
 
     # -- moving ---------------------------------------------------------------------------------
 
@@ -250,11 +255,18 @@ class ReviewScreen(Screen[None]):
 
     def action_next_flagged(self) -> None:
         cursor = self.query_one(CaseList).cursor
-        self._go(self.state.find(cursor, lambda e: e.flagged), not_found="no flagged case" + (" (still ranking)" if self.ranking else ""))
+        self._go(
+            self.state.find(cursor, lambda e: e.flagged),
+            not_found="no flagged case" + (" (still ranking)" if self.ranking else ""),
+        )
 
     def action_next_judge_disagreement(self) -> None:
         cursor = self.query_one(CaseList).cursor
-        why = "no judge ran on this comparison (reviewer judge)" if not self.state.judged else "the judge agrees with every label you gave"
+        why = (
+            "no judge ran on this comparison (reviewer judge)"
+            if not self.state.judged
+            else "the judge agrees with every label you gave"
+        )
         self._go(self.state.find(cursor, lambda e: e.judge_disagrees), not_found=why)
 
     def goto_case(self, case_id: str) -> None:
@@ -331,7 +343,9 @@ class ReviewScreen(Screen[None]):
             return
         text = event.value.strip() or None
         if not self.labeller.note(entry, text):
-            self.notify("a note goes with a verdict: press r, i, a or x first (the note is kept here)", severity="warning", timeout=5)
+            self.notify(
+                "a note goes with a verdict: press r, i, a or x first (the note is kept here)", severity="warning", timeout=5
+            )
             self.set_focus(self.query_one(CaseList))
             return
         self._labelled(entry)
@@ -459,7 +473,11 @@ class ReviewScreen(Screen[None]):
         else:
             self.state.sort = order
         self._apply_view()
-        self.notify(f"sort: {SORT_LABELS[self.state.sort]}" + (" (ranking not ready yet)" if self.ranking and self.state.sort in ("triage", "change") else ""), timeout=2)
+        self.notify(
+            f"sort: {SORT_LABELS[self.state.sort]}"
+            + (" (ranking not ready yet)" if self.ranking and self.state.sort in ("triage", "change") else ""),
+            timeout=2,
+        )
 
     # -- promote, help --------------------------------------------------------------------------
 
@@ -496,7 +514,10 @@ class ReviewScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do nothing right now are shown greyed out in the footer."""
         entry = self.current
-        if action in ("label", "severity", "edit_note", "promote", "toggle_json", "cycle_sample", "toggle_whitespace") and entry is None:
+        if (
+            action in ("label", "severity", "edit_note", "promote", "toggle_json", "cycle_sample", "toggle_whitespace")
+            and entry is None
+        ):
             return None
         if action == "undo" and not self.undo_stack:
             return None
@@ -513,4 +534,3 @@ class ReviewScreen(Screen[None]):
         if state != getattr(self, "_binding_state", None):
             self._binding_state = state
             self.refresh_bindings()
-

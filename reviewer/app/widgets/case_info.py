@@ -126,7 +126,11 @@ def _verdict_parts(entry: Entry, p: Palette) -> list[Text]:
         out.append(v)
     for reviewer, lab in sorted(entry.others.items()):
         style = styles.get(lab.verdict, DIM)
-        t = Text.assemble(vis(_short_name(reviewer), DIM, special=p.special), ": ", (f"{VERDICT_MARKS.get(lab.verdict, '?')} {lab.verdict}", style))
+        t = Text.assemble(
+            vis(_short_name(reviewer), DIM, special=p.special),
+            ": ",
+            (f"{VERDICT_MARKS.get(lab.verdict, '?')} {lab.verdict}", style),
+        )
         if mine is not None and lab.verdict != mine.verdict:
             t.append(" ≠", p.warn)
         if lab.note:
@@ -157,8 +161,13 @@ def prompt_text(case: Case, defaults: Defaults, *, expanded: bool, width: int = 
     if not expanded:
         t = Text(end="", no_wrap=True, overflow="ellipsis")
         t.append("▶ prompt ", BOLD)
-        t.append(f"({len(messages)} message{'s' if len(messages) != 1 else ''}" + (" + reference" if case.reference else "") + ") ", DIM)
-        last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), messages[-1]["content"] if messages else "")
+        t.append(
+            f"({len(messages)} message{'s' if len(messages) != 1 else ''}" + (" + reference" if case.reference else "") + ") ",
+            DIM,
+        )
+        last = next(
+            (m["content"] for m in reversed(messages) if m["role"] == "user"), messages[-1]["content"] if messages else ""
+        )
         t.append_text(vis(one_line(last), limit=max(20, width), special=p.special))
         return t
     t = Text(end="")
@@ -239,7 +248,9 @@ def shown_checks(case: Case, b: Any, c: Any) -> tuple[list[CheckResult], list[Ch
     tools, rf = case.tools, case.response_format  # the tool checks read the answer's calls
 
     def run(o: Any) -> list[Any]:
-        return run_checks(case.checks, o.text or "", reference=ref, tool_calls=o.tool_calls or (), tools=tools, response_format=rf)
+        return run_checks(
+            case.checks, o.text or "", reference=ref, tool_calls=o.tool_calls or (), tools=tools, response_format=rf
+        )
 
     rb = run(b) if b else []
     rc = run(c) if c else []

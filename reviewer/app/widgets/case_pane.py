@@ -125,8 +125,12 @@ class CasePane(Vertical):
         nb, nc = len(outs.baseline), len(outs.candidate)
         prov, (sb, sc) = self.provenance, self.shown_signals(entry)
         s = self.session
-        self.query_one("#side-baseline", SideInfo).show("BASELINE", s.baseline, b, self.sample % max(nb, 1), nb, prov.get("baseline"), sb)
-        self.query_one("#side-candidate", SideInfo).show("CANDIDATE", s.candidate, c, self.sample % max(nc, 1), nc, prov.get("candidate"), sc)
+        self.query_one("#side-baseline", SideInfo).show(
+            "BASELINE", s.baseline, b, self.sample % max(nb, 1), nb, prov.get("baseline"), sb
+        )
+        self.query_one("#side-candidate", SideInfo).show(
+            "CANDIDATE", s.candidate, c, self.sample % max(nc, 1), nc, prov.get("candidate"), sc
+        )
         self.update_tool_calls(entry, b, c)
         note = self.query_one("#note", Input)
         if not note.has_focus:
@@ -149,7 +153,9 @@ class CasePane(Vertical):
             return
         self.query_one("#prompt-box").set_class(self.prompt_expanded, "expanded")
         width = max(20, self.size.width - 30)
-        self.query_one(PromptInfo).show(self.entry.case, self.session.suite.suite.defaults, expanded=self.prompt_expanded, width=width)
+        self.query_one(PromptInfo).show(
+            self.entry.case, self.session.suite.suite.defaults, expanded=self.prompt_expanded, width=width
+        )
 
     # -- the view -----------------------------------------------------------------------------
 

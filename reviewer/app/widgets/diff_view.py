@@ -131,4 +131,3 @@ class DiffView(ScrollView, can_focus=False):
             return [self.placeholder]
         width = self._text_width()
         return [self.model.plain_line(y, width) for y in range(self.model.height(width))]
-

@@ -20,7 +20,16 @@ if TYPE_CHECKING:
 __all__ = ["HEADER_FLAGS", "ListHeader", "TopBar", "list_header_text", "top_bar_text"]
 
 #: The flags counted in the list header, in this order.
-HEADER_FLAGS = ("negative_flip", "format_drift", "tool_drift", "refusal_flip", "non_answer_flip", "truncation", "error", "positive_flip")
+HEADER_FLAGS = (
+    "negative_flip",
+    "format_drift",
+    "tool_drift",
+    "refusal_flip",
+    "non_answer_flip",
+    "truncation",
+    "error",
+    "positive_flip",
+)
 
 
 def top_bar_text(s: Session, provenance: dict[str, Any], p: Palette | None = None) -> Text:

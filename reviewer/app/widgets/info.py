@@ -59,7 +59,13 @@ class Palette:
 
     @property
     def verdicts(self) -> dict[str, Style]:
-        return {"unreviewed": self.dim, "regression": self.bad, "improvement": self.good, "acceptable": self.accept, "noise": self.dim}
+        return {
+            "unreviewed": self.dim,
+            "regression": self.bad,
+            "improvement": self.good,
+            "acceptable": self.accept,
+            "noise": self.dim,
+        }
 
     def flag(self, name: str) -> Style:
         return self.good if name == "positive_flip" else self.bad if name in ("negative_flip", "error") else self.warn
@@ -141,5 +147,7 @@ class InfoStatic(Static):
         from rich.console import Console
 
         out = io.StringIO()
-        Console(file=out, width=width or max(20, self.size.width) or 120, color_system=None, legacy_windows=False).print(self.shown)
+        Console(file=out, width=width or max(20, self.size.width) or 120, color_system=None, legacy_windows=False).print(
+            self.shown
+        )
         return out.getvalue()

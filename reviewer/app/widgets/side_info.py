@@ -52,10 +52,17 @@ def side_text(
     if output.latency_ms is not None:
         parts.append(Text(f"{output.latency_ms:,.0f} ms", DIM))
     if output.input_tokens is not None or output.output_tokens is not None:
-        parts.append(Text(f"{output.input_tokens if output.input_tokens is not None else '?'}→{output.output_tokens if output.output_tokens is not None else '?'} tok", DIM))
+        parts.append(
+            Text(
+                f"{output.input_tokens if output.input_tokens is not None else '?'}→{output.output_tokens if output.output_tokens is not None else '?'} tok",
+                DIM,
+            )
+        )
     if output.finish_reason:
         reason = output.finish_reason
-        parts.append(vis(reason, p.warn if reason.lower() not in ("stop", "end_turn", "stop_sequence") else DIM, limit=30, special=sp))
+        parts.append(
+            vis(reason, p.warn if reason.lower() not in ("stop", "end_turn", "stop_sequence") else DIM, limit=30, special=sp)
+        )
     t.append_text(join(parts) if parts else Text("no metadata", DIM))
     if output.error:
         t.append("\n")
@@ -125,8 +132,12 @@ def json_changes_text(left_shape: str, right_shape: str, changes: Sequence[PathC
     }  # fmt: skip
     t = Text(end="")
     t.append("JSON ", BOLD)
-    t.append(f"{left_shape} → {right_shape}" if left_shape != right_shape else left_shape, p.warn if left_shape != right_shape else DIM)
-    t.append(f" · {len(changes)} path change{'s' if len(changes) != 1 else ''}" if changes else " · same structure and values", DIM)
+    t.append(
+        f"{left_shape} → {right_shape}" if left_shape != right_shape else left_shape, p.warn if left_shape != right_shape else DIM
+    )
+    t.append(
+        f" · {len(changes)} path change{'s' if len(changes) != 1 else ''}" if changes else " · same structure and values", DIM
+    )
     for ch in changes:
         mark, style = marks.get(ch.kind, ("?", p.warn))
         t.append("\n")
@@ -143,7 +154,13 @@ def json_changes_text(left_shape: str, right_shape: str, changes: Sequence[PathC
             t.append_text(vis(_short_json(ch.new), p.new, special=p.special))
         elif ch.kind in ("added", "removed"):
             t.append("  ")
-            t.append_text(vis(_short_json(ch.new if ch.kind == "added" else ch.old), p.new if ch.kind == "added" else p.old, special=p.special))
+            t.append_text(
+                vis(
+                    _short_json(ch.new if ch.kind == "added" else ch.old),
+                    p.new if ch.kind == "added" else p.old,
+                    special=p.special,
+                )
+            )
     return t
 
 

@@ -30,7 +30,10 @@ def has_calls(*outputs: Output | None) -> bool:
 def answers(left: Output | None, right: Output | None, tools: Any = None) -> tuple[Answer, Answer]:
     """The two shown samples as the diff engine normalises them (against the case's tools)."""
     empty = Answer("")
-    return (normalise(left, tools=tools) if left is not None else empty, normalise(right, tools=tools) if right is not None else empty)
+    return (
+        normalise(left, tools=tools) if left is not None else empty,
+        normalise(right, tools=tools) if right is not None else empty,
+    )
 
 
 def _change_words(ch: ToolChange, p: Palette) -> Text:
@@ -45,7 +48,9 @@ def _change_words(ch: ToolChange, p: Palette) -> Text:
     return t
 
 
-_BAD = frozenset({"call_removed", "text_instead_of_call", "args_unparseable", "args_schema_invalid", "arg_type_changed", "tool_renamed"})
+_BAD = frozenset(
+    {"call_removed", "text_instead_of_call", "args_unparseable", "args_schema_invalid", "arg_type_changed", "tool_renamed"}
+)
 
 
 def _head(call: Call | None, other: Call | None, answer: Answer, other_answer: Answer, p: Palette) -> Text:

@@ -119,10 +119,11 @@ def _case_checks(a: Assessment) -> list[CheckEntry]:
     for bc, cc in zip(a.baseline_checks, a.candidate_checks, strict=False):
         out.append(
             CheckEntry(
-                check=bc.check.label(), kind=bc.check.kind,
+                check=bc.check.label(),
+                kind=bc.check.kind,
                 baseline=CheckSide(bc.passes, bc.samples, bc.passed),
                 candidate=CheckSide(cc.passes, cc.samples, cc.passed),
-            )  # fmt: skip
+            )
         )
     return out
 
@@ -208,15 +209,27 @@ def build_changelog(
         cdef = case_defs.get(a.case_id)
         cases.append(
             CaseEntry(
-                id=a.case_id, tags=list(cdef.tags) if cdef else [], rank=rank, change=a.change, within=a.within,
-                noise=a.noise, noise_known=getattr(a, "noise_known", a.within is not None),
-                noise_p=getattr(a, "noise_p", None), tier=a.tier, status=_status(a), flags=list(a.flags), flip=a.flip,
+                id=a.case_id,
+                tags=list(cdef.tags) if cdef else [],
+                rank=rank,
+                change=a.change,
+                within=a.within,
+                noise=a.noise,
+                noise_known=getattr(a, "noise_known", a.within is not None),
+                noise_p=getattr(a, "noise_p", None),
+                tier=a.tier,
+                status=_status(a),
+                flags=list(a.flags),
+                flip=a.flip,
                 format_drift=list(a.pair.format_drift) if "format_drift" in a.flags else [],
-                checks=_case_checks(a), consistency=_consistency(a), labels=by_case.get(a.case_id, []),
-                origin=cdef.origin if cdef else None, added=cdef.added.isoformat() if cdef and cdef.added else None,
+                checks=_case_checks(a),
+                consistency=_consistency(a),
+                labels=by_case.get(a.case_id, []),
+                origin=cdef.origin if cdef else None,
+                added=cdef.added.isoformat() if cdef and cdef.added else None,
                 tool_changes=_tool_changes(a) if "tool_drift" in a.flags else [],
                 judge=judge_cases.get(a.case_id) if judge_cases else None,
-            )  # fmt: skip
+            )
         )
         cases[-1].effective = latest_label(cases[-1].labels)
     entry_of = {c.id: c for c in cases}
@@ -270,9 +283,7 @@ def build_changelog(
 
     # summary
     verdicts = Counter(c.verdict for c in cases if c.verdict)
-    sev = Counter(
-        (c.effective.severity_name or "unset") for c in cases if c.verdict == "regression" and c.effective
-    )
+    sev = Counter((c.effective.severity_name or "unset") for c in cases if c.verdict == "regression" and c.effective)
     checked = sum(1 for c in cases if c.checks)
     neg = sum(1 for c in cases if c.flip == "negative")
     pos = sum(1 for c in cases if c.flip == "positive")
@@ -310,16 +321,22 @@ def build_changelog(
         tpos = sum(1 for c in members if c.flip == "positive")
         tag_rows.append(
             TagRow(
-                tag=tag, cases=len(members),
+                tag=tag,
+                cases=len(members),
                 changed=sum(1 for c in members if c.status == "changed"),
                 noise=sum(1 for c in members if c.status == "noise"),
                 unchanged=sum(1 for c in members if c.status == "unchanged"),
-                negative_flips=tneg, positive_flips=tpos, flips_test=FlipTest(flips_p(tneg, tpos)),
-                regressions=tv["regression"], improvements=tv["improvement"],
+                negative_flips=tneg,
+                positive_flips=tpos,
+                flips_test=FlipTest(flips_p(tneg, tpos)),
+                regressions=tv["regression"],
+                improvements=tv["improvement"],
                 unreviewed=sum(1 for c in members if c.unreviewed),
-                metrics={m.key: m for m in side_metrics(*tag_stats[tag], (None, None), len(members), tag_pairs[tag],
-                                                        scope=f"tag:{tag}")},
-            )  # fmt: skip
+                metrics={
+                    m.key: m
+                    for m in side_metrics(*tag_stats[tag], (None, None), len(members), tag_pairs[tag], scope=f"tag:{tag}")
+                },
+            )
         )
 
     # per check kind
@@ -396,18 +413,14 @@ def _provenance(b: SideInfo, c: SideInfo, data: ComparisonData) -> list[list[tup
         name = side.side.capitalize()
         if len(side.resolved_models) > 1:
             out.append([("text", f"{name}: the provider answered with {len(side.resolved_models)} different models "
-                                 "within one run: ")] + seen(side.resolved_models))  # fmt: skip
+                                 "within one run: "), *seen(side.resolved_models)])  # fmt: skip
         if len(side.fingerprints) > 1:
-            out.append([("text", f"{name}: the system fingerprint changed within the run: ")] + seen(side.fingerprints))
+            out.append([("text", f"{name}: the system fingerprint changed within the run: "), *seen(side.fingerprints)])
     if b.spec == c.spec:
         if b.resolved_models and c.resolved_models and set(b.resolved_models) != set(c.resolved_models):
-            out.append([("text", "The same requested model "), ("code", b.shown), ("text", " resolved to ")]
-                       + _join_codes(list(b.resolved_models)) + [("text", " in the baseline and to ")]
-                       + _join_codes(list(c.resolved_models)) + [("text", " in the candidate")])  # fmt: skip
+            out.append([("text", "The same requested model "), ("code", b.shown), ("text", " resolved to "), *_join_codes(list(b.resolved_models)), ("text", " in the baseline and to "), *_join_codes(list(c.resolved_models)), ("text", " in the candidate")])  # fmt: skip
         if b.fingerprints and c.fingerprints and set(b.fingerprints) != set(c.fingerprints):
-            out.append([("text", "The same requested model "), ("code", b.shown), ("text", " reported fingerprint ")]
-                       + _join_codes(list(b.fingerprints)) + [("text", " in the baseline and ")]
-                       + _join_codes(list(c.fingerprints)) + [("text", " in the candidate")])  # fmt: skip
+            out.append([("text", "The same requested model "), ("code", b.shown), ("text", " reported fingerprint "), *_join_codes(list(b.fingerprints)), ("text", " in the baseline and "), *_join_codes(list(c.fingerprints)), ("text", " in the candidate")])  # fmt: skip
     if data.comparison.status != "complete":
         out.append([("text", f"The comparison is not complete (status: {data.comparison.status}): "
                              "cases without answers on both sides are missing from these numbers")])  # fmt: skip

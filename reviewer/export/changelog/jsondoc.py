@@ -83,8 +83,12 @@ def to_dict(cl: Changelog) -> dict[str, Any]:
         "generated_at": cl.generated_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "generated_by": cl.generated_by,
         "tool": cl.tool,
-        "comparison": {"id": cl.comparison_id, "name": cl.comparison_name, "status": cl.comparison_status,
-                       "created_at": cl.comparison_created_at},  # fmt: skip
+        "comparison": {
+            "id": cl.comparison_id,
+            "name": cl.comparison_name,
+            "status": cl.comparison_status,
+            "created_at": cl.comparison_created_at,
+        },
         "suite": {"name": cl.suite_name, "digest": cl.suite_digest, "path": cl.suite_path, "cases": cl.summary.cases},
         "baseline": to_jsonable(cl.baseline),
         "candidate": to_jsonable(cl.candidate),
@@ -111,4 +115,4 @@ def render_json(cl: Changelog) -> str:
     cases = doc.pop("cases")
     head = json_dumps(doc, indent=2)  # readable text, hidden characters as \uXXXX: the exact value
     rows = ",\n".join("    " + json_dumps(c, separators=(", ", ": ")) for c in cases)
-    return head[:-2] + ',\n  "cases": [\n' + rows + ("\n  ]\n}\n" if cases else '  ]\n}\n')
+    return head[:-2] + ',\n  "cases": [\n' + rows + ("\n  ]\n}\n" if cases else "  ]\n}\n")

@@ -165,7 +165,7 @@ def _flags(c: CaseEntry) -> str:
 
 
 def _name(identity: str) -> str:
-    """"Ada Lovelace <ada@example.com>" → "Ada Lovelace" (the full identity is in the header)."""
+    """ "Ada Lovelace <ada@example.com>" → "Ada Lovelace" (the full identity is in the header)."""
     m = re.fullmatch(r"\s*(.+?)\s*<[^<>]*>\s*", identity)
     return m.group(1) if m else identity
 
@@ -468,7 +468,9 @@ def render_body(cl: Changelog) -> str:
         add("")
         tooled = any("tool_call_rate" in t.metrics for t in cl.tags)
         extra = " Tool calls | Valid tool arguments |" if tooled else ""
-        add("| Tag | Cases | Changed | Negative flips | Regressions | Unreviewed | Median words | Refusals | Valid JSON |" + extra)
+        add(
+            "| Tag | Cases | Changed | Negative flips | Regressions | Unreviewed | Median words | Refusals | Valid JSON |" + extra
+        )
         add("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if tooled else ""))
         for t in cl.tags:
             mw, rf, js = t.metrics.get("words_median"), t.metrics.get("refusal_rate"), t.metrics.get("json_valid_rate")
@@ -501,7 +503,9 @@ def render_body(cl: Changelog) -> str:
         sev = f" — {eff.severity_name} severity" if eff.severity_name else ""
         add(f"### {code(c.id)}{sev}")
         add("")
-        facts = ([f"Tags: {_tags(c.tags)}"] if c.tags else []) + [f"change {c.change:.2f}" + (f" (noise floor {c.within:.2f})" if c.within is not None else "")]
+        facts = ([f"Tags: {_tags(c.tags)}"] if c.tags else []) + [
+            f"change {c.change:.2f}" + (f" (noise floor {c.within:.2f})" if c.within is not None else "")
+        ]
         if c.flags:
             facts.append(f"flags: {_flags(c)}")
         if (k := _consistency(c)) is not None:

@@ -86,7 +86,6 @@ class SideStats:
                 self.in_tokens += o.input_tokens
                 self.out_tokens += o.output_tokens
 
-
     def add_tools(self, signals: Sequence[Any]) -> None:
         """One case's :class:`~reviewer.diff.toolcalls.ToolSignals` (errored samples left out)."""
         for t in signals:

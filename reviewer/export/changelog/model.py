@@ -464,11 +464,16 @@ def review_state_digest(cl: Changelog) -> str:
         "suite": cl.suite_digest,
         "runs": [[s.spec, s.params, s.samples, s.outputs, s.errors] for s in (cl.baseline, cl.candidate)],
         "cases": [
-            [c.id, round(c.change, 6), c.flags, c.flip,
-             [[ch.check, ch.baseline.passes, ch.candidate.passes] for ch in c.checks],
-             [[lab.reviewer, lab.verdict, lab.severity, lab.note] for lab in c.labels]]
+            [
+                c.id,
+                round(c.change, 6),
+                c.flags,
+                c.flip,
+                [[ch.check, ch.baseline.passes, ch.candidate.passes] for ch in c.checks],
+                [[lab.reviewer, lab.verdict, lab.severity, lab.note] for lab in c.labels],
+            ]
             for c in sorted(cl.cases, key=lambda c: c.id)
-        ],  # fmt: skip
+        ],
     }
     blob = json.dumps(state, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     cl._state_digest = STATE_DIGEST_PREFIX + hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -140,7 +140,7 @@ def test_amount(
             cv.append(y)
     if not bv:
         return
-    diffs = [y - x for x, y in zip(bv, cv)]
+    diffs = [y - x for x, y in zip(bv, cv, strict=True)]
     m.cases_tested = len(bv)
     m.test = f"sign_test of the {what}"
     m.median_case_change, lo, hi = median_interval(diffs)

@@ -71,8 +71,11 @@ OpenAIInstrumentor().instrument(tracer_provider=tp, logger_provider=lp)
 
 WEATHER = {
     "type": "function",
-    "function": {"name": "get_weather", "description": "Current weather in a city",
-                 "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
 }
 
 with FakeProvider(api_key="sk-test", aliases={"gpt-4o-mini": "gpt-4o-mini-2024-07-18"}) as srv:
@@ -82,17 +85,26 @@ with FakeProvider(api_key="sk-test", aliases={"gpt-4o-mini": "gpt-4o-mini-2024-0
     client = OpenAI(api_key="sk-test", base_url=srv.base_url)
     client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "What is the capital of France?"}])
     client.chat.completions.create(
-        model="gpt-4o-mini", temperature=0.2, max_tokens=200,
-        messages=[{"role": "system", "content": "You are a support agent."}, {"role": "user", "content": "How long does a refund take?"}],
+        model="gpt-4o-mini",
+        temperature=0.2,
+        max_tokens=200,
+        messages=[
+            {"role": "system", "content": "You are a support agent."},
+            {"role": "user", "content": "How long does a refund take?"},
+        ],
     )
-    client.chat.completions.create(model="gpt-4o-mini", tools=[WEATHER], messages=[{"role": "user", "content": "What is the weather in Paris?"}])
+    client.chat.completions.create(
+        model="gpt-4o-mini", tools=[WEATHER], messages=[{"role": "user", "content": "What is the weather in Paris?"}]
+    )
 
 
 def hexify(obj):
     """OTLP JSON (unlike proto3 JSON) writes trace and span ids as hex."""
     if isinstance(obj, dict):
-        return {k: (base64.b64decode(v).hex() if k in ("traceId", "spanId", "parentSpanId") and isinstance(v, str) else hexify(v))
-                for k, v in obj.items()}
+        return {
+            k: (base64.b64decode(v).hex() if k in ("traceId", "spanId", "parentSpanId") and isinstance(v, str) else hexify(v))
+            for k, v in obj.items()
+        }
     if isinstance(obj, list):
         return [hexify(x) for x in obj]
     return obj
