@@ -308,3 +308,15 @@ def test_non_answer_flip_flag_uses_majorities():
     assert a.candidate_signals[0].non_answer and not a.baseline_signals[0].non_answer
     b = assess_case("pick", [Sample(answer)] * 3, [Sample(deflect), Sample(answer), Sample(answer)])
     assert "non_answer_flip" not in b.flags
+
+
+def test_a_length_shift_of_every_sample_is_a_change_not_noise():
+    from reviewer.diff.score import real_change
+
+    # noisy paraphrases (within spread as large as the cross change) but every candidate sample is
+    # over 20% longer than every baseline sample: verbosity, not noise
+    assert real_change(0.3, 0.3, None, 3, 3, 0, lengths=([60, 62, 58], [80, 85, 78]))
+    assert real_change(0.3, 0.3, None, 3, 3, 0, lengths=([80, 85, 78], [60, 62, 58]))
+    # overlapping lengths, or fewer than 3 samples a side: the rest of the rule decides
+    assert not real_change(0.3, 0.3, None, 3, 3, 0, lengths=([60, 75, 58], [80, 85, 70]))
+    assert not real_change(0.3, 0.3, None, 2, 2, 0, lengths=([60, 62], [80, 85]))

@@ -80,6 +80,9 @@ NOISE_ALPHA = 0.05
 
 #: Words said by every sample of one side and none of the other that make a change real (k ≥ 3).
 CONSISTENT_MIN = 2
+#: With 3 or more samples a side, every candidate sample this much longer (or shorter) than every
+#: baseline sample is a change whatever the words: verbosity that paraphrase noise cannot produce.
+LENGTH_SHIFT = 0.2
 
 #: Every flag an assessment can carry, in the order they are listed, with the words people read.
 FLAG_LABELS: dict[str, str] = {
@@ -277,7 +280,12 @@ def assess_case(
     noise_p = None
     if change > 0 and within is not None and within > 0 and change > within * (1 + NOISE_MARGIN) + NOISE_EPSILON:
         noise_p = _split_p(len(b_ok), len(c_ok), scores, len(cross))
-    noise = change > 0 and within is not None and not real_change(change, within, noise_p, len(b_ok), len(c_ok), consistent)
+    lengths = ([len(w) for w in b_ok], [len(w) for w in c_ok])
+    noise = (
+        change > 0
+        and within is not None
+        and not real_change(change, within, noise_p, len(b_ok), len(c_ok), consistent, lengths=lengths)
+    )
 
     pair = pair_signals(b_sig[0], c_sig[0])
     flags: list[str] = []
@@ -367,6 +375,7 @@ def real_change(
     consistent: int,
     *,
     margin: float = NOISE_MARGIN,
+    lengths: tuple[Sequence[int], Sequence[int]] | None = None,
 ) -> bool:
     """The noise rule (see the module docstring), from a case's figures: is this change more
     than the versions' own spread explains? ``margin`` is a parameter for the calibration bench."""
@@ -376,6 +385,10 @@ def real_change(
         return True  # both versions say the same thing every time, and not the same as each other
     if consistent >= CONSISTENT_MIN and min(n_baseline, n_candidate) >= 3:
         return True
+    if lengths is not None and min(len(lengths[0]), len(lengths[1])) >= 3 and min(lengths[0]) > 0:
+        b_len, c_len = lengths
+        if min(c_len) > max(b_len) * (1 + LENGTH_SHIFT) or max(c_len) * (1 + LENGTH_SHIFT) < min(b_len):
+            return True
     if noise_p is None or change <= within * (1 + margin) + NOISE_EPSILON:
         return False
     return noise_p <= max(NOISE_ALPHA, _smallest_p(n_baseline, n_candidate)) + 1e-12
