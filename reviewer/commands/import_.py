@@ -226,34 +226,15 @@ def _results(args: argparse.Namespace) -> int:
 
 def _jsonl(args: argparse.Namespace) -> int:
     from ..importers.jsonl import read_log_run
-    from ..importers.storing import run_by_label, store_import
-    from ..suite import LoadedSuite, load_suite
+    from ..suite import load_suite
 
     out = _fresh(args.output)
     given = load_suite(args.suite) if args.suite else None
     store = open_store(args)
-    prior = run_by_label(store, args.as_run)
-    if prior is not None:
-        raise UsageError(f"--as-run {args.as_run}: a run with that name exists (run {prior.id}); choose another name")
+    _refuse_taken_run_name(store, args.as_run)
     imp = read_log_run(args.log, name=args.as_run, suite=given)
-    before_commit = None
-    if given is not None:
-        loaded = given
-    else:
-        path, fmt = Path(args.log), "log"
-        if out is not None:
-            text = _suite_text(
-                out, imp.suite, {}, header=f"Requests from the log {Path(args.log).name} (`reviewer import jsonl`)."
-            )
-            path, fmt = out, ("jsonl" if out.suffix.lower() == ".jsonl" else "yaml")
-
-            def before_commit() -> None:
-                _write_suite(out, text, imp.suite)
-
-        loaded = LoadedSuite(suite=imp.suite, path=path, format=fmt, case_lines={})  # type: ignore[arg-type]
-    stored = store_import(store, loaded, [imp.run], before_commit=before_commit)
-    run_id = stored.run_ids[0]
-    print(run_id)
+    header = f"Requests from the log {Path(args.log).name} (`reviewer import jsonl`)."
+    run_id = _store_as_run(store, imp, given, Path(args.log), out, header)
     cases = len({o.case_id for o in imp.run.outputs})
     _say(
         f"imported run {run_id} '{args.as_run}' ({imp.run.model}): {imp.matched} outputs for {cases} cases from {imp.lines} lines"
@@ -272,8 +253,7 @@ def _trace(args: argparse.Namespace) -> int:
     """``import otlp|langfuse FILE --as-run NAME``: what ``import jsonl`` does, from trace files."""
     from ..importers.jsonl import build_log_run
     from ..importers.otlp import check_importable, no_content_line
-    from ..importers.storing import run_by_label, store_import
-    from ..suite import LoadedSuite, load_suite
+    from ..suite import load_suite
     from ..untrusted import visible
 
     def say(msg: str) -> None:  # the file's model names and span kinds are untrusted text
@@ -290,30 +270,12 @@ def _trace(args: argparse.Namespace) -> int:
     out = _fresh(args.output)
     given = load_suite(args.suite) if args.suite else None
     store = open_store(args)
-    prior = run_by_label(store, args.as_run)
-    if prior is not None:
-        raise UsageError(f"--as-run {args.as_run}: a run with that name exists (run {prior.id}); choose another name")
+    _refuse_taken_run_name(store, args.as_run)
     read = reader(args.trace)
     check_importable(read)
     imp = build_log_run(Path(args.trace), read.entries, name=args.as_run, suite=given, provider=provider, kind=kind)
-    before_commit = None
-    if given is not None:
-        loaded = given
-    else:
-        path, fmt = Path(args.trace), "log"
-        if out is not None:
-            text = _suite_text(
-                out, imp.suite, {}, header=f"Requests from the {kind} {Path(args.trace).name} (`reviewer import {args.source}`)."
-            )
-            path, fmt = out, ("jsonl" if out.suffix.lower() == ".jsonl" else "yaml")
-
-            def before_commit() -> None:
-                _write_suite(out, text, imp.suite)
-
-        loaded = LoadedSuite(suite=imp.suite, path=path, format=fmt, case_lines={})  # type: ignore[arg-type]
-    stored = store_import(store, loaded, [imp.run], before_commit=before_commit)
-    run_id = stored.run_ids[0]
-    print(run_id)
+    header = f"Requests from the {kind} {Path(args.trace).name} (`reviewer import {args.source}`)."
+    run_id = _store_as_run(store, imp, given, Path(args.trace), out, header)
     cases = len({o.case_id for o in imp.run.outputs})
     resolved = sorted({o.resolved_model for o in imp.run.outputs if o.resolved_model})
     shown_models = f"{imp.run.model}" + (f" → {', '.join(resolved[:3])}" if resolved and resolved != [imp.run.model] else "")
@@ -331,3 +293,36 @@ def _trace(args: argparse.Namespace) -> int:
     if out is not None:
         say(f"wrote the suite to {out}")
     return 0
+
+
+def _refuse_taken_run_name(store: Any, name: str) -> None:
+    from ..importers.storing import run_by_label
+
+    prior = run_by_label(store, name)
+    if prior is not None:
+        raise UsageError(f"--as-run {name}: a run with that name exists (run {prior.id}); choose another name")
+
+
+def _store_as_run(store: Any, imp: Any, given: Any, source: Path, out: Path | None, header: str) -> int:
+    """Store an imported run (a log, a trace) against ``given`` suite, or against the suite made of
+    its requests (written to ``out`` in the same transaction when asked); print and return its id."""
+    from ..importers.storing import store_import
+    from ..suite import LoadedSuite
+
+    before_commit = None
+    if given is not None:
+        loaded = given
+    else:
+        path, fmt = source, "log"
+        if out is not None:
+            text = _suite_text(out, imp.suite, {}, header=header)
+            path, fmt = out, ("jsonl" if out.suffix.lower() == ".jsonl" else "yaml")
+
+            def before_commit() -> None:
+                _write_suite(out, text, imp.suite)
+
+        loaded = LoadedSuite(suite=imp.suite, path=path, format=fmt, case_lines={})  # type: ignore[arg-type]
+    stored = store_import(store, loaded, [imp.run], before_commit=before_commit)
+    run_id: int = stored.run_ids[0]
+    print(run_id)
+    return run_id
