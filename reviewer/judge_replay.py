@@ -17,12 +17,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
-import stamina
 from stamina.instrumentation import get_on_retry_hooks, set_on_retry_hooks
 
 from . import judge as J
 from .providers import Call, ProviderError, Spec, make_provider, redact
-from .replay import cache_key
+from .replay import RetryPolicy, cache_key
 from .store import ComparisonData, Judgment, Output, Store
 
 #: Request parameters of every judge call (deterministic, short).
@@ -30,17 +29,10 @@ JUDGE_PARAMS: dict[str, Any] = {"temperature": 0, "max_tokens": 512}
 
 
 @dataclass
-class JudgeConfig:
+class JudgeConfig(RetryPolicy):
     samples: str = "first"  # first | all
     concurrency: int = 4
     use_cache: bool = True
-    timeout: float = 120.0
-    attempts: int = 6
-    retry_budget: float = 300.0
-    wait_initial: float = 0.5
-    wait_max: float = 30.0
-    connect_attempts: int = 3
-    connect_wait: float = 0.25
 
 
 @dataclass
@@ -236,31 +228,20 @@ class JudgeRun:
             nonlocal attempts
 
             def backoff(exc: Exception) -> bool | float:
-                if not (isinstance(exc, ProviderError) and exc.retryable) or self.dead is not None:
+                wait = cfg.wait_for(exc, attempts)
+                if wait is False or self.dead is not None:
                     return False
-                if self._refuses_schema(exc, params) and "response_format" in exc.message:
+                if isinstance(exc, ProviderError) and self._refuses_schema(exc, params) and "response_format" in exc.message:
                     return False  # no use retrying: asked again without the schema
-                wait: bool | float = exc.retry_after if exc.retry_after is not None else True
-                if exc.kind == "connect":
-                    if attempts >= cfg.connect_attempts:
-                        return False
-                    wait = cfg.connect_wait * 3 ** (attempts - 1)
                 stats.retries += 1
                 self.on_progress(stats)
                 return wait
 
             call = Call(t.case_id, t.sample, t.messages, dict(params))
-            async for attempt in stamina.retry_context(
-                on=backoff, attempts=cfg.attempts, timeout=cfg.retry_budget,
-                wait_initial=cfg.wait_initial, wait_max=cfg.wait_max, wait_jitter=1.0,
-            ):  # fmt: skip
+            async for attempt in cfg.retrying(backoff):
                 with attempt:
                     attempts += 1
-                    try:
-                        async with asyncio.timeout(cfg.timeout + min(0.5, cfg.timeout / 4)):
-                            return await p.complete(transport, call, cfg.timeout)
-                    except TimeoutError:
-                        raise ProviderError(f"timed out after {cfg.timeout:g} s", retryable=True) from None
+                    return await cfg.complete(p, transport, call)
             raise AssertionError("unreachable: stamina raises or the block returns")
 
         try:

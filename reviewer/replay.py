@@ -24,7 +24,7 @@ import json
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import stamina
@@ -93,14 +93,11 @@ def resume_key(suite_digest: str, sides: list[tuple[Any, dict[str, Any]]], sampl
 
 
 @dataclass
-class ReplayConfig:
-    samples: int = 1
-    concurrency: int = 8
-    params: dict[str, Any] = field(default_factory=dict)  # --param overrides, both sides
-    side_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per side (config file)
-    name: str | None = None
-    labels: dict[str, str] = field(default_factory=dict)  # side -> a human name for the run
-    use_cache: bool = True
+class RetryPolicy:
+    """How one call is bounded and retried: the replay's calls and the judge's share it. A
+    retryable provider error backs off (honouring Retry-After) up to ``attempts`` tries within
+    ``retry_budget`` seconds; a call that cannot connect gets ``connect_attempts`` quick tries."""
+
     timeout: float = 120.0  # per call, whole request
     attempts: int = 6
     retry_budget: float = 300.0  # total seconds of retrying per call
@@ -108,6 +105,46 @@ class ReplayConfig:
     wait_max: float = 30.0
     connect_attempts: int = 3  # a call that cannot connect: tries, with waits of connect_wait × 1, 3, …
     connect_wait: float = 0.25
+
+    def wait_for(self, exc: Exception, attempts: int) -> bool | float:
+        """stamina's answer for a failed attempt (``attempts`` made so far): False to give up, True
+        to back off as configured, or the seconds to wait (which may be 0: test with ``is False``)."""
+        if not (isinstance(exc, ProviderError) and exc.retryable):
+            return False
+        if exc.kind == "connect":
+            return False if attempts >= self.connect_attempts else self.connect_wait * 3 ** (attempts - 1)
+        return exc.retry_after if exc.retry_after is not None else True
+
+    def retrying(self, on: Callable[[Exception], bool | float]) -> Any:
+        """The stamina retry context of this policy, asking ``on`` after each failure."""
+        return stamina.retry_context(
+            on=on,
+            attempts=self.attempts,
+            timeout=self.retry_budget,
+            wait_initial=self.wait_initial,
+            wait_max=self.wait_max,
+            wait_jitter=1.0,
+        )
+
+    async def complete(self, provider: Any, transport: httpx.AsyncBaseTransport, call: Call) -> Answer:
+        """One attempt, bounded a little over the transport's own timeouts, so that those fire
+        first and say which phase ran out (connecting is a connect failure); this one bounds the call."""
+        try:
+            async with asyncio.timeout(self.timeout + min(0.5, self.timeout / 4)):
+                return cast(Answer, await provider.complete(transport, call, self.timeout))
+        except TimeoutError:
+            raise ProviderError(f"timed out after {self.timeout:g} s", retryable=True) from None
+
+
+@dataclass
+class ReplayConfig(RetryPolicy):
+    samples: int = 1
+    concurrency: int = 8
+    params: dict[str, Any] = field(default_factory=dict)  # --param overrides, both sides
+    side_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per side (config file)
+    name: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # side -> a human name for the run
+    use_cache: bool = True
 
 
 class Committer:
@@ -284,15 +321,9 @@ class Replay:
         attempts = 0
 
         def backoff(exc: Exception) -> bool | float:
-            if not (isinstance(exc, ProviderError) and exc.retryable):
+            wait = cfg.wait_for(exc, attempts)
+            if wait is False or (ck and ck in self.dead):  # another call found the server dead meanwhile
                 return False
-            if ck and ck in self.dead:  # another call found the server dead meanwhile
-                return False
-            wait: bool | float = exc.retry_after if exc.retry_after is not None else True
-            if exc.kind == "connect":
-                if attempts >= cfg.connect_attempts:
-                    return False
-                wait = cfg.connect_wait * 3 ** (attempts - 1)
             stats.retries += 1
             self.on_progress(side, stats)
             return wait
@@ -300,13 +331,7 @@ class Replay:
         async def attempt_once() -> Answer:
             nonlocal attempts
             attempts += 1
-            try:
-                # A little over the transport's own timeouts, so that those fire first and say
-                # which phase ran out (connecting is a connect failure); this one bounds the call.
-                async with asyncio.timeout(cfg.timeout + min(0.5, cfg.timeout / 4)):
-                    return await p.complete(transport, call, cfg.timeout)
-            except TimeoutError:
-                raise ProviderError(f"timed out after {cfg.timeout:g} s", retryable=True) from None
+            return await cfg.complete(p, transport, call)
 
         try:
             # The first attempt runs bare (most calls need no other); only a failed one pays for a
@@ -318,14 +343,7 @@ class Replay:
             except ProviderError as e:
                 first = e
             if first is not None:
-                async for attempt in stamina.retry_context(
-                    on=backoff,
-                    attempts=cfg.attempts,
-                    timeout=cfg.retry_budget,
-                    wait_initial=cfg.wait_initial,
-                    wait_max=cfg.wait_max,
-                    wait_jitter=1.0,
-                ):
+                async for attempt in cfg.retrying(backoff):
                     with attempt:
                         if first is not None:
                             failed, first = first, None
