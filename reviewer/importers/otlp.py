@@ -46,7 +46,7 @@ from ..errors import UsageError
 from ..safeyaml import FileProblem, check_depth, json_value, read_text
 from ..toolcall import ToolCall
 from . import MAX_PROBLEMS, ImportProblems, Problem
-from .logs import LogEntry
+from .logs import LogEntry, _Bad, _text
 
 __all__ = ["CAPTURE_HINT", "TraceRead", "json_documents", "read_otlp", "select_entry"]
 
@@ -77,11 +77,6 @@ class TraceRead:
 
     def skipped_text(self) -> str:
         return ", ".join(f"{n} {why.format(s='' if n == 1 else 's')}" for why, n in self.skipped.most_common())
-
-
-class _Bad(Exception):
-    def __init__(self, field: str, message: str):
-        self.field, self.message = field, message
 
 
 # ---------------------------------------------------------------- the file
@@ -270,26 +265,8 @@ def _chat_messages(value: Any, name: str) -> list[dict[str, Any]]:
 
 
 def _content_text(content: Any, where: str) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = []
-        for j, part in enumerate(content):
-            if isinstance(part, str):
-                texts.append(part)
-            elif (
-                isinstance(part, dict)
-                and part.get("type") in ("text", "input_text", "output_text")
-                and isinstance(part.get("text"), str)
-            ):
-                texts.append(part["text"])
-            else:
-                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-                raise _Bad(f"{where}[{j}]", f"only text parts can be replayed (got {kind!r})")
-        return "\n".join(texts)
-    raise _Bad(where, f"expected a string or a list of text parts, got {type(content).__name__}")
+    """A message's content (a string or text parts, as in logs); no content is empty text."""
+    return "" if content is None else _text(content, where)
 
 
 def _openai_calls(raw: Any) -> list[ToolCall]:
