@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
+from ..export.plural import plural
 from ._common import add_db_option, open_store, parse_param, visible
 
 
@@ -231,10 +232,6 @@ def _estimate(store: Any, against: Any, spec: Any, prices: dict[str, Any], calls
     return f"Estimated cost: ${usd:.4f} ({tin:,.0f} input + {tout:,.0f} output tokens, as the last probe used)."
 
 
-def _n(n: int, word: str) -> str:
-    return f"{n} {word}{'s' * (n != 1)}"
-
-
 def _counts(d: dict[str, int]) -> str:
     return ", ".join(f"{visible(k)} ({n})" for k, n in d.items()) or "none"
 
@@ -258,7 +255,7 @@ def _print_screen(
         out.print(_plain(text), style=style)
 
     if failures:
-        say(f"Probe failed: {_n(len(failures), 'call')} ended in an error, so whether the model moved cannot be told; "
+        say(f"Probe failed: {plural(len(failures), 'call')} ended in an error, so whether the model moved cannot be told; "
             "this probe will not be the baseline of the next one.", "red")  # fmt: skip
         for f in failures[:10]:
             say(f"  {f.side} {visible(f.case_id)} #{f.sample}: {visible(f.message)}")
@@ -285,7 +282,7 @@ def _print_screen(
     elif not (moved := sum(c.counted and c.moved for c in v.changes)):
         say("No metric or check differs on any case.")
     else:
-        say(f"{'No significant difference' if v.first else 'No significant change'}: {_n(moved, 'metric')} moved, "
+        say(f"{'No significant difference' if v.first else 'No significant change'}: {plural(moved, 'metric')} moved, "
             "none beyond chance (Holm-adjusted p < 0.05):")  # fmt: skip
     # latency is shown when it moved beyond chance; it never decides the verdict
     rows = [c for c in v.changes if c.significant or (c.counted and c.moved)]
@@ -294,7 +291,7 @@ def _print_screen(
         note = "" if c.counted else ", not part of the verdict"
         detail = f"; {c.detail}" if c.detail else ""
         say(f" {mark} {c.label}: {_pct(c, c.baseline)} → {_pct(c, c.candidate)}  p={_p(c.p)}, adjusted {_p(c.p_adjusted)} "
-            f"({c.test}, {_n(c.cases, 'case')}{detail}{note})")  # fmt: skip
+            f"({c.test}, {plural(c.cases, 'case')}{detail}{note})")  # fmt: skip
     if v.negative_flips:
         ids = ", ".join(visible(i) for i in v.negative_flips[:10]) + (", …" if len(v.negative_flips) > 10 else "")
         say(f"Negative flips ({len(v.negative_flips)}): {ids}")

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .plural import plural
+
 if TYPE_CHECKING:  # the CLI imports this module to build its parser: keep it light
     from ..store import ComparisonData
     from .changelog import Changelog
@@ -199,10 +201,6 @@ def _some(ids: Sequence[str], n: int = 3) -> str:
     return shown + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' * (n != 1)}"
-
-
 def _coverage_rules(cov: Coverage, max_errors: Limit) -> list[Rule]:
     """Three rules, each over both sides: complete, errors, usable answers."""
     rules: list[Rule] = []
@@ -237,12 +235,10 @@ def _coverage_rules(cov: Coverage, max_errors: Limit) -> list[Rule]:
     for c in sides:
         if c.unusable_checked:
             n = len(c.unusable_checked)
-            failing.append(
-                f"{c.side} {c.spec}: {_plural(n, 'case')} with checks without any answer ({_some(c.unusable_checked)})"
-            )
+            failing.append(f"{c.side} {c.spec}: {plural(n, 'case')} with checks without any answer ({_some(c.unusable_checked)})")
             bad_cases += [i for i in c.unusable_checked if i not in bad_cases]
         elif not c.answered:
-            failing.append(f"{c.side} {c.spec}: no answer at all ({_plural(c.calls, 'call')})")
+            failing.append(f"{c.side} {c.spec}: no answer at all ({plural(c.calls, 'call')})")
     if cov.checked_cases:
         answered = (
             ", ".join(f"{c.side} {len(c.unusable_checked)} of {cov.checked_cases}" for c in sides) + " checked cases unanswered"

@@ -22,14 +22,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from reviewer.export.plural import plural
 from reviewer.session.labels import labels_file_lines
 
 if TYPE_CHECKING:
     from ..app import ReviewApp
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def default_labels_file(comparison_id: int) -> Path:
@@ -97,7 +94,7 @@ class UnsavedLabelsScreen(ModalScreen[None]):
         if (n, app.writer.last_error) == self._shown:
             return
         self._shown = (n, app.writer.last_error)
-        title = Text(f"{_plural(n, 'label change')} could not be saved to the store", end="")
+        title = Text(f"{plural(n, 'label change')} could not be saved to the store", end="")
         self.query_one("#unsaved-title", Static).update(title)
         why = Text(str(app.store_path), end="")
         why.append(": ")
@@ -148,17 +145,17 @@ class UnsavedLabelsScreen(ModalScreen[None]):
             self.show_error(f"cannot read the comparison from the store: {e}")
             return
         app.writer.forget(ops)
-        note = f"{_plural(len(lines), 'label')} that could not be saved to {app.store_path} written to {path}"
+        note = f"{plural(len(lines), 'label')} that could not be saved to {app.store_path} written to {path}"
         note += f": import them with `reviewer labels import {path}`"
         if removals:
-            note += f" ({_plural(removals, 'label removal')} cannot be written to a labels file: redo them)"
+            note += f" ({plural(removals, 'label removal')} cannot be written to a labels file: redo them)"
         app.exit_notes.append(note)
         app.exit()
 
     def quit_anyway(self) -> None:
         app = self.review_app
         n = app.writer.pending
-        app.exit_notes.append(f"{_plural(n, 'label change')} not saved to {app.store_path} (quit without them)")
+        app.exit_notes.append(f"{plural(n, 'label change')} not saved to {app.store_path} (quit without them)")
         app.exit()
 
     @on(Input.Submitted, "#unsaved-path")
