@@ -21,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
+import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, cast
 
@@ -30,6 +32,7 @@ import httpx
 import stamina
 from stamina.instrumentation import get_on_retry_hooks, set_on_retry_hooks
 
+from .errors import UsageError
 from .providers import Answer, Call, ProviderError, Spec, make_provider, redact
 from .store import Output, Store
 from .suite import LoadedSuite
@@ -92,6 +95,20 @@ def resume_key(suite_digest: str, sides: list[tuple[Any, dict[str, Any]]], sampl
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def retry_wait_scale(env: Mapping[str, str]) -> float:
+    """``REVIEWER_RETRY_WAIT_SCALE`` as a number ≥ 0 (1 when unset); anything else is a usage error."""
+    raw = env.get("REVIEWER_RETRY_WAIT_SCALE", "").strip()
+    if not raw:
+        return 1.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not (value >= 0 and math.isfinite(value)):
+        raise UsageError(f"REVIEWER_RETRY_WAIT_SCALE={raw!r}: expected a number ≥ 0 (1 is the normal wait)")
+    return value
+
+
 @dataclass
 class RetryPolicy:
     """How one call is bounded and retried: the replay's calls and the judge's share it. A
@@ -105,6 +122,9 @@ class RetryPolicy:
     wait_max: float = 30.0
     connect_attempts: int = 3  # a call that cannot connect: tries, with waits of connect_wait × 1, 3, …
     connect_wait: float = 0.25
+    #: Every wait (backoff, Retry-After, connect tries) times this: ``REVIEWER_RETRY_WAIT_SCALE``,
+    #: default 1. The number of attempts never changes; 0 retries at once (the tests use it).
+    wait_scale: float = field(default_factory=lambda: retry_wait_scale(os.environ))
 
     def wait_for(self, exc: Exception, attempts: int) -> bool | float:
         """stamina's answer for a failed attempt (``attempts`` made so far): False to give up, True
@@ -112,8 +132,10 @@ class RetryPolicy:
         if not (isinstance(exc, ProviderError) and exc.retryable):
             return False
         if exc.kind == "connect":
-            return False if attempts >= self.connect_attempts else self.connect_wait * 3 ** (attempts - 1)
-        return exc.retry_after if exc.retry_after is not None else True
+            return False if attempts >= self.connect_attempts else self.connect_wait * 3 ** (attempts - 1) * self.wait_scale
+        if exc.retry_after is not None:
+            return exc.retry_after * self.wait_scale
+        return True if self.wait_scale else 0.0  # 0: stamina's backoff would still wait its minimum
 
     def retrying(self, on: Callable[[Exception], bool | float]) -> Any:
         """The stamina retry context of this policy, asking ``on`` after each failure."""
@@ -121,9 +143,9 @@ class RetryPolicy:
             on=on,
             attempts=self.attempts,
             timeout=self.retry_budget,
-            wait_initial=self.wait_initial,
-            wait_max=self.wait_max,
-            wait_jitter=1.0,
+            wait_initial=self.wait_initial * self.wait_scale,
+            wait_max=self.wait_max * self.wait_scale,
+            wait_jitter=self.wait_scale,
         )
 
     async def complete(self, provider: Any, transport: httpx.AsyncBaseTransport, call: Call) -> Answer:

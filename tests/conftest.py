@@ -16,5 +16,14 @@ def _isolated_from_the_users_data(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("REVIEWER_DB", str(home / "data" / "reviewer.db"))
     monkeypatch.delenv("REVIEWER_KEYMAP", raising=False)
+    # Retries happen as often as ever, without waiting between them; a test about the waits
+    # themselves sets REVIEWER_RETRY_WAIT_SCALE=1 (subprocesses inherit this environment).
+    monkeypatch.setenv("REVIEWER_RETRY_WAIT_SCALE", "0")
     for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def real_waits(monkeypatch):
+    """For a test about the retry waits themselves: the replay waits as it does for a user."""
+    monkeypatch.setenv("REVIEWER_RETRY_WAIT_SCALE", "1")

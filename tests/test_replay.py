@@ -110,7 +110,7 @@ def test_anthropic_request_shape_and_answer(tmp_path):
     assert any("'seed' is not part of the Messages API" in w for w in result.warnings)
 
 
-def test_retry_policy(tmp_path):
+def test_retry_policy(tmp_path, real_waits):
     prompts = {
         "ra": "retry-after please",
         "ms": "retry-after-ms please",
@@ -240,3 +240,15 @@ def test_store_rejects_newer_schema(tmp_path):
     con.close()
     with pytest.raises(StoreError, match="schema version 99 is newer"):
         Store(db)
+
+
+def test_retry_wait_scale_comes_from_the_environment_and_bad_values_are_usage_errors():
+    from reviewer.errors import UsageError
+    from reviewer.replay import retry_wait_scale
+
+    assert retry_wait_scale({}) == 1.0 and retry_wait_scale({"REVIEWER_RETRY_WAIT_SCALE": " "}) == 1.0
+    assert retry_wait_scale({"REVIEWER_RETRY_WAIT_SCALE": "0"}) == 0.0
+    assert retry_wait_scale({"REVIEWER_RETRY_WAIT_SCALE": "0.5"}) == 0.5
+    for bad in ("-1", "nan", "inf", "fast"):
+        with pytest.raises(UsageError, match="REVIEWER_RETRY_WAIT_SCALE"):
+            retry_wait_scale({"REVIEWER_RETRY_WAIT_SCALE": bad})
