@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from pydantic import ValidationError
 from ..store import Output
 from ..suite import Case, LoadedSuite, Suite
 from . import ImportProblems, Problem
-from .logs import LogEntry, entry_to_case, read_log
+from .logs import LogEntry, entry_to_case, iter_log, reread_log
 from .promptfoo import slug
 from .storing import ImportedRun
 
@@ -44,6 +45,7 @@ class LogRun:
     unmatched: list[int] = field(default_factory=list)  # line numbers matching no case (with --suite)
     unanswered: list[int] = field(default_factory=list)  # request-only lines (no answer, no error)
     new_suite: bool = True  # the suite was built from the log
+    output_lines: list[int] = field(default_factory=list)  # the line of each of run.outputs
 
 
 def _output(entry: LogEntry, case_id: str, sample: int) -> Output:
@@ -65,13 +67,52 @@ def _common_params(entries: list[LogEntry]) -> dict[str, Any]:
     return common
 
 
+#: Outputs written per statement while an import streams a log into the store.
+STREAM_CHUNK = 2000
+
+
 def read_log_run(path: str | Path, *, name: str, suite: LoadedSuite | None = None) -> LogRun:
-    """Read and match the whole log; raises ImportProblems before anything could be written."""
+    """Read and match the whole log; raises ImportProblems before anything could be written.
+
+    Memory stays flat in the log's size: while matching, each line keeps only what matching and
+    the run's summary need (its prompt shared with the suite's case when it is the same, its
+    answer's text dropped); the answers are read again, line by line, as the run is stored
+    (``ImportedRun.stream``)."""
     p = Path(path)
-    entries = read_log(p)
+    shared: dict[str, list[dict[str, str]]] = {}
+    if suite is not None:
+        for c in suite.suite.cases:
+            msgs = c.build_messages(suite.suite.defaults)
+            shared.setdefault(messages_key(msgs), msgs)
+
+    def keep(e: LogEntry) -> LogEntry:
+        messages = e.messages
+        if messages is not None and shared:
+            messages = shared.get(messages_key(messages), messages)
+        return replace(
+            e, messages=messages, output=None if e.output is None else "", refusal=None if e.refusal is None else "",
+            usage=None,
+        )  # fmt: skip
+
+    entries = list(iter_log(p, keep=keep))
     if not entries:
         raise ImportProblems([Problem(str(p), None, "no log lines")])
-    return build_log_run(p, entries, name=name, suite=suite)
+    imp = build_log_run(p, entries, name=name, suite=suite)
+    place = {line: (o.case_id, o.sample) for o, line in zip(imp.run.outputs, imp.output_lines, strict=True)}
+
+    def stream() -> Iterator[list[Output]]:
+        chunk: list[Output] = []
+        for e in reread_log(p, place):
+            case_id, sample = place[e.line]
+            chunk.append(_output(e, case_id, sample))
+            if len(chunk) >= STREAM_CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    imp.run.stream = stream
+    return imp
 
 
 def build_log_run(
@@ -159,5 +200,5 @@ def build_log_run(
                       started_at=times[0] if times else None, finished_at=times[-1] if times else None)  # fmt: skip
     return LogRun(
         suite=built, run=run, lines=len(entries), matched=len(used), unmatched=unmatched, unanswered=unanswered,
-        new_suite=suite is None,
+        new_suite=suite is None, output_lines=[e.line for e in used],
     )  # fmt: skip

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..errors import UsageError
 from ..safeyaml import FileProblem, decode_utf8, json_value, max_file_bytes
@@ -28,7 +28,16 @@ from ..suite import Case, Check
 from ..toolcall import ToolCall
 from . import MAX_PROBLEMS, ImportProblems, Problem
 
-__all__ = ["SAMPLING_PARAMS", "LogEntry", "entry_to_case", "iter_log", "parse_log_object", "read_log", "read_log_line"]
+__all__ = [
+    "SAMPLING_PARAMS",
+    "LogEntry",
+    "entry_to_case",
+    "iter_log",
+    "parse_log_object",
+    "read_log",
+    "read_log_line",
+    "reread_log",
+]
 
 #: Request parameters that shape the answer and are kept on a case / a run (never headers, keys,
 #: ``stream``, ``n``, ``user``, ``metadata``…).
@@ -266,58 +275,75 @@ def _parse(obj: Any, file: str, line: int) -> LogEntry:
     return LogEntry(file=file, line=line, **out)
 
 
-def iter_log(path: str | Path, *, only_line: int | None = None) -> Iterator[LogEntry]:
-    """Entries of a JSONL log, lazily; raises :class:`ImportProblems` (every problem found, up
-    to :data:`MAX_PROBLEMS`) only after reading the whole file, so a caller that collects the
-    entries first never acts on a partly bad file."""
-    p = Path(path)
-    problems: list[Problem] = []
-    more = 0
-    entries: list[LogEntry] = []
+def _open_log(p: Path) -> BinaryIO:
     try:
-        f = open(p, "rb")  # noqa: SIM115 -- closed by the `with f:` below, once the open errors are told apart
+        return open(p, "rb")  # the callers close it with `with`
     except FileNotFoundError:
         raise ImportProblems([Problem(str(p), None, "no such file")]) from None
     except OSError as e:
         raise ImportProblems([Problem(str(p), None, e.strerror or str(e))]) from None
+
+
+def _lines(f: BinaryIO, p: Path) -> Iterator[tuple[int, bytes | Problem]]:
+    """(line number, raw line) of each line, or a Problem that ends the file (a line too long)."""
     limit = max_file_bytes()  # per line: a log may be long, one line of it may not be endless
-    with f:
+    n = 0
+    while True:
+        chunk = f.readline(limit + 1)
+        if not chunk:
+            return
+        n += 1
+        if len(chunk) > limit and not chunk.endswith(b"\n"):
+            yield n, Problem(str(p), n, f"line longer than {limit // (1024 * 1024)} MiB (REVIEWER_MAX_FILE_MB raises it)")
+            return
+        yield n, chunk
+
+
+def _entry(chunk: bytes, p: Path, n: int) -> LogEntry | Problem | None:
+    """The entry of one raw line, the Problem with it, or None for a blank line."""
+    try:
+        raw = decode_utf8(chunk, p, first_line=n)
+    except FileProblem as e:
+        return Problem(str(p), n, e.message)
+    if not raw.strip():
+        return None
+    try:
+        obj = json_value(raw.rstrip("\r\n"), p, n)
+    except json.JSONDecodeError as e:
+        return Problem(str(p), n, f"invalid JSON: {e.msg} (column {e.colno})")
+    except FileProblem as e:
+        return Problem(str(p), n, e.message)
+    try:
+        return _parse(obj, str(p), n)
+    except _Bad as e:
+        return Problem(str(p), n, e.message, field=e.field)
+
+
+def iter_log(
+    path: str | Path, *, only_line: int | None = None, keep: Callable[[LogEntry], LogEntry] | None = None
+) -> Iterator[LogEntry]:
+    """Entries of a JSONL log; raises :class:`ImportProblems` (every problem found, up to
+    :data:`MAX_PROBLEMS`) only after reading the whole file, so a caller that collects the
+    entries first never acts on a partly bad file. ``keep`` turns each entry into what is held
+    until then (a big log's importer keeps only what matching needs, see :func:`reread_log`)."""
+    p = Path(path)
+    problems: list[Problem] = []
+    more = 0
+    entries: list[LogEntry] = []
+    with _open_log(p) as f:
         n = 0
-        while True:
-            chunk = f.readline(limit + 1)
-            if not chunk:
-                break
-            n += 1
-            if len(chunk) > limit and not chunk.endswith(b"\n"):
-                problems.append(
-                    Problem(str(p), n, f"line longer than {limit // (1024 * 1024)} MiB (REVIEWER_MAX_FILE_MB raises it)")
-                )
-                break
-            if only_line is not None and n != only_line:
+        for n, chunk in _lines(f, p):
+            if only_line is not None and n != only_line and isinstance(chunk, bytes):
                 continue
-            try:
-                raw = decode_utf8(chunk, p, first_line=n)
-            except FileProblem as e:
-                bad = Problem(str(p), n, e.message)
-            else:
-                if not raw.strip():
-                    if only_line is not None:
-                        problems.append(Problem(str(p), n, "the line is blank"))
-                    continue
-                try:
-                    obj = json_value(raw.rstrip("\r\n"), p, n)
-                except json.JSONDecodeError as e:
-                    bad = Problem(str(p), n, f"invalid JSON: {e.msg} (column {e.colno})")
-                except FileProblem as e:
-                    bad = Problem(str(p), n, e.message)
-                else:
-                    try:
-                        entries.append(_parse(obj, str(p), n))
-                        continue
-                    except _Bad as e:
-                        bad = Problem(str(p), n, e.message, field=e.field)
-            if len(problems) < MAX_PROBLEMS:
-                problems.append(bad)
+            got = chunk if isinstance(chunk, Problem) else _entry(chunk, p, n)
+            if got is None:
+                if only_line is not None:
+                    problems.append(Problem(str(p), n, "the line is blank"))
+                continue
+            if isinstance(got, LogEntry):
+                entries.append(got if keep is None else keep(got))
+            elif len(problems) < MAX_PROBLEMS:
+                problems.append(got)
             else:
                 more += 1
         if only_line is not None and n < only_line and not problems:
@@ -325,6 +351,21 @@ def iter_log(path: str | Path, *, only_line: int | None = None) -> Iterator[LogE
     if problems:
         raise ImportProblems(problems, more=more)
     yield from entries
+
+
+def reread_log(path: str | Path, wanted: Container[int]) -> Iterator[LogEntry]:
+    """The whole entries of the ``wanted`` lines, in file order, read again after
+    :func:`iter_log` checked the file. A wanted line that no longer parses means the file
+    changed during the import: :class:`ImportProblems`, so the caller's transaction rolls back."""
+    p = Path(path)
+    with _open_log(p) as f:
+        for n, chunk in _lines(f, p):
+            if n not in wanted:
+                continue
+            got = chunk if isinstance(chunk, Problem) else _entry(chunk, p, n)
+            if not isinstance(got, LogEntry):
+                raise ImportProblems([Problem(str(p), n, "the file changed while it was imported; nothing was stored")])
+            yield got
 
 
 def read_log(path: str | Path) -> list[LogEntry]:

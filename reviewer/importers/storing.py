@@ -5,7 +5,7 @@ re-entrant, so the store's own methods compose inside it).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,9 @@ class ImportedRun:
     started_at: str | None = None
     finished_at: str | None = None
     side: str | None = None
+    #: When set, the outputs to store, in chunks (``outputs`` then holds them without their
+    #: answers, for counting): a big log is read again as it is written, never held whole.
+    stream: Callable[[], Iterator[list[Output]]] | None = None
 
     @property
     def samples(self) -> int:
@@ -79,7 +82,11 @@ def store_import(
                 samples=r.samples, side=r.side, label=r.label, status="complete",
                 started_at=r.started_at or ts, finished_at=r.finished_at or ts,
             )  # fmt: skip
-            store.save_outputs(run_id, r.outputs, replace=False)
+            if r.stream is None:
+                store.save_outputs(run_id, r.outputs, replace=False)
+            else:
+                for chunk in r.stream():
+                    store.save_outputs(run_id, chunk, replace=False)
             run_ids.append(run_id)
         comparison_id = None
         if comparison_name is not None:
