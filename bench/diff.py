@@ -64,16 +64,17 @@ def prose(rng: random.Random, chars: int) -> str:
 
 def json_answer(rng: random.Random, chars: int) -> str:
     items = []
-    while len(json.dumps(items)) < chars * 0.8:
-        items.append(
-            {
-                "id": rng.randint(1, 10**6),
-                "name": " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4))),
-                "price": round(rng.uniform(1, 500), 2),
-                "tags": [rng.choice(WORDS) for _ in range(rng.randint(0, 3))],
-                "in_stock": rng.random() < 0.7,
-            }
-        )
+    size = 2  # len(json.dumps(items)), kept as items are added (dumping the list each time is quadratic)
+    while size < chars * 0.8:
+        item = {
+            "id": rng.randint(1, 10**6),
+            "name": " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4))),
+            "price": round(rng.uniform(1, 500), 2),
+            "tags": [rng.choice(WORDS) for _ in range(rng.randint(0, 3))],
+            "in_stock": rng.random() < 0.7,
+        }
+        size += len(json.dumps(item)) + (2 if items else 0)  # ", " between items
+        items.append(item)
     return json.dumps({"items": items, "count": len(items)}, indent=2)
 
 
