@@ -32,6 +32,7 @@ QUICK: dict[str, list[str]] = {
     "signals": ["--quick"],
     "batch": ["--cases", "2000"],
     "recorded_memory": ["--quick"],
+    "import_memory": ["--quick"],
 }
 
 
