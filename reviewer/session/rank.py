@@ -2,27 +2,46 @@
 
 The first open of a big comparison assesses every case (seconds for 10,000 cases). Done in a
 thread, that work would hold the GIL against the UI for all that time; in a child process the
-app stays as responsive as usual, and the outputs loaded for it never weigh on the app's memory.
-The child stores the assessments in the store's cache (``reviewer.analysis``), printing
-``progress DONE TOTAL`` lines as it goes; the app then reads the cache.
+app stays as responsive as usual. The child assesses chunks of cases, each reading only its own
+outputs (in a pool of worker processes for big comparisons: :mod:`reviewer.analysis`), stores the
+rows in the store's cache, printing ``progress DONE TOTAL`` lines as it goes; the app then reads
+the cache.
 
 No Textual here.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+from typing import Any
+
+
+class _Terminated(BaseException):
+    pass
+
+
+def _terminated(*_: Any) -> None:
+    raise _Terminated
 
 
 def main(argv: list[str]) -> int:
-    from reviewer.analysis import assess_comparison
+    from reviewer.analysis import ranked
     from reviewer.store import Store
 
+    # terminated (the app is closing): unwind first, so the worker pool ends with this process,
+    # then die of the signal as the app expects (a negative return code: no error to report)
+    signal.signal(signal.SIGTERM, _terminated)
     db, comparison_id = argv[0], int(argv[1])
-    with Store(db) as store:
-        data = store.load_comparison(comparison_id)
-        print(f"progress 0 {len(data.suite.suite.cases)}", flush=True)
-        assess_comparison(store, data, progress=lambda done, total: print(f"progress {done} {total}", flush=True))
+    try:
+        with Store(db) as store:
+            comparison = store.comparison(comparison_id)
+            print(f"progress 0 {len(store.suite(comparison.suite_id).suite.cases)}", flush=True)
+            ranked(store, comparison, progress=lambda done, total: print(f"progress {done} {total}", flush=True))
+    except _Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
     return 0
 
 

@@ -2,9 +2,10 @@
 
 :class:`Session` opens one comparison without loading every output: the case list needs only the
 suite and the labels, and the case on screen needs only its own outputs, read by one indexed query
-(``UNIQUE (run_id, case_id, sample)``). The ranking (every case assessed) comes from the store's
-cache, or from a child process that fills it (:meth:`Session.rank`), so a 10,000-case comparison
-paints at once and stays responsive while it is ranked.
+(``UNIQUE (run_id, case_id, sample)``). The ranking (every case's tier, change and flags) comes
+from the store's cache, or from a child process that fills it (:meth:`Session.rank`), so a
+100,000-case comparison paints at once and stays responsive while it is ranked; the full
+assessment of the case on screen is computed from its own outputs (:meth:`Session.detail`).
 
 Reads go through the store's per-thread read-only reader (:meth:`Store.reader`), so a worker
 reading never waits on a write; the writes go through ``Store``. No SQL and no Textual here.
@@ -77,6 +78,7 @@ class Session:
         self.candidate: Run = store.run(self.comparison.candidate_run_id)
         self._reader = store.reader()  # read-only, a connection per thread: never waits on a write
         self.rank_process: subprocess.Popen[str] | None = None  # the ranking child, while it runs
+        self._by_id: dict[str, Case] | None = None
 
     @property
     def id(self) -> int:
@@ -117,24 +119,29 @@ class Session:
         """Case ids whose outputs (either side) contain ``needle``, ignoring case."""
         return self._reader.search_outputs((self.baseline.id, self.candidate.id), needle)
 
-    def assessments(self) -> list[Assessment]:
-        """Every case assessed, in triage order, computed here (slow on big comparisons)."""
-        from reviewer.analysis import assess_comparison
+    def assessments(self) -> list[Any]:
+        """Every case's place in the triage (:class:`reviewer.analysis.CaseRank`), computed here
+        (slow on big comparisons: :meth:`rank` does it in a child process) and cached."""
+        from reviewer.analysis import ranked
 
-        return assess_comparison(self.store, self.store.load_comparison(self.id))
+        return ranked(self.store, self.comparison, detail=self.detail)
 
-    def cached_assessments(self) -> list[Assessment] | None:
-        """The assessments from the store's cache when it is fresh, else None — without loading
-        any output. Parsed one case at a time (``raw_decode`` per element rather than one
-        ``json.loads`` of ~30 MB), so a worker doing it never holds the GIL for long."""
+    def cached_assessments(self) -> list[Any] | None:
+        """The triage from the store's cache when it is fresh, else None — without loading any
+        output: plain columns, one row per case (no case's full detail)."""
         from reviewer.analysis import cached_assessments
 
-        return cached_assessments(self.store, self.comparison)
+        rows = cached_assessments(self.store, self.comparison)
+        if rows is not None:
+            for r in rows:
+                r._detail = self.detail
+        return rows
 
-    def rank(
-        self, progress: Callable[[int, int], None] | None = None, started: Callable[[Any], None] | None = None
-    ) -> list[Assessment]:
-        """The assessments in triage order: from the cache, else computed by a child process
+    def rank(self, progress: Callable[[int, int], None] | None = None, started: Callable[[Any], None] | None = None) -> list[Any]:
+        """Every case's place in the triage, in triage order: :class:`reviewer.analysis.CaseRank`
+        rows (case_id, tier, change, within, noise, noise_known, noise_p, flags, flip; any other
+        ``Assessment`` attribute is read from the case's full assessment, computed from its outputs
+        on first use: :meth:`detail`). From the cache, else computed by a child process
         (:mod:`reviewer.session.rank`) that fills the cache, else computed here."""
         found = self.cached_assessments()
         if found is not None:
@@ -164,6 +171,20 @@ class Session:
             return []
         found = self.cached_assessments()
         return found if found is not None else self.assessments()
+
+    def detail(self, case_id: str) -> Assessment:
+        """One case's full assessment, from its own outputs (one indexed query on this thread's
+        read-only connection): what the cached triage leaves out. A case the suite lacks raises
+        LookupError."""
+        case = self._cases().get(case_id)
+        if case is None:
+            raise LookupError(f"no case {case_id!r} in comparison {self.id}'s suite")
+        return self.assess(case, self.case_outputs(case_id))
+
+    def _cases(self) -> dict[str, Case]:
+        if self._by_id is None:
+            self._by_id = {c.id: c for c in self.suite.suite.cases}
+        return self._by_id
 
     def stop_ranking(self) -> None:
         """End the ranking child process (the app is closing); its partial work is discarded."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import UsageError
 from .errors import _BUSY, _FULL, _LOCKED, _READONLY, StoreError, _code
-from .records import Comparison, ComparisonData, ComparisonSummary, now_iso
+from .records import OUTPUT_SELECT, Comparison, ComparisonData, ComparisonSummary, Output, now_iso, output_from_row
 from .runs import RunsMixin
 
 __all__ = ["ComparisonsMixin", "resolve_comparison_id"]
@@ -174,21 +175,137 @@ class ComparisonsMixin(RunsMixin):
             runs = self._conn.execute("SELECT provider, samples FROM runs WHERE id IN (?, ?) ORDER BY id", ids).fetchall()
         return f"{comparison.suite_id}:{ids}:{row[0]}:{row[1]}:{runs}"
 
-    def cached_assessments(self, comparison_id: int, key: str) -> str | None:
-        rows = self._query("SELECT key, data FROM assessments WHERE comparison_id = ?", (comparison_id,))
-        return rows[0]["data"] if rows and rows[0]["key"] == key else None
+    def assessment_key(self, comparison_id: int) -> str | None:
+        """The key of the comparison's cached assessment, or None when there is none."""
+        with self._lock:
+            row = self._conn.execute("SELECT key FROM assessments WHERE comparison_id = ?", (comparison_id,)).fetchone()
+        return None if row is None else str(row[0])
 
-    def save_assessments(self, comparison_id: int, key: str, data: str) -> None:
-        """Best effort: it is a cache. A read-only or full store skips it, a locked one after 2 s
+    def cached_assessments(self, comparison_id: int, key: str) -> int | None:
+        """How many cases the cached assessment holds when its key is ``key``, else None."""
+        with self._lock:
+            row = self._conn.execute("SELECT key, cases FROM assessments WHERE comparison_id = ?", (comparison_id,)).fetchone()
+        return int(row[1]) if row is not None and row[0] == key else None
+
+    _RANK_COLS = "case_id, tier, change, within, noise, noise_known, noise_p, flip, flags"
+
+    def assessment_rows(self, comparison_id: int, key: str, *, summary: bool = False) -> list[tuple[Any, ...]] | None:
+        """The cached rows of the comparison in triage order, when the cache's key is ``key``
+        (else None): ``(case_id, tier, change, within, noise, noise_known, noise_p, flip, flags)``,
+        and the summary JSON last with ``summary``. Read in one transaction: never half of an old
+        cache and half of a new one."""
+        cols = self._RANK_COLS + (", summary" if summary else "")
+        with self._lock:
+            own = not self._conn.in_transaction
+            if own:
+                self._conn.execute("BEGIN")
+            try:
+                row = self._conn.execute(
+                    "SELECT key, cases FROM assessments WHERE comparison_id = ?", (comparison_id,)
+                ).fetchone()
+                if row is None or row[0] != key:
+                    return None
+                rows = self._conn.execute(
+                    f"SELECT {cols} FROM assessment_cases WHERE comparison_id = ? ORDER BY rank", (comparison_id,)
+                ).fetchall()
+            finally:
+                if own:
+                    self._conn.execute("COMMIT")
+        return rows if len(rows) == row[1] else None
+
+    def save_assessments(self, comparison_id: int, key: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Replace the comparison's cached assessment: ``rows`` in triage order, each
+        ``(case_id, tier, change, within, noise, noise_known, noise_p, flip, flags, summary)``.
+        Best effort: it is a cache. A read-only or full store skips it, a locked one after 2 s
         at most (quietly: the command that wanted it already has its answer)."""
         if self.readonly:
             return
         try:
             with self.transaction(wait_ms=min(self._busy_timeout_ms, 2_000), notify=False) as c:
+                c.execute("DELETE FROM assessment_cases WHERE comparison_id = ?", (comparison_id,))
                 c.execute(
-                    "INSERT OR REPLACE INTO assessments (comparison_id, key, data, created_at) VALUES (?,?,?,?)",
-                    (comparison_id, key, data, now_iso()),
+                    "INSERT OR REPLACE INTO assessments (comparison_id, key, cases, created_at) VALUES (?,?,?,?)",
+                    (comparison_id, key, len(rows), now_iso()),
+                )
+                c.executemany(
+                    "INSERT INTO assessment_cases (comparison_id, rank, case_id, tier, change, within, noise, noise_known,"
+                    " noise_p, flip, flags, summary) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    ((comparison_id, i, *r) for i, r in enumerate(rows, start=1)),
                 )
         except sqlite3.OperationalError as e:
             if _code(e) not in (_BUSY, _LOCKED, _READONLY, _FULL):
                 raise
+
+    # -- what the exports read besides the assessment ---------------------------------------------
+
+    _FIGURE_COLS = "case_id, sample, error, latency_ms, input_tokens, output_tokens"
+
+    def output_figures(self, run_id: int) -> dict[str, list[Output]]:
+        """A run's outputs by case, in sample order, with only what the changelog and the gate
+        count read: case, sample, error, latency and tokens (text, fingerprints and the rest left
+        unset). A 100,000-case comparison's texts never have to be read to count its calls."""
+        out: dict[str, list[Output]] = {}
+        with self._lock:
+            cur = self._conn.execute(
+                f"SELECT {self._FIGURE_COLS} FROM outputs WHERE run_id = ? ORDER BY case_id, sample", (run_id,)
+            )
+            last = ""
+            target: list[Output] = []
+            for case_id, sample, error, latency, tin, tout in cur:
+                if case_id != last or not target:
+                    last, target = case_id, out.setdefault(case_id, [])
+                target.append(Output(last, sample, error=error, latency_ms=latency, input_tokens=tin, output_tokens=tout))
+        return out
+
+    def load_comparison_figures(self, comparison_id: int | None = None) -> ComparisonData:
+        """:meth:`load_comparison` with :meth:`output_figures` for the outputs (no texts)."""
+        self.require_healthy()
+        comp = self.comparison(comparison_id)
+        return ComparisonData(
+            comparison=comp,
+            suite=self.suite(comp.suite_id),
+            baseline=self.run(comp.baseline_run_id),
+            candidate=self.run(comp.candidate_run_id),
+            baseline_outputs=self.output_figures(comp.baseline_run_id),
+            candidate_outputs=self.output_figures(comp.candidate_run_id),
+        )
+
+    def answer_origins(self, run_id: int) -> tuple[int, int, dict[str, int], dict[str, int]]:
+        """(outputs, errors, answers per resolved model, answers per system fingerprint) of a
+        run, counted by SQLite (answered calls only in the two mappings)."""
+        n = errors = 0
+        models: dict[str, int] = {}
+        prints: dict[str, int] = {}
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT error IS NOT NULL, resolved_model, system_fingerprint, COUNT(*) FROM outputs WHERE run_id = ?"
+                " GROUP BY 1, 2, 3",
+                (run_id,),
+            ).fetchall()
+        for failed, model, fp, count in rows:
+            n += count
+            if failed:
+                errors += count
+                continue
+            if model:
+                models[model] = models.get(model, 0) + count
+            if fp:
+                prints[fp] = prints.get(fp, 0) + count
+        return n, errors, models, prints
+
+    def outputs_of_cases(self, run_id: int, case_ids: Iterable[str]) -> dict[str, list[Output]]:
+        """Some cases' whole outputs of a run, by case in sample order (what an export prints)."""
+        ids = list(dict.fromkeys(case_ids))
+        out: dict[str, list[Output]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {OUTPUT_SELECT} FROM outputs WHERE run_id = ? AND case_id IN ({','.join('?' * len(chunk))})"
+                    " ORDER BY case_id, sample",
+                    (run_id, *chunk),
+                ).fetchall()
+            for row in rows:
+                o = output_from_row(row)
+                out.setdefault(o.case_id, []).append(o)
+        return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from .records import OUTPUT_SELECT, Output, output_from_row
@@ -42,6 +43,33 @@ class StoreReader:
         for row in rows:
             (base if row[0] == baseline_run_id else cand).append(output_from_row(row[1:]))
         return base, cand
+
+    def cases_outputs(
+        self, baseline_run_id: int, candidate_run_id: int, case_ids: Sequence[str]
+    ) -> tuple[dict[str, list[Output]], dict[str, list[Output]]]:
+        """Some cases' outputs of both runs, by case in sample order: one chunk of an assessment
+        (a worker process reads its own chunk; nothing holds every output at once)."""
+        base: dict[str, list[Output]] = {}
+        cand: dict[str, list[Output]] = {}
+        conn = self._conn()
+        for i in range(0, len(case_ids), 500):
+            chunk = case_ids[i : i + 500]
+            rows = conn.execute(
+                f"SELECT run_id, {OUTPUT_SELECT} FROM outputs WHERE run_id IN (?, ?)"
+                f" AND case_id IN ({','.join('?' * len(chunk))}) ORDER BY case_id, sample",
+                (baseline_run_id, candidate_run_id, *chunk),
+            ).fetchall()
+            for row in rows:
+                o = output_from_row(row[1:])
+                (base if row[0] == baseline_run_id else cand).setdefault(o.case_id, []).append(o)
+        return base, cand
+
+    def suite_content(self, suite_id: int) -> str:
+        """A stored suite's validated content (JSON), as ``Suite.model_validate_json`` reads it."""
+        row = self._conn().execute("SELECT content FROM suites WHERE id = ?", (suite_id,)).fetchone()
+        if row is None:
+            raise LookupError(f"no suite with id {suite_id}")
+        return str(row[0])
 
     def provenance(self, run_id: int) -> list[tuple[str | None, str | None, int]]:
         """(resolved model, system fingerprint, answered calls) of a run, per distinct pair."""

@@ -220,7 +220,39 @@ def _v4(db: sqlite_utils.Database) -> None:
     db.executescript(V4_SQL)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+V5_SQL = """        DROP TABLE IF EXISTS assessments;
+        CREATE TABLE assessments (           -- which assessment of a comparison its cached rows are
+            comparison_id INTEGER PRIMARY KEY REFERENCES comparisons(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,               -- engine source + outputs identity; stale when it differs
+            cases INTEGER NOT NULL,          -- rows in assessment_cases
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE assessment_cases (      -- one row per case of a cached assessment, in triage order
+            comparison_id INTEGER NOT NULL REFERENCES assessments(comparison_id) ON DELETE CASCADE,
+            rank INTEGER NOT NULL,           -- 1-based position in the triage order
+            case_id TEXT NOT NULL,
+            tier INTEGER NOT NULL,           -- 0 flagged, 1 changed, 2 within noise, 3 unchanged
+            change REAL NOT NULL,            -- mean cross-version distance
+            within REAL,                     -- mean within-version distance (the noise floor), NULL without one
+            noise INTEGER NOT NULL,          -- 1: changed, but within the noise floor
+            noise_known INTEGER NOT NULL,    -- 0: no side has 2 usable samples, so noise cannot be told
+            noise_p REAL,                    -- permutation p of the baseline/candidate split, NULL when not needed
+            flip TEXT NOT NULL,              -- negative / positive / none (the checks' verdict)
+            flags TEXT NOT NULL,             -- the flags, space-separated (negative_flip format_drift ...)
+            summary TEXT NOT NULL,           -- JSON: what the changelog counts (reviewer.analysis.rows.encode_summary)
+            PRIMARY KEY (comparison_id, rank)
+        );
+"""
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    """The assessment cache as one row per case: the triage read from plain columns, the
+    changelog's figures apart, no case's full detail (recomputed from its outputs when shown).
+    The v4 cache (one JSON blob per comparison) is dropped: it is a cache, computed again on use."""
+    db.executescript(V5_SQL)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: What each table is for (the columns are described by their comments in the migrations above).
@@ -231,7 +263,8 @@ TABLE_NOTES = {
     "comparisons": "A baseline run and a candidate run of one suite, reviewed together.",
     "labels": "Each reviewer's current verdict on a case of a comparison (one `Verdict`; severity for regressions).",
     "label_events": "Append-only history of label changes: audit and undo.",
-    "assessments": "Cache of the diff engine's verdicts per comparison; stale when its key differs.",
+    "assessments": "Cache of the diff engine's verdicts per comparison: its key; stale when the key differs.",
+    "assessment_cases": "The cached verdict of each case (`reviewer.analysis`), in triage order.",
     "signoffs": "Who approved a comparison's changelog, and which body they approved.",
     "judgments": "A pairwise judge's answers (`reviewer judge`): suggestions, never labels.",
     "batches": "A provider batch of one side (`reviewer run --batch`), recorded before it is sent.",
@@ -299,7 +332,7 @@ _KEYWORDS = {"UNIQUE", "PRIMARY", "CHECK", "FOREIGN", "CONSTRAINT"}
 def column_docs() -> dict[tuple[str, str], tuple[str, str]]:
     """(table, column) -> (definition, comment) as the migrations' SQL text writes them."""
     docs: dict[tuple[str, str], tuple[str, str]] = {}
-    texts = [V1_SQL.format(verdicts=_sql_list(tuple(v.value for v in Verdict))), V2_SQL, V3_SQL, V4_SQL]
+    texts = [V1_SQL.format(verdicts=_sql_list(tuple(v.value for v in Verdict))), V2_SQL, V3_SQL, V4_SQL, V5_SQL]
     for text in texts:
         table = None
         for raw in text.splitlines():
@@ -324,7 +357,7 @@ def column_docs() -> dict[tuple[str, str], tuple[str, str]]:
 
 def _table_comments() -> dict[str, str]:
     found: dict[str, str] = {}
-    for text in (V1_SQL, V2_SQL, V3_SQL, V4_SQL):
+    for text in (V1_SQL, V2_SQL, V3_SQL, V4_SQL, V5_SQL):
         for raw in text.splitlines():
             code, _, comment = raw.partition("--")
             if (m := _CREATE.search(code)) and comment.strip():

@@ -1,0 +1,260 @@
+"""The diff engine applied to a whole stored comparison: every case assessed (change score, noise
+floor, checks, flips, flags) in triage order, cached in the store so a 100,000-case comparison is
+not recomputed each time the app or an export opens it.
+
+- :func:`ranked`: every case's :class:`~.rows.CaseRank` in triage order (the app's list, the
+  judge's selection, the probe), from the cache or computed and cached;
+- :func:`summaries`: the same with what the changelog and the gate count (:class:`~.rows.CaseSummary`);
+- :func:`detail`: one case's full :class:`~reviewer.diff.score.Assessment`, from its own outputs;
+- :func:`assess_comparison`: every full assessment of an already loaded comparison (and the cache
+  filled when stale), for callers that hold the outputs anyway.
+
+The first assessment runs over chunks of cases (:mod:`.work`), each reading only its own outputs:
+in this process below :data:`POOL_MIN_CASES` cases, else in a pool of worker processes (the
+``forkserver`` start method, never a fork of this possibly threaded process). Both give the same
+rows in the same order (tests/test_assessment_pool.py).
+
+Used by the app, the exports and the gate. Never imports Textual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..diff import Assessment, assess_case, triage
+from ..store import Comparison, ComparisonData, Store
+from ..suite import Case
+from .rows import CaseRank, CaseSummary, RankRow, decode_summary, rank_of, rank_row, summarize, triage_key
+from .work import MISSING, Plan, chunk_rows, samples_of
+
+__all__ = [
+    "MISSING", "POOL_MIN_CASES", "REPLAYED", "CaseRank", "CaseSummary", "assess_comparison", "assess_one",
+    "assess_rows", "cache_key", "cached_assessments", "detail", "engine_digest", "iter_json_array", "ranked",
+    "samples_of", "summaries", "summarize",
+]  # fmt: skip
+
+#: Providers whose runs replay every case × sample: a hole there is a missing call. Imported runs
+#: (production logs, promptfoo results) hold what they hold, a different count per case.
+REPLAYED = frozenset({"openai", "openai-responses", "anthropic", "recorded", "run"})
+#: Below this many cases the assessment runs in this process: starting the pool (a fresh
+#: interpreter importing the engine, then a fork per worker) costs more than it saves.
+POOL_MIN_CASES = 2_000
+#: Cases per chunk: what one worker reads and holds at a time.
+CHUNK = 400
+
+
+def _samples(run: Any) -> int | None:
+    return max(run.samples, 1) if run.provider in REPLAYED else None
+
+
+def assess_one(data: ComparisonData, case: Case) -> Assessment:
+    return assess_case(
+        case.id,
+        samples_of(data.baseline_outputs.get(case.id, []), _samples(data.baseline)),
+        samples_of(data.candidate_outputs.get(case.id, []), _samples(data.candidate)),
+        checks=case.checks,
+        reference=case.reference,
+        tools=case.tools,
+        response_format=case.response_format,
+    )
+
+
+@cache
+def engine_digest() -> str:
+    """Hash of the diff engine's source (with the statistics its noise rule uses, and this
+    package, which says what is stored): any change to how cases are scored invalidates the cache."""
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    root = here.parent
+    for path in [*sorted((root / "diff").glob("*.py")), root / "stats.py", *sorted(here.glob("*.py"))]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_key(store: Store, comparison: Comparison) -> str:
+    return f"{engine_digest()}:{store.outputs_identity(comparison)}"
+
+
+# -- computing the rows -------------------------------------------------------------------------
+
+
+def _plan(store: Store, comparison: Comparison) -> Plan:
+    b, c = store.run(comparison.baseline_run_id), store.run(comparison.candidate_run_id)
+    return Plan(str(store.path.resolve()), comparison.suite_id, b.id, c.id, _samples(b), _samples(c))
+
+
+def _workers(cases: int, workers: int | None) -> int:
+    """Worker processes for ``cases`` cases: ``workers`` when given (0: in this process), else the
+    CPUs this process may use (at most 8) from :data:`POOL_MIN_CASES` cases on. The environment's
+    ``REVIEWER_ASSESS_WORKERS`` overrides the default."""
+    if workers is None:
+        env = os.environ.get("REVIEWER_ASSESS_WORKERS", "")
+        if env.isdigit():
+            workers = int(env)
+        elif cases < POOL_MIN_CASES:
+            workers = 0
+        else:
+            try:
+                workers = min(len(os.sched_getaffinity(0)), 8)
+            except AttributeError:  # not on Linux
+                workers = min(os.cpu_count() or 1, 8)
+    return 0 if workers < 2 else workers
+
+
+def assess_rows(
+    store: Store,
+    comparison: Comparison,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+    chunk: int = CHUNK,
+) -> list[RankRow]:
+    """Every case of the comparison assessed, as stored rows in triage order (not saved). Chunks
+    of ``chunk`` cases, in this process or in ``workers`` processes (see :func:`_workers`)."""
+    cases = store.suite(comparison.suite_id).suite.cases
+    plan = _plan(store, comparison)
+    chunks = [cases[i : i + chunk] for i in range(0, len(cases), chunk)]
+    n = _workers(len(cases), workers)
+    rows: list[RankRow] = []
+    done = 0
+    if n == 0 or len(chunks) < 2:
+        reader = store.reader()
+        try:
+            for part in chunks:
+                rows.extend(chunk_rows(reader, plan, part))
+                done += len(part)
+                if progress is not None:
+                    progress(done, len(cases))
+        finally:
+            reader.close()
+    else:
+        from .pool import pool_rows
+
+        for part_rows in pool_rows(plan, chunks, min(n, len(chunks))):
+            rows.extend(part_rows)
+            done += len(part_rows)
+            if progress is not None:
+                progress(done, len(cases))
+    rows.sort(key=triage_key)
+    return rows
+
+
+def _rows(
+    store: Store,
+    comparison: Comparison,
+    *,
+    summary: bool,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> list[Any]:
+    """The cached rows, or the rows computed now and cached (summary JSON last with ``summary``)."""
+    key = cache_key(store, comparison)
+    found = store.assessment_rows(comparison.id, key, summary=summary)
+    if found is not None:
+        return found
+    rows = assess_rows(store, comparison, progress=progress, workers=workers)
+    store.save_assessments(comparison.id, key, rows)
+    return rows
+
+
+def _comparison(store: Store, comparison: Comparison | int | None) -> Comparison:
+    return comparison if isinstance(comparison, Comparison) else store.comparison(comparison)
+
+
+def ranked(
+    store: Store,
+    comparison: Comparison | int | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+    detail: Callable[[str], Assessment] | None = None,
+) -> list[CaseRank]:
+    """Every case's place in the triage, in triage order: from the cache, else computed now (and
+    cached). ``detail`` (case id -> full assessment) lets each row answer the other ``Assessment``
+    attributes on first use (see :class:`~.rows.CaseRank`)."""
+    comp = _comparison(store, comparison)
+    return [rank_of(r, detail) for r in _rows(store, comp, summary=False, progress=progress, workers=workers)]
+
+
+def summaries(
+    store: Store,
+    comparison: Comparison | int | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> list[CaseSummary]:
+    """:func:`ranked` with what the changelog and the gate count of each case."""
+    comp = _comparison(store, comparison)
+    return [decode_summary(rank_of(r), r[9]) for r in _rows(store, comp, summary=True, progress=progress, workers=workers)]
+
+
+def cached_assessments(store: Store, comparison: Comparison) -> list[CaseRank] | None:
+    """The cached triage when it is fresh, else None, without loading any output."""
+    rows = store.assessment_rows(comparison.id, cache_key(store, comparison))
+    return None if rows is None else [rank_of(r) for r in rows]
+
+
+def detail(store: Store, comparison: Comparison | int | None, case_id: str) -> Assessment:
+    """One case's full assessment, from its own outputs (one indexed query): what the cache
+    leaves out. Equal to what :func:`assess_comparison` gives for that case."""
+    comp = _comparison(store, comparison)
+    suite = store.suite(comp.suite_id)
+    case = next((c for c in suite.suite.cases if c.id == case_id), None)
+    if case is None:
+        raise LookupError(f"comparison {comp.id}: no case {case_id!r} in its suite")
+    reader = store.reader()
+    try:
+        base, cand = reader.case_outputs(comp.baseline_run_id, comp.candidate_run_id, case_id)
+    finally:
+        reader.close()
+    data = ComparisonData(comp, suite, store.run(comp.baseline_run_id), store.run(comp.candidate_run_id),
+                          {case_id: base}, {case_id: cand})  # fmt: skip
+    return assess_one(data, case)
+
+
+def assess_comparison(
+    store: Store | None, data: ComparisonData, *, progress: Callable[[int, int], None] | None = None
+) -> list[Assessment]:
+    """Every case of a loaded comparison fully assessed, in triage order, in this process. With a
+    store whose cache is stale, the cache is filled too. (Reading only what they use, the app and
+    the exports call :func:`ranked` / :func:`summaries` instead.)"""
+    cases = data.suite.suite.cases
+    result = []
+    for i, case in enumerate(cases):
+        result.append(assess_one(data, case))
+        if progress is not None and (i % 200 == 0 or i == len(cases) - 1):
+            progress(i + 1, len(cases))
+    ordered = triage(result)
+    if store is not None:
+        key = cache_key(store, data.comparison)
+        if store.cached_assessments(data.comparison.id, key) is None:
+            store.save_assessments(data.comparison.id, key, [rank_row(a) for a in ordered])
+    return ordered
+
+
+def iter_json_array(raw: str) -> Iterator[Any]:
+    """The elements of a JSON array, decoded one by one."""
+    decoder = json.JSONDecoder()
+    i = _skip(raw, raw.index("[") + 1)
+    while raw[i] != "]":
+        value, i = decoder.raw_decode(raw, i)
+        yield value
+        i = _skip(raw, i)
+
+
+_SEPARATORS = re.compile(r"[\s,]*")
+
+
+def _skip(raw: str, i: int) -> int:
+    """The index of the first character at or after ``i`` that is neither whitespace nor a comma."""
+    m = _SEPARATORS.match(raw, i)
+    assert m is not None  # the pattern matches the empty string, so it matches everywhere
+    return m.end()

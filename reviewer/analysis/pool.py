@@ -1,0 +1,52 @@
+"""The first assessment of a big comparison in worker processes, over chunks of cases.
+
+The ``forkserver`` start method (``spawn`` where there is none): the review app and the exports run
+threads, and a fork of a threaded process can inherit a lock held by another thread. The fork
+server is a fresh single-threaded interpreter that imports the engine once
+(:mod:`reviewer.analysis.work`), and each worker is forked from it, warm. Each worker reads its
+chunk's outputs from the store itself (read-only); only the chunk's cases go out and stored rows come back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+from ..suite import Case
+from .rows import RankRow
+from .work import Plan, assess_chunk
+
+__all__ = ["pool_rows"]
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["reviewer.analysis.work"])  # only read when the server starts
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def pool_rows(plan: Plan, chunks: Sequence[Sequence[Case]], workers: int) -> Iterator[list[RankRow]]:
+    """Each chunk's rows as its worker finishes it (in any order). At most two chunks a worker
+    are in flight, so the rows waiting to be collected stay few."""
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        todo = iter(chunks)
+        running: set[Future[list[RankRow]]] = set()
+        try:
+            for part in todo:
+                running.add(pool.submit(assess_chunk, plan, list(part)))
+                if len(running) >= 2 * workers:
+                    break
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    yield f.result()
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        running.add(pool.submit(assess_chunk, plan, list(nxt)))
+        except BaseException:
+            for f in running:
+                f.cancel()
+            raise

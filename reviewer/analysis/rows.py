@@ -1,0 +1,255 @@
+"""What the assessment cache holds per case, and how it is written and read.
+
+Two levels, so that nothing decodes more than it uses:
+
+- :class:`CaseRank`: a case's place in the triage (tier, change, noise, flags, flip): what the
+  review app's list, the judge's case selection and the probe read. Plain columns of the store's
+  ``assessment_cases`` table.
+- :class:`CaseSummary`: a :class:`CaseRank` with what the changelog and the gate count: each check's
+  pass counts, each sample's figures (words, refusal, truncation, JSON validity, error), its tool
+  calls in figures, the format drift and the tool changes. One compact JSON array per case
+  (:func:`encode_summary`), positional, read only by the exports.
+
+The full :class:`~reviewer.diff.score.Assessment` of a case (every signal, the extracted JSON, the
+decline spans) is not cached: it is recomputed from the case's own outputs when a case is shown
+(:func:`reviewer.analysis.detail`), which takes about a millisecond. A :class:`CaseRank` made by
+:func:`reviewer.analysis.ranked` with a ``detail`` loader answers every other ``Assessment``
+attribute by doing that once (so code that was handed full assessments keeps working).
+
+JSON, not pickle: a store someone sent you is untrusted input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ..diff.score import Assessment
+    from ..diff.toolcalls import ToolChange
+
+__all__ = [
+    "CaseRank", "CaseSummary", "CheckFigures", "RankRow", "SampleFigures", "ToolFigures", "decode_summary",
+    "encode_summary", "rank_of", "rank_row", "summarize", "triage_key",
+]  # fmt: skip
+
+#: One case as the store's ``assessment_cases`` row holds it, without its rank:
+#: (case_id, tier, change, within, noise, noise_known, noise_p, flip, flags, summary JSON).
+RankRow = tuple[str, int, float, float | None, int, int, float | None, str, str, str]
+
+
+@dataclass(slots=True, eq=False)
+class CaseRank:
+    """One case's place in the triage: the fields of :class:`~reviewer.diff.score.Assessment`
+    that rank and list it. With a ``detail`` loader, any other attribute of ``Assessment``
+    (signals, checks, pair, tool calls) is read from the full assessment, computed on first use."""
+
+    case_id: str
+    change: float
+    within: float | None
+    noise: bool
+    flags: tuple[str, ...]
+    flip: Literal["negative", "positive", "none"]
+    tier: int
+    noise_known: bool = True
+    noise_p: float | None = None
+    _detail: Callable[[str], Assessment] | None = field(default=None, repr=False)
+    _full: Assessment | None = field(default=None, repr=False)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.case_id, self.change, self.within, self.noise, self.flags, self.flip, self.tier, self.noise_known,
+                self.noise_p)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def full(self) -> Assessment:
+        """The full assessment (computed from the case's outputs once, then kept)."""
+        if self._full is None:
+            if self._detail is None:
+                raise LookupError(f"case {self.case_id!r}: no detail loader for its full assessment")
+            self._full = self._detail(self.case_id)
+        return self._full
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for names that are not fields: the full assessment's other attributes
+        if name.startswith("_") or self._detail is None:
+            raise AttributeError(name)
+        return getattr(self.full(), name)
+
+
+@dataclass(frozen=True, slots=True)
+class SampleFigures:
+    """One sample's :class:`~reviewer.diff.signals.OutputSignals` as the changelog counts them."""
+
+    words: int
+    error: bool
+    refusal: bool
+    non_answer: bool
+    truncated: bool
+    json_valid: bool
+    schema_valid: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFigures:
+    """One sample's :class:`~reviewer.diff.toolcalls.ToolSignals` as the changelog counts them."""
+
+    calls: int
+    unparseable: int
+    schema_invalid: int
+    error: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CheckFigures:
+    """One check of a case: its label and kind, and each side's passes out of samples."""
+
+    label: str
+    kind: str
+    baseline_passes: int
+    baseline_samples: int
+    baseline_passed: bool
+    candidate_passes: int
+    candidate_samples: int
+    candidate_passed: bool
+
+
+@dataclass(slots=True, eq=False)
+class CaseSummary(CaseRank):
+    """A :class:`CaseRank` with what the changelog and the gate count of the case."""
+
+    checks: tuple[CheckFigures, ...] = ()
+    baseline_signals: tuple[SampleFigures, ...] = ()
+    candidate_signals: tuple[SampleFigures, ...] = ()
+    #: per sample, its calls in figures; empty unless the case has tools or a response format or a
+    #: side called a tool (as ``Assessment.baseline_tools``)
+    baseline_tools: tuple[ToolFigures, ...] = ()
+    candidate_tools: tuple[ToolFigures, ...] = ()
+    format_drift: tuple[str, ...] = ()  # the first samples' format drift (Assessment.pair.format_drift)
+    tool_changes: tuple[ToolChange, ...] = ()
+
+    def _key(self) -> tuple[Any, ...]:
+        return (*CaseRank._key(self), self.checks, self.baseline_signals, self.candidate_signals, self.baseline_tools,
+                self.candidate_tools, self.format_drift, self.tool_changes)  # fmt: skip
+
+    def tool_signals(self, side: Literal["baseline", "candidate"]) -> Sequence[ToolFigures]:
+        """As :meth:`Assessment.tool_signals`: each sample's calls, "no call" for a text-only case."""
+        stored = self.baseline_tools if side == "baseline" else self.candidate_tools
+        if stored:
+            return stored
+        sig = self.baseline_signals if side == "baseline" else self.candidate_signals
+        return [ToolFigures(0, 0, 0, g.error) for g in sig]
+
+
+def triage_key(row: RankRow) -> tuple[int, bool, float, str]:
+    """:func:`reviewer.diff.score.triage`'s order on a stored row."""
+    return (row[1], row[7] != "negative", -row[2], row[0])
+
+
+# -- encoding ---------------------------------------------------------------------------------
+
+_ERROR, _REFUSAL, _NON_ANSWER, _TRUNCATED, _JSON_VALID, _SCHEMA_FALSE, _SCHEMA_TRUE = 1, 2, 4, 8, 16, 32, 64
+
+
+def _sample(g: Any) -> list[int]:
+    bits = (
+        _ERROR * bool(g.error) | _REFUSAL * bool(g.refusal) | _NON_ANSWER * bool(getattr(g, "non_answer", False))
+        | _TRUNCATED * bool(g.truncated) | _JSON_VALID * bool(g.json_valid)
+        | (0 if g.schema_valid is None else _SCHEMA_TRUE if g.schema_valid else _SCHEMA_FALSE)
+    )  # fmt: skip
+    return [g.words, bits]
+
+
+def _tools(t: Any) -> list[int]:
+    return [t.calls, t.unparseable, t.schema_invalid, int(bool(t.error))]
+
+
+def _change(ch: Any) -> list[Any]:
+    return [ch.kind, ch.name, ch.position, ch.new_position, ch.new_name, ch.path, ch.new_path, ch.old, ch.new,
+            int(ch.over_quoted), ch.detail]  # fmt: skip
+
+
+def encode_summary(a: Assessment) -> str:
+    """The changelog's figures of one assessed case as a compact JSON array:
+    ``[checks, baseline samples, candidate samples, baseline tools, candidate tools, format drift,
+    tool changes]``; a check is ``[label, kind, passes, samples, passed]`` per side (baseline
+    first), a sample ``[words, bits]`` (bits: error 1, refusal 2, non-answer 4, truncated 8, JSON
+    valid 16, schema invalid 32, schema valid 64), a sample's tools ``[calls, unparseable, schema
+    invalid, error]``, a tool change its fields in :class:`~reviewer.diff.toolcalls.ToolChange`'s order."""
+    checks = [
+        [bc.check.label(), bc.check.kind, bc.passes, bc.samples, int(bc.passed), cc.passes, cc.samples, int(cc.passed)]
+        for bc, cc in zip(a.baseline_checks, a.candidate_checks, strict=False)
+    ]
+    doc = [
+        checks,
+        [_sample(g) for g in a.baseline_signals],
+        [_sample(g) for g in a.candidate_signals],
+        [_tools(t) for t in a.baseline_tools],
+        [_tools(t) for t in a.candidate_tools],
+        list(a.pair.format_drift) if "format_drift" in a.flags else [],
+        [_change(ch) for ch in a.tool_changes] if "tool_drift" in a.flags else [],
+    ]
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def rank_row(a: Assessment) -> RankRow:
+    """The stored row of one assessed case (without its rank)."""
+    return (a.case_id, a.tier, a.change, a.within, int(a.noise), int(a.noise_known), a.noise_p, a.flip, " ".join(a.flags),
+            encode_summary(a))  # fmt: skip
+
+
+_FIGURES: dict[tuple[int, int], SampleFigures] = {}
+
+
+def _figures(words: int, bits: int) -> SampleFigures:
+    # the same (words, bits) recurs across cases: one object each (100,000 cases hold 600,000 samples)
+    key = (words, bits)
+    found = _FIGURES.get(key)
+    if found is None:
+        found = _FIGURES[key] = SampleFigures(
+            words, bool(bits & _ERROR), bool(bits & _REFUSAL), bool(bits & _NON_ANSWER), bool(bits & _TRUNCATED),
+            bool(bits & _JSON_VALID), None if not bits & (_SCHEMA_TRUE | _SCHEMA_FALSE) else bool(bits & _SCHEMA_TRUE),
+        )  # fmt: skip
+    return found
+
+
+def _tool_change(v: list[Any]) -> ToolChange:
+    from ..diff.toolcalls import ToolChange
+
+    return ToolChange(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], bool(v[9]), v[10])
+
+
+def decode_summary(rank: CaseRank, raw: str) -> CaseSummary:
+    checks, bs, cs, bt, ct, drift, changes = json.loads(raw)
+    return CaseSummary(
+        rank.case_id, rank.change, rank.within, rank.noise, rank.flags, rank.flip, rank.tier, rank.noise_known, rank.noise_p,
+        checks=tuple(CheckFigures(c[0], c[1], c[2], c[3], bool(c[4]), c[5], c[6], bool(c[7])) for c in checks),
+        baseline_signals=tuple(_figures(w, b) for w, b in bs),
+        candidate_signals=tuple(_figures(w, b) for w, b in cs),
+        baseline_tools=tuple(ToolFigures(t[0], t[1], t[2], bool(t[3])) for t in bt),
+        candidate_tools=tuple(ToolFigures(t[0], t[1], t[2], bool(t[3])) for t in ct),
+        format_drift=tuple(drift),
+        tool_changes=tuple(_tool_change(v) for v in changes),
+    )  # fmt: skip
+
+
+def rank_of(row: Sequence[Any], detail: Callable[[str], Assessment] | None = None) -> CaseRank:
+    """A :class:`CaseRank` from the first columns of a stored row (as :data:`RankRow`)."""
+    case_id, tier, change, within, noise, noise_known, noise_p, flip, flags = row[:9]
+    return CaseRank(case_id, change, within, bool(noise), tuple(flags.split()) if flags else (), flip, tier,
+                    bool(noise_known), noise_p, detail)  # fmt: skip
+
+
+def summarize(a: Assessment | CaseSummary) -> CaseSummary:
+    """The changelog's figures of a full assessment (what the cache would give for it)."""
+    if isinstance(a, CaseSummary):
+        return a
+    row = rank_row(a)
+    return decode_summary(rank_of(row), row[9])

@@ -1,0 +1,85 @@
+"""One chunk of cases assessed from their own outputs: the unit of work of the serial path and of
+each worker process of the pool (:mod:`reviewer.analysis`). A worker reads its chunk's outputs
+through a read-only connection of its own, so no process ever holds every output at once.
+
+Imported by the pool's worker processes (the forkserver preloads it): keep its imports to what
+assessing needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..diff import Sample, assess_case
+from ..store.reader import StoreReader
+from ..store.records import Output
+from ..suite import Case
+from .rows import RankRow, rank_row
+
+__all__ = ["MISSING", "Plan", "assess_chunk", "chunk_rows", "samples_of"]
+
+MISSING = "no output stored for this sample (the run is incomplete)"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What every chunk of one comparison's assessment shares (small: sent to each worker)."""
+
+    db: str
+    suite_id: int
+    baseline_run: int
+    candidate_run: int
+    #: samples a side (None: an imported run, whose cases hold the samples they hold)
+    baseline_samples: int | None
+    candidate_samples: int | None
+
+
+def samples_of(outputs: Sequence[Output], samples: int | None) -> list[Sample]:
+    """Samples 0..samples-1 of one side (``None``: the samples that exist, at least one); a
+    missing or failed call is an errored sample."""
+    by_index = {o.sample: o for o in outputs}
+    if samples is None:
+        samples = max(len(by_index), 1)
+        by_index = dict(enumerate(sorted(outputs, key=lambda o: o.sample)))
+    out = []
+    for i in range(samples):
+        o = by_index.get(i)
+        if o is None:
+            out.append(Sample(text="", error=MISSING))
+        else:
+            out.append(Sample(text=o.text or "", finish_reason=o.finish_reason, refusal=o.refusal, error=o.error,
+                              tool_calls=o.tool_calls))  # fmt: skip
+    return out
+
+
+def chunk_rows(reader: StoreReader, plan: Plan, cases: Sequence[Case]) -> list[RankRow]:
+    """The stored rows of these cases (suite order), their outputs read in one go."""
+    base, cand = reader.cases_outputs(plan.baseline_run, plan.candidate_run, [c.id for c in cases])
+    rows = []
+    for case in cases:
+        a = assess_case(
+            case.id,
+            samples_of(base.get(case.id, []), plan.baseline_samples),
+            samples_of(cand.get(case.id, []), plan.candidate_samples),
+            checks=case.checks,
+            reference=case.reference,
+            tools=case.tools,
+            response_format=case.response_format,
+        )
+        rows.append(rank_row(a))
+    return rows
+
+
+# per worker process: its reader, opened once and kept for its next chunks
+_readers: dict[str, StoreReader] = {}
+
+
+def assess_chunk(plan: Plan, cases: Sequence[Case]) -> list[RankRow]:
+    """A worker's job: these cases of the plan's comparison (sent pickled: validated models,
+    rebuilt without validating again), as stored rows."""
+    reader = _readers.get(plan.db)
+    if reader is None:
+        reader = _readers[plan.db] = StoreReader(Path(plan.db))
+    return chunk_rows(reader, plan, cases)
