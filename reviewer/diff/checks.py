@@ -15,13 +15,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from reviewer.checkregex import compile_check_regex
 from reviewer.diff.signals import OutputSignals, output_signals, schema_error
 from reviewer.diff.toolcalls import Answer, Call, make_answer, match_args, response_schema, tool_parameters
-from reviewer.suite import Check
-from reviewer.toolcall import ToolCall
+
+if TYPE_CHECKING:  # annotations only: importing the suite package loads pydantic
+    from reviewer.suite import Check
+    from reviewer.toolcall import ToolCall
 
 __all__ = ["TOOL_CHECK_KINDS", "CheckResult", "Flip", "SideCheck", "flip", "run_checks", "side_checks", "side_passed"]
 

@@ -35,26 +35,21 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rapidfuzz.distance import Indel
 
-from reviewer.diff.checks import TOOL_CHECK_KINDS, Flip, SideCheck, flip, run_checks, run_text_checks, side_checks, side_passed
 from reviewer.diff.signals import OutputSignals, PairSignals, output_signals, pair_signals
 from reviewer.diff.tokens import score_words, score_words_counted
-from reviewer.diff.toolcalls import (
-    ToolChange,
-    ToolSignals,
-    call_words,
-    make_answer,
-    response_schema,
-    tool_drift,
-    tool_parameters,
-    tool_signals,
-)  # fmt: skip
-from reviewer.stats import distance_permutation_test
-from reviewer.suite import Check
-from reviewer.toolcall import ToolCall
+
+# Checks, tool calls and the permutation test are imported where a case needs them: importing
+# reviewer.diff.checks or toolcalls costs ~10 ms, and a check's type (reviewer.suite) loads pydantic
+# (~100 ms), which ``reviewer diff a b`` and a case without checks or tools never need.
+if TYPE_CHECKING:
+    from reviewer.diff.checks import Flip, SideCheck
+    from reviewer.diff.toolcalls import ToolChange, ToolSignals
+    from reviewer.suite import Check
+    from reviewer.toolcall import ToolCall
 
 __all__ = [
     "NOISE_EPSILON",
@@ -184,15 +179,21 @@ class Assessment:
         stored = self.baseline_tools if side == "baseline" else self.candidate_tools
         if stored:
             return stored
+        from reviewer.diff.toolcalls import ToolSignals
+
         sig = self.baseline_signals if side == "baseline" else self.candidate_signals
         return [ToolSignals(error=g.error) for g in sig]
 
     @property
     def baseline_passed(self) -> bool:
+        from reviewer.diff.checks import side_passed
+
         return side_passed(self.baseline_checks)
 
     @property
     def candidate_passed(self) -> bool:
+        from reviewer.diff.checks import side_passed
+
         return side_passed(self.candidate_checks)
 
 
@@ -228,7 +229,11 @@ def assess_case(
     """
     if not baseline or not candidate:
         raise ValueError(f"case {case_id!r}: need at least one baseline and one candidate sample")
-    r_schema = response_schema(response_format) if response_format else None
+    r_schema = None
+    if response_format:
+        from reviewer.diff.toolcalls import response_schema
+
+        r_schema = response_schema(response_format)
     if schema is None:
         schema = next((c.value for c in checks if c.kind == "json_schema"), None)
         if schema is None and r_schema:
@@ -240,15 +245,27 @@ def assess_case(
     c_sig = [_signals(s, schema, n) for s, (_, n) in zip(candidate, c_split, strict=True)]
     tooled = (
         bool(tools) or r_schema is not None or _any_calls(baseline) or _any_calls(candidate)
-        or any(c.kind in TOOL_CHECK_KINDS for c in checks)
+        or (bool(checks) and _any_tool_check(checks))
     )  # fmt: skip
-    if not tooled:  # text only: as before tool calls existed, at no extra cost
-        b_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(baseline, b_sig, strict=True)])
-        c_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(candidate, c_sig, strict=True)])
+    b_ans: list = []
+    c_ans: list = []
+    case_flip: Flip
+    if not tooled and not checks:  # nothing to check: every side passes, no flip
+        b_checks, c_checks, case_flip = [], [], "none"
         b_ok = [w for s, (w, _) in zip(baseline, b_split, strict=True) if s.error is None]
         c_ok = [w for s, (w, _) in zip(candidate, c_split, strict=True) if s.error is None]
-        b_ans, c_ans = [], []
+    elif not tooled:  # text only: as before tool calls existed, at no extra cost
+        from reviewer.diff.checks import flip, run_text_checks, side_checks, side_passed
+
+        b_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(baseline, b_sig, strict=True)])
+        c_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(candidate, c_sig, strict=True)])
+        case_flip = flip(side_passed(b_checks), side_passed(c_checks))
+        b_ok = [w for s, (w, _) in zip(baseline, b_split, strict=True) if s.error is None]
+        c_ok = [w for s, (w, _) in zip(candidate, c_split, strict=True) if s.error is None]
     else:
+        from reviewer.diff.checks import flip, run_checks, side_checks, side_passed
+        from reviewer.diff.toolcalls import call_words, tool_parameters
+
         params = tool_parameters(tools)
         memo: dict = {}  # each distinct call parsed and validated once
         b_ans = [_answer(s, g, params, r_schema, memo) for s, g in zip(baseline, b_sig, strict=True)]
@@ -268,7 +285,7 @@ def assess_case(
             for s, (w, _) in zip(candidate, c_split, strict=True)
             if s.error is None
         ]
-    case_flip = flip(side_passed(b_checks), side_passed(c_checks))
+        case_flip = flip(side_passed(b_checks), side_passed(c_checks))
 
     # distances: every cross pair, then every within pair, in one batch
     cross = [(a, b) for a in b_ok for b in c_ok]
@@ -299,6 +316,8 @@ def assess_case(
             flags.append("format_drift")
     tool_changes: tuple[ToolChange, ...] = ()
     if b_ans:
+        from reviewer.diff.toolcalls import tool_drift
+
         drift = tool_drift(
             [x for s, x in zip(baseline, b_ans, strict=True) if s.error is None],
             [x for s, x in zip(candidate, c_ans, strict=True) if s.error is None],
@@ -318,6 +337,13 @@ def assess_case(
     if any(g.error for g in b_sig) or any(g.error for g in c_sig):
         flags.append("error")
 
+    b_tools: list[ToolSignals] = []
+    c_tools: list[ToolSignals] = []
+    if b_ans:
+        from reviewer.diff.toolcalls import tool_signals
+
+        b_tools = [tool_signals(x, error=s.error is not None) for s, x in zip(baseline, b_ans, strict=True)]
+        c_tools = [tool_signals(x, error=s.error is not None) for s, x in zip(candidate, c_ans, strict=True)]
     if flags:
         tier = 0
     elif change == 0:
@@ -343,13 +369,15 @@ def assess_case(
         noise_p=noise_p,
         consistent_words=consistent,
         tool_changes=tool_changes,
-        baseline_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(baseline, b_ans, strict=True)]
-        if b_ans
-        else [],
-        candidate_tools=[tool_signals(x, error=s.error is not None) for s, x in zip(candidate, c_ans, strict=True)]
-        if c_ans
-        else [],
+        baseline_tools=b_tools,
+        candidate_tools=c_tools,
     )
+
+
+def _any_tool_check(checks: Sequence[Check]) -> bool:
+    from reviewer.diff.checks import TOOL_CHECK_KINDS
+
+    return any(c.kind in TOOL_CHECK_KINDS for c in checks)
 
 
 def _any_calls(samples: Sequence[Sample]) -> bool:
@@ -360,6 +388,8 @@ def _any_calls(samples: Sequence[Sample]) -> bool:
 
 
 def _answer(s: Sample, g: OutputSignals, params: dict, r_schema: dict | None, memo: dict) -> Any:
+    from reviewer.diff.toolcalls import make_answer
+
     return make_answer(
         s.text, s.tool_calls, refusal=s.refusal, finish_reason=s.finish_reason, params=params, schema=r_schema,
         extracted=g.extracted, memo=memo,
@@ -409,6 +439,8 @@ def _split_p(n_b: int, n_c: int, scores: list[float], n_cross: int) -> float:
     pairs = list(combinations(range(n_b), 2)) + list(combinations(range(n_b, n), 2))
     for idx, ij in enumerate(pairs):
         d[ij] = scores[n_cross + idx]
+    from reviewer.stats import distance_permutation_test
+
     n_resamples = 500  # used only above DISTANCE_EXACT_MAX splits (k ≥ 7 a side)
     return distance_permutation_test(lambda i, j: d[i, j], n_b, n_c, n_resamples=n_resamples).p
 

@@ -43,7 +43,6 @@ from typing import Any, Literal
 from reviewer.diff.jsondiff import JsonView, _canon, _scalar, json_diff, json_path, json_values_view
 from reviewer.diff.signals import schema_error
 from reviewer.diff.tokens import score_words
-from reviewer.suite import parse_json_path
 from reviewer.toolcall import ToolCall
 
 __all__ = [
@@ -673,6 +672,8 @@ def match_args(value: Any, match: Mapping[str, Any]) -> str | None:
     """Why parsed arguments ``value`` do not match every ``path: expected`` of ``match`` (partial:
     other arguments may be anything; paths as :func:`reviewer.suite.parse_json_path` reads them),
     or None when they do."""
+    from reviewer.suite import parse_json_path  # deferred: the suite package loads pydantic
+
     for path, expected in match.items():
         got = _at(value, parse_json_path(path))
         if got is _MISSING:
