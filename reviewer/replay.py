@@ -26,16 +26,17 @@ import os
 import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, cast
-
-import httpx
-import stamina
-from stamina.instrumentation import get_on_retry_hooks, set_on_retry_hooks
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import UsageError
 from .providers import Answer, Call, ProviderError, Spec, make_provider, redact
 from .store import Output, Store
 from .suite import LoadedSuite
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .providers.http import DirectClient
 
 SIDES = ("baseline", "candidate")
 ANSWER_FIELDS = tuple(f.name for f in fields(Answer))  # every one is also a field of Output
@@ -138,7 +139,10 @@ class RetryPolicy:
         return True if self.wait_scale else 0.0  # 0: stamina's backoff would still wait its minimum
 
     def retrying(self, on: Callable[[Exception], bool | float]) -> Any:
-        """The stamina retry context of this policy, asking ``on`` after each failure."""
+        """The stamina retry context of this policy, asking ``on`` after each failure (stamina is
+        imported here: a run whose calls all succeed never needs it)."""
+        import stamina
+
         return stamina.retry_context(
             on=on,
             attempts=self.attempts,
@@ -148,7 +152,7 @@ class RetryPolicy:
             wait_jitter=self.wait_scale,
         )
 
-    async def complete(self, provider: Any, transport: httpx.AsyncBaseTransport, call: Call) -> Answer:
+    async def complete(self, provider: Any, transport: httpx.AsyncBaseTransport | DirectClient, call: Call) -> Answer:
         """One attempt, bounded a little over the transport's own timeouts, so that those fire
         first and say which phase ran out (connecting is a connect failure); this one bounds the call."""
         try:
@@ -236,6 +240,7 @@ class Replay:
         self.stats = {s: SideStats() for s in SIDES}
         self.failures: list[Failure] = []
         self.dead: dict[str, str] = {}  # connect key -> why no connection could be made
+        self._saved_hooks: list[Any] | None = None  # stamina's retry hooks while a run keeps them quiet
         case_ids = {c.id for c in loaded.suite.cases}
         tool_cases = {c.id for c in loaded.suite.cases if c.build_tools(loaded.suite.defaults).get("tools")}
         for p in self.providers.values():
@@ -335,7 +340,24 @@ class Replay:
             error=f"{why} (not tried: earlier calls to this server could not connect)",
         )  # fmt: skip
 
-    async def _call(self, side: str, transport: httpx.AsyncBaseTransport, call: Call, key: str) -> Output:
+    def _quiet_retries(self) -> None:
+        """Retries are counted in the stats and shown by the caller: no library log lines on
+        stderr. Done at the first retry of a run (stamina is imported then, not before), undone
+        by :meth:`_restore_retry_hooks` when the run ends."""
+        if self._saved_hooks is None:
+            from stamina.instrumentation import get_on_retry_hooks, set_on_retry_hooks
+
+            self._saved_hooks = list(get_on_retry_hooks())
+            set_on_retry_hooks([])
+
+    def _restore_retry_hooks(self) -> None:
+        if self._saved_hooks is not None:
+            from stamina.instrumentation import set_on_retry_hooks
+
+            set_on_retry_hooks(self._saved_hooks)
+            self._saved_hooks = None
+
+    async def _call(self, side: str, transport: httpx.AsyncBaseTransport | DirectClient, call: Call, key: str) -> Output:
         p = self.providers[side]
         stats = self.stats[side]
         cfg = self.config
@@ -365,6 +387,7 @@ class Replay:
             except ProviderError as e:
                 first = e
             if first is not None:
+                self._quiet_retries()
                 async for attempt in cfg.retrying(backoff):
                     with attempt:
                         if first is not None:
@@ -395,14 +418,11 @@ class Replay:
         for side in SIDES:
             limits.setdefault(self.providers[side].endpoint_key, asyncio.Semaphore(self.config.concurrency))
 
-        from httpx_aiohttp import AiohttpTransport
+        from .providers.http import DirectClient
 
-        transport = AiohttpTransport(limits=httpx.Limits(max_connections=self.config.concurrency * 2))
+        transport = DirectClient(max_connections=self.config.concurrency * 2)
         interrupted = False
         committer = self.committer = Committer(self.store)
-        # Retries are counted in the stats and shown by the caller: no library log lines on stderr.
-        hooks = get_on_retry_hooks()
-        set_on_retry_hooks([])
         async with transport:
 
             async def worker(side: str, queue: list[tuple[Call, str]]) -> None:
@@ -466,7 +486,7 @@ class Replay:
                 for side in SIDES:
                     self.store.set_run_status(runs[side], status, finished=True)
                 self.store.set_comparison_status(comparison_id, status)
-                set_on_retry_hooks(hooks)
+                self._restore_retry_hooks()
 
         warnings = [w for p in self.providers.values() for w in p.warnings]
         return ReplayResult(comparison_id, resumed, self.stats, self.failures, warnings)

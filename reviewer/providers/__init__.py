@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import UsageError
 from ..toolcall import ToolCall
-
-if TYPE_CHECKING:
-    import httpx
 
 PROVIDERS = ("openai", "openai-responses", "anthropic", "recorded", "run")
 #: providers whose spec may end in ``@BASE_URL``
@@ -284,7 +282,7 @@ def clip(text: str, limit: int = MESSAGE_LIMIT, note: str | None = None) -> str:
     return text[:limit] + f"… [truncated, {note or f'{len(text):,} characters'}]"
 
 
-def parse_retry_after(headers: httpx.Headers) -> float | None:
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date);
     only 0–60 s is honoured (like the official SDKs); anything else falls back to backoff."""
     value: float | None = None

@@ -1,5 +1,13 @@
 """What the HTTP providers share: posting JSON, timing, turning HTTP failures into ProviderError.
 
+Two ways to send a call, one behaviour: through an httpx transport (``httpx.AsyncBaseTransport``,
+the judge and anything else that holds one), or through a :class:`DirectClient`, an aiohttp
+session used directly, which the replay's hot path uses: httpx-aiohttp builds the same aiohttp
+request underneath, plus an httpx request and response around it (two object models per call,
+about 37% of the replay loop's CPU). Both send the same request (aiohttp's own default headers,
+no redirects followed, the same per-phase timeouts, httpx's TLS context) and name every failure
+through the same :func:`transport_failure` and :meth:`HTTPProvider.error_from`.
+
 Failures are named as what they are: "connection refused by 127.0.0.1:8999", "DNS lookup failed
 for nosuch.invalid", "TLS handshake with host:443 failed: …", "timed out after 30 s". Those where
 no connection was made carry ``kind="connect"`` so the replay gives up on them quickly. An error
@@ -11,10 +19,10 @@ from __future__ import annotations
 import errno
 import json
 import re
+import sys
 import time
-from typing import Any
-
-import httpx
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from . import (
     MESSAGE_LIMIT,
@@ -26,6 +34,11 @@ from . import (
     parse_retry_after,
     public_url,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
+    import httpx
+    import yarl
 
 #: Bytes of an error body read at most (the message in it is cut to MESSAGE_LIMIT characters).
 ERROR_BODY_LIMIT = 64 * 1024
@@ -79,42 +92,88 @@ class HTTPProvider:
         cached = self.__dict__.get("_connect_key")
         if cached is not None and cached[0] == self.request_base:
             return cached[1]
-        url = httpx.URL(self.request_base)
+        from yarl import URL
+
+        url = URL(self.request_base)
         key = f"{url.scheme}://{url.host}:{url.port or _default_port(url)}"
         self.__dict__["_connect_key"] = (self.request_base, key)
         return key
 
-    def url(self, path: str) -> httpx.URL:
+    def url_text(self, path: str) -> str:
         """``path`` appended to the base URL's path, its query (e.g. ``api-version``) kept."""
-        urls: dict[str, httpx.URL] = self.__dict__.setdefault("_urls", {})  # parsed once per path
+        base, qmark, query = self.request_base.partition("?")
+        return f"{base.rstrip('/')}{path}" + (f"?{query}" if qmark else "")
+
+    def url(self, path: str) -> httpx.URL:
+        """:meth:`url_text` as an httpx URL (parsed once per path)."""
+        import httpx
+
+        urls: dict[str, httpx.URL] = self.__dict__.setdefault("_urls", {})
         url = urls.get(path)
         if url is None:
-            base, qmark, query = self.request_base.partition("?")
-            url = urls[path] = httpx.URL(f"{base.rstrip('/')}{path}" + (f"?{query}" if qmark else ""))
+            url = urls[path] = httpx.URL(self.url_text(path))
         return url
+
+    def direct_url(self, path: str) -> yarl.URL:
+        """:meth:`url_text` as the URL aiohttp sends to (parsed once per path; no httpx import)."""
+        urls: dict[str, yarl.URL] = self.__dict__.setdefault("_direct_urls", {})
+        url = urls.get(path)
+        if url is None:
+            from yarl import URL
+
+            url = urls[path] = URL(self.url_text(path))
+        return url
+
+    def _header_dict(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(``headers()`` as given, the headers of every request made of it)."""
+        own = self.headers()
+        cached = self.__dict__.get("_cached_header_dict")
+        if cached is not None and cached[0] == own:
+            return cached
+        headers = {"content-type": "application/json", "accept": "application/json", **own}
+        if self.basic_auth:
+            headers["Authorization"] = self.basic_auth
+        self.__dict__["_cached_header_dict"] = (own, headers)
+        return own, headers
 
     def _request_headers(self) -> httpx.Headers:
         """The headers of every request, built once per distinct ``headers()`` (a key read from
         the environment at each call may change; the parsed httpx.Headers is reused while not)."""
-        own = self.headers()
+        import httpx
+
+        own, headers = self._header_dict()
         cached = self.__dict__.get("_headers")
         if cached is not None and cached[0] == own:
             return cached[1]
-        headers = {"content-type": "application/json", "accept": "application/json", **own}
-        if self.basic_auth:
-            headers["Authorization"] = self.basic_auth
         built = httpx.Headers(headers)
         self.__dict__["_headers"] = (own, built)
         return built
 
+    def _direct_headers(self) -> Any:
+        """The same headers as aiohttp's case-insensitive multidict, in httpx's order and form
+        (what httpx-aiohttp hands aiohttp), rebuilt only when ``headers()`` changes."""
+        own, headers = self._header_dict()
+        cached = self.__dict__.get("_cached_direct_headers")
+        if cached is not None and cached[0] == own:
+            return cached[1]
+        from multidict import CIMultiDict
+
+        built = CIMultiDict(headers)
+        self.__dict__["_cached_direct_headers"] = (own, built)
+        return built
+
     async def post(
-        self, transport: httpx.AsyncBaseTransport, path: str, body: dict[str, Any], timeout: float
+        self, transport: httpx.AsyncBaseTransport | DirectClient, path: str, body: dict[str, Any], timeout: float
     ) -> tuple[dict[str, Any], str | None, float]:
         """POST and return (JSON body, request id, latency ms); raise ProviderError on failure.
 
         Requests go straight to the transport: the client layers (cookies, auth flows, redirects,
         event hooks) cost more CPU than the call itself at hundreds of calls a second and do
-        nothing for a JSON API."""
+        nothing for a JSON API. A :class:`DirectClient` skips httpx's objects too."""
+        if isinstance(transport, DirectClient):
+            return await self._post_direct(transport, path, body, timeout)
+        import httpx
+
         url = self.url(path)
         request = httpx.Request(
             "POST",
@@ -139,29 +198,74 @@ class HTTPProvider:
                 raise transport_failure(e, url, timeout) from None
             raise
         latency_ms = (time.perf_counter() - started) * 1000
-        request_id = resp.headers.get(self.request_id_header)
-        if resp.status_code >= 400:
-            raise self.http_error(resp, content, request_id, cut_note)
+        return self._answer(resp.status_code, resp.headers, content, cut_note, latency_ms)
+
+    async def _post_direct(
+        self, client: DirectClient, path: str, body: dict[str, Any], timeout: float
+    ) -> tuple[dict[str, Any], str | None, float]:
+        """:meth:`post` through the aiohttp session itself: the request httpx-aiohttp would make
+        (aiohttp's default headers, no redirects, no request compression, ``sock_connect`` /
+        ``sock_read`` / ``connect`` timeouts), the body read as httpx would read it (decoded;
+        an error body only up to :data:`ERROR_BODY_LIMIT`)."""
+        url = self.direct_url(path)
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        session = client.session
+        started = time.perf_counter()
+        try:
+            resp = await session.request(
+                "POST",
+                url,
+                headers=self._direct_headers(),
+                data=data,
+                allow_redirects=False,
+                compress=False,
+                timeout=client.timeout(timeout),
+                ssl=client.ssl_for(url),
+            )
+            try:
+                if resp.status >= 400:
+                    content, cut_note = await read_bounded_direct(resp, ERROR_BODY_LIMIT)
+                else:
+                    content, cut_note = await resp.read(), None
+            finally:
+                resp.release()
+        except (OSError, client.errors) as e:  # OSError: timeouts (TimeoutError) and socket errors
+            raise transport_failure(e, url, timeout) from None
+        latency_ms = (time.perf_counter() - started) * 1000
+        return self._answer(resp.status, resp.headers, content, cut_note, latency_ms)
+
+    def _answer(
+        self, status: int, headers: Mapping[str, str], content: bytes, cut_note: str | None, latency_ms: float
+    ) -> tuple[dict[str, Any], str | None, float]:
+        request_id = headers.get(self.request_id_header)
+        if status >= 400:
+            raise self.error_from(status, headers, content, request_id, cut_note)
         try:
             data = json.loads(content)
         except (json.JSONDecodeError, UnicodeDecodeError):
             snippet = content[:80].decode("utf-8", "replace")
             raise ProviderError(
-                f"malformed JSON in a {resp.status_code} answer ({human_size(len(content))}): {snippet!r}",
-                status=resp.status_code,
+                f"malformed JSON in a {status} answer ({human_size(len(content))}): {snippet!r}",
+                status=status,
                 retryable=True,
                 request_id=request_id,
             ) from None
         if not isinstance(data, dict):
-            raise ProviderError(
-                f"malformed answer: a JSON {type(data).__name__}, not an object", status=resp.status_code, retryable=True
-            )
+            raise ProviderError(f"malformed answer: a JSON {type(data).__name__}, not an object", status=status, retryable=True)
         return data, request_id, latency_ms
 
     def http_error(
         self, resp: httpx.Response, content: bytes, request_id: str | None, cut_note: str | None = None
     ) -> ProviderError:
-        message, code = f"HTTP {resp.status_code}", None
+        """The ProviderError of an HTTP error answer (an httpx response: the batch collector's too)."""
+        return self.error_from(resp.status_code, resp.headers, content, request_id, cut_note)
+
+    def error_from(
+        self, status: int, headers: Mapping[str, str], content: bytes, request_id: str | None, cut_note: str | None = None
+    ) -> ProviderError:
+        """The ProviderError of an answer with HTTP ``status`` ≥ 400: its message and code from the
+        body (cut bodies too), retryable by status and code, Retry-After honoured."""
+        message, code = f"HTTP {status}", None
         try:
             payload = json.loads(content)
             err = payload.get("error") if isinstance(payload, dict) else None
@@ -181,15 +285,15 @@ class HTTPProvider:
             else:
                 text = " ".join(text[: MESSAGE_LIMIT * 2].split())
                 if text:
-                    message = f"HTTP {resp.status_code}: {text}"
+                    message = f"HTTP {status}: {text}"
         code = str(code) if code else None
-        retryable = resp.status_code in RETRYABLE_STATUS and code not in NOT_RETRYABLE_CODES
+        retryable = status in RETRYABLE_STATUS and code not in NOT_RETRYABLE_CODES
         return ProviderError(
             message,
-            status=resp.status_code,
+            status=status,
             code=code,
             retryable=retryable,
-            retry_after=parse_retry_after(resp.headers) if retryable else None,
+            retry_after=parse_retry_after(headers) if retryable else None,
             request_id=request_id,
             cut_note=cut_note,
         )
@@ -226,22 +330,100 @@ async def read_bounded(resp: httpx.Response, limit: int) -> tuple[bytes, str | N
     return content[:limit], total
 
 
-def _default_port(url: httpx.URL) -> int:
+async def read_bounded_direct(resp: aiohttp.ClientResponse, limit: int) -> tuple[bytes, str | None]:
+    """:func:`read_bounded` of an aiohttp response (decoded, as httpx reads it; the caller
+    releases the response, which drops the connection when the body was cut)."""
+    chunks: list[bytes] = []
+    size = 0
+    cut = False
+    async for chunk in resp.content.iter_chunked(16 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            cut = True
+            break
+    content = b"".join(chunks)
+    if not cut:
+        return content, None
+    length = resp.headers.get("content-length", "")
+    total = f"{human_size(int(length))} body" if length.isdigit() else f"body over {human_size(limit)}"
+    return content[:limit], total
+
+
+class DirectClient:
+    """An aiohttp session for :meth:`HTTPProvider.post`, set up as httpx-aiohttp sets up its own
+    (``max_connections`` per client, keep-alive 5 s, httpx's TLS context, no proxies from the
+    environment). Use as ``async with DirectClient(n) as client``."""
+
+    def __init__(self, max_connections: int):
+        import aiohttp
+
+        self.max_connections = max_connections
+        self.errors = aiohttp.ClientError
+        self._aiohttp = aiohttp
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._ssl: Any = None
+
+    async def __aenter__(self) -> DirectClient:
+        aiohttp = self._aiohttp
+        connector = aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=5.0)
+        self._session = aiohttp.ClientSession(connector=connector)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("DirectClient used outside `async with`")
+        return self._session
+
+    def timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        """httpx-aiohttp's per-request timeouts for httpx's ``connect``/``read``/``pool`` of ``seconds``."""
+        t = self._timeouts.get(seconds)
+        if t is None:
+            t = self._timeouts[seconds] = self._aiohttp.ClientTimeout(sock_connect=seconds, sock_read=seconds, connect=seconds)
+        return t
+
+    def ssl_for(self, url: yarl.URL) -> Any:
+        """httpx's default TLS context (certifi, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``) for an
+        https URL, made on first use; aiohttp's default (unused) for plain http."""
+        if url.scheme != "https":
+            return True
+        if self._ssl is None:
+            import httpx
+
+            self._ssl = httpx.create_ssl_context(verify=True, trust_env=True)
+        return self._ssl
+
+
+def _default_port(url: Any) -> int:
     return 443 if url.scheme == "https" else 80
 
 
-def transport_failure(exc: BaseException, url: httpx.URL, timeout: float) -> ProviderError:
-    """Name a failure below HTTP as what it is. httpx-aiohttp maps aiohttp's exceptions to
-    httpx's loosely (a refused connection arrives as ``ConnectTimeout``), so the aiohttp error
-    it came from (``__cause__``) decides."""
+def transport_failure(exc: BaseException, url: Any, timeout: float) -> ProviderError:
+    """Name a failure below HTTP as what it is (``url``: an httpx or a yarl URL). httpx-aiohttp
+    maps aiohttp's exceptions to httpx's loosely (a refused connection arrives as
+    ``ConnectTimeout``), so the aiohttp error it came from (``__cause__``) decides; through a
+    :class:`DirectClient` the aiohttp error itself arrives."""
     import socket
     import ssl
 
     import aiohttp
 
+    # An httpx error can only exist once httpx is imported: the direct path never imports it.
+    httpx: Any = sys.modules.get("httpx")
+
+    def is_httpx(e: BaseException, *names: str) -> bool:
+        return httpx is not None and isinstance(e, tuple(getattr(httpx, n) for n in names))
+
     where = f"{url.host}:{url.port or _default_port(url)}"
     cause: BaseException = exc
-    while isinstance(cause, httpx.TransportError) and cause.__cause__ is not None:
+    while is_httpx(cause, "TransportError") and cause.__cause__ is not None:
         cause = cause.__cause__
 
     def fail(message: str, *, kind: str | None = None, retryable: bool = True) -> ProviderError:
@@ -267,18 +449,18 @@ def transport_failure(exc: BaseException, url: httpx.URL, timeout: float) -> Pro
             return fail(f"{where} is unreachable ({_reason(os_error)})", kind="connect")
         return fail(f"cannot connect to {where}: {_reason(os_error)}", kind="connect")
     if isinstance(cause, aiohttp.ConnectionTimeoutError) or (
-        isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) and not isinstance(cause, aiohttp.ClientError)
+        is_httpx(exc, "ConnectTimeout", "PoolTimeout") and not isinstance(cause, aiohttp.ClientError)
     ):
         return fail(f"connecting to {where} timed out after {timeout:g} s", kind="connect")
-    if isinstance(cause, (aiohttp.ServerTimeoutError, TimeoutError)) or isinstance(exc, httpx.TimeoutException):
+    if isinstance(cause, (aiohttp.ServerTimeoutError, TimeoutError)) or is_httpx(exc, "TimeoutException"):
         return fail(f"timed out after {timeout:g} s waiting for {where} to answer")
     if isinstance(cause, aiohttp.ServerDisconnectedError):
         return fail(f"{where} closed the connection without answering")
     if isinstance(cause, aiohttp.ClientPayloadError):
         return fail(f"the answer from {where} was cut off ({_reason(cause)})")
-    if isinstance(cause, (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError)) or isinstance(exc, httpx.UnsupportedProtocol):
+    if isinstance(cause, (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError)) or is_httpx(exc, "UnsupportedProtocol"):
         return fail(f"invalid URL for {where}: {_reason(cause)}", retryable=False)
-    if isinstance(exc, httpx.ConnectError) and not isinstance(cause, aiohttp.ClientError):
+    if is_httpx(exc, "ConnectError") and not isinstance(cause, aiohttp.ClientError):
         return fail(f"cannot connect to {where}: {_reason(exc)}", kind="connect")
     return fail(f"connection to {where} failed: {type(cause).__name__}: {_reason(cause)}")
 
