@@ -53,15 +53,18 @@ def suggest_tool_checks(b: Any, c: Any, tools: Any = None) -> list[Any]:
     return checks
 
 
-def promotion(session: Session, entry: Entry, b: Any, c: Any, b_signals: Any, c_signals: Any) -> dict[str, Any]:
+def promotion(
+    session: Session, entry: Entry, b: Any, c: Any, b_signals: Any, c_signals: Any, detail: Any = None
+) -> dict[str, Any]:
     """The promote form's starting values for ``entry`` with the shown outputs ``b``/``c`` and
-    their signals (None when not assessed yet: no checks are suggested then)."""
+    their signals (None when not assessed yet: no checks are suggested then); ``detail``: the
+    case's full assessment (default: the entry's, when it is one)."""
     origin = f"review of {run_name(session.baseline)} → {run_name(session.candidate)} (comparison #{session.id})"
     if entry.mine is not None and entry.mine.note:
         origin += f": {entry.mine.note}"
     checks: list[Any] = []
-    a = entry.assessment
-    if a is not None and b_signals is not None and c_signals is not None:
+    a = detail if detail is not None else entry.assessment
+    if a is not None and hasattr(a, "pair") and b_signals is not None and c_signals is not None:
         from reviewer.importers.suggest import suggest_checks
 
         checks = suggest_tool_checks(b, c, entry.case.tools) + list(suggest_checks(b_signals, c_signals, a.pair))

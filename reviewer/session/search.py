@@ -1,33 +1,128 @@
 """What a search finds among the cases themselves: ids, tags, origin, prompt and messages,
 ignoring case. Outputs are searched in the store (:meth:`Session.search_outputs`, one query); a
-search shows the union of both. No Textual here."""
+search shows the union of both. No Textual here.
+
+At 100,000 cases a search must not hold the UI: the cases' own text is lowered once into one
+string (:class:`SearchIndex`), so a search is a handful of ``str.find`` calls in C, at most one
+per matching case; the outputs (a gigabyte at that size) are searched by SQL in a worker that a
+newer search stops at once (:func:`output_hits` with a :class:`Cancel`), so stale scans never
+pile up in the thread pool.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sqlite3
+import threading
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from reviewer.suite import Case
+
+    from .session import Session
     from .state import Entry
 
-__all__ = ["suite_hits"]
+__all__ = ["Cancel", "SearchIndex", "output_hits", "suite_hits"]
+
+#: Between two cases' texts in the index: a needle (stripped, so never only this) cannot span it
+#: unless it holds it, and a needle never holds it (see :meth:`SearchIndex.find`).
+_SEP = "\x00"
+
+
+def case_text(c: Case) -> str:
+    """What a search looks at in a case, lowered: id, tags, origin, prompt, messages."""
+    parts = [c.id, *c.tags, c.origin or "", c.prompt or "", *(m.content for m in c.messages or ())]
+    return "\x01".join(parts).lower().replace(_SEP, " ")
+
+
+class SearchIndex:
+    """The searchable text of every case, lowered, in one string: ``find(needle)`` gives the
+    ordinals (suite positions) of the cases holding it."""
+
+    __slots__ = ("_starts", "_text")
+
+    def __init__(self, cases: Iterable[Case]) -> None:
+        texts = [case_text(c) for c in cases]
+        starts = []
+        at = 0
+        for t in texts:
+            starts.append(at)
+            at += len(t) + 1
+        self._starts = starts
+        self._text = _SEP.join(texts)
+
+    def find(self, needle: str) -> list[int]:
+        low = needle.strip().lower()
+        if not low or _SEP in low or "\x01" in low:
+            return []
+        starts, find = self._starts, self._text.find
+        n = len(starts)
+        out: list[int] = []
+        at = find(low)
+        while at >= 0:
+            k = bisect_right(starts, at) - 1
+            out.append(k)
+            if k + 1 >= n:
+                break
+            at = find(low, starts[k + 1])  # the next case: one hit per case is enough
+        return out
 
 
 def suite_hits(entries: Iterable[Entry], needle: str) -> set[str]:
     """Ids of the cases whose id, tags, origin, prompt or messages contain ``needle`` (any case).
     An empty needle finds nothing."""
-    low = needle.strip().lower()
-    if not low:
-        return set()
-    hits = set()
-    for e in entries:
-        c = e.case
-        if (
-            low in c.id.lower()
-            or any(low in t.lower() for t in c.tags)
-            or low in (c.origin or "").lower()
-            or low in (c.prompt or "").lower()
-            or any(low in m.content.lower() for m in c.messages or ())
-        ):
-            hits.add(e.id)
-    return hits
+    listed: Sequence[Entry] = list(entries)
+    return {listed[k].id for k in SearchIndex(e.case for e in listed).find(needle)}
+
+
+class Cancel:
+    """Stops one search of the outputs: set by the next search (or by leaving the search)."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    @property
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+#: SQLite virtual-machine steps between two looks at the cancel flag (~a millisecond's work).
+_CHECK_EVERY = 20_000
+
+
+def output_hits(session: Session, needle: str, cancel: Cancel) -> set[str] | None:
+    """Case ids whose outputs hold ``needle`` (:meth:`Session.search_outputs`), or None when
+    ``cancel`` was set meanwhile: the query is interrupted within a millisecond of it, so the
+    worker thread is free again for the next search or a label write.
+
+    Runs in the worker's thread, on that thread's read-only connection of the session's reader.
+    """
+    conn = _thread_connection(session)
+    if conn is not None:
+        conn.set_progress_handler(lambda: 1 if cancel.is_set else 0, _CHECK_EVERY)
+    try:
+        if cancel.is_set:
+            return None
+        return session.search_outputs(needle)
+    except sqlite3.OperationalError:
+        if cancel.is_set:  # "interrupted": a newer search took over
+            return None
+        raise
+    finally:
+        if conn is not None:
+            conn.set_progress_handler(None, 0)
+
+
+def _thread_connection(session: Session) -> sqlite3.Connection | None:
+    """The calling thread's connection of the session's reader (the one ``search_outputs`` runs
+    its query on). Reaches into the reader until it takes a cancel flag itself."""
+    reader = getattr(session, "_reader", None)
+    conn_of = getattr(reader, "_conn", None)
+    conn = conn_of() if callable(conn_of) else None
+    return conn if isinstance(conn, sqlite3.Connection) else None

@@ -58,26 +58,38 @@ JUDGE_DISAGREES = "judge_disagrees"
 class Entry:
     case: Case
     order: int  # position in the suite file
-    assessment: Assessment | None = None
+    #: what the ranking says of the case: a full ``Assessment`` or a light row of the cache with the
+    #: same ``case_id``, ``tier``, ``change``, ``noise`` and ``flags`` (the list reads no more; the
+    #: case on screen gets its full detail on demand, see ``CasePane.detail_of``)
+    assessment: Any = None
     rank: int | None = None  # position in triage order, once ranked
     mine: Label | None = None
     others: dict[str, Label] = field(default_factory=dict)  # reviewer -> label
     #: the judge's suggestion (reviewer judge): its verdict and reason; never a label
     judge: str | None = None
     judge_reason: str | None = None
-    # plain attributes, not properties: read 10,000 times per filter, sort and count
+    # plain attributes, not properties: read 100,000 times per sort and count
     id: str = field(init=False)
     flags: tuple[str, ...] = field(init=False, default=())
     flagged: bool = field(init=False, default=False)
+    tier: int | None = field(init=False, default=None)
+    change: float | None = field(init=False, default=None)
+    noise: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.id = self.case.id
         self.assess(self.assessment)
 
-    def assess(self, assessment: Assessment | None) -> None:
+    def assess(self, assessment: Any) -> None:
         self.assessment = assessment
-        self.flags = assessment.flags if assessment else ()
-        self.flagged = bool(ATTENTION_FLAGS.intersection(self.flags))
+        if assessment is None:
+            self.flags, self.flagged, self.tier, self.change, self.noise = (), False, None, None, False
+            return
+        self.flags = tuple(assessment.flags)
+        self.flagged = not ATTENTION_FLAGS.isdisjoint(self.flags)
+        self.tier = assessment.tier
+        self.change = assessment.change
+        self.noise = bool(assessment.noise)
 
     @property
     def verdict(self) -> str:
@@ -148,7 +160,15 @@ class Counts:
 
 
 class ReviewState:
-    """The cases of one comparison as the reviewer sees them: sorted, filtered, counted."""
+    """The cases of one comparison as the reviewer sees them: sorted, filtered, counted.
+
+    Built for 100,000 cases and a key under 50 ms: each sort order is computed once (per
+    ranking) and kept; a filter is set algebra over indexes (cases per tag, per flag, per judge
+    verdict; the labelled cases and those with other reviewers' labels, usually few) and one pass
+    keeping the sorted cases in the result; counts read the same indexes; a search finds the
+    cases through one lowered string (:class:`~reviewer.session.search.SearchIndex`). Labels
+    change through :meth:`set_mine`, :meth:`set_labels` and :meth:`set_other_labels` only.
+    """
 
     def __init__(self, cases: Sequence[Case], reviewer: str) -> None:
         self.reviewer = reviewer
@@ -158,50 +178,79 @@ class ReviewState:
         self.filter = Filter()
         self.search: str | None = None
         self.search_ids: frozenset[str] | None = None  # what the search found (None: no search)
-        self._suite_hits: set[str] = set()
+        self._search_hits: set[int] | None = None  # the same, as suite positions
+        self._suite_hits: set[int] = set()
+        self._index: Any = None  # the SearchIndex, made on the first search
         self.ranked = False
         self.judged = False  # a judge's suggestions are known (set_judge)
         self.judge_name: str | None = None  # the judge's SPEC
         self.view: list[Entry] = list(self.entries)
-        self._position = {e.id: i for i, e in enumerate(self.view)}
         self._version = 0  # bumped when assessments change the order
-        self._sorted: list[Entry] = list(self.entries)
-        self._sorted_key: tuple[str, int] = ("suite", 0)
+        self._orders: dict[str, list[Entry]] = {"suite": self.entries}
+        self._orders_version = 0
+        self._triage: list[Entry] = self.entries
+        # indexes: suite positions per flag (per version), per tag (fixed), per judge verdict
+        self._flag_index: dict[str, set[int]] | None = None
+        self._flag_version = -1
+        self._tag_index: dict[str, set[int]] | None = None
+        self._judge_index: dict[str, set[int]] = {}
+        self._labelled: set[int] = set()  # suite positions with a label of this reviewer
+        self._with_others: set[int] = set()  # ... with another reviewer's label
+        self._pos_cache: tuple[str, int] | None = None
 
     # -- data in --------------------------------------------------------------------------------
 
-    def set_assessments(self, ranked: Sequence[Assessment]) -> None:
-        """Assessments of every case, in triage order (cases missing from it rank last)."""
+    def set_assessments(self, ranked: Sequence[Any]) -> None:
+        """Assessments of every case, in triage order (cases missing from it rank last): full
+        assessments or the cache's light rows (``case_id``, ``tier``, ``change``, ``noise``,
+        ``flags``)."""
+        by_id = self.by_id
         for e in self.entries:
             e.rank = None
+        order: list[Entry] = []
         for i, a in enumerate(ranked):
-            found = self.by_id.get(a.case_id)
+            found = by_id.get(a.case_id)
             if found is not None:
+                if found.rank is not None:  # listed twice: the later place counts, as a sort by rank would
+                    order.remove(found)
                 found.assess(a)
                 found.rank = i
+                order.append(found)
+        if len(order) < len(self.entries):
+            order += [e for e in self.entries if e.rank is None]
+        self._triage = order
         self.ranked = True
         self._version += 1
 
-    def set_assessment(self, case_id: str, assessment: Assessment) -> None:
+    def set_assessment(self, case_id: str, assessment: Any) -> None:
         """One case assessed on its own (before the ranking is ready): no effect on the order."""
         e = self.by_id.get(case_id)
         if e is not None and e.assessment is None:
             e.assess(assessment)
-            self._version += 1
+            if self._flag_index is not None:  # counts and filters see it at once, without a new pass
+                for f in e.flags:
+                    self._flag_index.setdefault(f, set()).add(e.order)
+            self._orders.pop("change", None)  # the one order a case's own assessment moves it in
+            self._orders.pop("place:change", None)
 
     def set_labels(self, labels: Iterable[Label]) -> None:
         """Every reviewer's labels as stored (replaces what was known)."""
-        for e in self.entries:
+        for i in self._labelled | self._with_others:
+            e = self.entries[i]
             e.mine = None
             e.others = {}
+        self._labelled = set()
+        self._with_others = set()
         for lab in labels:
             found = self.by_id.get(lab.case_id)
             if found is None:
                 continue
             if lab.reviewer == self.reviewer:
                 found.mine = lab
+                self._labelled.add(found.order)
             else:
                 found.others[lab.reviewer] = lab
+                self._with_others.add(found.order)
 
     def set_other_labels(self, labels: Iterable[Label]) -> bool:
         """Other reviewers' labels as stored now; this reviewer's own are kept as they are in
@@ -211,83 +260,190 @@ class ReviewState:
             if lab.reviewer != self.reviewer and lab.case_id in self.by_id:
                 fresh.setdefault(lab.case_id, {})[lab.reviewer] = lab
         changed = False
-        for e in self.entries:
+        touched = {self.by_id[cid].order for cid in fresh} | self._with_others
+        for i in touched:
+            e = self.entries[i]
             new = fresh.get(e.id, {})
             if _label_keys(new) != _label_keys(e.others):
                 e.others = new
                 changed = True
+            if new:
+                self._with_others.add(i)
+            else:
+                self._with_others.discard(i)
         return changed
 
     def set_search(self, needle: str | None) -> bool:
         """Search for ``needle`` (stripped; empty: no search) in the cases themselves at once
-        (:func:`~reviewer.session.search.suite_hits`). True when there is a search, so the
-        outputs are to be searched too (:meth:`add_output_hits`)."""
-        from .search import suite_hits
-
+        (ids, tags, origin, prompt and messages, ignoring case). True when there is a search, so
+        the outputs are to be searched too (:meth:`add_output_hits`)."""
         self.search = (needle or "").strip() or None
-        self._suite_hits = suite_hits(self.entries, self.search) if self.search else set()
-        self.search_ids = frozenset(self._suite_hits) if self.search else None
-        return self.search is not None
+        if self.search is None:
+            self._suite_hits = set()
+            self._search_hits = None
+            self.search_ids = None
+            return False
+        if self._index is None:
+            from .search import SearchIndex
+
+            self._index = SearchIndex(e.case for e in self.entries)
+        self._suite_hits = set(self._index.find(self.search))
+        self._set_hits(self._suite_hits)
+        return True
 
     def add_output_hits(self, needle: str, case_ids: set[str]) -> bool:
         """Cases whose outputs hold ``needle``, found later; False (ignored) when the search has
         moved on since."""
         if needle != self.search:
             return False
-        self.search_ids = frozenset(self._suite_hits | case_ids)
+        by_id = self.by_id
+        self._set_hits(self._suite_hits | {by_id[c].order for c in case_ids if c in by_id})
         return True
+
+    def _set_hits(self, hits: set[int]) -> None:
+        self._search_hits = hits
+        entries = self.entries
+        self.search_ids = frozenset(entries[i].id for i in hits)
 
     def set_judge(self, verdicts: dict[str, str], reasons: dict[str, str | None], judge: str | None = None) -> None:
         """The judge's suggestions per case (replaces what was known); never labels."""
         self.judge_name = judge
+        index: dict[str, set[int]] = {}
         for e in self.entries:
             e.judge = verdicts.get(e.id)
             e.judge_reason = reasons.get(e.id)
+            if e.judge is not None:
+                index.setdefault(e.judge, set()).add(e.order)
+        self._judge_index = index
         self.judged = bool(verdicts)
-        self._version += 1
+        self._orders.pop("judge", None)
 
     def set_mine(self, case_id: str, label: Label | None) -> None:
-        self.by_id[case_id].mine = label
+        e = self.by_id[case_id]
+        e.mine = label
+        if label is None:
+            self._labelled.discard(e.order)
+        else:
+            self._labelled.add(e.order)
 
     # -- order and filter -----------------------------------------------------------------------
 
-    def _sort_key(self) -> Callable[[Entry], Any]:
-        if self.sort == "triage":
-            if not self.ranked:
-                return lambda e: e.order
-            big = len(self.entries)
-            return lambda e: (e.rank if e.rank is not None else big, e.order)
-        if self.sort == "change":
-            return lambda e: (-(e.assessment.change) if e.assessment else 1.0, e.order)
-        if self.sort == "id":
-            return lambda e: e.id
-        if self.sort == "judge":
+    def _ordered(self, sort: str) -> list[Entry]:
+        """Every case in this sort order, computed once per ranking (the suite and id orders
+        never change)."""
+        if self._orders_version != self._version:
+            self._orders = {k: v for k, v in self._orders.items() if k in ("suite", "id")}
+            self._orders_version = self._version
+        found = self._orders.get(sort)
+        if found is None:
+            found = self._orders[sort] = self._compute_order(sort)
+        return found
+
+    def _compute_order(self, sort: str) -> list[Entry]:
+        entries = self.entries  # in suite order: a stable sort breaks ties by it
+        if sort == "triage":
+            return self._triage if self.ranked else entries
+        if sort == "change":
+            return sorted(entries, key=lambda e: -e.change if e.change is not None else 1.0)
+        if sort == "id":
+            return sorted(entries, key=lambda e: e.id)
+        if sort == "judge":
             rank = {v: i for i, v in enumerate(JUDGE_ORDER)}
             big = len(JUDGE_ORDER)
-            return lambda e: (rank.get(e.judge, big) if e.judge else big, e.rank if e.rank is not None else e.order, e.order)
-        return lambda e: e.order
+            place = {id(e): i for i, e in enumerate(self._triage)} if self.ranked else None
+            return sorted(
+                entries,
+                key=lambda e: (rank.get(e.judge, big) if e.judge else big, place[id(e)] if place is not None else e.order),
+            )
+        return entries
 
     def matches(self, e: Entry) -> bool:
         if self.search_ids is not None and e.id not in self.search_ids:
             return False
         return self.filter.matches(e)
 
+    def _allowed(self) -> set[int] | None:
+        """Suite positions the search and filter let through (None: every case)."""
+        sets: list[set[int]] = []
+        if self._search_hits is not None:
+            sets.append(self._search_hits)
+        flt = self.filter
+        entries = self.entries
+        if flt.verdicts:
+            labelled = {i for i in self._labelled if entries[i].verdict in flt.verdicts}
+            if UNREVIEWED in flt.verdicts:
+                unreviewed = set(range(len(entries))) - self._labelled
+                sets.append(unreviewed | labelled)
+            else:
+                sets.append(labelled)
+        if flt.flags:
+            index = self.flag_index()
+            have: set[int] = set()
+            for f in flt.flags:
+                if f == "disagreement":
+                    have |= {i for i in self._with_others if entries[i].disagreement}
+                else:
+                    have |= index.get(f, set())
+            sets.append(have)
+        if flt.tags:
+            tags = self.tag_index()
+            sets.append(set().union(*(tags.get(t, set()) for t in flt.tags)))
+        if flt.judges:
+            have = set().union(*(self._judge_index.get(j, set()) for j in flt.judges))
+            if JUDGE_DISAGREES in flt.judges:
+                have |= {i for i in self._labelled if entries[i].judge_disagrees}
+            sets.append(have)
+        if not sets:
+            return None
+        sets.sort(key=len)
+        return sets[0].intersection(*sets[1:])
+
     def rebuild(self) -> None:
-        """Recompute the shown cases after a change of sort, filter, search or ranking. The
-        sorted order is kept until the sort or the assessments change, so a new filter is one
-        pass over the cases."""
-        key = (self.sort, self._version)
-        if key != self._sorted_key:
-            self._sorted = sorted(self.entries, key=self._sort_key())
-            self._sorted_key = key
-        if self.filter.active or self.search_ids is not None:
-            self.view = [e for e in self._sorted if self.matches(e)]
+        """Recompute the shown cases after a change of sort, filter, search or ranking. Each
+        order is kept until the assessments change, so a new sort or filter is one pass over
+        the cases at most."""
+        ordered = self._ordered(self.sort)
+        allowed = self._allowed()
+        if allowed is None:
+            self.view = list(ordered)
+        elif len(allowed) * 16 < len(ordered):  # a few cases: sort them by their place in the order
+            place = self._place(self.sort, ordered)
+            entries = self.entries
+            self.view = [entries[i] for i in sorted(allowed, key=place.__getitem__)]
         else:
-            self.view = list(self._sorted)
-        self._position = {e.id: i for i, e in enumerate(self.view)}
+            self.view = [e for e in ordered if e.order in allowed]
+        self._pos_cache = None
+
+    def _place(self, sort: str, ordered: list[Entry]) -> list[int]:
+        """Suite position -> place in this order (kept with the order)."""
+        key = "place:" + sort
+        found = self._orders.get(key)
+        if found is None or len(found) != len(ordered):
+            place = [0] * len(ordered)
+            for i, e in enumerate(ordered):
+                place[e.order] = i
+            self._orders[key] = found = place  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
 
     def position(self, case_id: str | None) -> int | None:
-        return None if case_id is None else self._position.get(case_id)
+        """Where the case is in the view (None: not shown): a search of the view in C, kept
+        until the view changes."""
+        if case_id is None:
+            return None
+        cached = self._pos_cache
+        if cached is not None and cached[0] == case_id:
+            i = cached[1]
+            if i < len(self.view) and self.view[i].id == case_id:
+                return i
+        e = self.by_id.get(case_id)
+        if e is None:
+            return None
+        try:
+            i = self.view.index(e)
+        except ValueError:
+            return None
+        self._pos_cache = (case_id, i)
+        return i
 
     def cycle_sort(self) -> str:
         """The next sort order (the judge's only once a judge has run)."""
@@ -295,24 +451,62 @@ class ReviewState:
         self.sort = orders[(orders.index(self.sort) + 1) % len(orders)] if self.sort in orders else orders[0]
         return self.sort
 
+    # -- indexes --------------------------------------------------------------------------------
+
+    def flag_index(self) -> dict[str, set[int]]:
+        """Suite positions per flag (one pass per ranking)."""
+        if self._flag_index is None or self._flag_version != self._version:
+            index: dict[str, set[int]] = {}
+            for e in self.entries:
+                for f in e.flags:
+                    index.setdefault(f, set()).add(e.order)
+            self._flag_index = index
+            self._flag_version = self._version
+        return self._flag_index
+
+    def tag_index(self) -> dict[str, set[int]]:
+        """Suite positions per tag (one pass, once)."""
+        if self._tag_index is None:
+            index: dict[str, set[int]] = {}
+            for e in self.entries:
+                for t in e.case.tags:
+                    index.setdefault(t, set()).add(e.order)
+            self._tag_index = index
+        return self._tag_index
+
     # -- questions ------------------------------------------------------------------------------
 
     def find(self, start: int, pred: Callable[[Entry], bool], *, step: int = 1) -> int | None:
         """The next position after ``start`` (wrapping around) whose entry satisfies ``pred``."""
-        n = len(self.view)
+        view = self.view
+        n = len(view)
+        if n == 0:
+            return None
+        if step == 1:  # the common case: two slices scanned by a generator, no index arithmetic
+            s = start % n
+            for i in range(s + 1, n):
+                if pred(view[i]):
+                    return i
+            for i in range(s + 1):
+                if pred(view[i]):
+                    return i
+            return None
         for k in range(1, n + 1):
             i = (start + step * k) % n
-            if pred(self.view[i]):
+            if pred(view[i]):
                 return i
         return None
+
+    @property
+    def judged_count(self) -> int:
+        return sum(len(s) for s in self._judge_index.values())
 
     def judge_counts(self) -> dict[str, int]:
         """Cases per judge verdict, and how many the judge and this reviewer disagree on."""
         out = dict.fromkeys((*JUDGE_ORDER, JUDGE_DISAGREES), 0)
-        for e in self.entries:
-            if e.judge is not None:
-                out[e.judge] = out.get(e.judge, 0) + 1
-                out[JUDGE_DISAGREES] += e.judge_disagrees
+        for v, members in self._judge_index.items():
+            out[v] = out.get(v, 0) + len(members)
+        out[JUDGE_DISAGREES] = sum(1 for i in self._labelled if self.entries[i].judge_disagrees)
         return out
 
     def judge_agreement(self) -> tuple[Any, float | None]:
@@ -320,34 +514,31 @@ class ReviewState:
         agreement and Cohen's kappa, on cases both judged and labelled): (Rate or None, kappa)."""
         from reviewer.judge import Rate, cohen_kappa, human_classes, judge_class
 
-        labels = [(e.id, lab.verdict) for e in self.entries for lab in ([e.mine] if e.mine else []) + list(e.others.values())]
+        some = [self.entries[i] for i in sorted(self._labelled | self._with_others)]
+        labels = [(e.id, lab.verdict) for e in some for lab in ([e.mine] if e.mine else []) + list(e.others.values())]
         humans, _ = human_classes(labels)
-        pairs = [(judge_class(e.judge), humans[e.id]) for e in self.entries
+        pairs = [(judge_class(e.judge), humans[e.id]) for e in some
                  if e.judge is not None and e.id in humans and judge_class(e.judge) is not None]  # fmt: skip
         if not pairs:
             return None, None
         return Rate(sum(1 for j, h in pairs if j == h), len(pairs)), cohen_kappa(pairs)  # type: ignore[arg-type]
 
     def counts(self) -> Counts:
+        """Cases per verdict and flag, from the indexes (no pass over every case)."""
+        entries = self.entries
         verdicts = dict.fromkeys(VERDICT_LABELS, 0)
+        for i in self._labelled:
+            verdicts[entries[i].verdict] += 1
+        verdicts[UNREVIEWED] = len(entries) - sum(verdicts.values())
         flags = dict.fromkeys(FLAGS, 0)
-        disagreements = others = 0
-        for e in self.entries:
-            verdicts[e.verdict] += 1
-            for f in e.flags:
-                flags[f] = flags.get(f, 0) + 1
-            if e.others:
-                others += 1
-                if e.disagreement:
-                    disagreements += 1
-        return Counts(len(self.entries), len(self.view), verdicts, flags, disagreements, others)
+        for f, members in self.flag_index().items():
+            flags[f] = len(members)
+        others = len(self._with_others)
+        disagreements = sum(1 for i in self._with_others if entries[i].disagreement)
+        return Counts(len(entries), len(self.view), verdicts, flags, disagreements, others)
 
     def tags(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for e in self.entries:
-            for t in e.case.tags:
-                out[t] = out.get(t, 0) + 1
-        return dict(sorted(out.items()))
+        return {t: len(members) for t, members in sorted(self.tag_index().items())}
 
 
 def _label_keys(d: dict[str, Label]) -> dict[str, tuple]:

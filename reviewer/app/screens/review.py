@@ -23,6 +23,7 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from reviewer.session.labels import Labeller, LabelOp
+from reviewer.session.search import Cancel, output_hits
 from reviewer.session.state import SORT_LABELS, Entry, Filter, ReviewState
 from reviewer.store import Label
 
@@ -87,6 +88,8 @@ class ReviewScreen(Screen[None]):
         self.labeller = Labeller(self.state, self.writer, self.session.id, self.session.reviewer)
         self._label_token = self.session.label_token()
         self._search_timer: Timer | None = None
+        self._search_cancel: Cancel | None = None
+        self._polling = False
         self._moved = False
 
     # -- layout ---------------------------------------------------------------------------------
@@ -158,6 +161,7 @@ class ReviewScreen(Screen[None]):
         self.session.stop_ranking()
 
     def on_unmount(self) -> None:
+        self._cancel_search()
         self.stop_ranking()
 
     @on(RankProgress)
@@ -190,14 +194,19 @@ class ReviewScreen(Screen[None]):
         gc.freeze()
 
     def poll_labels(self) -> None:
-        self._poll_labels()
+        if not self._polling:  # the last look is still on its way (a busy store): skip this one
+            self._polling = True
+            self._poll_labels()
 
-    @work(thread=True, exclusive=True, group="poll")
+    @work(thread=True, group="poll")
     def _poll_labels(self) -> None:
-        token = self.session.label_token()
-        if token != self._label_token:
-            self._label_token = token
-            self.post_message(self.LabelsChanged(self.session.labels()))
+        try:
+            token = self.session.label_token()
+            if token != self._label_token:
+                self._label_token = token
+                self.post_message(self.LabelsChanged(self.session.labels()))
+        finally:
+            self._polling = False
 
     @on(LabelsChanged)
     def _labels_changed(self, event: LabelsChanged) -> None:
@@ -273,6 +282,7 @@ class ReviewScreen(Screen[None]):
         """Show this case, clearing the search and filter if they hide it."""
         if self.state.position(case_id) is None:
             self.state.filter = Filter()
+            self._cancel_search()
             self.state.set_search(None)
             self.state.rebuild()
             self.update_list_header()
@@ -390,16 +400,28 @@ class ReviewScreen(Screen[None]):
     def _search_changed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
+        self._cancel_search()  # its needle is stale already
         self._search_timer = self.set_timer(0.15, lambda: self.run_search(event.value))
 
     def run_search(self, value: str) -> None:
+        self._cancel_search()
         if self.state.set_search(value):
-            self.search_outputs(value.strip())
+            self._search_cancel = Cancel()
+            self.search_outputs(value.strip(), self._search_cancel)
         self._apply_view()
 
-    @work(thread=True, exclusive=True, group="search")
-    def search_outputs(self, needle: str) -> None:
-        self.post_message(self.SearchHits(needle, self.session.search_outputs(needle)))
+    def _cancel_search(self) -> None:
+        """Stop the search of the outputs still running (its SQL is interrupted, so its thread
+        is free within a millisecond; a worker cancelled by Textual would run on to the end)."""
+        if self._search_cancel is not None:
+            self._search_cancel.set()
+            self._search_cancel = None
+
+    @work(thread=True, group="search")
+    def search_outputs(self, needle: str, cancel: Cancel) -> None:
+        hits = output_hits(self.session, needle, cancel)
+        if hits is not None:
+            self.post_message(self.SearchHits(needle, hits))
 
     @on(SearchHits)
     def _search_hits(self, event: SearchHits) -> None:
@@ -435,12 +457,14 @@ class ReviewScreen(Screen[None]):
                 focused.value = entry.mine.note or "" if entry and entry.mine else ""
             else:
                 focused.value = ""
+                self._cancel_search()
                 self.state.set_search(None)
                 focused.display = False
                 self._apply_view()
             self.set_focus(self.query_one(CaseList))
             return
         if self.state.search:
+            self._cancel_search()
             self.state.set_search(None)
             self.query_one("#search").display = False
             self._apply_view()
@@ -493,7 +517,7 @@ class ReviewScreen(Screen[None]):
         app: ReviewApp = self.app  # type: ignore[assignment]
         target = app.promote_to if app.promote_to is not None else Path(self.session.suite.path or "")
         b, c = self.pane.pair(self.pane.outputs_of(entry.id))
-        start = promotion(self.session, entry, b, c, *self.pane.shown_signals(entry))
+        start = promotion(self.session, entry, b, c, *self.pane.shown_signals(entry), self.pane.detail_of(entry))
 
         def done(case: Any) -> None:
             if case is not None:

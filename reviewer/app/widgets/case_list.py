@@ -49,33 +49,35 @@ FLAG_ORDER = tuple(FLAG_MARKS)  # most serious first: the first three fit in the
 GROUP_NAMES = {2: "within noise", 3: "unchanged"}
 
 
-def group_rows(state: ReviewState) -> list[int | str]:
-    """The list's rows: view indexes, with a group name before each group of :data:`GROUP_NAMES`
-    (triage order only, once ranked: elsewhere the tiers are not contiguous)."""
+def group_starts(state: ReviewState) -> list[tuple[int, str]]:
+    """Where a group of :data:`GROUP_NAMES` starts in the view, and its separator's text (triage
+    order only, once ranked: elsewhere the tiers are not contiguous). Two passes in C over the
+    tiers, whatever the number of cases."""
     view = state.view
     if state.sort != "triage" or not state.ranked:
-        return list(range(len(view)))
-    sizes: dict[int, int] = {}
-    for e in view:
-        if e.assessment is not None and e.assessment.tier in GROUP_NAMES:
-            sizes[e.assessment.tier] = sizes.get(e.assessment.tier, 0) + 1
-    rows: list[int | str] = []
-    started: set[int] = set()
-    for i, e in enumerate(view):
-        tier = e.assessment.tier if e.assessment is not None else None
-        if tier in GROUP_NAMES and tier not in started:
-            started.add(tier)
-            n = sizes[tier]
-            rows.append(f"{GROUP_NAMES[tier]} · {n:,} case{'s' if n != 1 else ''}")
-        rows.append(i)
+        return []
+    tiers = [e.tier for e in view]
+    starts = []
+    for tier, name in GROUP_NAMES.items():
+        n = tiers.count(tier)
+        if n:
+            starts.append((tiers.index(tier), f"{name} · {n:,} case{'s' if n != 1 else ''}"))
+    starts.sort()
+    return starts
+
+
+def group_rows(state: ReviewState) -> list[int | str]:
+    """The list's rows: view indexes, with a group name before each group of :data:`GROUP_NAMES`."""
+    rows: list[int | str] = list(range(len(state.view)))
+    for k, (at, name) in enumerate(group_starts(state)):
+        rows.insert(at + k, name)
     return rows
 
 
 def score_text(entry: Entry) -> str:
-    a = entry.assessment
-    if a is None:
+    if entry.change is None:
         return "  … "
-    return f"{a.change:4.2f}"[:4]
+    return f"{entry.change:4.2f}"[:4]
 
 
 def case_line(entry: Entry, width: int, styles: dict[str, Style]) -> Text:
@@ -106,8 +108,7 @@ def case_line(entry: Entry, width: int, styles: dict[str, Style]) -> Text:
         name.truncate(room, overflow="ellipsis", pad=True)
         t.append_text(name)
     t.append(" ")
-    a = entry.assessment
-    t.append(score, styles["dim"] if a is None or a.noise or a.change == 0 else styles["score"])
+    t.append(score, styles["dim"] if entry.change is None or entry.noise or entry.change == 0 else styles["score"])
     return t
 
 
@@ -163,8 +164,9 @@ class CaseList(ScrollView, can_focus=True):
         self._cache: dict[tuple, Strip] = {}
         self._styles: dict[str, Style] | None = None
         self._base: Style | None = None  # self.rich_style costs ~80 µs: once per style change
-        self._rows: list[int | str] = []  # view index, or a group separator's text
-        self._row_of: list[int] = []  # view index -> row
+        #: (view index, text) of each group separator, in order: row of index i is i plus the
+        #: separators at or before it (at most two, so no per-case map at 100,000 cases)
+        self._seps: list[tuple[int, str]] = []
         self._layout()
 
     # -- data -----------------------------------------------------------------------------------
@@ -175,21 +177,26 @@ class CaseList(ScrollView, can_focus=True):
         return view[self.cursor] if 0 <= self.cursor < len(view) else None
 
     def _layout(self) -> None:
-        rows = group_rows(self.state)
-        if len(rows) == len(self.state.view):  # no separator: skip building the maps
-            self._rows = rows
-            self._row_of = rows  # type: ignore[assignment]  # identity: row i is index i
-            return
-        self._rows = rows
-        self._row_of = [r for r, item in enumerate(rows) if isinstance(item, int)]
+        self._seps = group_starts(self.state)
 
     def row_of(self, index: int) -> int:
         """The row (line of the list) of this view index."""
-        return self._row_of[index] if 0 <= index < len(self._row_of) else index
+        return index + sum(1 for at, _ in self._seps if at <= index)
+
+    def item_at(self, row: int) -> int | str | None:
+        """What the row shows: a view index, a separator's text, or None past the end."""
+        if row < 0 or row >= self.rows:
+            return None
+        for k, (at, name) in enumerate(self._seps):
+            if row == at + k:
+                return name
+            if row < at + k:
+                return row - k
+        return row - len(self._seps)
 
     @property
     def rows(self) -> int:
-        return len(self._rows)
+        return len(self.state.view) + len(self._seps)
 
     def reload(self, keep: str | None = None) -> None:
         """The view changed (sort, filter, labels): repaint, keeping the cursor on ``keep``."""
@@ -239,7 +246,7 @@ class CaseList(ScrollView, can_focus=True):
     def scroll_to_cursor(self, *, center: bool = False) -> None:
         if self.size.height:
             row = self.row_of(self.cursor)
-            if row > 0 and isinstance(self._rows[row - 1], str):  # keep a group's name in sight with its first case
+            if row > 0 and isinstance(self.item_at(row - 1), str):  # keep a group's name in sight with its first case
                 row -= 1
                 region = Region(0, row, 1, 2)
             else:
@@ -268,12 +275,13 @@ class CaseList(ScrollView, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is not None:
             y = offset.y + int(self.scroll_offset.y)
-            if 0 <= y < len(self._rows):
-                item = self._rows[y]
-                if isinstance(item, int):
-                    self.cursor = item
-                elif y + 1 < len(self._rows):  # a group's name: its first case
-                    self.cursor = self._rows[y + 1]  # type: ignore[assignment]
+            item = self.item_at(y)
+            if isinstance(item, int):
+                self.cursor = item
+            elif isinstance(item, str):  # a group's name: its first case
+                after = self.item_at(y + 1)
+                if isinstance(after, int):
+                    self.cursor = after
         self.focus()
 
     # -- painting -------------------------------------------------------------------------------
@@ -302,9 +310,9 @@ class CaseList(ScrollView, can_focus=True):
         if base is None:
             base = self._base = self.rich_style
         view = self.state.view
-        if row >= len(self._rows) or width <= 0:
+        index = self.item_at(row)
+        if index is None or width <= 0:
             return Strip.blank(width, base)
-        index = self._rows[row]
         if isinstance(index, str):
             return self._separator(index, width, base)
         entry = view[index]
@@ -312,7 +320,7 @@ class CaseList(ScrollView, can_focus=True):
         mine = entry.mine
         key = (
             entry.id, entry.verdict, mine.severity if mine else None, entry.disagreement, bool(entry.others),
-            entry.assessment is not None and entry.assessment.change, entry.flags, width, is_cursor,
+            entry.change, entry.flags, width, is_cursor,
             self.has_focus,
         )  # fmt: skip
         strip = self._cache.get(key)

@@ -52,6 +52,8 @@ class CasePane(Vertical):
         self.prompt_expanded = False
         self.outputs: LRU[str, CaseOutputs] = LRU(64)
         self.diffs: LRU[DiffKey, Built] = LRU(24)
+        #: full assessments of recently shown cases, when the ranking gave only light rows
+        self.details: LRU[str, Assessment] = LRU(64)
         self.shown_key: DiffKey | None = None
 
     def compose(self) -> ComposeResult:
@@ -78,10 +80,20 @@ class CasePane(Vertical):
     def outputs_of(self, case_id: str) -> CaseOutputs:
         return self.outputs.get_or_make(case_id, self.session.case_outputs)
 
-    def assessment_of(self, entry: Entry, outs: CaseOutputs) -> Assessment | None:
-        if entry.assessment is None:
-            self.state.set_assessment(entry.id, self.session.assess(entry.case, outs))
-        return entry.assessment
+    def detail_of(self, entry: Entry, outs: CaseOutputs | None = None) -> Assessment:
+        """The case's full assessment: the ranking's when it gave one, else made from its
+        outputs (exactly as the ranking made it) and kept in a small LRU; before the ranking is
+        ready it also tells the list the case's change and flags."""
+        a = entry.assessment
+        if a is not None and hasattr(a, "baseline_signals"):
+            return a  # type: ignore[no-any-return]
+        found = self.details.get(entry.id)
+        if found is None:
+            found = self.details.put(entry.id, self.session.assess(entry.case, outs or self.outputs_of(entry.id)))
+            self.state.set_assessment(entry.id, found)
+        return found
+
+    assessment_of = detail_of
 
     def pair(self, outs: CaseOutputs) -> tuple[Any, Any]:
         b = outs.baseline[self.sample % len(outs.baseline)] if outs.baseline else None
@@ -89,10 +101,8 @@ class CasePane(Vertical):
         return b, c
 
     def shown_signals(self, entry: Entry) -> tuple[Any, Any]:
-        """The signals of the shown sample of each side (None before the case is assessed)."""
-        a = entry.assessment
-        if a is None:
-            return None, None
+        """The signals of the shown sample of each side."""
+        a = self.detail_of(entry)
         b = a.baseline_signals[self.sample % len(a.baseline_signals)] if a.baseline_signals else None
         c = a.candidate_signals[self.sample % len(a.candidate_signals)] if a.candidate_signals else None
         return b, c
@@ -146,7 +156,7 @@ class CasePane(Vertical):
 
     def update_title(self) -> None:
         if self.entry is not None:
-            self.query_one(CaseTitle).show(self.entry, self.entry.assessment, judge=self.state.judge_name)
+            self.query_one(CaseTitle).show(self.entry, self.detail_of(self.entry), judge=self.state.judge_name)
 
     def update_prompt(self) -> None:
         if self.entry is None:

@@ -81,7 +81,7 @@ def list_header_text(state: ReviewState, ranking: bool, progress: tuple[int, int
         t.append(f"{FLAG_MARKS[f]} {n}", p.flag(f) if n else DIM)
     t.append("\n")
     if state.judged:
-        judged = sum(1 for e in state.entries if e.judge is not None)
+        judged = state.judged_count
         t.append(f"⚖ judge: {judged:,} judged", DIM)
         rate, kappa = state.judge_agreement()
         if rate is None:
