@@ -24,7 +24,7 @@ import json
 import math
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from .providers.http import DirectClient
 
 SIDES = ("baseline", "candidate")
+#: Calls planned at a time when answers may be reused: their cache lookup is one query.
+PLAN_CHUNK = 500
 ANSWER_FIELDS = tuple(f.name for f in fields(Answer))  # every one is also a field of Output
 
 
@@ -289,45 +291,87 @@ class Replay:
         return comp, runs, False
 
     def _plan(self, side: str, run_id: int) -> list[tuple[Call, str]]:
-        """The calls still to make for a side: resumed ones skipped, cached ones copied now."""
-        p = self.providers[side]
+        """The calls still to make for a side, as a list (the batch path submits them whole)."""
+        return list(self._stream(side, run_id))
+
+    def _planned(self, side: str, run_id: int) -> Iterator[tuple[Call, str]]:
+        """What :meth:`run` calls: the stream, unless a subclass plans its own way (the batch
+        path's replay overrides :meth:`_plan`)."""
+        if type(self)._plan is not Replay._plan:
+            return iter(self._plan(side, run_id))
+        return self._stream(side, run_id)
+
+    def _stream(self, side: str, run_id: int) -> Iterator[tuple[Call, str]]:
+        """The calls still to make for a side, made as they are taken: resumed ones skipped, cached
+        ones copied a chunk (:data:`PLAN_CHUNK` calls) at a time, so no list of every call (its
+        messages, parameters and key) is ever held. The side's totals and resumed calls are
+        counted now, before the first call is taken (the progress display shows them at once)."""
         suite = self.loaded.suite
+        samples = self.config.samples
         done = self.store.completed_keys(run_id)
         stats = self.stats[side]
-        todo: list[tuple[Call, str]] = []
+        stats.total += len(suite.cases) * samples
+        if done:
+            resumed = sum(1 for case in suite.cases for s in range(samples) if (case.id, s) in done)
+            stats.done += resumed
+            stats.resumed += resumed
+        p = self.providers[side]
+        # Only answers stored before this run are reused (as when the plan was one list made up
+        # front): a duplicate call later in the suite is made again, not copied from this run.
+        reuse_upto = self.store.last_output_id() if p.cacheable and self.config.use_cache else None
+        return self._calls(side, run_id, done, reuse_upto)
+
+    def _calls(self, side: str, run_id: int, done: set[tuple[str, int]], reuse_upto: int | None) -> Iterator[tuple[Call, str]]:
+        p = self.providers[side]
+        suite = self.loaded.suite
+        samples = self.config.samples
         side_params = {**self.config.side_params.get(side, {}), **self.config.params}
+        chunk: list[tuple[Call, str]] = []
         for case in suite.cases:
+            if done and all((case.id, s) in done for s in range(samples)):
+                continue
             messages = case.build_messages(suite.defaults)
             params = {**case.build_params(suite.defaults), **side_params}
             tools = case.build_tools(suite.defaults)
-            for s in range(self.config.samples):
-                stats.total += 1
+            for s in range(samples):
                 if (case.id, s) in done:
-                    stats.done += 1
-                    stats.resumed += 1
                     continue
                 key = cache_key(p.provider, p.base_url, p.model, params, messages, s, tools)
-                todo.append((Call(case.id, s, messages, params, **tools), key))
-        if todo and p.cacheable and self.config.use_cache:
-            hits = self.store.cached_outputs(k for _, k in todo)
-            copies = []
-            rest = []
-            for call, key in todo:
-                hit = hits.get(key)
-                if hit is None or _suspect(hit):
-                    rest.append((call, key))
+                call = Call(case.id, s, messages, params, **tools)
+                if reuse_upto is None:
+                    yield call, key
                     continue
-                copies.append(
-                    replace(
-                        hit, case_id=call.case_id, sample=call.sample, attempts=0, cache_key=key,
-                        cached_from=hit.cached_from or hit.id, id=None, created_at=None,
-                    )
-                )  # fmt: skip
-            self.store.save_outputs(run_id, copies)
-            stats.done += len(copies)
-            stats.cached += len(copies)
-            todo = rest
-        return todo
+                chunk.append((call, key))
+                if len(chunk) >= PLAN_CHUNK:
+                    yield from self._uncached(side, run_id, chunk, reuse_upto)
+                    chunk = []
+        if chunk and reuse_upto is not None:
+            yield from self._uncached(side, run_id, chunk, reuse_upto)
+
+    def _uncached(self, side: str, run_id: int, chunk: list[tuple[Call, str]], reuse_upto: int) -> list[tuple[Call, str]]:
+        """The calls of ``chunk`` with no reusable answer; those with one are stored as copies of it
+        (one transaction) and counted as cached."""
+        stats = self.stats[side]
+        hits = self.store.cached_outputs((k for _, k in chunk), upto=reuse_upto)
+        if not hits:
+            return chunk
+        copies = []
+        rest = []
+        for call, key in chunk:
+            hit = hits.get(key)
+            if hit is None or _suspect(hit):
+                rest.append((call, key))
+                continue
+            copies.append(
+                replace(
+                    hit, case_id=call.case_id, sample=call.sample, attempts=0, cache_key=key,
+                    cached_from=hit.cached_from or hit.id, id=None, created_at=None,
+                )
+            )  # fmt: skip
+        self.store.save_outputs(run_id, copies)
+        stats.done += len(copies)
+        stats.cached += len(copies)
+        return rest
 
     def _dead_output(self, side: str, call: Call, key: str) -> Output | None:
         """The error recorded for a call to a server already known dead, or None to call it."""
@@ -410,7 +454,7 @@ class Replay:
 
     async def run(self) -> ReplayResult:
         comparison_id, runs, resumed = self.prepare()
-        plans = {side: self._plan(side, runs[side]) for side in SIDES}
+        plans = {side: self._planned(side, runs[side]) for side in SIDES}
         for side in SIDES:
             self.on_progress(side, self.stats[side])
         # One limit per endpoint: baseline and candidate on the same server share it.
@@ -425,11 +469,10 @@ class Replay:
         committer = self.committer = Committer(self.store)
         async with transport:
 
-            async def worker(side: str, queue: list[tuple[Call, str]]) -> None:
+            async def worker(side: str, plan: Iterator[tuple[Call, str]]) -> None:
                 sem = limits[self.providers[side].endpoint_key]
                 stats = self.stats[side]
-                while queue:
-                    call, key = queue.pop()
+                for call, key in plan:  # the workers of a side share its plan, taking calls in suite order
                     out = self._dead_output(side, call, key)
                     if out is None:
                         async with sem:
@@ -449,9 +492,9 @@ class Replay:
 
             tasks = []
             for side in SIDES:
-                queue = list(reversed(plans[side]))  # pop() from the end keeps suite order
-                n = min(self.config.concurrency, len(queue))
-                tasks += [asyncio.create_task(worker(side, queue)) for _ in range(n)]
+                st = self.stats[side]
+                n = min(self.config.concurrency, st.total - st.done)  # at most one worker per call left
+                tasks += [asyncio.create_task(worker(side, plans[side])) for _ in range(n)]
             # SIGTERM stops like Ctrl-C: what was answered is committed, the run is resumable.
             terminated = False
             loop = asyncio.get_running_loop()

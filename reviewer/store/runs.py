@@ -137,10 +137,17 @@ class RunsMixin(StoreCore):
             cur = self._conn.execute("SELECT case_id, sample FROM outputs WHERE run_id = ? AND error IS NULL", (run_id,))
             return {(r[0], r[1]) for r in cur.fetchall()}
 
-    def cached_outputs(self, cache_keys: Iterable[str]) -> dict[str, Output]:
-        """Answered outputs by cache key (the oldest answer wins, so reruns are stable)."""
+    def last_output_id(self) -> int:
+        """The highest output id stored (0 when none): what a replay may reuse is at or below it."""
+        with self._lock:
+            return int(self._conn.execute("SELECT coalesce(MAX(id), 0) FROM outputs").fetchone()[0])
+
+    def cached_outputs(self, cache_keys: Iterable[str], *, upto: int | None = None) -> dict[str, Output]:
+        """Answered outputs by cache key (the oldest answer wins, so reruns are stable); with
+        ``upto``, only outputs of id at most that (stored before a replay began)."""
         keys = list(dict.fromkeys(cache_keys))
         found: dict[str, Output] = {}
+        bound = "" if upto is None else f" AND id <= {int(upto)}"
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
@@ -148,7 +155,7 @@ class RunsMixin(StoreCore):
                 rows = self._conn.execute(
                     # An empty answer with no finish reason, refusal or tool call is what a malformed 200
                     # (no choices / no content) was stored as before it became an error: never reuse it.
-                    f"SELECT {OUTPUT_SELECT} FROM outputs WHERE error IS NULL AND cache_key IN ({marks})"
+                    f"SELECT {OUTPUT_SELECT} FROM outputs WHERE error IS NULL AND cache_key IN ({marks}){bound}"
                     " AND NOT (coalesce(text, '') = '' AND refusal IS NULL AND finish_reason IS NULL AND tool_calls IS NULL)"
                     " ORDER BY id",
                     chunk,
