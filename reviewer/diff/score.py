@@ -238,11 +238,9 @@ def assess_case(
         schema = next((c.value for c in checks if c.kind == "json_schema"), None)
         if schema is None and r_schema:
             schema = r_schema
-    # each output is split once, for its word count and for every distance it takes part in
-    b_split = [score_words_counted(s.text) for s in baseline]
-    c_split = [score_words_counted(s.text) for s in candidate]
-    b_sig = [_signals(s, schema, n) for s, (_, n) in zip(baseline, b_split, strict=True)]
-    c_sig = [_signals(s, schema, n) for s, (_, n) in zip(candidate, c_split, strict=True)]
+    # each distinct output is split once, for its word count and for every distance it takes part
+    # in, and has its signals computed once (an unchanged case, a deterministic model: the same text)
+    b_split, b_sig, c_split, c_sig = _split_and_signals(baseline, candidate, schema)
     tooled = (
         bool(tools) or r_schema is not None or _any_calls(baseline) or _any_calls(candidate)
         or (bool(checks) and _any_tool_check(checks))
@@ -295,7 +293,11 @@ def assess_case(
     within = sum(scores[len(cross) :]) / len(within_pairs) if within_pairs else None
     consistent = _consistent_words(b_ok, c_ok) if min(len(b_ok), len(c_ok)) >= 3 else 0
     noise_p = None
-    if change > 0 and within is not None and within > 0 and change > within * (1 + NOISE_MARGIN) + NOISE_EPSILON:
+    # a split needs a usable sample on each side: a side whose every sample errored has none
+    if (
+        cross and change > 0 and within is not None and within > 0
+        and change > within * (1 + NOISE_MARGIN) + NOISE_EPSILON
+    ):  # fmt: skip
         noise_p = _split_p(len(b_ok), len(c_ok), scores, len(cross))
     lengths = ([len(w) for w in b_ok], [len(w) for w in c_ok])
     noise = (
@@ -378,6 +380,46 @@ def _any_tool_check(checks: Sequence[Check]) -> bool:
     from reviewer.diff.checks import TOOL_CHECK_KINDS
 
     return any(c.kind in TOOL_CHECK_KINDS for c in checks)
+
+
+def _firsts(texts: Sequence[str]) -> list[int]:
+    """For each text, the index of its first occurrence in ``texts``. Pairwise for a few samples
+    (texts of different lengths compare in O(1)); a dict (which hashes every text) for many."""
+    if len(texts) > 16:
+        seen: dict[str, int] = {}
+        return [seen.setdefault(t, i) for i, t in enumerate(texts)]
+    firsts: list[int] = []
+    for i, t in enumerate(texts):
+        for j in range(i):
+            if firsts[j] == j and texts[j] == t:
+                firsts.append(j)
+                break
+        else:
+            firsts.append(i)
+    return firsts
+
+
+def _split_and_signals(
+    baseline: Sequence[Sample], candidate: Sequence[Sample], schema: dict | None
+) -> tuple[list[tuple[list[str], int]], list[OutputSignals], list[tuple[list[str], int]], list[OutputSignals]]:
+    """Each sample's :func:`score_words_counted` and signals, a text that occurs again (on either
+    side) split once and its signals reused when the provider said the same about it."""
+    samples = [*baseline, *candidate]
+    firsts = _firsts([s.text for s in samples])
+    split: list[tuple[list[str], int]] = []
+    sig: list[OutputSignals] = []
+    for i, (s, f) in enumerate(zip(samples, firsts, strict=True)):
+        if f == i:
+            words = score_words_counted(s.text)
+            split.append(words)
+            sig.append(_signals(s, schema, words[1]))
+            continue
+        split.append(split[f])
+        o = samples[f]
+        same = o.finish_reason == s.finish_reason and o.refusal == s.refusal and o.error == s.error
+        sig.append(sig[f] if same else _signals(s, schema, split[f][1]))
+    n = len(baseline)
+    return split[:n], sig[:n], split[n:], sig[n:]
 
 
 def _any_calls(samples: Sequence[Sample]) -> bool:
