@@ -1,6 +1,9 @@
 """Memory of a recorded replay: ``reviewer run`` with ``recorded:`` on both sides, in a new
-process, for growing numbers of cases; prints its peak RSS (the child's ``ru_maxrss``) and wall
-time. Goal (issue 14): flat in the number of cases, 30,000 cases ≤ 350 MB, 100,000 ≤ 500 MB.
+process, for growing numbers of cases; prints its peak RSS (the child's ``ru_maxrss``), the
+largest peak of the processes it started (the assessment's fork server and workers, sampled from
+/proc every 20 ms while it runs) and wall time; then the same for ``reviewer export --format json``
+of that comparison. Goal (issue 14): flat in the number of
+cases, 30,000 cases ≤ 350 MB, 100,000 ≤ 500 MB, each.
 
 Each case has a ~40-word prompt and answers of ~60–120 words a side (the candidate's differ from
 the baseline's in one case out of five), so the assessment that follows the replay has work to do.
@@ -22,6 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: (processes started below the last command, the largest peak RSS among them in MB)
+LAST_CHILDREN: tuple[int, float] = (0, 0.0)
 
 _TEXT = (
     "the order ships within two business days and you can track it from your account page once the "
@@ -51,12 +56,53 @@ def build(tmp: Path, cases: int) -> tuple[Path, Path, Path]:
     return suite, base, cand
 
 
+def _descendants_rss(root: int) -> dict[int, float]:
+    """pid -> RSS in MB of every process below ``root`` now (Linux /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except (OSError, IndexError, ValueError):
+            continue
+    below: dict[int, float] = {}
+    for pid in parents:
+        p, seen = parents.get(pid), 0
+        while p and seen < 64:
+            if p == root:
+                below[pid] = rss[pid]
+                break
+            p, seen = parents.get(p), seen + 1
+    return below
+
+
 def peak_rss_mb_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
     """Run ``cmd`` in a new process; its peak RSS in MB (wait4's rusage of that one child)."""
+    import threading
+
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    done = threading.Event()
+    peaks: dict[int, float] = {}
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            for pid, mb in _descendants_rss(proc.pid).items():
+                peaks[pid] = max(peaks.get(pid, 0.0), mb)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    if os.path.isdir("/proc"):
+        sampler.start()
     out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(proc.pid, 0)
+    done.set()
+    global LAST_CHILDREN
+    LAST_CHILDREN = (len(peaks), max(peaks.values(), default=0.0))
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
     return (
@@ -90,12 +136,24 @@ def main() -> None:
             goal = goals.get(n)
             verdict = f"   (goal <= {goal} MB: {'OK' if rss <= goal else 'MISSED'})" if goal else ""
             status = "" if rc == 0 else f"   EXIT {rc}: {last}"
+            kids = f", {LAST_CHILDREN[0]} processes below it peak at {LAST_CHILDREN[1]:.0f} MB" if LAST_CHILDREN[0] else ""
             print(
-                f"  {n:>7,} cases: peak RSS {rss:6.0f} MB, wall {wall:6.1f} s, files {base.stat().st_size / 1e6:.1f} MB a side{verdict}{status}"
+                f"  {n:>7,} cases: peak RSS {rss:6.0f} MB{kids}, wall {wall:6.1f} s, files {base.stat().st_size / 1e6:.1f} MB a side{verdict}{status}"
             )
             if rc != 0:
                 sys.exit(1)
+            out = tmp / f"changelog-{n}.json"
+            export = [sys.executable, "-m", "reviewer", "export", "--db", str(db), "--format", "json", "-o", str(out),
+                      "--allow-unreviewed", "--as", "Bench <b@example.com>"]  # fmt: skip
+            rss, wall, rc, last = peak_rss_mb_of(export, env)
+            verdict = f"   (goal <= {goal} MB: {'OK' if rss <= goal else 'MISSED'})" if goal else ""
+            status = "" if rc == 0 else f"   EXIT {rc}: {last}"
+            kids = f", {LAST_CHILDREN[0]} processes below it peak at {LAST_CHILDREN[1]:.0f} MB" if LAST_CHILDREN[0] else ""
+            print(f"  {'':>7}  its export: peak RSS {rss:6.0f} MB{kids}, wall {wall:6.1f} s{verdict}{status}")
+            if rc != 0:
+                sys.exit(1)
             db.unlink()
+            out.unlink()
     _ = resource  # ru_maxrss of RUSAGE_CHILDREN would be the maximum over all children: wait4 gives each one's
 
 

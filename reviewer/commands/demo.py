@@ -115,9 +115,9 @@ def prepare(db: Path) -> int:
         result = asyncio.run(replay.run())
         if result.failures:
             raise UsageError(f"the demo recording is incomplete: {result.failures[0].message}")
-        from ..analysis import assess_comparison
+        from ..analysis import ranked
 
-        assess_comparison(store, store.load_comparison(result.comparison_id))
+        ranked(store, result.comparison_id)  # the review app opens from the cache
         return result.comparison_id
 
 

@@ -49,9 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from ..analysis import assess_comparison
     from ..errors import UsageError
     from ..export.changelog import build_changelog
+    from ..export.changelog.load import load_inputs
     from ..export.gate import coverage, evaluate_gate
     from ..export.options import gc_paused
     from ..store import resolve_comparison_id
@@ -60,11 +60,12 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha {args.alpha:g}: expected a level between 0 and 1, e.g. 0.05")
     with gc_paused(), open_store(args) as store:
-        data = store.load_comparison(resolve_comparison_id(store, args.comparison))
+        # the outputs' figures (sample, error, latency, tokens), the cached summaries: no texts
+        data, rows, labels, texts, origins = load_inputs(store, resolve_comparison_id(store, args.comparison))
         cid = data.comparison.id
         cl = build_changelog(
-            data, assess_comparison(store, data), store.labels(cid), store.signoffs(cid),
-            generated_at=datetime.now(UTC), generated_by="", allow_unreviewed=True, alpha=args.alpha,
+            data, rows, labels, store.signoffs(cid), generated_at=datetime.now(UTC), generated_by="",
+            allow_unreviewed=True, alpha=args.alpha, texts=texts, origins=origins,
         )  # fmt: skip
         cov = coverage(data)
     result = evaluate_gate(

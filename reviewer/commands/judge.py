@@ -78,9 +78,9 @@ def select_cases(store: Any, data: Any, which: str) -> list[str]:
     """Case ids to judge, in triage order (all: suite order)."""
     if which == "all":
         return [c.id for c in data.suite.suite.cases]
-    from ..analysis import assess_comparison
+    from ..analysis import ranked as triage
 
-    ranked = assess_comparison(store, data)
+    ranked = triage(store, data.comparison)  # the cached rows: no case's full detail
     if which == "flagged":
         return [a.case_id for a in ranked if a.flags]
     return [a.case_id for a in ranked if a.tier <= 1]

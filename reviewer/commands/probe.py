@@ -160,10 +160,9 @@ def run(args: argparse.Namespace) -> int:
         failures = [f for f in result.failures if f.side == "candidate" or first]
         gaps = sorted({f.case_id for f in result.failures if f.side == "baseline" and not first})
         data = store.load_comparison(result.comparison_id)
-        from ..analysis import assess_comparison
+        from ..analysis import ranked
 
-        assessments = assess_comparison(store, data)
-        verdict = P.assess_probe(data, assessments, first=first)
+        verdict = P.assess_probe(data, ranked(store, data.comparison), first=first)
         run_ids = {s: getattr(data, s).id for s in SIDES}
     except KeyboardInterrupt:
         err.print("[yellow]Interrupted:[/] this probe is incomplete and will not be the baseline of the next one.")

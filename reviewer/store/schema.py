@@ -220,7 +220,8 @@ def _v4(db: sqlite_utils.Database) -> None:
     db.executescript(V4_SQL)
 
 
-V5_SQL = """        DROP TABLE IF EXISTS assessments;
+V5_SQL = """        DROP TABLE IF EXISTS assessment_cases;
+        DROP TABLE IF EXISTS assessments;
         CREATE TABLE assessments (           -- which assessment of a comparison its cached rows are
             comparison_id INTEGER PRIMARY KEY REFERENCES comparisons(id) ON DELETE CASCADE,
             key TEXT NOT NULL,               -- engine source + outputs identity; stale when it differs
@@ -248,7 +249,8 @@ V5_SQL = """        DROP TABLE IF EXISTS assessments;
 def _v5(db: sqlite_utils.Database) -> None:
     """The assessment cache as one row per case: the triage read from plain columns, the
     changelog's figures apart, no case's full detail (recomputed from its outputs when shown).
-    The v4 cache (one JSON blob per comparison) is dropped: it is a cache, computed again on use."""
+    The v4 cache (one JSON blob per comparison) is dropped: it is a cache, computed again on use
+    (and so is a v5 cache when a store's version was set back by hand: tests emulating an older release)."""
     db.executescript(V5_SQL)
 
 

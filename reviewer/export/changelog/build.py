@@ -61,8 +61,13 @@ from .significance import (
 )
 
 if TYPE_CHECKING:
+    from ...analysis.rows import CaseSummary
     from ...diff.score import Assessment
     from ...store import ComparisonData, Label, Output, Signoff
+
+#: A run's (outputs, errors, answers per resolved model, answers per fingerprint), as
+#: :meth:`reviewer.store.Store.answer_origins` counts them.
+Origins = tuple[int, int, Mapping[str, int], Mapping[str, int]]
 
 __all__ = ["build_changelog"]
 
@@ -91,7 +96,7 @@ def _clean_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in sorted(params.items()) if not _SECRET_KEY_RE.search(str(k))}
 
 
-def _side_info(side: str, run: Any, outputs: Mapping[str, Sequence[Output]]) -> SideInfo:
+def _origins(outputs: Mapping[str, Sequence[Output]]) -> Origins:
     resolved: Counter[str] = Counter()
     prints: Counter[str] = Counter()
     n = errors = 0
@@ -105,6 +110,11 @@ def _side_info(side: str, run: Any, outputs: Mapping[str, Sequence[Output]]) -> 
                 resolved[o.resolved_model] += 1
             if o.system_fingerprint:
                 prints[o.system_fingerprint] += 1
+    return n, errors, resolved, prints
+
+
+def _side_info(side: str, run: Any, origins: Origins) -> SideInfo:
+    n, errors, resolved, prints = origins
     return SideInfo(
         side=side, spec=f"{run.provider}:{run.model}", provider=run.provider, model=run.model, label=run.label,
         base_url=_clean_url(run.base_url), params=_clean_params(run.params or {}), samples=run.samples,
@@ -114,35 +124,36 @@ def _side_info(side: str, run: Any, outputs: Mapping[str, Sequence[Output]]) -> 
     )  # fmt: skip
 
 
-def _case_checks(a: Assessment) -> list[CheckEntry]:
-    out = []
-    for bc, cc in zip(a.baseline_checks, a.candidate_checks, strict=False):
-        out.append(
-            CheckEntry(
-                check=bc.check.label(),
-                kind=bc.check.kind,
-                baseline=CheckSide(bc.passes, bc.samples, bc.passed),
-                candidate=CheckSide(cc.passes, cc.samples, cc.passed),
-            )
+def _case_checks(a: CaseSummary) -> list[CheckEntry]:
+    return [
+        CheckEntry(
+            check=ch.label,
+            kind=ch.kind,
+            baseline=CheckSide(ch.baseline_passes, ch.baseline_samples, ch.baseline_passed),
+            candidate=CheckSide(ch.candidate_passes, ch.candidate_samples, ch.candidate_passed),
         )
-    return out
+        for ch in a.checks
+    ]
 
 
-def _consistency(a: Assessment) -> Consistency | None:
+def _consistency(a: CaseSummary) -> Consistency | None:
     """pass^k and the flip rate between samples, per side, from the case's checks."""
-    if not a.baseline_checks:
+    if not a.checks:
         return None
 
-    def side(checks: Sequence[Any]) -> SideConsistency:
-        k = checks[0].samples
+    def side(counts: Sequence[tuple[int, int]]) -> SideConsistency:
+        k = counts[0][1]
         # reviewer.stats.pass_hat_k's flip rate, j(k − j) / C(k, 2), from each check's pass count
-        flip = max(sc.passes * (sc.samples - sc.passes) for sc in checks) / math.comb(k, 2) if k >= 2 else None
-        return SideConsistency(k, all(sc.passes == sc.samples for sc in checks), flip)
+        flip = max(j * (n - j) for j, n in counts) / math.comb(k, 2) if k >= 2 else None
+        return SideConsistency(k, all(j == n for j, n in counts), flip)
 
-    return Consistency(side(a.baseline_checks), side(a.candidate_checks))
+    return Consistency(
+        side([(ch.baseline_passes, ch.baseline_samples) for ch in a.checks]),
+        side([(ch.candidate_passes, ch.candidate_samples) for ch in a.checks]),
+    )
 
 
-def _status(a: Assessment) -> Status:
+def _status(a: CaseSummary) -> Status:
     return "changed" if a.tier <= 1 else ("noise" if a.tier == 2 else "unchanged")
 
 
@@ -155,21 +166,21 @@ def _first_text(outputs: Sequence[Output] | None) -> str | None:
     return o.text or ""
 
 
-def _tool_changes(a: Assessment) -> list[ToolChangeEntry]:
+def _tool_changes(a: CaseSummary) -> list[ToolChangeEntry]:
     return [
         ToolChangeEntry(ch.kind, ch.label, ch.name, ch.new_name, ch.path, ch.new_path, ch.old, ch.new, ch.over_quoted, ch.detail)
-        for ch in getattr(a, "tool_changes", ())
+        for ch in a.tool_changes
     ]
 
 
-def _tooled(a: Assessment) -> bool:
+def _tooled(a: CaseSummary) -> bool:
     """The case has tools or a response format declared, or a side called a tool."""
-    return bool(getattr(a, "baseline_tools", None) or getattr(a, "candidate_tools", None))
+    return bool(a.baseline_tools or a.candidate_tools)
 
 
 def build_changelog(
     data: ComparisonData,
-    assessments: Sequence[Assessment],
+    assessments: Sequence[Assessment | CaseSummary],
     labels: Iterable[Label],
     signoffs: Iterable[Signoff] = (),
     *,
@@ -182,16 +193,27 @@ def build_changelog(
     alpha: float = ALPHA,
     judge: JudgeSection | None = None,
     judge_cases: Mapping[str, dict[str, Any]] | None = None,
+    texts: Mapping[str, tuple[str | None, str | None]] | None = None,
+    origins: tuple[Origins, Origins] | None = None,
 ) -> Changelog:
     """The changelog of one comparison. Pure: time, identity and prices are parameters.
 
-    ``assessments`` must be in triage order (as ``assess_comparison`` returns them); ``prices`` maps
+    ``assessments`` must be in triage order (as :func:`reviewer.analysis.summaries` returns them;
+    full assessments are summed up the same way); ``prices`` maps
     a run's spec (``provider:model``) or model to its :class:`Price`; ``previous_comparison`` is the
     (id, created_at) of the previous comparison of the same suite, for "cases added since";
     ``alpha`` is the level at which a delta is called significant (:mod:`.significance`);
     ``judge`` and ``judge_cases`` (case id -> :func:`reviewer.judge.case_entries` entry) are the
     judge's suggestions, shown apart and never counted as labels.
+
+    What is read of ``data``'s outputs: their count, sample, error, latency and tokens
+    (:meth:`reviewer.store.Store.load_comparison_figures` loads no more); ``texts`` gives the
+    first sample's text of each side (None: failed or none) for the cases labelled regression,
+    and ``origins`` each side's :data:`Origins` (both are read from the outputs when not given).
     """
+    from ...analysis.rows import summarize
+
+    rows = [summarize(a) for a in assessments]
     suite = data.suite.suite
     case_defs = {c.id: c for c in suite.cases}
     by_case: dict[str, list[LabelEntry]] = defaultdict(list)
@@ -205,7 +227,7 @@ def build_changelog(
         entries.sort(key=lambda e: (e.at, e.reviewer))
 
     cases: list[CaseEntry] = []
-    for rank, a in enumerate(assessments, start=1):
+    for rank, a in enumerate(rows, start=1):
         cdef = case_defs.get(a.case_id)
         cases.append(
             CaseEntry(
@@ -215,13 +237,13 @@ def build_changelog(
                 change=a.change,
                 within=a.within,
                 noise=a.noise,
-                noise_known=getattr(a, "noise_known", a.within is not None),
-                noise_p=getattr(a, "noise_p", None),
+                noise_known=a.noise_known,
+                noise_p=a.noise_p,
                 tier=a.tier,
                 status=_status(a),
                 flags=list(a.flags),
                 flip=a.flip,
-                format_drift=list(a.pair.format_drift) if "format_drift" in a.flags else [],
+                format_drift=list(a.format_drift) if "format_drift" in a.flags else [],
                 checks=_case_checks(a),
                 consistency=_consistency(a),
                 labels=by_case.get(a.case_id, []),
@@ -233,12 +255,15 @@ def build_changelog(
         )
         cases[-1].effective = latest_label(cases[-1].labels)
     entry_of = {c.id: c for c in cases}
-    assessed = {a.case_id: a for a in assessments}
+    assessed = {a.case_id: a for a in rows}
 
     # texts for the regressions' excerpts (the only cases shown with a diff; computed when rendering)
     for c in cases:
         if c.verdict == "regression":
-            c.texts = (_first_text(data.baseline_outputs.get(c.id)), _first_text(data.candidate_outputs.get(c.id)))
+            if texts is not None:
+                c.texts = texts.get(c.id, (None, None))
+            else:
+                c.texts = (_first_text(data.baseline_outputs.get(c.id)), _first_text(data.candidate_outputs.get(c.id)))
 
     # per-side numbers, overall and per tag
     def expects(cid: str) -> tuple[bool, bool]:
@@ -276,8 +301,10 @@ def build_changelog(
             return None
         return prices.get(info.spec) or prices.get(info.model)
 
-    baseline = _side_info("baseline", data.baseline, data.baseline_outputs)
-    candidate = _side_info("candidate", data.candidate, data.candidate_outputs)
+    if origins is None:
+        origins = (_origins(data.baseline_outputs), _origins(data.candidate_outputs))
+    baseline = _side_info("baseline", data.baseline, origins[0])
+    candidate = _side_info("candidate", data.candidate, origins[1])
     metrics = side_metrics(*overall, (price_of(baseline), price_of(candidate)), len(cases), overall_pairs, scope="overall")
     decide(metrics, alpha)
 
@@ -363,7 +390,7 @@ def build_changelog(
     decide([summary.flips_test], alpha)
 
     tool_section = None
-    tooled_cases = sum(1 for a in assessments if _tooled(a))
+    tooled_cases = sum(1 for a in rows if _tooled(a))
     if tooled_cases:
         groups: dict[str, list[str]] = {}
         for c in cases:

@@ -6,14 +6,15 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .build import build_changelog
-from .model import Changelog, JudgeSection, Price
+from .build import Origins, _first_text, build_changelog
+from .model import Changelog, JudgeSection, LabelEntry, Price, latest_label
 from .significance import ALPHA
 
 if TYPE_CHECKING:
+    from ...analysis.rows import CaseSummary
     from ...store import ComparisonData, Label, Store
 
-__all__ = ["load_changelog", "load_judge", "previous_comparison"]
+__all__ = ["load_changelog", "load_inputs", "load_judge", "previous_comparison"]
 
 
 def load_judge(
@@ -31,9 +32,12 @@ def load_judge(
         return None, {}
     judge, digest, _ = judges[0]
     judgments = store.judgments(cid, judge=judge, rubric_digest=digest)
+    judged = sorted({j.case_id for j in judgments})  # only their answers' lengths are needed
+    base_outputs = store.outputs_of_cases(data.baseline.id, judged)
+    cand_outputs = store.outputs_of_cases(data.candidate.id, judged)
     chars: dict[tuple[str, int], tuple[int, int]] = {}
-    for case_id, bouts in data.baseline_outputs.items():
-        cand = {o.sample: o for o in data.candidate_outputs.get(case_id, [])}
+    for case_id, bouts in base_outputs.items():
+        cand = {o.sample: o for o in cand_outputs.get(case_id, [])}
         for b in bouts:
             c = cand.get(b.sample)
             if c is not None and b.ok and c.ok:
@@ -60,16 +64,46 @@ def load_changelog(
     allow_unreviewed: bool = False,
     alpha: float = ALPHA,
 ) -> Changelog:
-    """The changelog of a comparison (an id, a name, or None for the latest) in ``store``."""
-    from ...analysis import assess_comparison
+    """The changelog of a comparison (an id, a name, or None for the latest) in ``store``.
 
-    data = store.load_comparison(store.resolve_comparison_id(comparison))
-    assessments = assess_comparison(store, data)
+    Reads what the changelog counts, never every output's text: the cached assessment's
+    summaries (computed once, in worker processes for big comparisons), each output's sample,
+    error, latency and tokens, the sides' model and fingerprint counts by SQL, and the first
+    texts of the cases labelled regression (the only ones printed with a diff)."""
+    data, summaries, labels, texts, origins = load_inputs(store, comparison)
     previous = previous_comparison(store, data.suite.name, data.comparison.id)
-    labels = store.labels(data.comparison.id)
     judge, judge_cases = load_judge(store, data, labels)
     return build_changelog(
-        data, assessments, labels, store.signoffs(data.comparison.id), judge=judge, judge_cases=judge_cases,
+        data, summaries, labels, store.signoffs(data.comparison.id), judge=judge, judge_cases=judge_cases,
         generated_at=generated_at or datetime.now(UTC), generated_by=generated_by, prices=prices,
-        previous_comparison=previous, allow_unreviewed=allow_unreviewed, alpha=alpha,
+        previous_comparison=previous, allow_unreviewed=allow_unreviewed, alpha=alpha, texts=texts, origins=origins,
     )  # fmt: skip
+
+
+def load_inputs(
+    store: Store, comparison: str | int | None
+) -> tuple[ComparisonData, list[CaseSummary], list[Label], dict[str, tuple[str | None, str | None]], tuple[Origins, Origins]]:
+    """What :func:`build_changelog` reads, from the store: the comparison with its outputs'
+    figures (no texts), the cases' summaries in triage order, the labels, the first texts of the
+    cases whose latest label is regression, and each side's answer origins."""
+    from ...analysis import summaries
+
+    data = store.load_comparison_figures(store.resolve_comparison_id(comparison))
+    rows = summaries(store, data.comparison)
+    labels = store.labels(data.comparison.id)
+    by_case: dict[str, list[LabelEntry]] = {}
+    for lab in labels:
+        by_case.setdefault(lab.case_id, []).append(
+            LabelEntry(lab.reviewer, lab.verdict, lab.severity, lab.note, lab.updated_at or lab.created_at or "")
+        )
+    printed = []
+    for case_id, entries in by_case.items():
+        entries.sort(key=lambda e: (e.at, e.reviewer))
+        latest = latest_label(entries)
+        if latest is not None and latest.verdict == "regression":
+            printed.append(case_id)
+    base = store.outputs_of_cases(data.baseline.id, printed)
+    cand = store.outputs_of_cases(data.candidate.id, printed)
+    texts = {cid: (_first_text(base.get(cid)), _first_text(cand.get(cid))) for cid in printed}
+    origins = (store.answer_origins(data.baseline.id), store.answer_origins(data.candidate.id))
+    return data, rows, labels, texts, origins

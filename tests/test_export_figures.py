@@ -1,0 +1,61 @@
+"""The export reads the cache and the outputs' figures, never every text: it must print exactly
+what the changelog built from every loaded output and every full assessment prints."""
+
+from __future__ import annotations
+
+from test_changelog_judge import _store as judged_store
+from test_export import ADA, BOB, NOW, make_comparison
+from toolcomparison import tool_comparison
+
+from reviewer.analysis import assess_comparison
+from reviewer.export.changelog import Price, build_changelog, load_changelog, render_json, render_markdown
+from reviewer.export.changelog.load import load_judge
+from reviewer.store import Output, Store
+
+PRICES = {"openai:gpt-4o": Price(2.5, 10.0)}
+
+
+def full_build(store: Store, cid: int):
+    """The changelog the old way: every output loaded, every case fully assessed."""
+    data = store.load_comparison(cid)
+    labels = store.labels(cid)
+    judge, judge_cases = load_judge(store, data, labels)
+    return build_changelog(
+        data, assess_comparison(None, data), labels, store.signoffs(cid), generated_at=NOW, generated_by=ADA, prices=PRICES,
+        previous_comparison=store.previous_comparison(data.suite.name, cid), judge=judge, judge_cases=judge_cases,
+        allow_unreviewed=True,
+    )  # fmt: skip
+
+
+def assert_same_documents(store: Store, cid: int) -> None:
+    light = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, prices=PRICES, allow_unreviewed=True)
+    full = full_build(store, cid)
+    assert render_markdown(light) == render_markdown(full)
+    assert render_json(light) == render_json(full)
+    assert light.summary.regressions and any(c.texts for c in light.cases)  # the excerpts were there to compare
+
+
+def test_the_light_export_prints_what_the_full_one_prints(tmp_path):
+    store, cid = make_comparison(tmp_path)
+    comp = store.comparison(cid)
+    # a failed call and a missing sample: counted as errors and listed, from the figures alone
+    store.save_outputs(comp.candidate_run_id, [Output("refund-json", 1, error="HTTP 500: upstream", error_status=500)])
+    store.db.execute("DELETE FROM outputs WHERE run_id = ? AND case_id = 'weather-chat' AND sample = 1", (comp.baseline_run_id,))
+    assert_same_documents(store, cid)
+    # the second export reads the cache the first one filled: still the same bytes
+    assert store.assessment_key(cid) is not None
+    assert_same_documents(store, cid)
+
+
+def test_the_light_export_of_tool_calls(tmp_path):
+    store, cid = tool_comparison(tmp_path)
+    store.set_label(cid, "weather-paris", BOB, "regression", severity=2, note="dropped the call", at="2025-03-13T11:00:00.000Z")
+    store.set_label(cid, "flights-two-passengers", ADA, "regression", severity=1, at="2025-03-13T11:01:00.000Z")
+    assert_same_documents(store, cid)
+
+
+def test_the_light_export_with_a_judge(tmp_path):
+    store, cid = judged_store(tmp_path)
+    light = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, prices=PRICES, allow_unreviewed=True)
+    assert light.judge is not None and light.judge.report["pairs"]
+    assert_same_documents(store, cid)
