@@ -200,11 +200,12 @@ def run(args: argparse.Namespace) -> int:
             _refuse_open_batches(store, key)
             with progress:
                 result = asyncio.run(replay.run())
-            # Warm the assessment cache so the review app and exports open at once.
-            from ..analysis import assess_comparison
+            # Warm the assessment cache so the review app and exports open at once (chunks of
+            # cases, each reading only its outputs; a worker pool for big comparisons).
+            from ..analysis import ranked
 
             with err.status("Scoring the changes…"):
-                assess_comparison(store, store.load_comparison(result.comparison_id))
+                ranked(store, result.comparison_id)
     except KeyboardInterrupt:
         if replay is None or lease is None or not lease.acquired:
             err.print("[yellow]Interrupted[/] before any call was made.")
@@ -345,10 +346,10 @@ def _run_batch(
                     wait_all(sides, interval=args.poll_interval, on_status=on_status)
                 collect_s = time.monotonic() - waited
             _finish_statuses(store, comparison_id, runs)
-            from ..analysis import assess_comparison
+            from ..analysis import ranked
 
             with err.status("Scoring the changes…"):
-                assess_comparison(store, store.load_comparison(comparison_id))
+                ranked(store, comparison_id)
     except KeyboardInterrupt:
         if comparison_id is None:
             err.print("[yellow]Interrupted[/] before any batch was submitted.")
