@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_inprocess import run_main
 from fakeprovider import FakeProvider, error, insufficient_quota, malformed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +23,10 @@ def cli(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProces
     return subprocess.run(
         [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, **kw
     )
+
+
+def cli_in_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return run_main(args, cwd=ROOT, env=env)
 
 
 @pytest.fixture
@@ -200,8 +205,9 @@ def test_usage_errors_are_one_line(tmp_path, env):
             "--wait-lease -1: must be 0 or more",
         ),
     ]
-    for args, message in cases:
-        res = cli(*args, "--db", str(tmp_path / "u.db"), env=env)
+    for n, (args, message) in enumerate(cases):
+        # the first in a real process (its exit code and stderr), the rest in this one: the same main()
+        res = (cli if n == 0 else cli_in_process)(*args, "--db", str(tmp_path / "u.db"), env=env)
         assert res.returncode == 2, (args, res.stderr)
         assert message in res.stderr, (message, res.stderr)
         assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
