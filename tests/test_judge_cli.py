@@ -1,4 +1,5 @@
-"""`reviewer judge` as a user runs it: real processes, a real SQLite file, and a real loopback
+"""`reviewer judge` as a user runs it: the CLI's main() (a real process in the first test, in the
+test's process elsewhere: tests/cli_inprocess.py), a real SQLite file, and a real loopback
 server (tests/fakeprovider.py) that plays both the models compared and a judge whose bias is
 scripted. The report must measure that bias, a second identical run makes no call, and no label is
 ever written."""
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_inprocess import run_main
 from fakeprovider import FakeProvider, error, slow
 
 from reviewer import judge as J
@@ -24,7 +26,10 @@ PAIRS = [json.loads(line) for line in (ROOT / "tests" / "data" / "judge" / "pair
 CASE_OF = {p["id"]: p for p in PAIRS}
 
 
-def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict, process: bool = False) -> subprocess.CompletedProcess:
+    """``reviewer ARGS``: in a real process with ``process=True``, else main() in this one."""
+    if not process:
+        return run_main(args, cwd=ROOT, env=env)
     return subprocess.run(
         [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
     )
@@ -99,8 +104,8 @@ def make_comparison(tmp_path: Path, env: dict, server: FakeProvider, pairs=PAIRS
     return Path(env["REVIEWER_DB"])
 
 
-def judge(env: dict, spec: str, *extra: str) -> subprocess.CompletedProcess:
-    return cli("judge", "--judge", spec, "--cases", "all", "--json", *extra, env=env)
+def judge(env: dict, spec: str, *extra: str, process: bool = False) -> subprocess.CompletedProcess:
+    return cli("judge", "--judge", spec, "--cases", "all", "--json", *extra, env=env, process=process)
 
 
 def labels_count(db: Path) -> tuple[int, int]:
@@ -116,7 +121,7 @@ def labels_count(db: Path) -> tuple[int, int]:
 def test_an_always_first_judge_is_inconsistent_everywhere_cached_and_writes_no_label(tmp_path, env, server):
     db = make_comparison(tmp_path, env, server)
     before = server.count(path="/v1/chat/completions")
-    out = judge(env, f"openai:judge-first@{server.base_url}")
+    out = judge(env, f"openai:judge-first@{server.base_url}", process=True)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     calls = server.count(path="/v1/chat/completions") - before
@@ -153,7 +158,7 @@ def test_an_always_first_judge_is_inconsistent_everywhere_cached_and_writes_no_l
     redo = json.loads(again.stdout)
     assert redo["calls"]["made"] == 0 and redo["calls"]["resumed"] == 2 * len(PAIRS) and redo["summary"] == s
     # human output names the figures, and says it is no review
-    text = cli("judge", "--judge", f"openai:judge-first@{server.base_url}", "--cases", "all", env=env)
+    text = cli("judge", "--judge", f"openai:judge-first@{server.base_url}", "--cases", "all", env=env, process=True)
     assert (
         text.returncode == 0
         and "position bias" in text.stdout
@@ -211,7 +216,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, env, server):
     assert out.returncode == 2 and "empty" in out.stderr
     out = judge(env, "recorded:x.jsonl")
     assert out.returncode == 2 and "a judge must be a model" in out.stderr
-    out = cli("judge", "--judge", "nope", env=env)
+    out = cli("judge", "--judge", "nope", env=env, process=True)  # the real process's exit code
     assert out.returncode == 2 and "--judge" in out.stderr
 
 
