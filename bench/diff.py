@@ -182,14 +182,18 @@ def main() -> None:
         return score_pairs(pairs)
 
     def engine_all():
-        # what assess_case does: each output split once, for its word count and its distances,
-        # and a case's word lists dropped once it is scored
+        # what assess_case does: each distinct output split once, for its word count and its
+        # distances, its signals computed once (an unchanged pair: once for both sides), and a
+        # case's word lists dropped once it is scored
         scores = []
         for a, b in pairs:
             wa, na = score_words_counted(a)
-            wb, nb = score_words_counted(b)
             output_signals(a, words=na)
-            output_signals(b, words=nb)
+            if b == a:
+                wb = wa
+            else:
+                wb, nb = score_words_counted(b)
+                output_signals(b, words=nb)
             scores += score_word_lists([(wa, wb)])
         return scores
 

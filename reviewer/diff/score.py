@@ -34,7 +34,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import chain, combinations
 from typing import TYPE_CHECKING, Any, Literal
 
 from rapidfuzz.distance import Indel
@@ -135,10 +135,31 @@ def score_pairs(pairs: Sequence[tuple[str, str]]) -> list[float]:
     return [0.0 if a == b else dist(words(a), words(b)) for a, b in pairs]
 
 
-def score_word_lists(pairs: Iterable[tuple[list[str], list[str]]]) -> list[float]:
-    """:func:`change_score` of pairs already split with :func:`score_words`."""
+def score_word_lists(pairs: Iterable[tuple[Sequence[Any], Sequence[Any]]]) -> list[float]:
+    """:func:`change_score` of pairs already split with :func:`score_words` (or encoded together
+    with :func:`_token_ids`: the same distances)."""
     dist = Indel.normalized_distance
     return [0.0 if a == b else dist(a, b) for a, b in pairs]
+
+
+#: A case with at least this many distances to take (3 samples a side: 15) has its word lists
+#: encoded as token ids first. rapidfuzz hashes every word of a list on every call and matches
+#: hashes through a hash map; over a bytes or str of ids it reads a buffer, and ids under 256 index
+#: a table: a distance costs about a fifth. Encoding costs about seven distances, so a case of one
+#: or two samples a side keeps its lists.
+ENCODE_MIN_PAIRS = 12
+
+
+def _token_ids(lists: Sequence[list[str]]) -> list[bytes] | list[str]:
+    """The word lists with each distinct word replaced by one id (in order of first occurrence):
+    bytes when there are at most 256 distinct words, else a str of one code point per word.
+    Equal words get equal ids and different words different ones, so every Indel distance (an
+    LCS over equality) and every length is that of the lists."""
+    vocab = dict.fromkeys(chain.from_iterable(lists))
+    get = dict(zip(vocab, range(len(vocab)), strict=True)).__getitem__
+    if len(vocab) <= 256:
+        return [bytes(map(get, w)) for w in lists]
+    return ["".join(map(chr, map(get, w))) for w in lists]  # < 0x110000 distinct words: a case is not that big
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,9 +306,15 @@ def assess_case(
         ]
         case_flip = flip(side_passed(b_checks), side_passed(c_checks))
 
-    # distances: every cross pair, then every within pair, in one batch
-    cross = [(a, b) for a in b_ok for b in c_ok]
-    within_pairs = list(combinations(b_ok, 2)) + list(combinations(c_ok, 2))
+    # distances: every cross pair, then every within pair, in one batch (over token ids when the
+    # case has enough pairs to pay for the encoding)
+    b_seq: Sequence[Sequence[Any]] = b_ok
+    c_seq: Sequence[Sequence[Any]] = c_ok
+    if len(b_ok) * len(c_ok) + math.comb(len(b_ok), 2) + math.comb(len(c_ok), 2) >= ENCODE_MIN_PAIRS:
+        encoded = _token_ids(b_ok + c_ok)
+        b_seq, c_seq = encoded[: len(b_ok)], encoded[len(b_ok) :]
+    cross = [(a, b) for a in b_seq for b in c_seq]
+    within_pairs = list(combinations(b_seq, 2)) + list(combinations(c_seq, 2))
     scores = score_word_lists(cross + within_pairs)
     change = sum(scores[: len(cross)]) / len(cross) if cross else (0.0 if not b_ok and not c_ok else 1.0)
     within = sum(scores[len(cross) :]) / len(within_pairs) if within_pairs else None
