@@ -1,7 +1,10 @@
 """A damaged, locked, read-only or full store never shows a traceback: one line naming the file,
-exit 2 (issue 10). Real store files made by a real `reviewer run`, damaged with random bytes; a
+exit 2 (issue 10). Real store files made by `reviewer run`, damaged with random bytes; a
 real second process holding the write lock; a real read-only bind mount, immutable file and full
-tmpfs where this machine allows them (root), else those variants are skipped."""
+tmpfs where this machine allows them (root), else those variants are skipped. The commands run
+main() in the test's process (tests/cli_inprocess.py: same exit code and stderr, and it fails on a
+store left open); a real `reviewer` process where it is the point (an exit 2, a lock waited on).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_inprocess import run_main
 
 from reviewer.store import SCHEMA_VERSION
 
@@ -22,7 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 N_CASES = 40
 
 
-def cli(*args: str, env: dict, **kw) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict, process: bool = False, **kw) -> subprocess.CompletedProcess:
+    """``reviewer ARGS``: in a real process with ``process=True``, else main() in this one."""
+    if not process:
+        return run_main(args, cwd=ROOT, env=env, **kw)
     return subprocess.run(
         [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60, **kw
     )
@@ -130,7 +137,7 @@ def test_garbage_in_the_middle_is_one_line_and_exit_2_in_every_command(made, tmp
     for argv in (["export", "--allow-unreviewed"], ["export", "--format", "json", "--allow-unreviewed"], ["gate"],
                  ["gate", "--json"], ["comparisons"], ["comparisons", "--json"], ["runs"], ["runs", "export", "1"],
                  ["labels", "export"], ["labels", "import", str(labels_file)]):  # fmt: skip
-        res = cli(*argv, "--db", str(db), env=env)
+        res = cli(*argv, "--db", str(db), env=env, process=argv == ["gate"])  # a real process's exit code too
         one_line_exit_2(res, f"the store {db} is damaged", "PRAGMA integrity_check")  # gate: 2, never 1
     res = cli("doctor", "--db", str(db), env=env)
     assert res.returncode == 1 and "Traceback" not in res.stderr
