@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from reviewer.diff.score import FLAG_LABELS as ENGINE_FLAG_LABELS
 
 if TYPE_CHECKING:
-    from reviewer.diff.score import Assessment
     from reviewer.store import Label
     from reviewer.suite import Case
 

@@ -55,6 +55,7 @@ class CasePane(Vertical):
         #: full assessments of recently shown cases, when the ranking gave only light rows
         self.details: LRU[str, Assessment] = LRU(64)
         self.shown_key: DiffKey | None = None
+        self._building: set[DiffKey] = set()  # big pairs being aligned in a worker
 
     def compose(self) -> ComposeResult:
         yield CaseTitle(id="title")
@@ -85,8 +86,8 @@ class CasePane(Vertical):
         outputs (exactly as the ranking made it) and kept in a small LRU; before the ranking is
         ready it also tells the list the case's change and flags."""
         a = entry.assessment
-        if a is not None and hasattr(a, "baseline_signals"):
-            return a  # type: ignore[no-any-return]
+        if a is not None and hasattr(type(a), "baseline_signals"):  # a full Assessment (not a light row)
+            return a
         found = self.details.get(entry.id)
         if found is None:
             found = self.details.put(entry.id, self.session.assess(entry.case, outs or self.outputs_of(entry.id)))
@@ -232,7 +233,9 @@ class CasePane(Vertical):
             self.shown_key = key
             view.show(None, f"aligning {(len(left) + len(right)) / 1e6:.1f} M characters…")
             self.query_one("#json-box").display = False
-            self.build_diff_in_worker(key, left, right)
+            if key not in self._building:  # once per pair: moving away and back does not start another
+                self._building.add(key)
+                self.build_diff_in_worker(key, left, right)
             return
         built = self.diffs.put(key, build_diff(key, left, right))
         self._show_built(key, built, keep_scroll=keep_scroll)
@@ -251,15 +254,22 @@ class CasePane(Vertical):
         else:
             view.show(built.model, keep_scroll=keep_scroll)
 
-    @work(thread=True, exclusive=True, group="diff")
+    # not exclusive: a thread cannot be stopped, so a cancelled build would run on anyway, and
+    # its diff is worth keeping for going back to that case
+    @work(thread=True, group="diff")
     def build_diff_in_worker(self, key: DiffKey, left: str, right: str) -> None:
-        built = build_diff(key, left, right)
-        if built.model is not None:
-            built.model.height(max(40, self.query_one(DiffView).size.width))  # lay out off the UI thread
+        try:
+            built = build_diff(key, left, right)
+            if built.model is not None:
+                built.model.height(max(40, self.query_one(DiffView).size.width))  # lay out off the UI thread
+        except BaseException:
+            self.app.call_from_thread(self._building.discard, key)  # the next look tries again
+            raise
         self.post_message(self.DiffBuilt(key, built))
 
     @on(DiffBuilt)
     def _diff_built(self, event: DiffBuilt) -> None:
+        self._building.discard(event.key)
         self.diffs.put(event.key, event.built)
         if event.key == self.shown_key:
             self._show_built(event.key, event.built)
