@@ -1,5 +1,6 @@
-"""`reviewer probe` and `reviewer history` as cron runs them: real processes, a real loopback
-server whose model moves between probes, a real SQLite file."""
+"""`reviewer probe` and `reviewer history` as cron runs them: real processes in the first test
+(exit codes 0, 0, 1) and one exit 2, elsewhere main() in the test's process (tests/cli_inprocess.py: the same
+exit codes and output), a real loopback server whose model moves between probes, a real SQLite file."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_inprocess import run_main
 from fakeprovider import FakeProvider, default_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 REFUSAL = "I'm sorry, but I can't help with that."
 
 
-def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict, process: bool = False) -> subprocess.CompletedProcess:
+    """``reviewer ARGS``: in a real process with ``process=True``, else main() in this one."""
+    if not process:
+        return run_main(args, cwd=ROOT, env=env)
     return subprocess.run(
         [sys.executable, "-m", "reviewer", *args], check=False, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
     )
@@ -40,8 +45,8 @@ def suite(tmp_path: Path, n: int = 10) -> Path:
     return path
 
 
-def probe(path: Path, spec: str, db: Path, env: dict, *extra: str) -> tuple[int, dict]:
-    p = cli("probe", str(path), "--model", spec, "--db", str(db), "--json", *extra, env=env)
+def probe(path: Path, spec: str, db: Path, env: dict, *extra: str, process: bool = False) -> tuple[int, dict]:
+    p = cli("probe", str(path), "--model", spec, "--db", str(db), "--json", *extra, env=env, process=process)
     assert p.stdout.strip(), p.stderr
     assert "Traceback" not in p.stderr
     return p.returncode, json.loads(p.stdout)
@@ -51,12 +56,12 @@ def test_three_probes_exit_0_0_1_and_history_lists_them(tmp_path, env):
     path, db = suite(tmp_path), tmp_path / "r.db"
     with FakeProvider() as srv:
         spec = f"openai:gpt-x@{srv.base_url}"
-        code1, v1 = probe(path, spec, db, env)
+        code1, v1 = probe(path, spec, db, env, process=True)
         assert (code1, v1["verdict"], v1["first"]) == (0, "baseline", True)
         asked = srv.count()
         assert asked == 20  # the first probe asks the alias twice (its own noise is the first comparison)
 
-        code2, v2 = probe(path, spec, db, env)
+        code2, v2 = probe(path, spec, db, env, process=True)
         assert (code2, v2["verdict"]) == (0, "unchanged"), v2
         assert srv.count() - asked == 10  # nothing cached is reused: a probe asks again
         assert v2["comparison"]["against_run"] == v1["comparison"]["candidate_run"]
@@ -69,7 +74,7 @@ def test_three_probes_exit_0_0_1_and_history_lists_them(tmp_path, env):
             if "1?" in msgs[-1]["content"]
             else default_answer(api, model, msgs, params)
         )
-        code3, v3 = probe(path, spec, db, env)
+        code3, v3 = probe(path, spec, db, env, process=True)
     assert code3 == 1, v3
     assert v3["verdict"] == "changed"
     assert "resolved model" in v3["provenance"]["changed"] and "system_fingerprint" in v3["provenance"]["changed"]
@@ -78,7 +83,7 @@ def test_three_probes_exit_0_0_1_and_history_lists_them(tmp_path, env):
     assert v3["significant"] == []  # one changed answer is no significant behaviour change
     assert {c["case_id"] for c in v3["look_at"]} == {"q01"}
 
-    h = cli("history", spec, "--db", str(db), "--json", env=env)
+    h = cli("history", spec, "--db", str(db), "--json", env=env, process=True)
     assert h.returncode == 0, h.stderr
     rows = json.loads(h.stdout)["probes"]
     assert [r["run_id"] for r in rows] == [v["comparison"]["candidate_run"] for v in (v1, v2, v3)]
@@ -86,7 +91,7 @@ def test_three_probes_exit_0_0_1_and_history_lists_them(tmp_path, env):
     assert rows[2]["resolved_models"] == {"gpt-x-2026-09-09": 10}
     assert rows[0]["metrics"]["check_pass"] == 1.0 and rows[0]["metrics"]["refusal"] == 0.0
 
-    text = cli("history", spec, "--suite", "watch", "--db", str(db), env=env)
+    text = cli("history", spec, "--suite", "watch", "--db", str(db), env=env, process=True)
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
     moved = [ln for ln in lines if ln.startswith("◆")]
@@ -97,9 +102,9 @@ def test_three_probes_exit_0_0_1_and_history_lists_them(tmp_path, env):
     # the human screen names old → new
     with FakeProvider(aliases={"gpt-x": "gpt-x-2026-12-12"}) as srv2:
         spec2 = f"openai:gpt-x@{srv2.base_url}"
-        cli("probe", str(path), "--model", spec2, "--db", str(db), env=env)
+        cli("probe", str(path), "--model", spec2, "--db", str(db), env=env, process=True)
         srv2.aliases = {"gpt-x": "gpt-x-2027-01-01"}
-        p = cli("probe", str(path), "--model", spec2, "--db", str(db), env=env)
+        p = cli("probe", str(path), "--model", spec2, "--db", str(db), env=env, process=True)
     assert p.returncode == 1, p.stderr
     assert "gpt-x-2026-12-12 (10) → gpt-x-2027-01-01 (10)" in p.stdout
     assert "Exit 1: resolved model and system_fingerprint changed" in p.stdout
@@ -133,7 +138,7 @@ def test_provider_down_is_exit_2_and_never_the_next_baseline(tmp_path, env):
     code, v = probe(path, spec, db, env)
     assert code == 2 and v["verdict"] == "error"
     assert len(v["failures"]) == 4 and all("refused" in f["message"] for f in v["failures"])
-    screen = cli("probe", str(path), "--model", spec, "--db", str(db), env=env)
+    screen = cli("probe", str(path), "--model", spec, "--db", str(db), env=env, process=True)
     assert screen.returncode == 2 and "Probe failed: 4 calls ended in an error" in screen.stdout
     with FakeProvider(port=int(spec.rsplit(":", 1)[1].split("/")[0])) as srv:
         code, v = probe(path, spec, db, env)
