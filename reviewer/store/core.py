@@ -16,9 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Literal, Self
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from . import errors
 from .errors import (
@@ -36,6 +34,9 @@ from .errors import (
     why_not_writable,
 )
 from .schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 __all__ = ["StoreCore", "connect_readonly"]
 
@@ -113,7 +114,7 @@ class StoreCore:
         if not self.readonly:
             conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
         conn.execute("PRAGMA foreign_keys = ON")
-        self.db = sqlite_utils.Database(conn)
+        self._db: sqlite_utils.Database | None = None
         self._lock = threading.RLock()
         self._migrate()
 
@@ -126,6 +127,16 @@ class StoreCore:
             raise StoreError(sqlite_error_message(e, self.path)) from None
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The connection as a sqlite-utils Database (the migrations, tests, benches), made on first
+        use: a command that opens a migrated store never imports sqlite-utils for it."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self._conn)
+        return self._db
 
     def close(self) -> None:
         with suppress(sqlite3.Error):  # closing checkpoints the WAL; a full disk or a vanished file must not mask what went wrong
