@@ -1,4 +1,6 @@
-"""`reviewer run` and friends as a user runs them: a real process, a real loopback server, a real
+"""`reviewer run` and friends as a user runs them: a real process where the process is the point
+(kill -9, Ctrl-C, the same command again, one usage error), elsewhere main() in the test's process
+(tests/cli_inprocess.py: the same exit code, stdout and stderr); a real loopback server, a real
 SQLite file. Covers resume after kill -9 and Ctrl-C, the error summary, validate, listing."""
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ from fakeprovider import FakeProvider, error, insufficient_quota, malformed
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict | None = None, process: bool = False, **kw) -> subprocess.CompletedProcess:
+    """``reviewer ARGS``: in a real process with ``process=True`` (an interrupted run, the same
+    command again, one usage error), else main() in this one (tests/cli_inprocess.py)."""
+    if not process:
+        return run_main(args, cwd=ROOT, env=env, **kw)
     return subprocess.run(
         [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, **kw
     )
-
-
-def cli_in_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return run_main(args, cwd=ROOT, env=env)
 
 
 @pytest.fixture
@@ -103,7 +105,7 @@ def test_resume_after_interruption_repeats_nothing_and_loses_nothing(tmp_path, e
             con.close()
         n_before = len(srv.requests)
 
-        again = cli(*args, env=env)
+        again = cli(*args, env=env, process=True)
         assert again.returncode == 0, again.stderr
         assert again.stdout.strip() == "1"  # the same comparison, resumed
         assert "Resumed comparison 1" in again.stderr
@@ -206,8 +208,8 @@ def test_usage_errors_are_one_line(tmp_path, env):
         ),
     ]
     for n, (args, message) in enumerate(cases):
-        # the first in a real process (its exit code and stderr), the rest in this one: the same main()
-        res = (cli if n == 0 else cli_in_process)(*args, "--db", str(tmp_path / "u.db"), env=env)
+        # the first in a real process (its exit code and stderr), the rest in this one
+        res = cli(*args, "--db", str(tmp_path / "u.db"), env=env, process=n == 0)
         assert res.returncode == 2, (args, res.stderr)
         assert message in res.stderr, (message, res.stderr)
         assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
