@@ -448,14 +448,14 @@ def transport_failure(exc: BaseException, url: Any, timeout: float) -> ProviderE
         if os_error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
             return fail(f"{where} is unreachable ({_reason(os_error)})", kind="connect")
         return fail(f"cannot connect to {where}: {_reason(os_error)}", kind="connect")
+    if isinstance(cause, aiohttp.ServerDisconnectedError):  # before the timeouts: httpx-aiohttp calls it ConnectTimeout
+        return fail(f"{where} closed the connection without answering")
     if isinstance(cause, aiohttp.ConnectionTimeoutError) or (
         is_httpx(exc, "ConnectTimeout", "PoolTimeout") and not isinstance(cause, aiohttp.ClientError)
     ):
         return fail(f"connecting to {where} timed out after {timeout:g} s", kind="connect")
     if isinstance(cause, (aiohttp.ServerTimeoutError, TimeoutError)) or is_httpx(exc, "TimeoutException"):
         return fail(f"timed out after {timeout:g} s waiting for {where} to answer")
-    if isinstance(cause, aiohttp.ServerDisconnectedError):
-        return fail(f"{where} closed the connection without answering")
     if isinstance(cause, aiohttp.ClientPayloadError):
         return fail(f"the answer from {where} was cut off ({_reason(cause)})")
     if isinstance(cause, (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError)) or is_httpx(exc, "UnsupportedProtocol"):
