@@ -1,6 +1,6 @@
 """``reviewer.cli.main(argv)`` run in the test's own process, as ``python -m reviewer`` runs it in a
 child: the same environment (``env`` replaces ``os.environ`` for the call, as it replaces a child's),
-the same working directory, stdout and stderr written through UTF-8 text layers over bytes
+the same working directory and ``sys.argv``, stdout and stderr written through UTF-8 text layers over bytes
 (strict on stdout, backslashreplace on stderr, as Python sets them up for a pipe) and read back as
 ``subprocess.run(text=True)`` reads a pipe (universal newlines), the exit code of ``SystemExit``,
 a traceback on stderr and exit 1 for an uncaught exception, warnings printed on that stderr with
@@ -23,6 +23,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 #: Python's own warning filters when no -W option or PYTHONWARNINGS is given.
@@ -83,12 +84,14 @@ def run_main(
     **_subprocess_options: Any,  # check=False, timeout=..., capture_output=True, text=True: as a child would
 ) -> subprocess.CompletedProcess[str]:
     """``reviewer ARGS`` in this process; see the module's docstring."""
+    import reviewer
     from reviewer.cli import main
 
     argv = [os.fspath(a) for a in args]
     saved_env = dict(os.environ)
     saved_cwd = os.getcwd()
     saved_streams = sys.stdin, sys.stdout, sys.stderr
+    saved_argv = sys.argv
     before = _global_state()
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict", write_through=False)
     err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace", line_buffering=True)
@@ -104,6 +107,7 @@ def run_main(
         if cwd is not None:
             os.chdir(cwd)
         sys.stdin, sys.stdout, sys.stderr = stdin, out, err
+        sys.argv = [str(Path(reviewer.__file__).parent / "__main__.py"), *argv]  # as `python -m reviewer` sets it
         with warnings.catch_warnings():
             warnings.resetwarnings()
             for action, category, module in reversed(_DEFAULT_FILTERS):
@@ -124,6 +128,7 @@ def run_main(
         stdout, stderr = _decoded(out), _decoded(err)
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved_streams
+        sys.argv = saved_argv
         os.chdir(saved_cwd)
         if os.environ != saved_env:
             os.environ.clear()

@@ -1,4 +1,6 @@
-"""`reviewer run --batch` as a user runs it: a real process, a real loopback batch server
+"""`reviewer run --batch` as a user runs it: a real process where the process is the point (kill -9
+and Ctrl-C while waiting, the same command again, one usage error), elsewhere main() in the test's
+process (tests/cli_inprocess.py: the same exit code and output); a real loopback batch server
 (tests/batchserver.py: OpenAI files + batches, Anthropic message batches), a real SQLite file.
 A whole comparison through batches with no per-request call; kill -9 while waiting and the same
 command again (nothing submitted twice, nothing lost); per-line errors, expired requests, a
@@ -17,13 +19,17 @@ from pathlib import Path
 
 import pytest
 from batchserver import BatchServer
+from cli_inprocess import run_main
 from fakeprovider import FakeProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-batchtest-Zq8Xv3Lm0Np7Rt"
 
 
-def cli(*args: str, env: dict, **kw) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict, process: bool = False, **kw) -> subprocess.CompletedProcess:
+    """``reviewer ARGS``: in a real process with ``process=True``, else main() in this one."""
+    if not process:
+        return run_main(args, cwd=ROOT, env=env, **kw)
     return subprocess.run(
         [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, **kw
     )
@@ -162,7 +168,7 @@ def test_kill_9_while_waiting_then_the_same_command_collects(tmp_path, env, srv)
     direct = cli(*args[3:-5], "--db", str(db), env=env)
     assert direct.returncode == 2 and "still open" in direct.stderr and srv.direct_calls == 0
     srv.polls = 3
-    r = cli(*args[3:], env=env)
+    r = cli(*args[3:], env=env, process=True)
     assert r.returncode == 0, r.stderr
     assert len(srv.creates) == 2  # nothing submitted twice
     assert srv.direct_calls == 0
@@ -226,7 +232,7 @@ def test_mixed_batch_and_direct_and_a_failed_batch(tmp_path, env, srv):
 def test_usage_errors(tmp_path, env):
     suite = write_suite(tmp_path, PLAIN)
     r = cli("run", str(suite), "--baseline", "openai:a@http://127.0.0.1:9/v1", "--candidate", "openai:b@http://127.0.0.1:9/v1",
-            "--no-wait", env=env)  # fmt: skip
+            "--no-wait", env=env, process=True)  # fmt: skip
     assert r.returncode == 2 and "--no-wait needs --batch" in r.stderr
     rec = tmp_path / "rec.jsonl"
     rec.write_text("")
@@ -257,7 +263,7 @@ def test_ctrl_c_while_waiting_says_the_batches_keep_running(tmp_path, env, srv):
     assert "2 batches of comparison 1 are recorded" in stderr and "Run the same command again" in stderr
     assert "Traceback" not in stderr
     srv.polls = 3
-    r = cli(*args[3:], env=env)
+    r = cli(*args[3:], env=env, process=True)
     assert r.returncode == 0, r.stderr
     assert len(srv.creates) == 2 and len(rows(db)) == 12
     assert_no_key(db, stderr, r.stderr)
