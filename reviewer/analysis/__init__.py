@@ -31,7 +31,7 @@ from typing import Any
 from ..diff import Assessment, assess_case, triage
 from ..store import Comparison, ComparisonData, Store
 from ..suite import Case
-from .rows import CaseRank, CaseSummary, RankRow, decode_summary, rank_of, rank_row, summarize, triage_key
+from .rows import CaseRank, CaseSummary, RankRow, decode_summaries, rank_of, rank_row, summarize, triage_key
 from .work import MISSING, Plan, chunk_rows, samples_of
 
 __all__ = [
@@ -136,13 +136,30 @@ def assess_rows(
         finally:
             reader.close()
     else:
+        from concurrent.futures.process import BrokenProcessPool
+
         from .pool import pool_rows
 
-        for part_rows in pool_rows(plan, chunks, min(n, len(chunks))):
-            rows.extend(part_rows)
-            done += len(part_rows)
-            if progress is not None:
-                progress(done, len(cases))
+        left = set(range(len(chunks)))
+        try:
+            for i, part_rows in pool_rows(plan, chunks, min(n, len(chunks))):
+                left.discard(i)
+                rows.extend(part_rows)
+                done += len(part_rows)
+                if progress is not None:
+                    progress(done, len(cases))
+        except BrokenProcessPool:
+            # the workers could not start (e.g. a __main__ that cannot be imported again, as from
+            # stdin): the chunks they did not finish are assessed here, to the same rows
+            reader = store.reader()
+            try:
+                for i in sorted(left):
+                    rows.extend(chunk_rows(reader, plan, chunks[i]))
+                    done += len(chunks[i])
+                    if progress is not None:
+                        progress(done, len(cases))
+            finally:
+                reader.close()
     rows.sort(key=triage_key)
     return rows
 
@@ -193,7 +210,7 @@ def summaries(
 ) -> list[CaseSummary]:
     """:func:`ranked` with what the changelog and the gate count of each case."""
     comp = _comparison(store, comparison)
-    return [decode_summary(rank_of(r), r[9]) for r in _rows(store, comp, summary=True, progress=progress, workers=workers)]
+    return decode_summaries(_rows(store, comp, summary=True, progress=progress, workers=workers))
 
 
 def cached_assessments(store: Store, comparison: Comparison) -> list[CaseRank] | None:

@@ -28,24 +28,26 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def pool_rows(plan: Plan, chunks: Sequence[Sequence[Case]], workers: int) -> Iterator[list[RankRow]]:
-    """Each chunk's rows as its worker finishes it (in any order). At most two chunks a worker
-    are in flight, so the rows waiting to be collected stay few."""
+def pool_rows(plan: Plan, chunks: Sequence[Sequence[Case]], workers: int) -> Iterator[tuple[int, list[RankRow]]]:
+    """(index, rows) of each chunk as its worker finishes it (in any order). At most two chunks a
+    worker are in flight, so the rows waiting to be collected stay few. A pool that cannot start
+    its workers raises ``concurrent.futures.process.BrokenProcessPool`` (the caller goes on
+    without it)."""
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-        todo = iter(chunks)
-        running: set[Future[list[RankRow]]] = set()
+        todo = iter(enumerate(chunks))
+        running: dict[Future[list[RankRow]], int] = {}
         try:
-            for part in todo:
-                running.add(pool.submit(assess_chunk, plan, list(part)))
+            for i, part in todo:
+                running[pool.submit(assess_chunk, plan, list(part))] = i
                 if len(running) >= 2 * workers:
                     break
             while running:
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for f in finished:
-                    yield f.result()
+                    yield running.pop(f), f.result()
                     nxt = next(todo, None)
                     if nxt is not None:
-                        running.add(pool.submit(assess_chunk, plan, list(nxt)))
+                        running[pool.submit(assess_chunk, plan, list(nxt[1]))] = nxt[0]
         except BaseException:
             for f in running:
                 f.cancel()

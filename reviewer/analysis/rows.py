@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..diff.toolcalls import ToolChange
 
 __all__ = [
-    "CaseRank", "CaseSummary", "CheckFigures", "RankRow", "SampleFigures", "ToolFigures", "decode_summary",
+    "CaseRank", "CaseSummary", "CheckFigures", "RankRow", "SampleFigures", "ToolFigures", "decode_summaries", "decode_summary",
     "encode_summary", "rank_of", "rank_row", "summarize", "triage_key",
 ]  # fmt: skip
 
@@ -205,18 +205,38 @@ def rank_row(a: Assessment) -> RankRow:
             encode_summary(a))  # fmt: skip
 
 
+# The same figures recur across cases (100,000 cases hold 600,000 samples and only a few hundred
+# distinct (words, bits) pairs): one immutable object each, made once.
 _FIGURES: dict[tuple[int, int], SampleFigures] = {}
+_CHECKS: dict[tuple[Any, ...], CheckFigures] = {}
+_TOOLS: dict[tuple[int, ...], ToolFigures] = {}
 
 
-def _figures(words: int, bits: int) -> SampleFigures:
-    # the same (words, bits) recurs across cases: one object each (100,000 cases hold 600,000 samples)
-    key = (words, bits)
+def _figures(v: list[int]) -> SampleFigures:
+    key = (v[0], v[1])
     found = _FIGURES.get(key)
     if found is None:
+        words, bits = key
         found = _FIGURES[key] = SampleFigures(
             words, bool(bits & _ERROR), bool(bits & _REFUSAL), bool(bits & _NON_ANSWER), bool(bits & _TRUNCATED),
             bool(bits & _JSON_VALID), None if not bits & (_SCHEMA_TRUE | _SCHEMA_FALSE) else bool(bits & _SCHEMA_TRUE),
         )  # fmt: skip
+    return found
+
+
+def _check(c: list[Any]) -> CheckFigures:
+    key = tuple(c)
+    found = _CHECKS.get(key)
+    if found is None:
+        found = _CHECKS[key] = CheckFigures(c[0], c[1], c[2], c[3], bool(c[4]), c[5], c[6], bool(c[7]))
+    return found
+
+
+def _tool(t: list[int]) -> ToolFigures:
+    key = tuple(t)
+    found = _TOOLS.get(key)
+    if found is None:
+        found = _TOOLS[key] = ToolFigures(t[0], t[1], t[2], bool(t[3]))
     return found
 
 
@@ -226,18 +246,21 @@ def _tool_change(v: list[Any]) -> ToolChange:
     return ToolChange(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], bool(v[9]), v[10])
 
 
-def decode_summary(rank: CaseRank, raw: str) -> CaseSummary:
-    checks, bs, cs, bt, ct, drift, changes = json.loads(raw)
+def decode_summary(rank: CaseRank, raw: str | list[Any]) -> CaseSummary:
+    """The :class:`CaseSummary` of a case from its rank and its summary (JSON text, or decoded)."""
+    checks, bs, cs, bt, ct, drift, changes = json.loads(raw) if isinstance(raw, str) else raw
     return CaseSummary(
         rank.case_id, rank.change, rank.within, rank.noise, rank.flags, rank.flip, rank.tier, rank.noise_known, rank.noise_p,
-        checks=tuple(CheckFigures(c[0], c[1], c[2], c[3], bool(c[4]), c[5], c[6], bool(c[7])) for c in checks),
-        baseline_signals=tuple(_figures(w, b) for w, b in bs),
-        candidate_signals=tuple(_figures(w, b) for w, b in cs),
-        baseline_tools=tuple(ToolFigures(t[0], t[1], t[2], bool(t[3])) for t in bt),
-        candidate_tools=tuple(ToolFigures(t[0], t[1], t[2], bool(t[3])) for t in ct),
-        format_drift=tuple(drift),
-        tool_changes=tuple(_tool_change(v) for v in changes),
+        None, None, tuple([_check(c) for c in checks]) if checks else (), tuple(map(_figures, bs)), tuple(map(_figures, cs)),
+        tuple(map(_tool, bt)) if bt else (), tuple(map(_tool, ct)) if ct else (), tuple(drift) if drift else (),
+        tuple([_tool_change(v) for v in changes]) if changes else (),
     )  # fmt: skip
+
+
+def decode_summaries(rows: Sequence[Sequence[Any]]) -> list[CaseSummary]:
+    """Stored rows (summary JSON last) as summaries: every JSON array parsed in one call."""
+    docs = json.loads("[" + ",".join(r[-1] for r in rows) + "]")
+    return [decode_summary(rank_of(r), d) for r, d in zip(rows, docs, strict=True)]
 
 
 def rank_of(row: Sequence[Any], detail: Callable[[str], Assessment] | None = None) -> CaseRank:

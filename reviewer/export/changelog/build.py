@@ -18,6 +18,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -94,6 +95,37 @@ def _clean_url(url: str | None) -> str | None:
 
 def _clean_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in sorted(params.items()) if not _SECRET_KEY_RE.search(str(k))}
+
+
+#: SideStats' fields that :func:`_merge` adds up (all but the per-scope ``cache``)
+_MERGED = ("words", "samples", "answered", "refusals", "non_answers", "truncated", "errors", "json_samples", "json_valid",
+           "schema_samples", "schema_valid", "latencies", "in_tokens", "out_tokens", "token_samples", "tool_answers",
+           "tool_calling", "tool_calls", "tool_calls_valid")  # fmt: skip
+if {f.name for f in fields(SideStats)} != {*_MERGED, "cache"}:  # a new field must be merged too
+    raise ImportError("reviewer.export.changelog.build._merge does not know every field of SideStats")
+
+
+def _merge(dst: SideStats, src: SideStats) -> None:
+    """Add one case's numbers (``src``) to a scope's (``dst``): the same as adding its samples again."""
+    dst.words += src.words
+    dst.samples += src.samples
+    dst.answered += src.answered
+    dst.refusals += src.refusals
+    dst.non_answers += src.non_answers
+    dst.truncated += src.truncated
+    dst.errors += src.errors
+    dst.json_samples += src.json_samples
+    dst.json_valid += src.json_valid
+    dst.schema_samples += src.schema_samples
+    dst.schema_valid += src.schema_valid
+    dst.latencies += src.latencies
+    dst.in_tokens += src.in_tokens
+    dst.out_tokens += src.out_tokens
+    dst.token_samples += src.token_samples
+    dst.tool_answers += src.tool_answers
+    dst.tool_calling += src.tool_calling
+    dst.tool_calls += src.tool_calls
+    dst.tool_calls_valid += src.tool_calls_valid
 
 
 def _origins(outputs: Mapping[str, Sequence[Output]]) -> Origins:
@@ -290,11 +322,8 @@ def build_changelog(
         for t in entry_of[cid].tags:
             tag_pairs[t].append(own)
         for bs, cs in [overall, *(tag_stats[t] for t in entry_of[cid].tags)]:
-            bs.add(a.baseline_signals, bo, ej, es)  # (measured: faster than merging `own`)
-            cs.add(a.candidate_signals, co, ej, es)
-            if tooled:
-                bs.add_tools(a.tool_signals("baseline"))
-                cs.add_tools(a.tool_signals("candidate"))
+            _merge(bs, own[0])  # (bench/export.py, 3 samples a side: 70k adds 0.41 s → 20k adds 0.16 s + merges 0.14 s)
+            _merge(cs, own[1])
 
     def price_of(info: SideInfo) -> Price | None:
         if not prices:
