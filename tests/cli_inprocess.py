@@ -15,6 +15,7 @@ the environment, open files: a store left open) and fails the test if it does.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import signal
@@ -134,6 +135,9 @@ def run_main(
             os.environ.clear()
             os.environ.update(saved_env)
     after = _global_state()
+    if after != before:  # perhaps only what the command dropped and a reference cycle still holds
+        gc.collect()
+        after = _global_state()
     leaked = {name: (before[name], after[name]) for name in before if before[name] is not None and before[name] != after[name]}
     assert not leaked, f"reviewer {' '.join(argv[:1])} left global state behind (before, after): {leaked}"
     return subprocess.CompletedProcess([sys.executable, "-m", "reviewer", *argv], code, stdout, stderr)

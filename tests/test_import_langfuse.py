@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_inprocess import run_main
 
 from reviewer.analysis import assess_comparison
 from reviewer.importers.storing import run_by_label
@@ -31,7 +32,11 @@ cases:
 """
 
 
-def reviewer(*args: str) -> subprocess.CompletedProcess[str]:
+def reviewer(*args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """``reviewer ARGS``: in a real process with ``process=True`` (one exit 2 below), else main()
+    in this one (tests/cli_inprocess.py: the same exit code and output)."""
+    if not process:
+        return run_main(args)
     return subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, timeout=60)
 
 
@@ -101,7 +106,7 @@ def test_a_langfuse_run_and_an_otlp_run_are_the_two_sides_of_a_comparison(tmp_pa
 
 def test_not_a_langfuse_export(tmp_path: Path):
     db = tmp_path / "r.db"
-    p = reviewer("import", "langfuse", str(OTLP), "--as-run", "x", "--db", str(db))
+    p = reviewer("import", "langfuse", str(OTLP), "--as-run", "x", "--db", str(db), process=True)
     assert p.returncode == 2 and p.stderr.count("\n") == 1
     assert "not a Langfuse export" in p.stderr and "line 1 is not an observation" in p.stderr
     only_spans = tmp_path / "spans.json"

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_inprocess import run_main
 
 from reviewer.cli import main
 from reviewer.importers.storing import run_by_label
@@ -23,7 +24,11 @@ LATEST, LEGACY, CONVENTIONS = DATA / "openai_v2_latest.jsonl", DATA / "openai_v2
 NOCONTENT, LEGACY_NOCONTENT = DATA / "openai_v2_nocontent.jsonl", DATA / "openai_v2_legacy-nocontent.jsonl"
 
 
-def reviewer(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def reviewer(*args: str, cwd: Path | None = None, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """``reviewer ARGS``: in a real process with ``process=True`` (one exit 2 below), else main()
+    in this one (tests/cli_inprocess.py: the same exit code and output)."""
+    if not process:
+        return run_main(args, cwd=cwd)
     return subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, timeout=60, cwd=cwd)
 
 
@@ -130,7 +135,7 @@ def test_not_otlp_json_names_the_line(tmp_path: Path):
     db = tmp_path / "r.db"
     chat_log = tmp_path / "chat.jsonl"
     chat_log.write_text(json.dumps({"request": {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}}) + "\n")
-    p = reviewer("import", "otlp", str(chat_log), "--as-run", "x", "--db", str(db))
+    p = reviewer("import", "otlp", str(chat_log), "--as-run", "x", "--db", str(db), process=True)
     assert p.returncode == 2 and p.stderr.count("\n") == 1
     assert f"{chat_log}:1: not OTLP JSON" in p.stderr and "got an object with request" in p.stderr
     broken = tmp_path / "broken.jsonl"
