@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_inprocess import run_main
 
 from reviewer.safeyaml import FileProblem, load_yaml, read_text
 from reviewer.suite import SuiteError, load_suite
@@ -21,7 +22,12 @@ from reviewer.suite import SuiteError, load_suite
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict | None = None, process: bool = False) -> subprocess.CompletedProcess:
+    """``reviewer ARGS``: in a real process with ``process=True``, where a lost bound would run for
+    minutes and the timeout must stop it (the alias bombs, the catastrophic regex); else main() in
+    this one (tests/cli_inprocess.py: the same exit code and output)."""
+    if not process:
+        return run_main(args, cwd=ROOT, env=env)
     return subprocess.run(
         [sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
     )
@@ -56,7 +62,7 @@ def bomb(head: str = "suite: bomb\n", tail: str = "cases:\n  - id: x\n    prompt
 def test_an_alias_bomb_suite_is_refused_at_once(tmp_path, env):
     f = tmp_path / "bomb.yaml"
     f.write_text(bomb())
-    res = cli("suites", "validate", str(f), env=env)
+    res = cli("suites", "validate", str(f), env=env, process=True)
     assert res.returncode == 1
     assert one_line(res) == (
         f"{f}:7: aliases expand to more than 100,000 nodes (an alias bomb?); write the repeated values out instead of *aliases"
@@ -66,7 +72,7 @@ def test_an_alias_bomb_suite_is_refused_at_once(tmp_path, env):
 def test_an_alias_bomb_promptfoo_config_is_refused_at_once(tmp_path, env):
     cfg = tmp_path / "promptfooconfig.yaml"
     cfg.write_text(bomb(head="prompts: [hi]\n", tail="tests:\n  - vars: {x: *a8}\n"))
-    res = cli("import", "promptfoo", str(cfg), "-o", str(tmp_path / "s.yaml"), env=env)
+    res = cli("import", "promptfoo", str(cfg), "-o", str(tmp_path / "s.yaml"), env=env, process=True)
     assert res.returncode == 2
     assert one_line(res).startswith(f"reviewer import: {cfg}:7: aliases expand to more than 100,000 nodes")
     assert not (tmp_path / "s.yaml").exists()
@@ -250,9 +256,10 @@ def test_a_catastrophic_check_regex_cannot_hang_run_or_export(tmp_path, env):
         "--db",
         db,
         env=env,
+        process=True,
     )
     assert res.returncode == 0, res.stderr
-    res = cli("export", "--db", db, "--allow-unreviewed", env=env)
+    res = cli("export", "--db", db, "--allow-unreviewed", env=env, process=True)
     assert res.returncode == 0, res.stderr
     # the baseline (34 a's and a !) fails the check, the candidate passes: a positive flip
     assert "| `regex` | 1 | 0 (0%) | 1 (100%) | 0 | 1 |" in res.stdout
