@@ -23,13 +23,12 @@ def load_judge(
     """The latest judge run on the comparison (its report against the reviewers' labels) and its
     per-case entries, or (None, {}) when no judge ran. Judgments stay suggestions: nothing here
     reaches the labels."""
-    from ...judge import case_entries, pairs_from_judgments, report
-    from ...judge_replay import answer_text
-
     cid = data.comparison.id
     judges = store.judges(cid)
     if not judges:
         return None, {}
+    from ...judge import case_entries, pairs_from_judgments, report  # imported only when a judge ran (~0.1 s)
+    from ...judge_replay import answer_text
     judge, digest, _ = judges[0]
     judgments = store.judgments(cid, judge=judge, rubric_digest=digest)
     judged = sorted({j.case_id for j in judgments})  # only their answers' lengths are needed
