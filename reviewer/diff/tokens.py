@@ -137,15 +137,16 @@ _ASCII_SPACE = bytes(1 if b < 128 and chr(b).isspace() else 0 for b in range(256
 
 def _ascii_word_count(text: str) -> int:
     """``len(text.split())`` for ASCII ``text`` without building the list (twice as fast on a
-    2 kB answer). A word starts at the text's start unless that is a space, and after each space
-    followed by a non-space. With byte i of ``spaces`` set where ``text[i]`` is whitespace,
-    ``spaces & ~(spaces >> 8)`` marks the spaces not followed by a space: those transitions and,
-    when the text ends in whitespace, its last character."""
+    2 kB answer). With byte i of ``x`` set where ``text[i]`` is whitespace, ``x ^ (x >> 8)`` marks
+    each place where a space run and a word meet (B of them, within the text) and, at the top,
+    the last character when it is a space: ``P = B + last``. The runs alternate, so the words are
+    ``(B + first_is_word + last_is_word) / 2`` = ``(P + 2 - first - 2 * last) / 2`` (two big-int
+    operations, one fewer than masking the word starts)."""
     marks = text.encode("ascii").translate(_ASCII_SPACE)
     if not marks:
         return 0
-    spaces = int.from_bytes(marks, "little")
-    return (spaces & ~(spaces >> 8)).bit_count() - marks[-1] + 1 - marks[0]
+    x = int.from_bytes(marks, "little")
+    return ((x ^ (x >> 8)).bit_count() + 2 - marks[0] - 2 * marks[-1]) >> 1
 
 
 def split_words(text: str) -> list[str]:
