@@ -4,7 +4,8 @@ the same working directory and ``sys.argv``, stdout and stderr written through U
 (strict on stdout, backslashreplace on stderr, as Python sets them up for a pipe) and read back as
 ``subprocess.run(text=True)`` reads a pipe (universal newlines), the exit code of ``SystemExit``,
 a traceback on stderr and exit 1 for an uncaught exception, warnings printed on that stderr with
-Python's default filters. The result is a ``subprocess.CompletedProcess``, so a test asserts on it
+Python's default filters, log records of WARNING and above on that stderr (the root logger as a
+fresh process has it: no handler, so logging's last resort prints them; pytest's own is set aside). The result is a ``subprocess.CompletedProcess``, so a test asserts on it
 exactly as on a real process.
 
 It saves the ~0.3-0.6 s of imports a child pays per call. A test module that uses it keeps at least
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import io
+import logging
 import os
 import signal
 import subprocess
@@ -69,6 +71,25 @@ def _global_state() -> dict[str, Any]:
     }
 
 
+def _leaked(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What changed; for open files, only files opened (the test may close its own meanwhile)."""
+    found: dict[str, Any] = {}
+    for name, was in before.items():
+        now = after[name]
+        if was is None or now == was:
+            continue
+        if name == "open files":
+            opened = list(now)
+            for path in was:
+                if path in opened:
+                    opened.remove(path)
+            if opened:
+                found[name] = opened
+        else:
+            found[name] = (was, now)
+    return found
+
+
 def _decoded(stream: io.TextIOWrapper) -> str:
     stream.flush()
     raw = stream.buffer.getvalue()  # type: ignore[attr-defined]
@@ -93,6 +114,8 @@ def run_main(
     saved_cwd = os.getcwd()
     saved_streams = sys.stdin, sys.stdout, sys.stderr
     saved_argv = sys.argv
+    root = logging.getLogger()
+    saved_logging = root.handlers[:], root.level
     before = _global_state()
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict", write_through=False)
     err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace", line_buffering=True)
@@ -108,6 +131,7 @@ def run_main(
         if cwd is not None:
             os.chdir(cwd)
         sys.stdin, sys.stdout, sys.stderr = stdin, out, err
+        root.handlers, root.level = [], logging.WARNING  # a fresh process: warnings reach stderr (pytest's capture is off)
         sys.argv = [str(Path(reviewer.__file__).parent / "__main__.py"), *argv]  # as `python -m reviewer` sets it
         with warnings.catch_warnings():
             warnings.resetwarnings()
@@ -130,14 +154,14 @@ def run_main(
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         sys.argv = saved_argv
+        root.handlers, root.level = saved_logging
         os.chdir(saved_cwd)
         if os.environ != saved_env:
             os.environ.clear()
             os.environ.update(saved_env)
-    after = _global_state()
-    if after != before:  # perhaps only what the command dropped and a reference cycle still holds
+    leaked = _leaked(before, _global_state())
+    if leaked:  # perhaps only what the command dropped and a reference cycle still holds
         gc.collect()
-        after = _global_state()
-    leaked = {name: (before[name], after[name]) for name in before if before[name] is not None and before[name] != after[name]}
-    assert not leaked, f"reviewer {' '.join(argv[:1])} left global state behind (before, after): {leaked}"
+        leaked = _leaked(before, _global_state())
+    assert not leaked, f"reviewer {' '.join(argv[:1])} left global state behind: {leaked}"
     return subprocess.CompletedProcess([sys.executable, "-m", "reviewer", *argv], code, stdout, stderr)

@@ -1,6 +1,8 @@
 """Issue 10, "fail closed", as a user meets it in the README's CI recipe: a replay whose calls failed
 exits 1, and the default gate refuses it (and never says "ship" when nothing was measured).
-Real processes, a real loopback server that counts requests, real SQLite files."""
+Real processes for the CI recipe itself (a typo in the candidate: run and gate) and for the
+retries that must not print log lines; elsewhere main() in the test's process (tests/cli_inprocess.py: the same exit
+codes and output). A real loopback server that counts requests, real SQLite files."""
 
 from __future__ import annotations
 
@@ -13,13 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_inprocess import run_main
 from fakeprovider import FakeProvider, error
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPO = "gpt-4o-typo"
 
 
-def cli(*args: str, env: dict, **kw) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict, process: bool = False, **kw) -> subprocess.CompletedProcess:
+    """``reviewer ARGS``: in a real process with ``process=True``, else main() in this one."""
+    if not process:
+        return run_main(args, cwd=ROOT, env=env, **kw)
     return subprocess.run([sys.executable, "-m", "reviewer", *args], capture_output=True, text=True, cwd=ROOT,
                           env=env, timeout=120, **kw)  # fmt: skip
 
@@ -59,7 +65,7 @@ def test_a_typo_in_the_candidate_fails_the_run_and_the_gate(tmp_path, env):
     with TypoServer() as srv:
         argv = ["run", str(path), "--baseline", f"openai:gpt-4o@{srv.base_url}", "--candidate", f"openai:{TYPO}@{srv.base_url}",
                 "--samples", "2", "--db", db]  # fmt: skip
-        run = cli(*argv, env=env)
+        run = cli(*argv, env=env, process=True)
         assert srv.count(path="/v1/chat/completions") == 12  # 404 is not retried
         allowed = cli(*argv, "--allow-errors", env=env)
     # run: exit 1, the failures listed, the comparison stored all the same
@@ -71,7 +77,7 @@ def test_a_typo_in_the_candidate_fails_the_run_and_the_gate(tmp_path, env):
     assert "6 calls failed" in allowed.stderr
 
     # gate, default limits: refused, naming the rules
-    gate = cli("gate", "--db", db, env=env)
+    gate = cli("gate", "--db", db, env=env, process=True)
     assert gate.returncode == 1, gate.stderr
     out = gate.stdout
     assert "  FAIL  errors          baseline 0 of 6 calls (0.0%), candidate 6 of 6 calls (100.0%)  [max 0]" in out
@@ -211,7 +217,7 @@ def test_retries_show_in_the_progress_and_the_summary_not_as_log_lines(tmp_path,
     with FakeProvider() as srv:
         srv.script("Say alpha", rate_limited(retry_after=0.05), error(503))  # two retries, then answered
         res = cli("run", str(path), "--baseline", f"openai:a@{srv.base_url}", "--candidate", f"openai:b@{srv.base_url}",
-                  "--db", str(tmp_path / "r.db"), env=env)  # fmt: skip
+                  "--db", str(tmp_path / "r.db"), env=env, process=True)  # fmt: skip
         calls = srv.count()
     assert res.returncode == 0, res.stderr
     assert calls == 8
