@@ -2,8 +2,10 @@
 
 Each test signs a real changelog with a throwaway ed25519 key made by ssh-keygen, damages the
 signature, the allowed-signers file or the line endings the way a user or a tool would, then runs
-both `reviewer verify` (a subprocess, for the exit code) and plain `ssh-keygen -Y verify` (the
-README's way without reviewer) on the same files: they must agree, and reviewer must name the cause.
+both `reviewer verify` and plain `ssh-keygen -Y verify` (the README's way without reviewer) on the
+same files: they must agree, and reviewer must name the cause. `reviewer verify` runs as a real
+process where its exit code is first checked (the pristine files: 0; a damaged .sig: 1), elsewhere
+as main() in the test's process (tests/cli_inprocess.py: the same exit code and output).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_inprocess import run_main
 from test_export import ADA, ROOT, make_comparison
 
 from reviewer.export.signing import NAMESPACE, DamagedSignature, signature_info
@@ -54,7 +57,10 @@ def isolated_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def reviewer(cwd: Path, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+def reviewer(cwd: Path, env: dict[str, str], *argv: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+    """``reviewer ARGS``: in a real process with ``process=True``, else main() in this one."""
+    if not process:
+        return run_main(argv, env=env, cwd=cwd)
     return subprocess.run(
         [sys.executable, "-m", "reviewer", *argv], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
     )
@@ -70,8 +76,8 @@ def case(signed, tmp_path):
     return tmp_path, pub, isolated_env(tmp_path)
 
 
-def verify(tmp: Path, env: dict[str, str], name: str, signers: str = "allowed_signers") -> tuple[int, str]:
-    proc = reviewer(tmp, env, "verify", name, "--allowed-signers", signers)
+def verify(tmp: Path, env: dict[str, str], name: str, signers: str = "allowed_signers", process: bool = False) -> tuple[int, str]:
+    proc = reviewer(tmp, env, "verify", name, "--allowed-signers", signers, process=process)
     out = (proc.stdout + proc.stderr).strip()
     assert "Traceback" not in out and len(out.splitlines()) == 1, out
     return proc.returncode, out
@@ -94,7 +100,7 @@ def armor_lines(sig: Path) -> list[str]:
 
 def test_pristine_files_verify_both_ways(case):
     tmp, _, env = case
-    assert verify(tmp, env, "D.md")[0] == 0
+    assert verify(tmp, env, "D.md", process=True)[0] == 0
     assert verify(tmp, env, "J.json")[0] == 0
     assert plain(tmp, "D.md", "D.md.sig").returncode == 0
 
@@ -146,7 +152,7 @@ def test_a_damaged_sig_is_reported_as_damaged_not_as_a_changed_file(case, damage
     ssh = plain(tmp, "D.md", "D.md.sig")
     assert ssh.returncode != 0  # ssh-keygen refuses it too: `Couldn't parse signature`, `incomplete message`…
     assert b"incorrect signature" not in ssh.stderr  # …and it does not call it a mismatch either
-    code, out = verify(tmp, env, "D.md")
+    code, out = verify(tmp, env, "D.md", process=damage is _garble)
     assert code == 1
     assert out == f"reviewer verify: D.md: the signature {sig.name} is {reason}"
 
