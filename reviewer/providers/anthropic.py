@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..toolcall import ToolCall
 from . import Answer, Call, Spec
 from .http import HTTPProvider, malformed
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .http import DirectClient
 
 OFFICIAL = "https://api.anthropic.com"
 DEFAULT_MAX_TOKENS = 1024
@@ -98,7 +101,7 @@ class AnthropicProvider(HTTPProvider):
         if warning not in self.warnings:
             self.warnings.append(warning)
 
-    async def complete(self, transport: httpx.AsyncBaseTransport, call: Call, timeout: float) -> Answer:
+    async def complete(self, transport: httpx.AsyncBaseTransport | DirectClient, call: Call, timeout: float) -> Answer:
         data, request_id, latency = await self.post(transport, "/v1/messages", self.request_body(call), timeout)
         blocks = data.get("content")
         if not isinstance(blocks, list):

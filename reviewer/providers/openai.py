@@ -14,14 +14,17 @@ from the answer.
 from __future__ import annotations
 
 import os
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..toolcall import ToolCall
 from . import Answer, Call, Spec
 from .http import HTTPProvider, malformed
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .http import DirectClient
 
 OFFICIAL = "https://api.openai.com/v1"
 
@@ -53,7 +56,7 @@ class OpenAIProvider(HTTPProvider):
                 body[name] = value
         return body
 
-    async def complete(self, transport: httpx.AsyncBaseTransport, call: Call, timeout: float) -> Answer:
+    async def complete(self, transport: httpx.AsyncBaseTransport | DirectClient, call: Call, timeout: float) -> Answer:
         data, request_id, latency = await self.post(transport, "/chat/completions", self.request_body(call), timeout)
         choice = first_choice(data, request_id)
         message = choice["message"]

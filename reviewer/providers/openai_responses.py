@@ -19,14 +19,17 @@ a completed answer is ``tool_calls`` when it calls a tool, else ``stop``.
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..toolcall import ToolCall
 from . import Answer, Call
 from .http import malformed
 from .openai import OpenAIProvider
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .http import DirectClient
 
 #: request parameters of the Responses API that a suite may set (others are dropped, with a warning)
 _KNOWN = {
@@ -79,7 +82,7 @@ class OpenAIResponsesProvider(OpenAIProvider):
         if warning not in self.warnings:
             self.warnings.append(warning)
 
-    async def complete(self, transport: httpx.AsyncBaseTransport, call: Call, timeout: float) -> Answer:
+    async def complete(self, transport: httpx.AsyncBaseTransport | DirectClient, call: Call, timeout: float) -> Answer:
         data, request_id, latency = await self.post(transport, "/responses", self.request_body(call), timeout)
         rid = request_id or data.get("id")
         items = data.get("output")
