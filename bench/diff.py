@@ -141,6 +141,13 @@ def document_pair(rng: random.Random, chars: int, changed: float = 0.1) -> tuple
     return "\n".join(lines) + "\n", "\n".join(new) + "\n"
 
 
+def load() -> str:
+    try:
+        return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
+    except OSError:
+        return "load average unknown"
+
+
 def best(fn, repeat: int) -> tuple[float, float, object]:
     """Best wall time, best CPU time of this process (what other load on a shared machine does
     not inflate as much), and the result."""
@@ -154,7 +161,8 @@ def best(fn, repeat: int) -> tuple[float, float, object]:
 
 
 def report(label: str, wall: float, cpu: float, goal: float | None = None) -> None:
-    ratio = f"  {wall / goal:5.2f}× goal ({goal * 1e3:g} ms)" if goal else ""  # wall, as a user waits it
+    # wall, as a user waits it; CPU, what a shared machine's other load inflates least
+    ratio = f"  {wall / goal:5.2f}× goal ({goal * 1e3:g} ms) wall, {cpu / goal:4.2f}× cpu" if goal else ""
     print(f"{label:<56} {wall * 1e3:9.2f} ms wall {cpu * 1e3:9.2f} ms cpu{ratio}")
 
 
@@ -167,11 +175,7 @@ def main() -> None:
     rng = random.Random(20240611)
     pairs = [make_pair(rng) for _ in range(args.pairs)]
     mean_chars = sum(len(a) + len(b) for a, b in pairs) / (2 * len(pairs))
-    try:
-        load = "; load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
-    except OSError:
-        load = ""
-    print(f"{args.pairs} pairs, mean {mean_chars:.0f} chars per output; best of {args.repeat}{load}")
+    print(f"{args.pairs} pairs, mean {mean_chars:.0f} chars per output; best of {args.repeat}; {load()}")
 
     def signals_all():
         for a, b in pairs:
@@ -246,6 +250,7 @@ def main() -> None:
         cases.append((f"case-{i:04d}", b, c))
     t_assess, c_assess, _ = best(lambda: [assess_case(cid, b, c, checks=checks) for cid, b, c in cases], args.repeat)
     report("assess_case × 1000 (3+3 samples, 3 checks)", t_assess, c_assess)
+    print(f"at the end: {load()}")
 
 
 if __name__ == "__main__":
