@@ -9,6 +9,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..toolcall import load_tool_calls
 from .records import OUTPUT_SELECT, Output, output_from_row
 
 __all__ = ["StoreReader"]
@@ -47,21 +48,24 @@ class StoreReader:
     def cases_outputs(
         self, baseline_run_id: int, candidate_run_id: int, case_ids: Sequence[str]
     ) -> tuple[dict[str, list[Output]], dict[str, list[Output]]]:
-        """Some cases' outputs of both runs, by case in sample order: one chunk of an assessment
-        (a worker process reads its own chunk; nothing holds every output at once)."""
+        """Some cases' outputs of both runs by case, with what the diff engine reads of them
+        (sample, text, finish reason, refusal, error, tool calls; the rest left unset): one chunk
+        of an assessment (a worker process reads its own chunk; nothing holds every output at
+        once). Within a case, in no particular order of samples."""
         base: dict[str, list[Output]] = {}
         cand: dict[str, list[Output]] = {}
         conn = self._conn()
         for i in range(0, len(case_ids), 500):
             chunk = case_ids[i : i + 500]
             rows = conn.execute(
-                f"SELECT run_id, {OUTPUT_SELECT} FROM outputs WHERE run_id IN (?, ?)"
-                f" AND case_id IN ({','.join('?' * len(chunk))}) ORDER BY case_id, sample",
+                "SELECT run_id, case_id, sample, text, finish_reason, refusal, error, tool_calls FROM outputs"
+                f" WHERE run_id IN (?, ?) AND case_id IN ({','.join('?' * len(chunk))})",
                 (baseline_run_id, candidate_run_id, *chunk),
             ).fetchall()
-            for row in rows:
-                o = output_from_row(row[1:])
-                (base if row[0] == baseline_run_id else cand).setdefault(o.case_id, []).append(o)
+            for run, case_id, sample, text, finish, refusal, error, calls in rows:
+                o = Output(case_id, sample, text, finish_reason=finish, refusal=refusal, error=error,
+                           tool_calls=load_tool_calls(calls) if calls else ())  # fmt: skip
+                (base if run == baseline_run_id else cand).setdefault(case_id, []).append(o)
         return base, cand
 
     def suite_content(self, suite_id: int) -> str:
