@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_app_data import HOSTILE, OUTPUTS, build_comparison
+from test_app_data import HOSTILE, OUTPUTS, build_comparison, copy_comparison, rank_comparison
 from textual.worker import WorkerState
 
 from reviewer.app import ReviewApp
@@ -28,8 +28,30 @@ BOB = "Bob Second <bob@example.com>"
 SIZE = (160, 45)
 
 
+@pytest.fixture(scope="module")
+def ranked(tmp_path_factory) -> tuple[Path, int]:
+    """The comparison, built and ranked once for the module (the ranking child's own function)."""
+    src = tmp_path_factory.mktemp("ranked") / "cmp"
+    db, cid = build_comparison(src)
+    rank_comparison(db, cid)
+    return src, cid
+
+
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(tmp_path, monkeypatch, ranked):
+    """This test's own copy of the ranked comparison (it opens from the cache, no ranking child)."""
+    monkeypatch.setenv("REVIEWER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("REVIEWER_KEYMAP", raising=False)
+    src, cid = ranked
+    db = copy_comparison(src, tmp_path / "cmp")
+    monkeypatch.setenv("REVIEWER_DB", str(db))
+    return db, cid
+
+
+@pytest.fixture
+def unranked_env(tmp_path, monkeypatch):
+    """A comparison nothing has ranked yet: the app starts the ranking child."""
     monkeypatch.setenv("REVIEWER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.delenv("REVIEWER_KEYMAP", raising=False)
@@ -108,8 +130,8 @@ async def test_opens_the_latest_comparison_ranked_in_triage_order(env):
         assert "10 cases" in header and "to review" in header and "ranking" not in header
 
 
-async def test_first_paint_shows_the_list_before_ranking(env):
-    db, cid = env
+async def test_first_paint_shows_the_list_before_ranking(unranked_env):
+    db, cid = unranked_env
     async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
         screen = pilot.app.screen
         assert isinstance(screen, ReviewScreen)
@@ -601,17 +623,33 @@ async def test_p_promotes_the_case_into_its_suite_file(env):
     assert len(added) == 1 and added[0].reference == OUTPUTS["order-json"][0][0]
 
 
+async def palette_found(pilot, text: str) -> None:
+    """Until the command palette has finished searching and highlights a command naming ``text``."""
+    from textual.command import CommandList, CommandPalette
+
+    group = CommandPalette._GATHER_COMMANDS_GROUP
+    for _ in range(1000):
+        palette = pilot.app.screen
+        searching = [w for w in pilot.app.workers if w.group == group and w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        if isinstance(palette, CommandPalette) and not searching:
+            found = palette.query_one(CommandList)
+            if found.highlighted is not None and text in str(found.get_option_at_index(found.highlighted).prompt):
+                return
+        await pilot.pause(0.01)
+    raise AssertionError(f"the palette never offered {text!r}")
+
+
 async def test_command_palette_goes_to_a_case_and_runs_actions(env):
     db, cid = env
     async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await pilot.press("ctrl+p", *"translate-ja")
-        await pilot.pause(0.5)
+        await palette_found(pilot, "translate-ja")
         await pilot.press("enter")
         await pilot.pause()
         assert screen.current.id == "translate-ja"
         await pilot.press("ctrl+p", *"only format drift")
-        await pilot.pause(0.5)
+        await palette_found(pilot, "format drift")
         await pilot.press("enter")
         await pilot.pause()
         assert {e.id for e in screen.state.view} == {"order-json", "setup-steps"}

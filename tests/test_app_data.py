@@ -3,13 +3,16 @@ the Store API (no provider, no network): JSON that drifts into a fence and renam
 refusal that appears, a truncation, an error, a hostile output full of markup, escapes and
 invisible characters, CJK text, a list that turns numbered, noise between samples.
 
-``build_comparison(tmp_path)`` returns the database path and the comparison id. The tests at the
-bottom check the fixture itself says what the app tests rely on.
+``build_comparison(tmp_path)`` returns the database path and the comparison id;
+``rank_comparison`` fills its ranking cache and ``copy_comparison`` copies it (a module builds and
+ranks one, each test opens its own copy from the cache). The tests at the bottom check the fixture
+itself says what the app tests rely on.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,6 +198,26 @@ def build_comparison(directory: Path, *, outputs: dict | None = None, suite_yaml
     return db, cid
 
 
+def rank_comparison(db: Path, cid: int) -> None:
+    """Fill the store's assessment cache, as the app's ranking child does (the same function), so
+    an app opened on this store (or a copy) reads the ranking from the cache at once."""
+    from reviewer.analysis import ranked
+
+    with Store(db) as store:
+        ranked(store, store.comparison(cid))
+
+
+def copy_comparison(src: Path, dest: Path) -> Path:
+    """A copy of the directory ``build_comparison`` wrote (its store, cache included, and its suite
+    file), for a test that writes to it: the copy's store names the copy's suite file, so a promoted
+    case lands in the copy."""
+    shutil.copytree(src, dest)
+    db = dest / "reviewer.db"
+    with Store(db) as store:
+        store.upsert_suite(load_suite(dest / "support-bot.yaml"))  # same content: only its path changes
+    return db
+
+
 # ---------------------------------------------------------------------------------------------
 # The fixture says what the app's tests rely on
 # ---------------------------------------------------------------------------------------------
@@ -225,3 +248,21 @@ def test_fixture_outputs_round_trip(tmp_path):
     assert data.candidate_outputs["hostile-output"][0].text == HOSTILE
     assert json.loads(data.baseline_outputs["order-json"][0].text)["order_id"] == "A-1043"
     assert textwrap.dedent(SUITE_YAML).startswith("suite: support-bot")
+
+
+def test_a_ranked_copy_opens_from_the_cache_and_names_its_own_suite_file(tmp_path):
+    from reviewer.analysis import cached_assessments
+
+    db, cid = build_comparison(tmp_path / "src")
+    with Store(db) as store:
+        assert cached_assessments(store, store.comparison(cid)) is None  # nothing ranked yet
+    rank_comparison(db, cid)
+    copy = copy_comparison(tmp_path / "src", tmp_path / "copy")
+    with Store(db) as store:
+        original = cached_assessments(store, store.comparison(cid))
+    with Store(copy) as store:
+        comparison = store.comparison(cid)
+        cached = cached_assessments(store, comparison)
+        assert store.suite(comparison.suite_id).path == str(tmp_path / "copy" / "support-bot.yaml")
+    assert cached is not None and original is not None
+    assert [(r.case_id, r.tier, r.change, r.flags) for r in cached] == [(r.case_id, r.tier, r.change, r.flags) for r in original]
