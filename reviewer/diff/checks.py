@@ -253,7 +253,10 @@ def side_checks(per_sample: Sequence[Sequence[CheckResult]]) -> list[SideCheck]:
         return []
     first = per_sample[0]
     for i, results in enumerate(per_sample):
-        if len(results) != len(first) or any(r.check != f.check for r, f in zip(results, first, strict=True)):
+        # the same Check objects, normally: identity first (a pydantic model's == costs microseconds)
+        if len(results) != len(first) or any(
+            r.check is not f.check and r.check != f.check for r, f in zip(results, first, strict=True)
+        ):
             raise ValueError(f"sample {i} was checked with different checks than sample 0")
     n = len(per_sample)
     out = []

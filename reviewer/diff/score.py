@@ -318,7 +318,8 @@ def assess_case(
     scores = score_word_lists(cross + within_pairs)
     change = sum(scores[: len(cross)]) / len(cross) if cross else (0.0 if not b_ok and not c_ok else 1.0)
     within = sum(scores[len(cross) :]) / len(within_pairs) if within_pairs else None
-    consistent = _consistent_words(b_ok, c_ok) if min(len(b_ok), len(c_ok)) >= 3 else 0
+    # over the ids when encoded (one id per distinct word: the same count, and small ints hash for free)
+    consistent = _consistent_words(b_seq, c_seq) if min(len(b_ok), len(c_ok)) >= 3 else 0
     noise_p = None
     # a split needs a usable sample on each side: a side whose every sample errored has none
     if (
@@ -514,7 +515,7 @@ def _split_p(n_b: int, n_c: int, scores: list[float], n_cross: int) -> float:
     return distance_permutation_test(lambda i, j: d[i, j], n_b, n_c, n_resamples=n_resamples).p
 
 
-def _consistent_words(b_words: list[list[str]], c_words: list[list[str]]) -> int:
+def _consistent_words(b_words: Sequence[Sequence[Any]], c_words: Sequence[Sequence[Any]]) -> int:
     """How many distinct words every sample of one side has and no sample of the other."""
     b_sets = [set(w) for w in b_words]
     c_sets = [set(w) for w in c_words]
