@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from test_app import ME, SIZE, env, ready, settle, stored  # noqa: F401  (env: a pytest fixture)
+from test_app import ME, SIZE, env, ranked, ready, settle, stored  # noqa: F401  (env, ranked: pytest fixtures)
 from textual import events
 
 from reviewer.app import ReviewApp

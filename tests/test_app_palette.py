@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from test_app import ME, SIZE, env, ready  # noqa: F401  (env: a pytest fixture)
+from test_app import ME, SIZE, env, ranked, ready  # noqa: F401  (env, ranked: pytest fixtures)
 
 import reviewer.app.app as app_module
 from reviewer.app import ReviewApp
