@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from test_app import ME, goto, ready, settle, stored, text_of
+from test_app_data import rank_comparison
 from test_changelog_judge import _store
 
 from reviewer.app import ReviewApp
@@ -23,6 +24,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.delenv("REVIEWER_KEYMAP", raising=False)
     store, cid = _store(tmp_path, labelled=False)
     store.close()
+    rank_comparison(tmp_path / "reviewer.db", cid)  # the app opens from the cache: no ranking child
     return tmp_path / "reviewer.db", cid
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_app_data import build_comparison
+from test_app_data import build_comparison, rank_comparison
 
 from reviewer.app import ReviewApp
 from reviewer.app.screens.review import ReviewScreen
@@ -23,6 +23,7 @@ def app(tmp_path, monkeypatch) -> ReviewApp:
     monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
     db, cid = build_comparison(tmp_path / "cmp")
+    rank_comparison(db, cid)  # the app opens from the cache: no ranking child
     return ReviewApp(db, cid, reviewer=ME)
 
 
