@@ -8,12 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cli_inprocess import run_main
+
 from reviewer.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def demo(*args: str) -> subprocess.CompletedProcess:
+def demo(*args: str, process: bool = True) -> subprocess.CompletedProcess:
+    """``reviewer demo --no-app ARGS`` in a real process, or with ``process=False`` as main() in this
+    one (tests/cli_inprocess.py: the same exit code and output; not inside a running event loop)."""
+    if not process:
+        return run_main(["demo", "--no-app", *args], cwd=ROOT)
     return subprocess.run([sys.executable, "-m", "reviewer", "demo", "--no-app", *args], capture_output=True, text=True,
                           cwd=ROOT, env=os.environ.copy(), timeout=120)  # fmt: skip
 
@@ -33,12 +39,12 @@ def test_demo_uses_its_own_store_once_and_keeps_labels():
         assert all(o.error is None for v in data.candidate_outputs.values() for o in v)
         assert (data.baseline.label, data.candidate.label) == ("gemma3-270m Q4_K_M", "gemma3-270m Q3_K_S")
         store.set_label(cid, "json/order", "me", "regression", severity=2, note="quantity lost")
-    again = demo()
+    again = demo(process=False)
     assert again.returncode == 0 and int(again.stdout) == cid  # not replayed twice
     with Store(demo_db) as store:
         assert len(store.comparisons()) == 1
         assert [lab.note for lab in store.labels(cid)] == ["quantity lost"]
-    reset = demo("--reset")
+    reset = demo("--reset", process=False)
     with Store(demo_db) as store:
         assert int(reset.stdout) == 1 and store.labels(1) == []
 
