@@ -703,7 +703,10 @@ async def test_a_one_megabyte_output_is_aligned_off_the_ui_thread(tmp_path, monk
         await pilot.press(*(("k", "j") if screen.state.position("huge") else ("j", "k")))  # keys work meanwhile
         assert screen.current.id == "huge"
         await settle(pilot)
-        await pilot.pause(0.1)
+        for _ in range(500):  # the aligned rows are posted back to the UI thread: until they land
+            if view.model is not None:
+                break
+            await pilot.pause(0.01)
         assert view.model is not None
         changed = [r for r in view.model.rows if r.kind != "equal"]
         assert len(changed) == 1 and changed[0].right.startswith("1000: LOREM")
