@@ -4,10 +4,9 @@ not explain them (exact McNemar of negative against positive flips); fail-closed
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from cli_inprocess import run_main
 
 N = 30
 
@@ -29,10 +28,7 @@ def _comparison(tmp_path, flips: int, *, db_name: str = "r.db") -> str:
         encoding="utf-8",
     )
     db = str(tmp_path / db_name)
-    res = subprocess.run(
-        [sys.executable, "-m", "reviewer", "run", str(suite), "--baseline", f"recorded:{base}", "--candidate", f"recorded:{cand}", "--db", db],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    res = run_main(["run", str(suite), "--baseline", f"recorded:{base}", "--candidate", f"recorded:{cand}", "--db", db])
     assert res.returncode == 0, res.stderr
     return db
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_inprocess import run_main
 from fakeprovider import FakeProvider, Malformed, last_user_text, ok
 
 from reviewer.errors import UsageError
@@ -87,7 +88,11 @@ def env(tmp_path):
     return e
 
 
-def run(env: dict, *args: str) -> subprocess.CompletedProcess:
+def run(env: dict, *args: str, process: bool = False) -> subprocess.CompletedProcess:
+    """``reviewer run ARGS``: in a real process with ``process=True`` (the first test), else main()
+    in this one (tests/cli_inprocess.py: the same exit code and output)."""
+    if not process:
+        return run_main(["run", *args], cwd=ROOT, env=env)
     return subprocess.run([sys.executable, "-m", "reviewer", "run", *args], capture_output=True, text=True, cwd=ROOT,
                           env=env, timeout=120)  # fmt: skip
 
@@ -110,7 +115,7 @@ def test_chat_completions_and_responses_api_replay_tools_into_the_store_exactly(
     db = tmp_path / "r.db"
     with FakeProvider(answer=travel_model) as srv:
         r = run(env, str(suite), "--baseline", f"openai:base@{srv.base_url}",
-                "--candidate", f"openai-responses:cand@{srv.base_url}", "--db", str(db))  # fmt: skip
+                "--candidate", f"openai-responses:cand@{srv.base_url}", "--db", str(db), process=True)  # fmt: skip
         assert r.returncode == 0, r.stderr
         chat, resp = bodies(srv, "/v1/chat/completions"), bodies(srv, "/v1/responses")
     assert len(chat) == 4 and len(resp) == 4
