@@ -1,5 +1,6 @@
 """The changelog names a run by its label or its file name, never by a local path: a replay of
-recorded files at absolute paths, exported as a user would (subprocesses), shows
+recorded files at absolute paths, exported as a user would (the Markdown by a real process, the
+replay and the JSON by main() in the test's process), shows
 `recorded:baseline.jsonl`; the JSON keeps the whole spec."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_inprocess import run_main
 from test_export import ADA, ROOT
 
 from reviewer.export.changelog import short_model
@@ -23,10 +25,14 @@ cases:
 """
 
 
-def reviewer(tmp: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+def reviewer(tmp: Path, *argv: str, process: bool = True) -> subprocess.CompletedProcess[str]:
+    """``reviewer ARGS`` in a real process, or with ``process=False`` as main() in this one
+    (tests/cli_inprocess.py: the same exit code and output)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GIT_CONFIG_GLOBAL": str(tmp / "gitconfig"), "GIT_CONFIG_NOSYSTEM": "1"}
     for var in ("REVIEWER_DB", "REVIEWER_DATA_DIR", "REVIEWER_CONFIG_DIR"):
         env[var] = str(tmp / var.lower())
+    if not process:
+        return run_main(argv, env=env, cwd=tmp)
     return subprocess.run(
         [sys.executable, "-m", "reviewer", *argv], capture_output=True, text=True, env=env, cwd=tmp, timeout=120
     )
@@ -42,10 +48,10 @@ def exported(tmp_path):
     db = str(tmp_path / "r.db")
     proc = reviewer(tmp_path, "run", "names.yaml", "--baseline", f"recorded:{runs / 'baseline.jsonl'}",
                     "--candidate", f"recorded:{runs / 'candidate.jsonl'}", "--candidate-label", "prod, May snapshot",
-                    "--db", db)  # fmt: skip
+                    "--db", db, process=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     for out in ("C.md", "C.json"):
-        proc = reviewer(tmp_path, "export", "--db", db, "-o", out, "--as", ADA, "--allow-unreviewed")
+        proc = reviewer(tmp_path, "export", "--db", db, "-o", out, "--as", ADA, "--allow-unreviewed", process=out == "C.md")
         assert proc.returncode == 0, proc.stderr
     return tmp_path, runs
 
