@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -75,9 +76,8 @@ def write_suite(path: Path, cases: int) -> None:
             f.write(f'{{"id": "case-{i:05d}", "tags": ["t{i % 7}"], "prompt": "Question {i}: explain item {i} briefly."}}\n')
 
 
-def replay_once(suite: Path, db: Path, base_url: str, concurrency: int) -> dict[str, float]:
-    """One replay into a fresh store: wall, CPU, transactions, stored answers."""
-    loaded = load_suite(suite)
+def replay_once(loaded: Any, db: Path, base_url: str, concurrency: int) -> dict[str, float]:
+    """One replay of a loaded suite into a fresh store: wall, CPU, transactions, stored answers."""
     store = Store(db)
     config = ReplayConfig(samples=1, concurrency=concurrency, use_cache=False)
     replay = Replay(store, loaded, parse_spec(f"openai:bench-a@{base_url}"), parse_spec(f"openai:bench-b@{base_url}"), config)
@@ -97,9 +97,9 @@ def child(args: argparse.Namespace) -> None:
     write_suite(suite, cases)
     import aiohttp  # noqa: F401  (imported before the clock starts: the import is not the loop's cost)
 
-    load_suite(suite)  # the suite's own memory is not the loop's either
+    loaded = load_suite(suite)  # the suite's own memory is not the loop's either
     before = rss_mb()
-    fig = replay_once(suite, tmp / f"child-{cases}.db", url, args.concurrency)
+    fig = replay_once(loaded, tmp / f"child-{cases}.db", url, args.concurrency)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({**fig, "rss_before": before, "rss_peak": peak, "load": os.getloadavg()[0]}))
 
@@ -133,12 +133,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             suite = Path(tmp) / "bench.jsonl"
             write_suite(suite, args.cases)
+            loaded = load_suite(suite)
             calls = args.cases * 2
             ideal = calls * args.latency_ms / 1000 / args.concurrency
             figs = []
             for r in range(args.repeat):
                 s0 = server_cpu(server.pid)
-                fig = replay_once(suite, Path(tmp) / f"bench-{r}.db", base_url, args.concurrency)
+                fig = replay_once(loaded, Path(tmp) / f"bench-{r}.db", base_url, args.concurrency)
                 fig["server"] = server_cpu(server.pid) - s0
                 fig["load"] = os.getloadavg()[0]
                 assert fig["stored"] == calls, (fig["stored"], calls)
