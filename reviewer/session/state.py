@@ -77,7 +77,8 @@ class Entry:
 
     def __post_init__(self) -> None:
         self.id = self.case.id
-        self.assess(self.assessment)
+        if self.assessment is not None:  # the light fields' defaults already say "not assessed"
+            self.assess(self.assessment)
 
     def assess(self, assessment: Any) -> None:
         self.assessment = assessment
@@ -196,6 +197,7 @@ class ReviewState:
         self._labelled: set[int] = set()  # suite positions with a label of this reviewer
         self._with_others: set[int] = set()  # ... with another reviewer's label
         self._pos_cache: tuple[str, int] | None = None
+        self._flagged_of: tuple[list[Entry], list[bool]] | None = None  # (view, its flagged marks)
 
     # -- data in --------------------------------------------------------------------------------
 
@@ -226,6 +228,7 @@ class ReviewState:
         e = self.by_id.get(case_id)
         if e is not None and e.assessment is None:
             e.assess(assessment)
+            self._flagged_of = None
             if self._flag_index is not None:  # counts and filters see it at once, without a new pass
                 for f in e.flags:
                     self._flag_index.setdefault(f, set()).add(e.order)
@@ -474,6 +477,20 @@ class ReviewState:
         return self._tag_index
 
     # -- questions ------------------------------------------------------------------------------
+
+    def find_flagged(self, start: int) -> int | None:
+        """The next flagged case after ``start`` (wrapping around): :meth:`find` with a list of
+        the view's flags searched in C, kept until the view changes (``N`` at 100,000 cases)."""
+        view = self.view
+        if self._flagged_of is None or self._flagged_of[0] is not view:
+            self._flagged_of = (view, [e.flagged for e in view])
+        marks = self._flagged_of[1]
+        for lo, hi in ((start + 1, len(marks)), (0, min(start + 1, len(marks)))):
+            try:
+                return marks.index(True, lo, hi)
+            except ValueError:
+                continue
+        return None
 
     def find(self, start: int, pred: Callable[[Entry], bool], *, step: int = 1) -> int | None:
         """The next position after ``start`` (wrapping around) whose entry satisfies ``pred``."""

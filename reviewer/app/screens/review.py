@@ -265,7 +265,7 @@ class ReviewScreen(Screen[None]):
     def action_next_flagged(self) -> None:
         cursor = self.query_one(CaseList).cursor
         self._go(
-            self.state.find(cursor, lambda e: e.flagged),
+            self.state.find_flagged(cursor),
             not_found="no flagged case" + (" (still ranking)" if self.ranking else ""),
         )
 
