@@ -36,3 +36,27 @@ def test_a_candidate_whose_every_sample_errored_is_a_change_not_a_crash():
     a = assess_case("down", baseline, candidate)
     assert a.change == 1.0 and a.within is not None and a.within > 0
     assert a.noise_p is None and a.flags == ("error",) and a.tier == 0
+
+
+def test_a_repeated_text_is_checked_by_its_own_signals():
+    from reviewer.suite import Check
+
+    checks = [Check(kind="not_refusal"), Check(kind="max_words", value=11)]
+    baseline = [Sample(TEXT), Sample(TEXT), Sample(TEXT, finish_reason="content_filter")]
+    candidate = [Sample(TEXT, finish_reason="content_filter"), Sample(TEXT, finish_reason="content_filter"), Sample(TEXT)]
+    a = assess_case("filtered", baseline, candidate, checks=checks)
+    assert [(s.passes, s.passed) for s in a.baseline_checks] == [(2, True), (0, False)]
+    assert [(s.passes, s.passed) for s in a.candidate_checks] == [(1, False), (0, False)]
+    assert a.flip == "none" and a.candidate_signals[0] is a.candidate_signals[1]
+    assert a.baseline_signals[0] is a.candidate_signals[2] and a.baseline_signals[2] is a.candidate_signals[0]
+
+
+def test_a_deterministic_baseline_against_a_changed_candidate():
+    from rapidfuzz.distance import Indel
+
+    other = TEXT.replace("5 business", "14")
+    for k in (1, 2, 3, 5):
+        a = assess_case("det", [Sample(TEXT)] * k, [Sample(other)] * k)
+        d = Indel.normalized_distance(TEXT.split(), other.split())
+        assert d == 3 / 23 and a.change == sum([d] * k * k) / (k * k)  # the mean of k × k equal cross distances
+        assert a.within == (0.0 if k > 1 else None) and a.noise is False and a.tier == 1

@@ -276,8 +276,14 @@ def assess_case(
     elif not tooled:  # text only: as before tool calls existed, at no extra cost
         from reviewer.diff.checks import flip, run_text_checks, side_checks, side_passed
 
-        b_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(baseline, b_sig, strict=True)])
-        c_checks = side_checks([run_text_checks(checks, s.text, reference, g) for s, g in zip(candidate, c_sig, strict=True)])
+        # a repeated text with its signals shared (see _split_and_signals) is checked once
+        done: dict[int, list] = {}
+        per_sample = [
+            done.get(id(g)) or done.setdefault(id(g), run_text_checks(checks, s.text, reference, g))
+            for s, g in zip([*baseline, *candidate], [*b_sig, *c_sig], strict=True)
+        ]
+        b_checks = side_checks(per_sample[: len(baseline)])
+        c_checks = side_checks(per_sample[len(baseline) :])
         case_flip = flip(side_passed(b_checks), side_passed(c_checks))
         b_ok = [w for s, (w, _) in zip(baseline, b_split, strict=True) if s.error is None]
         c_ok = [w for s, (w, _) in zip(candidate, c_split, strict=True) if s.error is None]
@@ -306,16 +312,11 @@ def assess_case(
         ]
         case_flip = flip(side_passed(b_checks), side_passed(c_checks))
 
-    # distances: every cross pair, then every within pair, in one batch (over token ids when the
-    # case has enough pairs to pay for the encoding)
-    b_seq: Sequence[Sequence[Any]] = b_ok
-    c_seq: Sequence[Sequence[Any]] = c_ok
-    if len(b_ok) * len(c_ok) + math.comb(len(b_ok), 2) + math.comb(len(c_ok), 2) >= ENCODE_MIN_PAIRS:
-        encoded = _token_ids(b_ok + c_ok)
-        b_seq, c_seq = encoded[: len(b_ok)], encoded[len(b_ok) :]
-    cross = [(a, b) for a in b_seq for b in c_seq]
-    within_pairs = list(combinations(b_seq, 2)) + list(combinations(c_seq, 2))
-    scores = score_word_lists(cross + within_pairs)
+    # distances: every cross pair, then every within pair (see _pair_scores)
+    scores, b_seq, c_seq = _pair_scores(b_ok, c_ok)
+    n_cross = len(b_ok) * len(c_ok)
+    cross = scores[:n_cross]  # only their number and their sum are used below
+    within_pairs = scores[n_cross:]
     change = sum(scores[: len(cross)]) / len(cross) if cross else (0.0 if not b_ok and not c_ok else 1.0)
     within = sum(scores[len(cross) :]) / len(within_pairs) if within_pairs else None
     # over the ids when encoded (one id per distinct word: the same count, and small ints hash for free)
@@ -410,6 +411,34 @@ def _any_tool_check(checks: Sequence[Check]) -> bool:
     return any(c.kind in TOOL_CHECK_KINDS for c in checks)
 
 
+def _pair_scores(
+    b_ok: list[list[str]], c_ok: list[list[str]]
+) -> tuple[list[float], Sequence[Sequence[Any]], Sequence[Sequence[Any]]]:
+    """The distances of every cross pair (baseline-major), then of every baseline pair and every
+    candidate pair (in ``combinations`` order), and the sequences they were taken over: token ids
+    when the case has :data:`ENCODE_MIN_PAIRS` distances to take, else the word lists.
+
+    A text that occurs again shares its word list (:func:`_split_and_signals`): a pair of one list
+    with itself scores 0 and a pair of two lists is scored once however often it occurs (a
+    deterministic baseline against a changed candidate: one distance, not nine)."""
+    seqs: list[list[str]] = [*b_ok, *c_ok]
+    n_b = len(b_ok)
+    slot: dict[int, int] = {}
+    at = [slot.setdefault(id(w), len(slot)) for w in seqs]
+    b_at, c_at = at[:n_b], at[n_b:]
+    pairs = [(x, y) for x in b_at for y in c_at] + list(combinations(b_at, 2)) + list(combinations(c_at, 2))
+    if len(slot) == len(seqs):  # no repeated text: every pair once
+        uniq: Sequence[Sequence[Any]] = _token_ids(seqs) if len(pairs) >= ENCODE_MIN_PAIRS else seqs
+        scores = score_word_lists([(uniq[x], uniq[y]) for x, y in pairs])
+    else:
+        needed = sorted({(x, y) if x < y else (y, x) for x, y in pairs if x != y})
+        lists = list({id(w): w for w in seqs}.values())  # in slot order: first occurrences
+        uniq = _token_ids(lists) if len(needed) >= ENCODE_MIN_PAIRS else lists
+        scored = dict(zip(needed, score_word_lists([(uniq[x], uniq[y]) for x, y in needed]), strict=True))
+        scores = [0.0 if x == y else scored[(x, y) if x < y else (y, x)] for x, y in pairs]
+    return scores, [uniq[j] for j in b_at], [uniq[j] for j in c_at]
+
+
 def _firsts(texts: Sequence[str]) -> list[int]:
     """For each text, the index of its first occurrence in ``texts``. Pairwise for a few samples
     (texts of different lengths compare in O(1)); a dict (which hashes every text) for many."""
@@ -436,16 +465,15 @@ def _split_and_signals(
     firsts = _firsts([s.text for s in samples])
     split: list[tuple[list[str], int]] = []
     sig: list[OutputSignals] = []
+    seen: dict[tuple, OutputSignals] = {}  # (first index of the text, what the provider said) → signals
     for i, (s, f) in enumerate(zip(samples, firsts, strict=True)):
-        if f == i:
-            words = score_words_counted(s.text)
-            split.append(words)
-            sig.append(_signals(s, schema, words[1]))
-            continue
-        split.append(split[f])
-        o = samples[f]
-        same = o.finish_reason == s.finish_reason and o.refusal == s.refusal and o.error == s.error
-        sig.append(sig[f] if same else _signals(s, schema, split[f][1]))
+        words = score_words_counted(s.text) if f == i else split[f]
+        split.append(words)
+        key = (f, s.finish_reason, s.refusal, s.error)
+        g = seen.get(key)
+        if g is None:
+            g = seen[key] = _signals(s, schema, words[1])
+        sig.append(g)
     n = len(baseline)
     return split[:n], sig[:n], split[n:], sig[n:]
 
