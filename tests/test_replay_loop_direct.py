@@ -142,3 +142,12 @@ def test_a_refused_port_and_tls_to_a_plain_server_are_named_the_same_way(keys):
         assert httpx_path == direct
         assert direct[1]["message"].startswith(f"TLS handshake with 127.0.0.1:{srv.port} failed"), direct
         assert direct[1]["kind"] == "connect"
+
+
+@pytest.mark.parametrize("base", ["localhost:11434/v1", "ftp://example.invalid/v1", "http://[::1]:9/v1"])
+def test_unusual_base_urls_fail_alike_on_both_paths(keys, monkeypatch, base):
+    monkeypatch.setenv("OPENAI_BASE_URL", base)  # no scheme, a scheme that is not HTTP, IPv6 with nothing listening
+    provider = make_provider(parse_spec("openai:gpt-x"))
+    httpx_path, direct = asyncio.run(call_both(provider, chat("hello")))
+    assert httpx_path == direct
+    assert direct[0] == "error" and direct[1]["endpoint"] is not None and "None" not in direct[1]["message"], direct

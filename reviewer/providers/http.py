@@ -94,8 +94,7 @@ class HTTPProvider:
             return cached[1]
         from yarl import URL
 
-        url = URL(self.request_base)
-        key = f"{url.scheme}://{url.host}:{url.port or _default_port(url)}"
+        key = f"{URL(self.request_base).scheme}://{_where(URL(self.request_base))}"
         self.__dict__["_connect_key"] = (self.request_base, key)
         return key
 
@@ -405,6 +404,13 @@ def _default_port(url: Any) -> int:
     return 443 if url.scheme == "https" else 80
 
 
+def _where(url: Any) -> str:
+    """``host:port`` of an httpx or a yarl URL, named alike (yarl defaults the port by scheme and
+    has no host for a URL without one; httpx gives None and "")."""
+    port = getattr(url, "explicit_port", url.port)  # yarl's explicit port is httpx's port
+    return f"{url.host or ''}:{port or _default_port(url)}"
+
+
 def transport_failure(exc: BaseException, url: Any, timeout: float) -> ProviderError:
     """Name a failure below HTTP as what it is (``url``: an httpx or a yarl URL). httpx-aiohttp
     maps aiohttp's exceptions to httpx's loosely (a refused connection arrives as
@@ -421,7 +427,7 @@ def transport_failure(exc: BaseException, url: Any, timeout: float) -> ProviderE
     def is_httpx(e: BaseException, *names: str) -> bool:
         return httpx is not None and isinstance(e, tuple(getattr(httpx, n) for n in names))
 
-    where = f"{url.host}:{url.port or _default_port(url)}"
+    where = _where(url)
     cause: BaseException = exc
     while is_httpx(cause, "TransportError") and cause.__cause__ is not None:
         cause = cause.__cause__
