@@ -35,7 +35,8 @@ def test_pool_and_serial_chunks_give_the_rows_of_the_whole_assessment(tmp_path):
     assert pooled == whole  # same cases, same order, same bytes of every summary
     assert {r[0] for r in whole if r[1] == 0} >= {"broke-json", "refused", "missing"}  # flagged first
     assert [r[1] for r in whole] == sorted(r[1] for r in whole)
-    assert seen[-1] == (len(OUTPUTS), len(OUTPUTS)) and len(seen) == (len(OUTPUTS) + 1) // 2
+    assert seen[0] == (0, len(OUTPUTS)) and seen[-1] == (len(OUTPUTS), len(OUTPUTS))
+    assert len(seen) == 1 + (len(OUTPUTS) + 1) // 2  # then once a chunk
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 

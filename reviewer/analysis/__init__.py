@@ -32,7 +32,7 @@ from ..diff import Assessment, assess_case, triage
 from ..store import Comparison, ComparisonData, Store
 from ..suite import Case
 from .rows import CaseRank, CaseSummary, RankRow, decode_summaries, rank_of, rank_row, summarize, triage_key
-from .work import MISSING, Plan, chunk_rows, samples_of
+from .work import MISSING, Plan, chunk_rows, samples_of, split_suite, validate_chunk
 
 __all__ = [
     "MISSING", "POOL_MIN_CASES", "REPLAYED", "CaseRank", "CaseSummary", "assess_comparison", "assess_one",
@@ -118,48 +118,46 @@ def assess_rows(
     chunk: int = CHUNK,
 ) -> list[RankRow]:
     """Every case of the comparison assessed, as stored rows in triage order (not saved). Chunks
-    of ``chunk`` cases, in this process or in ``workers`` processes (see :func:`_workers`)."""
-    cases = store.suite(comparison.suite_id).suite.cases
+    of ``chunk`` cases, in this process or in ``workers`` processes (see :func:`_workers`); each
+    chunk's cases are validated from the stored suite when it is assessed, its outputs read then."""
+    head, cases = split_suite(store.suite_json(comparison.suite_id))
     plan = _plan(store, comparison)
     chunks = [cases[i : i + chunk] for i in range(0, len(cases), chunk)]
-    n = _workers(len(cases), workers)
+    del cases
+    total = sum(len(part) for part in chunks)
+    n = _workers(total, workers)
     rows: list[RankRow] = []
     done = 0
-    if n == 0 or len(chunks) < 2:
-        reader = store.reader()
-        try:
-            for part in chunks:
-                rows.extend(chunk_rows(reader, plan, part))
-                done += len(part)
-                if progress is not None:
-                    progress(done, len(cases))
-        finally:
-            reader.close()
-    else:
+    if progress is not None:
+        progress(0, total)
+    left = set(range(len(chunks)))
+    if n and len(chunks) > 1:
         from concurrent.futures.process import BrokenProcessPool
 
         from .pool import pool_rows
 
-        left = set(range(len(chunks)))
         try:
-            for i, part_rows in pool_rows(plan, chunks, min(n, len(chunks))):
+            for i, part_rows in pool_rows(plan, head, chunks, min(n, len(chunks))):
                 left.discard(i)
+                chunks[i] = []  # done: its cases need not be held any longer
                 rows.extend(part_rows)
                 done += len(part_rows)
                 if progress is not None:
-                    progress(done, len(cases))
+                    progress(done, total)
         except BrokenProcessPool:
-            # the workers could not start (e.g. a __main__ that cannot be imported again, as from
-            # stdin): the chunks they did not finish are assessed here, to the same rows
-            reader = store.reader()
-            try:
-                for i in sorted(left):
-                    rows.extend(chunk_rows(reader, plan, chunks[i]))
-                    done += len(chunks[i])
-                    if progress is not None:
-                        progress(done, len(cases))
-            finally:
-                reader.close()
+            pass  # the workers could not start (e.g. a __main__ that cannot be imported again,
+            # as from stdin): the chunks they did not finish are assessed here, to the same rows
+    if left:
+        reader = store.reader()
+        try:
+            for i in sorted(left):
+                rows.extend(chunk_rows(reader, plan, validate_chunk(head, chunks[i])))
+                done += len(chunks[i])
+                chunks[i] = []
+                if progress is not None:
+                    progress(done, total)
+        finally:
+            reader.close()
     rows.sort(key=triage_key)
     return rows
 

@@ -4,7 +4,8 @@ The ``forkserver`` start method (``spawn`` where there is none): the review app 
 threads, and a fork of a threaded process can inherit a lock held by another thread. The fork
 server is a fresh single-threaded interpreter that imports the engine once
 (:mod:`reviewer.analysis.work`), and each worker is forked from it, warm. Each worker reads its
-chunk's outputs from the store itself (read-only); only the chunk's cases go out and stored rows come back.
+chunk's outputs from the store itself (read-only) and validates its chunk of the suite; only the
+chunk's cases (decoded JSON) go out and stored rows come back.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
 
-from ..suite import Case
 from .rows import RankRow
 from .work import Plan, assess_chunk
 
@@ -28,7 +29,9 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def pool_rows(plan: Plan, chunks: Sequence[Sequence[Case]], workers: int) -> Iterator[tuple[int, list[RankRow]]]:
+def pool_rows(
+    plan: Plan, head: dict[str, Any], chunks: Sequence[list[dict[str, Any]]], workers: int
+) -> Iterator[tuple[int, list[RankRow]]]:
     """(index, rows) of each chunk as its worker finishes it (in any order). At most two chunks a
     worker are in flight, so the rows waiting to be collected stay few. A pool that cannot start
     its workers raises ``concurrent.futures.process.BrokenProcessPool`` (the caller goes on
@@ -38,7 +41,7 @@ def pool_rows(plan: Plan, chunks: Sequence[Sequence[Case]], workers: int) -> Ite
         running: dict[Future[list[RankRow]], int] = {}
         try:
             for i, part in todo:
-                running[pool.submit(assess_chunk, plan, list(part))] = i
+                running[pool.submit(assess_chunk, plan, head, part)] = i
                 if len(running) >= 2 * workers:
                     break
             while running:
@@ -47,7 +50,7 @@ def pool_rows(plan: Plan, chunks: Sequence[Sequence[Case]], workers: int) -> Ite
                     yield running.pop(f), f.result()
                     nxt = next(todo, None)
                     if nxt is not None:
-                        running[pool.submit(assess_chunk, plan, list(nxt[1]))] = nxt[0]
+                        running[pool.submit(assess_chunk, plan, head, nxt[1])] = nxt[0]
         except BaseException:
             for f in running:
                 f.cancel()

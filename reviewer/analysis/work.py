@@ -8,17 +8,19 @@ assessing needs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..diff import Sample, assess_case
 from ..store.reader import StoreReader
 from ..store.records import Output
-from ..suite import Case
+from ..suite import Case, Suite
 from .rows import RankRow, rank_row
 
-__all__ = ["MISSING", "Plan", "assess_chunk", "chunk_rows", "samples_of"]
+__all__ = ["MISSING", "Plan", "assess_chunk", "chunk_rows", "samples_of", "split_suite", "validate_chunk"]
 
 MISSING = "no output stored for this sample (the run is incomplete)"
 
@@ -76,10 +78,24 @@ def chunk_rows(reader: StoreReader, plan: Plan, cases: Sequence[Case]) -> list[R
 _readers: dict[str, StoreReader] = {}
 
 
-def assess_chunk(plan: Plan, cases: Sequence[Case]) -> list[RankRow]:
-    """A worker's job: these cases of the plan's comparison (sent pickled: validated models,
-    rebuilt without validating again), as stored rows."""
+def validate_chunk(head: dict[str, Any], cases: list[dict[str, Any]]) -> list[Case]:
+    """Some cases of a stored suite (its JSON, decoded), validated as the whole suite validates
+    them: a suite of these cases with the same head (name, defaults), whose rules apply case by
+    case. So no process ever holds every validated case (100,000 take ~300 MB)."""
+    return Suite.model_validate({**head, "cases": cases}).cases
+
+
+def split_suite(content: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A stored suite's JSON as (its head: every key but ``cases``; its cases, not validated)."""
+    doc = json.loads(content)
+    cases = doc.pop("cases", [])
+    return doc, cases
+
+
+def assess_chunk(plan: Plan, head: dict[str, Any], cases: list[dict[str, Any]]) -> list[RankRow]:
+    """A worker's job: these cases of the plan's comparison (decoded JSON, validated here), as
+    stored rows."""
     reader = _readers.get(plan.db)
     if reader is None:
         reader = _readers[plan.db] = StoreReader(Path(plan.db))
-    return chunk_rows(reader, plan, cases)
+    return chunk_rows(reader, plan, validate_chunk(head, cases))

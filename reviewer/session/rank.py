@@ -36,9 +36,8 @@ def main(argv: list[str]) -> int:
     db, comparison_id = argv[0], int(argv[1])
     try:
         with Store(db) as store:
-            comparison = store.comparison(comparison_id)
-            print(f"progress 0 {len(store.suite(comparison.suite_id).suite.cases)}", flush=True)
-            ranked(store, comparison, progress=lambda done, total: print(f"progress {done} {total}", flush=True))
+            # progress 0 TOTAL first, then as chunks are done
+            ranked(store, comparison_id, progress=lambda done, total: print(f"progress {done} {total}", flush=True))
     except _Terminated:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)

@@ -175,6 +175,15 @@ class ComparisonsMixin(RunsMixin):
             runs = self._conn.execute("SELECT provider, samples FROM runs WHERE id IN (?, ?) ORDER BY id", ids).fetchall()
         return f"{comparison.suite_id}:{ids}:{row[0]}:{row[1]}:{runs}"
 
+    def suite_json(self, suite_id: int) -> str:
+        """A stored suite's validated content as JSON text, not decoded (``suite()`` validates
+        every case: ~300 MB for 100,000 cases)."""
+        with self._lock:
+            row = self._conn.execute("SELECT content FROM suites WHERE id = ?", (suite_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no suite with id {suite_id}")
+        return str(row[0])
+
     def assessment_key(self, comparison_id: int) -> str | None:
         """The key of the comparison's cached assessment, or None when there is none."""
         with self._lock:
