@@ -9,6 +9,11 @@ not yet committed. Ctrl-C and SIGTERM commit what was answered; kill -9 loses at
 flight; running the same command again makes only what is missing. Never imports Textual or the
 diff engine.
 
+The plan is a stream (:meth:`Replay._stream`): the workers of a side take its calls in suite order
+as they are made, cached answers copied a chunk at a time, so memory does not grow with the number
+of cases. Calls go through aiohttp directly (:class:`reviewer.providers.http.DirectClient`), with
+the error mapping of the httpx path; stamina is imported only when a call is retried.
+
 Fail closed, and fast: a call that cannot connect (refused, DNS, TLS, connect timeout) is tried
 ``connect_attempts`` times with short waits, and once one call has given up so, the server is
 known dead: every call still queued for it is recorded as an error of its case at once instead
