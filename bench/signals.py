@@ -1,8 +1,9 @@
 """Signals speed: ``output_signals`` on 20,000 ordinary answers (the diff benchmark's seeded
 prose, Markdown and JSON, ~2.4k chars each), its parts, and what importing the engine costs.
 
-1. ``output_signals`` × 20,000 outputs, word count included. Goal: ≤ 0.6 s.
-   Then each part alone on the same outputs: JSON extraction, the refusal/non-answer detector
+1. ``output_signals`` × 20,000 outputs, word count included. Goal: ≤ 0.6 s. Then the same with
+   the word count given (what ``assess_case`` does: it counts words in its one split of the text),
+   and each part alone on the same outputs: JSON extraction, the refusal/non-answer detector
    (``classify_decline``), ``markdown_shape`` (on the outputs that are not bare JSON, as
    ``output_signals`` runs it) and ``word_count``.
 2. Import: ``import reviewer.diff.signals, reviewer.diff.align`` in a fresh interpreter (CPU ms,
@@ -120,6 +121,8 @@ def main() -> None:
     print(f"{len(texts)} outputs, mean {sum(map(len, texts)) / len(texts):.0f} chars; median of {args.repeat}; {load()}")
     output_signals(texts[0])  # compile the patterns used on first use, outside the timing
     line(f"output_signals × {len(texts)} (words counted)", *timed(output_signals, texts, args.repeat), goal)
+    counted = [(t, word_count(t)) for t in texts]
+    line("  with words given (assess_case's path)", *timed(lambda tw: output_signals(tw[0], words=tw[1]), counted, args.repeat))
     line("  extract_json", *timed(extract_json, texts, args.repeat))
     line("  classify_decline", *timed(classify_decline, texts, args.repeat))
     line(f"  markdown_shape (the {len(not_bare)} not bare JSON)", *timed(markdown_shape, not_bare, args.repeat))
