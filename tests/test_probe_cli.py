@@ -1,5 +1,5 @@
-"""`reviewer probe` and `reviewer history` as cron runs them: real processes in the first test
-(exit codes 0, 0, 1) and one exit 2, elsewhere main() in the test's process (tests/cli_inprocess.py: the same
+"""`reviewer probe` and `reviewer history` as cron runs them: real processes for the first test's
+exit 1s and its history screen and for one exit 2, elsewhere main() in the test's process (tests/cli_inprocess.py: the same
 exit codes and output), a real loopback server whose model moves between probes, a real SQLite file."""
 
 from __future__ import annotations
@@ -56,12 +56,12 @@ def test_three_probes_exit_0_0_1_and_history_lists_them(tmp_path, env):
     path, db = suite(tmp_path), tmp_path / "r.db"
     with FakeProvider() as srv:
         spec = f"openai:gpt-x@{srv.base_url}"
-        code1, v1 = probe(path, spec, db, env, process=True)
+        code1, v1 = probe(path, spec, db, env)
         assert (code1, v1["verdict"], v1["first"]) == (0, "baseline", True)
         asked = srv.count()
         assert asked == 20  # the first probe asks the alias twice (its own noise is the first comparison)
 
-        code2, v2 = probe(path, spec, db, env, process=True)
+        code2, v2 = probe(path, spec, db, env)
         assert (code2, v2["verdict"]) == (0, "unchanged"), v2
         assert srv.count() - asked == 10  # nothing cached is reused: a probe asks again
         assert v2["comparison"]["against_run"] == v1["comparison"]["candidate_run"]
@@ -83,7 +83,7 @@ def test_three_probes_exit_0_0_1_and_history_lists_them(tmp_path, env):
     assert v3["significant"] == []  # one changed answer is no significant behaviour change
     assert {c["case_id"] for c in v3["look_at"]} == {"q01"}
 
-    h = cli("history", spec, "--db", str(db), "--json", env=env, process=True)
+    h = cli("history", spec, "--db", str(db), "--json", env=env)
     assert h.returncode == 0, h.stderr
     rows = json.loads(h.stdout)["probes"]
     assert [r["run_id"] for r in rows] == [v["comparison"]["candidate_run"] for v in (v1, v2, v3)]
@@ -102,7 +102,7 @@ def test_three_probes_exit_0_0_1_and_history_lists_them(tmp_path, env):
     # the human screen names old → new
     with FakeProvider(aliases={"gpt-x": "gpt-x-2026-12-12"}) as srv2:
         spec2 = f"openai:gpt-x@{srv2.base_url}"
-        cli("probe", str(path), "--model", spec2, "--db", str(db), env=env, process=True)
+        cli("probe", str(path), "--model", spec2, "--db", str(db), env=env)
         srv2.aliases = {"gpt-x": "gpt-x-2027-01-01"}
         p = cli("probe", str(path), "--model", spec2, "--db", str(db), env=env, process=True)
     assert p.returncode == 1, p.stderr
