@@ -1,6 +1,7 @@
 """`reviewer probe` and `reviewer history` as cron runs them: real processes for the first test's
-exit 1s and its history screen and for one exit 2, elsewhere main() in the test's process (tests/cli_inprocess.py: the same
-exit codes and output), a real loopback server whose model moves between probes, a real SQLite file."""
+exit 1s and its history screen and for one exit 2, elsewhere main() in the test's process
+(tests/cli_inprocess.py: the same exit codes and output), a real loopback server whose model
+moves between probes, a real SQLite file."""
 
 from __future__ import annotations
 
