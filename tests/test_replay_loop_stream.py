@@ -146,3 +146,27 @@ def test_a_run_imports_stamina_only_for_a_retry_and_never_httpx(tmp_path, retry)
     if retry:
         assert got["hooks"] > 0  # stamina's own hooks are back once the run ends
     assert done.stderr.strip() == ""  # no library log line about the retry
+
+
+def most_in_flight(arrivals: list[float], latency: float) -> int:
+    """The most requests that arrived within less than one server latency of each other: a call
+    can only be sent once another has been answered, so this is how many were in flight at once."""
+    times = sorted(arrivals)
+    return max(sum(1 for u in times[i:] if u - t < 0.9 * latency) for i, t in enumerate(times))
+
+
+@pytest.mark.parametrize("hosts", ["one endpoint", "two endpoints"])
+def test_one_limit_per_endpoint(tmp_path, hosts):
+    latency = 0.1
+    suite = write_suite(tmp_path, [f"Limit {i}?" for i in range(9)])
+    with FakeProvider(latency=latency) as srv:
+        other = srv.base_url if hosts == "one endpoint" else srv.base_url.replace("127.0.0.1", "localhost")
+        store = Store(tmp_path / "s.db")
+        r = Replay(store, load_suite(suite), parse_spec(f"openai:a@{srv.base_url}"), parse_spec(f"openai:b@{other}"),
+                   ReplayConfig(concurrency=3))  # fmt: skip
+        result = asyncio.run(r.run())
+        store.close()
+        assert not result.failures and srv.count() == 18
+        seen = most_in_flight([q.time for q in srv.requests], latency)
+    # Both sides on one server share its 3 calls in flight; on two servers each has its own 3.
+    assert seen == (3 if hosts == "one endpoint" else 6), seen
