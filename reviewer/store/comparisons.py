@@ -8,8 +8,18 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import UsageError
+from ..suite import Case, Suite
 from .errors import _BUSY, _FULL, _LOCKED, _READONLY, StoreError, _code
-from .records import OUTPUT_SELECT, Comparison, ComparisonData, ComparisonSummary, Output, now_iso, output_from_row
+from .records import (
+    OUTPUT_SELECT,
+    Comparison,
+    ComparisonData,
+    ComparisonSummary,
+    Output,
+    SuiteRecord,
+    now_iso,
+    output_from_row,
+)
 from .runs import RunsMixin
 
 __all__ = ["ComparisonsMixin", "resolve_comparison_id"]
@@ -266,13 +276,37 @@ class ComparisonsMixin(RunsMixin):
                 target.append(Output(last, sample, error=error, latency_ms=latency, input_tokens=tin, output_tokens=tout))
         return out
 
+    def suite_outline(self, suite_id: int) -> SuiteRecord:
+        """A stored suite whose cases hold only what the exports and the gate read of them: id,
+        tags, checks, origin and added (validated as the whole suite validates them, 1,000 cases at
+        a time; prompts, messages, tools and parameters left unset). A fully validated case takes
+        ~3 kB: 100,000 of them ~300 MB."""
+        rows = self._query("SELECT * FROM suites WHERE id = ?", (suite_id,))
+        if not rows:
+            raise StoreError(f"no suite with id {suite_id}")
+        r = rows[0]
+        doc = json.loads(r["content"])
+        cases = doc.pop("cases", [])
+        outline: list[Case] = []
+        for i in range(0, len(cases), 1000):
+            for c in Suite.model_validate({**doc, "cases": cases[i : i + 1000]}).cases:
+                outline.append(Case.model_construct(id=c.id, tags=c.tags, checks=c.checks, origin=c.origin, added=c.added))
+            cases[i : i + 1000] = [None] * len(cases[i : i + 1000])
+        suite = Suite.model_validate({**doc, "cases": []})
+        suite.cases = outline
+        return SuiteRecord(
+            id=r["id"], name=r["name"], digest=r["digest"], path=r["path"], format=r["format"], suite=suite,
+            created_at=r["created_at"],
+        )  # fmt: skip
+
     def load_comparison_figures(self, comparison_id: int | None = None) -> ComparisonData:
-        """:meth:`load_comparison` with :meth:`output_figures` for the outputs (no texts)."""
+        """:meth:`load_comparison` with :meth:`output_figures` for the outputs (no texts) and
+        :meth:`suite_outline` for the suite: what the changelog and the gate read."""
         self.require_healthy()
         comp = self.comparison(comparison_id)
         return ComparisonData(
             comparison=comp,
-            suite=self.suite(comp.suite_id),
+            suite=self.suite_outline(comp.suite_id),
             baseline=self.run(comp.baseline_run_id),
             candidate=self.run(comp.candidate_run_id),
             baseline_outputs=self.output_figures(comp.baseline_run_id),
