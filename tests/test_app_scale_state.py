@@ -71,23 +71,19 @@ def label(case_id: str, verdict: str, reviewer: str = ME) -> Label:
 
 def plain_order(state: ReviewState, sort: str) -> list[str]:
     """The orders as defined: a sort of every case by its key."""
-    es = state.entries
-    big = len(es)
-    if sort == "triage":
-        key = lambda e: (e.rank if e.rank is not None else big, e.order)  # noqa: E731
-    elif sort == "change":
-        key = lambda e: (-e.change if e.change is not None else 1.0, e.order)  # noqa: E731
-    elif sort == "id":
-        key = lambda e: e.id  # noqa: E731
-    elif sort == "judge":
-        rank = {v: i for i, v in enumerate(JUDGE_ORDER)}
-        key = lambda e: (
-            rank.get(e.judge, len(JUDGE_ORDER)) if e.judge else len(JUDGE_ORDER),
+    big = len(state.entries)
+    judged = {v: i for i, v in enumerate(JUDGE_ORDER)}
+    keys = {
+        "triage": lambda e: (e.rank if e.rank is not None else big, e.order),
+        "change": lambda e: (-e.change if e.change is not None else 1.0, e.order),
+        "id": lambda e: e.id,
+        "judge": lambda e: (
+            judged.get(e.judge, len(JUDGE_ORDER)) if e.judge else len(JUDGE_ORDER),
             e.rank if e.rank is not None else big + e.order,
-        )  # noqa: E731
-    else:
-        key = lambda e: e.order  # noqa: E731
-    return [e.id for e in sorted(es, key=key)]
+        ),
+        "suite": lambda e: e.order,
+    }
+    return [e.id for e in sorted(state.entries, key=keys[sort])]
 
 
 FILTERS = [

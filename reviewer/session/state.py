@@ -10,7 +10,7 @@ Pure Python: no Textual, no store, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -159,6 +159,41 @@ class Counts:
     others_labelled: int
 
 
+class View(Sequence[Entry]):
+    """The shown cases: a list of suite positions (``ords``) over the entries. Filtering and
+    sorting 100,000 cases work on these small ints in C (``filter``, ``map``, ``list.index``)
+    instead of touching 100,000 entries scattered in memory (~150 ms a pass)."""
+
+    __slots__ = ("_entries", "ords")
+
+    def __init__(self, entries: list[Entry], ords: list[int]) -> None:
+        self._entries = entries
+        self.ords = ords  # shared with the kept orders: never changed in place
+
+    def __len__(self) -> int:
+        return len(self.ords)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._entries[o] for o in self.ords[i]]
+        return self._entries[self.ords[i]]
+
+    def __iter__(self) -> Iterator[Entry]:
+        return map(self._entries.__getitem__, self.ords)
+
+    def __bool__(self) -> bool:
+        return bool(self.ords)
+
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        if not isinstance(value, Entry) or value.order >= len(self._entries) or self._entries[value.order] is not value:
+            raise ValueError("not a shown case")
+        return self.ords.index(value.order, start, len(self.ords) if stop is None else stop)
+
+    def column(self, values: list[Any]) -> list[Any]:
+        """``values`` (one per suite position) in the view's order."""
+        return list(map(values.__getitem__, self.ords))
+
+
 class ReviewState:
     """The cases of one comparison as the reviewer sees them: sorted, filtered, counted.
 
@@ -184,11 +219,12 @@ class ReviewState:
         self.ranked = False
         self.judged = False  # a judge's suggestions are known (set_judge)
         self.judge_name: str | None = None  # the judge's SPEC
-        self.view: list[Entry] = list(self.entries)
         self._version = 0  # bumped when assessments change the order
-        self._orders: dict[str, list[Entry]] = {"suite": self.entries}
+        self._orders: dict[str, list[int]] = {"suite": list(range(len(self.entries)))}  # suite positions per order
+        self.view = View(self.entries, self._orders["suite"])
+        self._columns: dict[str, list[Any]] = {}  # per version: tier, flagged by suite position
         self._orders_version = 0
-        self._triage: list[Entry] = self.entries
+        self._triage: list[int] = self._orders["suite"]
         # indexes: suite positions per flag (per version), per tag (fixed), per judge verdict
         self._flag_index: dict[str, set[int]] | None = None
         self._flag_version = -1
@@ -197,7 +233,7 @@ class ReviewState:
         self._labelled: set[int] = set()  # suite positions with a label of this reviewer
         self._with_others: set[int] = set()  # ... with another reviewer's label
         self._pos_cache: tuple[str, int] | None = None
-        self._flagged_of: tuple[list[Entry], list[bool]] | None = None  # (view, its flagged marks)
+        self._flagged_of: tuple[View, list[bool]] | None = None  # (view, its flagged marks)
 
     # -- data in --------------------------------------------------------------------------------
 
@@ -208,18 +244,19 @@ class ReviewState:
         by_id = self.by_id
         for e in self.entries:
             e.rank = None
-        order: list[Entry] = []
+        order: list[int] = []
         for i, a in enumerate(ranked):
             found = by_id.get(a.case_id)
             if found is not None:
                 if found.rank is not None:  # listed twice: the later place counts, as a sort by rank would
-                    order.remove(found)
+                    order.remove(found.order)
                 found.assess(a)
                 found.rank = i
-                order.append(found)
+                order.append(found.order)
         if len(order) < len(self.entries):
-            order += [e for e in self.entries if e.rank is None]
+            order += [e.order for e in self.entries if e.rank is None]
         self._triage = order
+        self._columns = {}
         self.ranked = True
         self._version += 1
 
@@ -229,6 +266,7 @@ class ReviewState:
         if e is not None and e.assessment is None:
             e.assess(assessment)
             self._flagged_of = None
+            self._columns = {}
             if self._flag_index is not None:  # counts and filters see it at once, without a new pass
                 for f in e.flags:
                     self._flag_index.setdefault(f, set()).add(e.order)
@@ -330,21 +368,21 @@ class ReviewState:
 
     # -- order and filter -----------------------------------------------------------------------
 
-    def _ordered(self, sort: str) -> list[Entry]:
-        """Every case in this sort order, computed once per ranking (the suite and id orders
-        never change)."""
+    def _ordered(self, sort: str) -> list[int]:
+        """Every case's suite position in this sort order, computed once per ranking (the suite
+        and id orders never change)."""
         if self._orders_version != self._version:
-            self._orders = {k: v for k, v in self._orders.items() if k in ("suite", "id")}
+            self._orders = {k: v for k, v in self._orders.items() if k in ("suite", "id", "place:suite", "place:id")}
             self._orders_version = self._version
         found = self._orders.get(sort)
         if found is None:
-            found = self._orders[sort] = self._compute_order(sort)
+            found = self._orders[sort] = [e.order for e in self._compute_order(sort)]
         return found
 
     def _compute_order(self, sort: str) -> list[Entry]:
         entries = self.entries  # in suite order: a stable sort breaks ties by it
         if sort == "triage":
-            return self._triage if self.ranked else entries
+            return [entries[i] for i in self._triage] if self.ranked else entries
         if sort == "change":
             return sorted(entries, key=lambda e: -e.change if e.change is not None else 1.0)
         if sort == "id":
@@ -352,12 +390,20 @@ class ReviewState:
         if sort == "judge":
             rank = {v: i for i, v in enumerate(JUDGE_ORDER)}
             big = len(JUDGE_ORDER)
-            place = {id(e): i for i, e in enumerate(self._triage)} if self.ranked else None
+            place = self._place("triage", self._ordered("triage")) if self.ranked else None
             return sorted(
                 entries,
-                key=lambda e: (rank.get(e.judge, big) if e.judge else big, place[id(e)] if place is not None else e.order),
+                key=lambda e: (rank.get(e.judge, big) if e.judge else big, place[e.order] if place is not None else e.order),
             )
         return entries
+
+    def column(self, name: str) -> list[Any]:
+        """One light field of every case by suite position (``tier``, ``flagged``), kept until
+        the assessments change."""
+        found = self._columns.get(name)
+        if found is None:
+            found = self._columns[name] = [getattr(e, name) for e in self.entries]
+        return found
 
     def matches(self, e: Entry) -> bool:
         if self.search_ids is not None and e.id not in self.search_ids:
@@ -402,30 +448,29 @@ class ReviewState:
 
     def rebuild(self) -> None:
         """Recompute the shown cases after a change of sort, filter, search or ranking. Each
-        order is kept until the assessments change, so a new sort or filter is one pass over
-        the cases at most."""
+        order is kept until the assessments change, so a new sort or filter is one pass in C over
+        the cases' positions at most."""
         ordered = self._ordered(self.sort)
         allowed = self._allowed()
         if allowed is None:
-            self.view = list(ordered)
+            ords = ordered
         elif len(allowed) * 16 < len(ordered):  # a few cases: sort them by their place in the order
-            place = self._place(self.sort, ordered)
-            entries = self.entries
-            self.view = [entries[i] for i in sorted(allowed, key=place.__getitem__)]
+            ords = sorted(allowed, key=self._place(self.sort, ordered).__getitem__)
         else:
-            self.view = [e for e in ordered if e.order in allowed]
+            ords = list(filter(allowed.__contains__, ordered))
+        self.view = View(self.entries, ords)
         self._pos_cache = None
 
-    def _place(self, sort: str, ordered: list[Entry]) -> list[int]:
+    def _place(self, sort: str, ordered: list[int]) -> list[int]:
         """Suite position -> place in this order (kept with the order)."""
         key = "place:" + sort
         found = self._orders.get(key)
         if found is None or len(found) != len(ordered):
             place = [0] * len(ordered)
-            for i, e in enumerate(ordered):
-                place[e.order] = i
-            self._orders[key] = found = place  # type: ignore[assignment]
-        return found  # type: ignore[return-value]
+            for i, o in enumerate(ordered):
+                place[o] = i
+            self._orders[key] = found = place
+        return found
 
     def position(self, case_id: str | None) -> int | None:
         """Where the case is in the view (None: not shown): a search of the view in C, kept
@@ -483,7 +528,7 @@ class ReviewState:
         the view's flags searched in C, kept until the view changes (``N`` at 100,000 cases)."""
         view = self.view
         if self._flagged_of is None or self._flagged_of[0] is not view:
-            self._flagged_of = (view, [e.flagged for e in view])
+            self._flagged_of = (view, view.column(self.column("flagged")))
         marks = self._flagged_of[1]
         for lo, hi in ((start + 1, len(marks)), (0, min(start + 1, len(marks)))):
             try:

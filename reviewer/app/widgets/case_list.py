@@ -56,7 +56,7 @@ def group_starts(state: ReviewState) -> list[tuple[int, str]]:
     view = state.view
     if state.sort != "triage" or not state.ranked:
         return []
-    tiers = [e.tier for e in view]
+    tiers = view.column(state.column("tier"))
     starts = []
     for tier, name in GROUP_NAMES.items():
         n = tiers.count(tier)
