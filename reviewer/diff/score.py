@@ -315,10 +315,9 @@ def assess_case(
     # distances: every cross pair, then every within pair (see _pair_scores)
     scores, b_seq, c_seq = _pair_scores(b_ok, c_ok)
     n_cross = len(b_ok) * len(c_ok)
-    cross = scores[:n_cross]  # only their number and their sum are used below
-    within_pairs = scores[n_cross:]
-    change = sum(scores[: len(cross)]) / len(cross) if cross else (0.0 if not b_ok and not c_ok else 1.0)
-    within = sum(scores[len(cross) :]) / len(within_pairs) if within_pairs else None
+    cross, within_scores = scores[:n_cross], scores[n_cross:]
+    change = sum(cross) / n_cross if cross else (0.0 if not b_ok and not c_ok else 1.0)
+    within = sum(within_scores) / len(within_scores) if within_scores else None
     # over the ids when encoded (one id per distinct word: the same count, and small ints hash for free)
     consistent = _consistent_words(b_seq, c_seq) if min(len(b_ok), len(c_ok)) >= 3 else 0
     noise_p = None
@@ -327,7 +326,7 @@ def assess_case(
         cross and change > 0 and within is not None and within > 0
         and change > within * (1 + NOISE_MARGIN) + NOISE_EPSILON
     ):  # fmt: skip
-        noise_p = _split_p(len(b_ok), len(c_ok), scores, len(cross))
+        noise_p = _split_p(len(b_ok), len(c_ok), scores, n_cross)
     lengths = ([len(w) for w in b_ok], [len(w) for w in c_ok])
     noise = (
         change > 0
