@@ -258,9 +258,14 @@ def decode_summary(rank: CaseRank, raw: str | list[Any]) -> CaseSummary:
 
 
 def decode_summaries(rows: Sequence[Sequence[Any]]) -> list[CaseSummary]:
-    """Stored rows (summary JSON last) as summaries: every JSON array parsed in one call."""
-    docs = json.loads("[" + ",".join(r[-1] for r in rows) + "]")
-    return [decode_summary(rank_of(r), d) for r, d in zip(rows, docs, strict=True)]
+    """Stored rows (summary JSON last) as summaries: the JSON arrays of 2,000 rows parsed in one
+    call (one call per row costs more; one for all rows holds every decoded list at once)."""
+    out: list[CaseSummary] = []
+    for i in range(0, len(rows), 2000):
+        part = rows[i : i + 2000]
+        docs = json.loads("[" + ",".join(r[-1] for r in part) + "]")
+        out.extend(decode_summary(rank_of(r), d) for r, d in zip(part, docs, strict=True))
+    return out
 
 
 def rank_of(row: Sequence[Any], detail: Callable[[str], Assessment] | None = None) -> CaseRank:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, cast
 
 from ..errors import UsageError
-from ..suite import Case, Suite
+from ..suite import Case, Check, Suite
 from .errors import _BUSY, _FULL, _LOCKED, _READONLY, StoreError, _code
 from .records import (
     OUTPUT_SELECT,
@@ -22,7 +24,7 @@ from .records import (
 )
 from .runs import RunsMixin
 
-__all__ = ["ComparisonsMixin", "resolve_comparison_id"]
+__all__ = ["CaseOutline", "ComparisonsMixin", "resolve_comparison_id"]
 
 
 def resolve_comparison_id(store: ComparisonsMixin, ref: str | int | None) -> int | None:
@@ -35,6 +37,17 @@ def resolve_comparison_id(store: ComparisonsMixin, ref: str | int | None) -> int
     if not named:
         raise UsageError(f"no comparison named {ref!r} (see `reviewer comparisons`)")
     return named[-1].id
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOutline:
+    """What the changelog and the gate read of a suite's case (:meth:`ComparisonsMixin.suite_outline`)."""
+
+    id: str
+    tags: tuple[str, ...]
+    checks: tuple[Check, ...]
+    origin: str | None
+    added: date | None
 
 
 class ComparisonsMixin(RunsMixin):
@@ -277,23 +290,25 @@ class ComparisonsMixin(RunsMixin):
         return out
 
     def suite_outline(self, suite_id: int) -> SuiteRecord:
-        """A stored suite whose cases hold only what the exports and the gate read of them: id,
-        tags, checks, origin and added (validated as the whole suite validates them, 1,000 cases at
-        a time; prompts, messages, tools and parameters left unset). A fully validated case takes
-        ~3 kB: 100,000 of them ~300 MB."""
+        """A stored suite whose cases are outlines (:class:`CaseOutline`): what the exports and the gate
+        read of a case (id, tags, checks, origin, added), validated as the whole suite validates
+        them, 1,000 cases at a time. Reading anything else of such a case (its prompt, its tools)
+        raises AttributeError. A fully validated case takes ~3 kB: 100,000 of them ~300 MB; an
+        outline ~0.2 kB."""
         rows = self._query("SELECT * FROM suites WHERE id = ?", (suite_id,))
         if not rows:
             raise StoreError(f"no suite with id {suite_id}")
         r = rows[0]
         doc = json.loads(r["content"])
         cases = doc.pop("cases", [])
-        outline: list[Case] = []
+        outline: list[CaseOutline] = []
         for i in range(0, len(cases), 1000):
             for c in Suite.model_validate({**doc, "cases": cases[i : i + 1000]}).cases:
-                outline.append(Case.model_construct(id=c.id, tags=c.tags, checks=c.checks, origin=c.origin, added=c.added))
+                outline.append(CaseOutline(c.id, tuple(c.tags), tuple(c.checks), c.origin, c.added))
             cases[i : i + 1000] = [None] * len(cases[i : i + 1000])
         suite = Suite.model_validate({**doc, "cases": []})
-        suite.cases = outline
+        # the suite's cases as their outlines (they answer every attribute the exports read of a Case)
+        suite.cases = cast(list[Case], outline)
         return SuiteRecord(
             id=r["id"], name=r["name"], digest=r["digest"], path=r["path"], format=r["format"], suite=suite,
             created_at=r["created_at"],
