@@ -421,7 +421,6 @@ def run(args: argparse.Namespace) -> int:
     old_text, new_text = _read(args.old), _read(args.new)
 
     from ..diff.align import align
-    from ..diff.jsondiff import json_view
     from ..diff.score import change_score
     from ..diff.signals import output_signals, pair_signals
 
@@ -429,7 +428,11 @@ def run(args: argparse.Namespace) -> int:
     bs, cs = output_signals(old_text), output_signals(new_text)
     pair = pair_signals(bs, cs)
     score = change_score(old_text, new_text)
-    view = json_view(old_text, new_text) if bs.json_valid and cs.json_valid else None
+    view = None
+    if bs.json_valid and cs.json_valid:
+        from ..diff.jsondiff import json_view  # only when both sides hold JSON
+
+        view = json_view(old_text, new_text)
     status = 0 if all(r.kind == "equal" for r in rows) else 1  # like diff -w / -i: 0 when equal under the options
     old_name = "stdin" if args.old == "-" else args.old
     new_name = "stdin" if args.new == "-" else args.new
