@@ -237,3 +237,21 @@ def test_an_error_that_is_not_a_stop_is_raised(tmp_path):
         session._reader = None  # type: ignore[assignment]  # no reader: the query itself fails
         with pytest.raises((AttributeError, sqlite3.Error)):
             output_hits(session, "x", Cancel())
+
+
+def test_tier_spans_by_bisection_match_a_count_and_in_any_triage_order():
+    state, _ = make(900)
+    for flt in (Filter(), Filter(tags=frozenset({"json"})), Filter(verdicts=frozenset({"unreviewed"}))):
+        state.filter = flt
+        state.rebuild()
+        tiers = [e.tier for e in state.view]
+        plain = [(t, tiers.index(t), tiers.count(t)) for t in (2, 3) if t in tiers]
+        assert state.tier_spans((2, 3)) == plain
+    # a ranking whose order is not by tier: the spans are still each tier's first place and count
+    shuffled = [Row(e.id, e.tier if e.tier is not None else 3, e.change or 0.0, e.noise, e.flags) for e in state.entries]
+    random.Random(5).shuffle(shuffled)
+    state.set_assessments(shuffled)
+    state.filter = Filter()
+    state.rebuild()
+    tiers = [e.tier for e in state.view]
+    assert state.tier_spans((2, 3)) == [(t, tiers.index(t), tiers.count(t)) for t in (2, 3)]

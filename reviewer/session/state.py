@@ -10,8 +10,10 @@ Pure Python: no Textual, no store, no I/O.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import compress, pairwise
 from typing import TYPE_CHECKING, Any
 
 from reviewer.diff.score import FLAG_LABELS as ENGINE_FLAG_LABELS
@@ -397,6 +399,35 @@ class ReviewState:
             )
         return entries
 
+    def tier_spans(self, tiers: Iterable[int]) -> list[tuple[int, int, int]]:
+        """(tier, first view position, cases) of each of ``tiers`` shown, in the triage order's
+        view. The triage order puts the tiers in order, so a bisection finds each (checked once
+        per ranking; a pass over the view when it does not hold)."""
+        col = self._columns.get("tier99")
+        if col is None:  # unranked cases (no tier) come last in the triage order
+            col = self._columns["tier99"] = [99 if t is None else t for t in self.column("tier")]
+        view = self.view
+        ords = view.ords
+        key = "monotonic"
+        if self._columns.get(key) is None:
+            triage = self._ordered("triage")
+            tiers_in_order = list(map(col.__getitem__, triage))
+            self._columns[key] = [all(a <= b for a, b in pairwise(tiers_in_order))]
+        out = []
+        if self.sort == "triage" and self._columns[key][0]:
+            for t in tiers:
+                lo = bisect_left(ords, t, key=col.__getitem__)
+                hi = bisect_left(ords, t + 1, key=col.__getitem__)
+                if hi > lo:
+                    out.append((t, lo, hi - lo))
+            return out
+        shown = view.column(col)
+        for t in tiers:
+            n = shown.count(t)
+            if n:
+                out.append((t, shown.index(t), n))
+        return out
+
     def column(self, name: str) -> list[Any]:
         """One light field of every case by suite position (``tier``, ``flagged``), kept until
         the assessments change."""
@@ -410,20 +441,25 @@ class ReviewState:
             return False
         return self.filter.matches(e)
 
-    def _allowed(self) -> set[int] | None:
-        """Suite positions the search and filter let through (None: every case)."""
-        sets: list[set[int]] = []
+    def _allowed(self) -> bytearray | None:
+        """Which suite positions the search and filter let through, as a mask of one byte per
+        case (None: every case). Each kind's mask is made from its index in time proportional
+        to the index, and the kinds are ANDed as big ints: no pass over every case in Python."""
+        n = len(self.entries)
+        masks: list[bytearray] = []
         if self._search_hits is not None:
-            sets.append(self._search_hits)
+            masks.append(_mask(n, self._search_hits))
         flt = self.filter
         entries = self.entries
         if flt.verdicts:
-            labelled = {i for i in self._labelled if entries[i].verdict in flt.verdicts}
-            if UNREVIEWED in flt.verdicts:
-                unreviewed = set(range(len(entries))) - self._labelled
-                sets.append(unreviewed | labelled)
+            if UNREVIEWED in flt.verdicts:  # every case but those labelled otherwise
+                m = bytearray(b"\x01") * n
+                for i in self._labelled:
+                    if entries[i].verdict not in flt.verdicts:
+                        m[i] = 0
+                masks.append(m)
             else:
-                sets.append(labelled)
+                masks.append(_mask(n, (i for i in self._labelled if entries[i].verdict in flt.verdicts)))
         if flt.flags:
             index = self.flag_index()
             have: set[int] = set()
@@ -432,19 +468,23 @@ class ReviewState:
                     have |= {i for i in self._with_others if entries[i].disagreement}
                 else:
                     have |= index.get(f, set())
-            sets.append(have)
+            masks.append(_mask(n, have))
         if flt.tags:
             tags = self.tag_index()
-            sets.append(set().union(*(tags.get(t, set()) for t in flt.tags)))
+            masks.append(_mask(n, set().union(*(tags.get(t, set()) for t in flt.tags))))
         if flt.judges:
             have = set().union(*(self._judge_index.get(j, set()) for j in flt.judges))
             if JUDGE_DISAGREES in flt.judges:
                 have |= {i for i in self._labelled if entries[i].judge_disagrees}
-            sets.append(have)
-        if not sets:
+            masks.append(_mask(n, have))
+        if not masks:
             return None
-        sets.sort(key=len)
-        return sets[0].intersection(*sets[1:])
+        if len(masks) == 1:
+            return masks[0]
+        both = int.from_bytes(masks[0], "little")
+        for m in masks[1:]:
+            both &= int.from_bytes(m, "little")
+        return bytearray(both.to_bytes(n, "little"))
 
     def rebuild(self) -> None:
         """Recompute the shown cases after a change of sort, filter, search or ranking. Each
@@ -454,10 +494,10 @@ class ReviewState:
         allowed = self._allowed()
         if allowed is None:
             ords = ordered
-        elif len(allowed) * 16 < len(ordered):  # a few cases: sort them by their place in the order
-            ords = sorted(allowed, key=self._place(self.sort, ordered).__getitem__)
-        else:
-            ords = list(filter(allowed.__contains__, ordered))
+        elif allowed.count(1) * 16 < len(ordered):  # a few cases: sort them by their place in the order
+            ords = sorted(compress(range(len(allowed)), allowed), key=self._place(self.sort, ordered).__getitem__)
+        else:  # in C: a byte per case looked up, a list of the cases kept
+            ords = list(compress(ordered, map(allowed.__getitem__, ordered)))
         self.view = View(self.entries, ords)
         self._pos_cache = None
 
@@ -600,6 +640,13 @@ class ReviewState:
 
     def tags(self) -> dict[str, int]:
         return {t: len(members) for t, members in sorted(self.tag_index().items())}
+
+
+def _mask(n: int, members: Iterable[int]) -> bytearray:
+    m = bytearray(n)
+    for i in members:
+        m[i] = 1
+    return m
 
 
 def _label_keys(d: dict[str, Label]) -> dict[str, tuple]:

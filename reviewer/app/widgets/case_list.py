@@ -51,17 +51,13 @@ GROUP_NAMES = {2: "within noise", 3: "unchanged"}
 
 def group_starts(state: ReviewState) -> list[tuple[int, str]]:
     """Where a group of :data:`GROUP_NAMES` starts in the view, and its separator's text (triage
-    order only, once ranked: elsewhere the tiers are not contiguous). Two passes in C over the
-    tiers, whatever the number of cases."""
-    view = state.view
+    order only, once ranked: elsewhere the tiers are not contiguous), found by bisection
+    (:meth:`ReviewState.tier_spans`), whatever the number of cases."""
     if state.sort != "triage" or not state.ranked:
         return []
-    tiers = view.column(state.column("tier"))
     starts = []
-    for tier, name in GROUP_NAMES.items():
-        n = tiers.count(tier)
-        if n:
-            starts.append((tiers.index(tier), f"{name} · {n:,} case{'s' if n != 1 else ''}"))
+    for tier, first, n in state.tier_spans(GROUP_NAMES):
+        starts.append((first, f"{GROUP_NAMES[tier]} · {n:,} case{'s' if n != 1 else ''}"))
     starts.sort()
     return starts
 
