@@ -84,7 +84,8 @@ def extract_json(text: str) -> ExtractedJson:
     hi = len(text.rstrip(_WS))
     if lo >= hi:
         return _NONE
-    invalid: str | None = None  # first "looks like JSON but isn't" error, reported if nothing is found
+    # the first "looks like JSON but isn't" failure, its message written only if nothing is found
+    invalid: _Failure | None = None
     has_fence = has_fence_marker(text)
 
     # 1. bare: the whole output is one object/array.
@@ -100,7 +101,7 @@ def extract_json(text: str) -> ExtractedJson:
         elif got.truncated:
             return ExtractedJson("truncated", None, lo, hi, error=got.message)
         elif got.read:
-            invalid = got.message
+            invalid = got
 
     # 2. fenced: the first JSON-language code fence whose body is an object/array.
     if has_fence:
@@ -127,7 +128,7 @@ def extract_json(text: str) -> ExtractedJson:
             elif got.truncated:
                 return ExtractedJson("truncated", None, s, e, preamble=bool(text[: m.start()].strip(_WS)), error=got.message)
             elif invalid is None:
-                invalid = got.message
+                invalid = got
 
     # 3. embedded: the first plausible object/array anywhere, scanning left to right.
     pos, failures = lo, 0
@@ -154,11 +155,12 @@ def extract_json(text: str) -> ExtractedJson:
             return ExtractedJson("truncated", None, i, hi, preamble=bool(text[:i].strip(_WS)), error=got.message)
         failures += 1
         if invalid is None and got.read:
-            invalid = got.message
+            invalid = got
         # Everything up to the error position belonged to this failed candidate: brackets inside it
         # are fragments of the same invalid text, so resume after it (keeps the scan linear).
         pos = max(i + 1, got.pos)
-    return ExtractedJson("none", error=invalid) if invalid else _NONE
+    message = invalid.message if invalid is not None else None
+    return ExtractedJson("none", error=message) if message else _NONE
 
 
 class _Failure:
