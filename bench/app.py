@@ -221,6 +221,10 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
         async def run(name: str, key: str, times: int) -> None:
             for _ in range(times):
                 rec(keys, name, await press(app, screen, key))
+            steps.append((name.split(" ")[0], rss_mb()))
+
+        steps: list[tuple[str, float]] = [("ranked", rss_mb())]
+        out["rss_steps"] = steps
 
         start = screen.current.id if screen.current else None
         await run("j (next case, ~2k chars, diff built)", "j", 150)
@@ -236,6 +240,7 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
             await pilot.pause()
             screen._diffs.clear()
             rec(keys, "s (sample: 20k-char diff built)", await press(app, screen, "s"))
+        steps.append(("20k", rss_mb()))
         await run("r (label: list line, counts, store write queued)", "r", 20)
         await run("x (label)", "x", 20)
         if screen.state.counts().verdicts["noise"] == 0:
@@ -246,6 +251,7 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
             await pilot.pause()
             rec(keys, "d (JSON structural view)", await press(app, screen, "d"))
             await press(app, screen, "d")
+        steps.append(("d", rss_mb()))
         sorts = []
         for _ in range(10):
             rec(keys, f"o (sort {n} cases, each order's first time and again)", await press(app, screen, "o"))
@@ -269,6 +275,7 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
             rec(keys, "escape (clear the filter)", await press(app, screen, "escape"))
         # search typing: each key is read by the box and (150 ms later) searched: ids, tags and
         # prompts on the UI thread, the outputs by SQL in a worker that the next search stops
+        steps.append(("filter", rss_mb()))
         await press(app, screen, "slash", wait_screen=True)
         for ch in "refund":
             rec(keys, "/ typing a search (per key)", await press(app, screen, ch, wait_screen=True))
@@ -290,6 +297,7 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
             await pilot.pause()
             if needle == "zzz-nothing" and screen.state.view:
                 raise StepFailed("a search for a word no case holds showed cases")
+        steps.append(("search", rss_mb()))
         # typing fast: each key starts a search that the next one stops
         t = time.perf_counter()
         for needle in ("w", "wa", "war", "ware", "wareh"):
@@ -297,6 +305,7 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
             await asyncio.sleep(0.01)
         await wait_workers(app, "search")
         out["search_typed_s"] = time.perf_counter() - t
+        steps.append(("typed", rss_mb()))
         screen.run_search("")
         out["keys"] = keys
         await wait_workers(app)
@@ -475,6 +484,7 @@ def main() -> None:
     print(f"  outputs searched in the worker: {', '.join(f'{w:.2f} s' for w in waits)}"
           f" (refund, warehouse stock, zzz-nothing, e); five searches typed fast: {last['search_typed_s']:.2f} s to the last one's hits")  # fmt: skip
     print(f"\nMemory (goal ≤ 600 MB per process) [{load()}]:")
+    print("  RSS after each step of the reopen: " + ", ".join(f"{name} {mb:.0f}" for name, mb in last["rss_steps"]) + " MB")
     for name, r in opens:
         peak = r["rss_peak"]
         print(f"  {name:<52} peak RSS {peak:4.0f} MB ({peak / 600:4.2f}× goal) {'ok' if peak <= 600 else 'OVER'}"

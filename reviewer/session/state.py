@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FLAGS", "FLAG_LABELS", "JUDGE_DISAGREES", "JUDGE_ORDER", "SORTS", "SORT_LABELS", "UNREVIEWED", "VERDICT_LABELS",
-    "Entry", "Filter", "ReviewState",
+    "Entry", "Filter", "ReviewState", "Staged", "View",
 ]  # fmt: skip
 
 UNREVIEWED = "unreviewed"
@@ -152,6 +152,15 @@ class Filter:
 
 
 @dataclass(frozen=True, slots=True)
+class Staged:
+    """A ranking made ready off the UI thread (:meth:`ReviewState.stage_assessments`)."""
+
+    order: list[int]  # suite positions in triage order
+    columns: dict[str, list[Any]]
+    flag_index: dict[str, set[int]]
+
+
+@dataclass(frozen=True, slots=True)
 class Counts:
     total: int
     shown: int
@@ -243,6 +252,13 @@ class ReviewState:
         """Assessments of every case, in triage order (cases missing from it rank last): full
         assessments or the cache's light rows (``case_id``, ``tier``, ``change``, ``noise``,
         ``flags``)."""
+        self.commit_assessments(self.stage_assessments(ranked))
+
+    def stage_assessments(self, ranked: Sequence[Any]) -> Staged:
+        """The heavy half of :meth:`set_assessments`, for a worker thread: each entry's light
+        fields and rank written, the triage order, the columns and the flag index made. The
+        list keeps its order and counts until :meth:`commit_assessments` (on the UI thread,
+        a few assignments), so 100,000 cases ranked cost the UI no pass over them."""
         by_id = self.by_id
         for e in self.entries:
             e.rank = None
@@ -257,10 +273,34 @@ class ReviewState:
                 order.append(found.order)
         if len(order) < len(self.entries):
             order += [e.order for e in self.entries if e.rank is None]
-        self._triage = order
-        self._columns = {}
+        columns = self._make_columns(order)
+        return Staged(order, columns, self._make_flag_index())
+
+    def commit_assessments(self, staged: Staged) -> None:
+        self._triage = staged.order
+        self._columns = staged.columns
         self.ranked = True
         self._version += 1
+        self._flag_index = staged.flag_index
+        self._flag_version = self._version
+
+    def _make_columns(self, triage: list[int]) -> dict[str, list[Any]]:
+        tier = [e.tier for e in self.entries]
+        tier99 = [99 if t is None else t for t in tier]
+        in_order = list(map(tier99.__getitem__, triage))
+        return {
+            "tier": tier,
+            "tier99": tier99,
+            "flagged": [e.flagged for e in self.entries],
+            "monotonic": [all(a <= b for a, b in pairwise(in_order))],
+        }
+
+    def _make_flag_index(self) -> dict[str, set[int]]:
+        index: dict[str, set[int]] = {}
+        for e in self.entries:
+            for f in e.flags:
+                index.setdefault(f, set()).add(e.order)
+        return index
 
     def set_assessment(self, case_id: str, assessment: Any) -> None:
         """One case assessed on its own (before the ranking is ready): no effect on the order."""
@@ -376,6 +416,8 @@ class ReviewState:
         if self._orders_version != self._version:
             self._orders = {k: v for k, v in self._orders.items() if k in ("suite", "id", "place:suite", "place:id")}
             self._orders_version = self._version
+        if sort == "triage":
+            return self._triage if self.ranked else self._orders["suite"]
         found = self._orders.get(sort)
         if found is None:
             found = self._orders[sort] = [e.order for e in self._compute_order(sort)]
@@ -410,8 +452,7 @@ class ReviewState:
         ords = view.ords
         key = "monotonic"
         if self._columns.get(key) is None:
-            triage = self._ordered("triage")
-            tiers_in_order = list(map(col.__getitem__, triage))
+            tiers_in_order = list(map(col.__getitem__, self._ordered("triage")))
             self._columns[key] = [all(a <= b for a, b in pairwise(tiers_in_order))]
         out = []
         if self.sort == "triage" and self._columns[key][0]:
@@ -543,11 +584,7 @@ class ReviewState:
     def flag_index(self) -> dict[str, set[int]]:
         """Suite positions per flag (one pass per ranking)."""
         if self._flag_index is None or self._flag_version != self._version:
-            index: dict[str, set[int]] = {}
-            for e in self.entries:
-                for f in e.flags:
-                    index.setdefault(f, set()).add(e.order)
-            self._flag_index = index
+            self._flag_index = self._make_flag_index()
             self._flag_version = self._version
         return self._flag_index
 

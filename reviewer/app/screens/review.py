@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from reviewer.session.labels import Labeller, LabelOp
 from reviewer.session.search import Cancel, output_hits
-from reviewer.session.state import SORT_LABELS, Entry, Filter, ReviewState
+from reviewer.session.state import SORT_LABELS, Entry, Filter, ReviewState, Staged
 from reviewer.store import Label
 
 from ..keys import REVIEW_BINDINGS
@@ -35,8 +35,6 @@ from ..widgets.header import ListHeader, TopBar
 from ..widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
-    from reviewer.diff.score import Assessment
-
     from ..app import ReviewApp
 
 
@@ -44,9 +42,9 @@ class ReviewScreen(Screen[None]):
     BINDINGS = REVIEW_BINDINGS
 
     class Ranked(Message):
-        def __init__(self, assessments: list[Assessment]) -> None:
+        def __init__(self, staged: Staged) -> None:
             super().__init__()
-            self.assessments = assessments
+            self.staged = staged
 
     class RankProgress(Message):
         def __init__(self, done: int, total: int) -> None:
@@ -155,7 +153,9 @@ class ReviewScreen(Screen[None]):
 
         ranked = self.session.rank(progress=progress)
         if ranked or not self.state.entries:
-            self.post_message(self.Ranked(ranked))
+            # the pass over every case is made here, off the UI thread; the list switches to it
+            # in the handler (a few assignments)
+            self.post_message(self.Ranked(self.state.stage_assessments(ranked)))
 
     def stop_ranking(self) -> None:
         self.session.stop_ranking()
@@ -179,7 +179,7 @@ class ReviewScreen(Screen[None]):
     @on(Ranked)
     def _ranked(self, event: Ranked) -> None:
         self.ranking = False
-        self.state.set_assessments(event.assessments)
+        self.state.commit_assessments(event.staged)
         self.state.rebuild()
         cases = self.query_one(CaseList)
         keep = self.current.id if self.current is not None and self._moved else None
