@@ -151,6 +151,10 @@ def test_search_finds_what_a_substring_test_finds_ignoring_case():
         assert state.set_search(needle) == bool(needle.strip())
         assert (state.search_ids or set()) == expected, needle
     assert SearchIndex([]).find("x") == []
+    # past DENSE matches the rest is tested case by case: the same cases
+    for needle in ("e", "ok", "c-", "refund"):
+        assert SearchIndex(cases, dense=10).find(needle) == SearchIndex(cases, dense=10**9).find(needle)
+        assert len(SearchIndex(cases, dense=10).find(needle)) > 10
 
 
 def test_next_flagged_wraps_around_like_find():
