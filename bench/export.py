@@ -188,7 +188,7 @@ def build(tmp: Path, cases: int, samples: int = 3) -> tuple[Path, int]:
     return tmp / "bench.db", cid
 
 
-def first_assessment(db: Path, cid: int) -> None:
+def first_assessment(db: Path, cid: int, *, serial_too: bool = True) -> None:
     """The first assessment, in this process (serial chunks) and in the worker pool; the pool's
     rows are cached (what `reviewer run` or the app's ranking child does)."""
     from reviewer.analysis import _workers, assess_rows, cache_key
@@ -196,18 +196,21 @@ def first_assessment(db: Path, cid: int) -> None:
     with Store(db) as store:
         comp = store.comparison(cid)
         cases = len(store.suite(comp.suite_id).suite.cases)
-        t0, c0 = time.perf_counter(), time.process_time()
-        serial = assess_rows(store, comp, workers=0)
-        s_wall, s_cpu = time.perf_counter() - t0, time.process_time() - c0
-        load0 = os.getloadavg()[0]
+        serial = None
+        if serial_too:
+            t0, c0 = time.perf_counter(), time.process_time()
+            serial = assess_rows(store, comp, workers=0)
+            s_wall, s_cpu = time.perf_counter() - t0, time.process_time() - c0
+            load0 = os.getloadavg()[0]
         n = _workers(cases, None) or 2
         t0, c0 = time.perf_counter(), time.process_time()
         pooled = assess_rows(store, comp, workers=n)
         p_wall, p_cpu = time.perf_counter() - t0, time.process_time() - c0
-        assert pooled == serial, "the pool and the serial path disagree"
+        assert serial is None or pooled == serial, "the pool and the serial path disagree"
         store.save_assessments(cid, cache_key(store, comp), pooled)
-    print(f"first assessment of {cases:,} cases, in this process: {s_wall:.2f} s wall, {s_cpu:.2f} s CPU "
-          f"(load {load0:.1f})")  # fmt: skip
+    if serial is not None:
+        print(f"first assessment of {cases:,} cases, in this process: {s_wall:.2f} s wall, {s_cpu:.2f} s CPU "
+              f"(load {load0:.1f})")  # fmt: skip
     goal = f" (goal {GOAL_ASSESS_S:.0f} s at 10,000 cases: {p_wall / GOAL_ASSESS_S:.2f} of it)" if cases == 10_000 else ""
     print(f"first assessment in a pool of {n} workers: {p_wall:.2f} s wall, {p_cpu:.2f} s CPU in this process{goal}; "
           f"identical rows; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
@@ -243,6 +246,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=10_000)
     ap.add_argument("--samples", type=int, default=3, help="samples a side (default 3)")
+    ap.add_argument("--no-serial", action="store_true", help="time the first assessment in the pool only")
     ap.add_argument("--keep", metavar="DIR", help="build the store in DIR and reuse it on the next run")
     args = ap.parse_args()
 
@@ -257,7 +261,7 @@ def main() -> None:
             db, cid = build(tmp, args.cases, args.samples)
             print(f"built {args.cases:,} cases × {args.samples} samples × 2 sides in {time.perf_counter() - t0:.1f} s "
                   f"({db.stat().st_size / 1e6:.0f} MB store)")  # fmt: skip
-            first_assessment(db, cid)
+            first_assessment(db, cid, serial_too=not args.no_serial)
             print(f"{label_all(db, cid):,} labels")
 
         env = {**os.environ, "REVIEWER_DATA_DIR": str(tmp), "REVIEWER_CONFIG_DIR": str(tmp), "PYTHONPATH": str(ROOT)}

@@ -29,6 +29,7 @@ def load_judge(
         return None, {}
     from ...judge import case_entries, pairs_from_judgments, report  # imported only when a judge ran (~0.1 s)
     from ...judge_replay import answer_text
+
     judge, digest, _ = judges[0]
     judgments = store.judgments(cid, judge=judge, rubric_digest=digest)
     judged = sorted({j.case_id for j in judgments})  # only their answers' lengths are needed
