@@ -27,6 +27,7 @@ import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -190,10 +191,14 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
         return original_display(screen, update)
 
     app._display = display  # type: ignore[method-assign]
+    sampler = threading.Thread(target=sample_rss, args=(out,), daemon=True)
+    sampler.start()
+    PHASE[0] = "opening"
     async with app.run_test(size=(160, 45)) as pilot:
         while not first_paint:
             await asyncio.sleep(0.001)
         out["first_paint"] = first_paint[0]
+        PHASE[0] = "ranking"
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         # keys while the ranking runs (a child process: the app's own thread reads its progress,
@@ -225,6 +230,7 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
 
         steps: list[tuple[str, float]] = [("ranked", rss_mb())]
         out["rss_steps"] = steps
+        PHASE[0] = "keys"
 
         start = screen.current.id if screen.current else None
         await run("j (next case, ~2k chars, diff built)", "j", 150)
@@ -276,6 +282,7 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
         # search typing: each key is read by the box and (150 ms later) searched: ids, tags and
         # prompts on the UI thread, the outputs by SQL in a worker that the next search stops
         steps.append(("filter", rss_mb()))
+        PHASE[0] = "search"
         await press(app, screen, "slash", wait_screen=True)
         for ch in "refund":
             rec(keys, "/ typing a search (per key)", await press(app, screen, ch, wait_screen=True))
@@ -309,12 +316,26 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
         screen.run_search("")
         out["keys"] = keys
         await wait_workers(app)
+    PHASE[0] = "done"
     out["rss_now"] = rss_mb()
     out["rss_peak"] = peak_rss_mb()
     out["cpu"] = time.process_time() - c0
     # the ranking child process (first open only): the largest finished descendant of this process
     out["rss_rank_child"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return out
+
+
+PHASE = ["start"]  # what the drive is doing, for the RSS sampler
+
+
+def sample_rss(out: dict) -> None:
+    """Every 20 ms: the highest RSS seen in each phase of the drive (where the peak comes from)."""
+    peaks = out.setdefault("rss_phases", {})
+    while PHASE[0] != "done":
+        now = rss_mb()
+        if now > peaks.get(PHASE[0], 0):
+            peaks[PHASE[0]] = now
+        time.sleep(0.02)
 
 
 async def wait_workers(app, group: str | None = None) -> None:
@@ -485,6 +506,9 @@ def main() -> None:
           f" (refund, warehouse stock, zzz-nothing, e); five searches typed fast: {last['search_typed_s']:.2f} s to the last one's hits")  # fmt: skip
     print(f"\nMemory (goal ≤ 600 MB per process) [{load()}]:")
     print("  RSS after each step of the reopen: " + ", ".join(f"{name} {mb:.0f}" for name, mb in last["rss_steps"]) + " MB")
+    for name, r in opens:
+        phases = ", ".join(f"{k} {v:.0f}" for k, v in r.get("rss_phases", {}).items())
+        print(f"  highest RSS per phase, {name}: {phases} MB (at the end {r['rss_now']:.0f} MB)")
     for name, r in opens:
         peak = r["rss_peak"]
         print(f"  {name:<52} peak RSS {peak:4.0f} MB ({peak / 600:4.2f}× goal) {'ok' if peak <= 600 else 'OVER'}"
