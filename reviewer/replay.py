@@ -462,11 +462,10 @@ class Replay:
         plans = {side: self._planned(side, runs[side]) for side in SIDES}
         for side in SIDES:
             self.on_progress(side, self.stats[side])
-        # One limit per endpoint: baseline and candidate on the same server share its workers
-        # (``concurrency`` of them, taking the sides' calls in turn), so no call waits on a lock.
-        groups: dict[str, list[str]] = {}
+        # One limit per endpoint: baseline and candidate on the same server share it.
+        limits: dict[str, asyncio.Semaphore] = {}
         for side in SIDES:
-            groups.setdefault(self.providers[side].endpoint_key, []).append(side)
+            limits.setdefault(self.providers[side].endpoint_key, asyncio.Semaphore(self.config.concurrency))
 
         from .providers.http import DirectClient
 
@@ -475,11 +474,14 @@ class Replay:
         committer = self.committer = Committer(self.store)
         async with transport:
 
-            async def worker(plan: Iterator[tuple[str, Call, str]]) -> None:
-                # The workers of an endpoint share its plan: each side's calls are taken in suite order.
-                for side, call, key in plan:
-                    stats = self.stats[side]
-                    out = self._dead_output(side, call, key) or await self._call(side, transport, call, key)
+            async def worker(side: str, plan: Iterator[tuple[Call, str]]) -> None:
+                sem = limits[self.providers[side].endpoint_key]
+                stats = self.stats[side]
+                for call, key in plan:  # the workers of a side share its plan, taking calls in suite order
+                    out = self._dead_output(side, call, key)
+                    if out is None:
+                        async with sem:
+                            out = self._dead_output(side, call, key) or await self._call(side, transport, call, key)
                     # Committed (with the rest of this tick's answers) before this worker goes on;
                     # counted when queued: an interruption commits what is queued (finally below).
                     batch = committer.add(runs[side], out)
@@ -494,11 +496,10 @@ class Replay:
                     await batch
 
             tasks = []
-            for sides in groups.values():
-                left = sum(self.stats[side].total - self.stats[side].done for side in sides)
-                plan = _in_turn([(side, plans[side]) for side in sides])
-                n = min(self.config.concurrency, left)  # at most one worker per call left
-                tasks += [asyncio.create_task(worker(plan)) for _ in range(n)]
+            for side in SIDES:
+                st = self.stats[side]
+                n = min(self.config.concurrency, st.total - st.done)  # at most one worker per call left
+                tasks += [asyncio.create_task(worker(side, plans[side])) for _ in range(n)]
             # SIGTERM stops like Ctrl-C: what was answered is committed, the run is resumable.
             terminated = False
             loop = asyncio.get_running_loop()
@@ -537,19 +538,6 @@ class Replay:
 
         warnings = [w for p in self.providers.values() for w in p.warnings]
         return ReplayResult(comparison_id, resumed, self.stats, self.failures, warnings)
-
-
-def _in_turn(plans: list[tuple[str, Iterator[tuple[Call, str]]]]) -> Iterator[tuple[str, Call, str]]:
-    """(side, call, key) from the sides' plans taken in turn, until every plan is done."""
-    active = list(plans)
-    while active:
-        for entry in list(active):
-            side, plan = entry
-            taken = next(plan, None)
-            if taken is None:
-                active.remove(entry)
-                continue
-            yield side, taken[0], taken[1]
 
 
 def _suspect(hit: Output) -> bool:
