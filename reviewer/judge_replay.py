@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import httpx
 from stamina.instrumentation import get_on_retry_hooks, set_on_retry_hooks
 
 from . import judge as J
 from .providers import Call, ProviderError, Spec, make_provider, redact
+from .providers.http import DirectClient
 from .replay import RetryPolicy, cache_key
 from .store import ComparisonData, Judgment, Output, Store
 
@@ -220,7 +220,7 @@ class JudgeRun:
             return False
         return e.status in (400, 422) or (e.status is not None and "response_format" in e.message)
 
-    async def _call(self, transport: httpx.AsyncBaseTransport, t: Task) -> Judgment:
+    async def _call(self, transport: DirectClient, t: Task) -> Judgment:
         p, cfg, stats = self.provider, self.config, self.stats
         attempts = 0
 
@@ -275,9 +275,7 @@ class JudgeRun:
         pairs, todo = self.plan()
         self.on_progress(self.stats)
         sem = asyncio.Semaphore(self.config.concurrency)
-        from httpx_aiohttp import AiohttpTransport
-
-        transport = AiohttpTransport(limits=httpx.Limits(max_connections=self.config.concurrency * 2))
+        transport = DirectClient(max_connections=self.config.concurrency * 2)  # the replay's own path, not httpx
         hooks = get_on_retry_hooks()
         set_on_retry_hooks([])  # retries are counted and shown, not logged
         queue = list(reversed(todo))
