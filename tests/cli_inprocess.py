@@ -142,6 +142,8 @@ def run_main(
                 code: Any = main(argv)
             except SystemExit as e:
                 code = e.code
+            except KeyboardInterrupt:  # main() turns its own into exit 130: this one is pytest's user's
+                raise
             except BaseException:  # what the interpreter prints for an uncaught exception
                 traceback.print_exc(file=err)
                 code = 1
