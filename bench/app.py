@@ -226,7 +226,8 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
         async def run(name: str, key: str, times: int) -> None:
             for _ in range(times):
                 rec(keys, name, await press(app, screen, key))
-            steps.append((name.split(" ")[0], rss_mb()))
+            if steps[-1][0] != name.split(" ")[0]:
+                steps.append((name.split(" ")[0], rss_mb()))
 
         steps: list[tuple[str, float]] = [("ranked", rss_mb())]
         out["rss_steps"] = steps
@@ -408,12 +409,25 @@ def summary(name: str, values: list[float], goal: float, cpu: list[float] | None
     return line
 
 
-def big_cases(db: Path, cid: int) -> list[str]:
-    """The cases with ~20k-char outputs (read in the parent: every baseline text passes through)."""
+def big_cases(db: Path, cid: int) -> tuple[int, list[str]]:
+    """The cases with ~20k-char outputs. Every baseline text passes through, so this runs in a
+    process of its own: a parent grown by it would hand its peak RSS to the app's process (Linux
+    keeps ru_maxrss across fork and exec), which is what the bench measures."""
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, __file__, "--big-cases", str(db), "--comparison", str(cid)], capture_output=True, text=True, check=True
+    )
+    found = json.loads(proc.stdout)
+    return found["cases"], found["big"]
+
+
+def _big_cases_here(db: Path, cid: int) -> dict:
     with Store(db) as store:
         comp = store.comparison(cid)
         texts = store.answer_texts(comp.baseline_run_id)
-        return [case_id for case_id, sample, text, _ in texts if sample == 0 and len(text or "") > 10_000]
+        big = [case_id for case_id, sample, text, _ in texts if sample == 0 and len(text or "") > 10_000]
+        return {"cases": len(store.suite(comp.suite_id).suite.cases), "big": big}
 
 
 def child(db: Path, cid: int, n_cases: int, big: list[str]) -> None:
@@ -450,7 +464,21 @@ def main() -> None:
     ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--comparison", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--big", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--big-cases", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--build", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.big_cases:
+        print(json.dumps(_big_cases_here(args.big_cases, args.comparison)))
+        return
+    if args.build:  # in a process of its own, for the same reason as big_cases
+        t, c = time.perf_counter(), time.process_time()
+        build(args.build, args.cases)
+        print(
+            f"built {args.cases:,} cases × 3 samples × 2 sides in {time.perf_counter() - t:.1f} s"
+            f" ({time.process_time() - c:.1f} s CPU, {load()}; {args.build.stat().st_size / 1e6:.0f} MB;"
+            f" peak RSS {peak_rss_mb():.0f} MB)"
+        )
+        return
     os.environ.setdefault("REVIEWER_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "reviewer-bench-config"))
     if args.measure:
         try:
@@ -466,21 +494,16 @@ def main() -> None:
         db = args.db
     if not db.exists():
         db.parent.mkdir(parents=True, exist_ok=True)
-        t, c = time.perf_counter(), time.process_time()
-        cid = build(db, args.cases)
-        print(
-            f"built {args.cases:,} cases × 3 samples × 2 sides in {time.perf_counter() - t:.1f} s"
-            f" ({time.process_time() - c:.1f} s CPU, {load()}; {db.stat().st_size / 1e6:.0f} MB)"
-        )
-    else:
-        with Store(db) as store:
-            cid = store.comparison().id
+        import subprocess
+
+        subprocess.run([sys.executable, __file__, "--build", str(db), "--cases", str(args.cases)], check=True)
+    with Store(db) as store:
+        cid = store.comparison().id
     with Store(db) as store:
         if not args.reopen_only:  # the first open computes the assessments: drop any cache
             store.db.execute("DELETE FROM assessments WHERE comparison_id = ?", [cid])
         store.db.execute("DELETE FROM labels WHERE comparison_id = ?", [cid])
-        n_cases = len(store.suite(store.comparison(cid).suite_id).suite.cases)
-    big = big_cases(db, cid)
+    n_cases, big = big_cases(db, cid)
     print(f"\nreviewer review: {n_cases:,} cases, {len(big)} with ~20k-char outputs ({load()})\n")
     opens = []
     if not args.reopen_only:
