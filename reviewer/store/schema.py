@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from .records import Verdict
+
+if TYPE_CHECKING:  # the migrations take sqlite-utils' Database; opening a migrated store never imports it
+    import sqlite_utils
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLE_NOTES", "schema_markdown"]
 
@@ -374,6 +376,8 @@ def _cell(text: str) -> str:
 def schema_markdown() -> str:
     """docs/schema.md: every table and index of a fresh store (read from ``sqlite_master`` and
     ``PRAGMA table_info``), each column's definition and what it holds (from the migrations' comments)."""
+    import sqlite_utils
+
     conn = sqlite3.connect(":memory:")
     db = sqlite_utils.Database(conn)
     for migrate in MIGRATIONS:
