@@ -158,6 +158,7 @@ class Staged:
     order: list[int]  # suite positions in triage order
     columns: dict[str, list[Any]]
     flag_index: dict[str, set[int]]
+    orders: dict[str, list[int]]  # other sort orders made ready (suite positions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +275,11 @@ class ReviewState:
         if len(order) < len(self.entries):
             order += [e.order for e in self.entries if e.rank is None]
         columns = self._make_columns(order)
-        return Staged(order, columns, self._make_flag_index())
+        # the sorts a reviewer cycles through, made here too: the first ``o`` then costs no sort
+        orders = {"change": [e.order for e in sorted(self.entries, key=_change_key)]}
+        if "id" not in self._orders:
+            orders["id"] = [e.order for e in sorted(self.entries, key=_id_key)]
+        return Staged(order, columns, self._make_flag_index(), orders)
 
     def commit_assessments(self, staged: Staged) -> None:
         self._triage = staged.order
@@ -283,6 +288,9 @@ class ReviewState:
         self._version += 1
         self._flag_index = staged.flag_index
         self._flag_version = self._version
+        self._orders = {k: v for k, v in self._orders.items() if k in ("suite", "id", "place:suite", "place:id")}
+        self._orders.update(staged.orders)
+        self._orders_version = self._version
 
     def _make_columns(self, triage: list[int]) -> dict[str, list[Any]]:
         tier = [e.tier for e in self.entries]
@@ -428,9 +436,9 @@ class ReviewState:
         if sort == "triage":
             return [entries[i] for i in self._triage] if self.ranked else entries
         if sort == "change":
-            return sorted(entries, key=lambda e: -e.change if e.change is not None else 1.0)
+            return sorted(entries, key=_change_key)
         if sort == "id":
-            return sorted(entries, key=lambda e: e.id)
+            return sorted(entries, key=_id_key)
         if sort == "judge":
             rank = {v: i for i, v in enumerate(JUDGE_ORDER)}
             big = len(JUDGE_ORDER)
@@ -677,6 +685,14 @@ class ReviewState:
 
     def tags(self) -> dict[str, int]:
         return {t: len(members) for t, members in sorted(self.tag_index().items())}
+
+
+def _change_key(e: Entry) -> float:
+    return -e.change if e.change is not None else 1.0  # biggest change first, unassessed last
+
+
+def _id_key(e: Entry) -> str:
+    return e.id
 
 
 def _mask(n: int, members: Iterable[int]) -> bytearray:
