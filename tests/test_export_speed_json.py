@@ -1,0 +1,47 @@
+"""The JSON renderer's fast path (a generated writer per model class, the case rows escaped in one
+pass) writes what the plain definition writes: every case row is ``json_dumps`` of the case's
+``to_jsonable`` dict, hidden characters escaped, including at the edges of strings."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from test_export import ADA, BOB, NOW, make_comparison
+
+from reviewer.export.changelog import load_changelog, render_json
+from reviewer.export.changelog.jsondoc import to_dict
+from reviewer.untrusted import json_dumps
+
+HOSTILE = [
+    "\u200dstarts with a joiner",
+    "ends with a joiner\u200d",
+    "\ufe0fa variation selector first",
+    "bidi \u202eevil\u202c and a bell \x07 and e\u0301 and 👩\u200d💻",
+    'quotes " and \\ backslashes\nnew line',
+]
+
+
+def reference(cl) -> str:
+    """render_json as first written: one json_dumps per case row."""
+    doc = to_dict(cl)
+    cases = doc.pop("cases")
+    head = json_dumps(doc, indent=2)
+    rows = ",\n".join("    " + json_dumps(c, separators=(", ", ": ")) for c in cases)
+    return head[:-2] + ',\n  "cases": [\n' + rows + ("\n  ]\n}\n" if cases else "  ]\n}\n")
+
+
+def test_the_json_rows_are_the_plain_definition(tmp_path):
+    store, cid = make_comparison(tmp_path)
+    cases = [c.id for c in store.load_comparison(cid).suite.suite.cases]
+    for i, note in enumerate(HOSTILE):
+        store.set_label(cid, cases[i % len(cases)], BOB, "regression", severity=2, note=note, at=f"2025-03-13T11:0{i}:00.000Z")
+    cl = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True)
+    cl.cases[0].change = math.nan  # a non-finite float: null in both
+    cl.cases[1].change = 1 / 3
+    got = render_json(cl)
+    assert got == reference(cl)
+    assert "\\u200d" in got and "\\u202e" in got and "\u202e" not in got  # hidden characters escaped, in the rows too
+    doc = json.loads(got)
+    assert doc["cases"][0]["change"] is None and doc["cases"][1]["change"] == round(1 / 3, 6)
+    assert {lab["note"] for c in doc["cases"] for lab in c["labels"]} >= set(HOSTILE)
