@@ -31,8 +31,11 @@ from __future__ import annotations
 import math
 import random
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from functools import lru_cache
+from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING
 
 from ...stats import (
@@ -81,21 +84,32 @@ def test_rate(
 ) -> None:
     """Wilson intervals (``b``, ``c``: k of n samples per side) and the paired test over cases."""
     m.ci = {side: (list(wilson(k, n)) if n else None) for side, (k, n) in (("baseline", b), ("candidate", c))}
-    usable = []
-    for bs, cs in pairs:
-        bd, cd = getattr(bs, den), getattr(cs, den)
-        if bd and cd:
-            usable.append((getattr(bs, num) / bd, getattr(cs, num) / cd))
+    get = attrgetter(num, den)  # each case's (k, n) per side, read in C
+    usable = [
+        (bk / bn, ck / cn)
+        for (bk, bn), (ck, cn) in zip(map(get, map(_FIRST, pairs)), map(get, map(_SECOND, pairs)), strict=True)
+        if bn and cn
+    ]
     if not usable:
         return
-    exact = all(v in (0, 1) for pair in usable for v in pair)
+    exact = set(chain.from_iterable(usable)) <= _BINARY  # every per-case rate 0 or 1
     m.cases_tested = len(usable)
     m.test = "mcnemar_exact" if exact else "sign_flip"
+    if exact:  # what paired_rate_test computes on 0/1 pairs: McNemar on the discordant cases
+        counts = Counter(usable)
+        m.p_value = _mcnemar(counts[(1.0, 0.0)], counts[(0.0, 1.0)])
+        return
     diffs = [y - x for x, y in usable if y != x]
-    if exact or len(diffs) <= SIGN_FLIP_EXACT_MAX:
+    if len(diffs) <= SIGN_FLIP_EXACT_MAX:
         m.p_value = paired_rate_test(usable, seed=_seed(scope, m.key), n_resamples=RESAMPLES)
     else:
         m.p_value = grouped_sign_flip_p(diffs, seed=_seed(scope, m.key), n_resamples=RESAMPLES)
+
+
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_BINARY = frozenset({0, 1})
+#: exact McNemar by its two counts: the same table recurs across metrics, tags and check kinds
+_mcnemar = lru_cache(maxsize=4096)(mcnemar_exact)
 
 
 def grouped_sign_flip_p(diffs: Sequence[float], *, seed: int, n_resamples: int) -> float:
@@ -131,17 +145,14 @@ def test_amount(
     """The paired median change of a per-case number (``per_case``, or one function per side)."""
     fb, fc = per_side if per_side is not None else (per_case, per_case)
     assert fb is not None and fc is not None
-    bv: list[float] = []
-    cv: list[float] = []
-    for bs, cs in pairs:
-        x, y = fb(bs), fc(cs)
-        if x is not None and y is not None:
-            bv.append(x)
-            cv.append(y)
-    if not bv:
+    diffs = [
+        y - x
+        for x, y in zip(map(fb, map(_FIRST, pairs)), map(fc, map(_SECOND, pairs)), strict=True)
+        if x is not None and y is not None
+    ]
+    if not diffs:
         return
-    diffs = [y - x for x, y in zip(bv, cv, strict=True)]
-    m.cases_tested = len(bv)
+    m.cases_tested = len(diffs)
     m.test = f"sign_test of the {what}"
     m.median_case_change, lo, hi = median_interval(diffs)
     m.change_ci = [lo, hi]
@@ -155,7 +166,7 @@ def median_interval(diffs: Sequence[float], confidence: float = 0.95) -> tuple[f
 
 def flips_p(negative: int, positive: int) -> float:
     """Exact McNemar: negative flips (passed before, fail now) against positive ones."""
-    return mcnemar_exact(negative, positive)
+    return _mcnemar(negative, positive)
 
 
 def holm_rows(rows: Sequence[Significance], alpha: float) -> None:
