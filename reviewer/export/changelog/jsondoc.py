@@ -110,6 +110,11 @@ def to_jsonable(value: Any, *, raw: bool = False) -> Any:
 
 def to_dict(cl: Changelog) -> dict[str, Any]:
     """The whole document as JSON values."""
+    return {**_envelope(cl), "cases": to_jsonable(cl.cases)}
+
+
+def _envelope(cl: Changelog) -> dict[str, Any]:
+    """The document without its cases (written last)."""
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -137,18 +142,17 @@ def to_dict(cl: Changelog) -> dict[str, Any]:
         "tool_calls": to_jsonable(cl.tool_calls) if cl.tool_calls is not None else None,
         "judge": to_jsonable(cl.judge) if cl.judge is not None else None,
         "review_state": review_state_digest(cl),
-        "cases": to_jsonable(cl.cases),
     }
 
 
 def render_json(cl: Changelog) -> str:
     """Indented JSON, except ``cases``: one compact case per line, so a 10,000-case changelog stays
     fast to write (the C encoder) and still diffs and greps line by line."""
-    doc = to_dict(cl)
-    cases = doc.pop("cases")
-    head = json_dumps(doc, indent=2)  # readable text, hidden characters as \uXXXX: the exact value
+    cases = cl.cases
+    head = json_dumps(_envelope(cl), indent=2)  # readable text, hidden characters as \uXXXX: the exact value
     # what json_dumps writes per case, escaped once over all rows: the escapes depend on a
     # character and its neighbours inside one JSON string only, never across the ASCII between rows
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    rows = json_escape(",\n".join("    " + encode(c) for c in cases))
+    # each case's dict is encoded as soon as it is made: 100,000 cases' dicts are never all held
+    rows = json_escape(",\n".join(["    " + encode(to_jsonable(c)) for c in cases]))
     return head[:-2] + ',\n  "cases": [\n' + rows + ("\n  ]\n}\n" if cases else "  ]\n}\n")
