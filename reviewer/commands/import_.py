@@ -180,48 +180,48 @@ def _results(args: argparse.Namespace) -> int:
 
     out = _fresh(args.output)
     imp = read_promptfoo_results(args.results, baseline=args.baseline, candidate=args.candidate)
-    store = open_store(args)
-    key = f"promptfoo:{imp.eval_id}" if imp.eval_id else None
-    if key and not args.again:
-        prior = comparison_by_key(store, key)
-        if prior is not None:
-            raise UsageError(
-                f"{args.results}: eval {imp.eval_id} was already imported as comparison {prior} (--again to import it again)"
+    with open_store(args) as store:
+        key = f"promptfoo:{imp.eval_id}" if imp.eval_id else None
+        if key and not args.again:
+            prior = comparison_by_key(store, key)
+            if prior is not None:
+                raise UsageError(
+                    f"{args.results}: eval {imp.eval_id} was already imported as comparison {prior} (--again to import it again)"
+                )
+        fmt = "promptfoo-results"
+        path = Path(args.results)
+        before_commit = None
+        if out is not None:
+            text = _suite_text(
+                out, imp.suite, imp.notes, header=f"Imported from promptfoo {path.name} by `reviewer import promptfoo-results`."
             )
-    fmt = "promptfoo-results"
-    path = Path(args.results)
-    before_commit = None
-    if out is not None:
-        text = _suite_text(
-            out, imp.suite, imp.notes, header=f"Imported from promptfoo {path.name} by `reviewer import promptfoo-results`."
+            fmt, path = ("jsonl" if out.suffix.lower() == ".jsonl" else "yaml"), out
+
+            def before_commit() -> None:
+                _write_suite(out, text, imp.suite)
+
+        loaded = LoadedSuite(suite=imp.suite, path=path, format=fmt, case_lines={})  # type: ignore[arg-type]
+        stored = store_import(
+            store, loaded, [imp.baseline, imp.candidate], comparison_name=args.name or imp.name, resume_key=key,
+            before_commit=before_commit,
+        )  # fmt: skip
+        n_out = len(imp.baseline.outputs) + len(imp.candidate.outputs)
+        errors = sum(1 for o in imp.baseline.outputs + imp.candidate.outputs if o.error)
+        print(stored.comparison_id)
+        _say(
+            f"imported comparison {stored.comparison_id}: {len(imp.suite.cases)} cases, {n_out} outputs"
+            f"{f' ({errors} errors)' if errors else ''}; baseline {imp.baseline.label} ({imp.baseline.model}), "
+            f"candidate {imp.candidate.label} ({imp.candidate.model})"
         )
-        fmt, path = ("jsonl" if out.suffix.lower() == ".jsonl" else "yaml"), out
-
-        def before_commit() -> None:
-            _write_suite(out, text, imp.suite)
-
-    loaded = LoadedSuite(suite=imp.suite, path=path, format=fmt, case_lines={})  # type: ignore[arg-type]
-    stored = store_import(
-        store, loaded, [imp.baseline, imp.candidate], comparison_name=args.name or imp.name, resume_key=key,
-        before_commit=before_commit,
-    )  # fmt: skip
-    n_out = len(imp.baseline.outputs) + len(imp.candidate.outputs)
-    errors = sum(1 for o in imp.baseline.outputs + imp.candidate.outputs if o.error)
-    print(stored.comparison_id)
-    _say(
-        f"imported comparison {stored.comparison_id}: {len(imp.suite.cases)} cases, {n_out} outputs"
-        f"{f' ({errors} errors)' if errors else ''}; baseline {imp.baseline.label} ({imp.baseline.model}), "
-        f"candidate {imp.candidate.label} ({imp.candidate.model})"
-    )
-    if out is not None:
-        _say(f"wrote the suite to {out}")
-    unmapped = [f"{cid}: {n}" for cid, ns in imp.notes.items() for n in ns]
-    if unmapped:
-        _say(f"{len(unmapped)} assertions not mapped to checks:")
-        for u in unmapped:
-            _say(f"  {u}")
-    _say(f"review it: reviewer review {stored.comparison_id}" + (f" --db {args.db}" if args.db else ""))
-    return 0
+        if out is not None:
+            _say(f"wrote the suite to {out}")
+        unmapped = [f"{cid}: {n}" for cid, ns in imp.notes.items() for n in ns]
+        if unmapped:
+            _say(f"{len(unmapped)} assertions not mapped to checks:")
+            for u in unmapped:
+                _say(f"  {u}")
+        _say(f"review it: reviewer review {stored.comparison_id}" + (f" --db {args.db}" if args.db else ""))
+        return 0
 
 
 def _jsonl(args: argparse.Namespace) -> int:
@@ -230,23 +230,23 @@ def _jsonl(args: argparse.Namespace) -> int:
 
     out = _fresh(args.output)
     given = load_suite(args.suite) if args.suite else None
-    store = open_store(args)
-    _refuse_taken_run_name(store, args.as_run)
-    imp = read_log_run(args.log, name=args.as_run, suite=given)
-    header = f"Requests from the log {Path(args.log).name} (`reviewer import jsonl`)."
-    run_id = _store_as_run(store, imp, given, Path(args.log), out, header)
-    cases = len({o.case_id for o in imp.run.outputs})
-    _say(
-        f"imported run {run_id} '{args.as_run}' ({imp.run.model}): {imp.matched} outputs for {cases} cases from {imp.lines} lines"
-    )
-    if imp.unmatched:
-        shown = ", ".join(str(n) for n in imp.unmatched[:10]) + ("…" if len(imp.unmatched) > 10 else "")
-        _say(f"skipped {len(imp.unmatched)} lines matching no case of {args.suite} (lines {shown})")
-    if imp.unanswered:
-        _say(f"skipped {len(imp.unanswered)} request lines without an answer")
-    if out is not None:
-        _say(f"wrote the suite to {out}")
-    return 0
+    with open_store(args) as store:
+        _refuse_taken_run_name(store, args.as_run)
+        imp = read_log_run(args.log, name=args.as_run, suite=given)
+        header = f"Requests from the log {Path(args.log).name} (`reviewer import jsonl`)."
+        run_id = _store_as_run(store, imp, given, Path(args.log), out, header)
+        cases = len({o.case_id for o in imp.run.outputs})
+        _say(
+            f"imported run {run_id} '{args.as_run}' ({imp.run.model}): {imp.matched} outputs for {cases} cases from {imp.lines} lines"
+        )
+        if imp.unmatched:
+            shown = ", ".join(str(n) for n in imp.unmatched[:10]) + ("…" if len(imp.unmatched) > 10 else "")
+            _say(f"skipped {len(imp.unmatched)} lines matching no case of {args.suite} (lines {shown})")
+        if imp.unanswered:
+            _say(f"skipped {len(imp.unanswered)} request lines without an answer")
+        if out is not None:
+            _say(f"wrote the suite to {out}")
+        return 0
 
 
 def _trace(args: argparse.Namespace) -> int:
@@ -269,30 +269,30 @@ def _trace(args: argparse.Namespace) -> int:
         provider, kind, calls = "langfuse", "Langfuse export", "observations"
     out = _fresh(args.output)
     given = load_suite(args.suite) if args.suite else None
-    store = open_store(args)
-    _refuse_taken_run_name(store, args.as_run)
-    read = reader(args.trace)
-    check_importable(read)
-    imp = build_log_run(Path(args.trace), read.entries, name=args.as_run, suite=given, provider=provider, kind=kind)
-    header = f"Requests from the {kind} {Path(args.trace).name} (`reviewer import {args.source}`)."
-    run_id = _store_as_run(store, imp, given, Path(args.trace), out, header)
-    cases = len({o.case_id for o in imp.run.outputs})
-    resolved = sorted({o.resolved_model for o in imp.run.outputs if o.resolved_model})
-    shown_models = f"{imp.run.model}" + (f" → {', '.join(resolved[:3])}" if resolved and resolved != [imp.run.model] else "")
-    say(
-        f"imported run {run_id} '{args.as_run}' ({shown_models}): {imp.matched} outputs for {cases} cases from {len(read.entries)} {calls}"
-    )
-    if read.no_content:
-        say(f"skipped: {no_content_line(read)}")
-    if read.skipped:
-        say(f"skipped: {read.skipped_text()}")
-    if imp.unmatched:
-        say(f"skipped {len(imp.unmatched)} {calls} matching no case of {args.suite}")
-    if imp.unanswered:
-        say(f"skipped {len(imp.unanswered)} {calls} without an answer")
-    if out is not None:
-        say(f"wrote the suite to {out}")
-    return 0
+    with open_store(args) as store:
+        _refuse_taken_run_name(store, args.as_run)
+        read = reader(args.trace)
+        check_importable(read)
+        imp = build_log_run(Path(args.trace), read.entries, name=args.as_run, suite=given, provider=provider, kind=kind)
+        header = f"Requests from the {kind} {Path(args.trace).name} (`reviewer import {args.source}`)."
+        run_id = _store_as_run(store, imp, given, Path(args.trace), out, header)
+        cases = len({o.case_id for o in imp.run.outputs})
+        resolved = sorted({o.resolved_model for o in imp.run.outputs if o.resolved_model})
+        shown_models = f"{imp.run.model}" + (f" → {', '.join(resolved[:3])}" if resolved and resolved != [imp.run.model] else "")
+        say(
+            f"imported run {run_id} '{args.as_run}' ({shown_models}): {imp.matched} outputs for {cases} cases from {len(read.entries)} {calls}"
+        )
+        if read.no_content:
+            say(f"skipped: {no_content_line(read)}")
+        if read.skipped:
+            say(f"skipped: {read.skipped_text()}")
+        if imp.unmatched:
+            say(f"skipped {len(imp.unmatched)} {calls} matching no case of {args.suite}")
+        if imp.unanswered:
+            say(f"skipped {len(imp.unanswered)} {calls} without an answer")
+        if out is not None:
+            say(f"wrote the suite to {out}")
+        return 0
 
 
 def _refuse_taken_run_name(store: Any, name: str) -> None:
