@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields
 from datetime import UTC, datetime
-from itertools import chain
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ... import __version__
 from ..plural import plural
-from .metrics import SideStats, side_metrics
+from .metrics import SideStats, side_metrics, totals
 from .model import (
     STATE_DIGEST_PREFIX,
     CaseEntry,
@@ -97,25 +95,6 @@ def _clean_url(url: str | None) -> str | None:
 
 def _clean_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in sorted(params.items()) if not _SECRET_KEY_RE.search(str(k))}
-
-
-#: SideStats' fields that :func:`_merged` adds up (all but the per-scope ``cache``)
-_MERGED = ("words", "samples", "answered", "refusals", "non_answers", "truncated", "errors", "json_samples", "json_valid",
-           "schema_samples", "schema_valid", "latencies", "in_tokens", "out_tokens", "token_samples", "tool_answers",
-           "tool_calling", "tool_calls", "tool_calls_valid")  # fmt: skip
-if {f.name for f in fields(SideStats)} != {*_MERGED, "cache"}:  # a new field must be merged too
-    raise ImportError("reviewer.export.changelog.build._merged does not know every field of SideStats")
-
-
-def _merged(sides: Sequence[SideStats]) -> SideStats:
-    """A scope's numbers: its cases' own (``sides``, in order) added up, field by field in C
-    (:func:`operator.attrgetter` over the cases), the same as adding their samples again: the
-    lists concatenated in case order, the counts summed."""
-    out = SideStats()
-    for name in _MERGED:
-        values = map(attrgetter(name), sides)
-        setattr(out, name, list(chain.from_iterable(values)) if name in ("words", "latencies") else sum(values))
-    return out
 
 
 def _origins(outputs: Mapping[str, Sequence[Output]]) -> Origins:
@@ -293,28 +272,40 @@ def build_changelog(
         kinds = {ch.kind for ch in cdef.checks} if cdef else set()
         return bool(kinds & {"json", "json_schema"}), "json_schema" in kinds
 
-    # each case's own numbers (for the paired tests), merged per scope
+    # each case's own numbers (for the paired tests, compact), and every sample's words and
+    # latencies per scope and side (arrays: 8 bytes a value)
     overall_pairs: list[CasePair] = []
     tag_pairs: dict[str, list[CasePair]] = defaultdict(list)
+    values: dict[str | None, tuple[array[int], array[float], array[int], array[float]]] = {}
     for cid, a in assessed.items():
         ej, es = expects(cid)
         bo, co = data.baseline_outputs.get(cid, []), data.candidate_outputs.get(cid, [])
-        own = (SideStats(), SideStats())
-        own[0].add(a.baseline_signals, bo, ej, es)
-        own[1].add(a.candidate_signals, co, ej, es)
-        tooled = _tooled(a)
-        if tooled:
-            own[0].add_tools(a.tool_signals("baseline"))
-            own[1].add_tools(a.tool_signals("candidate"))
+        bs, cs = SideStats(), SideStats()
+        bs.add(a.baseline_signals, bo, ej, es)
+        cs.add(a.candidate_signals, co, ej, es)
+        if _tooled(a):
+            bs.add_tools(a.tool_signals("baseline"))
+            cs.add_tools(a.tool_signals("candidate"))
+        own = (bs.record(), cs.record())
         overall_pairs.append(own)
-        for t in entry_of[cid].tags:
+        tags = entry_of[cid].tags
+        for t in tags:
             tag_pairs[t].append(own)
+        for scope in (None, *tags):
+            got = values.get(scope)
+            if got is None:
+                got = values[scope] = (array("q"), array("d"), array("q"), array("d"))
+            got[0].extend(bs.words)
+            got[1].extend(bs.latencies)
+            got[2].extend(cs.words)
+            got[3].extend(cs.latencies)
 
-    def scope_stats(pairs: Sequence[CasePair]) -> tuple[SideStats, SideStats]:
-        return _merged([p[0] for p in pairs]), _merged([p[1] for p in pairs])
+    def scope_stats(scope: str | None, pairs: Sequence[CasePair]) -> tuple[SideStats, SideStats]:
+        bw, bl, cw, cl = values.get(scope) or (array("q"), array("d"), array("q"), array("d"))
+        return totals([p[0] for p in pairs], bw, bl), totals([p[1] for p in pairs], cw, cl)
 
-    overall = scope_stats(overall_pairs)
-    tag_stats = {t: scope_stats(ps) for t, ps in tag_pairs.items()}
+    overall = scope_stats(None, overall_pairs)
+    tag_stats = {t: scope_stats(t, ps) for t, ps in tag_pairs.items()}
 
     def price_of(info: SideInfo) -> Price | None:
         if not prices:

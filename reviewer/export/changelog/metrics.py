@@ -4,8 +4,9 @@ significance is tested on (:mod:`.significance`)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, MutableSequence, Sequence
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from .significance import CasePair, test_amount, test_rate
 if TYPE_CHECKING:
     from ...store import Output
 
-__all__ = ["SideStats", "side_metrics"]
+__all__ = ["COUNTS", "CaseStats", "SideStats", "side_metrics", "totals"]
 
 
 def _quantile(values: Sequence[float], q: float) -> float | None:
@@ -31,11 +32,18 @@ def _quantile(values: Sequence[float], q: float) -> float | None:
     return float(values[lo] + (values[hi] - values[lo]) * (pos - lo))
 
 
+#: the counts of :class:`SideStats` and :class:`CaseStats`, in :class:`CaseStats`' order
+COUNTS = ("samples", "answered", "refusals", "non_answers", "truncated", "errors", "json_samples", "json_valid",
+          "schema_samples", "schema_valid", "in_tokens", "out_tokens", "token_samples", "tool_answers", "tool_calling",
+          "tool_calls", "tool_calls_valid")  # fmt: skip
+
+
 @dataclass(slots=True)
 class SideStats:
-    """One side's per-sample numbers over one case, or (merged) over a set of cases."""
+    """One side's per-sample numbers over one case (while it is counted), or over a set of cases
+    (a scope's totals: ``words`` and ``latencies`` then arrays of every sample's values)."""
 
-    words: list[int] = field(default_factory=list)
+    words: MutableSequence[int] = field(default_factory=list)
     samples: int = 0
     answered: int = 0
     refusals: int = 0
@@ -46,7 +54,7 @@ class SideStats:
     json_valid: int = 0
     schema_samples: int = 0
     schema_valid: int = 0
-    latencies: list[float] = field(default_factory=list)
+    latencies: MutableSequence[float] = field(default_factory=list)
     in_tokens: int = 0
     out_tokens: int = 0
     token_samples: int = 0
@@ -56,8 +64,16 @@ class SideStats:
     tool_calling: int = 0
     tool_calls: int = 0
     tool_calls_valid: int = 0
-    #: per-case numbers already computed (a case is in several scopes)
-    cache: dict[str, float | None] = field(default_factory=dict)
+
+    def record(self) -> CaseStats:
+        """This case's numbers as the paired tests read them (its lists left behind)."""
+        return CaseStats(
+            self.samples, self.answered, self.refusals, self.non_answers, self.truncated, self.errors, self.json_samples,
+            self.json_valid, self.schema_samples, self.schema_valid, self.in_tokens, self.out_tokens, self.token_samples,
+            self.tool_answers, self.tool_calling, self.tool_calls, self.tool_calls_valid,
+            float(median(self.words)) if self.words else None,
+            float(median(self.latencies)) if self.latencies else None,
+        )  # fmt: skip
 
     def add(self, signals: Sequence[Any], outputs: Sequence[Output], expects_json: bool, has_schema: bool) -> None:
         for g in signals:
@@ -97,28 +113,53 @@ class SideStats:
             self.tool_calls_valid += t.calls - t.unparseable - t.schema_invalid
 
 
+@dataclass(slots=True, frozen=True)
+class CaseStats:
+    """One case's numbers on one side, compact (what the paired tests read): the counts of
+    :class:`SideStats` and the medians of its samples' words and latencies (None: no value).
+    A 100,000-case comparison keeps 200,000 of these until its tests are done."""
+
+    samples: int
+    answered: int
+    refusals: int
+    non_answers: int
+    truncated: int
+    errors: int
+    json_samples: int
+    json_valid: int
+    schema_samples: int
+    schema_valid: int
+    in_tokens: int
+    out_tokens: int
+    token_samples: int
+    tool_answers: int
+    tool_calling: int
+    tool_calls: int
+    tool_calls_valid: int
+    words_median: float | None
+    latency_median: float | None
+
+
+def totals(cases: Sequence[CaseStats], words: MutableSequence[int], latencies: MutableSequence[float]) -> SideStats:
+    """A scope's numbers: its cases' counts summed (in C, by :func:`operator.attrgetter`), with
+    every sample's ``words`` and ``latencies``: the same as adding their samples again."""
+    out = SideStats(words=words, latencies=latencies)
+    for name in COUNTS:
+        setattr(out, name, sum(map(attrgetter(name), cases)))
+    return out
+
+
 def _rate(n: int, d: int) -> float | None:
     return n / d if d else None
 
 
-def _cost(s: SideStats, p: Price | None) -> float | None:
+def _cost(s: SideStats | CaseStats, p: Price | None) -> float | None:
     if p is None or not s.token_samples or s.token_samples < s.answered:
         return None  # unknown price, or tokens missing for some answers: no partial totals
     return (s.in_tokens * p.input_per_mtok + s.out_tokens * p.output_per_mtok) / 1e6
 
 
-def _median_of(attr: str) -> Callable[[SideStats], float | None]:
-    def get(s: SideStats) -> float | None:
-        if attr in s.cache:
-            return s.cache[attr]
-        values = getattr(s, attr)
-        s.cache[attr] = got = float(median(values)) if values else None
-        return got
-
-    return get
-
-
-def _mean_tokens(attr: str) -> Callable[[SideStats], float | None]:
+def _mean_tokens(attr: str) -> Callable[[CaseStats], float | None]:
     return lambda s: getattr(s, attr) / s.token_samples if s.token_samples else None
 
 
@@ -132,11 +173,11 @@ def side_metrics(
     scope: str,
 ) -> list[Metric]:
     """The metrics of one scope (``overall`` or ``tag:NAME``) with their paired tests over the
-    scope's cases (``pairs``: each case's own baseline and candidate :class:`SideStats`)."""
+    scope's cases (``pairs``: each case's own baseline and candidate :class:`CaseStats`)."""
     bw, cw = sorted(b.words), sorted(c.words)
     bl, cl = sorted(b.latencies), sorted(c.latencies)
-    words = _median_of("words")
-    latency = _median_of("latencies")
+    words = attrgetter("words_median")
+    latency = attrgetter("latency_median")
     out: list[Metric] = []
 
     def rate(key: str, name: str, num: str, den: str) -> None:
@@ -144,7 +185,7 @@ def side_metrics(
         test_rate(m, (getattr(b, num), getattr(b, den)), (getattr(c, num), getattr(c, den)), pairs, num, den, scope)
         out.append(m)
 
-    def amount(m: Metric, per_case: Callable[[SideStats], float | None], what: str, like: Metric | None = None) -> None:
+    def amount(m: Metric, per_case: Callable[[CaseStats], float | None], what: str, like: Metric | None = None) -> None:
         if like is not None:  # the p90/p95 row: the same per-case number as its median row, tested once
             for f in ("p_value", "test", "cases_tested", "median_case_change", "change_ci"):
                 setattr(m, f, getattr(like, f))
@@ -186,3 +227,8 @@ def side_metrics(
         test_amount(m, pairs, None, "the case's cost", scope, per_side=(lambda s: _cost(s, pb), lambda s: _cost(s, pc)))
         out.append(m)
     return [m for m in out if m.baseline is not None or m.candidate is not None]
+
+
+_SIDE_FIELDS = {f.name for f in fields(SideStats)}
+if tuple(f.name for f in fields(CaseStats))[: len(COUNTS)] != COUNTS or _SIDE_FIELDS != {*COUNTS, "words", "latencies"}:
+    raise ImportError("reviewer.export.changelog.metrics: COUNTS does not match SideStats and CaseStats")  # a new count

@@ -50,9 +50,9 @@ from ...stats import (
 from .model import Metric, Significance
 
 if TYPE_CHECKING:
-    from .metrics import SideStats
+    from .metrics import CaseStats
 
-    CasePair = tuple[SideStats, SideStats]
+    CasePair = tuple[CaseStats, CaseStats]
 else:
     CasePair = tuple
 
@@ -136,11 +136,11 @@ def grouped_sign_flip_p(diffs: Sequence[float], *, seed: int, n_resamples: int) 
 def test_amount(
     m: Metric,
     pairs: Sequence[CasePair],
-    per_case: Callable[[SideStats], float | None] | None,
+    per_case: Callable[[CaseStats], float | None] | None,
     what: str,
     scope: str,
     *,
-    per_side: tuple[Callable[[SideStats], float | None], Callable[[SideStats], float | None]] | None = None,
+    per_side: tuple[Callable[[CaseStats], float | None], Callable[[CaseStats], float | None]] | None = None,
 ) -> None:
     """The paired median change of a per-case number (``per_case``, or one function per side)."""
     fb, fc = per_side if per_side is not None else (per_case, per_case)
