@@ -70,16 +70,25 @@ class CaseOutline:
     added: date | None
 
 
-def _outline(c: dict[str, Any]) -> CaseOutline:
+def _outline(c: dict[str, Any], seen: dict[Any, Any]) -> CaseOutline:
     """A case of a stored suite's content (a validated suite's dump) as its outline; KeyError,
-    TypeError or ValueError when it is not such a dump."""
+    TypeError or ValueError when it is not such a dump. ``seen`` shares what recurs across cases
+    (the same tags, the same check: a frozen :class:`Check`, validated once per distinct dump)."""
     case_id, tags, origin, added = c["id"], c.get("tags", []), c.get("origin"), c.get("added")
     if not isinstance(case_id, str) or not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise TypeError("not a stored case")
     if not (origin is None or isinstance(origin, str)) or not (added is None or isinstance(added, str)):
         raise TypeError("not a stored case")
-    checks = tuple(Check.model_validate(x) for x in c.get("checks", []))  # ValidationError is a ValueError
-    return CaseOutline(case_id, tuple(tags), checks, origin, date.fromisoformat(added) if added else None)
+    checks = []
+    for x in c.get("checks", []):
+        key = json.dumps(x, separators=(",", ":"))  # TypeError when it is not JSON
+        got = seen.get(key)
+        if got is None:
+            got = seen[key] = Check.model_validate(x)  # ValidationError is a ValueError
+        checks.append(got)
+    tag_tuple = tuple(tags)
+    return CaseOutline(case_id, seen.setdefault(tag_tuple, tag_tuple), tuple(checks), origin,
+                       date.fromisoformat(added) if added else None)  # fmt: skip
 
 
 class ComparisonsMixin(RunsMixin):
@@ -334,10 +343,11 @@ class ComparisonsMixin(RunsMixin):
         doc = json.loads(r["content"])
         cases = doc.pop("cases", [])
         outline: list[CaseOutline] = []
+        seen: dict[Any, Any] = {}
         for i in range(0, len(cases), 1000):
             part = cases[i : i + 1000]
             try:
-                outline.extend(_outline(c) for c in part)
+                outline.extend(_outline(c, seen) for c in part)
             except (KeyError, TypeError, ValueError):  # not what upsert_suite writes: validate it all
                 del outline[i:]
                 for v in Suite.model_validate({**doc, "cases": part}).cases:
