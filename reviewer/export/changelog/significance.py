@@ -125,11 +125,11 @@ def grouped_sign_flip_p(diffs: Sequence[float], *, seed: int, n_resamples: int) 
     observed = abs(math.fsum(diffs))
     if observed <= 1e-12:
         return 1.0
-    rng = random.Random(seed)
+    bits = random.Random(seed).getrandbits
+    fsum, bar = math.fsum, observed - 1e-12
     hits = 0
-    for _ in range(n_resamples):
-        total = math.fsum(v * (2 * rng.getrandbits(n).bit_count() - n) for v, n in groups)
-        hits += abs(total) >= observed - 1e-12
+    for _ in range(n_resamples):  # the draws in the same order: size by size, pattern by pattern
+        hits += abs(fsum([v * (2 * bits(n).bit_count() - n) for v, n in groups])) >= bar
     return (hits + 1) / (n_resamples + 1)
 
 
