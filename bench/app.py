@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -262,7 +263,8 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
         await run("x (label)", "x", 20)
         if screen.state.counts().verdicts["noise"] == 0:
             raise StepFailed("x gave no label")
-        jsons = [e.id for e in screen.state.entries if e.case.checks and e.case.checks[0].kind == "json"][:20]
+        # the first 20 JSON cases (each case validated when asked: Session.case; not all 100,000)
+        jsons = list(itertools.islice((e.id for e in screen.state.entries if e.case.checks and e.case.checks[0].kind == "json"), 20))
         for j in jsons:
             screen.goto_case(j)
             await pilot.pause()

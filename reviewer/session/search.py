@@ -11,11 +11,12 @@ pile up in the thread pool.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
+
+from .caserows import CaseRow
 
 if TYPE_CHECKING:
     from reviewer.suite import Case
@@ -30,9 +31,11 @@ __all__ = ["Cancel", "SearchIndex", "output_hits", "suite_hits"]
 _SEP = "\x00"
 
 
-def case_text(c: Case) -> str:
-    """What a search looks at in a case, lowered: id, tags, origin, prompt, messages."""
-    parts = [c.id, *c.tags, c.origin or "", c.prompt or "", *(m.content for m in c.messages or ())]
+def case_text(c: Case | CaseRow) -> str:
+    """What a search looks at in a case (a :class:`CaseRow` or a validated ``Case``), lowered:
+    id, tags, origin, prompt, messages."""
+    texts = c.texts if isinstance(c, CaseRow) else [m.content for m in c.messages or ()]
+    parts = [c.id, *c.tags, c.origin or "", c.prompt or "", *texts]
     return "\x01".join(parts).lower().replace(_SEP, " ")
 
 
@@ -45,7 +48,7 @@ class SearchIndex:
 
     __slots__ = ("_starts", "_text", "_texts", "dense")
 
-    def __init__(self, cases: Iterable[Case], *, dense: int = 2_000) -> None:
+    def __init__(self, cases: Iterable[Case | CaseRow], *, dense: int = 2_000) -> None:
         self.dense = dense  # matches after which the rest of the cases are tested one by one
         texts = [case_text(c) for c in cases]
         starts = []
@@ -82,7 +85,7 @@ def suite_hits(entries: Iterable[Entry], needle: str) -> set[str]:
     """Ids of the cases whose id, tags, origin, prompt or messages contain ``needle`` (any case).
     An empty needle finds nothing."""
     listed: Sequence[Entry] = list(entries)
-    return {listed[k].id for k in SearchIndex(e.case for e in listed).find(needle)}
+    return {listed[k].id for k in SearchIndex(e.row for e in listed).find(needle)}
 
 
 class Cancel:
@@ -101,37 +104,13 @@ class Cancel:
         return self._event.is_set()
 
 
-#: SQLite virtual-machine steps between two looks at the cancel flag (~a millisecond's work).
-_CHECK_EVERY = 20_000
-
-
 def output_hits(session: Session, needle: str, cancel: Cancel) -> set[str] | None:
     """Case ids whose outputs hold ``needle`` (:meth:`Session.search_outputs`), or None when
-    ``cancel`` was set meanwhile: the query is interrupted within a millisecond of it, so the
-    worker thread is free again for the next search or a label write.
+    ``cancel`` was set meanwhile: the store's reader interrupts the query within a millisecond of
+    it, so the worker thread is free again for the next search or a label write.
 
     Runs in the worker's thread, on that thread's read-only connection of the session's reader.
     """
-    conn = _thread_connection(session)
-    if conn is not None:
-        conn.set_progress_handler(lambda: 1 if cancel.is_set else 0, _CHECK_EVERY)
-    try:
-        if cancel.is_set:
-            return None
-        return session.search_outputs(needle)
-    except sqlite3.OperationalError:
-        if cancel.is_set:  # "interrupted": a newer search took over
-            return None
-        raise
-    finally:
-        if conn is not None:
-            conn.set_progress_handler(None, 0)
-
-
-def _thread_connection(session: Session) -> sqlite3.Connection | None:
-    """The calling thread's connection of the session's reader (the one ``search_outputs`` runs
-    its query on). Reaches into the reader until it takes a cancel flag itself."""
-    reader = getattr(session, "_reader", None)
-    conn_of = getattr(reader, "_conn", None)
-    conn = conn_of() if callable(conn_of) else None
-    return conn if isinstance(conn, sqlite3.Connection) else None
+    if cancel.is_set:
+        return None
+    return session.search_outputs(needle, cancelled=lambda: cancel.is_set)

@@ -25,11 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 from reviewer.store import Comparison, ComparisonData, Label, Output, Run, Store, SuiteRecord
 
+from .cache import LRU
+from .caserows import CaseRow, SuiteRows, split_suite
+
 if TYPE_CHECKING:
     from reviewer.diff.score import Assessment
-    from reviewer.suite import Case
+    from reviewer.suite import Case, Defaults
 
 __all__ = ["CaseOutputs", "Provenance", "Session", "run_name"]
+
+#: Validated cases kept by :meth:`Session.case` (the pane, the promote form, the detail of a few cases).
+CASES_KEPT = 256
 
 
 def run_name(run: Run) -> str:
@@ -73,12 +79,88 @@ class Session:
         self.store = store
         self.reviewer = reviewer
         self.comparison: Comparison = store.comparison(comparison_id)
-        self.suite: SuiteRecord = store.suite(self.comparison.suite_id)
         self.baseline: Run = store.run(self.comparison.baseline_run_id)
         self.candidate: Run = store.run(self.comparison.candidate_run_id)
         self._reader = store.reader()  # read-only, a connection per thread: never waits on a write
         self.rank_process: subprocess.Popen[str] | None = None  # the ranking child, while it runs
-        self._by_id: dict[str, Case] | None = None
+        self._suite: SuiteRecord | None = None  # the whole suite validated, only when asked for
+        self._cases: LRU[str, Case] = LRU(CASES_KEPT)
+        self._rows, self.suite_head = self._read_suite(self.comparison.suite_id)
+
+    def _read_suite(self, suite_id: int) -> tuple[SuiteRows, SuiteRecord]:
+        """The stored suite split into case rows (no case validated) and its head validated
+        (name, defaults: a suite record without cases). Content that is not a stored suite's
+        dump is a damaged store: one line, no traceback."""
+        from pydantic import ValidationError
+
+        from reviewer.store.errors import StoreDamaged
+        from reviewer.suite import Suite
+
+        try:
+            row = self._reader.suite_row(suite_id)
+        except LookupError as e:
+            raise StoreDamaged(f"{self.store.path}: comparison {self.id}: {e}") from None
+        try:
+            rows = split_suite(row.content)
+            head = Suite.model_validate({**rows.head, "cases": []})
+        except (ValueError, ValidationError) as e:  # ValidationError is a ValueError; both named for the reader
+            why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise StoreDamaged(f"{self.store.path}: suite {suite_id} (comparison {self.id}) is not a stored suite: {why}") from None
+        record = SuiteRecord(
+            id=row.id, name=row.name, digest=row.digest, path=row.path, format=row.format, suite=head, created_at=row.created_at
+        )
+        return rows, record
+
+    @property
+    def suite(self) -> SuiteRecord:
+        """The whole suite, every case validated (seconds and hundreds of MB at 100,000 cases):
+        read on first use only. The app reads :meth:`case_rows`, :meth:`case` and
+        :attr:`suite_head` instead."""
+        if self._suite is None:  # from the content read at the start: no query (works after close)
+            from dataclasses import replace
+
+            from reviewer.suite import Suite
+
+            self._suite = replace(self.suite_head, suite=Suite.model_validate_json(self._rows.content))
+        return self._suite
+
+    @property
+    def defaults(self) -> Defaults:
+        return self.suite_head.suite.defaults
+
+    def case_rows(self) -> list[CaseRow]:
+        """Every case of the suite in suite order as the list and the search read it (id, tags,
+        origin, prompt, message texts), from the stored JSON without validating a case."""
+        return self._rows.rows
+
+    def case(self, case_id: str) -> Case:
+        """One case validated with the suite's defaults, as the whole suite's validation gives it
+        (the last few kept). LookupError for an id the suite lacks; a stored case that no longer
+        validates is a damaged store (one line)."""
+        found = self._cases.get(case_id)
+        if found is not None:
+            return found
+        if self._suite is not None:
+            case = self._suite.suite.case(case_id) if case_id in self._rows else None
+        else:
+            case = self._validate(case_id) if case_id in self._rows else None
+        if case is None:
+            raise LookupError(f"no case {case_id!r} in comparison {self.id}'s suite")
+        return self._cases.put(case_id, case)
+
+    def _validate(self, case_id: str) -> Case:
+        from pydantic import ValidationError
+
+        from reviewer.store.errors import StoreDamaged
+        from reviewer.suite import Suite
+
+        try:
+            return Suite.model_validate({**self._rows.head, "cases": [self._rows.case_json(case_id)]}).cases[0]
+        except (ValueError, ValidationError) as e:
+            why = str(e).strip().splitlines()
+            raise StoreDamaged(
+                f"{self.store.path}: suite {self.suite_head.id}: case {case_id!r} does not validate: {' '.join(why[:3])}"
+            ) from None
 
     @property
     def id(self) -> int:
@@ -115,9 +197,10 @@ class Session:
         """Changes whenever anyone sets or removes a label on this comparison."""
         return self._reader.label_token(self.id)
 
-    def search_outputs(self, needle: str) -> set[str]:
-        """Case ids whose outputs (either side) contain ``needle``, ignoring case."""
-        return self._reader.search_outputs((self.baseline.id, self.candidate.id), needle)
+    def search_outputs(self, needle: str, cancelled: Callable[[], bool] | None = None) -> set[str] | None:
+        """Case ids whose outputs (either side) contain ``needle``, ignoring case; None when
+        ``cancelled`` said True meanwhile (the query is interrupted within a millisecond)."""
+        return self._reader.search_outputs((self.baseline.id, self.candidate.id), needle, cancelled)
 
     def assessments(self) -> list[Any]:
         """Every case's place in the triage (:class:`reviewer.analysis.CaseRank`), computed here
@@ -176,15 +259,7 @@ class Session:
         """One case's full assessment, from its own outputs (one indexed query on this thread's
         read-only connection): what the cached triage leaves out. A case the suite lacks raises
         LookupError."""
-        case = self._cases().get(case_id)
-        if case is None:
-            raise LookupError(f"no case {case_id!r} in comparison {self.id}'s suite")
-        return self.assess(case, self.case_outputs(case_id))
-
-    def _cases(self) -> dict[str, Case]:
-        if self._by_id is None:
-            self._by_id = {c.id: c for c in self.suite.suite.cases}
-        return self._by_id
+        return self.assess(self.case(case_id), self.case_outputs(case_id))
 
     def stop_ranking(self) -> None:
         """End the ranking child process (the app is closing); its partial work is discarded."""
@@ -201,7 +276,7 @@ class Session:
         from reviewer.analysis import assess_one
 
         data = ComparisonData(
-            self.comparison, self.suite, self.baseline, self.candidate,
+            self.comparison, self.suite_head, self.baseline, self.candidate,
             {case.id: outputs.baseline}, {case.id: outputs.candidate},
         )  # fmt: skip
         return assess_one(data, case)

@@ -57,7 +57,9 @@ JUDGE_DISAGREES = "judge_disagrees"
 
 @dataclass(slots=True, eq=False)
 class Entry:
-    case: Case
+    #: what the list, its tag filter and the search read of the case (id, tags, origin, prompt,
+    #: messages): a :class:`~reviewer.session.caserows.CaseRow`, or the validated ``Case`` itself
+    row: Any
     order: int  # position in the suite file
     #: what the ranking says of the case: a full ``Assessment`` or a light row of the cache with the
     #: same ``case_id``, ``tier``, ``change``, ``noise`` and ``flags`` (the list reads no more; the
@@ -69,6 +71,8 @@ class Entry:
     #: the judge's suggestion (reviewer judge): its verdict and reason; never a label
     judge: str | None = None
     judge_reason: str | None = None
+    #: the validated case of an id (``Session.case``), when ``row`` is only a row
+    case_of: Callable[[str], Case] | None = field(default=None, repr=False)
     # plain attributes, not properties: read 100,000 times per sort and count
     id: str = field(init=False)
     flags: tuple[str, ...] = field(init=False, default=())
@@ -78,7 +82,7 @@ class Entry:
     noise: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
-        self.id = self.case.id
+        self.id = self.row.id
         if self.assessment is not None:  # the light fields' defaults already say "not assessed"
             self.assess(self.assessment)
 
@@ -92,6 +96,13 @@ class Entry:
         self.tier = assessment.tier
         self.change = assessment.change
         self.noise = bool(assessment.noise)
+
+    @property
+    def case(self) -> Case:
+        """The validated case (validated on demand when the entry holds only its row): what the
+        case pane, the promote form and the assessment read."""
+        case_of = self.case_of
+        return self.row if case_of is None else case_of(self.id)
 
     @property
     def verdict(self) -> str:
@@ -133,7 +144,7 @@ class Filter:
                 have.add("disagreement")
             if not have & self.flags:
                 return False
-        if self.tags and not self.tags.intersection(e.case.tags):
+        if self.tags and not self.tags.intersection(e.row.tags):
             return False
         return not self.judges or e.judge in self.judges or (JUDGE_DISAGREES in self.judges and e.judge_disagrees)
 
@@ -217,9 +228,11 @@ class ReviewState:
     change through :meth:`set_mine`, :meth:`set_labels` and :meth:`set_other_labels` only.
     """
 
-    def __init__(self, cases: Sequence[Case], reviewer: str) -> None:
+    def __init__(self, cases: Sequence[Any], reviewer: str, case_of: Callable[[str], Case] | None = None) -> None:
+        """``cases``: validated ``Case`` objects, or the suite's :class:`CaseRow` rows with
+        ``case_of`` (``Session.case``) giving a case validated when it is shown."""
         self.reviewer = reviewer
-        self.entries = [Entry(c, i) for i, c in enumerate(cases)]
+        self.entries = [Entry(c, i, case_of=case_of) for i, c in enumerate(cases)]
         self.by_id = {e.id: e for e in self.entries}
         self.sort = "triage"
         self.filter = Filter()
@@ -376,7 +389,7 @@ class ReviewState:
         if self._index is None:
             from .search import SearchIndex
 
-            self._index = SearchIndex(e.case for e in self.entries)
+            self._index = SearchIndex(e.row for e in self.entries)
         self._suite_hits = set(self._index.find(self.search))
         self._set_hits(self._suite_hits)
         return True
@@ -601,7 +614,7 @@ class ReviewState:
         if self._tag_index is None:
             index: dict[str, set[int]] = {}
             for e in self.entries:
-                for t in e.case.tags:
+                for t in e.row.tags:
                     index.setdefault(t, set()).add(e.order)
             self._tag_index = index
         return self._tag_index

@@ -6,13 +6,29 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from ..toolcall import load_tool_calls
 from .records import OUTPUT_SELECT, Output, output_from_row
 
-__all__ = ["StoreReader"]
+__all__ = ["StoreReader", "StoredSuite"]
+
+
+class StoredSuite(NamedTuple):
+    """A ``suites`` row as stored: ``content`` is the validated suite's JSON dump."""
+
+    id: int
+    name: str
+    digest: str
+    path: str | None
+    format: str | None
+    content: str
+    created_at: str
+
+#: SQLite virtual-machine steps between two looks at a search's cancel flag (~a millisecond's work).
+CHECK_EVERY = 20_000
 
 
 class StoreReader:
@@ -75,6 +91,17 @@ class StoreReader:
             raise LookupError(f"no suite with id {suite_id}")
         return str(row[0])
 
+    def suite_row(self, suite_id: int) -> StoredSuite:
+        """A stored suite's row, its content unparsed. LookupError for an unknown id."""
+        row = (
+            self._conn()
+            .execute("SELECT id, name, digest, path, format, content, created_at FROM suites WHERE id = ?", (suite_id,))
+            .fetchone()
+        )
+        if row is None:
+            raise LookupError(f"no suite with id {suite_id}")
+        return StoredSuite(int(row[0]), str(row[1]), str(row[2]), row[3], row[4], str(row[5]), str(row[6]))
+
     def provenance(self, run_id: int) -> list[tuple[str | None, str | None, int]]:
         """(resolved model, system fingerprint, answered calls) of a run, per distinct pair."""
         rows = (
@@ -96,16 +123,29 @@ class StoreReader:
         )
         return int(row[0])
 
-    def search_outputs(self, run_ids: tuple[int, int], needle: str) -> set[str]:
-        """Case ids whose outputs in these runs contain ``needle``, ignoring case."""
-        rows = (
-            self._conn()
-            .execute(
+    def search_outputs(
+        self, run_ids: tuple[int, int], needle: str, cancelled: Callable[[], bool] | None = None
+    ) -> set[str] | None:
+        """Case ids whose outputs in these runs contain ``needle``, ignoring case. With
+        ``cancelled``: asked every ~millisecond of the query (an SQLite progress handler on this
+        thread's connection), and once it answers True the query is interrupted and None returned."""
+        conn = self._conn()
+        if cancelled is not None:
+            if cancelled():
+                return None
+            conn.set_progress_handler(lambda: int(bool(cancelled())), CHECK_EVERY)
+        try:
+            rows = conn.execute(
                 "SELECT DISTINCT case_id FROM outputs WHERE run_id IN (?, ?) AND instr(lower(text), lower(?)) > 0",
                 (*run_ids, needle),
-            )
-            .fetchall()
-        )
+            ).fetchall()
+        except sqlite3.OperationalError:
+            if cancelled is not None and cancelled():  # "interrupted": the caller gave up on it
+                return None
+            raise
+        finally:
+            if cancelled is not None:
+                conn.set_progress_handler(None, 0)
         return {r[0] for r in rows}
 
     def close(self) -> None:

@@ -73,7 +73,7 @@ class ReviewScreen(Screen[None]):
         app: ReviewApp = self.app  # type: ignore[assignment]
         self.session = app.session
         self.writer = app.writer
-        self.state = ReviewState(self.session.suite.suite.cases, self.session.reviewer)
+        self.state = ReviewState(self.session.case_rows(), self.session.reviewer, case_of=self.session.case)
         labels = self.session.labels()
         self.state.set_labels(labels)
         self.judge = self.session.judge_view(labels)  # the judge's suggestions: never labels
@@ -515,7 +515,7 @@ class ReviewScreen(Screen[None]):
         from ..promote import PromoteScreen
 
         app: ReviewApp = self.app  # type: ignore[assignment]
-        target = app.promote_to if app.promote_to is not None else Path(self.session.suite.path or "")
+        target = app.promote_to if app.promote_to is not None else Path(self.session.suite_head.path or "")
         b, c = self.pane.pair(self.pane.outputs_of(entry.id))
         start = promotion(self.session, entry, b, c, *self.pane.shown_signals(entry), self.pane.detail_of(entry))
 

@@ -98,7 +98,7 @@ def case_line(entry: Entry, width: int, styles: dict[str, Style]) -> Text:
     room = width - cell_len(t.plain) - len(score) - 1
     if room > 0:
         name = Text(make_visible(entry.id).text, style=styles["id"], end="")
-        tags = " ".join("#" + make_visible(tag).text for tag in entry.case.tags)
+        tags = " ".join("#" + make_visible(tag).text for tag in entry.row.tags)
         if tags:
             name.append(" " + tags, styles["tag"])
         name.truncate(room, overflow="ellipsis", pad=True)

@@ -42,7 +42,7 @@ def top_bar_text(s: Session, provenance: dict[str, Any], p: Palette | None = Non
         t.append(" ")
         t.append_text(vis(s.comparison.name, "bold", special=sp))
     t.append(" · ", DIM)
-    t.append_text(vis(s.suite.name, special=sp))
+    t.append_text(vis(s.suite_head.name, special=sp))
     t.append(" · ", DIM)
     t.append_text(vis(run_name(s.baseline), special=sp))
     t.append(" → ", DIM)

@@ -1,0 +1,175 @@
+"""The session opens without validating its suite: the list reads case rows from the stored JSON,
+one case is validated when it is shown, a damaged stored suite is one line; the outputs' search
+is stopped inside its query by the reader itself (issue 14, the app's first paint)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from test_app_data import build_comparison
+
+from reviewer.session.caserows import CaseRow, split_suite
+from reviewer.session.search import Cancel, SearchIndex, output_hits
+from reviewer.session.session import Session
+from reviewer.store import Output, Store
+from reviewer.store.errors import StoreDamaged
+from reviewer.suite import Suite, load_suite
+
+ROOT = Path(__file__).resolve().parent.parent
+ME = "Ada <ada@example.com>"
+
+
+def _row_of(case) -> tuple:
+    texts = case.texts if isinstance(case, CaseRow) else tuple(m.content for m in case.messages or ())
+    return (case.id, tuple(case.tags), case.origin, case.prompt, texts)
+
+
+def _stored(tmp_path: Path, suite_file: Path) -> tuple[Path, int]:
+    """A store with ``suite_file`` stored and a comparison of two empty runs on it."""
+    db = tmp_path / "r.db"
+    with Store(db) as store:
+        sid = store.upsert_suite(load_suite(suite_file))
+        runs = [
+            store.create_run(
+                suite_id=sid, provider="openai", model=m, base_url=None, params={}, samples=1, side=side, status="complete"
+            )
+            for m, side in (("a", "baseline"), ("b", "candidate"))
+        ]
+        cid = store.create_comparison(
+            suite_id=sid, baseline_run_id=runs[0], candidate_run_id=runs[1], name="x", status="complete"
+        )
+    return db, cid
+
+
+@pytest.mark.parametrize("name", ["tools.yaml", "demo.yaml", "probe.yaml"])
+def test_rows_and_each_validated_case_are_what_the_whole_suite_gives(tmp_path, name):
+    suite_file = ROOT / "suites" / name
+    if not suite_file.exists():
+        pytest.skip(f"no suites/{name}")
+    db, cid = _stored(tmp_path, suite_file)
+    with Store(db) as store:
+        whole = store.suite(store.comparison(cid).suite_id).suite
+        session = Session(store, cid, ME)
+        assert session._suite is None  # nothing validated at the start
+        rows = session.case_rows()
+        assert [_row_of(r) for r in rows] == [_row_of(c) for c in whole.cases] and len(rows) > 3
+        assert all(isinstance(r, CaseRow) for r in rows)
+        for c in whole.cases:
+            one = session.case(c.id)
+            assert one == c and one.inherited == c.inherited  # tools taken from the defaults, as the suite gives them
+            assert session.case(c.id) is one  # kept
+        assert session._suite is None
+        assert session.defaults == whole.defaults and session.suite_head.suite.cases == []
+        assert session.suite.suite == whole  # the whole suite on demand, equal to the store's
+        with pytest.raises(LookupError, match="no case 'nope'"):
+            session.case("nope")
+        # the search finds the same cases in rows as in validated cases
+        for needle in ("the", "json", rows[-1].id, "zzz-absent"):
+            assert SearchIndex(rows).find(needle) == SearchIndex(whole.cases).find(needle)
+        session.close()
+
+
+def test_split_suite_walks_whitespace_and_refuses_what_is_not_a_suite():
+    text = json.dumps({"suite": "s", "defaults": {"params": {"cases": [1]}}, "cases": [{"id": "a", "prompt": "p"}, {"id": "b", "messages": [{"role": "user", "content": "hi"}], "tags": ["t"]}]}, indent=2)  # fmt: skip
+    rows = split_suite(text)
+    assert [_row_of(r) for r in rows.rows] == [("a", (), None, "p", ()), ("b", ("t",), None, None, ("hi",))]
+    assert rows.head == {"suite": "s", "defaults": {"params": {"cases": [1]}}}
+    assert rows.case_json("b")["tags"] == ["t"]
+    for bad in ("", "[]", '{"suite": "s", "cases": {}}', '{"suite": "s", "cases": [{"id": 3}]}', '{"suite": "s", "cases": [1]}',
+                '{"suite": "s", "cases": [{"id": "a", "tags": [1]}]}', '{"suite": "s", "cases": [{"id": "a"}, {"id": "a"}]}',
+                '{"suite": "s"} x', '{"suite": "s", "cases": [{"id": "a"}', '{"suite": "s" "cases": []}'):  # fmt: skip
+        with pytest.raises(ValueError):
+            split_suite(bad)
+
+
+def _damage(db: Path, content: str) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE suites SET content = ?", (content,))
+    conn.close()
+
+
+def test_a_damaged_stored_suite_is_one_line_from_the_command(tmp_path):
+    db, _ = build_comparison(tmp_path)
+    _damage(db, '{"suite": "support-bot", "cases": [{"id": "a", "prompt": ')
+    proc = subprocess.run(
+        [sys.executable, "-m", "reviewer", "review", "--db", str(db)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "suite 1" in lines[0] and "not a stored suite" in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_a_stored_case_that_no_longer_validates_is_one_line_when_shown(tmp_path):
+    db, cid = build_comparison(tmp_path)
+    with Store(db) as store:
+        doc = json.loads(store.suite(store.comparison(cid).suite_id).suite.model_dump_json(exclude_none=True))
+    first = doc["cases"][0]["id"]
+    doc["cases"][0]["checks"] = [{"kind": "no-such-check"}]
+    _damage(db, json.dumps(doc))
+    with Store(db) as store:
+        session = Session(store, cid, ME)  # the rows still read: the list opens
+        assert session.case_rows()[0].id == first
+        assert session.case(doc["cases"][1]["id"]).id == doc["cases"][1]["id"]
+        with pytest.raises(StoreDamaged, match=f"case '{first}' does not validate") as e:
+            session.case(first)
+        assert "\n" not in str(e.value)
+        session.close()
+
+
+class Stop:
+    """A cancel flag that says stop from its n-th look on, counting the looks."""
+
+    def __init__(self, after: int) -> None:
+        self.after, self.looks = after, 0
+
+    def __call__(self) -> bool:
+        self.looks += 1
+        return self.looks >= self.after
+
+
+def test_the_reader_stops_a_search_inside_its_query_and_clears_the_handler(tmp_path):
+    db, cid = build_comparison(tmp_path)
+    with Store(db) as store:
+        session = Session(store, cid, ME)
+        filler = [Output(f"filler-{i}", 0, text="lorem ipsum " * 8 + ("needle" if i == 11_999 else "")) for i in range(12_000)]
+        store.save_outputs(session.candidate.id, filler)
+        reader = store.reader()
+        runs = (session.baseline.id, session.candidate.id)
+        assert reader.search_outputs(runs, "needle", lambda: False) == {"filler-11999"}
+        stop = Stop(3)
+        assert reader.search_outputs(runs, "needle", stop) is None
+        assert 3 <= stop.looks < 50  # asked within the query, which stopped well before its end
+        # the handler is gone: a search without a flag runs to its end on the same connection
+        assert reader.search_outputs(runs, "NEEDLE") == {"filler-11999"}
+        assert reader.search_outputs(runs, "needle", lambda: True) is None  # already cancelled: no query
+        reader.close()
+        # the session passes the flag through, and output_hits uses it (no reach into the reader)
+        assert session.search_outputs("needle", Stop(2)) is None
+        done = Cancel()
+        done.set()
+        assert output_hits(session, "needle", done) is None
+        found: list[object] = []
+        t = threading.Thread(target=lambda: found.append(output_hits(session, "needle", Cancel())))
+        t.start()
+        t.join()
+        assert found == [{"filler-11999"}]
+        session.close()
+
+
+def test_a_suite_opened_whole_later_needs_no_store(tmp_path):
+    db, cid = build_comparison(tmp_path)
+    with Store(db) as store:
+        session = Session(store, cid, ME)
+        session.close()
+    assert (
+        isinstance(session.suite.suite, Suite)
+        and session.suite.path
+        and len(session.suite.suite.cases) == len(session.case_rows())
+    )
