@@ -45,3 +45,18 @@ def test_the_json_rows_are_the_plain_definition(tmp_path):
     doc = json.loads(got)
     assert doc["cases"][0]["change"] is None and doc["cases"][1]["change"] == round(1 / 3, 6)
     assert {lab["note"] for c in doc["cases"] for lab in c["labels"]} >= set(HOSTILE)
+
+
+def test_rows_escaped_in_chunks_join_as_one(tmp_path):
+    """More than one chunk of 1,000 rows, a hostile note at the chunk edges: the same bytes."""
+    store, cid = make_comparison(tmp_path)
+    first = store.load_comparison(cid).suite.suite.cases[0].id
+    store.set_label(
+        cid, first, BOB, "regression", severity=1, note="\u200d" + HOSTILE[3] + "\u200d", at="2025-03-13T11:00:00.000Z"
+    )
+    cl = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True)
+    cl.cases = [cl.cases[i % len(cl.cases)] for i in range(2_001)]  # rows 0, 999/1000, 1999/2000 among them
+    cl.cases[999], cl.cases[1000], cl.cases[2000] = (next(c for c in cl.cases if c.id == first),) * 3
+    got = render_json(cl)
+    assert got == reference(cl)
+    assert len(json.loads(got)["cases"]) == 2_001

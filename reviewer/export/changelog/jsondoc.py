@@ -150,9 +150,17 @@ def render_json(cl: Changelog) -> str:
     fast to write (the C encoder) and still diffs and greps line by line."""
     cases = cl.cases
     head = json_dumps(_envelope(cl), indent=2)  # readable text, hidden characters as \uXXXX: the exact value
-    # what json_dumps writes per case, escaped once over all rows: the escapes depend on a
-    # character and its neighbours inside one JSON string only, never across the ASCII between rows
+    # what json_dumps writes per case, escaped a thousand rows at a time: the escapes depend on
+    # a character and its neighbours inside one JSON string only, never across the ASCII between
+    # rows. Each case's dict is encoded as soon as it is made, and the text is joined once: a
+    # 100,000-case export holds its rows and the document, not every case's dict nor copies.
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    # each case's dict is encoded as soon as it is made: 100,000 cases' dicts are never all held
-    rows = json_escape(",\n".join(["    " + encode(to_jsonable(c)) for c in cases]))
-    return head[:-2] + ',\n  "cases": [\n' + rows + ("\n  ]\n}\n" if cases else "  ]\n}\n")
+    out = [head[:-2], ',\n  "cases": [\n']
+    for i in range(0, len(cases), 1000):
+        out.append(json_escape(",\n".join(["    " + encode(to_jsonable(c)) for c in cases[i : i + 1000]])))
+        out.append(",\n")
+    if cases:
+        out[-1] = "\n  ]\n}\n"
+    else:
+        out.append("  ]\n}\n")
+    return "".join(out)
