@@ -118,15 +118,11 @@ class ReviewCommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, highlight(matcher, title), callback, text=title, help=help)
-        # cases by id: a substring match first (cheap over 10,000 ids), then fuzzy scoring
+        # cases by id: the first ids holding the query (one lowered string of every id searched
+        # in C: a keystroke over 100,000 ids costs no pass in Python), then fuzzy scoring
         low = query.lower().removeprefix("go to ").strip()
         if not low:
             return
-        shown = 0
-        for e in screen.state.entries:
-            if low in e.id.lower():
-                title = f"Go to case {e.id}"
-                yield Hit(0.5 + 0.5 * matcher.match(title), Text(title), partial(screen.goto_case, e.id), text=title)
-                shown += 1
-                if shown >= MAX_CASE_HITS:
-                    break
+        for e in screen.state.find_ids(low, MAX_CASE_HITS):
+            title = f"Go to case {e.id}"
+            yield Hit(0.5 + 0.5 * matcher.match(title), Text(title), partial(screen.goto_case, e.id), text=title)

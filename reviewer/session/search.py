@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .session import Session
     from .state import Entry
 
-__all__ = ["Cancel", "SearchIndex", "output_hits", "suite_hits"]
+__all__ = ["Cancel", "IdIndex", "SearchIndex", "output_hits", "suite_hits"]
 
 #: Between two cases' texts in the index: a needle (stripped, so never only this) cannot span it
 #: unless it holds it, and a needle never holds it (see :meth:`SearchIndex.find`).
@@ -78,6 +78,40 @@ class SearchIndex:
                 out += [i for i in range(k + 1, n) if low in texts[i]]
                 break
             at = find(low, starts[k + 1])  # the next case: one hit per case is enough
+        return out
+
+
+class IdIndex:
+    """Every case id, lowered, in one string: ``find(needle, limit)`` gives the suite positions of
+    the first ``limit`` ids holding ``needle`` (the palette's "go to case" at each keystroke: a
+    few ``str.find`` calls in C instead of lowering 100,000 ids in Python)."""
+
+    __slots__ = ("_starts", "_text")
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        lowered = [i.lower().replace("\n", " ") for i in ids]
+        starts = []
+        at = 0
+        for t in lowered:
+            starts.append(at)
+            at += len(t) + 1
+        self._starts = starts
+        self._text = "\n".join(lowered)
+
+    def find(self, needle: str, limit: int) -> list[int]:
+        low = needle.lower()
+        if not low or "\n" in low or limit < 1:
+            return []
+        starts, find = self._starts, self._text.find
+        n = len(starts)
+        out: list[int] = []
+        at = find(low)
+        while at >= 0:
+            k = bisect_right(starts, at) - 1
+            out.append(k)
+            if len(out) >= limit or k + 1 >= n:
+                break
+            at = find(low, starts[k + 1])
         return out
 
 

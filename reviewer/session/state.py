@@ -241,6 +241,7 @@ class ReviewState:
         self._search_hits: set[int] | None = None  # the same, as suite positions
         self._suite_hits: set[int] = set()
         self._index: Any = None  # the SearchIndex, made on the first search
+        self._id_index: Any = None  # the IdIndex, made on the first "go to case" of the palette
         self.ranked = False
         self.judged = False  # a judge's suggestions are known (set_judge)
         self.judge_name: str | None = None  # the judge's SPEC
@@ -601,6 +602,15 @@ class ReviewState:
         return self.sort
 
     # -- indexes --------------------------------------------------------------------------------
+
+    def find_ids(self, needle: str, limit: int) -> list[Entry]:
+        """The first ``limit`` cases (suite order) whose id holds ``needle``, ignoring case."""
+        if self._id_index is None:
+            from .search import IdIndex
+
+            self._id_index = IdIndex(e.id for e in self.entries)
+        entries = self.entries
+        return [entries[k] for k in self._id_index.find(needle, limit)]
 
     def flag_index(self) -> dict[str, set[int]]:
         """Suite positions per flag (one pass per ranking)."""
