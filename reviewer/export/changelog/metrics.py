@@ -7,7 +7,6 @@ import math
 from collections.abc import Callable, MutableSequence, Sequence
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from statistics import median
 from typing import TYPE_CHECKING, Any
 
 from ..plural import plural
@@ -36,6 +35,16 @@ def _quantile(values: Sequence[float], q: float) -> float | None:
 COUNTS = ("samples", "answered", "refusals", "non_answers", "truncated", "errors", "json_samples", "json_valid",
           "schema_samples", "schema_valid", "in_tokens", "out_tokens", "token_samples", "tool_answers", "tool_calling",
           "tool_calls", "tool_calls_valid")  # fmt: skip
+
+
+def _median(values: Sequence[float]) -> float | None:
+    """``float(statistics.median(values))``, None for no value (one case's few samples)."""
+    if not values:
+        return None
+    s = sorted(values)
+    n = len(s)
+    h = n // 2
+    return float(s[h] if n % 2 else (s[h - 1] + s[h]) / 2)
 
 
 @dataclass(slots=True)
@@ -71,36 +80,52 @@ class SideStats:
             self.samples, self.answered, self.refusals, self.non_answers, self.truncated, self.errors, self.json_samples,
             self.json_valid, self.schema_samples, self.schema_valid, self.in_tokens, self.out_tokens, self.token_samples,
             self.tool_answers, self.tool_calling, self.tool_calls, self.tool_calls_valid,
-            float(median(self.words)) if self.words else None,
-            float(median(self.latencies)) if self.latencies else None,
+            _median(self.words), _median(self.latencies),
         )  # fmt: skip
 
     def add(self, signals: Sequence[Any], outputs: Sequence[Output], expects_json: bool, has_schema: bool) -> None:
+        samples = errors = refusals = non_answers = truncated = json_valid = schema_valid = 0
+        words = self.words
         for g in signals:
-            self.samples += 1
+            samples += 1
             if g.error:
-                self.errors += 1
+                errors += 1
                 continue
-            self.answered += 1
-            self.words.append(g.words)
-            self.refusals += g.refusal
-            self.non_answers += bool(getattr(g, "non_answer", False))
-            self.truncated += g.truncated
+            words.append(g.words)
+            refusals += g.refusal
+            non_answers += bool(getattr(g, "non_answer", False))
+            truncated += g.truncated
             if expects_json:
-                self.json_samples += 1
-                self.json_valid += g.json_valid
+                json_valid += g.json_valid
             if has_schema:
-                self.schema_samples += 1
-                self.schema_valid += bool(g.schema_valid)
+                schema_valid += bool(g.schema_valid)
+        answered = samples - errors
+        self.samples += samples
+        self.errors += errors
+        self.answered += answered
+        self.refusals += refusals
+        self.non_answers += non_answers
+        self.truncated += truncated
+        if expects_json:
+            self.json_samples += answered
+            self.json_valid += json_valid
+        if has_schema:
+            self.schema_samples += answered
+            self.schema_valid += schema_valid
+        latencies = self.latencies
+        token_samples = in_tokens = out_tokens = 0
         for o in outputs:
             if o.error is not None:
                 continue
             if o.latency_ms is not None:
-                self.latencies.append(o.latency_ms)
+                latencies.append(o.latency_ms)
             if o.input_tokens is not None and o.output_tokens is not None:
-                self.token_samples += 1
-                self.in_tokens += o.input_tokens
-                self.out_tokens += o.output_tokens
+                token_samples += 1
+                in_tokens += o.input_tokens
+                out_tokens += o.output_tokens
+        self.token_samples += token_samples
+        self.in_tokens += in_tokens
+        self.out_tokens += out_tokens
 
     def add_tools(self, signals: Sequence[Any]) -> None:
         """One case's :class:`~reviewer.diff.toolcalls.ToolSignals` (errored samples left out)."""
@@ -230,5 +255,5 @@ def side_metrics(
 
 
 _SIDE_FIELDS = {f.name for f in fields(SideStats)}
-if tuple(f.name for f in fields(CaseStats))[: len(COUNTS)] != COUNTS or _SIDE_FIELDS != {*COUNTS, "words", "latencies"}:
+if tuple(f.name for f in fields(CaseStats))[: len(COUNTS)] != COUNTS or {*COUNTS, "words", "latencies"} != _SIDE_FIELDS:
     raise ImportError("reviewer.export.changelog.metrics: COUNTS does not match SideStats and CaseStats")  # a new count
