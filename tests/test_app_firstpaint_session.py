@@ -83,8 +83,14 @@ def test_split_suite_walks_whitespace_and_refuses_what_is_not_a_suite():
     assert rows.case_json("b")["tags"] == ["t"]
     for bad in ("", "[]", '{"suite": "s", "cases": {}}', '{"suite": "s", "cases": [{"id": 3}]}', '{"suite": "s", "cases": [1]}',
                 '{"suite": "s", "cases": [{"id": "a", "tags": [1]}]}', '{"suite": "s", "cases": [{"id": "a"}, {"id": "a"}]}',
-                '{"suite": "s"} x', '{"suite": "s", "cases": [{"id": "a"}', '{"suite": "s" "cases": []}'):  # fmt: skip
-        with pytest.raises(ValueError):
+                '{"suite": "s"} x', '{"suite": "s", "cases": [{"id": "a"}', '{"suite": "s" "cases": []}',
+                '{"suite": "s", "cases": [{"prompt": "p"}]}', '{"suite": "s", "cases": [{"id": "a", "tags": "ab"}]}',
+                '{"suite": "s", "cases": [{"id": "a", "prompt": 1}]}', '{"suite": "s", "cases": [{"id": "a", "origin": []}]}',
+                '{"suite": "s", "cases": [{"id": "a", "messages": [{"content": 1}]}]}',
+                '{"suite": "s", "cases": [{"id": "a", "messages": [{"role": "user"}]}]}',
+                '{"suite": "s", "cases": [{"id": "a", "messages": ["x"]}]}',
+                '{"suite": "s", "cases": [{"id": "a", "messages": {"content": "x"}}]}'):  # fmt: skip
+        with pytest.raises(ValueError):  # JSONDecodeError is one
             split_suite(bad)
 
 
