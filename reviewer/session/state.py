@@ -55,7 +55,7 @@ JUDGE_ORDER = ("baseline_better", "inconsistent", "tie", "candidate_better", "un
 JUDGE_DISAGREES = "judge_disagrees"
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, init=False)
 class Entry:
     #: what the list, its tag filter and the search read of the case (id, tags, origin, prompt,
     #: messages): a :class:`~reviewer.session.caserows.CaseRow`, or the validated ``Case`` itself
@@ -81,10 +81,31 @@ class Entry:
     change: float | None = field(init=False, default=None)
     noise: bool = field(init=False, default=False)
 
-    def __post_init__(self) -> None:
-        self.id = self.row.id
-        if self.assessment is not None:  # the light fields' defaults already say "not assessed"
-            self.assess(self.assessment)
+    def __init__(
+        self,
+        row: Any,
+        order: int,
+        assessment: Any = None,
+        rank: int | None = None,
+        mine: Label | None = None,
+        others: dict[str, Label] | None = None,
+        judge: str | None = None,
+        judge_reason: str | None = None,
+        case_of: Callable[[str], Case] | None = None,
+    ) -> None:
+        # by hand, not the dataclass's: 100,000 of them made before the first paint (~35% less)
+        self.row = row
+        self.order = order
+        self.rank = rank
+        self.mine = mine
+        self.others = {} if others is None else others
+        self.judge = judge
+        self.judge_reason = judge_reason
+        self.case_of = case_of
+        self.id = row.id
+        self.assessment, self.flags, self.flagged, self.tier, self.change, self.noise = None, (), False, None, None, False
+        if assessment is not None:
+            self.assess(assessment)
 
     def assess(self, assessment: Any) -> None:
         self.assessment = assessment
