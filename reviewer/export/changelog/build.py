@@ -137,10 +137,19 @@ def _case_checks(a: CaseSummary) -> list[CheckEntry]:
     ]
 
 
-def _consistency(a: CaseSummary) -> Consistency | None:
-    """pass^k and the flip rate between samples, per side, from the case's checks."""
+def _consistency(a: CaseSummary, seen: dict[tuple[Any, ...], Consistency]) -> Consistency | None:
+    """pass^k and the flip rate between samples, per side, from the case's checks. Cases with
+    the same check figures share one (read-only) :class:`Consistency` from ``seen``: 100,000
+    cases hold a few hundred distinct ones."""
     if not a.checks:
         return None
+    found = seen.get(a.checks)
+    if found is None:
+        found = seen[a.checks] = _consistency_of(a.checks)
+    return found
+
+
+def _consistency_of(checks: Sequence[Any]) -> Consistency:
 
     def side(counts: Sequence[tuple[int, int]]) -> SideConsistency:
         k = counts[0][1]
@@ -149,8 +158,8 @@ def _consistency(a: CaseSummary) -> Consistency | None:
         return SideConsistency(k, all(j == n for j, n in counts), flip)
 
     return Consistency(
-        side([(ch.baseline_passes, ch.baseline_samples) for ch in a.checks]),
-        side([(ch.candidate_passes, ch.candidate_samples) for ch in a.checks]),
+        side([(ch.baseline_passes, ch.baseline_samples) for ch in checks]),
+        side([(ch.candidate_passes, ch.candidate_samples) for ch in checks]),
     )
 
 
@@ -228,6 +237,7 @@ def build_changelog(
         entries.sort(key=lambda e: (e.at, e.reviewer))
 
     cases: list[CaseEntry] = []
+    consistencies: dict[tuple[Any, ...], Consistency] = {}
     for rank, a in enumerate(rows, start=1):
         cdef = case_defs.get(a.case_id)
         cases.append(
@@ -246,7 +256,7 @@ def build_changelog(
                 flip=a.flip,
                 format_drift=list(a.format_drift) if "format_drift" in a.flags else [],
                 checks=_case_checks(a),
-                consistency=_consistency(a),
+                consistency=_consistency(a, consistencies),
                 labels=by_case.get(a.case_id, []),
                 origin=cdef.origin if cdef else None,
                 added=cdef.added.isoformat() if cdef and cdef.added else None,
