@@ -179,3 +179,34 @@ def test_a_suite_opened_whole_later_needs_no_store(tmp_path):
         and session.suite.path
         and len(session.suite.suite.cases) == len(session.case_rows())
     )
+
+
+async def test_the_app_shows_a_stored_case_that_no_longer_validates_as_one_line(tmp_path, monkeypatch):
+    from test_app_data import rank_comparison
+
+    from reviewer.app import ReviewApp
+    from reviewer.app.screens.review import ReviewScreen
+    from reviewer.app.widgets.diff_view import DiffView
+
+    monkeypatch.setenv("REVIEWER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
+    db, cid = build_comparison(tmp_path / "cmp")
+    rank_comparison(db, cid)  # from the cache: no ranking child (which validates the whole suite)
+    with Store(db) as store:
+        doc = json.loads(store.suite(store.comparison(cid).suite_id).suite.model_dump_json(exclude_none=True))
+    bad, good = doc["cases"][0]["id"], doc["cases"][1]["id"]
+    doc["cases"][0]["checks"] = [{"kind": "no-such-check"}]
+    _damage(db, json.dumps(doc))
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=(160, 45)) as pilot:
+        for _ in range(500):
+            if isinstance(pilot.app.screen, ReviewScreen) and not pilot.app.screen.ranking:
+                break
+            await pilot.pause(0.02)
+        screen = pilot.app.screen
+        screen.goto_case(bad)
+        await pilot.pause()
+        diff = screen.query_one(DiffView)
+        assert diff.model is None and f"case '{bad}' does not validate" in diff.placeholder and "\n" not in diff.placeholder
+        screen.goto_case(good)
+        await pilot.pause()
+        assert screen.current is not None and screen.current.id == good and diff.model is not None

@@ -15,9 +15,11 @@ from textual.events import Click
 from textual.message import Message
 from textual.widgets import Input
 
+from reviewer.errors import ReviewerError
 from reviewer.session.cache import LRU
 
 from ..diffrender import BIG_PAIR, Built, DiffKey, build_diff
+from ..visible import make_visible
 from .case_info import CaseTitle, ChecksInfo, PromptInfo
 from .diff_view import DiffView
 from .side_info import JsonChanges, SideInfo
@@ -122,6 +124,12 @@ class CasePane(Vertical):
         """Fill the pane with this case (None: nothing on screen)."""
         if entry is None:
             self.entry = None
+            return
+        try:
+            entry.case  # noqa: B018  # validated when first shown (Session.case)
+        except ReviewerError as e:  # a stored case that no longer validates: one line, no crash
+            self.entry = None
+            self.query_one(DiffView).show(None, make_visible(str(e)).text)
             return
         changed = self.entry is None or self.entry.id != entry.id
         self.entry = entry
