@@ -80,3 +80,18 @@ def test_a_threaded_process_starts_its_pool_without_forking_itself(tmp_path):
     assert rows == assess_rows(store, store.comparison(comp), workers=0)
     if sys.platform.startswith("linux"):
         assert _context().get_start_method() == "forkserver"
+
+
+def test_a_bad_worker_count_is_a_usage_error_naming_the_variable(tmp_path, monkeypatch):
+    import pytest
+
+    from reviewer.errors import UsageError
+
+    store, comp = make_comparison(tmp_path, OUTPUTS, checks=CHECKS)
+    for bad in ("two", "-1", "1.5", "٣"):
+        monkeypatch.setenv("REVIEWER_ASSESS_WORKERS", bad)
+        with pytest.raises(UsageError, match="REVIEWER_ASSESS_WORKERS"):
+            ranked(store, comp)
+    assert store.assessment_key(comp) is None  # nothing half-written
+    monkeypatch.setenv("REVIEWER_ASSESS_WORKERS", " 0 ")
+    assert [r.case_id for r in ranked(store, comp)] == [a.case_id for a in assess_comparison(None, store.load_comparison(comp))]

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diff import Assessment, assess_case, triage
+from ..errors import UsageError
 from ..store import Comparison, ComparisonData, Store
 from ..suite import Case
 from .rows import CaseRank, CaseSummary, RankRow, decode_summaries, rank_of, rank_row, summarize, triage_key
@@ -96,8 +97,10 @@ def _workers(cases: int, workers: int | None) -> int:
     CPUs this process may use (at most 8) from :data:`POOL_MIN_CASES` cases on. The environment's
     ``REVIEWER_ASSESS_WORKERS`` overrides the default."""
     if workers is None:
-        env = os.environ.get("REVIEWER_ASSESS_WORKERS", "")
-        if env.isdigit():
+        env = os.environ.get("REVIEWER_ASSESS_WORKERS", "").strip()
+        if env and not (env.isascii() and env.isdigit()):
+            raise UsageError(f"REVIEWER_ASSESS_WORKERS={env!r}: expected a whole number ≥ 0 (0 assesses in this process)")
+        if env:
             workers = int(env)
         elif cases < POOL_MIN_CASES:
             workers = 0
