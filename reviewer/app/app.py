@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import sys
 from pathlib import Path
@@ -164,3 +165,4 @@ class ReviewApp(App[None]):
         self.session.close()
         self.store.close()
         self.store = None  # type: ignore[assignment]
+        gc.unfreeze()  # what the review screen froze can be collected again (tests open many apps)

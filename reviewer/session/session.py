@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from reviewer.store import Comparison, ComparisonData, Label, Output, Run, Store, SuiteRecord
 
-from .cache import LRU
+from .cache import LRU, paused_gc
 from .caserows import CaseRow, SuiteRows, split_suite
 
 if TYPE_CHECKING:
@@ -85,7 +85,8 @@ class Session:
         self.rank_process: subprocess.Popen[str] | None = None  # the ranking child, while it runs
         self._suite: SuiteRecord | None = None  # the whole suite validated, only when asked for
         self._cases: LRU[str, Case] = LRU(CASES_KEPT)
-        self._rows, self.suite_head = self._read_suite(self.comparison.suite_id)
+        with paused_gc():
+            self._rows, self.suite_head = self._read_suite(self.comparison.suite_id)
 
     def _read_suite(self, suite_id: int) -> tuple[SuiteRows, SuiteRecord]:
         """The stored suite split into case rows (no case validated) and its head validated
