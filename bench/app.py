@@ -264,7 +264,9 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
         if screen.state.counts().verdicts["noise"] == 0:
             raise StepFailed("x gave no label")
         # the first 20 JSON cases (each case validated when asked: Session.case; not all 100,000)
-        jsons = list(itertools.islice((e.id for e in screen.state.entries if e.case.checks and e.case.checks[0].kind == "json"), 20))
+        jsons = list(
+            itertools.islice((e.id for e in screen.state.entries if e.case.checks and e.case.checks[0].kind == "json"), 20)
+        )
         for j in jsons:
             screen.goto_case(j)
             await pilot.pause()

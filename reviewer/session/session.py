@@ -106,7 +106,9 @@ class Session:
             head = Suite.model_validate({**rows.head, "cases": []})
         except (ValueError, ValidationError) as e:  # ValidationError is a ValueError; both named for the reader
             why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise StoreDamaged(f"{self.store.path}: suite {suite_id} (comparison {self.id}) is not a stored suite: {why}") from None
+            raise StoreDamaged(
+                f"{self.store.path}: suite {suite_id} (comparison {self.id}) is not a stored suite: {why}"
+            ) from None
         record = SuiteRecord(
             id=row.id, name=row.name, digest=row.digest, path=row.path, format=row.format, suite=head, created_at=row.created_at
         )

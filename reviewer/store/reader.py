@@ -27,6 +27,7 @@ class StoredSuite(NamedTuple):
     content: str
     created_at: str
 
+
 #: SQLite virtual-machine steps between two looks at a search's cancel flag (~a millisecond's work).
 CHECK_EVERY = 20_000
 

@@ -172,9 +172,7 @@ class CasePane(Vertical):
             return
         self.query_one("#prompt-box").set_class(self.prompt_expanded, "expanded")
         width = max(20, self.size.width - 30)
-        self.query_one(PromptInfo).show(
-            self.entry.case, self.session.defaults, expanded=self.prompt_expanded, width=width
-        )
+        self.query_one(PromptInfo).show(self.entry.case, self.session.defaults, expanded=self.prompt_expanded, width=width)
 
     # -- the view -----------------------------------------------------------------------------
 
