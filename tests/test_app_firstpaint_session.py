@@ -207,6 +207,9 @@ async def test_the_app_shows_a_stored_case_that_no_longer_validates_as_one_line(
         await pilot.pause()
         diff = screen.query_one(DiffView)
         assert diff.model is None and f"case '{bad}' does not validate" in diff.placeholder and "\n" not in diff.placeholder
+        await pilot.press("p")  # promote: no form for a case that does not validate, and no crash
+        await pilot.pause()
+        assert pilot.app.screen is screen
         screen.goto_case(good)
         await pilot.pause()
         assert screen.current is not None and screen.current.id == good and diff.model is not None

@@ -70,7 +70,8 @@ async def test_promote_in_the_demo_writes_its_own_copy_and_the_demo_starts_again
 
     app = demo_cmd.make_app(db, cid, reviewer="Ann <ann@example.com>")
     async with app.run_test(size=(160, 45)) as pilot:
-        while not isinstance(app.screen, ReviewScreen):
+        # the case on screen once the ranking has landed (it moves the cursor to the top case)
+        while not isinstance(app.screen, ReviewScreen) or app.screen.ranking:
             await pilot.pause(0.02)
         case_id = app.screen.current.id
         await pilot.press("p")
