@@ -70,9 +70,17 @@ async def test_promote_in_the_demo_writes_its_own_copy_and_the_demo_starts_again
 
     app = demo_cmd.make_app(db, cid, reviewer="Ann <ann@example.com>")
     async with app.run_test(size=(160, 45)) as pilot:
-        # the case on screen once the ranking has landed (it moves the cursor to the top case)
-        while not isinstance(app.screen, ReviewScreen) or app.screen.ranking:
+        # the case on screen once the ranking has landed and the pane shows its top case (an
+        # unmoved cursor goes there; the pane follows the list's highlight a message later)
+        def settled() -> bool:
+            s = app.screen
+            return isinstance(s, ReviewScreen) and not s.ranking and s.current is not None and s.current.id == s.state.view[0].id
+
+        for _ in range(1000):  # 20 s at most
+            if settled():
+                break
             await pilot.pause(0.02)
+        assert settled(), "the ranking never landed"
         case_id = app.screen.current.id
         await pilot.press("p")
         form = app.screen
