@@ -321,10 +321,15 @@ async def read_bounded(resp: httpx.Response, limit: int) -> tuple[bytes, str | N
                 break
     finally:
         await resp.aclose()
+    return _bounded(chunks, cut, resp.headers.get("content-length", ""), limit)
+
+
+def _bounded(chunks: list[bytes], cut: bool, length: str, limit: int) -> tuple[bytes, str | None]:
+    """The body read so far, at most ``limit`` bytes, and when it was cut a note of its full size
+    (``length``: the Content-Length header, when the server sent one)."""
     content = b"".join(chunks)
     if not cut:
         return content, None
-    length = resp.headers.get("content-length", "")
     total = f"{human_size(int(length))} body" if length.isdigit() else f"body over {human_size(limit)}"
     return content[:limit], total
 
@@ -341,12 +346,7 @@ async def read_bounded_direct(resp: aiohttp.ClientResponse, limit: int) -> tuple
         if size > limit:
             cut = True
             break
-    content = b"".join(chunks)
-    if not cut:
-        return content, None
-    length = resp.headers.get("content-length", "")
-    total = f"{human_size(int(length))} body" if length.isdigit() else f"body over {human_size(limit)}"
-    return content[:limit], total
+    return _bounded(chunks, cut, resp.headers.get("content-length", ""), limit)
 
 
 class DirectClient:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from .caserows import CaseRow
@@ -39,6 +40,28 @@ def case_text(c: Case | CaseRow) -> str:
     return "\x01".join(parts).lower().replace(_SEP, " ")
 
 
+def _joined(texts: list[str], sep: str) -> tuple[list[int], str]:
+    """Where each text starts in ``sep.join(texts)`` (``sep`` one character), and that string."""
+    starts = []
+    at = 0
+    for t in texts:
+        starts.append(at)
+        at += len(t) + 1
+    return starts, sep.join(texts)
+
+
+def _first_hits(text: str, starts: list[int], low: str) -> Iterator[int]:
+    """The positions of the texts holding ``low``, in order: one ``str.find`` per matching text."""
+    find, n = text.find, len(starts)
+    at = find(low)
+    while at >= 0:
+        k = bisect_right(starts, at) - 1
+        yield k
+        if k + 1 >= n:
+            return
+        at = find(low, starts[k + 1])  # the next text: one hit per text is enough
+
+
 class SearchIndex:
     """The searchable text of every case, lowered, in one string: ``find(needle)`` gives the
     ordinals (suite positions) of the cases holding it. A rare needle is found by ``str.find``
@@ -51,33 +74,20 @@ class SearchIndex:
     def __init__(self, cases: Iterable[Case | CaseRow], *, dense: int = 2_000) -> None:
         self.dense = dense  # matches after which the rest of the cases are tested one by one
         texts = [case_text(c) for c in cases]
-        starts = []
-        at = 0
-        for t in texts:
-            starts.append(at)
-            at += len(t) + 1
-        self._starts = starts
+        self._starts, self._text = _joined(texts, _SEP)
         self._texts = texts
-        self._text = _SEP.join(texts)
 
     def find(self, needle: str) -> list[int]:
         low = needle.strip().lower()
         if not low or _SEP in low or "\x01" in low:
             return []
-        starts, find = self._starts, self._text.find
-        n = len(starts)
         out: list[int] = []
-        at = find(low)
-        while at >= 0:
-            k = bisect_right(starts, at) - 1
+        for k in _first_hits(self._text, self._starts, low):
             out.append(k)
-            if k + 1 >= n:
-                break
             if len(out) >= self.dense:  # a common needle: one substring test per remaining case
                 texts = self._texts
-                out += [i for i in range(k + 1, n) if low in texts[i]]
+                out += [i for i in range(k + 1, len(texts)) if low in texts[i]]
                 break
-            at = find(low, starts[k + 1])  # the next case: one hit per case is enough
         return out
 
 
@@ -89,30 +99,13 @@ class IdIndex:
     __slots__ = ("_starts", "_text")
 
     def __init__(self, ids: Iterable[str]) -> None:
-        lowered = [i.lower().replace("\n", " ") for i in ids]
-        starts = []
-        at = 0
-        for t in lowered:
-            starts.append(at)
-            at += len(t) + 1
-        self._starts = starts
-        self._text = "\n".join(lowered)
+        self._starts, self._text = _joined([i.lower().replace("\n", " ") for i in ids], "\n")
 
     def find(self, needle: str, limit: int) -> list[int]:
         low = needle.lower()
         if not low or "\n" in low or limit < 1:
             return []
-        starts, find = self._starts, self._text.find
-        n = len(starts)
-        out: list[int] = []
-        at = find(low)
-        while at >= 0:
-            k = bisect_right(starts, at) - 1
-            out.append(k)
-            if len(out) >= limit or k + 1 >= n:
-                break
-            at = find(low, starts[k + 1])
-        return out
+        return list(islice(_first_hits(self._text, self._starts, low), limit))
 
 
 def suite_hits(entries: Iterable[Entry], needle: str) -> set[str]:
