@@ -152,16 +152,26 @@ class ReviewScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="rank")
     def rank(self) -> None:
-        self.post_message(self.ProvenanceLoaded(self.session.provenance()))
-
         def progress(done: int, total: int) -> None:
             self.post_message(self.RankProgress(done, total))
 
-        ranked = self.session.rank(progress=progress)
+        # The header's models and fingerprints take a scan of every output (1.3 s at 100,000
+        # cases): after a ranking read from the cache, so as not to hold the list back; beside a
+        # ranking that has to be computed (minutes for a big comparison), in a worker of its own.
+        cached = self.session.cached_assessments()
+        if cached is None:
+            self.app.call_from_thread(self.load_provenance)
+        ranked = cached if cached is not None else self.session.rank(progress=progress)
         if ranked or not self.state.entries:
             # the pass over every case is made here, off the UI thread; the list switches to it
             # in the handler (a few assignments)
             self.post_message(self.Ranked(self.state.stage_assessments(ranked)))
+        if cached is not None:
+            self.post_message(self.ProvenanceLoaded(self.session.provenance()))
+
+    @work(thread=True, group="provenance")
+    def load_provenance(self) -> None:
+        self.post_message(self.ProvenanceLoaded(self.session.provenance()))
 
     def stop_ranking(self) -> None:
         self.session.stop_ranking()
