@@ -248,3 +248,19 @@ def test_imported_log_is_the_baseline_of_a_live_run(tmp_path: Path, capsys):
         assert base["refund"].resolved_model == "gpt-4o-2024-08-06" and base["refund"].cached_from is None
     code = main(["run", str(suite), "--baseline", "run:nope", "--candidate", "openai:x@http://127.0.0.1:9/v1", "--db", str(db)])
     assert code == 2 and "--baseline run:nope: no run labelled 'nope'" in capsys.readouterr().err
+
+
+def test_what_the_import_says_shows_the_logs_own_words_visibly(tmp_path: Path, capsys):
+    """The model name comes from the log: an escape sequence or a bidi control in it is shown,
+    never sent to the terminal (as `import otlp` / `langfuse` already did)."""
+    suite = tmp_path / "support.yaml"
+    suite.write_text(SUITE)
+    lines = log_lines()
+    for line in lines:
+        line["request"]["model"] = "gpt-4o\x1b[2J\u202e\nevil"
+    log = write_log(tmp_path / "prod.jsonl", lines)
+    code, _, err = cli(capsys, str(log), "--as-run", "prod", "--suite", str(suite), "--db", str(tmp_path / "r.db"))
+    assert code == 0, err
+    assert "\x1b" not in err and "\u202e" not in err
+    first = err.splitlines()[0]
+    assert first.startswith("imported run") and "gpt-4o" in first and "evil" in first  # kept on its one line

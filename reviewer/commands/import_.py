@@ -139,7 +139,11 @@ def _write_suite(out: Path, text: str, suite: Suite) -> None:
 
 
 def _say(msg: str) -> None:
-    print(msg, file=sys.stderr)
+    """One line on stderr. What an import says carries the file's own words (model names,
+    labels, assertions, span kinds): untrusted text, shown visibly and kept on its line."""
+    from ..untrusted import visible
+
+    print(visible(msg).replace("\n", " "), file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -254,10 +258,6 @@ def _trace(args: argparse.Namespace) -> int:
     from ..importers.jsonl import build_log_run
     from ..importers.otlp import check_importable, no_content_line
     from ..suite import load_suite
-    from ..untrusted import visible
-
-    def say(msg: str) -> None:  # the file's model names and span kinds are untrusted text
-        _say(visible(msg).replace("\n", " "))
 
     if args.source == "otlp":
         from ..importers.otlp import read_otlp as reader
@@ -279,19 +279,19 @@ def _trace(args: argparse.Namespace) -> int:
         cases = len({o.case_id for o in imp.run.outputs})
         resolved = sorted({o.resolved_model for o in imp.run.outputs if o.resolved_model})
         shown_models = f"{imp.run.model}" + (f" → {', '.join(resolved[:3])}" if resolved and resolved != [imp.run.model] else "")
-        say(
+        _say(
             f"imported run {run_id} '{args.as_run}' ({shown_models}): {imp.matched} outputs for {cases} cases from {len(read.entries)} {calls}"
         )
         if read.no_content:
-            say(f"skipped: {no_content_line(read)}")
+            _say(f"skipped: {no_content_line(read)}")
         if read.skipped:
-            say(f"skipped: {read.skipped_text()}")
+            _say(f"skipped: {read.skipped_text()}")
         if imp.unmatched:
-            say(f"skipped {len(imp.unmatched)} {calls} matching no case of {args.suite}")
+            _say(f"skipped {len(imp.unmatched)} {calls} matching no case of {args.suite}")
         if imp.unanswered:
-            say(f"skipped {len(imp.unanswered)} {calls} without an answer")
+            _say(f"skipped {len(imp.unanswered)} {calls} without an answer")
         if out is not None:
-            say(f"wrote the suite to {out}")
+            _say(f"wrote the suite to {out}")
         return 0
 
 
