@@ -300,10 +300,7 @@ class Replay:
         return list(self._stream(side, run_id))
 
     def _planned(self, side: str, run_id: int) -> Iterator[tuple[Call, str]]:
-        """What :meth:`run` calls: the stream, unless a subclass plans its own way (the batch
-        path's replay overrides :meth:`_plan`)."""
-        if type(self)._plan is not Replay._plan:
-            return iter(self._plan(side, run_id))
+        """What :meth:`run` calls: the stream (the batch path's replay leaves its batch sides out)."""
         return self._stream(side, run_id)
 
     def _stream(self, side: str, run_id: int) -> Iterator[tuple[Call, str]]:

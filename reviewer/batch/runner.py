@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,12 +192,12 @@ def partial_replay_class() -> type:
     class PartialReplay(Replay):
         skip: frozenset[str] = frozenset()
 
-        def _plan(self, side: str, run_id: int) -> list[tuple[Any, str]]:
+        def _planned(self, side: str, run_id: int) -> Iterator[tuple[Any, str]]:
             if side in self.skip:
-                return []
-            return super()._plan(side, run_id)
+                return iter(())
+            return super()._planned(side, run_id)
 
         def full_plan(self, side: str, run_id: int) -> list[tuple[Any, str]]:
-            return Replay._plan(self, side, run_id)
+            return self._plan(side, run_id)
 
     return PartialReplay
