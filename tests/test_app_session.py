@@ -9,7 +9,6 @@ import sys
 
 from test_app_data import OUTPUTS, build_comparison
 
-from reviewer.analysis import iter_json_array
 from reviewer.session.labels import LabelOp, LabelWriter
 from reviewer.session.session import Session
 from reviewer.store import Store
@@ -63,11 +62,6 @@ def test_rank_reports_progress_and_returns_the_triage(tmp_path):
         assert s.rank(progress=lambda d, t: seen.append("again")) == ranked  # from the cache now
         assert "again" not in seen
         s.close()
-
-
-def test_json_array_is_read_one_element_at_a_time():
-    assert list(iter_json_array('[ {"a": 1} ,\n{"b": [1, 2]}, 3 ]')) == [{"a": 1}, {"b": [1, 2]}, 3]
-    assert list(iter_json_array("[]")) == []
 
 
 def test_label_token_moves_with_any_reviewers_change(tmp_path):

@@ -20,10 +20,8 @@ Used by the app, the exports and the gate. Never imports Textual.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,7 @@ from .work import MISSING, Plan, chunk_rows, samples_of, split_suite, validate_c
 
 __all__ = [
     "MISSING", "POOL_MIN_CASES", "REPLAYED", "CaseRank", "CaseSummary", "assess_comparison", "assess_one",
-    "assess_rows", "cache_key", "cached_assessments", "detail", "engine_digest", "iter_json_array", "ranked",
+    "assess_rows", "cache_key", "cached_assessments", "detail", "engine_digest", "ranked",
     "samples_of", "summaries", "summarize",
 ]  # fmt: skip
 
@@ -256,23 +254,3 @@ def assess_comparison(
         if store.cached_assessments(data.comparison.id, key) is None:
             store.save_assessments(data.comparison.id, key, [rank_row(a) for a in ordered])
     return ordered
-
-
-def iter_json_array(raw: str) -> Iterator[Any]:
-    """The elements of a JSON array, decoded one by one."""
-    decoder = json.JSONDecoder()
-    i = _skip(raw, raw.index("[") + 1)
-    while raw[i] != "]":
-        value, i = decoder.raw_decode(raw, i)
-        yield value
-        i = _skip(raw, i)
-
-
-_SEPARATORS = re.compile(r"[\s,]*")
-
-
-def _skip(raw: str, i: int) -> int:
-    """The index of the first character at or after ``i`` that is neither whitespace nor a comma."""
-    m = _SEPARATORS.match(raw, i)
-    assert m is not None  # the pattern matches the empty string, so it matches everywhere
-    return m.end()
