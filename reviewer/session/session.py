@@ -157,11 +157,11 @@ class Session:
     def _validate(self, case_id: str) -> Case:
         from pydantic import ValidationError
 
+        from reviewer.analysis.work import validate_chunk
         from reviewer.store.errors import StoreDamaged
-        from reviewer.suite import Suite
 
-        try:
-            return Suite.model_validate({**self._rows.head, "cases": [self._rows.case_json(case_id)]}).cases[0]
+        try:  # as the assessment validates its chunks: with the suite's head, case by case
+            return validate_chunk(self._rows.head, [self._rows.case_json(case_id)])[0]
         except (ValueError, ValidationError) as e:
             why = str(e).strip().splitlines()
             raise StoreDamaged(
