@@ -42,6 +42,8 @@ import threading
 import time
 from pathlib import Path
 
+import _installed  # noqa: F401  (children start from bytecode, as an installed package does)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 

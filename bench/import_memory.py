@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import _installed  # noqa: F401  (children start from bytecode, as an installed package does)
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recorded_memory import peak_rss_mb_of  # bench/ is on sys.path
 

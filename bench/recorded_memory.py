@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _installed  # noqa: F401  (children start from bytecode, as an installed package does)
+
 ROOT = Path(__file__).resolve().parent.parent
 #: (processes started below the last command, the largest peak RSS among them in MB)
 LAST_CHILDREN: tuple[int, float] = (0, 0.0)

@@ -19,6 +19,10 @@ Fail closed, and fast: a call that cannot connect (refused, DNS, TLS, connect ti
 known dead: every call still queued for it is recorded as an error of its case at once instead
 of waiting through its own retries. A malformed 200 is an error, never an (empty) answer.
 Retries are counted in :class:`SideStats` (``retries``), never logged to stderr.
+
+A :class:`Listener` hears of every output once it is committed (answers, errors, cached copies),
+so work on finished cases can start while the rest are called (the CLI's first assessment,
+:mod:`reviewer.analysis.alongside`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import os
 import signal
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .errors import UsageError
 from .providers import Answer, Call, ProviderError, Spec, make_provider, redact
@@ -47,6 +51,16 @@ SIDES = ("baseline", "candidate")
 #: Calls planned at a time when answers may be reused: their cache lookup is one query.
 PLAN_CHUNK = 500
 ANSWER_FIELDS = tuple(f.name for f in fields(Answer))  # every one is also a field of Output
+
+
+class Listener(Protocol):
+    """What a replay tells as it goes (called on the event loop: keep each call short)."""
+
+    def started(self, comparison_id: int, runs: dict[str, int]) -> None:
+        """The comparison and its runs exist; nothing has been stored by this replay yet."""
+
+    def stored(self, run_id: int, outputs: list[Output]) -> None:
+        """These outputs of that run are committed (each (case, sample) of a run once a replay)."""
 
 
 @dataclass
@@ -188,8 +202,9 @@ class Committer:
     busy goes in together. :meth:`flush` writes what is queued at once (the end of a run, an
     interruption). A failed write fails every worker awaiting that batch."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, listener: Listener | None = None):
         self.store = store
+        self.listener = listener
         self.pending: dict[int, list[Output]] = {}
         self.batch: asyncio.Future[None] | None = None
         self.batches = 0  # transactions written (for tests and the bench)
@@ -222,6 +237,8 @@ class Committer:
         for run_id, outs in pending.items():
             self.store.save_outputs(run_id, outs)
             self.batches += 1
+            if self.listener is not None:
+                self.listener.stored(run_id, outs)
 
 
 class Replay:
@@ -233,6 +250,7 @@ class Replay:
         candidate: Spec,
         config: ReplayConfig,
         on_progress: Callable[[str, SideStats], None] | None = None,
+        listener: Listener | None = None,
     ):
         if config.samples < 1:
             raise ValueError("samples must be ≥ 1")
@@ -244,6 +262,7 @@ class Replay:
             "candidate": make_provider(candidate, "--candidate", store),
         }
         self.on_progress = on_progress or (lambda side, stats: None)
+        self.listener = listener
         self.stats = {s: SideStats() for s in SIDES}
         self.failures: list[Failure] = []
         self.dead: dict[str, str] = {}  # connect key -> why no connection could be made
@@ -371,6 +390,8 @@ class Replay:
                 )
             )  # fmt: skip
         self.store.save_outputs(run_id, copies)
+        if self.listener is not None:
+            self.listener.stored(run_id, copies)
         stats.done += len(copies)
         stats.cached += len(copies)
         return rest
@@ -456,6 +477,8 @@ class Replay:
 
     async def run(self) -> ReplayResult:
         comparison_id, runs, resumed = self.prepare()
+        if self.listener is not None:
+            self.listener.started(comparison_id, runs)
         plans = {side: self._planned(side, runs[side]) for side in SIDES}
         for side in SIDES:
             self.on_progress(side, self.stats[side])
@@ -468,7 +491,7 @@ class Replay:
 
         transport = DirectClient(max_connections=self.config.concurrency * 2)
         interrupted = False
-        committer = self.committer = Committer(self.store)
+        committer = self.committer = Committer(self.store, self.listener)
         async with transport:
 
             async def worker(side: str, plan: Iterator[tuple[Call, str]]) -> None:

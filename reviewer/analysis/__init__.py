@@ -12,7 +12,8 @@ not recomputed each time the app or an export opens it.
 The first assessment runs over chunks of cases (:mod:`.work`), each reading only its own outputs:
 in this process below :data:`POOL_MIN_CASES` cases, else in a pool of worker processes (the
 ``forkserver`` start method, never a fork of this possibly threaded process). Both give the same
-rows in the same order (tests/test_assessment_pool.py).
+rows in the same order (tests/test_assessment_pool.py). ``reviewer run`` makes its first assessment
+while the replay runs instead (:mod:`.alongside`), to the same rows.
 
 Used by the app, the exports and the gate. Never imports Textual.
 """

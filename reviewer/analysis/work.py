@@ -20,7 +20,7 @@ from ..store.records import Output
 from ..suite import Case, Suite
 from .rows import RankRow, rank_row
 
-__all__ = ["MISSING", "Plan", "assess_chunk", "chunk_rows", "samples_of", "split_suite", "validate_chunk"]
+__all__ = ["MISSING", "Plan", "assess_chunk", "assess_ids", "chunk_rows", "samples_of", "split_suite", "validate_chunk"]
 
 MISSING = "no output stored for this sample (the run is incomplete)"
 
@@ -92,10 +92,30 @@ def split_suite(content: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return doc, cases
 
 
+def _reader(db: str) -> StoreReader:
+    reader = _readers.get(db)
+    if reader is None:
+        reader = _readers[db] = StoreReader(Path(db))
+    return reader
+
+
 def assess_chunk(plan: Plan, head: dict[str, Any], cases: list[dict[str, Any]]) -> list[RankRow]:
     """A worker's job: these cases of the plan's comparison (decoded JSON, validated here), as
     stored rows."""
-    reader = _readers.get(plan.db)
-    if reader is None:
-        reader = _readers[plan.db] = StoreReader(Path(plan.db))
-    return chunk_rows(reader, plan, validate_chunk(head, cases))
+    return chunk_rows(_reader(plan.db), plan, validate_chunk(head, cases))
+
+
+# per worker process: the stored suites it was asked about, (head, cases by id), decoded once
+_suites: dict[tuple[str, int], tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
+
+
+def assess_ids(plan: Plan, case_ids: list[str]) -> list[RankRow]:
+    """:func:`assess_chunk` of the cases of these ids: the worker reads the stored suite itself
+    (once), so the process that sends the work holds none of it."""
+    reader = _reader(plan.db)
+    suite = _suites.get((plan.db, plan.suite_id))
+    if suite is None:
+        head, cases = split_suite(reader.suite_content(plan.suite_id))
+        suite = _suites[(plan.db, plan.suite_id)] = (head, {c["id"]: c for c in cases})
+    head, by_id = suite
+    return chunk_rows(reader, plan, validate_chunk(head, [by_id[i] for i in case_ids]))

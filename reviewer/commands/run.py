@@ -186,8 +186,16 @@ def run(args: argparse.Namespace) -> int:
 
     replay: Replay | None = None
     lease: Lease | None = None
+    alongside = None
     try:
-        replay = Replay(store, loaded, baseline, candidate, config, on_progress)
+        # The first assessment (which warms the cache, so the review app and exports open at
+        # once) runs alongside the replay in a worker for big suites, else after it.
+        from ..analysis.alongside import Alongside, alongside_workers
+
+        workers = alongside_workers(len(loaded.suite.cases))
+        if workers:
+            alongside = Alongside(store, [c.id for c in loaded.suite.cases], workers)
+        replay = Replay(store, loaded, baseline, candidate, config, on_progress, listener=alongside)
         # The same key as the replay's resume key: one process at a time per comparison and store.
         key = resume_key(
             loaded.digest, [(replay.providers[s], {**config.side_params.get(s, {}), **config.params}) for s in SIDES], samples
@@ -198,14 +206,17 @@ def run(args: argparse.Namespace) -> int:
             if lease.contended:
                 err.print(f"The other process is done (waited {lease.waited:.1f} s); going on.")
             _refuse_open_batches(store, key)
+            if alongside is not None:
+                alongside.warm()
             with progress:
                 result = asyncio.run(replay.run())
-            # Warm the assessment cache so the review app and exports open at once (chunks of
-            # cases, each reading only its outputs; a worker pool for big comparisons).
             from ..analysis import ranked
 
             with err.status("Scoring the changes…"):
-                ranked(store, result.comparison_id)
+                if alongside is not None:
+                    alongside.finish()
+                else:
+                    ranked(store, result.comparison_id)
     except KeyboardInterrupt:
         if replay is None or lease is None or not lease.acquired:
             err.print("[yellow]Interrupted[/] before any call was made.")
@@ -218,6 +229,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     finally:
+        if alongside is not None:
+            alongside.close()
         store.close()
 
     b, c = result.stats["baseline"], result.stats["candidate"]
