@@ -158,6 +158,34 @@ def test_damaged_outputs_a_listing_still_reads_is_listed_as_damaged_not_complete
         one_line_exit_2(cli(*argv, "--db", str(db), env=env), "is damaged")
 
 
+def test_the_check_made_in_a_thread_while_reading_is_the_check_made_first(made, tmp_path):
+    """The export and the gate read a comparison while quick_check runs on a connection of its
+    own (Store.start_check): the same verdict, and a read that meets the damage first still ends
+    in StoreDamaged, not in the SQLite error it met."""
+    from reviewer.store import Store
+    from reviewer.store.errors import StoreDamaged
+
+    healthy = copy_of(made, tmp_path / "ok")
+    with Store(healthy) as store:
+        data = store.load_comparison_figures(1)
+        assert len(data.baseline_outputs) == N_CASES and store.quick_check() is None
+    db = copy_of(made, tmp_path / "leaf")
+    pages = leaf_pages(db, "outputs")
+    overwrite_pages(db, pages[len(pages) // 2 : len(pages) // 2 + 2])
+    with Store(db) as first:
+        expected = first.quick_check()  # on the store's own connection, before any read
+    assert expected is not None
+    with Store(db) as store:
+        with pytest.raises(StoreDamaged, match="is damaged"):
+            store.load_comparison_figures(1)
+        assert store.quick_check() == expected
+    with Store(db) as store:
+        store.start_check()
+        assert store.quick_check() == expected
+        with pytest.raises(StoreDamaged):
+            store.load_comparison(1)
+
+
 def test_doctor_reports_a_healthy_store(made, tmp_path, env):
     db = copy_of(made, tmp_path / "ok")
     res = cli("doctor", "--db", str(db), env=env)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -216,18 +217,34 @@ class ComparisonsMixin(RunsMixin):
         return rows
 
     def load_comparison(self, comparison_id: int | None = None) -> ComparisonData:
-        self.require_healthy()
-        comp = self.comparison(comparison_id)
-        data = ComparisonData(
-            comparison=comp,
-            suite=self.suite(comp.suite_id),
-            baseline=self.run(comp.baseline_run_id),
-            candidate=self.run(comp.candidate_run_id),
-        )
-        for run_id, target in ((comp.baseline_run_id, data.baseline_outputs), (comp.candidate_run_id, data.candidate_outputs)):
-            for o in self.outputs(run_id):
-                target.setdefault(o.case_id, []).append(o)
+        with self._healthy_read():
+            comp = self.comparison(comparison_id)
+            data = ComparisonData(
+                comparison=comp,
+                suite=self.suite(comp.suite_id),
+                baseline=self.run(comp.baseline_run_id),
+                candidate=self.run(comp.candidate_run_id),
+            )
+            for run_id, target in (
+                (comp.baseline_run_id, data.baseline_outputs),
+                (comp.candidate_run_id, data.candidate_outputs),
+            ):
+                for o in self.outputs(run_id):
+                    target.setdefault(o.case_id, []).append(o)
         return data
+
+    @contextmanager
+    def _healthy_read(self) -> Iterator[None]:
+        """Read while ``quick_check`` runs in a thread (:meth:`start_check`); the read's result
+        counts only once the store passed: a damaged store raises StoreDamaged, whatever the
+        read itself met (a garbled row's error is not the one to show)."""
+        self.start_check()
+        try:
+            yield
+        except BaseException:
+            self.require_healthy()
+            raise
+        self.require_healthy()
 
     # -- cached assessments -------------------------------------------------------------------
 
@@ -364,16 +381,16 @@ class ComparisonsMixin(RunsMixin):
     def load_comparison_figures(self, comparison_id: int | None = None) -> ComparisonData:
         """:meth:`load_comparison` with :meth:`output_figures` for the outputs (no texts) and
         :meth:`suite_outline` for the suite: what the changelog and the gate read."""
-        self.require_healthy()
-        comp = self.comparison(comparison_id)
-        return ComparisonData(
-            comparison=comp,
-            suite=self.suite_outline(comp.suite_id),
-            baseline=self.run(comp.baseline_run_id),
-            candidate=self.run(comp.candidate_run_id),
-            baseline_outputs=self.output_figures(comp.baseline_run_id),
-            candidate_outputs=self.output_figures(comp.candidate_run_id),
-        )
+        with self._healthy_read():
+            comp = self.comparison(comparison_id)
+            return ComparisonData(
+                comparison=comp,
+                suite=self.suite_outline(comp.suite_id),
+                baseline=self.run(comp.baseline_run_id),
+                candidate=self.run(comp.candidate_run_id),
+                baseline_outputs=self.output_figures(comp.baseline_run_id),
+                candidate_outputs=self.output_figures(comp.candidate_run_id),
+            )
 
     def answer_origins(self, run_id: int) -> tuple[int, int, dict[str, int], dict[str, int]]:
         """(outputs, errors, answers per resolved model, answers per system fingerprint) of a
