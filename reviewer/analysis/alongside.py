@@ -16,6 +16,7 @@ a result: :meth:`Alongside.finish` then assesses the comparison the usual way.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -62,8 +63,12 @@ def alongside_workers(cases: int) -> int:
 
 
 def _quiet_worker() -> None:
-    """A worker leaves Ctrl-C to its parent, which stops it (no traceback of its own)."""
+    """A worker leaves Ctrl-C to its parent, which stops it (no traceback of its own), and the CPU
+    to the replay: niced, it runs on what the replay leaves idle (and at full speed once the
+    replay is over and nothing else wants the CPU)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):  # not on every platform
+        os.nice(10)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
