@@ -15,6 +15,7 @@ import contextlib
 import gc
 import os
 import sys
+import time
 from pathlib import Path
 
 from textual import events
@@ -95,6 +96,7 @@ class ReviewApp(App[None]):
     def on_mount(self) -> None:
         from .screens.review import ReviewScreen
 
+        self._idle_gc_start()
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
         if self._keymap_problem:
@@ -107,8 +109,44 @@ class ReviewApp(App[None]):
             )  # fmt: skip
         self.push_screen(ReviewScreen())
 
+    # -- the cyclic collector: full passes when the reviewer is idle ---------------------------
+
+    #: No key or mouse event for this long: a full collection now goes unnoticed.
+    IDLE_GC_S = 1.0
+    #: Young-generation passes after which a full one runs even mid-typing: Textual's rendered
+    #: strips are cyclic garbage (a strip caches itself), ~3 MB a pass while keys are held down.
+    FORCE_GC_AFTER = 40
+
+    def _idle_gc_start(self) -> None:
+        """A full (generation 2) collection walks every tracked object: 30-150 ms in the middle
+        of a key at 10,000 cases, the slowest keys' whole excess over 50 ms (bench/app.py counted
+        55 of them in one run of its keys). While the app runs, the collector's young passes go
+        on as usual and the full ones wait for a second with no input (:meth:`_collect_idle`),
+        or for :data:`FORCE_GC_AFTER` young passes, so the garbage left meanwhile stays bounded."""
+        self._gc_threshold = gc.get_threshold()
+        gc.set_threshold(self._gc_threshold[0], self._gc_threshold[1], 1_000_000)
+        self._last_input = time.monotonic()
+        self.set_interval(self.IDLE_GC_S / 2, self._collect_idle)
+
+    def _collect_idle(self) -> None:
+        # as often as the collector would have (every 10 young-generation passes) once idle;
+        # between keys (never inside one) when typing goes on for long
+        passes = gc.get_count()[2]
+        if passes >= self.FORCE_GC_AFTER or (
+            passes >= self._gc_threshold[2] and time.monotonic() - self._last_input >= self.IDLE_GC_S
+        ):
+            gc.collect(2)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
     def on_unmount(self) -> None:
         from .screens.review import ReviewScreen
+
+        if hasattr(self, "_gc_threshold"):
+            gc.set_threshold(*self._gc_threshold)
 
         for screen in self.screen_stack:
             if isinstance(screen, ReviewScreen):
