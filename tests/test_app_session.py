@@ -3,6 +3,7 @@ and its cache, other reviewers' label changes, and the label writer's order and 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -49,6 +50,15 @@ def test_the_rank_child_process_fills_the_cache_the_app_reads(tmp_path):
         assert [a.case_id for a in cached] == [a.case_id for a in s.assessments()]
         assert cached == s.assessments()
         s.close()
+
+
+def test_the_rank_child_yields_the_cpu_to_the_app(tmp_path):
+    """The ranking (and the pool it forks) runs niced: the app's keys come first on a busy machine."""
+    db, cid = build_comparison(tmp_path)
+    code = "import os, sys\nfrom reviewer.session.rank import main\nrc = main(sys.argv[1:])\nprint('nice', os.nice(0), rc)"
+    proc = subprocess.run([sys.executable, "-c", code, str(db), str(cid)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == f"nice {min(os.nice(0) + 5, 19)} 0"
 
 
 def test_rank_reports_progress_and_returns_the_triage(tmp_path):
