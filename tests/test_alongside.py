@@ -77,7 +77,7 @@ def test_rows_made_alongside_the_replay_are_the_usual_rows(tmp_path):
     suite = write_suite(tmp_path)
     with server() as srv:
         store = Store(tmp_path / "s.db")
-        along = Alongside(store, [f"case-{i:03d}" for i in range(CASES)], workers=2, chunk=4)
+        along = Alongside(store, [f"case-{i:03d}" for i in range(CASES)], workers=2, samples=2, chunk=4)
         r = replay(store, suite, srv.base_url, along)  # not warmed: the first full chunk starts the worker
         try:
             result = asyncio.run(r.run())
@@ -106,7 +106,7 @@ def test_a_resumed_run_counts_what_it_does_not_call_again(tmp_path):
         sent = srv.count()
 
         store = Store(tmp_path / "s.db")
-        along = Alongside(store, [f"case-{i:03d}" for i in range(CASES)], workers=1, chunk=4)
+        along = Alongside(store, [f"case-{i:03d}" for i in range(CASES)], workers=1, samples=2, chunk=4)
         r = replay(store, suite, srv.base_url, along)
         try:
             again = asyncio.run(r.run())
@@ -124,7 +124,7 @@ def test_a_worker_that_dies_costs_time_not_rows(tmp_path):
     suite = write_suite(tmp_path)
     with server() as srv:
         store = Store(tmp_path / "s.db")
-        along = Alongside(store, [f"case-{i:03d}" for i in range(CASES)], workers=1, chunk=4)
+        along = Alongside(store, [f"case-{i:03d}" for i in range(CASES)], workers=1, samples=2, chunk=4)
         r = replay(store, suite, srv.base_url, along)
         try:
             result = asyncio.run(r.run())

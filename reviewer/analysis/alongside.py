@@ -81,8 +81,10 @@ class Alongside:
     """Assess a replay's cases as they finish (see the module). Pass it to the replay as its
     listener, call :meth:`finish` once the replay ended normally, and :meth:`close` always."""
 
-    def __init__(self, store: Store, case_ids: Sequence[str], workers: int, *, chunk: int = CHUNK):
+    def __init__(self, store: Store, case_ids: Sequence[str], workers: int, *, samples: int, chunk: int = CHUNK):
+        """``samples``: the replay's samples a side (it makes each (case, sample) of each side once)."""
         self.store = store
+        self.samples = samples
         self.workers = max(workers, 1)
         self.chunk = chunk
         self.plan: Plan | None = None
@@ -131,15 +133,15 @@ class Alongside:
         store = self.store
         comp = store.comparison(comparison_id)
         plan = _plan(store, comp)
-        per_side = {comp.baseline_run_id: plan.baseline_samples or 1, comp.candidate_run_id: plan.candidate_samples or 1}
-        missing = [sum(per_side.values())] * len(self._ids)
-        for run_id, samples in per_side.items():
+        run_ids = (comp.baseline_run_id, comp.candidate_run_id)
+        missing = [2 * self.samples] * len(self._ids)
+        for run_id in run_ids:
             for case_id, sample in store.completed_keys(run_id):  # what a resume does not call again
                 i = self._index.get(case_id)
-                if i is not None and sample < samples:
+                if i is not None and sample < self.samples:
                     missing[i] -= 1
         self.plan, self.comparison_id = plan, comparison_id
-        self._missing, self._runs = missing, set(per_side)
+        self._missing, self._runs = missing, set(run_ids)
         self._ready = [i for i, n in enumerate(missing) if n <= 0]
         self._send()
 

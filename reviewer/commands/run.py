@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
 
         workers = alongside_workers(len(loaded.suite.cases))
         if workers:
-            alongside = Alongside(store, [c.id for c in loaded.suite.cases], workers)
+            alongside = Alongside(store, [c.id for c in loaded.suite.cases], workers, samples=samples)
         replay = Replay(store, loaded, baseline, candidate, config, on_progress, listener=alongside)
         # The same key as the replay's resume key: one process at a time per comparison and store.
         key = resume_key(
