@@ -110,9 +110,8 @@ class Alongside:
 
         def start() -> None:
             try:
-                pool = _pool(1)
+                pool = self._warm = _pool(1)  # kept even if it breaks: close() shuts it down
                 pool.submit(int).result()  # the worker is up, its imports done
-                self._warm = pool
             except Exception:
                 self.failed = True
 

@@ -241,7 +241,7 @@ class ComparisonsMixin(RunsMixin):
         self.start_check()
         try:
             yield
-        except BaseException:
+        except Exception:  # (Ctrl-C goes through at once)
             self.require_healthy()
             raise
         self.require_healthy()
