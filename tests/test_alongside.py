@@ -120,6 +120,29 @@ def test_a_resumed_run_counts_what_it_does_not_call_again(tmp_path):
     store.close()
 
 
+def test_answers_copied_from_the_cache_count_as_stored(tmp_path):
+    """A second comparison with the same baseline: its baseline answers are copied from the first
+    (the replay's cache, a chunk at a time), only the new candidate is called."""
+    suite = write_suite(tmp_path)
+    with server() as srv:
+        store = Store(tmp_path / "s.db")
+        asyncio.run(replay(store, suite, srv.base_url, None).run())
+        sent = srv.count()
+        along = Alongside(store, [f"case-{i:03d}" for i in range(CASES)], workers=1, samples=2, chunk=4)
+        config = ReplayConfig(samples=2, concurrency=2)
+        r = Replay(store, load_suite(suite), parse_spec(f"openai:a@{srv.base_url}"), parse_spec(f"openai:c@{srv.base_url}"),
+                   config, listener=along)  # fmt: skip
+        try:
+            result = asyncio.run(r.run())
+            assert result.stats["baseline"].cached == 2 * CASES - 1  # all but the call that failed
+            assert srv.count() == sent + 2 * CASES + 1
+            rows = along.finish()
+        finally:
+            along.close()
+    assert rows == usual(store, result.comparison_id)
+    store.close()
+
+
 def test_a_worker_that_dies_costs_time_not_rows(tmp_path):
     suite = write_suite(tmp_path)
     with server() as srv:

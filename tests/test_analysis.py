@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from reviewer.analysis import assess_comparison, engine_digest
 from reviewer.store import Output, Store
@@ -81,3 +85,31 @@ def test_imported_runs_are_not_padded_with_missing_samples(tmp_path):
     store.db.execute("UPDATE runs SET provider = 'recorded'")
     ranked = {a.case_id: a for a in assess_comparison(store, store.load_comparison(comp))}
     assert "error" in ranked["b"].flags  # a replay that lacks sample #1 is incomplete
+
+
+def test_the_cache_key_follows_the_scoring_code_not_the_scheduling(tmp_path):
+    """Editing the scoring (the engine, the stored rows) makes every cache stale; editing which
+    process assesses which chunk (pool, alongside) keeps them. A copy of the package, digested by
+    a fresh interpreter before and after each edit."""
+    src = Path(__file__).resolve().parent.parent / "reviewer"
+    shutil.copytree(src, tmp_path / "reviewer", ignore=shutil.ignore_patterns("__pycache__"))
+    code = "from reviewer.analysis import engine_digest; print(engine_digest())"
+
+    def digest() -> str:
+        out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                             env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    first = digest()
+    for name in ("pool.py", "alongside.py"):
+        with (tmp_path / "reviewer" / "analysis" / name).open("a") as f:
+            f.write("\n# scheduling only\n")
+    assert digest() == first
+    with (tmp_path / "reviewer" / "analysis" / "rows.py").open("a") as f:
+        f.write("\n# what is stored\n")
+    second = digest()
+    assert second != first
+    with (tmp_path / "reviewer" / "diff" / "score.py").open("a") as f:
+        f.write("\n# how cases are scored\n")
+    assert digest() not in (first, second)

@@ -66,14 +66,21 @@ def assess_one(data: ComparisonData, case: Case) -> Assessment:
     )
 
 
+#: Modules of this package that only schedule the work (which process assesses which chunk, and
+#: when): their rows are the serial path's, tested so, and editing them keeps every cache.
+SCHEDULING = frozenset({"pool.py", "alongside.py"})
+
+
 @cache
 def engine_digest() -> str:
     """Hash of the diff engine's source (with the statistics its noise rule uses, and this
-    package, which says what is stored): any change to how cases are scored invalidates the cache."""
+    package, which says what is stored; not its :data:`SCHEDULING` modules): any change to how
+    cases are scored invalidates the cache."""
     h = hashlib.sha256()
     here = Path(__file__).parent
     root = here.parent
-    for path in [*sorted((root / "diff").glob("*.py")), root / "stats.py", *sorted(here.glob("*.py"))]:
+    own = [p for p in sorted(here.glob("*.py")) if p.name not in SCHEDULING]
+    for path in [*sorted((root / "diff").glob("*.py")), root / "stats.py", *own]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
