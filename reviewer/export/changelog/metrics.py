@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, MutableSequence, Sequence
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..plural import plural
 from .model import Metric, Price
@@ -138,11 +138,11 @@ class SideStats:
             self.tool_calls_valid += t.calls - t.unparseable - t.schema_invalid
 
 
-@dataclass(slots=True, frozen=True)
-class CaseStats:
+class CaseStats(NamedTuple):
     """One case's numbers on one side, compact (what the paired tests read): the counts of
     :class:`SideStats` and the medians of its samples' words and latencies (None: no value).
-    A 100,000-case comparison keeps 200,000 of these until its tests are done."""
+    A 100,000-case comparison keeps 200,000 of these until its tests are done. A tuple, so a
+    scope's totals are its cases' columns summed (:func:`totals`)."""
 
     samples: int
     answered: int
@@ -166,11 +166,12 @@ class CaseStats:
 
 
 def totals(cases: Sequence[CaseStats], words: MutableSequence[int], latencies: MutableSequence[float]) -> SideStats:
-    """A scope's numbers: its cases' counts summed (in C, by :func:`operator.attrgetter`), with
-    every sample's ``words`` and ``latencies``: the same as adding their samples again."""
+    """A scope's numbers: its cases' counts summed, column by column (``zip`` of the tuples, in
+    C), with every sample's ``words`` and ``latencies``: the same as adding their samples again."""
     out = SideStats(words=words, latencies=latencies)
-    for name in COUNTS:
-        setattr(out, name, sum(map(attrgetter(name), cases)))
+    columns = zip(*cases, strict=False) if cases else ((),) * len(COUNTS)
+    for name, column in zip(COUNTS, columns, strict=False):  # the counts come first; the medians are left out
+        setattr(out, name, sum(column))
     return out
 
 
@@ -255,5 +256,5 @@ def side_metrics(
 
 
 _SIDE_FIELDS = {f.name for f in fields(SideStats)}
-if tuple(f.name for f in fields(CaseStats))[: len(COUNTS)] != COUNTS or {*COUNTS, "words", "latencies"} != _SIDE_FIELDS:
+if CaseStats._fields[: len(COUNTS)] != COUNTS or {*COUNTS, "words", "latencies"} != _SIDE_FIELDS:
     raise ImportError("reviewer.export.changelog.metrics: COUNTS does not match SideStats and CaseStats")  # a new count
