@@ -16,6 +16,7 @@ from typing import Any, cast
 from ..errors import UsageError
 from ..suite import Case, Check, Suite
 from .errors import _BUSY, _FULL, _LOCKED, _READONLY, StoreError, _code
+from .reader import Origins, answer_origins
 from .records import (
     OUTPUT_SELECT,
     Comparison,
@@ -392,28 +393,11 @@ class ComparisonsMixin(RunsMixin):
                 candidate_outputs=self.output_figures(comp.candidate_run_id),
             )
 
-    def answer_origins(self, run_id: int) -> tuple[int, int, dict[str, int], dict[str, int]]:
+    def answer_origins(self, run_id: int) -> Origins:
         """(outputs, errors, answers per resolved model, answers per system fingerprint) of a
         run, counted by SQLite (answered calls only in the two mappings)."""
-        n = errors = 0
-        models: dict[str, int] = {}
-        prints: dict[str, int] = {}
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT error IS NOT NULL, resolved_model, system_fingerprint, COUNT(*) FROM outputs WHERE run_id = ?"
-                " GROUP BY 1, 2, 3",
-                (run_id,),
-            ).fetchall()
-        for failed, model, fp, count in rows:
-            n += count
-            if failed:
-                errors += count
-                continue
-            if model:
-                models[model] = models.get(model, 0) + count
-            if fp:
-                prints[fp] = prints.get(fp, 0) + count
-        return n, errors, models, prints
+            return answer_origins(self._conn, run_id)
 
     def outputs_of_cases(self, run_id: int, case_ids: Iterable[str]) -> dict[str, list[Output]]:
         """Some cases' whole outputs of a run, by case in sample order (what an export prints)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..toolcall import load_tool_calls
+from .core import connect_readonly
 from .records import OUTPUT_SELECT, Output, output_from_row
 
 __all__ = ["StoreReader", "StoredSuite"]
@@ -32,6 +33,32 @@ class StoredSuite(NamedTuple):
 CHECK_EVERY = 20_000
 
 
+#: (outputs, errors, answers per resolved model, answers per system fingerprint) of a run
+Origins = tuple[int, int, dict[str, int], dict[str, int]]
+
+
+def answer_origins(conn: sqlite3.Connection, run_id: int) -> Origins:
+    """A run's :data:`Origins`, counted by SQLite (answered calls only in the two mappings): a scan
+    of the run's outputs that holds no GIL while SQLite reads them."""
+    n = errors = 0
+    models: dict[str, int] = {}
+    prints: dict[str, int] = {}
+    rows = conn.execute(
+        "SELECT error IS NOT NULL, resolved_model, system_fingerprint, COUNT(*) FROM outputs WHERE run_id = ? GROUP BY 1, 2, 3",
+        (run_id,),
+    ).fetchall()
+    for failed, model, fp, count in rows:
+        n += count
+        if failed:
+            errors += count
+            continue
+        if model:
+            models[model] = models.get(model, 0) + count
+        if fp:
+            prints[fp] = prints.get(fp, 0) + count
+    return n, errors, models, prints
+
+
 class StoreReader:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -40,8 +67,8 @@ class StoreReader:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            uri = self.path.resolve().as_uri() + "?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False)
+            # read-only; ``immutable`` on a read-only mount (where SQLite cannot make the -shm file)
+            conn = connect_readonly(self.path.resolve(), timeout_s=10)
             self._local.conn = conn
         return conn
 
@@ -114,6 +141,9 @@ class StoreReader:
             .fetchall()
         )
         return [(m, f, int(n)) for m, f, n in rows]
+
+    def answer_origins(self, run_id: int) -> Origins:
+        return answer_origins(self._conn(), run_id)
 
     def label_token(self, comparison_id: int) -> int:
         """Changes whenever anyone sets or removes a label on this comparison."""
