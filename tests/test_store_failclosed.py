@@ -443,3 +443,24 @@ def test_listings_print_no_terminal_escapes_and_align_their_columns(tmp_path, en
         assert all(
             len(line) > status_at and line[status_at - 2 : status_at] == "  " and line[status_at] != " " for line in lines[1:]
         )
+
+
+def test_closing_a_store_stops_a_check_nobody_waits_for(made, tmp_path):
+    """A command interrupted while it reads (Ctrl-C, a failed read) closes the store at once: the
+    check running in its thread is stopped, not waited for, and the store closes."""
+    from reviewer.store import Store
+
+    db = copy_of(made, tmp_path / "big")
+    con = sqlite3.connect(db)  # big enough that its check cannot end before close() is called
+    con.execute("CREATE TABLE filler (x BLOB)")
+    con.executemany("INSERT INTO filler VALUES (randomblob(4000))", [()] * 20_000)
+    con.commit()
+    con.close()
+    store = Store(db)
+    store.start_check()
+    thread, rows, _ = store._checking
+    store.close()
+    assert not thread.is_alive()
+    assert rows == [("interrupted",)]  # stopped, not run to its end
+    with Store(db) as again:
+        assert again.quick_check() is None  # and a check let run says the store is fine

@@ -92,7 +92,9 @@ class StoreCore:
         self.on_wait = on_wait
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._checked: str | None = None
-        self._checking: tuple[threading.Thread, list[tuple[str]]] | None = None  # start_check's thread, its rows
+        #: start_check's thread, its rows and what stops it
+        self._checking: tuple[threading.Thread, list[tuple[str]], threading.Event] | None = None
+        self._check_lock = threading.Lock()
         errors.last_opened = self.path  # what cli.main names when an SQLite error reaches it
         if readonly == "auto":
             readonly = self.path.exists() and why_not_writable(self.path) is not None
@@ -150,8 +152,11 @@ class StoreCore:
         return self._db
 
     def close(self) -> None:
-        if self._checking is not None:  # its own connection: closed when its thread ends
-            self._checking[0].join()
+        checking, self._checking = self._checking, None
+        if checking is not None:  # a check nobody waited for (the read failed, Ctrl-C): stop it, not wait
+            thread, _, stop = checking
+            stop.set()  # the thread closes its connection as it ends
+            thread.join()
         with suppress(sqlite3.Error):  # closing checkpoints the WAL; a full disk or a vanished file must not mask what went wrong
             self._conn.close()
 
@@ -229,40 +234,48 @@ class StoreCore:
         """Begin :meth:`quick_check` in a thread, on a read-only connection of its own, so the
         caller reads meanwhile (SQLite releases the GIL while it reads the file: ~1 s of a 1 GB
         store on the other core); :meth:`quick_check` waits for it. Where no second connection
-        can be opened, the check runs when asked, as before."""
-        if self._checked is not None or self._checking is not None:
-            return
-        try:
-            conn = connect_readonly(self.path, timeout_s=self._busy_timeout_ms / 1000)
-        except (sqlite3.Error, StoreError):
-            return
-        rows: list[tuple[str]] = []
-
-        def check() -> None:
+        can be opened or no thread started, the check runs when asked, as before."""
+        with self._check_lock:
+            if self._checked is not None or self._checking is not None:
+                return
             try:
-                rows.extend(_quick_check_rows(conn))
-            finally:
-                conn.close()
+                conn = connect_readonly(self.path, timeout_s=self._busy_timeout_ms / 1000)
+            except (sqlite3.Error, StoreError):
+                return
+            rows: list[tuple[str]] = []
+            stop = threading.Event()  # close(): the check aborts at SQLite's next progress callback
+            conn.set_progress_handler(stop.is_set, 10_000)
 
-        thread = threading.Thread(target=check, name="reviewer-store-check", daemon=True)
-        self._checking = (thread, rows)
-        thread.start()
+            def check() -> None:
+                try:
+                    rows.extend(_quick_check_rows(conn))
+                finally:
+                    conn.close()
+
+            thread = threading.Thread(target=check, name="reviewer-store-check", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # no thread can be started now
+                conn.close()
+                return
+            self._checking = (thread, rows, stop)
 
     def quick_check(self) -> str | None:
         """SQLite's ``PRAGMA quick_check`` (once per open store): None when healthy, else the
         first problem. About 60 ms on a 10,000-case store (76 MB), 1 s at 1 GB."""
-        if self._checked is None:
-            if self._checking is not None:
-                thread, rows = self._checking
-                thread.join()
-                self._checking = None
-            else:
-                rows = _quick_check_rows(self._conn)
-            lines = [ln.strip() for r in rows for ln in str(r[0]).splitlines()]
-            lines = [ln for ln in lines if ln and not ln.startswith("*** in database")]
-            more = f" and {len(lines) - 1} more problem{'s' * (len(lines) > 2)}" if len(lines) > 1 else ""
-            self._checked = "ok" if lines == ["ok"] else (lines[0] if lines else "unknown problem") + more
-        return None if self._checked == "ok" else self._checked
+        with self._check_lock:
+            if self._checked is None:
+                if self._checking is not None:
+                    thread, rows, _ = self._checking
+                    thread.join()
+                    self._checking = None
+                else:
+                    rows = _quick_check_rows(self._conn)
+                lines = [ln.strip() for r in rows for ln in str(r[0]).splitlines()]
+                lines = [ln for ln in lines if ln and not ln.startswith("*** in database")]
+                more = f" and {len(lines) - 1} more problem{'s' * (len(lines) > 2)}" if len(lines) > 1 else ""
+                self._checked = "ok" if lines == ["ok"] else (lines[0] if lines else "unknown problem") + more
+            return None if self._checked == "ok" else self._checked
 
     def require_healthy(self) -> None:
         """Raise StoreDamaged when the file fails ``quick_check``: what reads a comparison
