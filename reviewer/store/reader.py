@@ -4,6 +4,7 @@ take the store's lock, so a worker reading never waits on a write of the UI thre
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -31,6 +32,13 @@ class StoredSuite(NamedTuple):
 
 #: SQLite virtual-machine steps between two looks at a search's cancel flag (~a millisecond's work).
 CHECK_EVERY = 20_000
+
+
+def _read_only_mount(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # not on every platform
+        return False
 
 
 #: (outputs, errors, answers per resolved model, answers per system fingerprint) of a run
@@ -67,8 +75,11 @@ class StoreReader:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            # read-only; ``immutable`` on a read-only mount (where SQLite cannot make the -shm file)
-            conn = connect_readonly(self.path.resolve(), timeout_s=10)
+            path = self.path.resolve()
+            if _read_only_mount(path):  # nothing can write it: read as ``immutable`` (no -shm file can be made)
+                conn = connect_readonly(path, timeout_s=10)
+            else:  # another process may write it while this reader lives (the app polls labels): never immutable
+                conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, timeout=10, check_same_thread=False)
             self._local.conn = conn
         return conn
 
