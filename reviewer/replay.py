@@ -237,7 +237,8 @@ class Committer:
         for run_id, outs in pending.items():
             self.store.save_outputs(run_id, outs)
             self.batches += 1
-            if self.listener is not None:
+        if self.listener is not None:  # told once every side's answers are in
+            for run_id, outs in pending.items():
                 self.listener.stored(run_id, outs)
 
 

@@ -239,7 +239,8 @@ def test_the_command_caches_the_usual_rows_and_ctrl_c_leaves_no_worker(tmp_path,
                 "--candidate", f"openai:b@{srv.base_url}", "--samples", "2", "--concurrency", "2", "--db", str(db),
                 "--allow-errors"]  # fmt: skip
         proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_for(lambda: stored(db) >= 40 and len(descendants(proc.pid)) >= 2)  # the fork server and a worker are up
+        # the resource tracker, the fork server and the worker it forked are all up
+        wait_for(lambda: stored(db) >= 40 and len(descendants(proc.pid)) >= 3)
         below = descendants(proc.pid)
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)

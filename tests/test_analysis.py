@@ -88,9 +88,9 @@ def test_imported_runs_are_not_padded_with_missing_samples(tmp_path):
 
 
 def test_the_cache_key_follows_the_scoring_code_not_the_scheduling(tmp_path):
-    """Editing the scoring (the engine, the stored rows) makes every cache stale; editing which
-    process assesses which chunk (pool, alongside) keeps them. A copy of the package, digested by
-    a fresh interpreter before and after each edit."""
+    """Editing the scoring (the engine, the stored rows, when a case counts as complete) makes
+    every cache stale; editing which process assesses which chunk (the pool) keeps them. A copy
+    of the package, digested by a fresh interpreter before and after each edit."""
     src = Path(__file__).resolve().parent.parent / "reviewer"
     shutil.copytree(src, tmp_path / "reviewer", ignore=shutil.ignore_patterns("__pycache__"))
     code = "from reviewer.analysis import engine_digest; print(engine_digest())"
@@ -102,14 +102,12 @@ def test_the_cache_key_follows_the_scoring_code_not_the_scheduling(tmp_path):
         return out.stdout.strip()
 
     first = digest()
-    for name in ("pool.py", "alongside.py"):
-        with (tmp_path / "reviewer" / "analysis" / name).open("a") as f:
-            f.write("\n# scheduling only\n")
+    with (tmp_path / "reviewer" / "analysis" / "pool.py").open("a") as f:
+        f.write("\n# scheduling only\n")
     assert digest() == first
-    with (tmp_path / "reviewer" / "analysis" / "rows.py").open("a") as f:
-        f.write("\n# what is stored\n")
-    second = digest()
-    assert second != first
-    with (tmp_path / "reviewer" / "diff" / "score.py").open("a") as f:
-        f.write("\n# how cases are scored\n")
-    assert digest() not in (first, second)
+    seen = [first]
+    for edited in (("analysis", "rows.py"), ("analysis", "alongside.py"), ("diff", "score.py")):
+        with (tmp_path / "reviewer").joinpath(*edited).open("a") as f:
+            f.write("\n# changes what is stored or when\n")
+        seen.append(digest())
+        assert seen[-1] not in seen[:-1], edited

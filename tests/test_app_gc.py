@@ -26,7 +26,9 @@ async def test_full_collections_wait_for_idle_and_the_thresholds_come_back(env):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert gc.get_threshold()[:2] == before[:2] and gc.get_threshold()[2] > 10_000  # none on its own
+        app._last_input = 0.0
         await pilot.press("j")
+        assert app._last_input > 0  # a key counts as input (App.on_event)
         young_passes(before[2] + 1)
         app._collect_idle()  # a key a moment ago: it waits
         assert gc.get_count()[2] > before[2]

@@ -66,9 +66,10 @@ def assess_one(data: ComparisonData, case: Case) -> Assessment:
     )
 
 
-#: Modules of this package that only schedule the work (which process assesses which chunk, and
-#: when): their rows are the serial path's, tested so, and editing them keeps every cache.
-SCHEDULING = frozenset({"pool.py", "alongside.py"})
+#: The module of this package that only maps chunks to worker processes: its rows are the serial
+#: path's (tested so), and editing it keeps every cache. Not ``alongside.py``: it decides when a
+#: case is complete, so a fix there must make rows it cached before the fix stale.
+SCHEDULING = frozenset({"pool.py"})
 
 
 @cache

@@ -121,6 +121,7 @@ class Alongside:
     # -- the replay's listener (on its event loop: never raises, never blocks) ------------------
 
     def started(self, comparison_id: int, runs: dict[str, int]) -> None:
+        self.comparison_id = comparison_id  # first: finish() falls back to the usual way on it
         try:
             self._start(comparison_id)
         except Exception:
@@ -139,7 +140,7 @@ class Alongside:
                 i = self._index.get(case_id)
                 if i is not None and sample < self.samples:
                     missing[i] -= 1
-        self.plan, self.comparison_id = plan, comparison_id
+        self.plan = plan
         self._missing, self._runs = missing, set(run_ids)
         self._ready = [i for i, n in enumerate(missing) if n <= 0]
         self._send()
