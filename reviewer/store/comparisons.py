@@ -16,7 +16,6 @@ from typing import Any, cast
 from ..errors import UsageError
 from ..suite import Case, Check, Suite
 from .errors import _BUSY, _FULL, _LOCKED, _READONLY, StoreError, _code
-from .reader import Origins, answer_origins
 from .records import (
     OUTPUT_SELECT,
     Comparison,
@@ -392,12 +391,6 @@ class ComparisonsMixin(RunsMixin):
                 baseline_outputs=self.output_figures(comp.baseline_run_id),
                 candidate_outputs=self.output_figures(comp.candidate_run_id),
             )
-
-    def answer_origins(self, run_id: int) -> Origins:
-        """(outputs, errors, answers per resolved model, answers per system fingerprint) of a
-        run, counted by SQLite (answered calls only in the two mappings)."""
-        with self._lock:
-            return answer_origins(self._conn, run_id)
 
     def outputs_of_cases(self, run_id: int, case_ids: Iterable[str]) -> dict[str, list[Output]]:
         """Some cases' whole outputs of a run, by case in sample order (what an export prints)."""

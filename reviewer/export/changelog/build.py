@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from ...store import ComparisonData, Label, Output, Signoff
 
 #: A run's (outputs, errors, answers per resolved model, answers per fingerprint), as
-#: :meth:`reviewer.store.Store.answer_origins` counts them.
+#: :meth:`reviewer.store.reader.StoreReader.answer_origins` counts them.
 Origins = tuple[int, int, Mapping[str, int], Mapping[str, int]]
 
 __all__ = ["build_changelog"]
