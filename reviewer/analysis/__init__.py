@@ -104,19 +104,28 @@ def _workers(cases: int, workers: int | None) -> int:
     CPUs this process may use (at most 8) from :data:`POOL_MIN_CASES` cases on. The environment's
     ``REVIEWER_ASSESS_WORKERS`` overrides the default."""
     if workers is None:
-        env = os.environ.get("REVIEWER_ASSESS_WORKERS", "").strip()
-        if env and not (env.isascii() and env.isdigit()):
-            raise UsageError(f"REVIEWER_ASSESS_WORKERS={env!r}: expected a whole number ≥ 0 (0 assesses in this process)")
-        if env:
-            workers = int(env)
-        elif cases < POOL_MIN_CASES:
-            workers = 0
-        else:
-            try:
-                workers = min(len(os.sched_getaffinity(0)), 8)
-            except AttributeError:  # not on Linux
-                workers = min(os.cpu_count() or 1, 8)
+        workers = _env_workers()
+        if workers is None:
+            workers = 0 if cases < POOL_MIN_CASES else min(_usable_cpus(), 8)
     return 0 if workers < 2 else workers
+
+
+def _env_workers() -> int | None:
+    """``REVIEWER_ASSESS_WORKERS`` as a count (None: not set); a bad value is a usage error."""
+    env = os.environ.get("REVIEWER_ASSESS_WORKERS", "").strip()
+    if not env:
+        return None
+    if not (env.isascii() and env.isdigit()):
+        raise UsageError(f"REVIEWER_ASSESS_WORKERS={env!r}: expected a whole number ≥ 0 (0 assesses in this process)")
+    return int(env)
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def assess_rows(

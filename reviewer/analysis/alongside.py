@@ -40,25 +40,17 @@ ALONGSIDE_MIN_CASES = 300
 CHUNK = 100
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def alongside_workers(cases: int) -> int:
     """Worker processes for the assessment of ``cases`` cases once the replay is over (one of
     them works during the replay; 0: assess after the replay, the usual way). From
     :data:`ALONGSIDE_MIN_CASES` cases on a machine of 2 CPUs or more; ``REVIEWER_ASSESS_WORKERS``
-    decides when set (0: in this process; validated by :func:`reviewer.analysis._workers`)."""
-    from . import _workers
+    decides when set (0: in this process)."""
+    from . import _env_workers, _usable_cpus
 
-    env = os.environ.get("REVIEWER_ASSESS_WORKERS", "").strip()
-    if env:
-        _workers(cases, None)  # a usage error names a bad value
-        return int(env)
-    cpus = _cpus()
+    workers = _env_workers()
+    if workers is not None:
+        return workers
+    cpus = _usable_cpus()
     return min(cpus, 8) if cases >= ALONGSIDE_MIN_CASES and cpus > 1 else 0
 
 
