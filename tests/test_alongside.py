@@ -13,11 +13,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from fakeprovider import FakeProvider, default_answer, error, last_user_text
+from test_cli_run import wait_for
 
 from reviewer.analysis import assess_rows, cached_assessments, ranked
 from reviewer.analysis.alongside import ALONGSIDE_MIN_CASES, Alongside, alongside_workers
@@ -204,14 +204,6 @@ def alive(pid: int) -> bool:
         return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.02)
 
 
 def stored(db: Path) -> int:
