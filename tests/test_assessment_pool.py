@@ -8,9 +8,9 @@ import sys
 from test_analysis import make_comparison
 from toolcomparison import tool_comparison
 
-from reviewer.analysis import assess_comparison, assess_rows, ranked, summaries, summarize
+from reviewer.analysis import assess_comparison, assess_rows, ranked, stored_rows, summaries
 from reviewer.analysis.pool import _context
-from reviewer.analysis.rows import rank_row
+from reviewer.analysis.rows import decode_summaries
 
 OUTPUTS = {
     "same": (["The sky is blue."] * 3, ["The sky is blue."] * 3),
@@ -27,7 +27,8 @@ CHECKS = {"broke-json": [{"regex": "^\\{"}], "changed": [{"max_words": 4}], "ref
 def test_pool_and_serial_chunks_give_the_rows_of_the_whole_assessment(tmp_path):
     store, comp = make_comparison(tmp_path, OUTPUTS, checks=CHECKS)
     comparison = store.comparison(comp)
-    whole = [rank_row(a) for a in assess_comparison(None, store.load_comparison(comp))]
+    data = store.load_comparison(comp)
+    whole = stored_rows(data, assess_comparison(None, data))
     serial = assess_rows(store, comparison, workers=0, chunk=4)
     seen: list[tuple[int, int]] = []
     pooled = assess_rows(store, comparison, workers=2, chunk=2, progress=lambda d, t: seen.append((d, t)))
@@ -43,12 +44,13 @@ def test_pool_and_serial_chunks_give_the_rows_of_the_whole_assessment(tmp_path):
 def test_pool_rows_of_tool_calls_equal_the_serial_ones(tmp_path):
     store, comp = tool_comparison(tmp_path, samples=3)
     comparison = store.comparison(comp)
-    whole = assess_comparison(None, store.load_comparison(comp))
+    data = store.load_comparison(comp)
+    whole = stored_rows(data, assess_comparison(None, data))
     pooled = assess_rows(store, comparison, workers=2, chunk=1)
-    assert pooled == [rank_row(a) for a in whole]
+    assert pooled == whole
     # what the cache gives the changelog is what the full assessments sum up to, computed or read
-    expected = [summarize(a) for a in whole]
-    assert any(s.tool_changes for s in expected) and any(s.candidate_tools for s in expected)
+    expected = decode_summaries(whole)
+    assert any(s.tool_changes for s in expected) and any(s.candidate.stats.tool_calls for s in expected)
     assert summaries(store, comparison, workers=2) == expected
     assert store.assessment_key(comp) is not None
     assert summaries(store, comparison) == expected

@@ -1,4 +1,4 @@
-"""The export reads the cache and the outputs' figures, never every text: it must print exactly
+"""The export reads the cache (each case's figures are in its summary), never an output: it must print exactly
 what the changelog built from every loaded output and every full assessment prints."""
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from .work import MISSING, Plan, chunk_rows, samples_of, split_suite, validate_c
 __all__ = [
     "MISSING", "POOL_MIN_CASES", "REPLAYED", "CaseRank", "CaseSummary", "assess_comparison", "assess_one",
     "assess_rows", "cache_key", "cached_assessments", "detail", "engine_digest", "ranked",
-    "samples_of", "summaries", "summarize",
+    "samples_of", "stored_rows", "summaries", "summarize",
 ]  # fmt: skip
 
 #: Providers whose runs replay every case × sample: a hole there is a missing call. Imported runs
@@ -270,5 +270,16 @@ def assess_comparison(
     if store is not None:
         key = cache_key(store, data.comparison)
         if store.cached_assessments(data.comparison.id, key) is None:
-            store.save_assessments(data.comparison.id, key, [rank_row(a) for a in ordered])
+            store.save_assessments(data.comparison.id, key, stored_rows(data, ordered))
     return ordered
+
+
+def stored_rows(data: ComparisonData, assessments: Sequence[Assessment]) -> list[RankRow]:
+    """The stored rows of a loaded comparison's full assessments (in their order): each with its
+    case's checks and both sides' outputs."""
+    checks = {c.id: c.checks for c in data.suite.suite.cases}
+    return [
+        rank_row(a, checks.get(a.case_id, ()), data.baseline_outputs.get(a.case_id, []),
+                 data.candidate_outputs.get(a.case_id, []))
+        for a in assessments
+    ]  # fmt: skip

@@ -6,9 +6,9 @@ Two levels, so that nothing decodes more than it uses:
   review app's list, the judge's case selection and the probe read. Plain columns of the store's
   ``assessment_cases`` table.
 - :class:`CaseSummary`: a :class:`CaseRank` with what the changelog and the gate count: each check's
-  pass counts, each sample's figures (words, refusal, truncation, JSON validity, error), its tool
-  calls in figures, the format drift and the tool changes. One compact JSON array per case
-  (:func:`encode_summary`), positional, read only by the exports.
+  pass counts, each side's :class:`~.figures.SideFigures` (its samples' counts, words and
+  latencies, the outputs it stored), the format drift and the tool changes. One compact JSON
+  array per case (:func:`encode_summary`), positional, read only by the exports.
 
 The full :class:`~reviewer.diff.score.Assessment` of a case (every signal, the extracted JSON, the
 decline spans) is not cached: it is recomputed from the case's own outputs when a case is shown
@@ -26,13 +26,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from .figures import COUNTS, CaseStats, SideFigures, figures_of
+
 if TYPE_CHECKING:
     from ..diff.score import Assessment
     from ..diff.toolcalls import ToolChange
+    from ..store.records import Output
 
 __all__ = [
-    "CaseRank", "CaseSummary", "CheckFigures", "RankRow", "SampleFigures", "ToolFigures", "decode_summaries", "decode_summary",
-    "encode_summary", "rank_of", "rank_row", "summarize", "triage_key",
+    "CaseRank", "CaseSummary", "CheckFigures", "RankRow", "decode_summaries", "decode_summary", "encode_summary", "rank_of",
+    "rank_row", "summarize", "triage_key",
 ]  # fmt: skip
 
 #: One case as the store's ``assessment_cases`` row holds it, without its rank:
@@ -85,29 +88,6 @@ class CaseRank:
 
 
 @dataclass(frozen=True, slots=True)
-class SampleFigures:
-    """One sample's :class:`~reviewer.diff.signals.OutputSignals` as the changelog counts them."""
-
-    words: int
-    error: bool
-    refusal: bool
-    non_answer: bool
-    truncated: bool
-    json_valid: bool
-    schema_valid: bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class ToolFigures:
-    """One sample's :class:`~reviewer.diff.toolcalls.ToolSignals` as the changelog counts them."""
-
-    calls: int
-    unparseable: int
-    schema_invalid: int
-    error: bool
-
-
-@dataclass(frozen=True, slots=True)
 class CheckFigures:
     """One check of a case: its label and kind, and each side's passes out of samples."""
 
@@ -121,31 +101,25 @@ class CheckFigures:
     candidate_passed: bool
 
 
+_NO_FIGURES = SideFigures(CaseStats._make([*(0,) * len(COUNTS), None, None]), (), (), 0)
+
+
 @dataclass(slots=True, eq=False)
 class CaseSummary(CaseRank):
     """A :class:`CaseRank` with what the changelog and the gate count of the case."""
 
     checks: tuple[CheckFigures, ...] = ()
-    baseline_signals: tuple[SampleFigures, ...] = ()
-    candidate_signals: tuple[SampleFigures, ...] = ()
-    #: per sample, its calls in figures; empty unless the case has tools or a response format or a
-    #: side called a tool (as ``Assessment.baseline_tools``)
-    baseline_tools: tuple[ToolFigures, ...] = ()
-    candidate_tools: tuple[ToolFigures, ...] = ()
+    baseline: SideFigures = _NO_FIGURES
+    candidate: SideFigures = _NO_FIGURES
+    #: the case counts tool calls: it has tools or a response format declared, or a side called a
+    #: tool (as ``Assessment.baseline_tools or Assessment.candidate_tools``)
+    tooled: bool = False
     format_drift: tuple[str, ...] = ()  # the first samples' format drift (Assessment.pair.format_drift)
     tool_changes: tuple[ToolChange, ...] = ()
 
     def _key(self) -> tuple[Any, ...]:
-        return (*CaseRank._key(self), self.checks, self.baseline_signals, self.candidate_signals, self.baseline_tools,
-                self.candidate_tools, self.format_drift, self.tool_changes)  # fmt: skip
-
-    def tool_signals(self, side: Literal["baseline", "candidate"]) -> Sequence[ToolFigures]:
-        """As :meth:`Assessment.tool_signals`: each sample's calls, "no call" for a text-only case."""
-        stored = self.baseline_tools if side == "baseline" else self.candidate_tools
-        if stored:
-            return stored
-        sig = self.baseline_signals if side == "baseline" else self.candidate_signals
-        return [ToolFigures(0, 0, 0, g.error) for g in sig]
+        return (*CaseRank._key(self), self.checks, self.baseline, self.candidate, self.tooled, self.format_drift,
+                self.tool_changes)  # fmt: skip
 
 
 def triage_key(row: RankRow) -> tuple[int, bool, float, str]:
@@ -155,73 +129,48 @@ def triage_key(row: RankRow) -> tuple[int, bool, float, str]:
 
 # -- encoding ---------------------------------------------------------------------------------
 
-_ERROR, _REFUSAL, _NON_ANSWER, _TRUNCATED, _JSON_VALID, _SCHEMA_FALSE, _SCHEMA_TRUE = 1, 2, 4, 8, 16, 32, 64
-
-
-def _sample(g: Any) -> list[int]:
-    bits = (
-        _ERROR * bool(g.error) | _REFUSAL * bool(g.refusal) | _NON_ANSWER * bool(getattr(g, "non_answer", False))
-        | _TRUNCATED * bool(g.truncated) | _JSON_VALID * bool(g.json_valid)
-        | (0 if g.schema_valid is None else _SCHEMA_TRUE if g.schema_valid else _SCHEMA_FALSE)
-    )  # fmt: skip
-    return [g.words, bits]
-
-
-def _tools(t: Any) -> list[int]:
-    return [t.calls, t.unparseable, t.schema_invalid, int(bool(t.error))]
-
 
 def _change(ch: Any) -> list[Any]:
     return [ch.kind, ch.name, ch.position, ch.new_position, ch.new_name, ch.path, ch.new_path, ch.old, ch.new,
             int(ch.over_quoted), ch.detail]  # fmt: skip
 
 
-def encode_summary(a: Assessment) -> str:
-    """The changelog's figures of one assessed case as a compact JSON array:
-    ``[checks, baseline samples, candidate samples, baseline tools, candidate tools, format drift,
-    tool changes]``; a check is ``[label, kind, passes, samples, passed]`` per side (baseline
-    first), a sample ``[words, bits]`` (bits: error 1, refusal 2, non-answer 4, truncated 8, JSON
-    valid 16, schema invalid 32, schema valid 64), a sample's tools ``[calls, unparseable, schema
-    invalid, error]``, a tool change its fields in :class:`~reviewer.diff.toolcalls.ToolChange`'s order."""
+def _side(f: SideFigures) -> list[Any]:
+    return [f.stored, list(f.words), list(f.latencies), *f.stats]
+
+
+def encode_summary(a: Assessment, figures: tuple[SideFigures, SideFigures, bool]) -> str:
+    """The changelog's figures of one assessed case (and its sides' :func:`~.figures.figures_of`)
+    as a compact JSON array: ``[checks, baseline, candidate, tooled, format drift, tool
+    changes]``; a check is ``[label, kind, passes, samples, passed]`` per side (baseline first), a
+    side ``[stored outputs, [words…], [latencies…], *CaseStats]``, ``tooled`` 0 or 1, a tool
+    change its fields in :class:`~reviewer.diff.toolcalls.ToolChange`'s order. Floats are
+    written as ``repr`` writes them, so they read back exactly."""
     checks = [
         [bc.check.label(), bc.check.kind, bc.passes, bc.samples, int(bc.passed), cc.passes, cc.samples, int(cc.passed)]
         for bc, cc in zip(a.baseline_checks, a.candidate_checks, strict=False)
     ]
+    base, cand, tooled = figures
     doc = [
         checks,
-        [_sample(g) for g in a.baseline_signals],
-        [_sample(g) for g in a.candidate_signals],
-        [_tools(t) for t in a.baseline_tools],
-        [_tools(t) for t in a.candidate_tools],
+        _side(base),
+        _side(cand),
+        int(tooled),
         list(a.pair.format_drift) if "format_drift" in a.flags else [],
         [_change(ch) for ch in a.tool_changes] if "tool_drift" in a.flags else [],
     ]
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def rank_row(a: Assessment) -> RankRow:
-    """The stored row of one assessed case (without its rank)."""
+def rank_row(a: Assessment, checks: Sequence[Any], baseline: Sequence[Output], candidate: Sequence[Output]) -> RankRow:
+    """The stored row of one assessed case (without its rank): ``checks`` are the case's, and
+    ``baseline`` / ``candidate`` every output each side stored for it."""
     return (a.case_id, a.tier, a.change, a.within, int(a.noise), int(a.noise_known), a.noise_p, a.flip, " ".join(a.flags),
-            encode_summary(a))  # fmt: skip
+            encode_summary(a, figures_of(a, checks, baseline, candidate)))  # fmt: skip
 
 
-# The same figures recur across cases (100,000 cases hold 600,000 samples and only a few hundred
-# distinct (words, bits) pairs): one immutable object each, made once.
-_FIGURES: dict[tuple[int, int], SampleFigures] = {}
+# The same figures recur across cases: one immutable object each, made once.
 _CHECKS: dict[tuple[Any, ...], CheckFigures] = {}
-_TOOLS: dict[tuple[int, ...], ToolFigures] = {}
-
-
-def _figures(v: list[int]) -> SampleFigures:
-    key = (v[0], v[1])
-    found = _FIGURES.get(key)
-    if found is None:
-        words, bits = key
-        found = _FIGURES[key] = SampleFigures(
-            words, bool(bits & _ERROR), bool(bits & _REFUSAL), bool(bits & _NON_ANSWER), bool(bits & _TRUNCATED),
-            bool(bits & _JSON_VALID), None if not bits & (_SCHEMA_TRUE | _SCHEMA_FALSE) else bool(bits & _SCHEMA_TRUE),
-        )  # fmt: skip
-    return found
 
 
 def _check(c: list[Any]) -> CheckFigures:
@@ -232,28 +181,23 @@ def _check(c: list[Any]) -> CheckFigures:
     return found
 
 
-def _tool(t: list[int]) -> ToolFigures:
-    key = tuple(t)
-    found = _TOOLS.get(key)
-    if found is None:
-        found = _TOOLS[key] = ToolFigures(t[0], t[1], t[2], bool(t[3]))
-    return found
-
-
 def _tool_change(v: list[Any]) -> ToolChange:
     from ..diff.toolcalls import ToolChange
 
     return ToolChange(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], bool(v[9]), v[10])
 
 
+def _figures(v: list[Any]) -> SideFigures:
+    return SideFigures(CaseStats._make(v[3:]), v[1], v[2], v[0])
+
+
 def decode_summary(rank: CaseRank, raw: str | list[Any]) -> CaseSummary:
     """The :class:`CaseSummary` of a case from its rank and its summary (JSON text, or decoded)."""
-    checks, bs, cs, bt, ct, drift, changes = json.loads(raw) if isinstance(raw, str) else raw
+    checks, base, cand, tooled, drift, changes = json.loads(raw) if isinstance(raw, str) else raw
     return CaseSummary(
         rank.case_id, rank.change, rank.within, rank.noise, rank.flags, rank.flip, rank.tier, rank.noise_known, rank.noise_p,
-        None, None, tuple([_check(c) for c in checks]) if checks else (), tuple(map(_figures, bs)), tuple(map(_figures, cs)),
-        tuple(map(_tool, bt)) if bt else (), tuple(map(_tool, ct)) if ct else (), tuple(drift) if drift else (),
-        tuple([_tool_change(v) for v in changes]) if changes else (),
+        None, None, tuple([_check(c) for c in checks]) if checks else (), _figures(base), _figures(cand), bool(tooled),
+        tuple(drift) if drift else (), tuple([_tool_change(v) for v in changes]) if changes else (),
     )  # fmt: skip
 
 
@@ -275,9 +219,12 @@ def rank_of(row: Sequence[Any], detail: Callable[[str], Assessment] | None = Non
                     bool(noise_known), noise_p, detail)  # fmt: skip
 
 
-def summarize(a: Assessment | CaseSummary) -> CaseSummary:
-    """The changelog's figures of a full assessment (what the cache would give for it)."""
+def summarize(
+    a: Assessment | CaseSummary, checks: Sequence[Any], baseline: Sequence[Output], candidate: Sequence[Output]
+) -> CaseSummary:
+    """The changelog's figures of a full assessment (what the cache would give for it; the
+    arguments as :func:`rank_row`'s). A summary is returned as it is."""
     if isinstance(a, CaseSummary):
         return a
-    row = rank_row(a)
+    row = rank_row(a, checks, baseline, candidate)
     return decode_summary(rank_of(row), row[9])

@@ -61,16 +61,17 @@ def chunk_rows(reader: StoreReader, plan: Plan, cases: Sequence[Case]) -> list[R
     base, cand = reader.cases_outputs(plan.baseline_run, plan.candidate_run, [c.id for c in cases])
     rows = []
     for case in cases:
+        b_outs, c_outs = base.get(case.id, []), cand.get(case.id, [])
         a = assess_case(
             case.id,
-            samples_of(base.get(case.id, []), plan.baseline_samples),
-            samples_of(cand.get(case.id, []), plan.candidate_samples),
+            samples_of(b_outs, plan.baseline_samples),
+            samples_of(c_outs, plan.candidate_samples),
             checks=case.checks,
             reference=case.reference,
             tools=case.tools,
             response_format=case.response_format,
         )
-        rows.append(rank_row(a))
+        rows.append(rank_row(a, case.checks, b_outs, c_outs))
     return rows
 
 

@@ -378,9 +378,11 @@ class ComparisonsMixin(RunsMixin):
             created_at=r["created_at"],
         )  # fmt: skip
 
-    def load_comparison_figures(self, comparison_id: int | None = None) -> ComparisonData:
+    def load_comparison_figures(self, comparison_id: int | None = None, *, outputs: bool = True) -> ComparisonData:
         """:meth:`load_comparison` with :meth:`output_figures` for the outputs (no texts) and
-        :meth:`suite_outline` for the suite: what the changelog and the gate read."""
+        :meth:`suite_outline` for the suite: what the gate reads. Without ``outputs``, no output
+        at all (empty mappings): what the changelog reads besides the cached summaries, which
+        hold each case's figures."""
         with self._healthy_read():
             comp = self.comparison(comparison_id)
             return ComparisonData(
@@ -388,8 +390,8 @@ class ComparisonsMixin(RunsMixin):
                 suite=self.suite_outline(comp.suite_id),
                 baseline=self.run(comp.baseline_run_id),
                 candidate=self.run(comp.candidate_run_id),
-                baseline_outputs=self.output_figures(comp.baseline_run_id),
-                candidate_outputs=self.output_figures(comp.candidate_run_id),
+                baseline_outputs=self.output_figures(comp.baseline_run_id) if outputs else {},
+                candidate_outputs=self.output_figures(comp.candidate_run_id) if outputs else {},
             )
 
     def outputs_of_cases(self, run_id: int, case_ids: Iterable[str]) -> dict[str, list[Output]]:

@@ -104,22 +104,24 @@ class StoreReader:
         self, baseline_run_id: int, candidate_run_id: int, case_ids: Sequence[str]
     ) -> tuple[dict[str, list[Output]], dict[str, list[Output]]]:
         """Some cases' outputs of both runs by case, with what the diff engine reads of them
-        (sample, text, finish reason, refusal, error, tool calls; the rest left unset): one chunk
-        of an assessment (a worker process reads its own chunk; nothing holds every output at
-        once). Within a case, in no particular order of samples."""
+        (sample, text, finish reason, refusal, error, tool calls) and what the changelog counts
+        (latency, tokens); the rest left unset: one chunk of an assessment (a worker process
+        reads its own chunk; nothing holds every output at once). Within a case, in no
+        particular order of samples."""
         base: dict[str, list[Output]] = {}
         cand: dict[str, list[Output]] = {}
         conn = self._conn()
         for i in range(0, len(case_ids), 500):
             chunk = case_ids[i : i + 500]
             rows = conn.execute(
-                "SELECT run_id, case_id, sample, text, finish_reason, refusal, error, tool_calls FROM outputs"
-                f" WHERE run_id IN (?, ?) AND case_id IN ({','.join('?' * len(chunk))})",
+                "SELECT run_id, case_id, sample, text, finish_reason, refusal, error, tool_calls, latency_ms, input_tokens,"
+                f" output_tokens FROM outputs WHERE run_id IN (?, ?) AND case_id IN ({','.join('?' * len(chunk))})",
                 (baseline_run_id, candidate_run_id, *chunk),
             ).fetchall()
-            for run, case_id, sample, text, finish, refusal, error, calls in rows:
+            for run, case_id, sample, text, finish, refusal, error, calls, latency, tokens_in, tokens_out in rows:
                 o = Output(case_id, sample, text, finish_reason=finish, refusal=refusal, error=error,
-                           tool_calls=load_tool_calls(calls) if calls else ())  # fmt: skip
+                           tool_calls=load_tool_calls(calls) if calls else (), latency_ms=latency,
+                           input_tokens=tokens_in, output_tokens=tokens_out)  # fmt: skip
                 (base if run == baseline_run_id else cand).setdefault(case_id, []).append(o)
         return base, cand
 

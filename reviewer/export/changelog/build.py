@@ -183,11 +183,6 @@ def _tool_changes(a: CaseSummary) -> list[ToolChangeEntry]:
     ]
 
 
-def _tooled(a: CaseSummary) -> bool:
-    """The case has tools or a response format declared, or a side called a tool."""
-    return bool(a.baseline_tools or a.candidate_tools)
-
-
 def build_changelog(
     data: ComparisonData,
     assessments: Sequence[Assessment | CaseSummary],
@@ -216,16 +211,23 @@ def build_changelog(
     ``judge`` and ``judge_cases`` (case id -> :func:`reviewer.judge.case_entries` entry) are the
     judge's suggestions, shown apart and never counted as labels.
 
-    What is read of ``data``'s outputs: their count, sample, error, latency and tokens
-    (:meth:`reviewer.store.Store.load_comparison_figures` loads no more); ``texts`` gives the
-    first sample's text of each side (None: failed or none) for the cases labelled regression,
-    and ``origins`` each side's :data:`Origins` (both are read from the outputs when not given).
+    Each case's figures (counts, words, latencies, outputs stored) are read from its summary
+    (:class:`~reviewer.analysis.rows.CaseSummary`, computed from ``data``'s outputs for a full
+    assessment), so ``data`` need hold no output when every assessment is a summary; ``texts``
+    gives the first sample's text of each side (None: failed or none) for the cases labelled
+    regression, and ``origins`` each side's :data:`Origins` (both are read from ``data``'s
+    outputs when not given).
     """
     from ...analysis.rows import summarize
 
-    rows = [summarize(a) for a in assessments]
     suite = data.suite.suite
     case_defs = {c.id: c for c in suite.cases}
+    bouts, couts = data.baseline_outputs, data.candidate_outputs
+    rows = [
+        summarize(a, case_defs[a.case_id].checks if a.case_id in case_defs else (), bouts.get(a.case_id, []),
+                  couts.get(a.case_id, []))
+        for a in assessments
+    ]  # fmt: skip
     by_case: dict[str, list[LabelEntry]] = defaultdict(list)
     reviewers: set[str] = set()
     for lab in labels:
@@ -276,27 +278,15 @@ def build_changelog(
             else:
                 c.texts = (_first_text(data.baseline_outputs.get(c.id)), _first_text(data.candidate_outputs.get(c.id)))
 
-    # per-side numbers, overall and per tag
-    def expects(cid: str) -> tuple[bool, bool]:
-        cdef = case_defs.get(cid)
-        kinds = {ch.kind for ch in cdef.checks} if cdef else set()
-        return bool(kinds & {"json", "json_schema"}), "json_schema" in kinds
-
-    # each case's own numbers (for the paired tests, compact), and every sample's words and
-    # latencies per scope and side (arrays: 8 bytes a value)
+    # per-side numbers, overall and per tag: each case's own numbers (for the paired tests, as
+    # its summary holds them), and every sample's words and latencies per scope and side
+    # (arrays: 8 bytes a value)
     overall_pairs: list[CasePair] = []
     tag_pairs: dict[str, list[CasePair]] = defaultdict(list)
     values: dict[str | None, tuple[array[int], array[float], array[int], array[float]]] = {}
     for cid, a in assessed.items():
-        ej, es = expects(cid)
-        bo, co = data.baseline_outputs.get(cid, []), data.candidate_outputs.get(cid, [])
-        bs, cs = SideStats(), SideStats()
-        bs.add(a.baseline_signals, bo, ej, es)
-        cs.add(a.candidate_signals, co, ej, es)
-        if _tooled(a):
-            bs.add_tools(a.tool_signals("baseline"))
-            cs.add_tools(a.tool_signals("candidate"))
-        own = (bs.record(), cs.record())
+        bf, cf = a.baseline, a.candidate
+        own = (bf.stats, cf.stats)
         overall_pairs.append(own)
         tags = entry_of[cid].tags
         for t in tags:
@@ -305,10 +295,10 @@ def build_changelog(
             got = values.get(scope)
             if got is None:
                 got = values[scope] = (array("q"), array("d"), array("q"), array("d"))
-            got[0].extend(bs.words)
-            got[1].extend(bs.latencies)
-            got[2].extend(cs.words)
-            got[3].extend(cs.latencies)
+            got[0].extend(bf.words)
+            got[1].extend(bf.latencies)
+            got[2].extend(cf.words)
+            got[3].extend(cf.latencies)
 
     def scope_stats(scope: str | None, pairs: Sequence[CasePair]) -> tuple[SideStats, SideStats]:
         bw, bl, cw, cl = values.get(scope) or (array("q"), array("d"), array("q"), array("d"))
@@ -411,7 +401,7 @@ def build_changelog(
     decide([summary.flips_test], alpha)
 
     tool_section = None
-    tooled_cases = sum(1 for a in rows if _tooled(a))
+    tooled_cases = sum(1 for a in rows if a.tooled)
     if tooled_cases:
         groups: dict[str, list[str]] = {}
         for c in cases:
@@ -419,7 +409,7 @@ def build_changelog(
                 groups.setdefault(g, []).append(c.id)
         tool_section = ToolSection(tooled_cases, sum(1 for c in cases if c.tool_changes), groups)
 
-    warnings = _provenance(baseline, candidate, data)
+    warnings = _provenance(baseline, candidate, data, assessed)
     new_cases: list[str] = []
     if previous_comparison is not None:
         since = previous_comparison[1][:10]
@@ -446,7 +436,9 @@ def build_changelog(
     return cl
 
 
-def _provenance(b: SideInfo, c: SideInfo, data: ComparisonData) -> list[list[tuple[str, str]]]:
+def _provenance(
+    b: SideInfo, c: SideInfo, data: ComparisonData, assessed: Mapping[str, CaseSummary]
+) -> list[list[tuple[str, str]]]:
     out: list[list[tuple[str, str]]] = []
 
     def seen(d: dict[str, int]) -> list[tuple[str, str]]:
@@ -472,10 +464,16 @@ def _provenance(b: SideInfo, c: SideInfo, data: ComparisonData) -> list[list[tup
     if data.comparison.status != "complete":
         out.append([("text", f"The comparison is not complete (status: {data.comparison.status}): "
                              "cases without answers on both sides are missing from these numbers")])  # fmt: skip
+
+    def stored(case_id: str) -> tuple[int, int]:
+        a = assessed.get(case_id)
+        if a is not None:
+            return a.baseline.stored, a.candidate.stored
+        return len(data.baseline_outputs.get(case_id, ())), len(data.candidate_outputs.get(case_id, ()))
+
     missing = [
         cd.id for cd in data.suite.suite.cases
-        if len(data.baseline_outputs.get(cd.id, ())) < data.baseline.samples
-        or len(data.candidate_outputs.get(cd.id, ())) < data.candidate.samples
+        if (n := stored(cd.id))[0] < data.baseline.samples or n[1] < data.candidate.samples
     ]  # fmt: skip
     if missing:
         shown = missing[:10]

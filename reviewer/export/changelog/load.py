@@ -67,10 +67,10 @@ def load_changelog(
 ) -> Changelog:
     """The changelog of a comparison (an id, a name, or None for the latest) in ``store``.
 
-    Reads what the changelog counts, never every output's text: the cached assessment's
-    summaries (computed once, in worker processes for big comparisons), each output's sample,
-    error, latency and tokens, the sides' model and fingerprint counts by SQL, and the first
-    texts of the cases labelled regression (the only ones printed with a diff)."""
+    Reads what the changelog counts, never every output: the cached assessment's summaries
+    (computed once, in worker processes for big comparisons; they hold each case's figures), the
+    sides' model and fingerprint counts by SQL, and the first texts of the cases labelled
+    regression (the only ones printed with a diff)."""
     data, summaries, labels, texts, origins = load_inputs(store, comparison)
     previous = previous_comparison(store, data.suite.name, data.comparison.id)
     judge, judge_cases = load_judge(store, data, labels)
@@ -82,14 +82,15 @@ def load_changelog(
 
 
 def load_inputs(
-    store: Store, comparison: str | int | None
+    store: Store, comparison: str | int | None, *, outputs: bool = False
 ) -> tuple[ComparisonData, list[CaseSummary], list[Label], dict[str, tuple[str | None, str | None]], tuple[Origins, Origins]]:
-    """What :func:`build_changelog` reads, from the store: the comparison with its outputs'
-    figures (no texts), the cases' summaries in triage order, the labels, the first texts of the
-    cases whose latest label is regression, and each side's answer origins."""
+    """What :func:`build_changelog` reads, from the store: the comparison (with its outputs'
+    figures, no texts, when ``outputs``: the gate counts its calls from them), the cases'
+    summaries in triage order (each case's figures), the labels, the first texts of the cases
+    whose latest label is regression, and each side's answer origins."""
     from ...analysis import summaries
 
-    data = store.load_comparison_figures(store.resolve_comparison_id(comparison))
+    data = store.load_comparison_figures(store.resolve_comparison_id(comparison), outputs=outputs)
     # The origins scan every output of both runs inside SQLite (~0.9 s at 100,000 cases, with no
     # GIL held): on a connection of their own in a thread, while the summaries are decoded here.
     with ThreadPoolExecutor(1, thread_name_prefix="reviewer-origins") as pool:
