@@ -34,7 +34,7 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, repeat
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING
 
@@ -85,23 +85,25 @@ def test_rate(
     """Wilson intervals (``b``, ``c``: k of n samples per side) and the paired test over cases."""
     m.ci = {side: (list(wilson(k, n)) if n else None) for side, (k, n) in (("baseline", b), ("candidate", c))}
     get = attrgetter(num, den)  # each case's (k, n) per side, read in C
-    usable = [
-        (bk / bn, ck / cn)
-        for (bk, bn), (ck, cn) in zip(map(get, map(_FIRST, pairs)), map(get, map(_SECOND, pairs)), strict=True)
-        if bn and cn
-    ]
+    # The cases by their per-case rates (a few distinct pairs, counted in C): every test below
+    # depends on the multiset of pairs only, never on the cases' order.
+    tables = Counter(zip(map(get, map(_FIRST, pairs)), map(get, map(_SECOND, pairs)), strict=True))
+    usable: Counter[tuple[float, float]] = Counter()
+    for ((bk, bn), (ck, cn)), cases in tables.items():
+        if bn and cn:
+            usable[(bk / bn, ck / cn)] += cases
     if not usable:
         return
     exact = set(chain.from_iterable(usable)) <= _BINARY  # every per-case rate 0 or 1
-    m.cases_tested = len(usable)
+    m.cases_tested = usable.total()
     m.test = "mcnemar_exact" if exact else "sign_flip"
     if exact:  # what paired_rate_test computes on 0/1 pairs: McNemar on the discordant cases
-        counts = Counter(usable)
-        m.p_value = _mcnemar(counts[(1.0, 0.0)], counts[(0.0, 1.0)])
+        m.p_value = _mcnemar(usable[(1.0, 0.0)], usable[(0.0, 1.0)])
         return
-    diffs = [y - x for x, y in usable if y != x]
+    diffs = list(chain.from_iterable(repeat(y - x, n) for (x, y), n in usable.items() if y != x))
     if len(diffs) <= SIGN_FLIP_EXACT_MAX:
-        m.p_value = paired_rate_test(usable, seed=_seed(scope, m.key), n_resamples=RESAMPLES)
+        every = list(chain.from_iterable(repeat(pair, n) for pair, n in usable.items()))
+        m.p_value = paired_rate_test(every, seed=_seed(scope, m.key), n_resamples=RESAMPLES)
     else:
         m.p_value = grouped_sign_flip_p(diffs, seed=_seed(scope, m.key), n_resamples=RESAMPLES)
 
