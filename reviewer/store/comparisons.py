@@ -80,15 +80,24 @@ def _outline(c: dict[str, Any], seen: dict[Any, Any]) -> CaseOutline:
         raise TypeError("not a stored case")
     if not (origin is None or isinstance(origin, str)) or not (added is None or isinstance(added, str)):
         raise TypeError("not a stored case")
-    checks = []
-    for x in c.get("checks", []):
-        key = json.dumps(x, separators=(",", ":"))  # TypeError when it is not JSON
-        got = seen.get(key)
-        if got is None:
-            got = seen[key] = Check.model_validate(x)  # ValidationError is a ValueError
-        checks.append(got)
+    raw = c.get("checks", [])
+    # a case's checks by their text (JSON values: repr tells any two apart), validated once per
+    # distinct list and each check once per distinct dump
+    key = "checks " + repr(raw)
+    checks = seen.get(key)
+    if checks is None:
+        if not isinstance(raw, list):
+            raise TypeError("not a stored case")
+        found = []
+        for x in raw:
+            one = "check " + repr(x)
+            got = seen.get(one)
+            if got is None:
+                got = seen[one] = Check.model_validate(x)  # ValidationError is a ValueError
+            found.append(got)
+        checks = seen[key] = tuple(found)
     tag_tuple = tuple(tags)
-    return CaseOutline(case_id, seen.setdefault(tag_tuple, tag_tuple), tuple(checks), origin,
+    return CaseOutline(case_id, seen.setdefault(tag_tuple, tag_tuple), checks, origin,
                        date.fromisoformat(added) if added else None)  # fmt: skip
 
 
