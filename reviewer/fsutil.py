@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_chunks", "atomic_write_text"]
 
 T = TypeVar("T")
 
@@ -29,7 +29,16 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, validate: C
 
     ``validate(tmp_path)`` runs on the complete temporary file before the rename; whatever it
     raises aborts the write (the target is untouched) and its return value is returned."""
-    return _write(Path(path), data, validate)
+    return _write(Path(path), (data,), validate)
+
+
+def atomic_write_chunks(
+    path: str | os.PathLike[str], chunks: Iterable[bytes], *, validate: Callable[[Path], T] | None = None
+) -> T | None:
+    """:func:`atomic_write_bytes` of the concatenated ``chunks``, written as they come: a big
+    document is never held whole. Whatever the iterable raises aborts the write (the target is
+    untouched)."""
+    return _write(Path(path), chunks, validate)
 
 
 def atomic_write_text(
@@ -47,16 +56,17 @@ def atomic_write_text(
         text = text.replace("\n", os.linesep)
     elif newline:
         text = text.replace("\n", newline)
-    return _write(Path(path), text.encode(encoding), validate)
+    return _write(Path(path), (text.encode(encoding),), validate)
 
 
-def _write(path: Path, data: bytes, validate: Callable[[Path], T] | None) -> T | None:
+def _write(path: Path, chunks: Iterable[bytes], validate: Callable[[Path], T] | None) -> T | None:
     directory = path.parent if str(path.parent) else Path(".")
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=directory))
     tmp = tmp_dir / path.name
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            for data in chunks:
+                f.write(data)
             f.flush()
             os.fsync(f.fileno())
         try:

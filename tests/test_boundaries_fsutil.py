@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.fsutil import atomic_write_bytes, atomic_write_text
+from reviewer.fsutil import atomic_write_bytes, atomic_write_chunks, atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +48,26 @@ def test_a_refusing_validator_keeps_the_old_file(tmp_path):
     assert p.read_text() == "old" and sorted(os.listdir(tmp_path)) == ["suite.yaml"]
     assert atomic_write_text(p, "newer", validate=lambda tmp: tmp.read_text().upper()) == "NEWER"
     assert p.read_text() == "newer"
+
+
+def test_chunks_are_written_as_they_come_and_a_failing_source_keeps_the_old_file(tmp_path):
+    p = tmp_path / "changelog.json"
+    p.write_text("old")
+    made = []
+
+    def pieces(fail: bool):
+        for i in range(3):
+            made.append(i)
+            yield f"{i}\n".encode()
+        if fail:
+            raise RuntimeError("the renderer broke")
+
+    with pytest.raises(RuntimeError):
+        atomic_write_chunks(p, pieces(True))
+    assert p.read_text() == "old" and sorted(os.listdir(tmp_path)) == ["changelog.json"]
+    assert atomic_write_chunks(p, pieces(False), validate=lambda tmp: tmp.read_bytes()) == b"0\n1\n2\n"
+    assert p.read_bytes() == b"0\n1\n2\n" and made == [0, 1, 2, 0, 1, 2]
+    assert sorted(os.listdir(tmp_path)) == ["changelog.json"]
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX modes")

@@ -229,6 +229,24 @@ def test_json_export_is_signed_detached(env, capsys):
     assert code == 1 and "changed after signing" in err
 
 
+def test_a_json_export_that_cannot_be_signed_keeps_the_signed_one(env, capsys, monkeypatch):
+    tmp, key = env
+    doc = export(tmp, key, "changelog.json")
+    before = doc.read_bytes(), (tmp / "changelog.json.sig").read_bytes()
+    # a public key alone means "the private half is in ssh-agent": with no agent, signing fails
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    (tmp / "agent_only").mkdir()
+    pub = tmp / "agent_only" / "ada_key.pub"
+    pub.write_bytes(Path(f"{key}.pub").read_bytes())
+    capsys.readouterr()
+    code = cli("export", "--db", str(tmp / "reviewer.db"), "-o", "changelog.json", "--sign", str(pub), "--as", ADA)
+    assert code != 0 and "signing with" in capsys.readouterr().err
+    # written to a temporary file and signed there: the failure replaced nothing and left nothing
+    assert (doc.read_bytes(), (tmp / "changelog.json.sig").read_bytes()) == before
+    assert not [p for p in os.listdir(tmp) if p.startswith(".changelog.json")]
+    assert verify(tmp, "changelog.json", capsys)[0] == 0
+
+
 def test_allowed_signers_from_git_config_and_usage_errors(env, capsys):
     tmp, key = env
     export(tmp, key)

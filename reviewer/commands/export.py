@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 from ..errors import UsageError
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..export.changelog import SignaturePlan, load_changelog, render_json, render_markdown
+    from ..export.changelog import SignaturePlan, iter_json, load_changelog, render_markdown
     from ..export.options import parse_prices, principal_of, refuse_unreviewed
     from ..export.plural import plural
     from ..export.signing import body_digest, embed_signature, parse_layout, write_atomic
@@ -93,21 +94,36 @@ def _run(args: argparse.Namespace) -> int:
 
             key = resolve_key(args.sign or None, Path(tmp))
             plan = SignaturePlan("embedded" if args.embed_signature else "detached", key_fingerprint(key), principal_of(identity))
-        document = render_json(cl) if fmt == "json" else render_markdown(cl, filename=filename, signature=plan)
+        document = None if fmt == "json" else render_markdown(cl, filename=filename, signature=plan)
         signature = None
-        if key is not None:
+        if document is None:
+            # the JSON is written as it is made (~70 MB at 100,000 cases, never held whole) and
+            # signed on its temporary file before that replaces the target
+            pieces = iter_json(cl)
+            if out_path is None:
+                for piece in pieces:
+                    sys.stdout.write(piece)
+                sys.stdout.flush()
+            else:
+                from ..export.signing import sign_file
+                from ..fsutil import atomic_write_chunks
+
+                sign = None if key is None else partial(sign_file, key=key)
+                signature = atomic_write_chunks(out_path, (p.encode("utf-8") for p in pieces), validate=sign)
+        elif key is not None:
             from ..export.signing import sign_bytes
 
             signature = sign_bytes(document.encode("utf-8"), key)
             if args.embed_signature:
                 document, signature = embed_signature(document, signature), None
 
-    data = document.encode("utf-8")
     if out_path is None:
-        sys.stdout.write(document)
-        sys.stdout.flush()
+        if document is not None:
+            sys.stdout.write(document)
+            sys.stdout.flush()
     else:
-        write_atomic(out_path, data)
+        if document is not None:
+            write_atomic(out_path, document.encode("utf-8"))
         sig_path = out_path.with_name(out_path.name + ".sig")
         if signature is not None:
             write_atomic(sig_path, signature.encode("ascii"))
@@ -115,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
             sig_path.unlink()  # it signed the file we just replaced: verify would only report a mismatch
             print(f"reviewer export: removed the stale {visible(str(sig_path))}", file=sys.stderr)
         what = f"wrote {visible(str(out_path))}"
-        if fmt == "md":
+        if document is not None:
             layout = parse_layout(document)
             what += f" (body: lines 1–{layout.body_lines}, sha256 {body_digest(layout.body)[:16]}…)"
         if signature is not None:

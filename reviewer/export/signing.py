@@ -36,7 +36,7 @@ from ..fsutil import atomic_write_bytes
 __all__ = [
     "NAMESPACE", "SIGNATURE_MARKER_RE", "SIGNOFF_MARKER_RE", "DamagedSignature", "Layout", "SignatureInfo",
     "VerifyFailed", "VerifyReport", "body_digest", "default_allowed_signers", "embed_signature", "key_fingerprint",
-    "parse_layout", "resolve_key", "sign_bytes", "signature_info", "signoff_marker", "split_lines", "ssh_keygen",
+    "parse_layout", "resolve_key", "sign_bytes", "sign_file", "signature_info", "signoff_marker", "split_lines", "ssh_keygen",
     "verify_file", "write_atomic",
 ]  # fmt: skip
 
@@ -206,10 +206,19 @@ def sign_bytes(data: bytes, key: Path) -> str:
     The data goes through a private temporary file (not stdin), so ssh-keygen can still ask for
     the key's passphrase on the terminal; a key given as ``.pub`` is used through ssh-agent.
     """
-    exe = ssh_keygen()
     with tempfile.TemporaryDirectory(prefix="reviewer-sign-") as tmp:
         target = Path(tmp) / "changelog"
         target.write_bytes(data)
+        return sign_file(target, key)
+
+
+def sign_file(target: Path, key: Path) -> str:
+    """:func:`sign_bytes` of a file's contents, read by ssh-keygen where it lies (a big export is
+    signed without being held in memory). The signature ssh-keygen writes next to it is read
+    and removed."""
+    exe = ssh_keygen()
+    sig = target.with_name(target.name + ".sig")
+    try:
         try:
             proc = subprocess.run(
                 [exe, "-Y", "sign", "-f", str(key), "-n", NAMESPACE, str(target)],
@@ -217,10 +226,11 @@ def sign_bytes(data: bytes, key: Path) -> str:
             )  # fmt: skip
         except subprocess.TimeoutExpired:
             raise ReviewerError("ssh-keygen -Y sign did not finish in 300 s") from None
-        sig = target.with_name("changelog.sig")
         if proc.returncode != 0 or not sig.is_file():
             raise ReviewerError(f"signing with {key} failed: {_stderr_line(proc)}")
         return sig.read_text(encoding="ascii")
+    finally:
+        sig.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True, slots=True)

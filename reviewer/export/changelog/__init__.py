@@ -19,7 +19,7 @@ from __future__ import annotations
 from ...diff.excerpt import EXCERPT_LINES, EXCERPT_SCAN, EXCERPT_WIDTH, diff_excerpt
 from ..resolve import resolve_comparison_id
 from .build import build_changelog
-from .jsondoc import render_json, to_dict, to_jsonable
+from .jsondoc import iter_json, render_json, to_dict, to_jsonable
 from .load import load_changelog
 from .markdown import (
     GROUP_IDS,
@@ -78,6 +78,7 @@ __all__ = [
     "TagRow",
     "build_changelog",
     "diff_excerpt",
+    "iter_json",
     "latest_label",
     "load_changelog",
     "render_body",

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import fields, is_dataclass
 from typing import Any
 
 from ...untrusted import json_dumps, json_escape
 from .model import Changelog, review_state_digest
 
-__all__ = ["FORMAT", "VERSION", "render_json", "to_dict", "to_jsonable"]
+__all__ = ["FORMAT", "VERSION", "iter_json", "render_json", "to_dict", "to_jsonable"]
 
 FORMAT = "reviewer-changelog"
 VERSION = 1
@@ -148,19 +148,20 @@ def _envelope(cl: Changelog) -> dict[str, Any]:
 def render_json(cl: Changelog) -> str:
     """Indented JSON, except ``cases``: one compact case per line, so a 10,000-case changelog stays
     fast to write (the C encoder) and still diffs and greps line by line."""
+    return "".join(iter_json(cl))
+
+
+def iter_json(cl: Changelog) -> Iterator[str]:
+    """:func:`render_json` in pieces of up to a thousand cases, made as they are asked for: a
+    100,000-case export (~70 MB) is written without holding the document."""
     cases = cl.cases
     head = json_dumps(_envelope(cl), indent=2)  # readable text, hidden characters as \uXXXX: the exact value
     # what json_dumps writes per case, escaped a thousand rows at a time: the escapes depend on
     # a character and its neighbours inside one JSON string only, never across the ASCII between
-    # rows. Each case's dict is encoded as soon as it is made, and the text is joined once: a
-    # 100,000-case export holds its rows and the document, not every case's dict nor copies.
+    # rows. Each case's dict is encoded as soon as it is made: nothing holds every case's dict.
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    out = [head[:-2], ',\n  "cases": [\n']
+    yield head[:-2] + ',\n  "cases": [\n'
     for i in range(0, len(cases), 1000):
-        out.append(json_escape(",\n".join(["    " + encode(to_jsonable(c)) for c in cases[i : i + 1000]])))
-        out.append(",\n")
-    if cases:
-        out[-1] = "\n  ]\n}\n"
-    else:
-        out.append("  ]\n}\n")
-    return "".join(out)
+        rows = json_escape(",\n".join(["    " + encode(to_jsonable(c)) for c in cases[i : i + 1000]]))
+        yield rows + (",\n" if i + 1000 < len(cases) else "\n")
+    yield "  ]\n}\n"

@@ -10,7 +10,7 @@ from operator import attrgetter
 from ...analysis.figures import COUNTS, CaseStats, SideStats
 from ..plural import plural
 from .model import Metric, Price
-from .significance import CasePair, test_amount, test_rate
+from .significance import CasePair, rate_table, test_amount, test_rate
 
 __all__ = ["COUNTS", "CaseStats", "SideStats", "side_metrics", "totals"]
 
@@ -68,9 +68,11 @@ def side_metrics(
     latency = attrgetter("latency_median")
     out: list[Metric] = []
 
+    table = rate_table(pairs)
+
     def rate(key: str, name: str, num: str, den: str) -> None:
         m = Metric(key, name, "rate", _rate(getattr(b, num), getattr(b, den)), _rate(getattr(c, num), getattr(c, den)), 0.02)
-        test_rate(m, (getattr(b, num), getattr(b, den)), (getattr(c, num), getattr(c, den)), pairs, num, den, scope)
+        test_rate(m, (getattr(b, num), getattr(b, den)), (getattr(c, num), getattr(c, den)), table, num, den, scope)
         out.append(m)
 
     def amount(m: Metric, per_case: Callable[[CaseStats], float | None], what: str, like: Metric | None = None) -> None:
