@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha {args.alpha:g}: expected a level between 0 and 1, e.g. 0.05")
     with gc_paused(), open_store(args) as store:
-        # the outputs' figures (sample, error, latency, tokens: the coverage), the cached summaries: no texts
+        # each output's sample and error (the coverage), the cached summaries: no texts
         data, rows, labels, texts, origins = load_inputs(store, resolve_comparison_id(store, args.comparison), outputs=True)
         cid = data.comparison.id
         cl = build_changelog(

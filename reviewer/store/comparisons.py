@@ -43,17 +43,14 @@ def resolve_comparison_id(store: ComparisonsMixin, ref: str | int | None) -> int
     return named[-1].id
 
 
-class OutputFigures(tuple[str, int, "str | None", "float | None", "int | None", "int | None"]):
+class OutputFigures(tuple[str, int, "str | None"]):
     """One output's figures (:meth:`ComparisonsMixin.output_figures`): the row (case_id, sample,
-    error, latency_ms, input_tokens, output_tokens) read by the attribute names of :class:`Output`."""
+    error) read by the attribute names of :class:`Output`."""
 
     __slots__ = ()
     case_id = property(itemgetter(0))
     sample = property(itemgetter(1))
     error = property(itemgetter(2))
-    latency_ms = property(itemgetter(3))
-    input_tokens = property(itemgetter(4))
-    output_tokens = property(itemgetter(5))
 
     @property
     def ok(self) -> bool:
@@ -337,15 +334,16 @@ class ComparisonsMixin(RunsMixin):
 
     # -- what the exports read besides the assessment ---------------------------------------------
 
-    _FIGURE_COLS = "case_id, sample, error, latency_ms, input_tokens, output_tokens"
+    _FIGURE_COLS = "case_id, sample, error"
 
     def output_figures(self, run_id: int) -> dict[str, list[Output]]:
-        """A run's outputs by case, in sample order, with only what the changelog and the gate
-        count read: case, sample, error, latency and tokens, as :class:`OutputFigures` (a tuple
-        answering those attributes of an :class:`Output`, and ``ok``; reading anything else
-        raises AttributeError). A 100,000-case comparison's texts never have to be read to count
-        its calls, and its 600,000 outputs are ~100-byte tuples made in C (grouped by
-        :func:`itertools.groupby`, built by ``tuple.__new__``), not 22-slot objects."""
+        """A run's outputs by case, in sample order, with only what the gate's coverage counts
+        (the changelog's figures are in the cached summaries): case, sample and error, as
+        :class:`OutputFigures` (a tuple answering those attributes of an :class:`Output`, and
+        ``ok``; reading anything else raises AttributeError). A 100,000-case comparison's texts
+        never have to be read to count its calls, and its 600,000 outputs are 80-byte tuples
+        made in C (grouped by :func:`itertools.groupby`, built by ``tuple.__new__``), not 22-slot
+        objects."""
         with self._lock:
             cur = self._conn.execute(
                 f"SELECT {self._FIGURE_COLS} FROM outputs WHERE run_id = ? ORDER BY case_id, sample", (run_id,)
@@ -388,8 +386,8 @@ class ComparisonsMixin(RunsMixin):
         )  # fmt: skip
 
     def load_comparison_figures(self, comparison_id: int | None = None, *, outputs: bool = True) -> ComparisonData:
-        """:meth:`load_comparison` with :meth:`output_figures` for the outputs (no texts) and
-        :meth:`suite_outline` for the suite: what the gate reads. Without ``outputs``, no output
+        """:meth:`load_comparison` with :meth:`output_figures` for the outputs (sample and error
+        only) and :meth:`suite_outline` for the suite: what the gate reads. Without ``outputs``, no output
         at all (empty mappings): what the changelog reads besides the cached summaries, which
         hold each case's figures."""
         with self._healthy_read():
