@@ -59,3 +59,15 @@ def test_the_light_export_with_a_judge(tmp_path):
     light = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, prices=PRICES, allow_unreviewed=True)
     assert light.judge is not None and light.judge.report["pairs"]
     assert_same_documents(store, cid)
+
+
+def test_a_cached_row_that_cannot_be_read_is_assessed_again(tmp_path):
+    store, cid = make_comparison(tmp_path)
+    assert_same_documents(store, cid)  # fills the cache
+    key = store.assessment_key(cid)
+    # a damaged (or hand-edited) store: one case's cached figures cut short, another's not JSON
+    store.db.execute("UPDATE assessment_cases SET summary = '[[],[3,[1],[2.0],1],[3,[],[],0],0,[],[]]' WHERE rank = 1")
+    store.db.execute("UPDATE assessment_cases SET summary = '[[' WHERE rank = 2")
+    assert store.assessment_key(cid) == key  # the key still matches: only reading the rows tells
+    assert_same_documents(store, cid)  # the same documents, from the outputs
+    assert "[[" not in [r[0] for r in store.db.execute("SELECT summary FROM assessment_cases")]  # the cache replaced

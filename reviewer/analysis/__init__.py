@@ -227,7 +227,15 @@ def summaries(
 ) -> list[CaseSummary]:
     """:func:`ranked` with what the changelog and the gate count of each case."""
     comp = _comparison(store, comparison)
-    return decode_summaries(_rows(store, comp, summary=True, progress=progress, workers=workers))
+    rows = _rows(store, comp, summary=True, progress=progress, workers=workers)
+    try:
+        return decode_summaries(rows)
+    except (TypeError, ValueError, KeyError, IndexError):
+        # a cached row this version cannot read (a damaged or hand-edited store): it is only a
+        # cache, so the comparison is assessed again from its outputs and the cache replaced
+        rows = assess_rows(store, comp, progress=progress, workers=workers)
+        store.save_assessments(comp.id, cache_key(store, comp), rows)
+        return decode_summaries(rows)
 
 
 def cached_assessments(store: Store, comparison: Comparison) -> list[CaseRank] | None:
