@@ -3,6 +3,11 @@ what the changelog built from every loaded output and every full assessment prin
 
 from __future__ import annotations
 
+import json
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
 from test_changelog_judge import _store as judged_store
 from test_export import ADA, BOB, NOW, make_comparison
 from toolcomparison import tool_comparison
@@ -11,6 +16,7 @@ from reviewer.analysis import assess_comparison
 from reviewer.export.changelog import Price, build_changelog, load_changelog, render_json, render_markdown
 from reviewer.export.changelog.load import load_judge
 from reviewer.store import Output, Store
+from reviewer.suite import Suite
 
 PRICES = {"openai:gpt-4o": Price(2.5, 10.0)}
 
@@ -71,3 +77,28 @@ def test_a_cached_row_that_cannot_be_read_is_assessed_again(tmp_path):
     assert store.assessment_key(cid) == key  # the key still matches: only reading the rows tells
     assert_same_documents(store, cid)  # the same documents, from the outputs
     assert "[[" not in [r[0] for r in store.db.execute("SELECT summary FROM assessment_cases")]  # the cache replaced
+
+
+def test_the_suite_outline_is_the_validated_suite_seen_through_what_exports_read(tmp_path):
+    store, cid = make_comparison(tmp_path)
+    sid = store.comparison(cid).suite_id
+    # a stored suite with every kind of value an outline shares or parses: equal and distinct
+    # tag and check lists, the same checks in another order, an origin and a date added
+    doc = json.loads(store.suite_json(sid))
+    doc["cases"][1]["added"] = "2025-03-01"
+    doc["cases"][2]["checks"] = list(reversed(doc["cases"][0]["checks"]))
+    doc["cases"][3]["tags"] = list(doc["cases"][0]["tags"])
+    store.db.execute("UPDATE suites SET content = ? WHERE id = ?", (json.dumps(doc), sid))
+    outline = store.suite_outline(sid).suite.cases
+    full = Suite.model_validate(doc).cases
+    assert [(c.id, tuple(c.tags), tuple(c.checks), c.origin, c.added) for c in full] == [tuple(o) for o in outline]
+    assert outline[1].added == date(2025, 3, 1) and outline[0].origin
+    assert outline[3].tags is outline[0].tags  # recurring lists are one tuple
+    with pytest.raises(AttributeError):
+        outline[0].prompt  # noqa: B018  (an outline answers what the exports read, nothing more)
+    # a case that is not what upsert_suite writes (tags as one string): its chunk is validated
+    # as the suite validates it, which names the problem
+    doc["cases"][4]["tags"] = "faq"
+    store.db.execute("UPDATE suites SET content = ? WHERE id = ?", (json.dumps(doc), sid))
+    with pytest.raises(ValidationError):
+        store.suite_outline(sid)
