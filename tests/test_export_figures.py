@@ -4,6 +4,7 @@ what the changelog built from every loaded output and every full assessment prin
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 
 import pytest
@@ -102,3 +103,14 @@ def test_the_suite_outline_is_the_validated_suite_seen_through_what_exports_read
     store.db.execute("UPDATE suites SET content = ? WHERE id = ?", (json.dumps(doc), sid))
     with pytest.raises(ValidationError):
         store.suite_outline(sid)
+
+
+def test_an_infinite_latency_is_no_latency(tmp_path):
+    # an imported log may say "latency_ms": Infinity (JSON parsers accept it; SQLite keeps it)
+    store, cid = make_comparison(tmp_path)
+    comp = store.comparison(cid)
+    store.db.execute("UPDATE outputs SET latency_ms = 9e999 WHERE run_id = ? AND case_id = 'greeting'", (comp.candidate_run_id,))
+    light = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, prices=PRICES, allow_unreviewed=True)
+    assert render_json(light) == render_json(full_build(store, cid))
+    p50 = next(m for m in light.metrics if m.key == "latency_p50")
+    assert p50.candidate is not None and math.isfinite(p50.candidate)

@@ -230,7 +230,7 @@ def summaries(
     rows = _rows(store, comp, summary=True, progress=progress, workers=workers)
     try:
         return decode_summaries(rows)
-    except (TypeError, ValueError, KeyError, IndexError):
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError):
         # a cached row this version cannot read (a damaged or hand-edited store): it is only a
         # cache, so the comparison is assessed again from its outputs and the cache replaced
         rows = assess_rows(store, comp, progress=progress, workers=workers)

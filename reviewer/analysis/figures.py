@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field, fields
+from math import isfinite
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -109,8 +110,9 @@ class SideStats:
         for o in outputs:
             if o.error is not None:
                 continue
-            if o.latency_ms is not None:
-                latencies.append(o.latency_ms)
+            latency = o.latency_ms
+            if latency is not None and isfinite(latency):  # an imported log's Infinity is no latency
+                latencies.append(latency)
             if o.input_tokens is not None and o.output_tokens is not None:
                 token_samples += 1
                 in_tokens += o.input_tokens
