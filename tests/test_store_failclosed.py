@@ -168,7 +168,8 @@ def test_the_check_made_in_a_thread_while_reading_is_the_check_made_first(made, 
     healthy = copy_of(made, tmp_path / "ok")
     with Store(healthy) as store:
         data = store.load_comparison_figures(1)
-        assert len(data.baseline_outputs) == N_CASES and store.quick_check() is None
+        assert len(data.suite.suite.cases) == N_CASES and store.quick_check() is None
+        assert len(store.sample_counts(data.baseline.id, data.baseline.samples)) == N_CASES
     db = copy_of(made, tmp_path / "leaf")
     pages = leaf_pages(db, "outputs")
     overwrite_pages(db, pages[len(pages) // 2 : len(pages) // 2 + 2])
@@ -176,9 +177,13 @@ def test_the_check_made_in_a_thread_while_reading_is_the_check_made_first(made, 
         expected = first.quick_check()  # on the store's own connection, before any read
     assert expected is not None
     with Store(db) as store:
+        run = store.run(store.comparison(1).baseline_run_id)  # read no output
         with pytest.raises(StoreDamaged, match="is damaged"):
-            store.load_comparison_figures(1)
+            store.sample_counts(run.id, run.samples)  # counts every output of the run: meets the damage
         assert store.quick_check() == expected
+    with Store(db) as store:
+        with pytest.raises(StoreDamaged, match="is damaged"):
+            store.load_comparison_figures(1)  # reads no output, and waits for the check all the same
     with Store(db) as store:
         store.start_check()
         assert store.quick_check() == expected

@@ -60,14 +60,16 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha {args.alpha:g}: expected a level between 0 and 1, e.g. 0.05")
     with gc_paused(), open_store(args) as store:
-        # each output's sample and error (the coverage), the cached summaries: no texts
-        data, rows, labels, texts, origins = load_inputs(store, resolve_comparison_id(store, args.comparison), outputs=True)
+        # the cached summaries, no output: the calls are counted by SQLite (the coverage)
+        data, rows, labels, texts, origins = load_inputs(store, resolve_comparison_id(store, args.comparison))
         cid = data.comparison.id
         cl = build_changelog(
             data, rows, labels, store.signoffs(cid), generated_at=datetime.now(UTC), generated_by="",
             allow_unreviewed=True, alpha=args.alpha, texts=texts, origins=origins,
         )  # fmt: skip
-        cov = coverage(data)
+        counts = {side: store.sample_counts(run.id, run.samples)
+                  for side, run in (("baseline", data.baseline), ("candidate", data.candidate))}  # fmt: skip
+        cov = coverage(data, counts)
     result = evaluate_gate(
         cl, cov, max_negative_flips=args.max_negative_flips, max_regressions=args.max_regressions,
         max_errors=args.max_errors, fail_on_unreviewed=args.fail_on_unreviewed,

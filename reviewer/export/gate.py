@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -105,27 +105,21 @@ class Coverage:
     sides: dict[str, SideCoverage]
 
 
-def coverage(data: ComparisonData) -> Coverage:
+def coverage(data: ComparisonData, counts: Mapping[str, Mapping[str, tuple[int, int]]]) -> Coverage:
     """Count, per side, the calls of every (case, sample) of the suite: answered, errored, missing.
-    Outputs of cases the suite does not have, or of samples beyond the run's count, are not counted."""
+    ``counts``: per side, each case's (answered, errored) among samples 0 … samples − 1
+    (:meth:`reviewer.store.Store.sample_counts`); outputs of cases the suite does not have, or of
+    samples beyond the run's count, are not counted."""
     cases = data.suite.suite.cases
     sides: dict[str, SideCoverage] = {}
     for side, run in (("baseline", data.baseline), ("candidate", data.candidate)):
-        outputs = data.outputs(side)  # type: ignore[arg-type]
+        got = counts[side]
         cov = SideCoverage(side, run.spec, calls=len(cases) * run.samples, answered=0, errors=0, missing=0)
         for case in cases:
-            by_sample = {o.sample: o for o in outputs.get(case.id, ())}
-            answered = errors = 0
-            for s in range(run.samples):
-                o = by_sample.get(s)
-                if o is None:
-                    cov.missing += 1
-                elif o.error is not None:
-                    errors += 1
-                else:
-                    answered += 1
+            answered, errors = got.get(case.id, (0, 0))
             cov.answered += answered
             cov.errors += errors
+            cov.missing += run.samples - answered - errors
             if answered < run.samples:
                 cov.error_cases.append(case.id)
             if case.checks and not answered:

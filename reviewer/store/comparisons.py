@@ -8,8 +8,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from functools import partial
-from itertools import groupby
-from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
 from ..errors import UsageError
@@ -40,20 +38,6 @@ def resolve_comparison_id(store: ComparisonsMixin, ref: str | int | None) -> int
     if not named:
         raise UsageError(f"no comparison named {ref!r} (see `reviewer comparisons`)")
     return named[-1].id
-
-
-class OutputFigures(tuple[str, int, "str | None"]):
-    """One output's figures (:meth:`ComparisonsMixin.output_figures`): the row (case_id, sample,
-    error) read by the attribute names of :class:`Output`."""
-
-    __slots__ = ()
-    case_id = property(itemgetter(0))
-    sample = property(itemgetter(1))
-    error = property(itemgetter(2))
-
-    @property
-    def ok(self) -> bool:
-        return self[2] is None
 
 
 class CaseOutline(NamedTuple):
@@ -340,23 +324,19 @@ class ComparisonsMixin(RunsMixin):
 
     # -- what the exports read besides the assessment ---------------------------------------------
 
-    _FIGURE_COLS = "case_id, sample, error"
-
-    def output_figures(self, run_id: int) -> dict[str, list[Output]]:
-        """A run's outputs by case, in sample order, with only what the gate's coverage counts
-        (the changelog's figures are in the cached summaries): case, sample and error, as
-        :class:`OutputFigures` (a tuple answering those attributes of an :class:`Output`, and
-        ``ok``; reading anything else raises AttributeError). A 100,000-case comparison's texts
-        never have to be read to count its calls, and its 600,000 outputs are 80-byte tuples
-        made in C (grouped by :func:`itertools.groupby`, built by ``tuple.__new__``), not 22-slot
-        objects."""
-        with self._lock:
-            cur = self._conn.execute(
-                f"SELECT {self._FIGURE_COLS} FROM outputs WHERE run_id = ? ORDER BY case_id, sample", (run_id,)
-            )
-            new = partial(tuple.__new__, OutputFigures)
-            out = {case_id: list(map(new, rows)) for case_id, rows in groupby(cur, itemgetter(0))}
-        return cast(dict[str, list[Output]], out)
+    def sample_counts(self, run_id: int, samples: int) -> dict[str, tuple[int, int]]:
+        """For each case with an output among samples 0 … ``samples`` − 1 of the run, how many of
+        those are answered and how many errored: what the gate's coverage counts (a sample not
+        counted is missing). Counted inside SQLite in one query, so a 100,000-case run's 300,000
+        outputs never become Python objects; read while the store is checked (a damaged store
+        raises StoreDamaged)."""
+        with self._healthy_read(), self._lock:
+            rows = self._conn.execute(
+                "SELECT case_id, SUM(error IS NULL), SUM(error IS NOT NULL) FROM outputs"
+                " WHERE run_id = ? AND sample >= 0 AND sample < ? GROUP BY case_id",
+                (run_id, samples),
+            ).fetchall()
+        return {case_id: (answered, errored) for case_id, answered, errored in rows}
 
     def suite_outline(self, suite_id: int) -> SuiteRecord:
         """A stored suite whose cases are outlines (:class:`CaseOutline`): what the exports and the gate
@@ -391,11 +371,10 @@ class ComparisonsMixin(RunsMixin):
             created_at=r["created_at"],
         )  # fmt: skip
 
-    def load_comparison_figures(self, comparison_id: int | None = None, *, outputs: bool = True) -> ComparisonData:
-        """:meth:`load_comparison` with :meth:`output_figures` for the outputs (sample and error
-        only) and :meth:`suite_outline` for the suite: what the gate reads. Without ``outputs``, no output
-        at all (empty mappings): what the changelog reads besides the cached summaries, which
-        hold each case's figures."""
+    def load_comparison_figures(self, comparison_id: int | None = None) -> ComparisonData:
+        """:meth:`load_comparison` without the outputs (empty mappings: the cached summaries hold
+        each case's figures, :meth:`sample_counts` what the gate counts of the calls) and with
+        :meth:`suite_outline` for the suite: what the changelog and the gate read."""
         with self._healthy_read():
             comp = self.comparison(comparison_id)
             return ComparisonData(
@@ -403,8 +382,8 @@ class ComparisonsMixin(RunsMixin):
                 suite=self.suite_outline(comp.suite_id),
                 baseline=self.run(comp.baseline_run_id),
                 candidate=self.run(comp.candidate_run_id),
-                baseline_outputs=self.output_figures(comp.baseline_run_id) if outputs else {},
-                candidate_outputs=self.output_figures(comp.candidate_run_id) if outputs else {},
+                baseline_outputs={},
+                candidate_outputs={},
             )
 
     def outputs_of_cases(self, run_id: int, case_ids: Iterable[str]) -> dict[str, list[Output]]:

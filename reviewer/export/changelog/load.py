@@ -82,15 +82,14 @@ def load_changelog(
 
 
 def load_inputs(
-    store: Store, comparison: str | int | None, *, outputs: bool = False
+    store: Store, comparison: str | int | None
 ) -> tuple[ComparisonData, list[CaseSummary], list[Label], dict[str, tuple[str | None, str | None]], tuple[Origins, Origins]]:
-    """What :func:`build_changelog` reads, from the store: the comparison (with its outputs'
-    figures, no texts, when ``outputs``: the gate counts its calls from them), the cases'
+    """What :func:`build_changelog` reads, from the store: the comparison (no output), the cases'
     summaries in triage order (each case's figures), the labels, the first texts of the cases
     whose latest label is regression, and each side's answer origins."""
     from ...analysis import summaries
 
-    data = store.load_comparison_figures(store.resolve_comparison_id(comparison), outputs=outputs)
+    data = store.load_comparison_figures(store.resolve_comparison_id(comparison))
     # The origins scan every output of both runs inside SQLite (~0.9 s at 100,000 cases, with no
     # GIL held): on a connection of their own in a thread, while the summaries are decoded here.
     with ThreadPoolExecutor(1, thread_name_prefix="reviewer-origins") as pool:
