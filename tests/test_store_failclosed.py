@@ -181,9 +181,8 @@ def test_the_check_made_in_a_thread_while_reading_is_the_check_made_first(made, 
         with pytest.raises(StoreDamaged, match="is damaged"):
             store.sample_counts(run.id, run.samples)  # counts every output of the run: meets the damage
         assert store.quick_check() == expected
-    with Store(db) as store:
-        with pytest.raises(StoreDamaged, match="is damaged"):
-            store.load_comparison_figures(1)  # reads no output, and waits for the check all the same
+    with Store(db) as store, pytest.raises(StoreDamaged, match="is damaged"):
+        store.load_comparison_figures(1)  # reads no output, and waits for the check all the same
     with Store(db) as store:
         store.start_check()
         assert store.quick_check() == expected
