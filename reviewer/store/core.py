@@ -58,6 +58,33 @@ def connect_readonly(path: Path, *, timeout_s: float = 10.0) -> sqlite3.Connecti
     return sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False, isolation_level=None)
 
 
+def _read_ahead(path: Path, stop: threading.Event) -> None:
+    """Read the store file once, in order, before ``quick_check`` walks it. On a cold page cache
+    the check's page-by-page reads are random I/O: 21 s for a 1.2 GB store on a 2-core VM, 0.85 s
+    once the file is cached, and the sequential read that caches it takes 1.1 s. Skipped for a
+    file larger than half the memory (it would evict itself); stopped when the first 64 MiB come
+    as fast as from memory (the file is cached already: ~0.2 s a GB saved) or when ``stop`` is set."""
+    try:
+        size = path.stat().st_size
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):  # no sysconf (Windows), or no such figure
+        return
+    if size > memory // 2:
+        return
+    buf = bytearray(1 << 20)
+    started, done, probing = time.perf_counter(), 0, True
+    try:
+        with open(path, "rb", buffering=0) as f:
+            while not stop.is_set() and (n := f.readinto(buf)):
+                done += n
+                if probing and done >= 64 << 20:
+                    probing = False
+                    if done / max(time.perf_counter() - started, 1e-9) > 2.5e9:
+                        return
+    except OSError:
+        return
+
+
 def _quick_check_rows(conn: sqlite3.Connection) -> list[tuple[str]]:
     rows: list[tuple[str]] = []
     try:
@@ -248,6 +275,7 @@ class StoreCore:
 
             def check() -> None:
                 try:
+                    _read_ahead(self.path, stop)
                     rows.extend(_quick_check_rows(conn))
                 finally:
                     conn.close()
