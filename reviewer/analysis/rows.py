@@ -200,18 +200,8 @@ def _figures(v: list[Any]) -> SideFigures:
     return tuple.__new__(SideFigures, (_stats(v[3:]), array("q", v[1]), array("d", v[2]), v[0]))
 
 
-def decode_summary(rank: CaseRank, raw: str | list[Any]) -> CaseSummary:
-    """The :class:`CaseSummary` of a case from its rank and its summary (JSON text, or decoded)."""
-    checks, base, cand, tooled, drift, changes = json.loads(raw) if isinstance(raw, str) else raw
-    return CaseSummary(
-        rank.case_id, rank.change, rank.within, rank.noise, rank.flags, rank.flip, rank.tier, rank.noise_known, rank.noise_p,
-        None, None, tuple([_check(c) for c in checks]) if checks else (), _figures(base), _figures(cand), bool(tooled),
-        tuple(drift) if drift else (), tuple([_tool_change(v) for v in changes]) if changes else (),
-    )  # fmt: skip
-
-
-def _summary_of(row: Sequence[Any], doc: list[Any]) -> CaseSummary:
-    """:func:`decode_summary` of ``rank_of(row)``, without making the rank first."""
+def decode_summary(row: Sequence[Any], doc: list[Any]) -> CaseSummary:
+    """The :class:`CaseSummary` of a stored row (as :data:`RankRow`) and its decoded summary JSON."""
     case_id, tier, change, within, noise, noise_known, noise_p, flip, flags = row[:9]
     checks, base, cand, tooled, drift, changes = doc
     return CaseSummary(
@@ -228,7 +218,7 @@ def decode_summaries(rows: Sequence[Sequence[Any]]) -> list[CaseSummary]:
     for i in range(0, len(rows), 2000):
         part = rows[i : i + 2000]
         docs = json.loads("[" + ",".join(r[-1] for r in part) + "]")
-        out.extend(map(_summary_of, part, docs))
+        out.extend(map(decode_summary, part, docs))
     return out
 
 
@@ -247,4 +237,4 @@ def summarize(
     if isinstance(a, CaseSummary):
         return a
     row = rank_row(a, checks, baseline, candidate)
-    return decode_summary(rank_of(row), row[9])
+    return decode_summary(row, json.loads(row[9]))

@@ -45,28 +45,6 @@ def _read_only_mount(path: Path) -> bool:
 Origins = tuple[int, int, dict[str, int], dict[str, int]]
 
 
-def answer_origins(conn: sqlite3.Connection, run_id: int) -> Origins:
-    """A run's :data:`Origins`, counted by SQLite (answered calls only in the two mappings): a scan
-    of the run's outputs that holds no GIL while SQLite reads them."""
-    n = errors = 0
-    models: dict[str, int] = {}
-    prints: dict[str, int] = {}
-    rows = conn.execute(
-        "SELECT error IS NOT NULL, resolved_model, system_fingerprint, COUNT(*) FROM outputs WHERE run_id = ? GROUP BY 1, 2, 3",
-        (run_id,),
-    ).fetchall()
-    for failed, model, fp, count in rows:
-        n += count
-        if failed:
-            errors += count
-            continue
-        if model:
-            models[model] = models.get(model, 0) + count
-        if fp:
-            prints[fp] = prints.get(fp, 0) + count
-    return n, errors, models, prints
-
-
 class StoreReader:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -156,7 +134,29 @@ class StoreReader:
         return [(m, f, int(n)) for m, f, n in rows]
 
     def answer_origins(self, run_id: int) -> Origins:
-        return answer_origins(self._conn(), run_id)
+        """A run's :data:`Origins`, counted by SQLite (answered calls only in the two mappings): a
+        scan of the run's outputs that holds no GIL while SQLite reads them."""
+        n = errors = 0
+        models: dict[str, int] = {}
+        prints: dict[str, int] = {}
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT error IS NOT NULL, resolved_model, system_fingerprint, COUNT(*) FROM outputs WHERE run_id = ? GROUP BY 1, 2, 3",
+                (run_id,),
+            )
+            .fetchall()
+        )
+        for failed, model, fp, count in rows:
+            n += count
+            if failed:
+                errors += count
+                continue
+            if model:
+                models[model] = models.get(model, 0) + count
+            if fp:
+                prints[fp] = prints.get(fp, 0) + count
+        return n, errors, models, prints
 
     def label_token(self, comparison_id: int) -> int:
         """Changes whenever anyone sets or removes a label on this comparison."""

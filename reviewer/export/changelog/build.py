@@ -65,10 +65,7 @@ if TYPE_CHECKING:
     from ...analysis.rows import CaseSummary
     from ...diff.score import Assessment
     from ...store import ComparisonData, Label, Output, Signoff
-
-#: A run's (outputs, errors, answers per resolved model, answers per fingerprint), as
-#: :meth:`reviewer.store.reader.StoreReader.answer_origins` counts them.
-Origins = tuple[int, int, Mapping[str, int], Mapping[str, int]]
+    from ...store.reader import Origins  # as StoreReader.answer_origins counts them
 
 __all__ = ["build_changelog"]
 
@@ -223,14 +220,15 @@ def build_changelog(
     regression, and ``origins`` each side's :data:`Origins` (both are read from ``data``'s
     outputs when not given).
     """
-    from ...analysis.rows import summarize
+    from ...analysis.rows import CaseSummary, summarize
 
     suite = data.suite.suite
     case_defs = {c.id: c for c in suite.cases}
     bouts, couts = data.baseline_outputs, data.candidate_outputs
     rows = [
-        summarize(a, case_defs[a.case_id].checks if a.case_id in case_defs else (), bouts.get(a.case_id, []),
-                  couts.get(a.case_id, []))
+        a if isinstance(a, CaseSummary)
+        else summarize(a, case_defs[a.case_id].checks if a.case_id in case_defs else (), bouts.get(a.case_id, []),
+                       couts.get(a.case_id, []))
         for a in assessments
     ]  # fmt: skip
     by_case: dict[str, list[LabelEntry]] = defaultdict(list)

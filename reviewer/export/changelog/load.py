@@ -7,13 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .build import Origins, _first_text, build_changelog
+from .build import _first_text, build_changelog
 from .model import Changelog, JudgeSection, LabelEntry, Price, latest_label
 from .significance import ALPHA
 
 if TYPE_CHECKING:
     from ...analysis.rows import CaseSummary
     from ...store import ComparisonData, Label, Store
+    from ...store.reader import Origins
 
 __all__ = ["load_changelog", "load_inputs", "load_judge", "previous_comparison"]
 
