@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import random
 import re
 import unicodedata
@@ -22,6 +24,8 @@ from reviewer.diff.align import (
     word_spans,
 )
 from reviewer.diff.tokens import split_words, tokenize, word_count
+
+align_module = importlib.import_module("reviewer.diff.align")  # the module (reviewer.diff.align is also the function)
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -575,3 +579,47 @@ def test_many_repeated_lines_without_anchors():
     rows = align(left, right)
     check_rows(rows, left, right)
     assert kinds(rows) == ["only_left"] * 120_000 + ["only_right"] * 120_000
+
+
+def edited(rng: random.Random, lines: list[str]) -> list[str]:
+    """``lines`` with some reworded, dropped, inserted and moved: every kind of row."""
+    out = []
+    for line in lines:
+        roll = rng.random()
+        if roll < 0.15:
+            words = line.split()
+            words[rng.randrange(len(words))] = rng.choice(WORDS)
+            out.append(" ".join(words))
+        elif roll < 0.22:
+            continue
+        elif roll < 0.3:
+            out += [line, " ".join(rng.choice(WORDS) for _ in range(6))]
+        else:
+            out.append(line)
+    if len(out) > 4:
+        out.insert(rng.randrange(len(out)), out.pop(rng.randrange(len(out))))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_rows_without_spans_are_the_same_rows(seed):
+    rng = random.Random(seed)
+    base = prose(rng, rng.randint(1, 60))
+    left, right = "\n".join(base), "\n".join(edited(rng, base))
+    full = align(left, right)
+    assert any(r.left_spans or r.right_spans for r in full) or left == right
+    bare = align(left, right, spans=False)
+    assert bare == [dataclasses.replace(r, left_spans=(), right_spans=()) for r in full]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_remembered_similarities_change_no_row(seed, monkeypatch):
+    """Each line pair's similarity is computed once per alignment; with nothing remembered the
+    rows are the same."""
+    rng = random.Random(100 + seed)
+    base = prose(rng, rng.randint(20, 90))
+    left, right = "\n".join(base), "\n".join(edited(rng, base))
+    remembered = align(left, right)
+    monkeypatch.setattr(align_module, "_SIM_MEMO", 0)
+    assert align(left, right) == remembered
+    check_rows(remembered, left, right)

@@ -74,6 +74,8 @@ _SIM_BUDGET = 1 << 33
 _FULL_PAIRING = 4096
 #: Similarity computations allowed for pairing one big block (bounds 1 MB all-changed inputs).
 _PAIRING_BUDGET = 200_000
+#: Line-pair similarities one alignment remembers (~70 bytes each).
+_SIM_MEMO = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,12 +519,14 @@ def _is_movable(key: str) -> bool:
     return len(key.strip()) >= 4 and any(c.isalnum() for c in key)
 
 
-def align(left: str, right: str, *, ignore_whitespace: bool = False, ignore_case: bool = False) -> list[Row]:
+def align(left: str, right: str, *, ignore_whitespace: bool = False, ignore_case: bool = False, spans: bool = True) -> list[Row]:
     """Rows of a side-by-side diff of ``left`` (baseline) and ``right`` (candidate).
 
     ``ignore_whitespace`` compares lines with whitespace runs collapsed and ends trimmed,
     ``ignore_case`` compares them casefolded; lines equal under those are ``equal`` rows that
-    still carry their real text. Identical inputs give only ``equal`` rows.
+    still carry their real text. Identical inputs give only ``equal`` rows. ``spans=False``
+    leaves the word-level spans of ``changed`` rows out (the same rows otherwise; for readers
+    of whole lines, such as the changelog's excerpts).
     """
     lines_a, eols_a = split_lines(left)
     lines_b, eols_b = split_lines(right)
@@ -536,14 +540,26 @@ def align(left: str, right: str, *, ignore_whitespace: bool = False, ignore_case
     words_a: list[list[str] | None] = [None] * len(keys_a)  # split_words of each key, on demand
     words_b: list[list[str] | None] = [None] * len(keys_b)
 
+    # each pair's similarity once: the weak-anchor check and the pairing of a block ask for the
+    # same pairs again (about half the calls on ordinary answers); at most _SIM_MEMO are kept
+    sims: dict[int, float] = {}
+    width = len(keys_b)
+
     def sim_of(x: int, y: int) -> float:
+        key = x * width + y
+        got = sims.get(key)
+        if got is not None:
+            return got
         wa = words_a[x]
         if wa is None:
             wa = words_a[x] = split_words(keys_a[x])
         wb = words_b[y]
         if wb is None:
             wb = words_b[y] = split_words(keys_b[y])
-        return _similarity(wa, wb, keys_a[x], keys_b[y])
+        got = _similarity(wa, wb, keys_a[x], keys_b[y])
+        if len(sims) < _SIM_MEMO:
+            sims[key] = got
+        return got
 
     runs = _slide(_matching_runs(ia, ib), ia, ib, lines_a, lines_b)
     runs = _drop_weak_anchors(runs, len(ia), len(ib), keys_a, sim_of)
@@ -589,7 +605,10 @@ def align(left: str, right: str, *, ignore_whitespace: bool = False, ignore_case
         if keys_a[x] == keys_b[y]:  # e.g. a blank line paired inside a merged block
             same(x, y)
             return
-        ls, rs = word_spans(lines_a[x], lines_b[y], ignore_whitespace=ignore_whitespace, ignore_case=ignore_case)
+        if spans:
+            ls, rs = word_spans(lines_a[x], lines_b[y], ignore_whitespace=ignore_whitespace, ignore_case=ignore_case)
+        else:
+            ls = rs = ()
         add(Row("changed", lines_a[x], lines_b[y], x + 1, y + 1, ls, rs, left_eol=eols_a[x], right_eol=eols_b[y]))
 
     def same(x: int, y: int) -> None:

@@ -93,7 +93,7 @@ def diff_excerpt(
             lines.append(f"  … {_more(more, 'more line')}")
         return "diff", "\n".join(lines)
 
-    rows = align(*_head(old, new))
+    rows = align(*_head(old, new), spans=False)  # whole lines are shown: no word-level spans
     lines = []
     i = 0
     gap = False
