@@ -211,3 +211,34 @@ def test_export_alpha_sets_the_level_and_a_bad_one_is_a_usage_error(tmp_path, ca
         assert doc["significance"]["alpha"] == float(alpha)
     assert main(["export", "--db", db, "--allow-unreviewed", "--alpha", "1.5"]) == 2
     assert "--alpha 1.5: expected a level between 0 and 1" in capsys.readouterr().err
+
+
+def test_a_tag_written_twice_on_a_case_counts_the_case_once(tmp_path):
+    """Each case counts once in each of its tags, however often the suite repeats the tag."""
+    from reviewer.export.changelog.jsondoc import to_jsonable
+
+    def cand(i, s):
+        return REFUSE if i < 6 else answer(i, 5)
+
+    (tmp_path / "once").mkdir()
+    (tmp_path / "twice").mkdir()
+    once = build(*make(tmp_path / "once", 12, cand, samples=2, tags=lambda i: ["a"]))
+    twice = build(*make(tmp_path / "twice", 12, cand, samples=2, tags=lambda i: ["a", "a"] if i in (1, 3) else ["a"]))
+    (t1,), (t2,) = once.tags, twice.tags
+    assert t2.cases == 12 and metric(twice, "refusal_rate", "a").candidate == 0.5
+    assert to_jsonable(t2) == to_jsonable(t1)
+
+
+def test_quantiles_from_counted_word_counts_are_those_of_the_sorted_counts():
+    import random
+
+    from reviewer.export.changelog.metrics import _quantile, _SortedCounts
+
+    rng = random.Random(5)
+    for n in (0, 1, 2, 3, 10, 999):
+        for _ in range(30):
+            values = [rng.randint(0, 40) for _ in range(n)]
+            counted = _SortedCounts(values)
+            assert len(counted) == n
+            for q in (0.0, 0.5, 0.9, 0.95, 1.0):
+                assert _quantile(counted, q) == _quantile(sorted(values), q)

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ... import __version__
 from ..plural import plural
-from .metrics import SideStats, side_metrics, totals
+from .metrics import CaseColumns, SideStats, side_metrics, totals
 from .model import (
     STATE_DIGEST_PREFIX,
     CaseEntry,
@@ -283,18 +283,18 @@ def build_changelog(
                 c.texts = (_first_text(data.baseline_outputs.get(c.id)), _first_text(data.candidate_outputs.get(c.id)))
 
     # per-side numbers, overall and per tag: each case's own numbers (for the paired tests, as
-    # its summary holds them), and every sample's words and latencies per scope and side
-    # (arrays: 8 bytes a value)
+    # its summary holds them; a tag's cases by their index), and every sample's words and
+    # latencies per scope and side (arrays: 8 bytes a value). A case counts once in each of its
+    # tags, however often the suite repeats one.
     overall_pairs: list[CasePair] = []
-    tag_pairs: dict[str, list[CasePair]] = defaultdict(list)
+    tag_index: dict[str, list[int]] = defaultdict(list)
     values: dict[str | None, tuple[array[int], array[float], array[int], array[float]]] = {}
-    for cid, a in assessed.items():
+    for i, (cid, a) in enumerate(assessed.items()):
         bf, cf = a.baseline, a.candidate
-        own = (bf.stats, cf.stats)
-        overall_pairs.append(own)
-        tags = entry_of[cid].tags
+        overall_pairs.append((bf.stats, cf.stats))
+        tags = dict.fromkeys(entry_of[cid].tags)
         for t in tags:
-            tag_pairs[t].append(own)
+            tag_index[t].append(i)
         for scope in (None, *tags):
             got = values.get(scope)
             if got is None:
@@ -303,13 +303,17 @@ def build_changelog(
             got[1].extend(bf.latencies)
             got[2].extend(cf.words)
             got[3].extend(cf.latencies)
+    columns = CaseColumns(overall_pairs)
+    bstats, cstats = [p[0] for p in overall_pairs], [p[1] for p in overall_pairs]
 
-    def scope_stats(scope: str | None, pairs: Sequence[CasePair]) -> tuple[SideStats, SideStats]:
+    def scope_stats(scope: str | None, index: Sequence[int] | None) -> tuple[SideStats, SideStats]:
         bw, bl, cw, cl = values.get(scope) or (array("q"), array("d"), array("q"), array("d"))
-        return totals([p[0] for p in pairs], bw, bl), totals([p[1] for p in pairs], cw, cl)
+        if index is None:
+            return totals(bstats, bw, bl), totals(cstats, cw, cl)
+        return totals(list(map(bstats.__getitem__, index)), bw, bl), totals(list(map(cstats.__getitem__, index)), cw, cl)
 
-    overall = scope_stats(None, overall_pairs)
-    tag_stats = {t: scope_stats(t, ps) for t, ps in tag_pairs.items()}
+    overall = scope_stats(None, None)
+    tag_stats = {t: scope_stats(t, ix) for t, ix in tag_index.items()}
 
     def price_of(info: SideInfo) -> Price | None:
         if not prices:
@@ -320,7 +324,7 @@ def build_changelog(
         origins = (_origins(data.baseline_outputs), _origins(data.candidate_outputs))
     baseline = _side_info("baseline", data.baseline, origins[0])
     candidate = _side_info("candidate", data.candidate, origins[1])
-    metrics = side_metrics(*overall, (price_of(baseline), price_of(candidate)), len(cases), overall_pairs, scope="overall")
+    metrics = side_metrics(*overall, (price_of(baseline), price_of(candidate)), len(cases), columns, scope="overall")
     decide(metrics, alpha)
 
     # summary
@@ -356,8 +360,9 @@ def build_changelog(
 
     # per tag
     tag_rows = []
+    case_of = list(entry_of.values())
     for tag in sorted(tag_stats):
-        members = [c for c in cases if tag in c.tags]
+        members = list(map(case_of.__getitem__, tag_index[tag]))
         tv = Counter(c.verdict for c in members if c.verdict)
         tneg = sum(1 for c in members if c.flip == "negative")
         tpos = sum(1 for c in members if c.flip == "positive")
@@ -376,7 +381,9 @@ def build_changelog(
                 unreviewed=sum(1 for c in members if c.unreviewed),
                 metrics={
                     m.key: m
-                    for m in side_metrics(*tag_stats[tag], (None, None), len(members), tag_pairs[tag], scope=f"tag:{tag}")
+                    for m in side_metrics(
+                        *tag_stats[tag], (None, None), len(members), columns, tag_index[tag], scope=f"tag:{tag}"
+                    )
                 },
             )
         )

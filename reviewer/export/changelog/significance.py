@@ -33,7 +33,7 @@ import random
 import zlib
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import chain, repeat
 from operator import attrgetter, itemgetter
@@ -58,7 +58,7 @@ else:
 
 __all__ = [
     "ALPHA", "CORRECTION", "RATE_COLUMNS", "RESAMPLES", "CasePair", "RateTable", "decide", "flips_p", "holm_by_key",
-    "holm_rows", "rate_table", "test_amount", "test_rate",
+    "holm_rows", "rate_keys", "rate_table", "test_amount", "test_rate",
 ]  # fmt: skip
 
 ALPHA = 0.05
@@ -82,12 +82,17 @@ RATE_COLUMNS = ("samples", "answered", "refusals", "non_answers", "truncated", "
 RateTable = Counter[tuple[tuple[int, ...], tuple[int, ...]]]
 
 
+def rate_keys(pairs: Sequence[CasePair]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Each case's :data:`RATE_COLUMNS` on both sides (in C): what a :func:`rate_table` counts."""
+    get = attrgetter(*RATE_COLUMNS)
+    return list(zip(map(get, map(_FIRST, pairs)), map(get, map(_SECOND, pairs)), strict=True))
+
+
 def rate_table(pairs: Sequence[CasePair]) -> RateTable:
     """The scope's cases by their :data:`RATE_COLUMNS` on both sides, counted in C once for all
     its rate tests: a few hundred distinct rows where the scope has 100,000 cases. Every rate
     test depends on the multiset of per-case counts only, never on the cases' order."""
-    get = attrgetter(*RATE_COLUMNS)
-    return Counter(zip(map(get, map(_FIRST, pairs)), map(get, map(_SECOND, pairs)), strict=True))
+    return Counter(rate_keys(pairs))
 
 
 def test_rate(
@@ -151,23 +156,10 @@ def grouped_sign_flip_p(diffs: Sequence[float], *, seed: int, n_resamples: int) 
     return (hits + 1) / (n_resamples + 1)
 
 
-def test_amount(
-    m: Metric,
-    pairs: Sequence[CasePair],
-    per_case: Callable[[CaseStats], float | None] | None,
-    what: str,
-    scope: str,
-    *,
-    per_side: tuple[Callable[[CaseStats], float | None], Callable[[CaseStats], float | None]] | None = None,
-) -> None:
-    """The paired median change of a per-case number (``per_case``, or one function per side)."""
-    fb, fc = per_side if per_side is not None else (per_case, per_case)
-    assert fb is not None and fc is not None
-    diffs = [
-        y - x
-        for x, y in zip(map(fb, map(_FIRST, pairs)), map(fc, map(_SECOND, pairs)), strict=True)
-        if x is not None and y is not None
-    ]
+def test_amount(m: Metric, per_case: Iterable[float | None], what: str) -> None:
+    """The paired median change of a per-case number: ``per_case`` holds each case's candidate
+    minus baseline value (None: one side has none; that case is left out)."""
+    diffs = [d for d in per_case if d is not None]
     if not diffs:
         return
     diffs.sort()  # for the interval, and the sign test's counts by bisection (its two passes, in C)
