@@ -60,3 +60,26 @@ def test_rows_escaped_in_chunks_join_as_one(tmp_path):
     got = render_json(cl)
     assert got == reference(cl)
     assert len(json.loads(got)["cases"]) == 2_001
+
+
+def test_entries_shared_by_many_cases_are_written_as_each_case_holds_them(tmp_path):
+    """Cases with the same check figures share one check entry and one consistency (the build
+    makes each once); the writer makes their dicts once per chunk of rows. Every row is still
+    what the case's own dict says, across chunks, and nothing is remembered afterwards."""
+    from test_changelog_significance import answer, build, make
+
+    from reviewer.export.changelog import jsondoc
+
+    store, cid = make(tmp_path, 30, lambda i, s: answer(i, 60 if i % 3 else 8), samples=2,
+                      checks=", checks: [{max_words: 50}, {contains: word}]")  # fmt: skip
+    cl = build(store, cid)
+    shared = [c for c in cl.cases if c.checks[0] is cl.cases[0].checks[0]]
+    assert len(shared) >= 2 and all(c.consistency is shared[0].consistency for c in shared)
+    assert len({id(c.checks[0]) for c in cl.cases}) >= 2  # two sets of figures: both kinds of rows
+    cl.cases = [cl.cases[i % len(cl.cases)] for i in range(2_100)]  # three chunks
+    got = render_json(cl)
+    assert got == reference(cl)
+    assert getattr(jsondoc._CHUNK, "memo", None) is None
+    rows = json.loads(got)["cases"]
+    assert all(r["checks"] == rows[i % 30]["checks"] and r["consistency"] == rows[i % 30]["consistency"]
+               for i, r in enumerate(rows))  # fmt: skip

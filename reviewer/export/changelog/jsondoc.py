@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import fields, is_dataclass
 from typing import Any
@@ -59,7 +60,13 @@ def _converter(cls: type) -> Callable[[Any], dict[str, Any]]:
     got = _CONVERTERS.get(cls)
     if got is None:
         plan, after = _plan(cls)
-        lines = ["def conv(value):", "    out = {}"]
+        shared = getattr(cls, "JSON_SHARED", False)
+        lines = ["def conv(value):"]
+        if shared:  # one object stands for many cases: its dict is made once per chunk (see iter_json)
+            lines += ["    memo = getattr(_CHUNK, 'memo', None)", "    if memo is not None:",
+                      "        got = memo.get(id(value))", "        if got is not None and got[0] is value:",
+                      "            return got[1]"]  # fmt: skip
+        lines.append("    out = {}")
         for attr, key, keep, as_values, then in plan:
             lines.append(f"    v = value.{attr}")
             if as_values:
@@ -73,14 +80,19 @@ def _converter(cls: type) -> Callable[[Any], dict[str, Any]]:
                 )
             lines += [f"    out[{prop!r}] = to_jsonable(value.{prop})" for prop in then]
         lines += [f"    out[{prop!r}] = to_jsonable(value.{prop})" for prop in after]
+        if shared:
+            lines += ["    if memo is not None:", "        memo[id(value)] = (value, out)"]
         lines.append("    return out")
-        scope: dict[str, Any] = {"_EXACT": _EXACT, "to_jsonable": to_jsonable}
+        scope: dict[str, Any] = {"_EXACT": _EXACT, "_CHUNK": _CHUNK, "to_jsonable": to_jsonable}
         exec("\n".join(lines), scope)  # attribute names: the model's own dataclass fields
         got = _CONVERTERS[cls] = scope["conv"]
     return got
 
 
 _CONVERTERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
+#: ``memo``: id -> (object, its dict) of the shared objects (a class's ``JSON_SHARED``) met while
+#: one chunk of cases is made and encoded (:func:`iter_json`); None otherwise. Per thread.
+_CHUNK = threading.local()
 #: exact types written as they are (a subclass, e.g. a str enum, takes the isinstance path: same result)
 _EXACT = frozenset({str, int, bool, type(None)})
 
@@ -162,6 +174,12 @@ def iter_json(cl: Changelog) -> Iterator[str]:
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
     yield head[:-2] + ',\n  "cases": [\n'
     for i in range(0, len(cases), 1000):
-        rows = json_escape(",\n".join(["    " + encode(to_jsonable(c)) for c in cases[i : i + 1000]]))
+        # the cases share their check entries and consistencies (a few hundred distinct ones in
+        # 100,000 cases): each one's dict is made once per chunk, read by the encoder only
+        _CHUNK.memo = {}
+        try:
+            rows = json_escape(",\n".join(["    " + encode(to_jsonable(c)) for c in cases[i : i + 1000]]))
+        finally:
+            _CHUNK.memo = None
         yield rows + (",\n" if i + 1000 < len(cases) else "\n")
     yield "  ]\n}\n"

@@ -171,6 +171,8 @@ class CheckEntry:
     candidate: CheckSide
 
     JSON_AFTER: ClassVar[tuple[str, ...]] = ("flip",)
+    #: one read-only entry stands for every case with the same figures (build_changelog)
+    JSON_SHARED: ClassVar[bool] = True
 
     @property
     def flip(self) -> str:
@@ -195,6 +197,9 @@ class SideConsistency:
 class Consistency:
     baseline: SideConsistency
     candidate: SideConsistency
+
+    #: one read-only entry stands for every case with the same check figures (build_changelog)
+    JSON_SHARED: ClassVar[bool] = True
 
 
 @dataclass(slots=True)
