@@ -122,9 +122,13 @@ def _side_info(side: str, run: Any, origins: Origins) -> SideInfo:
     )  # fmt: skip
 
 
-def _case_checks(a: CaseSummary, seen: dict[Any, CheckEntry]) -> list[CheckEntry]:
+def _case_checks(a: CaseSummary, seen: dict[Any, CheckEntry], lists: dict[Any, tuple[CheckEntry, ...]]) -> tuple[CheckEntry, ...]:
     """The case's check entries. Equal check figures share one (read-only) :class:`CheckEntry`
-    from ``seen``: 100,000 cases hold a few hundred distinct ones."""
+    from ``seen``, and cases with the same figures one tuple of them from ``lists``: 100,000
+    cases hold a few hundred distinct ones."""
+    found = lists.get(a.checks)
+    if found is not None:
+        return found
     out = []
     for ch in a.checks:
         entry = seen.get(ch)
@@ -136,7 +140,8 @@ def _case_checks(a: CaseSummary, seen: dict[Any, CheckEntry]) -> list[CheckEntry
                 candidate=CheckSide(ch.candidate_passes, ch.candidate_samples, ch.candidate_passed),
             )
         out.append(entry)
-    return out
+    found = lists[a.checks] = tuple(out)
+    return found
 
 
 def _consistency(a: CaseSummary, seen: dict[tuple[Any, ...], Consistency]) -> Consistency | None:
@@ -244,12 +249,13 @@ def build_changelog(
     cases: list[CaseEntry] = []
     consistencies: dict[tuple[Any, ...], Consistency] = {}
     check_entries: dict[Any, CheckEntry] = {}
+    check_lists: dict[Any, tuple[CheckEntry, ...]] = {}
     for rank, a in enumerate(rows, start=1):
         cdef = case_defs.get(a.case_id)
         cases.append(
             CaseEntry(
                 id=a.case_id,
-                tags=list(cdef.tags) if cdef else [],
+                tags=cdef.tags if cdef else (),  # the outline's tuple, shared by every case with these tags
                 rank=rank,
                 change=a.change,
                 within=a.within,
@@ -258,15 +264,15 @@ def build_changelog(
                 noise_p=a.noise_p,
                 tier=a.tier,
                 status=_status(a),
-                flags=list(a.flags),
+                flags=a.flags,
                 flip=a.flip,
-                format_drift=list(a.format_drift) if "format_drift" in a.flags else [],
-                checks=_case_checks(a, check_entries),
+                format_drift=a.format_drift if "format_drift" in a.flags else (),
+                checks=_case_checks(a, check_entries, check_lists),
                 consistency=_consistency(a, consistencies),
-                labels=by_case.get(a.case_id, []),
+                labels=by_case.get(a.case_id, ()),
                 origin=cdef.origin if cdef else None,
                 added=cdef.added.isoformat() if cdef and cdef.added else None,
-                tool_changes=_tool_changes(a) if "tool_drift" in a.flags else [],
+                tool_changes=_tool_changes(a) if "tool_drift" in a.flags else (),
                 judge=judge_cases.get(a.case_id) if judge_cases else None,
             )
         )

@@ -228,8 +228,11 @@ class ToolChangeEntry:
 
 @dataclass(slots=True)
 class CaseEntry:
+    """One case of the changelog. Its sequences are tuples where the build shares them (the
+    suite's tags, an empty list: 100,000 cases would hold ~35 MB more as lists)."""
+
     id: str
-    tags: list[str]
+    tags: Sequence[str]
     rank: int  # triage position, 1 = first
     change: float
     within: float | None
@@ -239,17 +242,17 @@ class CaseEntry:
     noise_p: float | None  # permutation p of the baseline/candidate split, when it was needed
     tier: int
     status: Status
-    flags: list[str]
+    flags: Sequence[str]
     flip: str
-    format_drift: list[str]
-    checks: list[CheckEntry]
+    format_drift: Sequence[str]
+    checks: Sequence[CheckEntry]
     consistency: Consistency | None  # None: the case has no checks
     #: every reviewer's label, oldest first
-    labels: list[LabelEntry] = field(metadata=_json(then=("verdict", "disagreement", "unreviewed")))
+    labels: Sequence[LabelEntry] = field(metadata=_json(then=("verdict", "disagreement", "unreviewed")))
     origin: str | None = None
     added: str | None = None
     #: with the ``tool_drift`` flag: how the candidate's tool calls differ from the baseline's
-    tool_changes: list[ToolChangeEntry] = field(default_factory=list)
+    tool_changes: Sequence[ToolChangeEntry] = ()
     #: the judge's suggestion (reviewer.judge.case_entries), never a label; None: not judged
     judge: dict[str, Any] | None = None
     #: the first sample of each side (None: errored), kept for the regressions' diff excerpts

@@ -83,9 +83,12 @@ RateTable = Counter[tuple[tuple[int, ...], tuple[int, ...]]]
 
 
 def rate_keys(pairs: Sequence[CasePair]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Each case's :data:`RATE_COLUMNS` on both sides (in C): what a :func:`rate_table` counts."""
+    """Each case's :data:`RATE_COLUMNS` on both sides (made in C): what a :func:`rate_table`
+    counts. Equal keys are one tuple: 100,000 cases hold a few hundred distinct ones, not
+    100,000 (~40 MB)."""
     get = attrgetter(*RATE_COLUMNS)
-    return list(zip(map(get, map(_FIRST, pairs)), map(get, map(_SECOND, pairs)), strict=True))
+    one: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[tuple[int, ...], tuple[int, ...]]] = {}
+    return [one.setdefault(k, k) for k in zip(map(get, map(_FIRST, pairs)), map(get, map(_SECOND, pairs)), strict=True)]
 
 
 def rate_table(pairs: Sequence[CasePair]) -> RateTable:
