@@ -72,12 +72,16 @@ def test_a_cached_row_that_cannot_be_read_is_assessed_again(tmp_path):
     store, cid = make_comparison(tmp_path)
     assert_same_documents(store, cid)  # fills the cache
     key = store.assessment_key(cid)
-    # a damaged (or hand-edited) store: one case's cached figures cut short, another's not JSON
-    store.db.execute("UPDATE assessment_cases SET summary = '[[],[3,[1],[2.0],1],[3,[],[],0],0,[],[]]' WHERE rank = 1")
-    store.db.execute("UPDATE assessment_cases SET summary = '[[' WHERE rank = 2")
+    # a damaged (or hand-edited) store: one case's packed numbers cut short, one's JSON part cut
+    # short, one of another layout version, one text
+    store.db.execute("UPDATE assessment_cases SET summary = substr(summary, 1, 40) WHERE rank = 1")
+    store.db.execute("UPDATE assessment_cases SET summary = substr(summary, 1, length(summary) - 2) WHERE rank = 2")
+    store.db.execute("UPDATE assessment_cases SET summary = CAST(X'02' || substr(summary, 2) AS BLOB) WHERE rank = 3")
+    store.db.execute("UPDATE assessment_cases SET summary = '[[' WHERE rank = 4")
     assert store.assessment_key(cid) == key  # the key still matches: only reading the rows tells
     assert_same_documents(store, cid)  # the same documents, from the outputs
-    assert "[[" not in [r[0] for r in store.db.execute("SELECT summary FROM assessment_cases")]  # the cache replaced
+    stored = [r[0] for r in store.db.execute("SELECT summary FROM assessment_cases")]
+    assert all(isinstance(v, bytes) and v[0] == 1 for v in stored)  # the cache replaced
 
 
 def test_the_suite_outline_is_the_validated_suite_seen_through_what_exports_read(tmp_path):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -230,7 +231,7 @@ def summaries(
     rows = _rows(store, comp, summary=True, progress=progress, workers=workers)
     try:
         return decode_summaries(rows)
-    except (TypeError, ValueError, KeyError, IndexError, OverflowError):
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError, struct.error):
         # a cached row this version cannot read (a damaged or hand-edited store): it is only a
         # cache, so the comparison is assessed again from its outputs and the cache replaced
         rows = assess_rows(store, comp, progress=progress, workers=workers)

@@ -7,8 +7,9 @@ Two levels, so that nothing decodes more than it uses:
   ``assessment_cases`` table.
 - :class:`CaseSummary`: a :class:`CaseRank` with what the changelog and the gate count: each check's
   pass counts, each side's :class:`~.figures.SideFigures` (its samples' counts, words and
-  latencies, the outputs it stored), the format drift and the tool changes. One compact JSON
-  array per case (:func:`encode_summary`), positional, read only by the exports.
+  latencies, the outputs it stored), the format drift and the tool changes. One compact value
+  per case (:func:`encode_summary`): each side's numbers packed as fixed-size integers and
+  doubles, then a short JSON array of the rest; read only by the exports and the gate.
 
 The full :class:`~reviewer.diff.score.Assessment` of a case (every signal, the extracted JSON, the
 decline spans) is not cached: it is recomputed from the case's own outputs when a case is shown
@@ -16,12 +17,14 @@ decline spans) is not cached: it is recomputed from the case's own outputs when 
 :func:`reviewer.analysis.ranked` with a ``detail`` loader answers every other ``Assessment``
 attribute by doing that once (so code that was handed full assessments keeps working).
 
-JSON, not pickle: a store someone sent you is untrusted input.
+Packed numbers and JSON, never pickle: a store someone sent you is untrusted input.
 """
 
 from __future__ import annotations
 
 import json
+import struct
+import sys
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,8 +44,8 @@ __all__ = [
 ]  # fmt: skip
 
 #: One case as the store's ``assessment_cases`` row holds it, without its rank:
-#: (case_id, tier, change, within, noise, noise_known, noise_p, flip, flags, summary JSON).
-RankRow = tuple[str, int, float, float | None, int, int, float | None, str, str, str]
+#: (case_id, tier, change, within, noise, noise_known, noise_p, flip, flags, summary).
+RankRow = tuple[str, int, float, float | None, int, int, float | None, str, str, bytes]
 
 
 @dataclass(slots=True, eq=False)
@@ -137,31 +140,50 @@ def _change(ch: Any) -> list[Any]:
             int(ch.over_quoted), ch.detail]  # fmt: skip
 
 
-def _side(f: SideFigures) -> list[Any]:
-    return [f.stored, list(f.words), list(f.latencies), *f.stats]
+#: The summary's layout version (its first byte).
+_VERSION = 1
+#: A side's fixed part: outputs stored, how many words and latencies follow, the CaseStats
+#: counts, its two medians (0.0 when None, with bit 0 / bit 1 of the last byte set), all
+#: little-endian; then the words (int64) and latencies (float64).
+_SIDE_HEAD = struct.Struct("<III" + "q" * len(COUNTS) + "ddB")
+_COUNT_END = 3 + len(COUNTS)
+_SWAP = sys.byteorder != "little"  # arrays are native: swapped on a big-endian machine
 
 
-def encode_summary(a: Assessment, figures: tuple[SideFigures, SideFigures, bool]) -> str:
-    """The changelog's figures of one assessed case (and its sides' :func:`~.figures.figures_of`)
-    as a compact JSON array: ``[checks, baseline, candidate, tooled, format drift, tool
-    changes]``; a check is ``[label, kind, passes, samples, passed]`` per side (baseline first), a
-    side ``[stored outputs, [words…], [latencies…], *CaseStats]``, ``tooled`` 0 or 1, a tool
-    change its fields in :class:`~reviewer.diff.toolcalls.ToolChange`'s order. Floats are
-    written as ``repr`` writes them, so they read back exactly."""
+def _pack_side(f: SideFigures) -> bytes:
+    s = f.stats
+    wm, lm = s.words_median, s.latency_median
+    head = _SIDE_HEAD.pack(f.stored, len(f.words), len(f.latencies), *s[: len(COUNTS)], 0.0 if wm is None else wm,
+                           0.0 if lm is None else lm, (wm is None) | (lm is None) << 1)  # fmt: skip
+    words, latencies = array("q", f.words), array("d", f.latencies)
+    if _SWAP:
+        words.byteswap()
+        latencies.byteswap()
+    return head + words.tobytes() + latencies.tobytes()
+
+
+def encode_summary(a: Assessment, figures: tuple[SideFigures, SideFigures, bool]) -> bytes:
+    """The changelog's figures of one assessed case (and its sides' :func:`~.figures.figures_of`):
+    the layout version byte, the baseline's and the candidate's numbers packed
+    (:data:`_SIDE_HEAD`, then the samples' words and latencies), then ``[checks, tooled, format
+    drift, tool changes]`` as compact UTF-8 JSON; a check is ``[label, kind, passes, samples,
+    passed]`` per side (baseline first), ``tooled`` 0 or 1, a tool change its fields in
+    :class:`~reviewer.diff.toolcalls.ToolChange`'s order. The numbers read back exactly; the JSON
+    part is the same text for every case with the same checks' figures and no drift (decoded
+    once per distinct text)."""
     checks = [
         [bc.check.label(), bc.check.kind, bc.passes, bc.samples, int(bc.passed), cc.passes, cc.samples, int(cc.passed)]
         for bc, cc in zip(a.baseline_checks, a.candidate_checks, strict=False)
     ]
     base, cand, tooled = figures
-    doc = [
+    rest = [
         checks,
-        _side(base),
-        _side(cand),
         int(tooled),
         list(a.pair.format_drift) if "format_drift" in a.flags else [],
         [_change(ch) for ch in a.tool_changes] if "tool_drift" in a.flags else [],
     ]
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    tail = json.dumps(rest, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return bytes((_VERSION,)) + _pack_side(base) + _pack_side(cand) + tail
 
 
 def rank_row(a: Assessment, checks: Sequence[Any], baseline: Sequence[Output], candidate: Sequence[Output]) -> RankRow:
@@ -190,36 +212,67 @@ def _tool_change(v: list[Any]) -> ToolChange:
 
 
 _stats = partial(tuple.__new__, CaseStats)  # CaseStats._make, made in C
-_SIDE = 3 + len(CaseStats._fields)  # stored outputs, words, latencies, then the CaseStats
+_figures = partial(tuple.__new__, SideFigures)
+
+#: The JSON part of a summary decoded: (checks, tooled, format drift, tool changes).
+_Rest = tuple[tuple[CheckFigures, ...], bool, tuple[str, ...], tuple["ToolChange", ...]]
 
 
-def _figures(v: list[Any]) -> SideFigures:
-    if len(v) != _SIDE:
-        raise TypeError(f"a side's figures hold {_SIDE} values, not {len(v)}")
+def _unpack_side(blob: bytes, at: int) -> tuple[SideFigures, int]:
+    v = _SIDE_HEAD.unpack_from(blob, at)
+    at += _SIDE_HEAD.size
+    end_words = at + 8 * v[1]
+    end = end_words + 8 * v[2]
+    if end > len(blob):
+        raise ValueError("a cached summary cut short")
     # the samples' values as arrays (8 bytes a value, no object each): 100,000 cases hold 600,000 of each
-    return tuple.__new__(SideFigures, (_stats(v[3:]), array("q", v[1]), array("d", v[2]), v[0]))
+    words, latencies = array("q"), array("d")
+    words.frombytes(blob[at:end_words])
+    latencies.frombytes(blob[end_words:end])
+    if _SWAP:
+        words.byteswap()
+        latencies.byteswap()
+    none = v[-1]
+    stats = _stats((*v[3:_COUNT_END], None if none & 1 else v[-3], None if none & 2 else v[-2]))
+    return _figures((stats, words, latencies, v[0])), end
 
 
-def decode_summary(row: Sequence[Any], doc: list[Any]) -> CaseSummary:
-    """The :class:`CaseSummary` of a stored row (as :data:`RankRow`) and its decoded summary JSON."""
-    case_id, tier, change, within, noise, noise_known, noise_p, flip, flags = row[:9]
-    checks, base, cand, tooled, drift, changes = doc
+def _rest(text: bytes) -> _Rest:
+    checks, tooled, drift, changes = json.loads(text)
+    return (
+        tuple([_check(c) for c in checks]) if checks else (),
+        bool(tooled),
+        tuple(drift) if drift else (),
+        tuple([_tool_change(v) for v in changes]) if changes else (),
+    )
+
+
+def decode_summary(row: Sequence[Any], rests: dict[bytes, _Rest] | None = None) -> CaseSummary:
+    """The :class:`CaseSummary` of a stored row (as :data:`RankRow`). ``rests`` remembers each
+    distinct JSON part decoded (a few hundred in 100,000 cases). A value this version did not
+    write raises TypeError, ValueError or struct.error."""
+    case_id, tier, change, within, noise, noise_known, noise_p, flip, flags, blob = row
+    if not isinstance(blob, bytes) or not blob or blob[0] != _VERSION:
+        raise TypeError(f"case {case_id!r}: not a cached summary of this version")
+    base, at = _unpack_side(blob, 1)
+    cand, at = _unpack_side(blob, at)
+    text = blob[at:]
+    rest = rests.get(text) if rests is not None else None
+    if rest is None:
+        rest = _rest(text)
+        if rests is not None:
+            rests[text] = rest
+    checks, tooled, drift, changes = rest
     return CaseSummary(
         case_id, change, within, bool(noise), tuple(flags.split()) if flags else (), flip, tier, bool(noise_known), noise_p,
-        None, None, tuple([_check(c) for c in checks]) if checks else (), _figures(base), _figures(cand), bool(tooled),
-        tuple(drift) if drift else (), tuple([_tool_change(v) for v in changes]) if changes else (),
+        None, None, checks, base, cand, tooled, drift, changes,
     )  # fmt: skip
 
 
 def decode_summaries(rows: Sequence[Sequence[Any]]) -> list[CaseSummary]:
-    """Stored rows (summary JSON last) as summaries: the JSON arrays of 2,000 rows parsed in one
-    call (one call per row costs more; one for all rows holds every decoded list at once)."""
-    out: list[CaseSummary] = []
-    for i in range(0, len(rows), 2000):
-        part = rows[i : i + 2000]
-        docs = json.loads("[" + ",".join(r[-1] for r in part) + "]")
-        out.extend(map(decode_summary, part, docs))
-    return out
+    """Stored rows (summary last) as summaries, each distinct JSON part decoded once."""
+    rests: dict[bytes, _Rest] = {}
+    return [decode_summary(r, rests) for r in rows]
 
 
 def rank_of(row: Sequence[Any], detail: Callable[[str], Assessment] | None = None) -> CaseRank:
@@ -236,5 +289,4 @@ def summarize(
     arguments as :func:`rank_row`'s). A summary is returned as it is."""
     if isinstance(a, CaseSummary):
         return a
-    row = rank_row(a, checks, baseline, candidate)
-    return decode_summary(row, json.loads(row[9]))
+    return decode_summary(rank_row(a, checks, baseline, candidate))

@@ -242,7 +242,7 @@ V5_SQL = """        DROP TABLE IF EXISTS assessment_cases;
             noise_p REAL,                    -- permutation p of the baseline/candidate split, NULL when not needed
             flip TEXT NOT NULL,              -- negative / positive / none (the checks' verdict)
             flags TEXT NOT NULL,             -- the flags, space-separated (negative_flip format_drift ...)
-            summary TEXT NOT NULL,           -- JSON: what the changelog counts (reviewer.analysis.rows.encode_summary)
+            summary TEXT NOT NULL,           -- what the changelog counts, packed (reviewer.analysis.rows.encode_summary)
             PRIMARY KEY (comparison_id, rank)
         );
 """
