@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from datetime import date
 
 import pytest
@@ -17,7 +18,8 @@ from reviewer.analysis import assess_comparison
 from reviewer.export.changelog import Price, build_changelog, load_changelog, render_json, render_markdown
 from reviewer.export.changelog.load import load_judge
 from reviewer.store import Output, Store
-from reviewer.suite import Suite
+from reviewer.store.outline import outline_json
+from reviewer.suite import Suite, load_suite
 
 PRICES = {"openai:gpt-4o": Price(2.5, 10.0)}
 
@@ -84,29 +86,78 @@ def test_a_cached_row_that_cannot_be_read_is_assessed_again(tmp_path):
     assert all(isinstance(v, bytes) and v[0] == 1 for v in stored)  # the cache replaced
 
 
-def test_the_suite_outline_is_the_validated_suite_seen_through_what_exports_read(tmp_path):
-    store, cid = make_comparison(tmp_path)
-    sid = store.comparison(cid).suite_id
-    # a stored suite with every kind of value an outline shares or parses: equal and distinct
-    # tag and check lists, the same checks in another order, an origin and a date added
+def edited_suite(store: Store, sid: int) -> dict:
+    """The stored suite with every kind of value an outline shares or parses: equal and distinct
+    tag and check lists, the same checks in another order, an origin and a date added."""
     doc = json.loads(store.suite_json(sid))
     doc["cases"][1]["added"] = "2025-03-01"
     doc["cases"][2]["checks"] = list(reversed(doc["cases"][0]["checks"]))
     doc["cases"][3]["tags"] = list(doc["cases"][0]["tags"])
-    store.db.execute("UPDATE suites SET content = ? WHERE id = ?", (json.dumps(doc), sid))
+    return doc
+
+
+def outlined(store: Store, sid: int) -> list[tuple]:
+    return [tuple(o) for o in store.suite_outline(sid).suite.cases]
+
+
+@pytest.mark.parametrize("stored_outline", [True, False], ids=["stored outline", "from the content"])
+def test_the_suite_outline_is_the_validated_suite_seen_through_what_exports_read(tmp_path, stored_outline):
+    store, cid = make_comparison(tmp_path)
+    sid = store.comparison(cid).suite_id
+    doc = edited_suite(store, sid)
+    content = json.dumps(doc)
+    store.db.execute("UPDATE suites SET content = ?, outline = ? WHERE id = ?",
+                     (content, outline_json(content) if stored_outline else None, sid))  # fmt: skip
     outline = store.suite_outline(sid).suite.cases
     full = Suite.model_validate(doc).cases
     assert [(c.id, tuple(c.tags), tuple(c.checks), c.origin, c.added) for c in full] == [tuple(o) for o in outline]
     assert outline[1].added == date(2025, 3, 1) and outline[0].origin
     assert outline[3].tags is outline[0].tags  # recurring lists are one tuple
+    assert outline[2].checks != outline[0].checks and set(outline[2].checks) == set(outline[0].checks)
+    assert store.suite_outline(sid).suite.suite == Suite.model_validate(doc).suite
     with pytest.raises(AttributeError):
         outline[0].prompt  # noqa: B018  (an outline answers what the exports read, nothing more)
     # a case that is not what upsert_suite writes (tags as one string): its chunk is validated
     # as the suite validates it, which names the problem
     doc["cases"][4]["tags"] = "faq"
-    store.db.execute("UPDATE suites SET content = ? WHERE id = ?", (json.dumps(doc), sid))
+    content = json.dumps(doc)
+    store.db.execute("UPDATE suites SET content = ?, outline = ? WHERE id = ?",
+                     (content, outline_json(content) if stored_outline else None, sid))  # fmt: skip
     with pytest.raises(ValidationError):
         store.suite_outline(sid)
+
+
+def test_a_stored_outline_that_cannot_be_read_is_read_from_the_content(tmp_path):
+    store, cid = make_comparison(tmp_path)
+    sid = store.comparison(cid).suite_id
+    expected = outlined(store, sid)
+    for damaged in ("[[", "[]", '{"head": {}, "checks": [], "cases": [["x", [], 7, null, null]]}', '{"cases": []}'):
+        store.db.execute("UPDATE suites SET outline = ? WHERE id = ?", (damaged, sid))
+        assert outlined(store, sid) == expected, damaged
+    assert_same_documents(store, cid)
+
+
+def test_a_suite_stored_before_outlines_is_outlined_when_stored_again(tmp_path):
+    """A v5 store: its suites have no outline. It migrates, exports read the content meanwhile,
+    and storing the suite again (any run of it) adds the outline."""
+    store, cid = make_comparison(tmp_path)
+    sid = store.comparison(cid).suite_id
+    expected = outlined(store, sid)
+    path = store.path
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE suites DROP COLUMN outline")
+    conn.execute("PRAGMA user_version = 5")
+    conn.commit()
+    conn.close()
+    with Store(path) as again:
+        assert again.db.execute("SELECT outline FROM suites WHERE id = ?", (sid,)).fetchone() == (None,)
+        assert outlined(again, sid) == expected
+        assert again.upsert_suite(load_suite(tmp_path / "support.yaml")) == sid
+        text = again.db.execute("SELECT outline FROM suites WHERE id = ?", (sid,)).fetchone()[0]
+        assert text == outline_json(again.suite_json(sid))
+        assert outlined(again, sid) == expected
+        assert_same_documents(again, cid)
 
 
 def test_an_infinite_latency_is_no_latency(tmp_path):

@@ -6,13 +6,12 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
-from functools import partial
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from ..errors import UsageError
-from ..suite import Case, Check, Suite
+from ..suite import Case
 from .errors import _BUSY, _FULL, _LOCKED, _READONLY, StoreError, _code
+from .outline import CaseOutline, outline_of_content, read_outline
 from .records import (
     OUTPUT_SELECT,
     Comparison,
@@ -38,54 +37,6 @@ def resolve_comparison_id(store: ComparisonsMixin, ref: str | int | None) -> int
     if not named:
         raise UsageError(f"no comparison named {ref!r} (see `reviewer comparisons`)")
     return named[-1].id
-
-
-class CaseOutline(NamedTuple):
-    """What the changelog and the gate read of a suite's case (:meth:`ComparisonsMixin.suite_outline`).
-    A tuple: 100,000 are made in C."""
-
-    id: str
-    tags: tuple[str, ...]
-    checks: tuple[Check, ...]
-    origin: str | None
-    added: date | None
-
-
-_new_outline = partial(tuple.__new__, CaseOutline)
-
-
-def _outline(c: dict[str, Any], seen: dict[Any, Any]) -> CaseOutline:
-    """A case of a stored suite's content (a validated suite's dump) as its outline; KeyError,
-    TypeError or ValueError when it is not such a dump. ``seen`` shares what recurs across cases
-    (the same tags, the same check: a frozen :class:`Check`, validated once per distinct dump)."""
-    case_id, raw_tags, origin, added = c["id"], c.get("tags", []), c.get("origin"), c.get("added")
-    if not isinstance(case_id, str):
-        raise TypeError("not a stored case")
-    if not (origin is None or isinstance(origin, str)) or not (added is None or isinstance(added, str)):
-        raise TypeError("not a stored case")
-    # the tags and the checks by their text (JSON values: repr tells any two apart): checked and
-    # made once per distinct list
-    tags_key = "tags " + repr(raw_tags)
-    tags = seen.get(tags_key)
-    if tags is None:
-        if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
-            raise TypeError("not a stored case")
-        tags = seen[tags_key] = tuple(raw_tags)
-    raw = c.get("checks", [])
-    key = "checks " + repr(raw)  # each check validated once per distinct dump
-    checks = seen.get(key)
-    if checks is None:
-        if not isinstance(raw, list):
-            raise TypeError("not a stored case")
-        found = []
-        for x in raw:
-            one = "check " + repr(x)
-            got = seen.get(one)
-            if got is None:
-                got = seen[one] = Check.model_validate(x)  # ValidationError is a ValueError
-            found.append(got)
-        checks = seen[key] = tuple(found)
-    return _new_outline((case_id, tags, checks, origin, date.fromisoformat(added) if added else None))
 
 
 class ComparisonsMixin(RunsMixin):
@@ -340,30 +291,27 @@ class ComparisonsMixin(RunsMixin):
 
     def suite_outline(self, suite_id: int) -> SuiteRecord:
         """A stored suite whose cases are outlines (:class:`CaseOutline`): what the exports and the gate
-        read of a case (id, tags, checks, origin, added). The stored content is a validated suite's
-        dump (:meth:`upsert_suite`), so each outline is read from it with its checks validated
-        again (equal to the suite's); a case that is not such a dump has its whole chunk validated
-        as the suite validates it. Reading anything else of an outline (its prompt, its tools)
-        raises AttributeError. A validated case takes ~3 kB and ~27 µs: 100,000 of them ~300 MB
-        and ~3 s; an outline ~0.2 kB and ~4 µs."""
-        rows = self._query("SELECT * FROM suites WHERE id = ?", (suite_id,))
+        read of a case (id, tags, checks, origin, added), with their checks validated again (equal
+        to the suite's). Read from the compact outline stored beside the suite (schema v6), else
+        from the stored content, a validated suite's dump (:meth:`upsert_suite`); a case that is
+        not such a dump has its whole chunk validated as the suite validates it. Reading anything
+        else of an outline (its prompt, its tools) raises AttributeError. A validated case takes
+        ~3 kB and ~27 µs: 100,000 of them ~300 MB and ~3 s; an outline ~0.2 kB and ~2 µs from
+        the stored outline (~9 µs parsed out of the content)."""
+        rows = self._query("SELECT id, name, digest, path, format, created_at, outline FROM suites WHERE id = ?", (suite_id,))
         if not rows:
             raise StoreError(f"no suite with id {suite_id}")
         r = rows[0]
-        doc = json.loads(r["content"])
-        cases = doc.pop("cases", [])
-        outline: list[CaseOutline] = []
-        seen: dict[Any, Any] = {}
-        for i in range(0, len(cases), 1000):
-            part = cases[i : i + 1000]
+        read = None
+        if r["outline"] is not None:
             try:
-                outline.extend(_outline(c, seen) for c in part)
-            except (KeyError, TypeError, ValueError):  # not what upsert_suite writes: validate it all
-                del outline[i:]
-                for v in Suite.model_validate({**doc, "cases": part}).cases:
-                    outline.append(CaseOutline(v.id, tuple(v.tags), tuple(v.checks), v.origin, v.added))
-            cases[i : i + 1000] = [None] * len(part)
-        suite = Suite.model_validate({**doc, "cases": []})
+                read = read_outline(r["outline"])
+            except (KeyError, IndexError, TypeError, ValueError):
+                read = None  # not what upsert_suite writes: the content says the same
+        if read is None:
+            content = self._query("SELECT content FROM suites WHERE id = ?", (suite_id,))[0]["content"]
+            read = outline_of_content(json.loads(content))
+        suite, outline = read
         # the suite's cases as their outlines (they answer every attribute the exports read of a Case)
         suite.cases = cast(list[Case], outline)
         return SuiteRecord(

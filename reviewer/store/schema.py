@@ -256,7 +256,21 @@ def _v5(db: sqlite_utils.Database) -> None:
     db.executescript(V5_SQL)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+V6_SQL = """        ALTER TABLE suites ADD COLUMN outline TEXT;  -- JSON: what exports read of each case (reviewer.store.outline.outline_json); NULL: read from content
+"""
+
+
+def _v6(db: sqlite_utils.Database) -> None:
+    """Each suite's outline beside its content: the cases' ids, tags, checks, origins and dates
+    added, what the exports and the gate read (100,000 cases: ~0.2 s to read instead of ~0.9 s
+    parsing the whole content). Derived from the content when the suite is stored; a suite
+    stored before has NULL until it is stored again, and is read from its content meanwhile. A
+    store whose version was set back by hand already has the column."""
+    if "outline" not in {c.name for c in db["suites"].columns}:
+        db.executescript(V6_SQL)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 #: What each table is for (the columns are described by their comments in the migrations above).
@@ -336,7 +350,7 @@ _KEYWORDS = {"UNIQUE", "PRIMARY", "CHECK", "FOREIGN", "CONSTRAINT"}
 def column_docs() -> dict[tuple[str, str], tuple[str, str]]:
     """(table, column) -> (definition, comment) as the migrations' SQL text writes them."""
     docs: dict[tuple[str, str], tuple[str, str]] = {}
-    texts = [V1_SQL.format(verdicts=_sql_list(tuple(v.value for v in Verdict))), V2_SQL, V3_SQL, V4_SQL, V5_SQL]
+    texts = [V1_SQL.format(verdicts=_sql_list(tuple(v.value for v in Verdict))), V2_SQL, V3_SQL, V4_SQL, V5_SQL, V6_SQL]
     for text in texts:
         table = None
         for raw in text.splitlines():
@@ -361,7 +375,7 @@ def column_docs() -> dict[tuple[str, str], tuple[str, str]]:
 
 def _table_comments() -> dict[str, str]:
     found: dict[str, str] = {}
-    for text in (V1_SQL, V2_SQL, V3_SQL, V4_SQL, V5_SQL):
+    for text in (V1_SQL, V2_SQL, V3_SQL, V4_SQL, V5_SQL, V6_SQL):
         for raw in text.splitlines():
             code, _, comment = raw.partition("--")
             if (m := _CREATE.search(code)) and comment.strip():
