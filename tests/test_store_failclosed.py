@@ -190,6 +190,34 @@ def test_the_check_made_in_a_thread_while_reading_is_the_check_made_first(made, 
             store.load_comparison(1)
 
 
+def test_reads_in_one_checked_block_wait_for_the_check_once_at_its_end(made, tmp_path):
+    """Store.healthy_reads: the reads inside return without waiting for the check (it runs beside
+    them and what is made of them); a damaged store raises StoreDamaged when the block ends, or
+    when something inside fails, and a cache written inside waits for the check: nothing read
+    from a damaged store is written back."""
+    from reviewer.analysis import summaries
+    from reviewer.store import Store
+    from reviewer.store.errors import StoreDamaged
+
+    with Store(copy_of(made, tmp_path / "ok")) as store, store.healthy_reads():
+        assert len(summaries(store, 1)) == N_CASES
+    db = copy_of(made, tmp_path / "leaf")
+    pages = leaf_pages(db, "outputs")
+    overwrite_pages(db, pages[len(pages) // 2 : len(pages) // 2 + 2])
+    with Store(db) as store:
+        key = store.assessment_key(1)
+        with pytest.raises(StoreDamaged, match="is damaged"), store.healthy_reads():
+            data = store.load_comparison_figures(1)  # reads no output: returns before the check ends
+            got = len(data.suite.suite.cases)
+        assert got == N_CASES
+        with pytest.raises(StoreDamaged, match="is damaged"), store.healthy_reads():
+            raise ValueError("what a garbled row would raise")  # the damage is the error shown
+    with Store(db) as store:
+        with pytest.raises(StoreDamaged, match="is damaged"), store.healthy_reads():
+            store.save_assessments(1, "another-key", [])
+        assert store.assessment_key(1) == key  # the cache was not replaced
+
+
 def test_doctor_reports_a_healthy_store(made, tmp_path, env):
     db = copy_of(made, tmp_path / "ok")
     res = cli("doctor", "--db", str(db), env=env)

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha {args.alpha:g}: expected a level between 0 and 1, e.g. 0.05")
-    with gc_paused(), open_store(args) as store:
+    with gc_paused(), open_store(args) as store, store.healthy_reads():  # the store's check beside all of it
         # the cached summaries, no output: the calls are counted by SQLite (the coverage)
         data, rows, labels, texts, origins = load_inputs(store, resolve_comparison_id(store, args.comparison))
         cid = data.comparison.id

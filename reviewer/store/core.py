@@ -122,6 +122,8 @@ class StoreCore:
         #: start_check's thread, its rows and what stops it
         self._checking: tuple[threading.Thread, list[tuple[str]], threading.Event] | None = None
         self._check_lock = threading.Lock()
+        #: per thread: ``depth`` of healthy_reads() blocks open (their reads wait for the check at the end)
+        self._deferred = threading.local()
         errors.last_opened = self.path  # what cli.main names when an SQLite error reaches it
         if readonly == "auto":
             readonly = self.path.exists() and why_not_writable(self.path) is not None

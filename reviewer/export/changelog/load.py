@@ -72,14 +72,17 @@ def load_changelog(
     (computed once, in worker processes for big comparisons; they hold each case's figures), the
     sides' model and fingerprint counts by SQL, and the first texts of the cases labelled
     regression (the only ones printed with a diff)."""
-    data, summaries, labels, texts, origins = load_inputs(store, comparison)
-    previous = previous_comparison(store, data.suite.name, data.comparison.id)
-    judge, judge_cases = load_judge(store, data, labels)
-    return build_changelog(
-        data, summaries, labels, store.signoffs(data.comparison.id), judge=judge, judge_cases=judge_cases,
-        generated_at=generated_at or datetime.now(UTC), generated_by=generated_by, prices=prices,
-        previous_comparison=previous, allow_unreviewed=allow_unreviewed, alpha=alpha, texts=texts, origins=origins,
-    )  # fmt: skip
+    # the store's check (in a thread) runs beside the reads and the build; the changelog is
+    # returned only once the store passed it
+    with store.healthy_reads():
+        data, summaries, labels, texts, origins = load_inputs(store, comparison)
+        previous = previous_comparison(store, data.suite.name, data.comparison.id)
+        judge, judge_cases = load_judge(store, data, labels)
+        return build_changelog(
+            data, summaries, labels, store.signoffs(data.comparison.id), judge=judge, judge_cases=judge_cases,
+            generated_at=generated_at or datetime.now(UTC), generated_by=generated_by, prices=prices,
+            previous_comparison=previous, allow_unreviewed=allow_unreviewed, alpha=alpha, texts=texts, origins=origins,
+        )  # fmt: skip
 
 
 def load_inputs(
