@@ -496,3 +496,25 @@ def test_closing_a_store_stops_a_check_nobody_waits_for(made, tmp_path):
     assert rows == [("interrupted",)]  # stopped, not run to its end
     with Store(db) as again:
         assert again.quick_check() is None  # and a check let run says the store is fine
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="niceness per thread is Linux's")
+def test_a_background_read_runs_below_the_commands_main_thread():
+    """The store's check and the export's origins scan call lower_thread_priority: nice +10 for
+    that thread only, so they take the core the main thread leaves idle."""
+    import threading
+
+    from reviewer.store import lower_thread_priority
+
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    seen = []
+
+    def background() -> None:
+        lower_thread_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    t = threading.Thread(target=background)
+    t.start()
+    t.join()
+    assert seen == [min(19, base + 10)]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the main thread is as it was

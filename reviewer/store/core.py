@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,7 +39,7 @@ from .schema import MIGRATIONS, SCHEMA_VERSION
 if TYPE_CHECKING:
     import sqlite_utils
 
-__all__ = ["StoreCore", "connect_readonly"]
+__all__ = ["StoreCore", "connect_readonly", "lower_thread_priority"]
 
 
 def connect_readonly(path: Path, *, timeout_s: float = 10.0) -> sqlite3.Connection:
@@ -56,6 +57,16 @@ def connect_readonly(path: Path, *, timeout_s: float = 10.0) -> sqlite3.Connecti
             )
         uri += "&immutable=1"
     return sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False, isolation_level=None)
+
+
+def lower_thread_priority() -> None:
+    """Run the calling thread at nice +10 (Linux: niceness is per thread), so a background read
+    (the store's check, the answer origins' scan) takes the cores the command's main thread
+    leaves idle instead of sharing them with it. Nowhere else, and never an error."""
+    if sys.platform != "linux":
+        return
+    with suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10))
 
 
 def _read_ahead(path: Path, stop: threading.Event) -> None:
@@ -277,6 +288,7 @@ class StoreCore:
 
             def check() -> None:
                 try:
+                    lower_thread_priority()
                     _read_ahead(self.path, stop)
                     rows.extend(_quick_check_rows(conn))
                 finally:

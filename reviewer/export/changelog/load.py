@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ...store import lower_thread_priority
 from .build import _first_text, build_changelog
 from .model import Changelog, JudgeSection, LabelEntry, Price, latest_label
 from .significance import ALPHA
@@ -118,6 +119,7 @@ def load_inputs(
 
 
 def _origins(store: Store, baseline_run: int, candidate_run: int) -> tuple[Origins, Origins]:
+    lower_thread_priority()  # SQLite's scan takes the core the decoding here leaves idle
     reader = store.reader()
     try:
         return reader.answer_origins(baseline_run), reader.answer_origins(candidate_run)
