@@ -287,7 +287,8 @@ def paired_median_interval(differences: Sequence[float], confidence: float = 0.9
     :func:`paired_median_change`), as ``(median, lo, hi)``. No difference → (0.0, 0.0, 0.0)."""
     if not 0 < confidence < 1:
         raise ValueError(f"paired_median_interval: confidence must be in (0, 1), got {confidence}")
-    diffs = sorted(float(d) for d in differences)
+    diffs = list(map(float, differences))
+    diffs.sort()  # linear when the caller sorted them already (the changelog does)
     n = len(diffs)
     if n == 0:
         return 0.0, 0.0, 0.0
