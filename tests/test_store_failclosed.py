@@ -169,7 +169,11 @@ def test_the_check_made_in_a_thread_while_reading_is_the_check_made_first(made, 
     with Store(healthy) as store:
         data = store.load_comparison_figures(1)
         assert len(data.suite.suite.cases) == N_CASES and store.quick_check() is None
-        assert len(store.sample_counts(data.baseline.id, data.baseline.samples)) == N_CASES
+        counts = store.sample_counts(data.baseline.id, data.baseline.samples)
+        assert len(counts) == N_CASES
+        reader = store.reader()  # what the gate counts in a thread of its own: the same
+        assert reader.sample_counts(data.baseline.id, data.baseline.samples) == counts
+        reader.close()
     db = copy_of(made, tmp_path / "leaf")
     pages = leaf_pages(db, "outputs")
     overwrite_pages(db, pages[len(pages) // 2 : len(pages) // 2 + 2])

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
     from datetime import UTC, datetime
 
     from ..errors import UsageError
@@ -59,17 +64,23 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha {args.alpha:g}: expected a level between 0 and 1, e.g. 0.05")
-    with gc_paused(), open_store(args) as store, store.healthy_reads():  # the store's check beside all of it
-        # the cached summaries, no output: the calls are counted by SQLite (the coverage)
-        data, rows, labels, texts, origins = load_inputs(store, resolve_comparison_id(store, args.comparison))
-        cid = data.comparison.id
+    with (
+        gc_paused(),
+        open_store(args) as store,
+        store.healthy_reads(),  # the store's check beside all of it
+        ThreadPoolExecutor(1, thread_name_prefix="reviewer-counts") as pool,
+    ):
+        comp = store.comparison(resolve_comparison_id(store, args.comparison))
+        runs = (store.run(comp.baseline_run_id), store.run(comp.candidate_run_id))
+        # the calls are counted by SQLite (the coverage) on a connection of their own, in a
+        # thread, while the cached summaries (no output) are read and the changelog is built
+        counted = pool.submit(_sample_counts, store, [(run.id, run.samples) for run in runs])
+        data, rows, labels, texts, origins = load_inputs(store, comp.id)
         cl = build_changelog(
-            data, rows, labels, store.signoffs(cid), generated_at=datetime.now(UTC), generated_by="",
+            data, rows, labels, store.signoffs(comp.id), generated_at=datetime.now(UTC), generated_by="",
             allow_unreviewed=True, alpha=args.alpha, texts=texts, origins=origins,
         )  # fmt: skip
-        counts = {side: store.sample_counts(run.id, run.samples)
-                  for side, run in (("baseline", data.baseline), ("candidate", data.candidate))}  # fmt: skip
-        cov = coverage(data, counts)
+        cov = coverage(data, dict(zip(("baseline", "candidate"), counted.result(), strict=True)))
     result = evaluate_gate(
         cl, cov, max_negative_flips=args.max_negative_flips, max_regressions=args.max_regressions,
         max_errors=args.max_errors, fail_on_unreviewed=args.fail_on_unreviewed,
@@ -100,6 +111,19 @@ def run(args: argparse.Namespace) -> int:
         n = len(result.failures)
         print(visible(f"do not ship: {n} threshold{'s' * (n != 1)} crossed: " + "; ".join(result.failures)))
     return result.exit_code
+
+
+def _sample_counts(store: Store, runs: list[tuple[int, int]]) -> list[dict[str, tuple[int, int]]]:
+    """Each run's :meth:`~reviewer.store.StoreReader.sample_counts` (run id, samples), on a reader
+    of its own, at a lower priority (it takes the core the main thread leaves idle)."""
+    from ..store import lower_thread_priority
+
+    lower_thread_priority()
+    reader = store.reader()
+    try:
+        return [reader.sample_counts(run_id, samples) for run_id, samples in runs]
+    finally:
+        reader.close()
 
 
 def _json_for_terminal(doc: object) -> str:

@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..suite import Case
 from .errors import _BUSY, _FULL, _LOCKED, _READONLY, StoreError, _code
 from .outline import CaseOutline, outline_of_content, read_outline
+from .reader import SAMPLE_COUNTS_SQL
 from .records import (
     OUTPUT_SELECT,
     Comparison,
@@ -309,11 +310,7 @@ class ComparisonsMixin(RunsMixin):
         outputs never become Python objects; read while the store is checked (a damaged store
         raises StoreDamaged)."""
         with self._healthy_read(), self._lock:
-            rows = self._conn.execute(
-                "SELECT case_id, SUM(error IS NULL), SUM(error IS NOT NULL) FROM outputs"
-                " WHERE run_id = ? AND sample >= 0 AND sample < ? GROUP BY case_id",
-                (run_id, samples),
-            ).fetchall()
+            rows = self._conn.execute(SAMPLE_COUNTS_SQL, (run_id, samples)).fetchall()
         return {case_id: (answered, errored) for case_id, answered, errored in rows}
 
     def suite_outline(self, suite_id: int) -> SuiteRecord:

@@ -17,6 +17,12 @@ from .records import OUTPUT_SELECT, Output, output_from_row
 
 __all__ = ["StoreReader", "StoredSuite"]
 
+#: Per case, answered and errored outputs among samples 0 … samples − 1 of a run (the gate's coverage).
+SAMPLE_COUNTS_SQL = (
+    "SELECT case_id, SUM(error IS NULL), SUM(error IS NOT NULL) FROM outputs"
+    " WHERE run_id = ? AND sample >= 0 AND sample < ? GROUP BY case_id"
+)
+
 
 class StoredSuite(NamedTuple):
     """A ``suites`` row as stored: ``content`` is the validated suite's JSON dump."""
@@ -132,6 +138,12 @@ class StoreReader:
             .fetchall()
         )
         return [(m, f, int(n)) for m, f, n in rows]
+
+    def sample_counts(self, run_id: int, samples: int) -> dict[str, tuple[int, int]]:
+        """:meth:`Store.sample_counts <reviewer.store.comparisons.ComparisonsMixin.sample_counts>`
+        on this reader's connection (a thread of its own can count while the caller reads)."""
+        rows = self._conn().execute(SAMPLE_COUNTS_SQL, (run_id, samples)).fetchall()
+        return {case_id: (answered, errored) for case_id, answered, errored in rows}
 
     def answer_origins(self, run_id: int) -> Origins:
         """A run's :data:`Origins`, counted by SQLite (answered calls only in the two mappings): a
