@@ -19,6 +19,7 @@ HOSTILE = [
     "\ufe0fa variation selector first",
     "bidi \u202eevil\u202c and a bell \x07 and e\u0301 and 👩\u200d💻",
     'quotes " and \\ backslashes\nnew line',
+    "plain ASCII but a DEL \x7f in it",
 ]
 
 
@@ -80,6 +81,9 @@ def test_entries_shared_by_many_cases_are_written_as_each_case_holds_them(tmp_pa
     got = render_json(cl)
     assert got == reference(cl)
     assert getattr(jsondoc._CHUNK, "memo", None) is None
+    assert all(
+        isinstance(c["tags"], list) and isinstance(c["flags"], list) for c in to_dict(cl)["cases"]
+    )  # outside a chunk: lists
     rows = json.loads(got)["cases"]
     assert all(r["checks"] == rows[i % 30]["checks"] and r["consistency"] == rows[i % 30]["consistency"]
                for i, r in enumerate(rows))  # fmt: skip

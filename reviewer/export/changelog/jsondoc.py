@@ -106,6 +106,14 @@ def to_jsonable(value: Any, *, raw: bool = False) -> Any:
     if conv is not None:
         return conv(value)
     if cls is list or cls is tuple:
+        if cls is tuple and getattr(_CHUNK, "memo", None) is not None:
+            # while a chunk is encoded (iter_json) a tuple of plain scalars (tags, flags, an
+            # empty list) goes to the encoder as it is: it writes a tuple as the list it holds
+            for v in value:
+                if v.__class__ not in _EXACT:
+                    break
+            else:
+                return value
         return [v if v.__class__ in _EXACT else to_jsonable(v, raw=raw) for v in value]
     if isinstance(value, _SCALARS):
         return value
@@ -157,6 +165,12 @@ def _envelope(cl: Changelog) -> dict[str, Any]:
     }
 
 
+def _escaped(row: str) -> str:
+    """:func:`~reviewer.untrusted.json_escape` of one encoded row; printable ASCII is as it is
+    (the encoder escapes the other control characters itself)."""
+    return row if row.isascii() and "\x7f" not in row else json_escape(row)
+
+
 def render_json(cl: Changelog) -> str:
     """Indented JSON, except ``cases``: one compact case per line, so a 10,000-case changelog stays
     fast to write (the C encoder) and still diffs and greps line by line."""
@@ -168,9 +182,10 @@ def iter_json(cl: Changelog) -> Iterator[str]:
     100,000-case export (~70 MB) is written without holding the document."""
     cases = cl.cases
     head = json_dumps(_envelope(cl), indent=2)  # readable text, hidden characters as \uXXXX: the exact value
-    # what json_dumps writes per case, escaped a thousand rows at a time: the escapes depend on
-    # a character and its neighbours inside one JSON string only, never across the ASCII between
-    # rows. Each case's dict is encoded as soon as it is made: nothing holds every case's dict.
+    # what json_dumps writes per case: the escapes depend on a character and its neighbours
+    # inside one JSON string only, so each row is escaped alone, and only when it holds a
+    # character outside printable ASCII (str.isascii is a flag CPython keeps: most rows cost
+    # nothing). Each case's dict is encoded as soon as it is made: nothing holds every case's dict.
     encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
     yield head[:-2] + ',\n  "cases": [\n'
     for i in range(0, len(cases), 1000):
@@ -178,7 +193,7 @@ def iter_json(cl: Changelog) -> Iterator[str]:
         # 100,000 cases): each one's dict is made once per chunk, read by the encoder only
         _CHUNK.memo = {}
         try:
-            rows = json_escape(",\n".join(["    " + encode(to_jsonable(c)) for c in cases[i : i + 1000]]))
+            rows = ",\n".join([_escaped("    " + encode(to_jsonable(c))) for c in cases[i : i + 1000]])
         finally:
             _CHUNK.memo = None
         yield rows + (",\n" if i + 1000 < len(cases) else "\n")
