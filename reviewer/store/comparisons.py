@@ -210,7 +210,6 @@ class ComparisonsMixin(RunsMixin):
         try:
             yield
         except Exception:  # (Ctrl-C goes through at once)
-            self._deferred.depth = depth
             self.require_healthy()
             raise
         finally:
