@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import sys
+import tempfile
+import threading
+from pathlib import Path
 
+import pytest
 from test_export import ADA, BOB, NOW, make_comparison
 
-from reviewer.export.changelog import load_changelog, render_json
+from reviewer.export.changelog import iter_json, load_changelog, render_json
 from reviewer.export.changelog.jsondoc import to_dict
 from reviewer.untrusted import json_dumps
 
@@ -87,3 +94,89 @@ def test_entries_shared_by_many_cases_are_written_as_each_case_holds_them(tmp_pa
     rows = json.loads(got)["cases"]
     assert all(r["checks"] == rows[i % 30]["checks"] and r["consistency"] == rows[i % 30]["consistency"]
                for i, r in enumerate(rows))  # fmt: skip
+
+
+def all_children() -> set[int]:
+    """This process's child processes (Linux: every thread's list)."""
+    out: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        out |= {int(p) for p in (task / "children").read_text().split()}
+    return out
+
+
+@pytest.fixture
+def children():
+    """This process's children started during the test (earlier tests may leave a fork server)."""
+    assert threading.active_count() == 1, threading.enumerate()  # else no fork (an earlier test left a thread)
+    before = all_children()
+    return lambda: all_children() - before
+
+
+def big_changelog(tmp_path, n: int = 4_321):
+    store, cid = make_comparison(tmp_path)
+    first = store.load_comparison(cid).suite.suite.cases[0].id
+    store.set_label(cid, first, BOB, "regression", severity=1, note=HOSTILE[3], at="2025-03-13T11:00:00.000Z")
+    cl = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True)
+    store.close()
+    cl.cases = [cl.cases[i % len(cl.cases)] for i in range(n)]
+    return cl
+
+
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="the rows are made in a forked child on Linux only")
+
+
+@linux_only
+def test_rows_made_by_a_forked_child_are_the_same_document(tmp_path, monkeypatch, children):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cl = big_changelog(tmp_path)
+    serial = "".join(iter_json(cl, fork_from=10**9))
+    assert serial == reference(cl)
+    pieces = iter_json(cl, fork_from=1_000)
+    got = [next(pieces), next(pieces)]  # the head, then the first rows: the child was started before them
+    assert len(children()) == 1  # at work on the second half
+    got += list(pieces)
+    assert "".join(got) == serial
+    assert not children() and not list(tmp_path.glob("reviewer-export-*"))  # reaped, its file removed
+
+
+@linux_only
+def test_a_child_that_dies_leaves_its_half_to_the_parent(tmp_path, monkeypatch, children):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cl = big_changelog(tmp_path, 40_000)  # its half takes the child ~0.5 s: killed long before it ends
+    serial = "".join(iter_json(cl, fork_from=10**9))
+    pieces = iter_json(cl, fork_from=1_000)
+    got = [next(pieces), next(pieces)]
+    (pid,) = children()
+    os.kill(pid, signal.SIGKILL)
+    got += list(pieces)
+    assert "".join(got) == serial
+    assert not children() and not list(tmp_path.glob("reviewer-export-*"))
+
+
+@linux_only
+def test_an_abandoned_export_stops_its_child(tmp_path, monkeypatch, children):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cl = big_changelog(tmp_path)
+    pieces = iter_json(cl, fork_from=1_000)
+    next(pieces), next(pieces)
+    assert len(children()) == 1
+    pieces.close()  # what a failed write does to the generator
+    assert not children() and not list(tmp_path.glob("reviewer-export-*"))
+
+
+@linux_only
+def test_no_fork_while_another_thread_runs(tmp_path, children):
+    cl = big_changelog(tmp_path)
+    serial = "".join(iter_json(cl, fork_from=10**9))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        pieces = iter_json(cl, fork_from=1_000)
+        got = [next(pieces), next(pieces)]
+        assert not children()
+        got += list(pieces)
+    finally:
+        stop.set()
+        other.join()
+    assert "".join(got) == serial
