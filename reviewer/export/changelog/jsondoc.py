@@ -191,8 +191,9 @@ FORK_FROM = 20_000
 def iter_json(cl: Changelog, *, fork_from: int = FORK_FROM) -> Iterator[str]:
     """:func:`render_json` in pieces of up to a thousand cases, made as they are asked for: a
     100,000-case export (~70 MB) is written without holding the document. From ``fork_from``
-    cases on, a forked child makes the second half of the rows into a temporary file meanwhile
-    (the same text; a child that fails leaves its half to this process)."""
+    cases on (Linux, no other thread running), a forked child makes the second half of the rows
+    into a temporary file meanwhile (the same text; a child that fails leaves its half to this
+    process)."""
     cases = cl.cases
     head = json_dumps(_envelope(cl), indent=2)  # readable text, hidden characters as \uXXXX: the exact value
     yield head[:-2] + ',\n  "cases": [\n'
