@@ -165,7 +165,7 @@ class ComparisonsMixin(RunsMixin):
         return rows
 
     def load_comparison(self, comparison_id: int | None = None) -> ComparisonData:
-        with self._healthy_read():
+        with self.healthy_reads():
             comp = self.comparison(comparison_id)
             data = ComparisonData(
                 comparison=comp,
@@ -182,28 +182,15 @@ class ComparisonsMixin(RunsMixin):
         return data
 
     @contextmanager
-    def _healthy_read(self) -> Iterator[None]:
-        """Read while ``quick_check`` runs in a thread (:meth:`start_check`); the read's result
-        counts only once the store passed: a damaged store raises StoreDamaged, whatever the
-        read itself met (a garbled row's error is not the one to show). Inside
-        :meth:`healthy_reads` a read that succeeds does not wait: the block checks at its end."""
-        self.start_check()
-        try:
-            yield
-        except Exception:  # (Ctrl-C goes through at once)
-            self.require_healthy()
-            raise
-        if not getattr(self._deferred, "depth", 0):
-            self.require_healthy()
-
-    @contextmanager
     def healthy_reads(self) -> Iterator[None]:
         """Reads (and what the caller makes of them) that count only once the store passed
-        ``quick_check``, checked once when the block ends: the check, in a thread, overlaps all
-        of them instead of the first read waiting for it (a 1.2 GB store checks in ~1.4 s; a
-        100,000-case export reads its inputs in ~1 s). Nothing inside may be shown or written
-        before the block ends. A damaged store raises StoreDamaged at the end, or as soon as
-        anything inside fails (its own error is not the one to show)."""
+        ``quick_check``, which runs in a thread beside them (:meth:`start_check`). The outermost
+        block checks once, when it ends: the check overlaps all of its reads instead of the first
+        read waiting for it (a 1.2 GB store checks in ~1.4 s; a 100,000-case export reads its
+        inputs in ~1 s); a block inside another one leaves it to that one. Nothing inside may be
+        shown or written before the outermost block ends. A damaged store raises StoreDamaged
+        there, or as soon as anything inside fails (its own error, e.g. a garbled row's, is not
+        the one to show)."""
         self.start_check()
         depth = getattr(self._deferred, "depth", 0)
         self._deferred.depth = depth + 1
@@ -214,7 +201,8 @@ class ComparisonsMixin(RunsMixin):
             raise
         finally:
             self._deferred.depth = depth
-        self.require_healthy()
+        if not depth:
+            self.require_healthy()
 
     # -- cached assessments -------------------------------------------------------------------
 
@@ -308,7 +296,7 @@ class ComparisonsMixin(RunsMixin):
         counted is missing). Counted inside SQLite in one query, so a 100,000-case run's 300,000
         outputs never become Python objects; read while the store is checked (a damaged store
         raises StoreDamaged)."""
-        with self._healthy_read(), self._lock:
+        with self.healthy_reads(), self._lock:
             rows = self._conn.execute(SAMPLE_COUNTS_SQL, (run_id, samples)).fetchall()
         return {case_id: (answered, errored) for case_id, answered, errored in rows}
 
@@ -346,7 +334,7 @@ class ComparisonsMixin(RunsMixin):
         """:meth:`load_comparison` without the outputs (empty mappings: the cached summaries hold
         each case's figures, :meth:`sample_counts` what the gate counts of the calls) and with
         :meth:`suite_outline` for the suite: what the changelog and the gate read."""
-        with self._healthy_read():
+        with self.healthy_reads():
             comp = self.comparison(comparison_id)
             return ComparisonData(
                 comparison=comp,
