@@ -168,16 +168,13 @@ def assess_rows(
             pass  # the workers could not start (e.g. a __main__ that cannot be imported again,
             # as from stdin): the chunks they did not finish are assessed here, to the same rows
     if left:
-        reader = store.reader()
-        try:
+        with store.reader() as reader:
             for i in sorted(left):
                 rows.extend(chunk_rows(reader, plan, validate_chunk(head, chunks[i])))
                 done += len(chunks[i])
                 chunks[i] = []
                 if progress is not None:
                     progress(done, total)
-        finally:
-            reader.close()
     rows.sort(key=triage_key)
     return rows
 
@@ -253,11 +250,8 @@ def detail(store: Store, comparison: Comparison | int | None, case_id: str) -> A
     case = next((c for c in suite.suite.cases if c.id == case_id), None)
     if case is None:
         raise LookupError(f"comparison {comp.id}: no case {case_id!r} in its suite")
-    reader = store.reader()
-    try:
+    with store.reader() as reader:
         base, cand = reader.case_outputs(comp.baseline_run_id, comp.candidate_run_id, case_id)
-    finally:
-        reader.close()
     data = ComparisonData(comp, suite, store.run(comp.baseline_run_id), store.run(comp.candidate_run_id),
                           {case_id: base}, {case_id: cand})  # fmt: skip
     return assess_one(data, case)

@@ -119,11 +119,8 @@ def _sample_counts(store: Store, runs: list[tuple[int, int]]) -> list[dict[str, 
     from ..store import lower_thread_priority
 
     lower_thread_priority()
-    reader = store.reader()
-    try:
+    with store.reader() as reader:
         return [reader.sample_counts(run_id, samples) for run_id, samples in runs]
-    finally:
-        reader.close()
 
 
 def _json_for_terminal(doc: object) -> str:

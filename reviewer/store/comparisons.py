@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..suite import Case
 from .errors import _BUSY, _FULL, _LOCKED, _READONLY, StoreError, _code
 from .outline import CaseOutline, outline_of_content, read_outline
-from .reader import SAMPLE_COUNTS_SQL
+from .reader import sample_counts
 from .records import (
     OUTPUT_SELECT,
     Comparison,
@@ -297,8 +297,7 @@ class ComparisonsMixin(RunsMixin):
         outputs never become Python objects; read while the store is checked (a damaged store
         raises StoreDamaged)."""
         with self.healthy_reads(), self._lock:
-            rows = self._conn.execute(SAMPLE_COUNTS_SQL, (run_id, samples)).fetchall()
-        return {case_id: (answered, errored) for case_id, answered, errored in rows}
+            return sample_counts(self._conn, run_id, samples)
 
     def suite_outline(self, suite_id: int) -> SuiteRecord:
         """A stored suite whose cases are outlines (:class:`CaseOutline`): what the exports and the gate

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 from ..toolcall import load_tool_calls
 from .core import connect_readonly
@@ -17,11 +17,16 @@ from .records import OUTPUT_SELECT, Output, output_from_row
 
 __all__ = ["StoreReader", "StoredSuite"]
 
-#: Per case, answered and errored outputs among samples 0 … samples − 1 of a run (the gate's coverage).
-SAMPLE_COUNTS_SQL = (
-    "SELECT case_id, SUM(error IS NULL), SUM(error IS NOT NULL) FROM outputs"
-    " WHERE run_id = ? AND sample >= 0 AND sample < ? GROUP BY case_id"
-)
+
+def sample_counts(conn: sqlite3.Connection, run_id: int, samples: int) -> dict[str, tuple[int, int]]:
+    """Per case, its answered and errored outputs among samples 0 … samples − 1 of a run (the
+    gate's coverage), counted inside SQLite."""
+    rows = conn.execute(
+        "SELECT case_id, SUM(error IS NULL), SUM(error IS NOT NULL) FROM outputs"
+        " WHERE run_id = ? AND sample >= 0 AND sample < ? GROUP BY case_id",
+        (run_id, samples),
+    ).fetchall()
+    return {case_id: (answered, errored) for case_id, answered, errored in rows}
 
 
 class StoredSuite(NamedTuple):
@@ -142,8 +147,7 @@ class StoreReader:
     def sample_counts(self, run_id: int, samples: int) -> dict[str, tuple[int, int]]:
         """:meth:`Store.sample_counts <reviewer.store.comparisons.ComparisonsMixin.sample_counts>`
         on this reader's connection (a thread of its own can count while the caller reads)."""
-        rows = self._conn().execute(SAMPLE_COUNTS_SQL, (run_id, samples)).fetchall()
-        return {case_id: (answered, errored) for case_id, answered, errored in rows}
+        return sample_counts(self._conn(), run_id, samples)
 
     def answer_origins(self, run_id: int) -> Origins:
         """A run's :data:`Origins`, counted by SQLite (answered calls only in the two mappings): a
@@ -203,6 +207,12 @@ class StoreReader:
             if cancelled is not None:
                 conn.set_progress_handler(None, 0)
         return {r[0] for r in rows}
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Close this thread's connection (the others close with their threads)."""

@@ -120,8 +120,5 @@ def load_inputs(
 
 def _origins(store: Store, baseline_run: int, candidate_run: int) -> tuple[Origins, Origins]:
     lower_thread_priority()  # SQLite's scan takes the core the decoding here leaves idle
-    reader = store.reader()
-    try:
+    with store.reader() as reader:
         return reader.answer_origins(baseline_run), reader.answer_origins(candidate_run)
-    finally:
-        reader.close()
