@@ -167,7 +167,7 @@ def test_the_check_made_in_a_thread_while_reading_is_the_check_made_first(made, 
 
     healthy = copy_of(made, tmp_path / "ok")
     with Store(healthy) as store:
-        data = store.load_comparison_figures(1)
+        data = store.load_comparison_outline(1)
         assert len(data.suite.suite.cases) == N_CASES and store.quick_check() is None
         counts = store.sample_counts(data.baseline.id, data.baseline.samples)
         assert len(counts) == N_CASES
@@ -186,7 +186,7 @@ def test_the_check_made_in_a_thread_while_reading_is_the_check_made_first(made, 
             store.sample_counts(run.id, run.samples)  # counts every output of the run: meets the damage
         assert store.quick_check() == expected
     with Store(db) as store, pytest.raises(StoreDamaged, match="is damaged"):
-        store.load_comparison_figures(1)  # reads no output, and waits for the check all the same
+        store.load_comparison_outline(1)  # reads no output, and waits for the check all the same
     with Store(db) as store:
         store.start_check()
         assert store.quick_check() == expected
@@ -211,7 +211,7 @@ def test_reads_in_one_checked_block_wait_for_the_check_once_at_its_end(made, tmp
     with Store(db) as store:
         key = store.assessment_key(1)
         with pytest.raises(StoreDamaged, match="is damaged"), store.healthy_reads():
-            data = store.load_comparison_figures(1)  # reads no output: returns before the check ends
+            data = store.load_comparison_outline(1)  # reads no output: returns before the check ends
             got = len(data.suite.suite.cases)
         assert got == N_CASES
         with pytest.raises(StoreDamaged, match="is damaged"), store.healthy_reads():

@@ -329,7 +329,7 @@ class ComparisonsMixin(RunsMixin):
             created_at=r["created_at"],
         )  # fmt: skip
 
-    def load_comparison_figures(self, comparison_id: int | None = None) -> ComparisonData:
+    def load_comparison_outline(self, comparison_id: int | None = None) -> ComparisonData:
         """:meth:`load_comparison` without the outputs (empty mappings: the cached summaries hold
         each case's figures, :meth:`sample_counts` what the gate counts of the calls) and with
         :meth:`suite_outline` for the suite: what the changelog and the gate read."""

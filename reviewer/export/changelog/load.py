@@ -94,7 +94,7 @@ def load_inputs(
     whose latest label is regression, and each side's answer origins."""
     from ...analysis import summaries
 
-    data = store.load_comparison_figures(store.resolve_comparison_id(comparison))
+    data = store.load_comparison_outline(store.resolve_comparison_id(comparison))
     # The origins scan every output of both runs inside SQLite (~0.9 s at 100,000 cases, with no
     # GIL held): on a connection of their own in a thread, while the summaries are decoded here.
     with ThreadPoolExecutor(1, thread_name_prefix="reviewer-origins") as pool:
