@@ -25,22 +25,17 @@ import time
 from pathlib import Path
 
 import _installed  # noqa: F401  (children start from bytecode, as an installed package does)
+from _measure import measure
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(args: list[str], env: dict[str, str], *, script: bool = False) -> tuple[float, float, int, str]:
-    """(wall s, peak RSS MB, exit code, stderr) of one reviewer process (or of this script's collecting child)."""
-    t0 = time.perf_counter()
+    """(wall s, peak RSS MB, exit code, stderr) of one reviewer process (or of this script's
+    collecting child), measured by :func:`_measure.measure` (not this process's own peak)."""
     head = [sys.executable, __file__] if script else [sys.executable, "-m", "reviewer"]
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([*head, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - t0
-        err.seek(0)
-        text = err.read().decode(errors="replace")
-    return wall, usage.ru_maxrss / 1024, proc.returncode, text
+    code, wall, _, rss, text = measure([*head, *args], env, cwd=ROOT)
+    return wall, rss, code, text
 
 
 def collect_only(db: str, suite: str, root: str) -> None:

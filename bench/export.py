@@ -24,13 +24,13 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import _installed  # noqa: F401  (children start from bytecode, as an installed package does)
+from _measure import measure
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -244,17 +244,6 @@ def label_all(db: Path, cid: int) -> int:
     return n
 
 
-#: Run argv[1:] with stdout dropped and stderr passed on; print its exit code, wall s, CPU s and
-#: peak RSS kB (the wrapper's own start is not in the wall time).
-_MEASURE = """
-import os, subprocess, sys, time
-t = time.perf_counter()
-p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
-_, status, u = os.wait4(p.pid, 0)
-print(os.waitstatus_to_exitcode(status), time.perf_counter() - t, u.ru_utime + u.ru_stime, u.ru_maxrss)
-"""
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=10_000)
@@ -280,16 +269,11 @@ def main() -> None:
         env = {**os.environ, "REVIEWER_DATA_DIR": str(tmp), "REVIEWER_CONFIG_DIR": str(tmp), "PYTHONPATH": str(ROOT)}
 
         def reviewer_run(*argv: str) -> tuple[float, float, float]:
-            """wall s, CPU s and peak RSS MB of ``python -m reviewer ARGV`` in a new process. Started
-            by a small wrapper process that reports its child's usage: on Linux a child's peak RSS
-            starts from its parent's at fork, and this process has built and held the whole
-            store (1 GB at 100,000 cases) when it measures."""
-            proc = subprocess.run([sys.executable, "-c", _MEASURE, sys.executable, "-m", "reviewer", *argv, "--db", str(db)],
-                                  env=env, capture_output=True, check=False)  # fmt: skip
-            assert proc.returncode == 0, proc.stderr.decode(errors="replace")
-            code, wall, cpu, rss_kb = proc.stdout.split()[-4:]
-            assert int(code) in (0, 1), proc.stderr.decode(errors="replace")
-            return float(wall), float(cpu), int(rss_kb) / 1024
+            """wall s, CPU s and peak RSS MB of ``python -m reviewer ARGV`` in a new process
+            (:func:`_measure.measure`: not this process's own peak, the store it built)."""
+            code, wall, cpu, rss, err = measure([sys.executable, "-m", "reviewer", *argv, "--db", str(db)], env)
+            assert code in (0, 1), err
+            return wall, cpu, rss
 
         def reviewer(*argv: str) -> float:
             return reviewer_run(*argv)[0]
