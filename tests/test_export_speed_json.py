@@ -180,3 +180,92 @@ def test_no_fork_while_another_thread_runs(tmp_path, children):
         stop.set()
         other.join()
     assert "".join(got) == serial
+
+
+def small_store(tmp_path):
+    store, cid = make_comparison(tmp_path)
+    first = store.load_comparison(cid).suite.suite.cases[0].id
+    store.set_label(cid, first, BOB, "regression", severity=1, note=HOSTILE[3], at="2025-03-13T11:00:00.000Z")
+    return store, cid
+
+
+@linux_only
+def test_rows_started_ahead_during_the_build_are_the_same_document(tmp_path, monkeypatch, children):
+    """The export starts the rows' child when the build's cases are final (before the sums and
+    before any writing): the document is the same bytes, and nothing is left behind."""
+    from reviewer.export.changelog import RowsAhead
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    store, cid = small_store(tmp_path)
+    serial = "".join(iter_json(load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True)))
+    with RowsAhead(fork_from=1) as ahead:
+        cl = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True, cases_ready=ahead)
+        assert len(children()) == 1  # started inside the build, before a row is asked for
+        got = "".join(iter_json(cl, ahead=ahead))
+    store.close()
+    assert got == serial == reference(cl)
+    assert not children() and not list(tmp_path.glob("reviewer-export-*"))
+
+
+@linux_only
+def test_a_child_started_ahead_that_dies_leaves_every_row_to_the_parent(tmp_path, monkeypatch, children):
+    from reviewer.export.changelog import RowsAhead
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    store, cid = small_store(tmp_path)
+    with RowsAhead(fork_from=1) as ahead:
+        cl = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True, cases_ready=ahead)
+        (pid,) = children()
+        os.kill(pid, signal.SIGKILL)
+        got = "".join(iter_json(cl, ahead=ahead))
+    store.close()
+    assert got == reference(cl)
+    assert not children() and not list(tmp_path.glob("reviewer-export-*"))
+
+
+@linux_only
+def test_a_child_started_ahead_is_stopped_when_the_export_fails_before_writing(tmp_path, monkeypatch, children):
+    """A failure after the fork (the store's check, a refusal of unreviewed cases, a bad key):
+    leaving the block kills and reaps the child and removes its file; and a child started for
+    other cases than the document's is never used for it."""
+    from reviewer.export.changelog import RowsAhead
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    store, cid = small_store(tmp_path)
+    with pytest.raises(RuntimeError, match="refused"), RowsAhead(fork_from=1) as ahead:
+        load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True, cases_ready=ahead)
+        assert len(children()) == 1
+        raise RuntimeError("refused")
+    assert not children() and not list(tmp_path.glob("reviewer-export-*"))
+    with RowsAhead(fork_from=1) as ahead:
+        cl = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True, cases_ready=ahead)
+        cl.cases = cl.cases[::-1]  # not the cases the child writes
+        got = "".join(iter_json(cl, ahead=ahead, fork_from=10**9))
+        assert got == reference(cl)
+        assert len(children()) == 1  # still the ahead's, never taken
+    store.close()
+    assert not children() and not list(tmp_path.glob("reviewer-export-*"))
+
+
+@linux_only
+def test_the_stores_check_thread_does_not_hold_the_rows_back(tmp_path, children):
+    """The store's check (SQLite on a connection of its own) may run beside the fork: its
+    thread holds no lock the child takes. Any other thread still means no fork."""
+    from reviewer.store import CHECK_THREAD
+
+    cl = big_changelog(tmp_path)
+    serial = "".join(iter_json(cl, fork_from=10**9))
+    for name, forks in ((CHECK_THREAD, True), ("someone-else", False)):
+        stop = threading.Event()
+        other = threading.Thread(target=stop.wait, name=name)
+        other.start()
+        try:
+            pieces = iter_json(cl, fork_from=1_000)
+            got = [next(pieces), next(pieces)]
+            assert len(children()) == (1 if forks else 0), name
+            got += list(pieces)
+        finally:
+            stop.set()
+            other.join()
+        assert "".join(got) == serial
+        assert not children()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..export.changelog import SignaturePlan, iter_json, load_changelog, render_markdown
+    from ..export.changelog import RowsAhead, SignaturePlan, iter_json, load_changelog, render_markdown
     from ..export.options import parse_prices, principal_of, refuse_unreviewed
     from ..export.plural import plural
     from ..export.signing import body_digest, embed_signature, parse_layout, write_atomic
@@ -78,44 +79,50 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--alpha {args.alpha:g}: expected a level between 0 and 1, e.g. 0.05")
     identity = reviewer_identity(args.identity)
 
-    with open_store(args) as store:
-        cl = load_changelog(store, args.comparison, generated_by=identity, prices=prices,
-                            allow_unreviewed=args.allow_unreviewed, alpha=args.alpha)  # fmt: skip
-    if not args.allow_unreviewed:
-        refuse_unreviewed(cl.unreviewed, "list them as unreviewed")
+    # a JSON export's rows start being written (by a forked child) as soon as the cases are
+    # final, while the changelog's sums are still being made; leaving this block stops a child
+    # that no writer took (a failed check, a refusal below)
+    with RowsAhead() if fmt == "json" else nullcontext() as ahead:
+        with open_store(args) as store:
+            cl = load_changelog(store, args.comparison, generated_by=identity, prices=prices,
+                                allow_unreviewed=args.allow_unreviewed, alpha=args.alpha, cases_ready=ahead)  # fmt: skip
+        if not args.allow_unreviewed:
+            refuse_unreviewed(cl.unreviewed, "list them as unreviewed")
 
-    filename = out_path.name if out_path is not None else ("changelog.json" if fmt == "json" else "CHANGELOG.md")
-    import tempfile
+        filename = out_path.name if out_path is not None else ("changelog.json" if fmt == "json" else "CHANGELOG.md")
+        import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="reviewer-export-") as tmp:
-        key = plan = None
-        if signing:
-            from ..export.signing import key_fingerprint, resolve_key
+        with tempfile.TemporaryDirectory(prefix="reviewer-export-") as tmp:
+            key = plan = None
+            if signing:
+                from ..export.signing import key_fingerprint, resolve_key
 
-            key = resolve_key(args.sign or None, Path(tmp))
-            plan = SignaturePlan("embedded" if args.embed_signature else "detached", key_fingerprint(key), principal_of(identity))
-        document = None if fmt == "json" else render_markdown(cl, filename=filename, signature=plan)
-        signature = None
-        if document is None:
-            # the JSON is written as it is made (~70 MB at 100,000 cases, never held whole) and
-            # signed on its temporary file before that replaces the target
-            pieces = iter_json(cl)
-            if out_path is None:
-                for piece in pieces:
-                    sys.stdout.write(piece)
-                sys.stdout.flush()
-            else:
-                from ..export.signing import sign_file
-                from ..fsutil import atomic_write_chunks
+                key = resolve_key(args.sign or None, Path(tmp))
+                plan = SignaturePlan(
+                    "embedded" if args.embed_signature else "detached", key_fingerprint(key), principal_of(identity)
+                )
+            document = None if fmt == "json" else render_markdown(cl, filename=filename, signature=plan)
+            signature = None
+            if document is None:
+                # the JSON is written as it is made (~70 MB at 100,000 cases, never held whole) and
+                # signed on its temporary file before that replaces the target
+                pieces = iter_json(cl, ahead=ahead)
+                if out_path is None:
+                    for piece in pieces:
+                        sys.stdout.write(piece)
+                    sys.stdout.flush()
+                else:
+                    from ..export.signing import sign_file
+                    from ..fsutil import atomic_write_chunks
 
-                sign = None if key is None else partial(sign_file, key=key)
-                signature = atomic_write_chunks(out_path, (p.encode("utf-8") for p in pieces), validate=sign)
-        elif key is not None:
-            from ..export.signing import sign_bytes
+                    sign = None if key is None else partial(sign_file, key=key)
+                    signature = atomic_write_chunks(out_path, (p.encode("utf-8") for p in pieces), validate=sign)
+            elif key is not None:
+                from ..export.signing import sign_bytes
 
-            signature = sign_bytes(document.encode("utf-8"), key)
-            if args.embed_signature:
-                document, signature = embed_signature(document, signature), None
+                signature = sign_bytes(document.encode("utf-8"), key)
+                if args.embed_signature:
+                    document, signature = embed_signature(document, signature), None
 
     if out_path is None:
         if document is not None:

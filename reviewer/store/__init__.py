@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .batches import BatchesMixin
 from .comparisons import resolve_comparison_id
-from .core import connect_readonly, lower_thread_priority
+from .core import CHECK_THREAD, connect_readonly, lower_thread_priority
 from .errors import StoreDamaged, StoreError, StoreReadOnly, damaged_message, sqlite_error_message, why_not_writable
 from .judgments import JudgmentsMixin
 from .labels import LabelsMixin
@@ -38,7 +38,7 @@ from .records import (
 from .schema import MIGRATIONS, SCHEMA_VERSION, schema_markdown
 
 __all__ = [
-    "MIGRATIONS", "SCHEMA_VERSION", "VERDICTS", "Comparison", "ComparisonData", "ComparisonSummary", "Judgment",
+    "CHECK_THREAD", "MIGRATIONS", "SCHEMA_VERSION", "VERDICTS", "Comparison", "ComparisonData", "ComparisonSummary", "Judgment",
     "Label", "Output", "Run", "Side", "Signoff", "Store", "StoreDamaged", "StoreError", "StoreReadOnly",
     "StoreReader", "SuiteRecord", "Verdict", "connect_readonly", "damaged_message", "lower_thread_priority", "now_iso",
     "resolve_comparison_id", "schema_markdown", "sqlite_error_message", "why_not_writable",

@@ -39,7 +39,7 @@ from .schema import MIGRATIONS, SCHEMA_VERSION
 if TYPE_CHECKING:
     import sqlite_utils
 
-__all__ = ["StoreCore", "connect_readonly", "lower_thread_priority"]
+__all__ = ["CHECK_THREAD", "StoreCore", "connect_readonly", "lower_thread_priority"]
 
 
 def connect_readonly(path: Path, *, timeout_s: float = 10.0) -> sqlite3.Connection:
@@ -61,6 +61,11 @@ def connect_readonly(path: Path, *, timeout_s: float = 10.0) -> sqlite3.Connecti
 
 #: SQLite steps between two looks at whether a background check was stopped (``Store.close``).
 CHECK_STEPS = 250_000
+#: The name of the thread that runs the store's check (:meth:`StoreCore.start_check`). It reads
+#: the file and runs SQLite on a connection of its own, nothing else: a process forked while it
+#: runs, which uses neither that connection nor that file, needs no lock it could hold (the
+#: export's forked JSON writer counts on this).
+CHECK_THREAD = "reviewer-store-check"
 
 
 def lower_thread_priority() -> None:
@@ -304,7 +309,7 @@ class StoreCore:
                 finally:
                     conn.close()
 
-            thread = threading.Thread(target=check, name="reviewer-store-check", daemon=True)
+            thread = threading.Thread(target=check, name=CHECK_THREAD, daemon=True)
             try:
                 thread.start()
             except RuntimeError:  # no thread can be started now

@@ -19,7 +19,7 @@ from __future__ import annotations
 from ...diff.excerpt import EXCERPT_LINES, EXCERPT_SCAN, EXCERPT_WIDTH, diff_excerpt
 from ..resolve import resolve_comparison_id
 from .build import build_changelog
-from .jsondoc import iter_json, render_json, to_dict, to_jsonable
+from .jsondoc import RowsAhead, iter_json, render_json, to_dict, to_jsonable
 from .load import load_changelog
 from .markdown import (
     GROUP_IDS,
@@ -70,6 +70,7 @@ __all__ = [
     "LabelEntry",
     "Metric",
     "Price",
+    "RowsAhead",
     "SideInfo",
     "SignaturePlan",
     "SignoffEntry",

@@ -18,7 +18,7 @@ import math
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -207,6 +207,7 @@ def build_changelog(
     judge_cases: Mapping[str, dict[str, Any]] | None = None,
     texts: Mapping[str, tuple[str | None, str | None]] | None = None,
     origins: tuple[Origins, Origins] | None = None,
+    cases_ready: Callable[[list[CaseEntry]], None] | None = None,
 ) -> Changelog:
     """The changelog of one comparison. Pure: time, identity and prices are parameters.
 
@@ -223,7 +224,9 @@ def build_changelog(
     assessment), so ``data`` need hold no output when every assessment is a summary; ``texts``
     gives the first sample's text of each side (None: failed or none) for the cases labelled
     regression, and ``origins`` each side's :data:`Origins` (both are read from ``data``'s
-    outputs when not given).
+    outputs when not given). ``cases_ready`` is called with the case entries (the changelog's
+    ``cases``) as soon as they are final, before the sums over them are made: the JSON export
+    starts writing their rows then (:class:`~.jsondoc.RowsAhead`).
     """
     from ...analysis.rows import CaseSummary, summarize
 
@@ -287,6 +290,8 @@ def build_changelog(
                 c.texts = texts.get(c.id, (None, None))
             else:
                 c.texts = (_first_text(data.baseline_outputs.get(c.id)), _first_text(data.candidate_outputs.get(c.id)))
+    if cases_ready is not None:  # nothing below changes an entry
+        cases_ready(cases)
 
     # per-side numbers, overall and per tag: each case's own numbers (for the paired tests, as
     # its summary holds them; a tag's cases by their index), and every sample's words and

@@ -17,15 +17,17 @@ import signal
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import fields, is_dataclass
 from typing import Any
 
+from ...store import CHECK_THREAD, lower_thread_priority
 from ...untrusted import json_dumps, json_escape
 from .model import Changelog, review_state_digest
 
-__all__ = ["FORMAT", "VERSION", "iter_json", "render_json", "to_dict", "to_jsonable"]
+__all__ = ["FORMAT", "VERSION", "RowsAhead", "iter_json", "render_json", "to_dict", "to_jsonable"]
 
 FORMAT = "reviewer-changelog"
 VERSION = 1
@@ -188,24 +190,65 @@ def render_json(cl: Changelog) -> str:
 FORK_FROM = 20_000
 
 
-def iter_json(cl: Changelog, *, fork_from: int = FORK_FROM) -> Iterator[str]:
+class RowsAhead:
+    """The JSON rows' forked child started as soon as the cases are final, before the document
+    is: :func:`~.build.build_changelog` calls it with the cases (its ``cases_ready``), and from
+    ``fork_from`` cases on (Linux, no other thread running but the store's check) a child makes
+    every row while this process still makes the changelog's sums (~2 s at 100,000 cases, about
+    what the rows take the child); the document's writer (:func:`iter_json` with ``ahead``) then
+    writes the head and the child's rows. A context manager: leaving it stops a child that no
+    writer took (the build, the store's check or the command failed after the fork) and removes
+    its file."""
+
+    def __init__(self, *, fork_from: int = FORK_FROM) -> None:
+        self.fork_from = fork_from
+        self._child: _RowsChild | None = None
+
+    def __call__(self, cases: Sequence[Any]) -> None:
+        if self._child is None and len(cases) >= self.fork_from and _may_fork():
+            self._child = _RowsChild.start(cases, 0)
+
+    def take(self, cases: Sequence[Any]) -> _RowsChild | None:
+        """The child started for these very cases (the writer then owns it), else None."""
+        child = self._child
+        if child is None or child.cases is not cases:
+            return None
+        self._child = None
+        return child
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.close()
+            self._child = None
+
+    def __enter__(self) -> RowsAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_json(cl: Changelog, *, fork_from: int = FORK_FROM, ahead: RowsAhead | None = None) -> Iterator[str]:
     """:func:`render_json` in pieces of up to a thousand cases, made as they are asked for: a
     100,000-case export (~70 MB) is written without holding the document. From ``fork_from``
     cases on (Linux, no other thread running), a forked child makes the second half of the rows
-    into a temporary file meanwhile (the same text; a child that fails leaves its half to this
-    process)."""
+    into a temporary file meanwhile (the same text; a child that fails leaves its part to this
+    process); with ``ahead``, the child it started for these cases has made every row meanwhile."""
     cases = cl.cases
-    head = json_dumps(_envelope(cl), indent=2)  # readable text, hidden characters as \uXXXX: the exact value
-    yield head[:-2] + ',\n  "cases": [\n'
-    split = (len(cases) // 2000) * 1000  # a chunk boundary near the middle
-    child = _RowsChild.start(cases, split) if len(cases) >= fork_from and split and _may_fork() else None
-    if child is None:
-        yield from _rows(cases, 0, len(cases))
-    else:
-        try:
-            yield from _rows(cases, 0, split)
+    child = ahead.take(cases) if ahead is not None else None
+    try:
+        head = json_dumps(_envelope(cl), indent=2)  # readable text, hidden characters as \uXXXX: the exact value
+        yield head[:-2] + ',\n  "cases": [\n'
+        if child is None:
+            split = (len(cases) // 2000) * 1000  # a chunk boundary near the middle
+            child = _RowsChild.start(cases, split) if len(cases) >= fork_from and split and _may_fork() else None
+        if child is None:
+            yield from _rows(cases, 0, len(cases))
+        else:
+            yield from _rows(cases, 0, child.split)
             yield from child.rows()
-        finally:
+    finally:
+        if child is not None:
             child.close()
     yield "  ]\n}\n"
 
@@ -229,13 +272,19 @@ def _rows(cases: Sequence[Any], start: int, stop: int) -> Iterator[str]:
 
 
 def _may_fork() -> bool:
-    # a fork copies only the calling thread: with another thread running it could inherit a lock
-    # that thread holds. macOS and Windows start processes another way (and fork badly).
-    return sys.platform == "linux" and threading.active_count() == 1
+    # A fork copies only the calling thread: the child could inherit a lock another thread holds.
+    # The one thread allowed is the store's check, which holds no lock the child takes (it runs
+    # SQLite on its own connection; the child makes text and writes its own file: see
+    # CHECK_THREAD). macOS and Windows start processes another way (and fork badly).
+    if sys.platform != "linux":
+        return False
+    me = threading.current_thread()
+    return all(t is me or t.name == CHECK_THREAD for t in threading.enumerate())
 
 
 class _RowsChild:
-    """A forked child writing ``_rows(cases, split, len(cases))`` to a temporary file."""
+    """A forked child writing ``_rows(cases, split, len(cases))`` to a temporary file, at nice +10
+    (beside the store's check, as low: this process's own work comes first)."""
 
     def __init__(self, cases: Sequence[Any], split: int, pid: int, path: str) -> None:
         self.cases, self.split, self.pid, self.path = cases, split, pid, path
@@ -247,14 +296,17 @@ class _RowsChild:
         except OSError:
             return None
         try:
-            pid = os.fork()
+            with warnings.catch_warnings():  # Python 3.12+ warns of any fork beside a thread (see _may_fork)
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+                pid = os.fork()
         except OSError:
             os.close(fd)
             os.unlink(path)
             return None
-        if pid == 0:  # the child: its half, then out at once (no exit handler of the parent's runs)
+        if pid == 0:  # the child: its part, then out at once (no exit handler of the parent's runs)
             code = 1
             try:
+                lower_thread_priority()  # beside the store's check (as low): the parent's own work comes first
                 with open(fd, "w", encoding="utf-8", newline="") as out:
                     for piece in _rows(cases, split, len(cases)):
                         out.write(piece)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ...store import lower_thread_priority
 from .build import _first_text, build_changelog
-from .model import Changelog, JudgeSection, LabelEntry, Price, latest_label
+from .model import CaseEntry, Changelog, JudgeSection, LabelEntry, Price, latest_label
 from .significance import ALPHA
 
 if TYPE_CHECKING:
@@ -66,8 +66,10 @@ def load_changelog(
     prices: Mapping[str, Price] | None = None,
     allow_unreviewed: bool = False,
     alpha: float = ALPHA,
+    cases_ready: Callable[[list[CaseEntry]], None] | None = None,
 ) -> Changelog:
-    """The changelog of a comparison (an id, a name, or None for the latest) in ``store``.
+    """The changelog of a comparison (an id, a name, or None for the latest) in ``store``
+    (``cases_ready``: as :func:`~.build.build_changelog`'s).
 
     Reads what the changelog counts, never every output: the cached assessment's summaries
     (computed once, in worker processes for big comparisons; they hold each case's figures), the
@@ -83,6 +85,7 @@ def load_changelog(
             data, summaries, labels, store.signoffs(data.comparison.id), judge=judge, judge_cases=judge_cases,
             generated_at=generated_at or datetime.now(UTC), generated_by=generated_by, prices=prices,
             previous_comparison=previous, allow_unreviewed=allow_unreviewed, alpha=alpha, texts=texts, origins=origins,
+            cases_ready=cases_ready,
         )  # fmt: skip
 
 
