@@ -193,7 +193,7 @@ def build(tmp: Path, cases: int, samples: int = 3) -> tuple[Path, int]:
 def first_assessment(db: Path, cid: int, *, serial_too: bool = True) -> None:
     """The first assessment, in this process (serial chunks) and in the worker pool; the pool's
     rows are cached (what `reviewer run` or the app's ranking child does)."""
-    from reviewer.analysis import _workers, assess_rows, cache_key
+    from reviewer.analysis import _workers, assess_rows, cache_key, save_rows
 
     with Store(db) as store:
         comp = store.comparison(cid)
@@ -209,7 +209,7 @@ def first_assessment(db: Path, cid: int, *, serial_too: bool = True) -> None:
         pooled = assess_rows(store, comp, workers=n)
         p_wall, p_cpu = time.perf_counter() - t0, time.process_time() - c0
         assert serial is None or pooled == serial, "the pool and the serial path disagree"
-        store.save_assessments(cid, cache_key(store, comp), pooled)
+        save_rows(store, cid, cache_key(store, comp), pooled)
     if serial is not None:
         print(f"first assessment of {cases:,} cases, in this process: {s_wall:.2f} s wall, {s_cpu:.2f} s CPU "
               f"(load {load0:.1f})")  # fmt: skip

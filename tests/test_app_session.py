@@ -48,7 +48,7 @@ def test_the_rank_child_process_fills_the_cache_the_app_reads(tmp_path):
         cached = s.cached_assessments()
         assert cached is not None
         assert [a.case_id for a in cached] == [a.case_id for a in s.assessments()]
-        assert cached == s.assessments()
+        assert list(cached) == s.assessments()
         s.close()
 
 

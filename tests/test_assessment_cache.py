@@ -30,7 +30,7 @@ def test_a_v4_cache_is_dropped_and_recomputed(tmp_path):
     conn.commit()
     conn.close()
     with Store(path) as again:
-        assert again.schema_version == SCHEMA_VERSION == 6
+        assert again.schema_version == SCHEMA_VERSION == 7
         assert again.assessment_key(comp) is None  # the old blob is gone
         assert cached_assessments(again, again.comparison(comp)) is None
         assert ranked(again, comp) == expected

@@ -33,12 +33,13 @@ from ..errors import UsageError
 from ..store import Comparison, ComparisonData, Store
 from ..suite import Case
 from .rows import CaseRank, CaseSummary, RankRow, decode_summaries, rank_of, rank_row, summarize, triage_key
+from .triage_columns import Triage, pack_triage, unpack_triage
 from .work import MISSING, Plan, chunk_rows, samples_of, split_suite, validate_chunk
 
 __all__ = [
-    "MISSING", "POOL_MIN_CASES", "REPLAYED", "CaseRank", "CaseSummary", "assess_comparison", "assess_one",
-    "assess_rows", "cache_key", "cached_assessments", "detail", "engine_digest", "ranked",
-    "samples_of", "stored_rows", "summaries", "summarize",
+    "MISSING", "POOL_MIN_CASES", "REPLAYED", "CaseRank", "CaseSummary", "Triage", "assess_comparison", "assess_one",
+    "assess_rows", "cache_key", "cached_assessments", "detail", "engine_digest", "ranked", "samples_of", "save_rows",
+    "stored_rows", "summaries", "summarize",
 ]  # fmt: skip
 
 #: Providers whose runs replay every case × sample: a hole there is a missing call. Imported runs
@@ -193,8 +194,13 @@ def _rows(
     if found is not None:
         return found
     rows = assess_rows(store, comparison, progress=progress, workers=workers)
-    store.save_assessments(comparison.id, key, rows)
+    save_rows(store, comparison.id, key, rows)
     return rows
+
+
+def save_rows(store: Store, comparison_id: int, key: str, rows: Sequence[RankRow]) -> None:
+    """Cache ``rows`` (triage order) under ``key``, with their triage packed for the app's list."""
+    store.save_assessments(comparison_id, key, rows, pack_triage(rows))
 
 
 def _comparison(store: Store, comparison: Comparison | int | None) -> Comparison:
@@ -232,14 +238,26 @@ def summaries(
         # a cached row this version cannot read (a damaged or hand-edited store): it is only a
         # cache, so the comparison is assessed again from its outputs and the cache replaced
         rows = assess_rows(store, comp, progress=progress, workers=workers)
-        store.save_assessments(comp.id, cache_key(store, comp), rows)
+        save_rows(store, comp.id, cache_key(store, comp), rows)
         return decode_summaries(rows)
 
 
-def cached_assessments(store: Store, comparison: Comparison) -> list[CaseRank] | None:
-    """The cached triage when it is fresh, else None, without loading any output."""
-    rows = store.assessment_rows(comparison.id, cache_key(store, comparison))
-    return None if rows is None else [rank_of(r) for r in rows]
+def cached_assessments(store: Store, comparison: Comparison) -> Triage | None:
+    """The cached triage when it is fresh, else None, without loading any output: its packed
+    columns (one value), else its rows (a cache written before they were packed, or a packed
+    value this version cannot read)."""
+    key = cache_key(store, comparison)
+    packed = store.assessment_triage(comparison.id, key)
+    if packed is not None:
+        try:
+            found = unpack_triage(packed)
+        except (ValueError, TypeError, IndexError, struct.error):
+            pass
+        else:
+            if store.cached_assessments(comparison.id, key) == len(found):  # the same cache still
+                return found
+    rows = store.assessment_rows(comparison.id, key)
+    return None if rows is None else Triage.from_rows(rows)
 
 
 def detail(store: Store, comparison: Comparison | int | None, case_id: str) -> Assessment:
@@ -273,7 +291,7 @@ def assess_comparison(
     if store is not None:
         key = cache_key(store, data.comparison)
         if store.cached_assessments(data.comparison.id, key) is None:
-            store.save_assessments(data.comparison.id, key, stored_rows(data, ordered))
+            save_rows(store, data.comparison.id, key, stored_rows(data, ordered))
     return ordered
 
 

@@ -200,7 +200,7 @@ class Alongside:
     def finish(self) -> list[RankRow]:
         """Every case's rows in triage order, cached in the store. Call once the replay ended
         normally (every output it stores is committed)."""
-        from . import _comparison, _rows, cache_key
+        from . import _comparison, _rows, cache_key, save_rows
 
         if self.comparison_id is None:
             raise RuntimeError("Alongside.finish before the replay started")
@@ -211,7 +211,7 @@ class Alongside:
             except Exception:
                 self.failed = True
             else:
-                self.store.save_assessments(comp.id, cache_key(self.store, comp), rows)
+                save_rows(self.store, comp.id, cache_key(self.store, comp), rows)
                 return rows
         self.close()
         return list(_rows(self.store, comp, summary=False))

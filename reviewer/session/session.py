@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -215,18 +215,19 @@ class Session:
 
         return ranked(self.store, self.comparison, detail=self.detail)
 
-    def cached_assessments(self) -> list[Any] | None:
+    def cached_assessments(self) -> Sequence[Any] | None:
         """The triage from the store's cache when it is fresh, else None — without loading any
         output: plain columns, one row per case (no case's full detail)."""
         from reviewer.analysis import cached_assessments
 
         rows = cached_assessments(self.store, self.comparison)
         if rows is not None:
-            for r in rows:
-                r._detail = self.detail
+            rows.detail = self.detail  # each row made from the columns reads its detail from here
         return rows
 
-    def rank(self, progress: Callable[[int, int], None] | None = None, started: Callable[[Any], None] | None = None) -> list[Any]:
+    def rank(
+        self, progress: Callable[[int, int], None] | None = None, started: Callable[[Any], None] | None = None
+    ) -> Sequence[Any]:
         """Every case's place in the triage, in triage order: :class:`reviewer.analysis.CaseRank`
         rows (case_id, tier, change, within, noise, noise_known, noise_p, flags, flip; any other
         ``Assessment`` attribute is read from the case's full assessment, computed from its outputs

@@ -61,10 +61,11 @@ class Entry:
     #: messages): a :class:`~reviewer.session.caserows.CaseRow`, or the validated ``Case`` itself
     row: Any
     order: int  # position in the suite file
-    #: what the ranking says of the case: a full ``Assessment`` or a light row of the cache with the
-    #: same ``case_id``, ``tier``, ``change``, ``noise`` and ``flags`` (the list reads no more; the
-    #: case on screen gets its full detail on demand, see ``CasePane.detail_of``)
-    assessment: Any = None
+    #: what the ranking says of the case (see :attr:`assessment`), or None with a ranking's
+    #: columns (``_source``) and this case's place in them (``_at``): made when first read
+    _assessment: Any = None
+    _source: Any = None
+    _at: int = -1
     rank: int | None = None  # position in triage order, once ranked
     mine: Label | None = None
     others: dict[str, Label] = field(default_factory=dict)  # reviewer -> label
@@ -103,12 +104,24 @@ class Entry:
         self.judge_reason = judge_reason
         self.case_of = case_of
         self.id = row.id
-        self.assessment, self.flags, self.flagged, self.tier, self.change, self.noise = None, (), False, None, None, False
+        self._assessment, self._source, self._at = None, None, -1
+        self.flags, self.flagged, self.tier, self.change, self.noise = (), False, None, None, False
         if assessment is not None:
             self.assess(assessment)
 
+    @property
+    def assessment(self) -> Any:
+        """What the ranking says of the case: a full ``Assessment`` or a light row of the cache
+        with the same ``case_id``, ``tier``, ``change``, ``noise`` and ``flags`` (the list reads no
+        more; the case on screen gets its full detail on demand, see ``CasePane.detail_of``);
+        None before the ranking. A cached ranking's row is made on first read (from its columns:
+        :meth:`ReviewState.stage_assessments`)."""
+        if self._assessment is None and self._source is not None:
+            self._assessment = self._source[self._at]
+        return self._assessment
+
     def assess(self, assessment: Any) -> None:
-        self.assessment = assessment
+        self._assessment, self._source, self._at = assessment, None, -1
         if assessment is None:
             self.flags, self.flagged, self.tier, self.change, self.noise = (), False, None, None, False
             return
@@ -295,6 +308,10 @@ class ReviewState:
         fields and rank written, the triage order, the columns and the flag index made. The
         list keeps its order and counts until :meth:`commit_assessments` (on the UI thread,
         a few assignments), so 100,000 cases ranked cost the UI no pass over them."""
+        if hasattr(ranked, "ids"):  # a cached ranking's columns (reviewer.analysis.Triage)
+            staged = self._stage_columns(ranked)
+            if staged is not None:
+                return staged
         by_id = self.by_id
         for e in self.entries:
             e.rank = None
@@ -307,6 +324,32 @@ class ReviewState:
                 found.assess(a)
                 found.rank = i
                 order.append(found.order)
+        return self._staged(order)
+
+    def _stage_columns(self, ranked: Any) -> Staged | None:
+        """:meth:`stage_assessments` from a ranking's columns (``ids``, ``tier``, ``change``,
+        ``noise``, ``flags``, in triage order; item ``i`` its ``i``-th row), reading no row: each
+        entry makes its own on first read (:attr:`Entry.assessment`). None when a case is listed
+        twice (only a hand-made list does that): the row-by-row path decides."""
+        for entry in self.entries:
+            entry.rank = None
+        flagged: dict[tuple[str, ...], bool] = {}
+        order: list[int] = []
+        columns = zip(map(self.by_id.get, ranked.ids), ranked.tier, ranked.change, ranked.noise, ranked.flags, strict=True)
+        for i, (e, tier, change, noise, flags) in enumerate(columns):
+            if e is None:  # a case the suite no longer has: not listed
+                continue
+            if e.rank is not None:
+                return None
+            f = flagged.get(flags)
+            if f is None:
+                f = flagged[flags] = not ATTENTION_FLAGS.isdisjoint(flags)
+            e._assessment, e._source, e._at = None, ranked, i
+            e.rank, e.tier, e.change, e.noise, e.flags, e.flagged = i, tier, change, noise, flags, f
+            order.append(e.order)
+        return self._staged(order)
+
+    def _staged(self, order: list[int]) -> Staged:
         if len(order) < len(self.entries):
             order += [e.order for e in self.entries if e.rank is None]
         columns = self._make_columns(order)

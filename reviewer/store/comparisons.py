@@ -261,9 +261,17 @@ class ComparisonsMixin(RunsMixin):
                     self._conn.execute("COMMIT")
         return rows if len(rows) == row[1] else None
 
-    def save_assessments(self, comparison_id: int, key: str, rows: Sequence[Sequence[Any]]) -> None:
+    def assessment_triage(self, comparison_id: int, key: str) -> bytes | None:
+        """The comparison's packed triage (``reviewer.analysis.triage_columns``) when the cache's key is
+        ``key`` and one was written with its rows, else None."""
+        with self._lock:
+            row = self._conn.execute("SELECT key, triage FROM assessments WHERE comparison_id = ?", (comparison_id,)).fetchone()
+        return bytes(row[1]) if row is not None and row[0] == key and row[1] is not None else None
+
+    def save_assessments(self, comparison_id: int, key: str, rows: Sequence[Sequence[Any]], triage: bytes | None = None) -> None:
         """Replace the comparison's cached assessment: ``rows`` in triage order, each
-        ``(case_id, tier, change, within, noise, noise_known, noise_p, flip, flags, summary)``.
+        ``(case_id, tier, change, within, noise, noise_known, noise_p, flip, flags, summary)``,
+        and ``triage``, the same rows packed for the review app's list (None: read from the rows).
         Best effort: it is a cache. A read-only or full store skips it, a locked one after 2 s
         at most (quietly: the command that wanted it already has its answer). Inside
         :meth:`healthy_reads` it waits for the store's check first: nothing read from a damaged
@@ -276,8 +284,8 @@ class ComparisonsMixin(RunsMixin):
             with self.transaction(wait_ms=min(self._busy_timeout_ms, 2_000), notify=False) as c:
                 c.execute("DELETE FROM assessment_cases WHERE comparison_id = ?", (comparison_id,))
                 c.execute(
-                    "INSERT OR REPLACE INTO assessments (comparison_id, key, cases, created_at) VALUES (?,?,?,?)",
-                    (comparison_id, key, len(rows), now_iso()),
+                    "INSERT OR REPLACE INTO assessments (comparison_id, key, cases, created_at, triage) VALUES (?,?,?,?,?)",
+                    (comparison_id, key, len(rows), now_iso(), triage),
                 )
                 c.executemany(
                     "INSERT INTO assessment_cases (comparison_id, rank, case_id, tier, change, within, noise, noise_known,"
