@@ -217,7 +217,8 @@ class Session:
 
     def cached_assessments(self) -> Sequence[Any] | None:
         """The triage from the store's cache when it is fresh, else None — without loading any
-        output: plain columns, one row per case (no case's full detail)."""
+        output: a :class:`reviewer.analysis.Triage`, columns read in one value, each case's row
+        made when asked for (no case's full detail)."""
         from reviewer.analysis import cached_assessments
 
         rows = cached_assessments(self.store, self.comparison)
