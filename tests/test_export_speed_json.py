@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from test_export import ADA, BOB, NOW, make_comparison
 
-from reviewer.export.changelog import iter_json, load_changelog, render_json
+from reviewer.export.changelog import iter_json, load_changelog, render_json, review_state_digest
 from reviewer.export.changelog.jsondoc import to_dict
 from reviewer.untrusted import json_dumps
 
@@ -201,9 +201,28 @@ def test_rows_started_ahead_during_the_build_are_the_same_document(tmp_path, mon
     with RowsAhead(fork_from=1) as ahead:
         cl = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True, cases_ready=ahead)
         assert len(children()) == 1  # started inside the build, before a row is asked for
+        assert cl._state_digest is None  # not made here: the child makes it first
         got = "".join(iter_json(cl, ahead=ahead))
     store.close()
+    from_child, cl._state_digest = cl._state_digest, None
+    assert from_child == review_state_digest(cl)
     assert got == serial == reference(cl)
+    assert not children() and not list(tmp_path.glob("reviewer-export-*"))
+
+
+@linux_only
+def test_a_child_that_fails_on_the_digest_leaves_it_and_every_row_to_the_parent(tmp_path, monkeypatch, children):
+    from reviewer.export.changelog import RowsAhead
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    store, cid = small_store(tmp_path)
+    with RowsAhead(fork_from=1) as ahead:
+        cl = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True,
+                            cases_ready=lambda cases, digest: ahead(cases, lambda: str(1 / 0)))  # fmt: skip
+        assert len(children()) == 1
+        got = "".join(iter_json(cl, ahead=ahead))
+    store.close()
+    assert got == reference(cl)
     assert not children() and not list(tmp_path.glob("reviewer-export-*"))
 
 

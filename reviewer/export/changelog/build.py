@@ -20,6 +20,7 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -49,6 +50,7 @@ from .model import (
     ToolSection,
     latest_label,
     review_state_digest,
+    state_digest,
 )
 from .significance import (
     ALPHA,
@@ -207,7 +209,7 @@ def build_changelog(
     judge_cases: Mapping[str, dict[str, Any]] | None = None,
     texts: Mapping[str, tuple[str | None, str | None]] | None = None,
     origins: tuple[Origins, Origins] | None = None,
-    cases_ready: Callable[[list[CaseEntry]], None] | None = None,
+    cases_ready: Callable[[list[CaseEntry], Callable[[], str]], None] | None = None,
 ) -> Changelog:
     """The changelog of one comparison. Pure: time, identity and prices are parameters.
 
@@ -225,8 +227,9 @@ def build_changelog(
     gives the first sample's text of each side (None: failed or none) for the cases labelled
     regression, and ``origins`` each side's :data:`Origins` (both are read from ``data``'s
     outputs when not given). ``cases_ready`` is called with the case entries (the changelog's
-    ``cases``) as soon as they are final, before the sums over them are made: the JSON export
-    starts writing their rows then (:class:`~.jsondoc.RowsAhead`).
+    ``cases``) as soon as they are final, before the sums over them are made, and with what
+    makes the changelog's :func:`~.model.review_state_digest` from them: the JSON export starts
+    writing their rows then, the digest first (:class:`~.jsondoc.RowsAhead`).
     """
     from ...analysis.rows import CaseSummary, summarize
 
@@ -290,8 +293,12 @@ def build_changelog(
                 c.texts = texts.get(c.id, (None, None))
             else:
                 c.texts = (_first_text(data.baseline_outputs.get(c.id)), _first_text(data.candidate_outputs.get(c.id)))
-    if cases_ready is not None:  # nothing below changes an entry
-        cases_ready(cases)
+    if origins is None:
+        origins = (_origins(data.baseline_outputs), _origins(data.candidate_outputs))
+    baseline = _side_info("baseline", data.baseline, origins[0])
+    candidate = _side_info("candidate", data.candidate, origins[1])
+    if cases_ready is not None:  # nothing below changes an entry or a side's info
+        cases_ready(cases, partial(state_digest, data.suite.digest, (baseline, candidate), cases))
 
     # per-side numbers, overall and per tag: each case's own numbers (for the paired tests, as
     # its summary holds them; a tag's cases by their index), and every sample's words and
@@ -331,10 +338,6 @@ def build_changelog(
             return None
         return prices.get(info.spec) or prices.get(info.model)
 
-    if origins is None:
-        origins = (_origins(data.baseline_outputs), _origins(data.candidate_outputs))
-    baseline = _side_info("baseline", data.baseline, origins[0])
-    candidate = _side_info("candidate", data.candidate, origins[1])
     metrics = side_metrics(*overall, (price_of(baseline), price_of(candidate)), len(cases), columns, scope="overall")
     decide(metrics, alpha)
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from ...store import CHECK_THREAD, lower_thread_priority
 from ...untrusted import json_dumps, json_escape
-from .model import Changelog, review_state_digest
+from .model import STATE_DIGEST_PREFIX, Changelog, review_state_digest
 
 __all__ = ["FORMAT", "VERSION", "RowsAhead", "iter_json", "render_json", "to_dict", "to_jsonable"]
 
@@ -204,9 +204,9 @@ class RowsAhead:
         self.fork_from = fork_from
         self._child: _RowsChild | None = None
 
-    def __call__(self, cases: Sequence[Any]) -> None:
+    def __call__(self, cases: Sequence[Any], digest: Callable[[], str] | None = None) -> None:
         if self._child is None and len(cases) >= self.fork_from and _may_fork():
-            self._child = _RowsChild.start(cases, 0)
+            self._child = _RowsChild.start(cases, 0, digest)
 
     def take(self, cases: Sequence[Any]) -> _RowsChild | None:
         """The child started for these very cases (the writer then owns it), else None."""
@@ -237,6 +237,8 @@ def iter_json(cl: Changelog, *, fork_from: int = FORK_FROM, ahead: RowsAhead | N
     cases = cl.cases
     child = ahead.take(cases) if ahead is not None else None
     try:
+        if child is not None and cl._state_digest is None:  # the child made it first, from the same entries
+            cl._state_digest = child.digest()
         head = json_dumps(_envelope(cl), indent=2)  # readable text, hidden characters as \uXXXX: the exact value
         yield head[:-2] + ',\n  "cases": [\n'
         if child is None:
@@ -284,29 +286,39 @@ def _may_fork() -> bool:
 
 class _RowsChild:
     """A forked child writing ``_rows(cases, split, len(cases))`` to a temporary file, at nice +10
-    (beside the store's check, as low: this process's own work comes first)."""
+    (beside the store's check, as low: this process's own work comes first); with ``digest``, it
+    first makes the changelog's review state digest and writes it to a pipe (:meth:`digest`)."""
 
-    def __init__(self, cases: Sequence[Any], split: int, pid: int, path: str) -> None:
+    def __init__(self, cases: Sequence[Any], split: int, pid: int, path: str, digest_fd: int | None = None) -> None:
         self.cases, self.split, self.pid, self.path = cases, split, pid, path
+        self._digest_fd = digest_fd
 
     @classmethod
-    def start(cls, cases: Sequence[Any], split: int) -> _RowsChild | None:
+    def start(cls, cases: Sequence[Any], split: int, digest: Callable[[], str] | None = None) -> _RowsChild | None:
         try:
             fd, path = tempfile.mkstemp(prefix="reviewer-export-", suffix=".json.part")
         except OSError:
             return None
+        pipe: tuple[int, int] | None = None
         try:
+            if digest is not None:
+                pipe = os.pipe()
             with warnings.catch_warnings():  # Python 3.12+ warns of any fork beside a thread (see _may_fork)
                 warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
                 pid = os.fork()
         except OSError:
-            os.close(fd)
+            for f in (fd, *(pipe or ())):
+                os.close(f)
             os.unlink(path)
             return None
         if pid == 0:  # the child: its part, then out at once (no exit handler of the parent's runs)
             code = 1
             try:
                 lower_thread_priority()  # beside the store's check (as low): the parent's own work comes first
+                if pipe is not None and digest is not None:
+                    os.close(pipe[0])
+                    with open(pipe[1], "w", encoding="ascii") as w:
+                        w.write(digest())
                 with open(fd, "w", encoding="utf-8", newline="") as out:
                     for piece in _rows(cases, split, len(cases)):
                         out.write(piece)
@@ -316,7 +328,19 @@ class _RowsChild:
             finally:
                 os._exit(code)
         os.close(fd)
-        return cls(cases, split, pid, path)
+        if pipe is not None:
+            os.close(pipe[1])
+        return cls(cases, split, pid, path, pipe[0] if pipe is not None else None)
+
+    def digest(self) -> str | None:
+        """The review state digest the child made (waiting for it: it is the child's first work),
+        or None: none asked for, or the child failed before it was written."""
+        fd, self._digest_fd = self._digest_fd, None
+        if fd is None:
+            return None
+        with open(fd, encoding="ascii", errors="replace") as r:
+            got = r.read()
+        return got if got.startswith(STATE_DIGEST_PREFIX) and len(got) == len(STATE_DIGEST_PREFIX) + 64 else None
 
     def rows(self) -> Iterator[str]:
         """The child's rows once it is done; its half made here if it failed."""
@@ -331,6 +355,10 @@ class _RowsChild:
 
     def close(self) -> None:
         """Stop a child still running (the export was abandoned) and remove its file."""
+        if self._digest_fd is not None:
+            with suppress(OSError):
+                os.close(self._digest_fd)
+            self._digest_fd = None
         if self.pid:
             with suppress(OSError):
                 os.kill(self.pid, signal.SIGKILL)

@@ -66,7 +66,7 @@ def load_changelog(
     prices: Mapping[str, Price] | None = None,
     allow_unreviewed: bool = False,
     alpha: float = ALPHA,
-    cases_ready: Callable[[list[CaseEntry]], None] | None = None,
+    cases_ready: Callable[[list[CaseEntry], Callable[[], str]], None] | None = None,
 ) -> Changelog:
     """The changelog of a comparison (an id, a name, or None for the latest) in ``store``
     (``cases_ready``: as :func:`~.build.build_changelog`'s).

@@ -49,6 +49,7 @@ __all__ = [
     "latest_label",
     "review_state_digest",
     "short_model",
+    "state_digest",
 ]  # fmt: skip
 
 #: Severity of a regression label, as stored (1–3) → the word used in the changelog.
@@ -467,8 +468,13 @@ def review_state_digest(cl: Changelog) -> str:
     """``state-sha256:HEX`` of what a sign-off approves: the suite version, both runs, and per case
     its change, flags, checks and every label. ``reviewer signoff`` stores it; the changelog then
     says whether each sign-off still matches (labels or outputs changed since → it does not)."""
-    if cl._state_digest is not None:
-        return cl._state_digest
+    if cl._state_digest is None:
+        cl._state_digest = state_digest(cl.suite_digest, (cl.baseline, cl.candidate), cl.cases)
+    return cl._state_digest
+
+
+def state_digest(suite_digest: str, sides: tuple[SideInfo, SideInfo], cases: Sequence[CaseEntry]) -> str:
+    """:func:`review_state_digest` from its parts (known to the build before the changelog is)."""
     # the checks' rows by entry: build_changelog shares one CheckEntry between cases with equal
     # check figures (a few hundred for 100,000 cases)
     check_rows: dict[int, list[Any]] = {}
@@ -480,8 +486,8 @@ def review_state_digest(cl: Changelog) -> str:
         return row
 
     state = {
-        "suite": cl.suite_digest,
-        "runs": [[s.spec, s.params, s.samples, s.outputs, s.errors] for s in (cl.baseline, cl.candidate)],
+        "suite": suite_digest,
+        "runs": [[s.spec, s.params, s.samples, s.outputs, s.errors] for s in sides],
         "cases": [
             [
                 c.id,
@@ -491,9 +497,8 @@ def review_state_digest(cl: Changelog) -> str:
                 [check_row(ch) for ch in c.checks] if c.checks else [],
                 [[lab.reviewer, lab.verdict, lab.severity, lab.note] for lab in c.labels] if c.labels else [],
             ]
-            for c in sorted(cl.cases, key=attrgetter("id"))
+            for c in sorted(cases, key=attrgetter("id"))
         ],
     }
     blob = json.dumps(state, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    cl._state_digest = STATE_DIGEST_PREFIX + hashlib.sha256(blob.encode("utf-8")).hexdigest()
-    return cl._state_digest
+    return STATE_DIGEST_PREFIX + hashlib.sha256(blob.encode("utf-8")).hexdigest()
