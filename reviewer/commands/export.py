@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
 
@@ -57,7 +56,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..export.changelog import RowsAhead, SignaturePlan, iter_json, load_changelog, render_markdown
+    from ..export.changelog import (
+        ExcerptsAhead,
+        RowsAhead,
+        SignaturePlan,
+        iter_json,
+        load_changelog,
+        render_markdown,
+    )
     from ..export.options import parse_prices, principal_of, refuse_unreviewed
     from ..export.plural import plural
     from ..export.signing import body_digest, embed_signature, parse_layout, write_atomic
@@ -79,10 +85,11 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"--alpha {args.alpha:g}: expected a level between 0 and 1, e.g. 0.05")
     identity = reviewer_identity(args.identity)
 
-    # a JSON export's rows start being written (by a forked child) as soon as the cases are
-    # final, while the changelog's sums are still being made; leaving this block stops a child
-    # that no writer took (a failed check, a refusal below)
-    with RowsAhead() if fmt == "json" else nullcontext() as ahead:
+    # a big export's rows (JSON) or diff excerpts (Markdown) start being made by a forked child
+    # as soon as the cases are final, while the changelog's sums are still being made; leaving
+    # this block stops a child that no writer took (a failed check, a refusal below)
+    ahead = RowsAhead() if fmt == "json" else ExcerptsAhead()
+    with ahead:
         with open_store(args) as store:
             cl = load_changelog(store, args.comparison, generated_by=identity, prices=prices,
                                 allow_unreviewed=args.allow_unreviewed, alpha=args.alpha, cases_ready=ahead)  # fmt: skip
@@ -101,12 +108,16 @@ def _run(args: argparse.Namespace) -> int:
                 plan = SignaturePlan(
                     "embedded" if args.embed_signature else "detached", key_fingerprint(key), principal_of(identity)
                 )
-            document = None if fmt == "json" else render_markdown(cl, filename=filename, signature=plan)
+            document = (
+                None
+                if isinstance(ahead, RowsAhead)
+                else render_markdown(cl, filename=filename, signature=plan, excerpts=ahead.excerpts(cl.cases))
+            )
             signature = None
             if document is None:
                 # the JSON is written as it is made (~70 MB at 100,000 cases, never held whole) and
                 # signed on its temporary file before that replaces the target
-                pieces = iter_json(cl, ahead=ahead)
+                pieces = iter_json(cl, ahead=ahead if isinstance(ahead, RowsAhead) else None)
                 if out_path is None:
                     for piece in pieces:
                         sys.stdout.write(piece)

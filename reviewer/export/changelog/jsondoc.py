@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
-import sys
-import tempfile
 import threading
-import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import suppress
 from dataclasses import fields, is_dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TextIO
 
-from ...store import CHECK_THREAD, lower_thread_priority
 from ...untrusted import json_dumps, json_escape
+from .ahead import FORK_FROM, Ahead, Child, may_fork
 from .model import STATE_DIGEST_PREFIX, Changelog, review_state_digest
 
 __all__ = ["FORMAT", "VERSION", "RowsAhead", "iter_json", "render_json", "to_dict", "to_jsonable"]
@@ -184,75 +179,53 @@ def render_json(cl: Changelog) -> str:
     return "".join(iter_json(cl))
 
 
-#: From this many cases on, where a fork is cheap and safe (Linux, no other thread running), the
-#: second half of the rows is made by a forked child while this process makes the first: the
-#: rows are ~80% of a big export's writing time, and the other core is idle by then.
-FORK_FROM = 20_000
-
-
-class RowsAhead:
-    """The JSON rows' forked child started as soon as the cases are final, before the document
-    is: :func:`~.build.build_changelog` calls it with the cases (its ``cases_ready``), and from
-    ``fork_from`` cases on (Linux, no other thread running but the store's check) a child makes
-    every row while this process still makes the changelog's sums (~2 s at 100,000 cases, about
-    what the rows take the child); the document's writer (:func:`iter_json` with ``ahead``) then
-    writes the head and the child's rows. A context manager: leaving it stops a child that no
-    writer took (the build, the store's check or the command failed after the fork) and removes
-    its file."""
-
-    def __init__(self, *, fork_from: int = FORK_FROM) -> None:
-        self.fork_from = fork_from
-        self._child: _RowsChild | None = None
+class RowsAhead(Ahead):
+    """The JSON rows made by a forked child from the moment the cases are final (see
+    :mod:`.ahead`): the child makes the review state digest first (its head needs it), then every
+    row, while this process still makes the changelog's sums (~2 s at 100,000 cases, about what
+    the rows take the child); :func:`iter_json` with ``ahead`` then writes the head and the
+    child's rows."""
 
     def __call__(self, cases: Sequence[Any], digest: Callable[[], str] | None = None) -> None:
-        if self._child is None and len(cases) >= self.fork_from and _may_fork():
-            self._child = _RowsChild.start(cases, 0, digest)
-
-    def take(self, cases: Sequence[Any]) -> _RowsChild | None:
-        """The child started for these very cases (the writer then owns it), else None."""
-        child = self._child
-        if child is None or child.cases is not cases:
-            return None
-        self._child = None
-        return child
-
-    def close(self) -> None:
-        if self._child is not None:
-            self._child.close()
-            self._child = None
-
-    def __enter__(self) -> RowsAhead:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._start(cases, partial(_write_rows, cases=cases, start=0), digest)
 
 
 def iter_json(cl: Changelog, *, fork_from: int = FORK_FROM, ahead: RowsAhead | None = None) -> Iterator[str]:
     """:func:`render_json` in pieces of up to a thousand cases, made as they are asked for: a
     100,000-case export (~70 MB) is written without holding the document. From ``fork_from``
-    cases on (Linux, no other thread running), a forked child makes the second half of the rows
+    cases on (where :func:`~.ahead.may_fork`), a forked child makes the second half of the rows
     into a temporary file meanwhile (the same text; a child that fails leaves its part to this
     process); with ``ahead``, the child it started for these cases has made every row meanwhile."""
     cases = cl.cases
     child = ahead.take(cases) if ahead is not None else None
+    split = 0
     try:
         if child is not None and cl._state_digest is None:  # the child made it first, from the same entries
-            cl._state_digest = child.digest()
+            got = child.first()
+            if got is not None and got.startswith(STATE_DIGEST_PREFIX) and len(got) == len(STATE_DIGEST_PREFIX) + 64:
+                cl._state_digest = got
         head = json_dumps(_envelope(cl), indent=2)  # readable text, hidden characters as \uXXXX: the exact value
         yield head[:-2] + ',\n  "cases": [\n'
-        if child is None:
+        if child is None and len(cases) >= fork_from and may_fork():
             split = (len(cases) // 2000) * 1000  # a chunk boundary near the middle
-            child = _RowsChild.start(cases, split) if len(cases) >= fork_from and split and _may_fork() else None
+            if split:
+                child = Child.start(partial(_write_rows, cases=cases, start=split))
         if child is None:
             yield from _rows(cases, 0, len(cases))
         else:
-            yield from _rows(cases, 0, child.split)
-            yield from child.rows()
+            yield from _rows(cases, 0, split)
+            if child.done():
+                yield from child.pieces()
+            else:
+                yield from _rows(cases, split, len(cases))
     finally:
         if child is not None:
             child.close()
     yield "  ]\n}\n"
+
+
+def _write_rows(out: TextIO, *, cases: Sequence[Any], start: int) -> None:
+    out.writelines(_rows(cases, start, len(cases)))
 
 
 def _rows(cases: Sequence[Any], start: int, stop: int) -> Iterator[str]:
@@ -271,98 +244,3 @@ def _rows(cases: Sequence[Any], start: int, stop: int) -> Iterator[str]:
         finally:
             _CHUNK.memo = None
         yield rows + (",\n" if i + 1000 < len(cases) else "\n")
-
-
-def _may_fork() -> bool:
-    # A fork copies only the calling thread: the child could inherit a lock another thread holds.
-    # The one thread allowed is the store's check, which holds no lock the child takes (it runs
-    # SQLite on its own connection; the child makes text and writes its own file: see
-    # CHECK_THREAD). macOS and Windows start processes another way (and fork badly).
-    if sys.platform != "linux":
-        return False
-    me = threading.current_thread()
-    return all(t is me or t.name == CHECK_THREAD for t in threading.enumerate())
-
-
-class _RowsChild:
-    """A forked child writing ``_rows(cases, split, len(cases))`` to a temporary file, at nice +10
-    (beside the store's check, as low: this process's own work comes first); with ``digest``, it
-    first makes the changelog's review state digest and writes it to a pipe (:meth:`digest`)."""
-
-    def __init__(self, cases: Sequence[Any], split: int, pid: int, path: str, digest_fd: int | None = None) -> None:
-        self.cases, self.split, self.pid, self.path = cases, split, pid, path
-        self._digest_fd = digest_fd
-
-    @classmethod
-    def start(cls, cases: Sequence[Any], split: int, digest: Callable[[], str] | None = None) -> _RowsChild | None:
-        try:
-            fd, path = tempfile.mkstemp(prefix="reviewer-export-", suffix=".json.part")
-        except OSError:
-            return None
-        pipe: tuple[int, int] | None = None
-        try:
-            if digest is not None:
-                pipe = os.pipe()
-            with warnings.catch_warnings():  # Python 3.12+ warns of any fork beside a thread (see _may_fork)
-                warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
-                pid = os.fork()
-        except OSError:
-            for f in (fd, *(pipe or ())):
-                os.close(f)
-            os.unlink(path)
-            return None
-        if pid == 0:  # the child: its part, then out at once (no exit handler of the parent's runs)
-            code = 1
-            try:
-                lower_thread_priority()  # beside the store's check (as low): the parent's own work comes first
-                if pipe is not None and digest is not None:
-                    os.close(pipe[0])
-                    with open(pipe[1], "w", encoding="ascii") as w:
-                        w.write(digest())
-                with open(fd, "w", encoding="utf-8", newline="") as out:
-                    for piece in _rows(cases, split, len(cases)):
-                        out.write(piece)
-                code = 0
-            except BaseException:  # Ctrl-C or a failure: the parent makes this half itself
-                pass
-            finally:
-                os._exit(code)
-        os.close(fd)
-        if pipe is not None:
-            os.close(pipe[1])
-        return cls(cases, split, pid, path, pipe[0] if pipe is not None else None)
-
-    def digest(self) -> str | None:
-        """The review state digest the child made (waiting for it: it is the child's first work),
-        or None: none asked for, or the child failed before it was written."""
-        fd, self._digest_fd = self._digest_fd, None
-        if fd is None:
-            return None
-        with open(fd, encoding="ascii", errors="replace") as r:
-            got = r.read()
-        return got if got.startswith(STATE_DIGEST_PREFIX) and len(got) == len(STATE_DIGEST_PREFIX) + 64 else None
-
-    def rows(self) -> Iterator[str]:
-        """The child's rows once it is done; its half made here if it failed."""
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = 0
-        if os.waitstatus_to_exitcode(status) != 0:
-            yield from _rows(self.cases, self.split, len(self.cases))
-            return
-        with open(self.path, encoding="utf-8", newline="") as f:
-            while piece := f.read(1 << 20):
-                yield piece
-
-    def close(self) -> None:
-        """Stop a child still running (the export was abandoned) and remove its file."""
-        if self._digest_fd is not None:
-            with suppress(OSError):
-                os.close(self._digest_fd)
-            self._digest_fd = None
-        if self.pid:
-            with suppress(OSError):
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-            self.pid = 0
-        with suppress(OSError):
-            os.unlink(self.path)
