@@ -9,30 +9,57 @@ digest its head needs (:class:`~.jsondoc.RowsAhead`), the Markdown export's diff
 
 The child (:class:`Child`) runs at nice +10, writes a temporary file (and, first, one short value
 to a pipe), and leaves through ``os._exit``: no exit handler of this process runs twice. A child
-that fails leaves its work to this process, which makes the same text. An :class:`Ahead` is a
-context manager: leaving it kills and reaps a child that no writer took (the build, the store's
-check or the command failed after the fork) and removes its file.
+that fails leaves its work to this process, which makes the same text; so does one that has not
+finished after :data:`CHILD_WAIT_S` (stuck, or starved on a busy machine): it is killed, and an
+export never waits on it for ever. An :class:`Ahead` is a context manager: leaving it kills and
+reaps a child that no writer took (the build, the store's check or the command failed after the
+fork) and removes its file; a child whose parent is gone (killed by a signal) removes its file
+and stops at its next write.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from typing import Any, Self, TextIO
 
 from ...store import CHECK_THREAD, lower_thread_priority
 
-__all__ = ["FORK_FROM", "Ahead", "Child", "may_fork"]
+__all__ = ["CHILD_WAIT_S", "FORK_FROM", "Ahead", "Child", "may_fork"]
 
 #: From this many cases on a fork pays: a forked child makes part of a big export's text (the
 #: rows are ~80% of a JSON export's writing time) on the core the build leaves idle.
 FORK_FROM = 20_000
+#: How long the writer waits for a child's text (which takes ~2 s at 100,000 cases) before it
+#: kills the child and makes the text itself.
+CHILD_WAIT_S = 60.0
+
+
+class _Orphaned(Exception):
+    pass
+
+
+class _Watched:
+    """The child's file, which stops the child at a write once its parent is gone."""
+
+    def __init__(self, out: TextIO, parent: int) -> None:
+        self._out, self._parent = out, parent
+
+    def write(self, text: str) -> int:
+        if os.getppid() != self._parent:
+            raise _Orphaned
+        return self._out.write(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
 
 
 def may_fork() -> bool:
@@ -62,6 +89,7 @@ class Child:
         except OSError:
             return None
         pipe: tuple[int, int] | None = None
+        parent = os.getpid()
         try:
             if first is not None:
                 pipe = os.pipe()
@@ -79,13 +107,16 @@ class Child:
                 lower_thread_priority()
                 if pipe is not None and first is not None:
                     os.close(pipe[0])
-                    with open(pipe[1], "w", encoding="utf-8") as w:
-                        w.write(first())
+                    value = first()
+                    with suppress(OSError), open(pipe[1], "w", encoding="utf-8") as w:  # a late value: not read
+                        w.write(value)
                 with open(fd, "w", encoding="utf-8", newline="") as out:
-                    write(out)
+                    write(_Watched(out, parent))  # type: ignore[arg-type]  # a TextIO's write and writelines
                 code = 0
             except BaseException:  # Ctrl-C or a failure: the parent makes this text itself
-                pass
+                if os.getppid() != parent:  # no parent to read or remove the file
+                    with suppress(OSError):
+                        os.unlink(path)
             finally:
                 os._exit(code)
         os.close(fd)
@@ -94,19 +125,36 @@ class Child:
         return cls(pid, path, pipe[0] if pipe is not None else None)
 
     def first(self) -> str | None:
-        """What the child wrote to the pipe (waiting for it: it is the child's first work), or
-        None: none asked for, or the child failed before it was written."""
+        """What the child wrote to the pipe, if it has by now (it is the child's first work,
+        long done when the writer asks), else None: the caller makes it (none asked for, the
+        child failed, or it is late)."""
         fd, self._first_fd = self._first_fd, None
         if fd is None:
             return None
         with open(fd, encoding="utf-8", errors="replace") as r:
-            got = r.read()
+            if not select.select([r], [], [], 0)[0]:
+                return None
+            got = r.read()  # written at once and closed: the end follows at once
         return got or None
 
-    def done(self) -> bool:
-        """Wait for the child: True when it wrote all its text."""
+    def done(self, timeout: float = CHILD_WAIT_S) -> bool:
+        """Wait for the child, ``timeout`` seconds at most: True when it wrote all its text. A
+        child still running then is killed (its text is made by the caller)."""
         if not self.pid:
             return False
+        if hasattr(os, "pidfd_open"):  # Linux 5.3+: a descriptor that becomes readable when it exits
+            try:
+                pidfd = os.pidfd_open(self.pid)
+            except OSError:
+                pidfd = -1
+            if pidfd >= 0:
+                try:
+                    ended = select.select([pidfd], [], [], timeout)[0]
+                finally:
+                    os.close(pidfd)
+                if not ended:
+                    self.close()
+                    return False
         _, status = os.waitpid(self.pid, 0)
         self.pid = 0
         return os.waitstatus_to_exitcode(status) == 0

@@ -389,7 +389,7 @@ class ExcerptsAhead(Ahead):
 
 def _write_excerpts(out: TextIO, *, cases: Sequence[CaseEntry]) -> None:
     # ASCII JSON: every string (even one a model made odd) reads back exactly
-    json.dump([[c.id, *diff_excerpt(*c.texts)] for c in cases if c.texts is not None], out)
+    out.write(json.dumps([[c.id, *diff_excerpt(*c.texts)] for c in cases if c.texts is not None]))
 
 
 def render_body(cl: Changelog, excerpts: Mapping[str, tuple[str, str]] | None = None) -> str:
