@@ -121,7 +121,9 @@ class ReviewScreen(Screen[None]):
             self.show_case(self.state.view[0].id)
         else:
             self.query_one(DiffView).show(None, "this comparison's suite has no cases")
-        self.rank()
+        # after the first frame: a ranking read from the cache is ready ~0.4 s later, and would
+        # otherwise hold the GIL while the first frame is made
+        self.call_after_refresh(self.rank)
         self.set_interval(2.0, self.poll_labels)
 
     # -- header texts ---------------------------------------------------------------------------
