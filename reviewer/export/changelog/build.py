@@ -38,6 +38,7 @@ from .model import (
     FlipTest,
     JudgeSection,
     LabelEntry,
+    Metric,
     Price,
     SideConsistency,
     SideInfo,
@@ -210,6 +211,7 @@ def build_changelog(
     texts: Mapping[str, tuple[str | None, str | None]] | None = None,
     origins: tuple[Origins, Origins] | None = None,
     cases_ready: Callable[[list[CaseEntry], Callable[[], str]], None] | None = None,
+    figures: bool = True,
 ) -> Changelog:
     """The changelog of one comparison. Pure: time, identity and prices are parameters.
 
@@ -229,7 +231,10 @@ def build_changelog(
     outputs when not given). ``cases_ready`` is called with the case entries (the changelog's
     ``cases``) as soon as they are final, before the sums over them are made, and with what
     makes the changelog's :func:`~.model.review_state_digest` from them: the JSON export starts
-    writing their rows then, the digest first (:class:`~.jsondoc.RowsAhead`).
+    writing their rows then, the digest first (:class:`~.jsondoc.RowsAhead`). Without
+    ``figures`` the per-side figures and their tests are left out (no metrics, tag rows or check
+    kinds: ~1.5 s at 100,000 cases): what the gate reads is the summary and the cases; such a
+    changelog is for reading those, not for rendering.
     """
     from ...analysis.rows import CaseSummary, summarize
 
@@ -300,6 +305,91 @@ def build_changelog(
     if cases_ready is not None:  # nothing below changes an entry or a side's info
         cases_ready(cases, partial(state_digest, data.suite.digest, (baseline, candidate), cases))
 
+    # summary
+    verdicts = Counter(c.verdict for c in cases if c.verdict)
+    sev = Counter((c.effective.severity_name or "unset") for c in cases if c.verdict == "regression" and c.effective)
+    checked = sum(1 for c in cases if c.checks)
+    neg = sum(1 for c in cases if c.flip == "negative")
+    pos = sum(1 for c in cases if c.flip == "positive")
+    summary = Summary(
+        cases=len(cases),
+        unchanged=sum(1 for c in cases if c.status == "unchanged"),
+        noise=sum(1 for c in cases if c.status == "noise"),
+        changed=sum(1 for c in cases if c.status == "changed"),
+        regressions=verdicts["regression"],
+        regressions_by_severity={k: sev[k] for k in ("high", "medium", "low", "unset") if sev[k]},
+        improvements=verdicts["improvement"],
+        acceptable=verdicts["acceptable"],
+        labelled_noise=verdicts["noise"],
+        unreviewed=sum(1 for c in cases if c.unreviewed),
+        labelled=sum(1 for c in cases if c.labels),
+        disagreements=sum(1 for c in cases if c.disagreement),
+        checked_cases=checked,
+        negative_flips=neg,
+        positive_flips=pos,
+        negative_flip_rate=neg / checked if checked else None,
+        positive_flip_rate=pos / checked if checked else None,
+        flips_test=FlipTest(flips_p(neg, pos)),
+        negative_flips_waived=sum(1 for c in cases if c.flip == "negative" and c.verdict not in (None, "regression")),
+        samples=baseline.outputs + candidate.outputs,
+        errors=baseline.errors + candidate.errors,
+        noise_unknown=sum(1 for c in cases if not c.noise_known),
+    )
+
+    decide([summary.flips_test], alpha)
+
+    metrics: list[Metric] = []
+    tag_rows: list[TagRow] = []
+    check_rows: list[CheckRow] = []
+    if figures:
+        metrics, tag_rows, check_rows = _figures(cases, entry_of, assessed, baseline, candidate, prices, alpha)
+
+    tool_section = None
+    tooled_cases = sum(1 for a in rows if a.tooled)
+    if tooled_cases:
+        groups: dict[str, list[str]] = {}
+        for c in cases:
+            for g in dict.fromkeys(ch.group for ch in c.tool_changes):
+                groups.setdefault(g, []).append(c.id)
+        tool_section = ToolSection(tooled_cases, sum(1 for c in cases if c.tool_changes), groups)
+
+    warnings = _provenance(baseline, candidate, data, assessed)
+    new_cases: list[str] = []
+    if previous_comparison is not None:
+        since = previous_comparison[1][:10]
+        new_cases = [c.id for c in suite.cases if c.added is not None and c.added.isoformat() >= since]
+
+    cl = Changelog(
+        comparison_id=data.comparison.id, comparison_name=data.comparison.name,
+        comparison_status=data.comparison.status, comparison_created_at=data.comparison.created_at,
+        suite_name=data.suite.name, suite_digest=data.suite.digest, suite_path=data.suite.path,
+        baseline=baseline, candidate=candidate, generated_at=generated_at.astimezone(UTC), generated_by=generated_by,
+        tool=tool or f"reviewer {__version__}", reviewers=[], summary=summary, metrics=metrics, tags=tag_rows,
+        checks=check_rows, cases=cases, warnings=["".join(t for _, t in w) for w in warnings], warning_parts=warnings,
+        signoffs=[], new_cases=new_cases, previous_comparison=previous_comparison, allow_unreviewed=allow_unreviewed,
+        significance=SignificanceInfo(alpha, CORRECTION, FAMILIES, RESAMPLES, SEEDS), tool_calls=tool_section,
+        judge=judge, figures=figures,
+    )  # fmt: skip
+    for so in signoffs:
+        current = None
+        if so.body_digest and so.body_digest.startswith(STATE_DIGEST_PREFIX):
+            current = so.body_digest == review_state_digest(cl)
+        cl.signoffs.append(SignoffEntry(so.signer, so.created_at, so.note, current))
+        reviewers.add(so.signer)
+    cl.reviewers = sorted(reviewers)
+    return cl
+
+
+def _figures(
+    cases: list[CaseEntry],
+    entry_of: Mapping[str, CaseEntry],
+    assessed: Mapping[str, CaseSummary],
+    baseline: SideInfo,
+    candidate: SideInfo,
+    prices: Mapping[str, Price] | None,
+    alpha: float,
+) -> tuple[list[Metric], list[TagRow], list[CheckRow]]:
+    """The changelog's per-side figures with their tests: overall, per tag, per check kind."""
     # per-side numbers, overall and per tag: each case's own numbers (for the paired tests, as
     # its summary holds them; a tag's cases by their index), and every sample's words and
     # latencies per scope and side (arrays: 8 bytes a value). A case counts once in each of its
@@ -340,37 +430,6 @@ def build_changelog(
 
     metrics = side_metrics(*overall, (price_of(baseline), price_of(candidate)), len(cases), columns, scope="overall")
     decide(metrics, alpha)
-
-    # summary
-    verdicts = Counter(c.verdict for c in cases if c.verdict)
-    sev = Counter((c.effective.severity_name or "unset") for c in cases if c.verdict == "regression" and c.effective)
-    checked = sum(1 for c in cases if c.checks)
-    neg = sum(1 for c in cases if c.flip == "negative")
-    pos = sum(1 for c in cases if c.flip == "positive")
-    summary = Summary(
-        cases=len(cases),
-        unchanged=sum(1 for c in cases if c.status == "unchanged"),
-        noise=sum(1 for c in cases if c.status == "noise"),
-        changed=sum(1 for c in cases if c.status == "changed"),
-        regressions=verdicts["regression"],
-        regressions_by_severity={k: sev[k] for k in ("high", "medium", "low", "unset") if sev[k]},
-        improvements=verdicts["improvement"],
-        acceptable=verdicts["acceptable"],
-        labelled_noise=verdicts["noise"],
-        unreviewed=sum(1 for c in cases if c.unreviewed),
-        labelled=sum(1 for c in cases if c.labels),
-        disagreements=sum(1 for c in cases if c.disagreement),
-        checked_cases=checked,
-        negative_flips=neg,
-        positive_flips=pos,
-        negative_flip_rate=neg / checked if checked else None,
-        positive_flip_rate=pos / checked if checked else None,
-        flips_test=FlipTest(flips_p(neg, pos)),
-        negative_flips_waived=sum(1 for c in cases if c.flip == "negative" and c.verdict not in (None, "regression")),
-        samples=baseline.outputs + candidate.outputs,
-        errors=baseline.errors + candidate.errors,
-        noise_unknown=sum(1 for c in cases if not c.noise_known),
-    )
 
     # per tag
     tag_rows = []
@@ -423,42 +482,8 @@ def build_changelog(
     holm_by_key([list(t.metrics.values()) for t in tag_rows], alpha)
     holm_rows([t.flips_test for t in tag_rows], alpha)
     holm_rows(check_rows, alpha)
-    decide([summary.flips_test], alpha)
 
-    tool_section = None
-    tooled_cases = sum(1 for a in rows if a.tooled)
-    if tooled_cases:
-        groups: dict[str, list[str]] = {}
-        for c in cases:
-            for g in dict.fromkeys(ch.group for ch in c.tool_changes):
-                groups.setdefault(g, []).append(c.id)
-        tool_section = ToolSection(tooled_cases, sum(1 for c in cases if c.tool_changes), groups)
-
-    warnings = _provenance(baseline, candidate, data, assessed)
-    new_cases: list[str] = []
-    if previous_comparison is not None:
-        since = previous_comparison[1][:10]
-        new_cases = [c.id for c in suite.cases if c.added is not None and c.added.isoformat() >= since]
-
-    cl = Changelog(
-        comparison_id=data.comparison.id, comparison_name=data.comparison.name,
-        comparison_status=data.comparison.status, comparison_created_at=data.comparison.created_at,
-        suite_name=data.suite.name, suite_digest=data.suite.digest, suite_path=data.suite.path,
-        baseline=baseline, candidate=candidate, generated_at=generated_at.astimezone(UTC), generated_by=generated_by,
-        tool=tool or f"reviewer {__version__}", reviewers=[], summary=summary, metrics=metrics, tags=tag_rows,
-        checks=check_rows, cases=cases, warnings=["".join(t for _, t in w) for w in warnings], warning_parts=warnings,
-        signoffs=[], new_cases=new_cases, previous_comparison=previous_comparison, allow_unreviewed=allow_unreviewed,
-        significance=SignificanceInfo(alpha, CORRECTION, FAMILIES, RESAMPLES, SEEDS), tool_calls=tool_section,
-        judge=judge,
-    )  # fmt: skip
-    for so in signoffs:
-        current = None
-        if so.body_digest and so.body_digest.startswith(STATE_DIGEST_PREFIX):
-            current = so.body_digest == review_state_digest(cl)
-        cl.signoffs.append(SignoffEntry(so.signer, so.created_at, so.note, current))
-        reviewers.add(so.signer)
-    cl.reviewers = sorted(reviewers)
-    return cl
+    return metrics, tag_rows, check_rows
 
 
 def _provenance(

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from ...untrusted import json_dumps, json_escape
 from .ahead import FORK_FROM, Ahead, Child, may_fork
-from .model import STATE_DIGEST_PREFIX, Changelog, review_state_digest
+from .model import STATE_DIGEST_PREFIX, Changelog, require_figures, review_state_digest
 
 __all__ = ["FORMAT", "VERSION", "RowsAhead", "iter_json", "render_json", "to_dict", "to_jsonable"]
 
@@ -137,6 +137,7 @@ def to_dict(cl: Changelog) -> dict[str, Any]:
 
 def _envelope(cl: Changelog) -> dict[str, Any]:
     """The document without its cases (written last)."""
+    require_figures(cl)
     return {
         "format": FORMAT,
         "version": VERSION,

@@ -22,7 +22,18 @@ from ..mdescape import code, fenced, prose
 from ..plural import plural
 from ..signing import NAMESPACE, body_digest, signoff_marker, split_lines
 from .ahead import Ahead
-from .model import CaseEntry, Changelog, FlipTest, JudgeSection, LabelEntry, Metric, SideInfo, SignaturePlan, ToolChangeEntry
+from .model import (
+    CaseEntry,
+    Changelog,
+    FlipTest,
+    JudgeSection,
+    LabelEntry,
+    Metric,
+    SideInfo,
+    SignaturePlan,
+    ToolChangeEntry,
+    require_figures,
+)
 
 __all__ = [
     "GROUP_IDS", "GROUP_NOTES", "GROUP_OVER", "UNREVIEWED_LISTED", "ExcerptsAhead", "render_body", "render_markdown",
@@ -395,6 +406,7 @@ def _write_excerpts(out: TextIO, *, cases: Sequence[CaseEntry]) -> None:
 def render_body(cl: Changelog, excerpts: Mapping[str, tuple[str, str]] | None = None) -> str:
     """The document body: everything above the sign-off block (what the body digest covers).
     ``excerpts``: the regressions' diff excerpts by case id, made ahead (any missing is made here)."""
+    require_figures(cl)
     s = cl.summary
     out: list[str] = []
     add = out.append

@@ -47,6 +47,7 @@ __all__ = [
     "ToolChangeEntry",
     "ToolSection",
     "latest_label",
+    "require_figures",
     "review_state_digest",
     "short_model",
     "state_digest",
@@ -457,11 +458,21 @@ class Changelog:
     significance: SignificanceInfo | None = None
     tool_calls: ToolSection | None = None
     judge: JudgeSection | None = None
+    #: False: built without its per-side figures (metrics, tags, checks are empty), for reading its
+    #: summary and cases only (the gate): never rendered
+    figures: bool = True
     _state_digest: str | None = None
 
     @property
     def unreviewed(self) -> list[CaseEntry]:
         return [c for c in self.cases if c.unreviewed]
+
+
+def require_figures(cl: Changelog) -> None:
+    """ValueError for a changelog built without its figures (the gate's): a document made from
+    it would print empty tables as if there were nothing to say."""
+    if not cl.figures:
+        raise ValueError("this changelog was built without its figures (build_changelog(figures=False)): not rendered")
 
 
 def review_state_digest(cl: Changelog) -> str:
