@@ -134,7 +134,7 @@ def test_the_gate_reads_a_changelog_built_without_figures_as_the_full_one(tmp_pa
     at = datetime(2025, 3, 14, tzinfo=UTC)
 
     def built(figures: bool):
-        data, rows, labels, texts, origins = load_inputs(store, cid)
+        data, rows, labels, texts, origins = load_inputs(store, cid, texts=figures)
         return build_changelog(data, rows, labels, store.signoffs(cid), generated_at=at, generated_by="", figures=figures,
                                allow_unreviewed=True, texts=texts, origins=origins)  # fmt: skip
 

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         # the calls are counted by SQLite (the coverage) on a connection of their own, in a
         # thread, while the cached summaries (no output) are read and the changelog is built
         counted = pool.submit(_sample_counts, store, [(run.id, run.samples) for run in runs])
-        data, rows, labels, texts, origins = load_inputs(store, comp.id)
+        data, rows, labels, texts, origins = load_inputs(store, comp.id, texts=False)  # no excerpt is printed
         cl = build_changelog(
             data, rows, labels, store.signoffs(comp.id), generated_at=datetime.now(UTC), generated_by="",
             allow_unreviewed=True, alpha=args.alpha, texts=texts, origins=origins,

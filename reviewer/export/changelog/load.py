@@ -90,11 +90,12 @@ def load_changelog(
 
 
 def load_inputs(
-    store: Store, comparison: str | int | None
+    store: Store, comparison: str | int | None, *, texts: bool = True
 ) -> tuple[ComparisonData, list[CaseSummary], list[Label], dict[str, tuple[str | None, str | None]], tuple[Origins, Origins]]:
     """What :func:`build_changelog` reads, from the store: the comparison (no output), the cases'
     summaries in triage order (each case's figures), the labels, the first texts of the cases
-    whose latest label is regression, and each side's answer origins."""
+    whose latest label is regression (none without ``texts``: what the gate leaves unread), and
+    each side's answer origins."""
     from ...analysis import summaries
 
     data = store.load_comparison_outline(store.resolve_comparison_id(comparison))
@@ -109,6 +110,8 @@ def load_inputs(
             by_case.setdefault(lab.case_id, []).append(
                 LabelEntry(lab.reviewer, lab.verdict, lab.severity, lab.note, lab.updated_at or lab.created_at or "")
             )
+        if not texts:
+            return data, rows, labels, {}, origins.result()
         printed = []
         for case_id, entries in by_case.items():
             entries.sort(key=lambda e: (e.at, e.reviewer))
@@ -117,8 +120,8 @@ def load_inputs(
                 printed.append(case_id)
         base = store.outputs_of_cases(data.baseline.id, printed)
         cand = store.outputs_of_cases(data.candidate.id, printed)
-        texts = {cid: (_first_text(base.get(cid)), _first_text(cand.get(cid))) for cid in printed}
-        return data, rows, labels, texts, origins.result()
+        first = {cid: (_first_text(base.get(cid)), _first_text(cand.get(cid))) for cid in printed}
+        return data, rows, labels, first, origins.result()
 
 
 def _origins(store: Store, baseline_run: int, candidate_run: int) -> tuple[Origins, Origins]:
