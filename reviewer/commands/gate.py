@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..store import Store
+    from ..store.reader import Origins
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -72,16 +73,22 @@ def run(args: argparse.Namespace) -> int:
     ):
         comp = store.comparison(resolve_comparison_id(store, args.comparison))
         runs = (store.run(comp.baseline_run_id), store.run(comp.candidate_run_id))
-        # the calls are counted by SQLite (the coverage) on a connection of their own, in a
-        # thread, while the cached summaries (no output) are read and the changelog is built
-        counted = pool.submit(_sample_counts, store, [(run.id, run.samples) for run in runs])
-        data, rows, labels, texts, origins = load_inputs(store, comp.id, texts=False)  # no excerpt is printed
+        # the calls are counted by SQLite (the coverage, and the sides' answer origins, in one
+        # scan) on a connection of their own, in a thread, while the cached summaries (no
+        # output) are read and the changelog is built
+        counted = pool.submit(_tallies, store, [(run.id, run.samples) for run in runs])
+
+        def origins() -> tuple[Origins, Origins]:
+            (_, b), (_, c) = counted.result()
+            return b, c
+
+        data, rows, labels, texts, got = load_inputs(store, comp.id, texts=False, origins=origins)  # no excerpt printed
         cl = build_changelog(
             data, rows, labels, store.signoffs(comp.id), generated_at=datetime.now(UTC), generated_by="",
-            allow_unreviewed=True, alpha=args.alpha, texts=texts, origins=origins,
+            allow_unreviewed=True, alpha=args.alpha, texts=texts, origins=got,
             figures=False,  # the gate reads the summary and the cases: no metric is computed for it
         )  # fmt: skip
-        cov = coverage(data, dict(zip(("baseline", "candidate"), counted.result(), strict=True)))
+        cov = coverage(data, dict(zip(("baseline", "candidate"), (t[0] for t in counted.result()), strict=True)))
     result = evaluate_gate(
         cl, cov, max_negative_flips=args.max_negative_flips, max_regressions=args.max_regressions,
         max_errors=args.max_errors, fail_on_unreviewed=args.fail_on_unreviewed,
@@ -114,14 +121,15 @@ def run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _sample_counts(store: Store, runs: list[tuple[int, int]]) -> list[dict[str, tuple[int, int]]]:
-    """Each run's :meth:`~reviewer.store.StoreReader.sample_counts` (run id, samples), on a reader
-    of its own, at a lower priority (it takes the core the main thread leaves idle)."""
+def _tallies(store: Store, runs: list[tuple[int, int]]) -> list[tuple[dict[str, tuple[int, int]], Origins]]:
+    """Each run's :meth:`~reviewer.store.StoreReader.run_tallies` (run id, samples): its calls
+    counted per case and its answer origins, on a reader of its own, at a lower priority (it
+    takes the core the main thread leaves idle)."""
     from ..store import lower_thread_priority
 
     lower_thread_priority()
     with store.reader() as reader:
-        return [reader.sample_counts(run_id, samples) for run_id, samples in runs]
+        return [reader.run_tallies(run_id, samples) for run_id, samples in runs]
 
 
 def _json_for_terminal(doc: object) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple, Self
 
@@ -27,6 +27,23 @@ def sample_counts(conn: sqlite3.Connection, run_id: int, samples: int) -> dict[s
         (run_id, samples),
     ).fetchall()
     return {case_id: (answered, errored) for case_id, answered, errored in rows}
+
+
+def _origins_of(rows: Iterable[tuple[int, str | None, str | None, int]]) -> Origins:
+    """:data:`Origins` from (failed, resolved model, fingerprint, outputs) groups."""
+    n = errors = 0
+    models: dict[str, int] = {}
+    prints: dict[str, int] = {}
+    for failed, model, fp, count in rows:
+        n += count
+        if failed:
+            errors += count
+            continue
+        if model:
+            models[model] = models.get(model, 0) + count
+        if fp:
+            prints[fp] = prints.get(fp, 0) + count
+    return n, errors, models, prints
 
 
 class StoredSuite(NamedTuple):
@@ -152,9 +169,6 @@ class StoreReader:
     def answer_origins(self, run_id: int) -> Origins:
         """A run's :data:`Origins`, counted by SQLite (answered calls only in the two mappings): a
         scan of the run's outputs that holds no GIL while SQLite reads them."""
-        n = errors = 0
-        models: dict[str, int] = {}
-        prints: dict[str, int] = {}
         rows = (
             self._conn()
             .execute(
@@ -163,16 +177,34 @@ class StoreReader:
             )
             .fetchall()
         )
-        for failed, model, fp, count in rows:
-            n += count
-            if failed:
-                errors += count
-                continue
-            if model:
-                models[model] = models.get(model, 0) + count
-            if fp:
-                prints[fp] = prints.get(fp, 0) + count
-        return n, errors, models, prints
+        return _origins_of(rows)
+
+    def run_tallies(self, run_id: int, samples: int) -> tuple[dict[str, tuple[int, int]], Origins]:
+        """:meth:`sample_counts` and :meth:`answer_origins` of a run from one scan of its outputs
+        (each scan reads every answer's row: ~0.4 s a side at 100,000 cases × 3 samples). The
+        grouped rows (about one per case) are summed here."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT case_id, sample >= 0 AND sample < ?, error IS NOT NULL, resolved_model, system_fingerprint, COUNT(*)"
+                " FROM outputs WHERE run_id = ? GROUP BY 1, 2, 3, 4, 5",
+                (samples, run_id),
+            )
+            .fetchall()
+        )
+        counts: dict[str, tuple[int, int]] = {}
+        origins: dict[tuple[int, str | None, str | None], int] = {}
+        for case_id, counted, failed, model, fp, n in rows:
+            if counted:
+                answered, errored = counts.get(case_id, (0, 0))
+                counts[case_id] = (answered, errored + n) if failed else (answered + n, errored)
+            key = (failed, model, fp)
+            origins[key] = origins.get(key, 0) + n
+        # in the order answer_origins's GROUP BY gives them (NULL first, then by bytes: the order
+        # UTF-8 keeps), so that each mapping lists its models as that one does
+        ordered = sorted(origins.items(), key=lambda kv: (kv[0][0], kv[0][1] is not None, kv[0][1] or "",
+                                                        kv[0][2] is not None, kv[0][2] or ""))  # fmt: skip
+        return counts, _origins_of([(*k, n) for k, n in ordered])
 
     def label_token(self, comparison_id: int) -> int:
         """Changes whenever anyone sets or removes a label on this comparison."""

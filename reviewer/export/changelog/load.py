@@ -90,19 +90,25 @@ def load_changelog(
 
 
 def load_inputs(
-    store: Store, comparison: str | int | None, *, texts: bool = True
+    store: Store,
+    comparison: str | int | None,
+    *,
+    texts: bool = True,
+    origins: Callable[[], tuple[Origins, Origins]] | None = None,
 ) -> tuple[ComparisonData, list[CaseSummary], list[Label], dict[str, tuple[str | None, str | None]], tuple[Origins, Origins]]:
     """What :func:`build_changelog` reads, from the store: the comparison (no output), the cases'
     summaries in triage order (each case's figures), the labels, the first texts of the cases
     whose latest label is regression (none without ``texts``: what the gate leaves unread), and
-    each side's answer origins."""
+    each side's answer origins (from ``origins`` when given: the gate counts them in the scan it
+    makes anyway)."""
     from ...analysis import summaries
 
     data = store.load_comparison_outline(store.resolve_comparison_id(comparison))
     # The origins scan every output of both runs inside SQLite (~0.9 s at 100,000 cases, with no
     # GIL held): on a connection of their own in a thread, while the summaries are decoded here.
     with ThreadPoolExecutor(1, thread_name_prefix="reviewer-origins") as pool:
-        origins = pool.submit(_origins, store, data.baseline.id, data.candidate.id)
+        if origins is None:
+            origins = pool.submit(_origins, store, data.baseline.id, data.candidate.id).result
         rows = summaries(store, data.comparison)
         labels = store.labels(data.comparison.id)
         by_case: dict[str, list[LabelEntry]] = {}
@@ -111,7 +117,7 @@ def load_inputs(
                 LabelEntry(lab.reviewer, lab.verdict, lab.severity, lab.note, lab.updated_at or lab.created_at or "")
             )
         if not texts:
-            return data, rows, labels, {}, origins.result()
+            return data, rows, labels, {}, origins()
         printed = []
         for case_id, entries in by_case.items():
             entries.sort(key=lambda e: (e.at, e.reviewer))
@@ -121,7 +127,7 @@ def load_inputs(
         base = store.outputs_of_cases(data.baseline.id, printed)
         cand = store.outputs_of_cases(data.candidate.id, printed)
         first = {cid: (_first_text(base.get(cid)), _first_text(cand.get(cid))) for cid in printed}
-        return data, rows, labels, first, origins.result()
+        return data, rows, labels, first, origins()
 
 
 def _origins(store: Store, baseline_run: int, candidate_run: int) -> tuple[Origins, Origins]:
