@@ -82,10 +82,10 @@ def run(args: argparse.Namespace) -> int:
             (_, b), (_, c) = counted.result()
             return b, c
 
-        data, rows, labels, texts, got = load_inputs(store, comp.id, texts=False, origins=origins)  # no excerpt printed
+        data, rows, labels, texts, sides = load_inputs(store, comp.id, texts=False, origins=origins)  # no excerpt printed
         cl = build_changelog(
             data, rows, labels, store.signoffs(comp.id), generated_at=datetime.now(UTC), generated_by="",
-            allow_unreviewed=True, alpha=args.alpha, texts=texts, origins=got,
+            allow_unreviewed=True, alpha=args.alpha, texts=texts, origins=sides,
             figures=False,  # the gate reads the summary and the cases: no metric is computed for it
         )  # fmt: skip
         cov = coverage(data, dict(zip(("baseline", "candidate"), (t[0] for t in counted.result()), strict=True)))
