@@ -4,6 +4,7 @@ detail recomputed from its outputs on demand; a v4 cache is dropped and computed
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 from test_analysis import make_comparison
@@ -15,20 +16,29 @@ from reviewer.store.records import VERDICTS
 from reviewer.store.schema import V1_SQL, _sql_list
 
 
+def set_back(store: Store, version: int, script: str, *rows: tuple[str, tuple]) -> Path:
+    """Close ``store`` and make its file what an older release left: ``script`` (SQL) run, then
+    each (statement, parameters), at schema ``version``. Its path, for the next open to migrate."""
+    path = store.path
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.executescript(script)
+    for sql, params in rows:
+        conn.execute(sql, params)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.commit()
+    conn.close()
+    return path
+
+
 def test_a_v4_cache_is_dropped_and_recomputed(tmp_path):
     store, comp = make_comparison(tmp_path, OUTPUTS, checks=CHECKS)
     expected = ranked(store, comp)
-    path = store.path
-    store.close()
     # emulate a store of the previous release: v4's table, holding its one JSON blob
-    conn = sqlite3.connect(path)
     old = V1_SQL.format(verdicts=_sql_list(VERDICTS))
     v4_table = old[old.index("CREATE TABLE assessments") : old.index("CREATE TABLE signoffs")]
-    conn.executescript("DROP TABLE assessment_cases; DROP TABLE assessments;" + v4_table)
-    conn.execute("INSERT INTO assessments VALUES (?, 'some-old-key', '[{\"case_id\": \"same\"}]', 't')", (comp,))
-    conn.execute("PRAGMA user_version = 4")
-    conn.commit()
-    conn.close()
+    path = set_back(store, 4, "DROP TABLE assessment_cases; DROP TABLE assessments;" + v4_table,
+                    ("INSERT INTO assessments VALUES (?, 'some-old-key', '[{\"case_id\": \"same\"}]', 't')", (comp,)))  # fmt: skip
     with Store(path) as again:
         assert again.schema_version == SCHEMA_VERSION == 7
         assert again.assessment_key(comp) is None  # the old blob is gone

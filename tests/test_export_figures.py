@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from datetime import date
 
 import pytest
 from pydantic import ValidationError
+from test_assessment_cache import set_back
 from test_changelog_judge import _store as judged_store
 from test_export import ADA, BOB, NOW, make_comparison
 from toolcomparison import tool_comparison
@@ -143,13 +143,7 @@ def test_a_suite_stored_before_outlines_is_outlined_when_stored_again(tmp_path):
     store, cid = make_comparison(tmp_path)
     sid = store.comparison(cid).suite_id
     expected = outlined(store, sid)
-    path = store.path
-    store.close()
-    conn = sqlite3.connect(path)
-    conn.execute("ALTER TABLE suites DROP COLUMN outline")
-    conn.execute("PRAGMA user_version = 5")
-    conn.commit()
-    conn.close()
+    path = set_back(store, 5, "ALTER TABLE suites DROP COLUMN outline")
     with Store(path) as again:
         assert again.db.execute("SELECT outline FROM suites WHERE id = ?", (sid,)).fetchone() == (None,)
         assert outlined(again, sid) == expected

@@ -211,31 +211,20 @@ def test_rows_started_ahead_during_the_build_are_the_same_document(tmp_path, mon
 
 
 @linux_only
-def test_a_child_that_fails_on_the_digest_leaves_it_and_every_row_to_the_parent(tmp_path, monkeypatch, children):
+@pytest.mark.parametrize("how", ["fails on the digest", "is killed"])
+def test_a_child_started_ahead_that_fails_leaves_every_row_to_the_parent(tmp_path, monkeypatch, children, how):
+    """A child that fails first (its digest: a real failure in the child) or is killed (it may
+    have finished already: either way the same document) leaves what it did not write to the parent."""
     from reviewer.export.changelog import RowsAhead
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     store, cid = small_store(tmp_path)
     with RowsAhead(fork_from=1) as ahead:
-        cl = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True,
-                            cases_ready=lambda cases, digest: ahead(cases, lambda: str(1 / 0)))  # fmt: skip
-        assert len(children()) == 1
-        got = "".join(iter_json(cl, ahead=ahead))
-    store.close()
-    assert got == reference(cl)
-    assert not children() and not list(tmp_path.glob("reviewer-export-*"))
-
-
-@linux_only
-def test_a_child_started_ahead_that_dies_leaves_every_row_to_the_parent(tmp_path, monkeypatch, children):
-    from reviewer.export.changelog import RowsAhead
-
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    store, cid = small_store(tmp_path)
-    with RowsAhead(fork_from=1) as ahead:
-        cl = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True, cases_ready=ahead)
+        ready = (lambda cases, digest: ahead(cases, lambda: str(1 / 0))) if how == "fails on the digest" else ahead
+        cl = load_changelog(store, cid, generated_at=NOW, generated_by=ADA, allow_unreviewed=True, cases_ready=ready)
         (pid,) = children()
-        os.kill(pid, signal.SIGKILL)
+        if how == "is killed":
+            os.kill(pid, signal.SIGKILL)
         got = "".join(iter_json(cl, ahead=ahead))
     store.close()
     assert got == reference(cl)

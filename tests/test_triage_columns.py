@@ -6,12 +6,12 @@ equal to the one the row-by-row path gives."""
 from __future__ import annotations
 
 import random
-import sqlite3
 import struct
 
 import pytest
 from test_analysis import make_comparison
 from test_app_scale_state import make as make_state
+from test_assessment_cache import set_back
 from test_assessment_pool import CHECKS, OUTPUTS
 
 from reviewer.analysis import Triage, cache_key, cached_assessments, ranked
@@ -74,13 +74,7 @@ def test_the_cache_reads_its_packed_triage_else_its_rows(tmp_path):
 def test_a_v6_store_migrates_and_reads_its_cache_from_the_rows(tmp_path):
     store, comp = make_comparison(tmp_path, OUTPUTS, checks=CHECKS)
     expected = ranked(store, comp)
-    path = store.path
-    store.close()
-    conn = sqlite3.connect(path)
-    conn.execute("ALTER TABLE assessments DROP COLUMN triage")
-    conn.execute("PRAGMA user_version = 6")
-    conn.commit()
-    conn.close()
+    path = set_back(store, 6, "ALTER TABLE assessments DROP COLUMN triage")
     with Store(path) as again:
         assert again.schema_version == SCHEMA_VERSION == 7
         c = again.comparison(comp)
