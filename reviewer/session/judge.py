@@ -46,11 +46,11 @@ def disagrees(judge_verdict: str | None, label_verdict: str | None) -> bool:
 
 def load_judge_view(store: Store, comparison_id: int, labels: Iterable[tuple[str, str]] = ()) -> JudgeView | None:
     """The latest judge run's suggestions, or None when no judge ran on the comparison."""
-    from reviewer.judge import pairs_from_judgments, report
-
     judges = store.judges(comparison_id)
     if not judges:
         return None
+    from reviewer.judge import pairs_from_judgments, report  # only when a judge ran (~13 ms before the first paint)
+
     judge, digest, _ = judges[0]
     judgments = store.judgments(comparison_id, judge=judge, rubric_digest=digest)
     chars = {(j.case_id, j.sample): (0, 0) for j in judgments}  # lengths matter only to the length bias
