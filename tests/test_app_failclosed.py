@@ -41,6 +41,28 @@ async def test_a_key_typed_right_after_e_lands_in_the_note_not_on_the_list(env):
         assert stored(db, cid) == {(case, ME): ("acceptable", None, None)}
 
 
+@pytest.mark.parametrize("moves", [("j",), ("j", "j"), ("j", "k", "j")])
+async def test_a_label_typed_right_after_moving_lands_on_the_case_moved_to(env, moves):
+    """``j`` then ``x`` queued before either is handled (a fast typist, a pasted sequence): the
+    list says its cursor moved by a message, which ``x`` overtook; x labelled the case the cursor
+    had left. It labels the case under the cursor, which is the case on screen after it."""
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        cases = screen.query_one(CaseList)
+        start = cases.cursor
+        for key in (*moves, "x"):
+            pilot.app.post_message(events.Key(key, key))
+        await pilot.pause()
+        await pilot.pause()
+        target = screen.state.view[start + moves.count("j") - moves.count("k")]
+        assert cases.current is target and screen.current is target
+        assert target.mine is not None and target.mine.verdict == "noise"
+        assert [e.id for e in screen.state.entries if e.mine is not None] == [target.id]
+        await settle(pilot)
+        assert stored(db, cid) == {(target.id, ME): ("noise", None, None)}
+
+
 async def test_a_key_typed_right_after_slash_lands_in_the_search_box(env):
     db, cid = env
     async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:

@@ -250,9 +250,18 @@ class ReviewScreen(Screen[None]):
 
     @on(CaseList.Highlighted)
     def _highlighted(self, event: CaseList.Highlighted) -> None:
-        if event.case_id is not None and (self.current is None or event.case_id != self.current.id):
+        self._follow_cursor()
+
+    def _follow_cursor(self) -> None:
+        """Show the case under the list's cursor, if it is not the one shown. The list says its
+        cursor moved by a message, which keys typed fast (``j`` then ``x``) can overtake: every
+        key that acts on the case on screen calls this first, so a label lands on the case the
+        cursor moved to, never on the one it left. A message older than the cursor is read as
+        the cursor now (no flicker back through the cases passed)."""
+        entry = self.query_one(CaseList).current
+        if entry is not None and (self.current is None or entry.id != self.current.id):
             self._moved = True
-            self.show_case(event.case_id)
+            self.show_case(entry.id)
 
     def _go(self, pos: int | None, *, not_found: str = "") -> None:
         if pos is None:
@@ -324,11 +333,13 @@ class ReviewScreen(Screen[None]):
         self.update_bindings()
 
     def action_label(self, verdict: str) -> None:
+        self._follow_cursor()
         if self.current is not None:
             self.labeller.verdict(self.current, verdict)
             self._labelled(self.current)
 
     def action_severity(self, level: int) -> None:
+        self._follow_cursor()
         if self.current is not None:
             self.labeller.severity(self.current, level)
             self._labelled(self.current)
@@ -356,6 +367,7 @@ class ReviewScreen(Screen[None]):
     # -- notes ----------------------------------------------------------------------------------
 
     def action_edit_note(self) -> None:
+        self._follow_cursor()
         # the input already holds the case's note (set when the case is shown), or text typed
         # before a verdict was given: keep either. Focus moves now, not on the next turn of the
         # event loop (Widget.focus() defers it): a key typed right after ``e`` may already be
@@ -383,26 +395,33 @@ class ReviewScreen(Screen[None]):
     # -- view toggles ---------------------------------------------------------------------------
 
     def action_toggle_json(self) -> None:
+        self._follow_cursor()
         self.pane.toggle_json()
         self.update_bindings()
 
     def action_toggle_whitespace(self) -> None:
+        self._follow_cursor()
         self.pane.toggle_whitespace()
 
     def action_cycle_sample(self) -> None:
+        self._follow_cursor()
         self.pane.cycle_sample()
         self.update_bindings()
 
     def action_toggle_prompt(self) -> None:
+        self._follow_cursor()
         self.pane.toggle_prompt()
 
     def action_scroll_diff(self, direction: int) -> None:
+        self._follow_cursor()
         self.query_one(DiffView).scroll_pages(direction)
 
     def action_scroll_diff_lines(self, n: int) -> None:
+        self._follow_cursor()
         self.query_one(DiffView).scroll_lines(n)
 
     def action_jump_change(self, direction: int) -> None:
+        self._follow_cursor()
         if not self.query_one(DiffView).jump_change(direction):
             self.notify("no more changes " + ("below" if direction > 0 else "above"), timeout=2)
 
@@ -525,6 +544,7 @@ class ReviewScreen(Screen[None]):
 
     def action_promote(self) -> None:
         """``p``: the promote form (:mod:`reviewer.app.promote`) for the shown pair."""
+        self._follow_cursor()
         entry = self.current
         if entry is None:
             return
