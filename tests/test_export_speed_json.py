@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 import threading
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,8 @@ def all_children() -> set[int]:
     """This process's child processes (Linux: every thread's list)."""
     out: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
-        out |= {int(p) for p in (task / "children").read_text().split()}
+        with suppress(FileNotFoundError, ProcessLookupError):  # a thread that ended since the listing
+            out |= {int(p) for p in (task / "children").read_text().split()}
     return out
 
 
