@@ -63,6 +63,22 @@ async def test_a_label_typed_right_after_moving_lands_on_the_case_moved_to(env, 
         assert stored(db, cid) == {(target.id, ME): ("noise", None, None)}
 
 
+async def test_a_sort_typed_right_after_moving_keeps_the_case_moved_to(env):
+    """``j`` then ``o`` queued: the new order keeps the case ``j`` moved to on screen and under the
+    cursor (it kept the case ``j`` had left, undoing the move)."""
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        cases = screen.query_one(CaseList)
+        moved_to = screen.state.view[cases.cursor + 1]
+        pilot.app.post_message(events.Key("j", "j"))
+        pilot.app.post_message(events.Key("o", "o"))
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.state.sort != "triage"
+        assert cases.current is moved_to and screen.current is moved_to
+
+
 async def test_a_key_typed_right_after_slash_lands_in_the_search_box(env):
     db, cid = env
     async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:

@@ -196,6 +196,7 @@ class ReviewScreen(Screen[None]):
 
     @on(Ranked)
     def _ranked(self, event: Ranked) -> None:
+        self._follow_cursor()  # a move not shown yet: the case kept below is the one moved to
         self.ranking = False
         self.state.commit_assessments(event.staged)
         self.state.rebuild()
@@ -229,6 +230,7 @@ class ReviewScreen(Screen[None]):
     @on(LabelsChanged)
     def _labels_changed(self, event: LabelsChanged) -> None:
         if self.state.set_other_labels(event.labels):
+            self._follow_cursor()
             self.query_one(CaseList).reload(keep=self.current.id if self.current else None)
             self.update_list_header()
             self.pane.update_title()
@@ -256,8 +258,10 @@ class ReviewScreen(Screen[None]):
         """Show the case under the list's cursor, if it is not the one shown. The list says its
         cursor moved by a message, which keys typed fast (``j`` then ``x``) can overtake: every
         key that acts on the case on screen calls this first, so a label lands on the case the
-        cursor moved to, never on the one it left. A message older than the cursor is read as
-        the cursor now (no flicker back through the cases passed)."""
+        cursor moved to, never on the one it left; so does every change of the view that keeps
+        the case on screen (a sort, a filter, the ranking, other reviewers' labels). A message
+        older than the cursor is read as the cursor now (no flicker back through the cases
+        passed)."""
         entry = self.query_one(CaseList).current
         if entry is not None and (self.current is None or entry.id != self.current.id):
             self._moved = True
@@ -475,6 +479,7 @@ class ReviewScreen(Screen[None]):
         self.set_focus(self.query_one(CaseList))
 
     def _apply_view(self) -> None:
+        self._follow_cursor()  # the case kept in the new view is the one under the cursor, moves not shown yet included
         self.state.rebuild()
         keep = self.current.id if self.current else None
         cases = self.query_one(CaseList)
