@@ -58,7 +58,7 @@ else:
 
 __all__ = [
     "ALPHA", "CORRECTION", "RATE_COLUMNS", "RESAMPLES", "CasePair", "RateTable", "decide", "flips_p", "holm_by_key",
-    "holm_rows", "rate_keys", "rate_table", "test_amount", "test_rate",
+    "holm_rows", "rate_keys", "test_amount", "test_rate",
 ]  # fmt: skip
 
 ALPHA = 0.05
@@ -74,7 +74,7 @@ def _seed(scope: str, key: str) -> int:
 
 
 #: The columns of :class:`~reviewer.analysis.figures.CaseStats` a rate is made of (counts of
-#: samples, never tokens or medians): the key of a :func:`rate_table`.
+#: samples, never tokens or medians): the key of a :meth:`~.metrics.CaseColumns.rate_table`.
 RATE_COLUMNS = ("samples", "answered", "refusals", "non_answers", "truncated", "errors", "json_samples", "json_valid",
                 "schema_samples", "schema_valid", "tool_answers", "tool_calling", "tool_calls", "tool_calls_valid")  # fmt: skip
 
@@ -83,19 +83,12 @@ RateTable = Counter[tuple[tuple[int, ...], tuple[int, ...]]]
 
 
 def rate_keys(pairs: Sequence[CasePair]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Each case's :data:`RATE_COLUMNS` on both sides (made in C): what a :func:`rate_table`
-    counts. Equal keys are one tuple: 100,000 cases hold a few hundred distinct ones, not
-    100,000 (~40 MB)."""
+    """Each case's :data:`RATE_COLUMNS` on both sides (made in C): what a
+    :meth:`~.metrics.CaseColumns.rate_table` counts. Equal keys are one tuple: 100,000 cases
+    hold a few hundred distinct ones, not 100,000 (~40 MB)."""
     get = attrgetter(*RATE_COLUMNS)
     one: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[tuple[int, ...], tuple[int, ...]]] = {}
     return [one.setdefault(k, k) for k in zip(map(get, map(_FIRST, pairs)), map(get, map(_SECOND, pairs)), strict=True)]
-
-
-def rate_table(pairs: Sequence[CasePair]) -> RateTable:
-    """The scope's cases by their :data:`RATE_COLUMNS` on both sides, counted in C once for all
-    its rate tests: a few hundred distinct rows where the scope has 100,000 cases. Every rate
-    test depends on the multiset of per-case counts only, never on the cases' order."""
-    return Counter(rate_keys(pairs))
 
 
 def test_rate(
@@ -108,7 +101,7 @@ def test_rate(
     scope: str,
 ) -> None:
     """Wilson intervals (``b``, ``c``: k of n samples per side) and the paired test over the
-    scope's cases (``table``: their :func:`rate_table`)."""
+    scope's cases (``table``: their :meth:`~.metrics.CaseColumns.rate_table`)."""
     m.ci = {side: (list(wilson(k, n)) if n else None) for side, (k, n) in (("baseline", b), ("candidate", c))}
     k_at, n_at = RATE_COLUMNS.index(num), RATE_COLUMNS.index(den)
     usable: Counter[tuple[float, float]] = Counter()
