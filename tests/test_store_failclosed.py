@@ -172,7 +172,7 @@ def test_the_check_made_in_a_thread_while_reading_is_the_check_made_first(made, 
         counts = store.sample_counts(data.baseline.id, data.baseline.samples)
         assert len(counts) == N_CASES
         reader = store.reader()  # what the gate counts in a thread of its own: the same
-        assert reader.sample_counts(data.baseline.id, data.baseline.samples) == counts
+        assert reader.run_tallies(data.baseline.id, data.baseline.samples)[0] == counts
         reader.close()
     db = copy_of(made, tmp_path / "leaf")
     pages = leaf_pages(db, "outputs")

@@ -27,7 +27,7 @@ def test_one_scan_counts_what_the_two_scans_count(tmp_path):
         for run_id in (comp.baseline_run_id, comp.candidate_run_id):
             for samples in (0, 1, 3, 9):
                 counts, origins = reader.run_tallies(run_id, samples)
-                assert counts == reader.sample_counts(run_id, samples)
+                assert counts == store.sample_counts(run_id, samples)
                 assert origins == reader.answer_origins(run_id)
                 assert [list(m) for m in origins[2:]] == [list(m) for m in reader.answer_origins(run_id)[2:]]  # same order
     store.close()

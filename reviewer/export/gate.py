@@ -108,8 +108,8 @@ class Coverage:
 def coverage(data: ComparisonData, counts: Mapping[str, Mapping[str, tuple[int, int]]]) -> Coverage:
     """Count, per side, the calls of every (case, sample) of the suite: answered, errored, missing.
     ``counts``: per side, each case's (answered, errored) among samples 0 … samples − 1
-    (:meth:`reviewer.store.Store.sample_counts`); outputs of cases the suite does not have, or of
-    samples beyond the run's count, are not counted."""
+    (:meth:`reviewer.store.StoreReader.run_tallies`, the same as :meth:`reviewer.store.Store.sample_counts`);
+    outputs of cases the suite does not have, or of samples beyond the run's count, are not counted."""
     cases = data.suite.suite.cases
     sides: dict[str, SideCoverage] = {}
     for side, run in (("baseline", data.baseline), ("candidate", data.candidate)):

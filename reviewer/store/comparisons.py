@@ -12,7 +12,6 @@ from ..errors import UsageError
 from ..suite import Case
 from .errors import _BUSY, _FULL, _LOCKED, _READONLY, StoreError, _code
 from .outline import CaseOutline, outline_of_content, read_outline
-from .reader import sample_counts
 from .records import (
     OUTPUT_SELECT,
     Comparison,
@@ -305,7 +304,12 @@ class ComparisonsMixin(RunsMixin):
         outputs never become Python objects; read while the store is checked (a damaged store
         raises StoreDamaged)."""
         with self.healthy_reads(), self._lock:
-            return sample_counts(self._conn, run_id, samples)
+            rows = self._conn.execute(
+                "SELECT case_id, SUM(error IS NULL), SUM(error IS NOT NULL) FROM outputs"
+                " WHERE run_id = ? AND sample >= 0 AND sample < ? GROUP BY case_id",
+                (run_id, samples),
+            ).fetchall()
+        return {case_id: (answered, errored) for case_id, answered, errored in rows}
 
     def suite_outline(self, suite_id: int) -> SuiteRecord:
         """A stored suite whose cases are outlines (:class:`CaseOutline`): what the exports and the gate

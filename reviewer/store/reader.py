@@ -18,17 +18,6 @@ from .records import OUTPUT_SELECT, Output, output_from_row
 __all__ = ["StoreReader", "StoredSuite"]
 
 
-def sample_counts(conn: sqlite3.Connection, run_id: int, samples: int) -> dict[str, tuple[int, int]]:
-    """Per case, its answered and errored outputs among samples 0 … samples − 1 of a run (the
-    gate's coverage), counted inside SQLite."""
-    rows = conn.execute(
-        "SELECT case_id, SUM(error IS NULL), SUM(error IS NOT NULL) FROM outputs"
-        " WHERE run_id = ? AND sample >= 0 AND sample < ? GROUP BY case_id",
-        (run_id, samples),
-    ).fetchall()
-    return {case_id: (answered, errored) for case_id, answered, errored in rows}
-
-
 def _origins_of(rows: Iterable[tuple[int, str | None, str | None, int]]) -> Origins:
     """:data:`Origins` from (failed, resolved model, fingerprint, outputs) groups."""
     n = errors = 0
@@ -161,11 +150,6 @@ class StoreReader:
         )
         return [(m, f, int(n)) for m, f, n in rows]
 
-    def sample_counts(self, run_id: int, samples: int) -> dict[str, tuple[int, int]]:
-        """:meth:`Store.sample_counts <reviewer.store.comparisons.ComparisonsMixin.sample_counts>`
-        on this reader's connection (a thread of its own can count while the caller reads)."""
-        return sample_counts(self._conn(), run_id, samples)
-
     def answer_origins(self, run_id: int) -> Origins:
         """A run's :data:`Origins`, counted by SQLite (answered calls only in the two mappings): a
         scan of the run's outputs that holds no GIL while SQLite reads them."""
@@ -180,9 +164,11 @@ class StoreReader:
         return _origins_of(rows)
 
     def run_tallies(self, run_id: int, samples: int) -> tuple[dict[str, tuple[int, int]], Origins]:
-        """:meth:`sample_counts` and :meth:`answer_origins` of a run from one scan of its outputs
-        (each scan reads every answer's row: ~0.4 s a side at 100,000 cases × 3 samples). The
-        grouped rows (about one per case) are summed here."""
+        """:meth:`Store.sample_counts <reviewer.store.comparisons.ComparisonsMixin.sample_counts>`
+        and :meth:`answer_origins` of a run from one scan of its outputs (each scan reads every
+        answer's row: ~0.4 s a side at 100,000 cases × 3 samples), on this reader's connection (a
+        thread of its own counts while the caller reads). The grouped rows (about one per case)
+        are summed here."""
         rows = (
             self._conn()
             .execute(
