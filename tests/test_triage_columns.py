@@ -62,7 +62,7 @@ def test_the_cache_reads_its_packed_triage_else_its_rows(tmp_path):
     c = store.comparison(comp)
     key = cache_key(store, c)
     packed = store.assessment_triage(comp, key)
-    assert packed is not None and unpack_triage(packed) == expected
+    assert packed is not None and packed[0] == len(expected) and unpack_triage(packed[1]) == expected
     assert cached_assessments(store, c) == expected
     assert store.assessment_triage(comp, "another key") is None
     # damaged, or written before v7: the rows are read instead

@@ -249,12 +249,13 @@ def cached_assessments(store: Store, comparison: Comparison) -> Triage | None:
     key = cache_key(store, comparison)
     packed = store.assessment_triage(comparison.id, key)
     if packed is not None:
+        cases, blob = packed
         try:
-            found = unpack_triage(packed)
+            found = unpack_triage(blob)
         except (ValueError, TypeError, IndexError, struct.error):
             pass
         else:
-            if store.cached_assessments(comparison.id, key) == len(found):  # the same cache still
+            if len(found) == cases:  # every case of the cache
                 return found
     rows = store.assessment_rows(comparison.id, key)
     return None if rows is None else Triage.from_rows(rows)

@@ -260,12 +260,15 @@ class ComparisonsMixin(RunsMixin):
                     self._conn.execute("COMMIT")
         return rows if len(rows) == row[1] else None
 
-    def assessment_triage(self, comparison_id: int, key: str) -> bytes | None:
-        """The comparison's packed triage (``reviewer.analysis.triage_columns``) when the cache's key is
-        ``key`` and one was written with its rows, else None."""
+    def assessment_triage(self, comparison_id: int, key: str) -> tuple[int, bytes] | None:
+        """How many cases the comparison's cached assessment holds and its packed triage
+        (``reviewer.analysis.triage_columns``), when the cache's key is ``key`` and a triage was
+        written with its rows, else None."""
         with self._lock:
-            row = self._conn.execute("SELECT key, triage FROM assessments WHERE comparison_id = ?", (comparison_id,)).fetchone()
-        return bytes(row[1]) if row is not None and row[0] == key and row[1] is not None else None
+            row = self._conn.execute(
+                "SELECT key, cases, triage FROM assessments WHERE comparison_id = ?", (comparison_id,)
+            ).fetchone()
+        return (int(row[1]), bytes(row[2])) if row is not None and row[0] == key and row[2] is not None else None
 
     def save_assessments(self, comparison_id: int, key: str, rows: Sequence[Sequence[Any]], triage: bytes | None = None) -> None:
         """Replace the comparison's cached assessment: ``rows`` in triage order, each
