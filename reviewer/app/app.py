@@ -24,6 +24,7 @@ from textual.binding import Binding
 from textual.widgets import Input
 
 from reviewer.identity import reviewer_identity
+from reviewer.session.cache import paused_gc
 from reviewer.session.labels import LabelWriter
 from reviewer.session.session import Session
 from reviewer.store import Store, why_not_writable
@@ -86,7 +87,9 @@ class ReviewApp(App[None]):
         self.store = Store(self.store_path, readonly="auto")
         self.readonly_why = (why_not_writable(self.store_path) or "opened read-only") if self.store.readonly else None
         try:
-            self.session = Session(self.store, comparison_id, reviewer_identity(reviewer))
+            # the suite's 100,000 case rows live as long as the app: frozen, never scanned
+            with paused_gc(freeze=True):
+                self.session = Session(self.store, comparison_id, reviewer_identity(reviewer))
         except BaseException:
             self.store.close()
             raise

@@ -74,14 +74,13 @@ class ReviewScreen(Screen[None]):
         app: ReviewApp = self.app  # type: ignore[assignment]
         self.session = app.session
         self.writer = app.writer
-        with paused_gc():
+        # the entries live as long as the review: no collection needs to scan them (a full one
+        # scans every object: ~0.1 s at 100,000 cases, in the middle of a key); the app
+        # unfreezes them when it closes
+        with paused_gc(freeze=True):
             self.state = ReviewState(self.session.case_rows(), self.session.reviewer, case_of=self.session.case)
             labels = self.session.labels()
             self.state.set_labels(labels)
-        # the rows and entries live as long as the review: no collection needs to scan them
-        # again (a full one scans every object: ~0.1 s at 100,000 cases, in the middle of a key);
-        # the app unfreezes them when it closes
-        gc.freeze()
         self.judge = self.session.judge_view(labels)  # the judge's suggestions: never labels
         if self.judge is not None:
             self.state.set_judge(self.judge.verdicts, self.judge.reasons, self.judge.judge)
