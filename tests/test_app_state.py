@@ -57,6 +57,34 @@ def test_sort_orders_cycle():
     ]
 
 
+def test_sort_orders_made_in_a_worker_are_the_ones_made_on_demand_and_stale_ones_are_dropped():
+    state = make_state()
+    token, orders = state.sort_orders()
+    assert set(orders) == {"change", "id"}
+    assert orders == {k: make_state()._ordered(k) for k in ("change", "id")}  # as a sort made when asked for
+    state.add_orders(token, orders)
+    assert state._ordered("change") is orders["change"] and state._ordered("id") is orders["id"]
+    assert state.sort_orders()[1] == {}  # nothing left to make
+
+    state = make_state()
+    token, orders = state.sort_orders()
+    state.set_assessments(triage([assess_case("c-same", [Sample("x")], [Sample("y z")])]))  # a new ranking meanwhile
+    state.add_orders(token, orders)
+    assert state._ordered("change") != orders["change"]
+    assert state.entries[state._ordered("change")[0]].id == "c-same"
+
+    state = ReviewState([Case(id=i, prompt="p") for i in ("c-same", "a-change")], ME)
+    state.set_assessments(triage([assess_case("a-change", [Sample("alpha beta")], [Sample("gamma")])]))
+    token, orders = state.sort_orders()
+    # the case the ranking left out, assessed on its own meanwhile
+    state.set_assessment("c-same", assess_case("c-same", [Sample("a")], [Sample("b c d e f g")]))
+    state.add_orders(token, orders)
+    assert "change" not in state._orders  # made again when asked for, with that case's change
+    state.cycle_sort()
+    state.rebuild()
+    assert ids(state)[0] == "c-same"
+
+
 def test_filter_is_or_within_a_kind_and_across_kinds():
     state = make_state()
     state.set_labels([label("a-change", "regression")])

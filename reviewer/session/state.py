@@ -203,7 +203,6 @@ class Staged:
     order: list[int]  # suite positions in triage order
     columns: dict[str, list[Any]]
     flag_index: dict[str, set[int]]
-    orders: dict[str, list[int]]  # other sort orders made ready (suite positions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +283,7 @@ class ReviewState:
         self.view = View(self.entries, self._orders["suite"])
         self._columns: dict[str, list[Any]] = {}  # per version: tier, flagged by suite position
         self._orders_version = 0
+        self._change_gen = 0  # bumped when a case's own assessment moves it in the change order
         self._triage: list[int] = self._orders["suite"]
         # indexes: suite positions per flag (per version), per tag (fixed), per judge verdict
         self._flag_index: dict[str, set[int]] | None = None
@@ -353,11 +353,7 @@ class ReviewState:
         if len(order) < len(self.entries):
             order += [e.order for e in self.entries if e.rank is None]
         columns = self._make_columns(order)
-        # the sorts a reviewer cycles through, made here too: the first ``o`` then costs no sort
-        orders = {"change": [e.order for e in sorted(self.entries, key=_change_key)]}
-        if "id" not in self._orders:
-            orders["id"] = [e.order for e in sorted(self.entries, key=_id_key)]
-        return Staged(order, columns, self._make_flag_index(), orders)
+        return Staged(order, columns, self._make_flag_index())
 
     def commit_assessments(self, staged: Staged) -> None:
         self._triage = staged.order
@@ -367,8 +363,28 @@ class ReviewState:
         self._flag_index = staged.flag_index
         self._flag_version = self._version
         self._orders = {k: v for k, v in self._orders.items() if k in ("suite", "id", "place:suite", "place:id")}
-        self._orders.update(staged.orders)
         self._orders_version = self._version
+
+    def sort_orders(self) -> tuple[tuple[int, int], dict[str, list[int]]]:
+        """The sorts a reviewer cycles through (by change, by id) not made yet, for a worker
+        thread once the ranked list is shown (100,000 cases: ~80 ms, which the ranked list no
+        longer waits for), with the token :meth:`add_orders` checks. A sort asked for before
+        they arrive is made then, as before a ranking."""
+        token = (self._version, self._change_gen)
+        orders = {}
+        if "change" not in self._orders:
+            orders["change"] = [e.order for e in sorted(self.entries, key=_change_key)]
+        if "id" not in self._orders:
+            orders["id"] = [e.order for e in sorted(self.entries, key=_id_key)]
+        return token, orders
+
+    def add_orders(self, token: tuple[int, int], orders: dict[str, list[int]]) -> None:
+        """Keep what :meth:`sort_orders` made, unless the assessments changed since (a new
+        ranking, a case assessed on its own) or the order was made meanwhile."""
+        if token != (self._version, self._change_gen) or self._orders_version != self._version:
+            return
+        for key, order in orders.items():
+            self._orders.setdefault(key, order)
 
     def _make_columns(self, triage: list[int]) -> dict[str, list[Any]]:
         tier = [e.tier for e in self.entries]
@@ -400,6 +416,7 @@ class ReviewState:
                     self._flag_index.setdefault(f, set()).add(e.order)
             self._orders.pop("change", None)  # the one order a case's own assessment moves it in
             self._orders.pop("place:change", None)
+            self._change_gen += 1
 
     def set_labels(self, labels: Iterable[Label]) -> None:
         """Every reviewer's labels as stored (replaces what was known)."""
