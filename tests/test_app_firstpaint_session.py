@@ -47,18 +47,25 @@ def _stored(tmp_path: Path, suite_file: Path) -> tuple[Path, int]:
     return db, cid
 
 
+@pytest.mark.parametrize("source", ["outline", "content"])
 @pytest.mark.parametrize("name", ["tools.yaml", "demo.yaml", "probe.yaml"])
-def test_rows_and_each_validated_case_are_what_the_whole_suite_gives(tmp_path, name):
+def test_rows_and_each_validated_case_are_what_the_whole_suite_gives(tmp_path, name, source):
+    """From the outline stored beside the suite (schema v8: where each case lies; the prompts
+    read from the content when a search first asks), or from the content when there is none."""
     suite_file = ROOT / "suites" / name
     if not suite_file.exists():
         pytest.skip(f"no suites/{name}")
     db, cid = _stored(tmp_path, suite_file)
     with Store(db) as store:
+        if source == "content":
+            store.db.execute("UPDATE suites SET outline = NULL")
         whole = store.suite(store.comparison(cid).suite_id).suite
         session = Session(store, cid, ME)
         assert session._suite is None  # nothing validated at the start
+        assert session._rows.texts_read is (source == "content")  # no prompt read yet from the outline
         rows = session.case_rows()
         assert [_row_of(r) for r in rows] == [_row_of(c) for c in whole.cases] and len(rows) > 3
+        assert session._rows.texts_read
         assert all(isinstance(r, CaseRow) for r in rows)
         for c in whole.cases:
             one = session.case(c.id)
@@ -92,6 +99,97 @@ def test_split_suite_walks_whitespace_and_refuses_what_is_not_a_suite():
                 '{"suite": "s", "cases": [{"id": "a", "messages": {"content": "x"}}]}'):  # fmt: skip
         with pytest.raises(ValueError):  # JSONDecodeError is one
             split_suite(bad)
+
+
+def _outline_of(db: Path) -> tuple[str, dict]:
+    conn = sqlite3.connect(db)
+    content, outline = conn.execute("SELECT content, outline FROM suites").fetchone()
+    conn.close()
+    return content, json.loads(outline)
+
+
+def _set_outline(db: Path, outline: object) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE suites SET outline = ?", (outline if isinstance(outline, str) else json.dumps(outline),))
+    conn.close()
+
+
+def _bad_outlines(doc: dict) -> dict[str, object]:
+    def changed(**parts: object) -> dict:
+        return {**doc, **parts}
+
+    starts, ends, cases = doc["starts"], doc["ends"], doc["cases"]
+    return {
+        "not JSON": "{",
+        "not an object": "[]",
+        "from before v8 (no places)": {k: v for k, v in doc.items() if k not in ("starts", "ends")},
+        "one place short": changed(ends=ends[:-1]),
+        "places shifted": changed(starts=[a + 1 for a in starts], ends=[b + 1 for b in ends]),
+        "a place past the end": changed(ends=[*ends[:-1], 10**9]),
+        "places out of order": changed(starts=[starts[1], starts[0], *starts[2:]], ends=[ends[1], ends[0], *ends[2:]]),
+        "a place before the start": changed(starts=[-1, *starts[1:]]),
+        "a place not a number": changed(starts=[str(starts[0]), *starts[1:]]),
+        "tags not a list": changed(cases=[[cases[0][0], "ab", *cases[0][2:]], *cases[1:]]),
+        "an id not a string": changed(cases=[[1, *cases[0][1:]], *cases[1:]]),
+        "a case not a row": changed(cases=[cases[0][:2], *cases[1:]]),
+        "two ids the same": changed(cases=[cases[0], [cases[0][0], *cases[1][1:]], *cases[2:]]),
+    }
+
+
+def test_a_v7_store_has_its_outlines_made_again_with_the_places_on_upgrade(tmp_path):
+    from test_assessment_cache import set_back
+
+    db, cid = _stored(tmp_path, ROOT / "suites" / "demo.yaml")
+    content, doc = _outline_of(db)
+    before_v8 = json.dumps({k: v for k, v in doc.items() if k not in ("starts", "ends")})
+    set_back(Store(db), 7, "", ("UPDATE suites SET outline = ?", (before_v8,)))
+    with Store(db) as store:
+        assert store.schema_version == 8
+        assert _outline_of(db)[1] == doc  # made again from the content, places and all
+        session = Session(store, cid, ME)
+        assert not session._rows.texts_read  # listed from the outline
+        assert [_row_of(r) for r in session.case_rows()] == [_row_of(r) for r in split_suite(content).rows]
+        session.close()
+
+
+BAD_OUTLINES = list(_bad_outlines({"starts": [0, 2], "ends": [1, 3], "cases": [[0, 0, 0, 0, 0]] * 2}))
+
+
+@pytest.mark.parametrize("how", BAD_OUTLINES)
+def test_an_outline_that_does_not_fit_its_content_is_passed_over_for_the_content(tmp_path, how):
+    db, cid = _stored(tmp_path, ROOT / "suites" / "demo.yaml")
+    content, doc = _outline_of(db)
+    expected = [_row_of(r) for r in split_suite(content).rows]
+    _set_outline(db, _bad_outlines(doc)[how])
+    with Store(db) as store:
+        session = Session(store, cid, ME)
+        assert session._rows.texts_read  # split from the content
+        assert [_row_of(r) for r in session.case_rows()] == expected
+        assert session.case(expected[1][0]).id == expected[1][0]
+        session.close()
+
+
+def test_an_outline_whose_places_hold_other_cases_is_a_damaged_store_when_shown_or_searched(tmp_path):
+    """Places that each hold a case, but not the one its row names (two ids swapped): the list
+    opens; the case shown is checked against its row (one line), and the first search reads
+    every prompt and says so."""
+    db, cid = _stored(tmp_path, ROOT / "suites" / "demo.yaml")
+    _, doc = _outline_of(db)
+    rows = doc["cases"]
+    rows[0][0], rows[1][0] = rows[1][0], rows[0][0]
+    _set_outline(db, doc)
+    first, second = rows[0][0], rows[1][0]
+    with Store(db) as store:
+        session = Session(store, cid, ME)
+        assert [r.id for r in session.case_rows()][:2] == [first, second]
+        with pytest.raises(StoreDamaged, match=f"case '{first}'.*outline does not match its content") as e:
+            session.case(first)
+        assert "\n" not in str(e.value)
+        assert session.case(doc["cases"][2][0]).id == doc["cases"][2][0]  # the others are what they say
+        with pytest.raises(ValueError, match="outline does not match its content"):
+            session.case_rows()[5].prompt  # noqa: B018  (the first prompt read fills every row)
+        session.close()
 
 
 def _damage(db: Path, content: str) -> None:

@@ -40,7 +40,7 @@ def test_a_v4_cache_is_dropped_and_recomputed(tmp_path):
     path = set_back(store, 4, "DROP TABLE assessment_cases; DROP TABLE assessments;" + v4_table,
                     ("INSERT INTO assessments VALUES (?, 'some-old-key', '[{\"case_id\": \"same\"}]', 't')", (comp,)))  # fmt: skip
     with Store(path) as again:
-        assert again.schema_version == SCHEMA_VERSION == 7
+        assert again.schema_version == SCHEMA_VERSION >= 5
         assert again.assessment_key(comp) is None  # the old blob is gone
         assert cached_assessments(again, again.comparison(comp)) is None
         assert ranked(again, comp) == expected

@@ -137,15 +137,19 @@ def test_a_stored_outline_that_cannot_be_read_is_read_from_the_content(tmp_path)
     assert_same_documents(store, cid)
 
 
-def test_a_suite_stored_before_outlines_is_outlined_when_stored_again(tmp_path):
-    """A v5 store: its suites have no outline. It migrates, exports read the content meanwhile,
-    and storing the suite again (any run of it) adds the outline."""
+def test_a_suite_stored_before_outlines_is_outlined_by_the_upgrade_and_when_stored_again(tmp_path):
+    """A v5 store: its suites have no outline. The upgrade to v8 outlines every suite (with
+    where each case lies); a suite left without one (NULL) is read from its content, and storing
+    it again (any run of it) adds the outline."""
     store, cid = make_comparison(tmp_path)
     sid = store.comparison(cid).suite_id
     expected = outlined(store, sid)
     path = set_back(store, 5, "ALTER TABLE suites DROP COLUMN outline")
     with Store(path) as again:
-        assert again.db.execute("SELECT outline FROM suites WHERE id = ?", (sid,)).fetchone() == (None,)
+        text = again.db.execute("SELECT outline FROM suites WHERE id = ?", (sid,)).fetchone()[0]
+        assert text == outline_json(again.suite_json(sid)) and '"starts":[' in text
+        assert outlined(again, sid) == expected
+        again.db.execute("UPDATE suites SET outline = NULL WHERE id = ?", (sid,))
         assert outlined(again, sid) == expected
         assert again.upsert_suite(load_suite(tmp_path / "support.yaml")) == sid
         text = again.db.execute("SELECT outline FROM suites WHERE id = ?", (sid,)).fetchone()[0]

@@ -76,7 +76,7 @@ def test_a_v6_store_migrates_and_reads_its_cache_from_the_rows(tmp_path):
     expected = ranked(store, comp)
     path = set_back(store, 6, "ALTER TABLE assessments DROP COLUMN triage")
     with Store(path) as again:
-        assert again.schema_version == SCHEMA_VERSION == 7
+        assert again.schema_version == SCHEMA_VERSION >= 7
         c = again.comparison(comp)
         assert again.assessment_triage(comp, cache_key(again, c)) is None
         assert cached_assessments(again, c) == expected

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from reviewer.store import Comparison, ComparisonData, Label, Output, Run, Store, SuiteRecord
 
 from .cache import LRU, paused_gc
-from .caserows import CaseRow, SuiteRows, split_suite
+from .caserows import CaseRow, SuiteRows, rows_from_outline, split_suite
 
 if TYPE_CHECKING:
     from reviewer.diff.score import Assessment
@@ -105,7 +105,7 @@ class Session:
         except LookupError as e:
             raise StoreDamaged(f"{self.store.path}: comparison {self.id}: {e}") from None
         try:
-            rows = split_suite(row.content)
+            rows = (rows_from_outline(row.content, row.outline) if row.outline else None) or split_suite(row.content)
             head = Suite.model_validate({**rows.head, "cases": []})
         except (ValueError, ValidationError) as e:  # ValidationError is a ValueError; both named for the reader
             why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

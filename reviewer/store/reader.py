@@ -45,6 +45,7 @@ class StoredSuite(NamedTuple):
     format: str | None
     content: str
     created_at: str
+    outline: str | None = None  # reviewer.store.outline.outline_json of the content (None: not stored)
 
 
 #: SQLite virtual-machine steps between two looks at a search's cancel flag (~a millisecond's work).
@@ -128,15 +129,16 @@ class StoreReader:
         return str(row[0])
 
     def suite_row(self, suite_id: int) -> StoredSuite:
-        """A stored suite's row, its content unparsed. LookupError for an unknown id."""
+        """A stored suite's row, its content and outline unparsed. LookupError for an unknown id."""
         row = (
             self._conn()
-            .execute("SELECT id, name, digest, path, format, content, created_at FROM suites WHERE id = ?", (suite_id,))
+            .execute("SELECT id, name, digest, path, format, content, created_at, outline FROM suites WHERE id = ?", (suite_id,))
             .fetchone()
         )
         if row is None:
             raise LookupError(f"no suite with id {suite_id}")
-        return StoredSuite(int(row[0]), str(row[1]), str(row[2]), row[3], row[4], str(row[5]), str(row[6]))
+        outline = row[7] if isinstance(row[7], str) else None
+        return StoredSuite(int(row[0]), str(row[1]), str(row[2]), row[3], row[4], str(row[5]), str(row[6]), outline)
 
     def provenance(self, run_id: int) -> list[tuple[str | None, str | None, int]]:
         """(resolved model, system fingerprint, answered calls) of a run, per distinct pair."""
