@@ -311,3 +311,28 @@ async def test_the_app_shows_a_stored_case_that_no_longer_validates_as_one_line(
         screen.goto_case(good)
         await pilot.pause()
         assert screen.current is not None and screen.current.id == good and diff.model is not None
+
+
+def test_the_cache_key_is_counted_on_a_thread_of_its_own_from_the_start_and_taken_once(tmp_path):
+    """Counting the outputs for the cache's key runs in SQLite without the GIL (~70 ms at
+    100,000 cases): a thread starts it with the session, on its own connection; the first look
+    at the cache takes it, the next ones count again (outputs may have come meanwhile)."""
+    from reviewer.analysis import cache_key, ranked
+
+    db, cid = build_comparison(tmp_path)
+    with Store(db) as store:
+        expected = ranked(store, cid)
+        session = Session(store, cid, ME)
+        ahead = session._key_ahead
+        assert ahead is not None and ahead._thread.name == "reviewer-cache-key"
+        assert list(session.cached_assessments()) == expected
+        assert session._key_ahead is None and not ahead._thread.is_alive()
+        assert ahead.take() == cache_key(store, store.comparison(cid))
+        # the next look counts again: a cache gone stale since is not taken for fresh
+        comp = store.comparison(cid)
+        store.save_outputs(comp.candidate_run_id, [Output("refund-policy", 9, "one more")], replace=False)
+        assert session.cached_assessments() is None
+        session.close()
+        again = Session(store, cid, ME)
+        again.close()  # before the key was taken: waits for its thread
+        assert again._key_ahead is None

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..diff import Assessment, assess_case, triage
 from ..errors import UsageError
-from ..store import Comparison, ComparisonData, Store
+from ..store import Comparison, ComparisonData, Store, StoreReader
 from ..suite import Case
 from .rows import CaseRank, CaseSummary, RankRow, decode_summaries, rank_of, rank_row, summarize, triage_key
 from .triage_columns import Triage, pack_triage, unpack_triage
@@ -89,7 +89,7 @@ def engine_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def cache_key(store: Store, comparison: Comparison) -> str:
+def cache_key(store: Store | StoreReader, comparison: Comparison) -> str:
     return f"{engine_digest()}:{store.outputs_identity(comparison)}"
 
 
@@ -242,11 +242,12 @@ def summaries(
         return decode_summaries(rows)
 
 
-def cached_assessments(store: Store, comparison: Comparison) -> Triage | None:
+def cached_assessments(store: Store, comparison: Comparison, *, key: str | None = None) -> Triage | None:
     """The cached triage when it is fresh, else None, without loading any output: its packed
     columns (one value), else its rows (a cache written before they were packed, or a packed
-    value this version cannot read)."""
-    key = cache_key(store, comparison)
+    value this version cannot read). ``key``: the :func:`cache_key` when already known."""
+    if key is None:
+        key = cache_key(store, comparison)
     packed = store.assessment_triage(comparison.id, key)
     if packed is not None:
         cases, blob = packed

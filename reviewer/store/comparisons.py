@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..suite import Case
 from .errors import _BUSY, _FULL, _LOCKED, _READONLY, StoreError, _code
 from .outline import CaseOutline, outline_of_content, read_outline
+from .reader import outputs_identity
 from .records import (
     OUTPUT_SELECT,
     Comparison,
@@ -207,11 +208,8 @@ class ComparisonsMixin(RunsMixin):
 
     def outputs_identity(self, comparison: Comparison) -> str:
         """Changes whenever an output of the comparison is added or replaced."""
-        ids = (comparison.baseline_run_id, comparison.candidate_run_id)
         with self._lock:
-            row = self._conn.execute("SELECT COUNT(*), MAX(id) FROM outputs WHERE run_id IN (?, ?)", ids).fetchone()
-            runs = self._conn.execute("SELECT provider, samples FROM runs WHERE id IN (?, ?) ORDER BY id", ids).fetchall()
-        return f"{comparison.suite_id}:{ids}:{row[0]}:{row[1]}:{runs}"
+            return outputs_identity(self._conn, comparison)
 
     def suite_json(self, suite_id: int) -> str:
         """A stored suite's validated content as JSON text, not decoded (``suite()`` validates
