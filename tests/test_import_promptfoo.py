@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewer.analysis import assess_comparison
+from reviewer.analysis import assess_comparison, cached_assessments
 from reviewer.cli import main
 from reviewer.importers import ImportProblems
 from reviewer.importers.promptfoo import WHOLE_JSON, map_assertion, read_promptfoo_config, read_promptfoo_results, render_template
@@ -69,6 +69,8 @@ def test_results_become_a_comparison_with_latency_and_tokens(tmp_path: Path, cap
                 item["response"]["tokenUsage"]["completion"],
             )
             assert o.finish_reason == "stop" and o.error is None
+        # scored by the import, as a run is: the review app opens from the cache
+        assert cached_assessments(s, data.comparison) is not None
         # promptfoo's is-json fails on the fenced candidate: the same negative flip shows here.
         assessed = {a.case_id: a for a in assess_comparison(s, data)}
     assert assessed["order-status-as-json"].flip == "negative"

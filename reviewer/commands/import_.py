@@ -211,6 +211,12 @@ def _results(args: argparse.Namespace) -> int:
         )  # fmt: skip
         n_out = len(imp.baseline.outputs) + len(imp.candidate.outputs)
         errors = sum(1 for o in imp.baseline.outputs + imp.candidate.outputs if o.error)
+        assert stored.comparison_id is not None  # two runs: a comparison
+        from ..analysis import POOL_MIN_CASES, ranked
+
+        if len(imp.suite.cases) >= POOL_MIN_CASES:  # seconds: say why the command goes on
+            _say(f"scoring the changes of {len(imp.suite.cases):,} cases…")
+        ranked(store, stored.comparison_id)  # scored now, as a run is: the review app opens from the cache
         print(stored.comparison_id)
         _say(
             f"imported comparison {stored.comparison_id}: {len(imp.suite.cases)} cases, {n_out} outputs"
