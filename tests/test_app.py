@@ -148,6 +148,59 @@ async def test_first_paint_shows_the_list_before_ranking(unranked_env):
         assert screen.current.id == "order-json"  # the reviewer moved: ranking keeps their case
 
 
+async def test_after_an_upgrade_the_last_versions_ranking_shows_marked_until_this_ones_is_made(env):
+    """The diff engine changed (an upgrade): the cache is stale, and this version ranks again in
+    a child. Meanwhile the list shows the ranking cached for the same outputs by the earlier
+    engine, and says so; then this version's. Reversed here, to tell the two apart."""
+    from reviewer.analysis import assess_comparison, cache_key, save_rows, stored_rows
+    from reviewer.analysis import ranked as ranked_rows
+
+    db, cid = env
+    with Store(db) as store:
+        comp = store.comparison(cid)
+        key = cache_key(store, comp)
+        fresh = [r.case_id for r in ranked_rows(store, cid)]
+        data = store.load_comparison(cid)
+        rows = stored_rows(data, assess_comparison(store, data))
+        by_id = {r[0]: r for r in rows}
+        earlier = [by_id[i] for i in reversed(fresh)]
+        save_rows(store, cid, "0123456789abcdef:" + key.partition(":")[2], earlier)  # another engine's digest
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = pilot.app.screen
+        for _ in range(500):
+            if screen.state.ranked_by_earlier or not screen.ranking:
+                break
+            await pilot.pause(0.01)
+        assert screen.state.ranked_by_earlier and screen.ranking  # shown before this version's
+        assert [e.id for e in screen.state.view] == list(reversed(fresh))
+        header = text_of(pilot.app, "#list-header")
+        assert "ranking…" in header and "order: last version's" in header
+        await ready(pilot)
+        assert not screen.state.ranked_by_earlier
+        assert [e.id for e in screen.state.view] == fresh
+        assert "ranking" not in text_of(pilot.app, "#list-header")
+
+
+async def test_a_ranking_cached_for_other_outputs_is_not_shown_while_ranking(env):
+    from reviewer.analysis import cache_key
+
+    db, cid = env
+    with Store(db) as store:
+        key = cache_key(store, store.comparison(cid))
+        store.db.execute("UPDATE assessments SET key = ? WHERE comparison_id = ?", ("0123456789abcdef:other-outputs", cid))
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = pilot.app.screen
+        seen = False
+        for _ in range(500):
+            seen |= screen.state.ranked_by_earlier
+            if not screen.ranking:
+                break
+            await pilot.pause(0.01)
+        assert not seen and screen.state.ranked
+    with Store(db) as store:
+        assert store.assessment_key(cid) == key  # ranked again and cached by this version
+
+
 # -- moving -------------------------------------------------------------------------------------
 
 

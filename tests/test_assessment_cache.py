@@ -84,3 +84,26 @@ def test_a_stale_or_read_only_cache_is_computed_without_harm(tmp_path):
         rows = ranked(ro, comp)  # computed, not saved (a read-only store)
         assert rows == first
         assert cached_assessments(ro, ro.comparison(comp)) is None
+
+
+def test_an_earlier_engines_ranking_of_the_same_outputs_is_offered_only_as_such(tmp_path):
+    """earlier_assessments: the cache an earlier diff engine wrote for these same outputs (after
+    an upgrade), for the app to show while it ranks again. Not when the cache is fresh, not
+    when an output changed since, not when its packed triage cannot be read."""
+    from reviewer.analysis import earlier_assessments
+    from reviewer.store import Output
+
+    store, comp = make_comparison(tmp_path, OUTPUTS, checks=CHECKS)
+    expected = ranked(store, comp)
+    c = store.comparison(comp)
+    key = cache_key(store, c)
+    assert earlier_assessments(store, c) is None  # fresh: cached_assessments gives it
+    store.db.execute("UPDATE assessments SET key = ?", ("0123456789abcdef:" + key.partition(":")[2],))
+    assert cached_assessments(store, c) is None  # stale for counts and gates...
+    assert list(earlier_assessments(store, c)) == expected  # ...yet the same outputs' order
+    blob = store.db.execute("SELECT triage FROM assessments").fetchone()[0]
+    store.db.execute("UPDATE assessments SET triage = ?", (blob[:-3],))
+    assert earlier_assessments(store, c) is None  # damaged: not read
+    store.db.execute("UPDATE assessments SET triage = ?", (blob,))
+    store.save_outputs(c.candidate_run_id, [Output(expected[0].case_id, 7, "a new answer")], replace=False)
+    assert earlier_assessments(store, c) is None  # the outputs changed: another comparison's order

@@ -38,7 +38,7 @@ from .work import MISSING, Plan, chunk_rows, samples_of, split_suite, validate_c
 
 __all__ = [
     "MISSING", "POOL_MIN_CASES", "REPLAYED", "CaseRank", "CaseSummary", "Triage", "assess_comparison", "assess_one",
-    "assess_rows", "cache_key", "cached_assessments", "detail", "engine_digest", "ranked", "samples_of", "save_rows",
+    "assess_rows", "cache_key", "cached_assessments", "detail", "earlier_assessments", "engine_digest", "ranked", "samples_of", "save_rows",
     "stored_rows", "summaries", "summarize",
 ]  # fmt: skip
 
@@ -260,6 +260,26 @@ def cached_assessments(store: Store, comparison: Comparison, *, key: str | None 
                 return found
     rows = store.assessment_rows(comparison.id, key)
     return None if rows is None else Triage.from_rows(rows)
+
+
+def earlier_assessments(store: Store, comparison: Comparison) -> Triage | None:
+    """The cached triage an earlier diff engine made of these same outputs (the cache went
+    stale when reviewer was upgraded): what the review app shows, marked as such, while it
+    ranks again, instead of the suite's order for a minute at 100,000 cases. None when there is
+    no such cache, when it is fresh (:func:`cached_assessments`), when an output changed since,
+    or when this version cannot read it. Never for a count or a gate: only to order a list."""
+    key = cache_key(store, comparison)
+    found = store.stored_triage(comparison.id)
+    if found is None:
+        return None
+    stored_key, cases, blob = found
+    if stored_key == key or stored_key.partition(":")[2] != key.partition(":")[2]:
+        return None
+    try:
+        earlier = unpack_triage(blob)
+    except (ValueError, TypeError, IndexError, struct.error):
+        return None
+    return earlier if len(earlier) == cases else None
 
 
 def detail(store: Store, comparison: Comparison | int | None, case_id: str) -> Assessment:

@@ -261,6 +261,17 @@ class Session:
             rows.detail = self.detail  # each row made from the columns reads its detail from here
         return rows
 
+    def earlier_assessments(self) -> Sequence[Any] | None:
+        """The triage an earlier version's diff engine cached for these same outputs, to show
+        (marked) while the ranking is made again; None when there is none
+        (:func:`reviewer.analysis.earlier_assessments`)."""
+        from reviewer.analysis import earlier_assessments
+
+        rows = earlier_assessments(self.store, self.comparison)
+        if rows is not None:
+            rows.detail = self.detail  # the case on screen is assessed by this version
+        return rows
+
     def _cache_key(self) -> str:
         from reviewer.analysis import cache_key
 

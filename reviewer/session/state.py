@@ -276,6 +276,9 @@ class ReviewState:
         self._index: Any = None  # the SearchIndex, made on the first search
         self._id_index: Any = None  # the IdIndex, made on the first "go to case" of the palette
         self.ranked = False
+        #: the ranking shown is an earlier version's, cached for the same outputs, until this
+        #: version's arrives (Session.earlier_assessments)
+        self.ranked_by_earlier = False
         self.judged = False  # a judge's suggestions are known (set_judge)
         self.judge_name: str | None = None  # the judge's SPEC
         self._version = 0  # bumped when assessments change the order
@@ -355,7 +358,10 @@ class ReviewState:
         columns = self._make_columns(order)
         return Staged(order, columns, self._make_flag_index())
 
-    def commit_assessments(self, staged: Staged) -> None:
+    def commit_assessments(self, staged: Staged, *, earlier: bool = False) -> None:
+        """Switch the list to a staged ranking (``earlier``: an earlier version's, shown until
+        this version's is committed)."""
+        self.ranked_by_earlier = earlier
         self._triage = staged.order
         self._columns = staged.columns
         self.ranked = True

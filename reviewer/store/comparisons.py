@@ -268,6 +268,16 @@ class ComparisonsMixin(RunsMixin):
             ).fetchone()
         return (int(row[1]), bytes(row[2])) if row is not None and row[0] == key and row[2] is not None else None
 
+    def stored_triage(self, comparison_id: int) -> tuple[str, int, bytes] | None:
+        """The comparison's cached assessment whatever its key: (key, cases, packed triage), or
+        None when there is none or it has no packed triage (what the review app shows, marked,
+        while it ranks again after an upgrade of the diff engine)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT key, cases, triage FROM assessments WHERE comparison_id = ?", (comparison_id,)
+            ).fetchone()
+        return (str(row[0]), int(row[1]), bytes(row[2])) if row is not None and row[2] is not None else None
+
     def save_assessments(self, comparison_id: int, key: str, rows: Sequence[Sequence[Any]], triage: bytes | None = None) -> None:
         """Replace the comparison's cached assessment: ``rows`` in triage order, each
         ``(case_id, tier, change, within, noise, noise_known, noise_p, flip, flags, summary)``,

@@ -43,9 +43,10 @@ class ReviewScreen(Screen[None]):
     BINDINGS = REVIEW_BINDINGS
 
     class Ranked(Message):
-        def __init__(self, staged: Staged) -> None:
+        def __init__(self, staged: Staged, *, earlier: bool = False) -> None:
             super().__init__()
             self.staged = staged
+            self.earlier = earlier  # an earlier version's ranking, shown until this one's arrives
 
     class OrdersMade(Message):
         def __init__(self, token: tuple[int, int], orders: dict[str, list[int]]) -> None:
@@ -169,6 +170,11 @@ class ReviewScreen(Screen[None]):
         cached = self.session.cached_assessments()
         if cached is None:
             self.app.call_from_thread(self.load_provenance)
+            # after an upgrade of the diff engine: its last ranking of these outputs, marked,
+            # while this version ranks them again (a minute at 100,000 cases)
+            earlier = self.session.earlier_assessments()
+            if earlier is not None:
+                self.post_message(self.Ranked(self.state.stage_assessments(earlier), earlier=True))
         ranked = cached if cached is not None else self.session.rank(progress=progress)
         if ranked or not self.state.entries:
             # the pass over every case is made here, off the UI thread; the list switches to it
@@ -197,7 +203,7 @@ class ReviewScreen(Screen[None]):
     def _provenance_loaded(self, event: ProvenanceLoaded) -> None:
         self.provenance = self.pane.provenance = event.provenance
         self._provenance_known = True
-        if self.state.ranked:
+        if self.state.ranked and not self.state.ranked_by_earlier:
             self._make_orders()
         self.update_topbar()
         if self.current is not None:
@@ -206,8 +212,8 @@ class ReviewScreen(Screen[None]):
     @on(Ranked)
     def _ranked(self, event: Ranked) -> None:
         self._follow_cursor()  # a move not shown yet: the case kept below is the one moved to
-        self.ranking = False
-        self.state.commit_assessments(event.staged)
+        self.ranking = event.earlier  # an earlier version's: this version's is still being made
+        self.state.commit_assessments(event.staged, earlier=event.earlier)
         self.state.rebuild()
         cases = self.query_one(CaseList)
         keep = self.current.id if self.current is not None and self._moved else None
@@ -220,7 +226,7 @@ class ReviewScreen(Screen[None]):
         # 10,000 assessments are a few hundred thousand long-lived objects: keep the cyclic
         # collector from walking them again and again (a full pass costs ~0.3 s, a visible stall)
         gc.freeze()
-        if self._provenance_known:
+        if self._provenance_known and not event.earlier:
             self.call_after_refresh(self._make_orders)
 
     @work(thread=True, exclusive=True, group="orders")

@@ -62,11 +62,13 @@ def list_header_text(state: ReviewState, ranking: bool, progress: tuple[int, int
     t = Text(end="")
     t.append(f"{c.total:,} cases", "bold")
     t.append(f" · {c.verdicts['unreviewed']:,} to review", DIM)
-    if ranking:
-        t.append(" · ranking…", p.notice)
+    if ranking:  # a line of its own: it fits the list's column at 100,000 cases
+        t.append("\nranking…", p.notice)
         if progress and progress[1]:
             done, total = progress
             t.append(f" {done * 100 // total}%", p.notice)
+        if state.ranked_by_earlier:  # after an upgrade: the earlier engine's order meanwhile
+            t.append(" · order: last version's", p.notice)
     t.append("\n")
     verdicts = p.verdicts
     for i, v in enumerate(("regression", "improvement", "acceptable", "noise")):
