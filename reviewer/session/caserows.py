@@ -57,12 +57,12 @@ class CaseRow(_Row):
     @property
     def prompt(self) -> str | None:
         owner = self[5]
-        return self[3] if owner is None else owner.full_row(self[0])[3]
+        return self[3] if owner is None else owner.texts_of(self[0])[0]
 
     @property
     def texts(self) -> tuple[str, ...]:
         owner = self[5]
-        return self[4] if owner is None else owner.full_row(self[0])[4]
+        return self[4] if owner is None else owner.texts_of(self[0])[1]
 
     def __repr__(self) -> str:
         return f"CaseRow({self[0]!r})"
@@ -75,7 +75,7 @@ class SuiteRows:
     """A stored suite split: ``head`` (every field but the cases, as stored), one :class:`CaseRow`
     per case in suite order, and each case's JSON text by id (:meth:`case_json`)."""
 
-    __slots__ = ("_ends", "_full", "_index", "_lock", "_starts", "content", "head", "rows")
+    __slots__ = ("_ends", "_filled", "_index", "_lock", "_starts", "_texts", "content", "head", "rows")
 
     def __init__(self, content: str, head: dict[str, Any], rows: list[CaseRow], starts: list[int], ends: list[int]) -> None:
         self.content = content
@@ -85,9 +85,10 @@ class SuiteRows:
         self._ends = ends
         self._index = dict(zip([r[0] for r in rows], range(len(rows)), strict=True))
         self._lock = threading.Lock()
-        #: every row with its prompt and texts: ``rows`` itself, or (rows from the outline) None
-        #: until :meth:`fill`
-        self._full: list[CaseRow] | None = rows
+        #: each row's (prompt, texts) in suite order once read (:meth:`fill`); rows made from the
+        #: outline hold neither until then (None)
+        self._texts: list[tuple[str | None, tuple[str, ...]]] | None = None
+        self._filled = True  # every row's prompt and texts are known (rows from the outline: False)
 
     def __contains__(self, case_id: object) -> bool:
         return case_id in self._index
@@ -104,27 +105,26 @@ class SuiteRows:
     @property
     def texts_read(self) -> bool:
         """Every row's prompt and texts are known (rows from the outline: once :meth:`fill` ran)."""
-        return self._full is not None
+        return self._filled
 
-    def full_row(self, case_id: str) -> CaseRow:
-        """The row of ``case_id`` with its prompt and texts (:meth:`fill` first)."""
-        return self.fill()[self._index[case_id]]
+    def texts_of(self, case_id: str) -> tuple[str | None, tuple[str, ...]]:
+        """The prompt and message texts of a row made from the outline (:meth:`fill` first)."""
+        texts = self._texts if self._texts is not None else self.fill()
+        return texts[self._index[case_id]]
 
-    def fill(self) -> list[CaseRow]:
-        """Every row with its prompt and texts, read from the content (rows made from the
-        outline): once, ~0.4 s at 100,000 cases, in the thread that first asks (the search's).
-        ValueError when the content and the outline disagree on the cases."""
-        full = self._full
-        if full is not None:
-            return full
+    def fill(self) -> list[tuple[str | None, tuple[str, ...]]]:
+        """Every row's prompt and texts, read from the content (rows made from the outline):
+        once, ~0.4 s at 100,000 cases, in the thread that first asks (the search's). ValueError
+        when the content and the outline disagree on the cases."""
         with self._lock:
-            if self._full is None:
+            if self._texts is None:
                 _, found, starts, _ = walk_suite(self.content, _row)
                 _check(found)
                 if starts != self._starts or [r[0] for r in found] != [r[0] for r in self.rows]:
                     raise ValueError("the stored suite's outline does not match its content")
-                self._full = found
-            return self._full
+                self._texts = [(r[3], r[4]) for r in found]
+                self._filled = True
+            return self._texts
 
 
 def _str_tuple(value: Any, what: str) -> tuple[str, ...]:
@@ -169,10 +169,6 @@ def split_suite(content: str) -> SuiteRows:
     suite's dump (not JSON, no list of case objects, a case without a string id, duplicate ids)."""
     head, rows, starts, ends = walk_suite(content, _row)
     _check(rows)
-    return _suite_rows(content, head, rows, starts, ends)
-
-
-def _suite_rows(content: str, head: dict[str, Any], rows: list[CaseRow], starts: list[int], ends: list[int]) -> SuiteRows:
     out = SuiteRows(content, head, rows, starts, ends)
     if len(out._index) != len(rows):
         raise ValueError("two cases have the same id")
@@ -219,7 +215,7 @@ def rows_from_outline(content: str, outline: str) -> SuiteRows | None:
     out = SuiteRows(content, head, [], starts, ends)
     out.rows = list(map(_new_row, zip(ids, map(tuple, tags), origins, repeat(None), repeat(()), repeat(out))))
     out._index = dict(zip(ids, range(len(ids)), strict=True))
-    out._full = None if cases else out.rows
+    out._filled = not cases
     return out if len(out._index) == len(cases) else None
 
 
