@@ -262,13 +262,15 @@ def cached_assessments(store: Store, comparison: Comparison, *, key: str | None 
     return None if rows is None else Triage.from_rows(rows)
 
 
-def earlier_assessments(store: Store, comparison: Comparison) -> Triage | None:
+def earlier_assessments(store: Store, comparison: Comparison, *, key: str | None = None) -> Triage | None:
     """The cached triage an earlier diff engine made of these same outputs (the cache went
     stale when reviewer was upgraded): what the review app shows, marked as such, while it
     ranks again, instead of the suite's order for a minute at 100,000 cases. None when there is
     no such cache, when it is fresh (:func:`cached_assessments`), when an output changed since,
-    or when this version cannot read it. Never for a count or a gate: only to order a list."""
-    key = cache_key(store, comparison)
+    or when this version cannot read it. Never for a count or a gate: only to order a list.
+    ``key``: the :func:`cache_key` when already known."""
+    if key is None:
+        key = cache_key(store, comparison)
     found = store.stored_triage(comparison.id)
     if found is None:
         return None

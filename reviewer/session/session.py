@@ -122,6 +122,7 @@ class Session:
         # the cache's key counts every output (~70 ms at 100,000 cases, in SQLite: without the
         # GIL), on a thread of its own while the suite is read and the app starts
         self._key_ahead: _Ahead[str] | None = _Ahead(self._cache_key, "reviewer-cache-key")
+        self._key_seen: str | None = None  # the key of the last look at the cache (a fresh one: None)
         with paused_gc():
             self._rows, self.suite_head = self._read_suite(self.comparison.suite_id)
 
@@ -256,7 +257,8 @@ class Session:
         from reviewer.analysis import cached_assessments
 
         ahead, self._key_ahead = self._key_ahead, None
-        rows = cached_assessments(self.store, self.comparison, key=ahead.take() if ahead is not None else None)
+        key = self._key_seen = ahead.take() if ahead is not None else self._cache_key()
+        rows = cached_assessments(self.store, self.comparison, key=key)
         if rows is not None:
             rows.detail = self.detail  # each row made from the columns reads its detail from here
         return rows
@@ -267,7 +269,8 @@ class Session:
         (:func:`reviewer.analysis.earlier_assessments`)."""
         from reviewer.analysis import earlier_assessments
 
-        rows = earlier_assessments(self.store, self.comparison)
+        key, self._key_seen = self._key_seen, None  # the key the last look at the cache counted
+        rows = earlier_assessments(self.store, self.comparison, key=key)
         if rows is not None:
             rows.detail = self.detail  # the case on screen is assessed by this version
         return rows
