@@ -336,3 +336,23 @@ def test_the_cache_key_is_counted_on_a_thread_of_its_own_from_the_start_and_take
         again = Session(store, cid, ME)
         again.close()  # before the key was taken: waits for its thread
         assert again._key_ahead is None
+
+
+def test_rows_from_the_outline_read_their_prompts_checked_as_the_content_split_is():
+    from reviewer.session.caserows import rows_from_outline
+
+    def outlined(content: str) -> str:
+        start = content.index('{"id"')
+        return json.dumps({"head": {"suite": "s"}, "checks": [[]], "cases": [["a", ["t"], 0, None, None]],
+                           "starts": [start], "ends": [len(content) - 2]})  # fmt: skip
+
+    good = '{"suite":"s","cases":[{"id":"a","tags":["t"],"prompt":"hi","messages":[{"role":"user","content":"x"}]}]}'
+    rows = rows_from_outline(good, outlined(good))
+    assert rows is not None and not rows.texts_read
+    assert (rows.rows[0].prompt, rows.rows[0].texts) == ("hi", ("x",)) and rows.texts_read
+    for bad in ('{"suite":"s","cases":[{"id":"a","tags":["t"],"prompt":1}]}',
+                '{"suite":"s","cases":[{"id":"a","tags":["t"],"messages":[{"role":"user","content":2}]}]}'):  # fmt: skip
+        rows = rows_from_outline(bad, outlined(bad))
+        assert rows is not None  # the list opens: the outline fits
+        with pytest.raises(ValueError):
+            rows.rows[0].prompt  # noqa: B018
