@@ -59,10 +59,10 @@ def lines(model: SideBySide, width: int) -> list[str]:
     return [model.plain_line(y, width) for y in range(model.height(width))]
 
 
-def segments_with(model: SideBySide, width: int, style: Style) -> list[str]:
+def segments_with(model: SideBySide, width: int, style: Style, styles: DiffStyles = STYLES) -> list[str]:
     out = []
     for y in range(model.height(width)):
-        for seg in model.line(y, width, STYLES):
+        for seg in model.line(y, width, styles):
             if seg.style is not None and seg.style.bgcolor == style.bgcolor and seg.style.bold == style.bold:
                 out.append(seg.text)
     return out
@@ -97,6 +97,20 @@ def test_word_changes_are_highlighted_on_the_changed_words():
     assert "30" in "".join(deleted)
     assert "14" in "".join(inserted)
     assert "Refunds" not in "".join(deleted)
+
+
+def test_the_layout_styles_no_cell_and_new_styles_restyle_the_painted_ones():
+    """Heights read only each cell's shown text (a 20k-char diff wraps every row on each key;
+    styling every row as well took ~30 ms of it); a cell's spans are made when it is painted,
+    in the styles it is painted with, and again after the styles change."""
+    model = SideBySide(align(LEFT, RIGHT))
+    height = model.height(120)
+    assert all(c is None or c.spans is None for c in model._cells.values())
+    assert "30" in "".join(segments_with(model, 120, STYLES.delete_word))
+    other = DiffStyles(delete_word=Style(bgcolor="magenta", bold=True))
+    assert model.height(120) == height
+    assert "30" in "".join(segments_with(model, 120, other.delete_word, other))
+    assert not segments_with(model, 120, STYLES.delete_word, other)  # nothing left in the old style
 
 
 def test_spans_after_control_characters_still_land_on_their_words():

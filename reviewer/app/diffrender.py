@@ -121,10 +121,12 @@ def wrap_offsets(text: str, width: int) -> list[int]:
 
 @dataclass(slots=True)
 class _Cell:
-    """One side of one row: the shown text and its style spans (offsets into the shown text)."""
+    """One side of one row: the shown text, where it wraps, and its style spans (offsets into
+    the shown text; None until the cell is first painted: the layout reads only the text)."""
 
     shown: str
-    spans: list[tuple[int, int, Style]]
+    visible: Visible
+    spans: list[tuple[int, int, Style]] | None = None
     wraps: dict[int, list[int]] = field(default_factory=dict)  # text width -> wrap offsets
 
     def breaks(self, width: int) -> list[int]:
@@ -235,6 +237,9 @@ class SideBySide:
     # -- cells ----------------------------------------------------------------------------------
 
     def _cell(self, index: int, side: Side) -> _Cell | None:
+        """The shown text of one side of a row (what the layout wraps); its spans are made when
+        it is first painted (:meth:`_spans`): a 20k-char diff's layout wraps every row, and
+        styling every row too took ~30 ms of a key."""
         key = (index, side)
         if key in self._cells:
             return self._cells[key]
@@ -243,8 +248,18 @@ class SideBySide:
         if raw is None:
             self._cells[key] = None
             return None
-        styles = self._styles or DiffStyles()
         vis: Visible = make_visible(raw)
+        cell = _Cell(vis.text, vis)
+        self._cells[key] = cell
+        return cell
+
+    def _spans(self, index: int, side: Side, cell: _Cell, styles: DiffStyles) -> list[tuple[int, int, Style]]:
+        """The cell's style spans (changed words, shown specials, a decline, search hits) in
+        ``styles``, made once per cell and styles."""
+        if cell.spans is not None:
+            return cell.spans
+        row = self.rows[index]
+        vis = cell.visible
         spans: list[tuple[int, int, Style]] = []
         word = styles.delete_word if side == "left" else styles.insert_word
         for sp in row.left_spans if side == "left" else row.right_spans:
@@ -254,16 +269,17 @@ class SideBySide:
         if decline is not None:
             spans.append((vis.offset(decline[0]), vis.offset(decline[1]), styles.decline))
         spans.extend(_search_spans(vis.text, self.search, styles.search))
-        cell = _Cell(vis.text, spans)
-        self._cells[key] = cell
-        return cell
+        cell.spans = spans
+        return spans
 
     def set_styles(self, styles: DiffStyles) -> None:
-        """Use these styles from now on (drops prepared cells, keeps nothing stale)."""
+        """Use these styles from now on: every cell's spans are made again (its text and wraps
+        do not depend on the styles)."""
         if styles != self._styles:
             self._styles = styles
-            self._cells.clear()
-            self._layout_width = -1
+            for cell in self._cells.values():
+                if cell is not None:
+                    cell.spans = None
 
     # -- painting -------------------------------------------------------------------------------
 
@@ -306,7 +322,7 @@ class SideBySide:
             text = Text(cell.shown[start:end], end="")
             # a span, not Text(style=...): Text.render drops the base style of a span-less text
             text.stylize(line_style)
-            for s, e, st in cell.spans:
+            for s, e, st in self._spans(index, side, cell, styles):
                 if e > start and s < end:
                     text.stylize(st, max(s, start) - start, min(e, end) - start)
             body = list(text.render(_CONSOLE))
