@@ -38,8 +38,8 @@ from .work import MISSING, Plan, chunk_rows, samples_of, split_suite, validate_c
 
 __all__ = [
     "MISSING", "POOL_MIN_CASES", "REPLAYED", "CaseRank", "CaseSummary", "Triage", "assess_comparison", "assess_one",
-    "assess_rows", "cache_key", "cached_assessments", "detail", "earlier_assessments", "engine_digest", "ranked", "samples_of", "save_rows",
-    "stored_rows", "summaries", "summarize",
+    "assess_rows", "cache_key", "cached_assessments", "detail", "earlier_assessments", "engine_digest", "ranked",
+    "samples_of", "save_rows", "stored_rows", "summaries", "summarize",
 ]  # fmt: skip
 
 #: Providers whose runs replay every case × sample: a hole there is a missing call. Imported runs

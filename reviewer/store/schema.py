@@ -288,7 +288,7 @@ def _v8(db: sqlite_utils.Database) -> None:
     """Each suite's outline also says where each case's JSON lies in the content (``starts``,
     ``ends``): the review app lists 100,000 cases from it without parsing the content (~0.3 s
     sooner to its first frame). Every suite's outline is made again from its content here, one
-    suite at a time (~0.7 s per 100,000 cases, once), so that a store from before opens as fast;
+    suite at a time (~0.6 s per 100,000 cases, once), so that a store from before opens as fast;
     a content that cannot be outlined keeps what it had (its readers parse the content)."""
     from .outline import outline_json
 
