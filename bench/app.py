@@ -558,6 +558,8 @@ def main() -> None:
         with Store(db) as store:
             store.db.execute("UPDATE assessments SET key = '0123456789abcdef:' || substr(key, instr(key, ':') + 1) WHERE comparison_id = ?", [cid])  # fmt: skip
         opens.append(("first open after an upgrade (cache stale)", run_child(db, cid, n_cases, big)))
+        if opens[-1][1].get("earlier") is None:  # what a user sees after an upgrade: never silently lost
+            sys.exit("step failed: after an upgrade, the earlier version's ranking never showed while the app ranked")
     opens.append(("reopen (assessments cached)", run_child(db, cid, n_cases, big)))
     print(f"First paint (goal < 1 s); ranked list (goal ≤ 5 s first open, ≤ 1 s from the cache) [{load()}]:")
     for name, r in opens:
