@@ -377,11 +377,7 @@ class ReviewState:
         longer waits for), with the token :meth:`add_orders` checks. A sort asked for before
         they arrive is made then, as before a ranking."""
         token = (self._version, self._change_gen)
-        orders = {}
-        if "change" not in self._orders:
-            orders["change"] = [e.order for e in sorted(self.entries, key=_change_key)]
-        if "id" not in self._orders:
-            orders["id"] = [e.order for e in sorted(self.entries, key=_id_key)]
+        orders = {sort: [e.order for e in self._compute_order(sort)] for sort in ("change", "id") if sort not in self._orders}
         return token, orders
 
     def add_orders(self, token: tuple[int, int], orders: dict[str, list[int]]) -> None:
