@@ -249,15 +249,9 @@ def cached_assessments(store: Store, comparison: Comparison, *, key: str | None 
     if key is None:
         key = cache_key(store, comparison)
     packed = store.assessment_triage(comparison.id, key)
-    if packed is not None:
-        cases, blob = packed
-        try:
-            found = unpack_triage(blob)
-        except (ValueError, TypeError, IndexError, struct.error):
-            pass
-        else:
-            if len(found) == cases:  # every case of the cache
-                return found
+    found = None if packed is None else _unpacked(*packed)
+    if found is not None:
+        return found
     rows = store.assessment_rows(comparison.id, key)
     return None if rows is None else Triage.from_rows(rows)
 
@@ -277,11 +271,16 @@ def earlier_assessments(store: Store, comparison: Comparison, *, key: str | None
     stored_key, cases, blob = found
     if stored_key == key or stored_key.partition(":")[2] != key.partition(":")[2]:
         return None
+    return _unpacked(cases, blob)
+
+
+def _unpacked(cases: int, blob: bytes) -> Triage | None:
+    """A cache's packed triage, when it reads and holds every one of its ``cases``."""
     try:
-        earlier = unpack_triage(blob)
+        found = unpack_triage(blob)
     except (ValueError, TypeError, IndexError, struct.error):
         return None
-    return earlier if len(earlier) == cases else None
+    return found if len(found) == cases else None
 
 
 def detail(store: Store, comparison: Comparison | int | None, case_id: str) -> Assessment:

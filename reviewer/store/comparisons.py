@@ -262,11 +262,8 @@ class ComparisonsMixin(RunsMixin):
         """How many cases the comparison's cached assessment holds and its packed triage
         (``reviewer.analysis.triage_columns``), when the cache's key is ``key`` and a triage was
         written with its rows, else None."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT key, cases, triage FROM assessments WHERE comparison_id = ?", (comparison_id,)
-            ).fetchone()
-        return (int(row[1]), bytes(row[2])) if row is not None and row[0] == key and row[2] is not None else None
+        found = self.stored_triage(comparison_id)
+        return found[1:] if found is not None and found[0] == key else None
 
     def stored_triage(self, comparison_id: int) -> tuple[str, int, bytes] | None:
         """The comparison's cached assessment whatever its key: (key, cases, packed triage), or
