@@ -124,10 +124,13 @@ class _Cell:
     """One side of one row: the shown text, where it wraps, and its style spans (offsets into
     the shown text; None until the cell is first painted: the layout reads only the text)."""
 
-    shown: str
-    visible: Visible
+    visible: Visible  # its ``text`` is what is shown
     spans: list[tuple[int, int, Style]] | None = None
     wraps: dict[int, list[int]] = field(default_factory=dict)  # text width -> wrap offsets
+
+    @property
+    def shown(self) -> str:
+        return self.visible.text
 
     def breaks(self, width: int) -> list[int]:
         found = self.wraps.get(width)
@@ -249,7 +252,7 @@ class SideBySide:
             self._cells[key] = None
             return None
         vis: Visible = make_visible(raw)
-        cell = _Cell(vis.text, vis)
+        cell = _Cell(vis)
         self._cells[key] = cell
         return cell
 
