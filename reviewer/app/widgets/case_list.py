@@ -140,7 +140,7 @@ class CaseList(ScrollView, can_focus=True):
         Binding("end", "last", "Last case", id="cursor.last", show=False),
     ]
 
-    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+    cursor: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)
 
     class Highlighted(Message):
         """The cursor is on another case."""
