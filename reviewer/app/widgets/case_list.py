@@ -20,12 +20,12 @@ from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from reviewer.session.state import Entry, ReviewState
 
 from ..visible import make_visible
+from .steady import SteadyScrollView
 
 VERDICT_MARKS = {
     "unreviewed": "·",
@@ -108,7 +108,7 @@ def case_line(entry: Entry, width: int, styles: dict[str, Style]) -> Text:
     return t
 
 
-class CaseList(ScrollView, can_focus=True):
+class CaseList(SteadyScrollView, can_focus=True):
     """Cases in the state's view order, with a cursor."""
 
     COMPONENT_CLASSES = {

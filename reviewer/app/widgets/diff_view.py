@@ -12,10 +12,10 @@ from rich.style import Style
 from textual import events
 from textual.cache import LRUCache
 from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..diffrender import DiffStyles, SideBySide
+from .steady import SteadyScrollView
 
 _COMPONENTS = {
     "lineno": "diff--lineno",
@@ -36,7 +36,7 @@ _COMPONENTS = {
 }
 
 
-class DiffView(ScrollView, can_focus=False):
+class DiffView(SteadyScrollView, can_focus=False):
     COMPONENT_CLASSES = set(_COMPONENTS.values()) | {"diff--placeholder"}
 
     def __init__(self, *, id: str | None = None) -> None:
