@@ -259,3 +259,25 @@ def test_tier_spans_by_bisection_match_a_count_and_in_any_triage_order():
     state.rebuild()
     tiers = [e.tier for e in state.view]
     assert state.tier_spans((2, 3)) == [(t, tiers.index(t), tiers.count(t)) for t in (2, 3)]
+
+
+def test_a_filter_after_a_new_ranking_follows_the_new_order_and_one_case_filters_too():
+    """The filter picks each order's cases with a getter kept per sort: a new ranking makes new
+    orders, and the getter of the old one must not be used on them."""
+    state, cases = make(n=600)
+    for sort in ("triage", "change"):
+        state.sort = sort
+        state.filter = Filter(verdicts=frozenset({"unreviewed"}))
+        state.rebuild()
+        rng = random.Random(sort)
+        rows = [Row(c.id, rng.choice([0, 1, 2, 3]), round(rng.random(), 2), False, ()) for c in cases]
+        rows.sort(key=lambda r: (r.tier, -r.change))
+        state.set_assessments(rows)
+        state.rebuild()
+        expected = [i for i in plain_order(state, sort) if state.filter.matches(state.by_id[i])]
+        assert [e.id for e in state.view] == expected, sort
+    one = ReviewState([Case(id="only", prompt="p")], ME)
+    one.set_assessments([Row("only", 1, 0.5, False, ())])
+    one.filter = Filter(verdicts=frozenset({"unreviewed"}))
+    one.rebuild()
+    assert [e.id for e in one.view] == ["only"]
