@@ -268,6 +268,33 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
             screen._diffs.clear()
             rec(keys, "s (sample: 20k-char diff built)", await press(app, screen, "s"))
         steps.append(("20k", rss_mb()))
+
+        # j after the reviewer read a case: the app makes the cases either side of the cursor
+        # while no key comes (ReviewScreen.PREPARE_AFTER); the key then shows one already made
+        async def after_pause(name: str, onto: str | None = None) -> None:
+            if onto is not None:  # start on the case before this one, so that j lands on it
+                screen.goto_case(onto)
+                await pilot.pause()
+                await press(app, screen, "k")
+            view, cursor = screen.state.view, screen.query_one("#cases").cursor
+            if cursor + 1 >= len(view):
+                return
+            for kept in (screen.pane.diffs, screen.pane.outputs, screen.pane.details):
+                kept.clear()  # nothing left from earlier steps: what the key finds was made while idle
+            made = screen.pane._key_for(view[cursor + 1], 0)
+            for _ in range(250):
+                if made in screen.pane.diffs:
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                raise StepFailed("the next case was never made ready while no key came")
+            rec(keys, name, await press(app, screen, "j"))
+
+        for _ in range(20):
+            await after_pause("j after a pause (the next case made meanwhile)")
+        for cid_ in big[:10]:
+            if screen.state.position(cid_):
+                await after_pause("j onto a ~20k-char case after a pause", onto=cid_)
         await run("r (label: list line, counts, store write queued)", "r", 20)
         await run("x (label)", "x", 20)
         if screen.state.counts().verdicts["noise"] == 0:

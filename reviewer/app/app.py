@@ -140,6 +140,10 @@ class ReviewApp(App[None]):
         ):
             gc.collect(2)
 
+    def idle_for(self) -> float:
+        """Seconds since the last key or mouse event."""
+        return time.monotonic() - self._last_input
+
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
             self._last_input = time.monotonic()

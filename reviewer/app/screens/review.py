@@ -22,6 +22,7 @@ from textual.timer import Timer
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from reviewer.errors import ReviewerError
 from reviewer.session.cache import paused_gc
 from reviewer.session.labels import Labeller, LabelOp
 from reviewer.session.search import Cancel, output_hits
@@ -100,6 +101,7 @@ class ReviewScreen(Screen[None]):
         self._label_token = self.session.label_token()
         self._search_timer: Timer | None = None
         self._search_cancel: Cancel | None = None
+        self._prepare_timer: Timer | None = None
         self._polling = False
         self._moved = False
 
@@ -156,6 +158,37 @@ class ReviewScreen(Screen[None]):
         """Fill the right-hand side with this case."""
         self.pane.show(None if case_id is None else self.state.by_id[case_id], keep_sample=keep_sample, keep_scroll=keep_scroll)
         self.update_bindings()
+        self._prepare_soon()
+
+    #: Seconds with no key or click before the cases either side of the cursor are made ready
+    #: (outputs, full assessment, diff laid out: 2-10 ms each, on this thread): a reviewer who
+    #: reads a case and presses ``j`` lands on a case already made, and keys held down never
+    #: wait for it.
+    PREPARE_AFTER = 0.3
+
+    def _prepare_soon(self, delay: float | None = None) -> None:
+        if self._prepare_timer is not None:
+            self._prepare_timer.stop()
+        self._prepare_timer = self.set_timer(self.PREPARE_AFTER if delay is None else delay, self._prepare_neighbours)
+
+    def _prepare_neighbours(self) -> None:
+        """The next case, then (on a later turn, still idle) the one before, made ready."""
+        self._prepare_timer = None
+        app: ReviewApp = self.app  # type: ignore[assignment]
+        idle = app.idle_for()
+        if idle < self.PREPARE_AFTER:
+            self._prepare_soon(self.PREPARE_AFTER - idle)
+            return
+        view, cursor = self.state.view, self.query_one(CaseList).cursor
+        for pos in (cursor + 1, cursor - 1):
+            if 0 <= pos < len(view):
+                try:
+                    made = self.pane.prepare(view[pos])
+                except ReviewerError:  # the store could not give it: showing it will say so
+                    continue
+                if made:
+                    self._prepare_soon(0.05)
+                    return
 
     # -- ranking, other reviewers ---------------------------------------------------------------
 

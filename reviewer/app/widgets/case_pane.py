@@ -98,16 +98,19 @@ class CasePane(Vertical):
 
     assessment_of = detail_of
 
-    def pair(self, outs: CaseOutputs) -> tuple[Any, Any]:
-        b = outs.baseline[self.sample % len(outs.baseline)] if outs.baseline else None
-        c = outs.candidate[self.sample % len(outs.candidate)] if outs.candidate else None
+    def pair(self, outs: CaseOutputs, sample: int | None = None) -> tuple[Any, Any]:
+        """The shown sample (or ``sample``) of each side."""
+        n = self.sample if sample is None else sample
+        b = outs.baseline[n % len(outs.baseline)] if outs.baseline else None
+        c = outs.candidate[n % len(outs.candidate)] if outs.candidate else None
         return b, c
 
-    def shown_signals(self, entry: Entry) -> tuple[Any, Any]:
-        """The signals of the shown sample of each side."""
+    def shown_signals(self, entry: Entry, sample: int | None = None) -> tuple[Any, Any]:
+        """The signals of the shown sample (or ``sample``) of each side."""
         a = self.detail_of(entry)
-        b = a.baseline_signals[self.sample % len(a.baseline_signals)] if a.baseline_signals else None
-        c = a.candidate_signals[self.sample % len(a.candidate_signals)] if a.candidate_signals else None
+        n = self.sample if sample is None else sample
+        b = a.baseline_signals[n % len(a.baseline_signals)] if a.baseline_signals else None
+        c = a.candidate_signals[n % len(a.candidate_signals)] if a.candidate_signals else None
         return b, c
 
     def samples(self, entry: Entry) -> int | None:
@@ -212,15 +215,46 @@ class CasePane(Vertical):
     # -- the diff -----------------------------------------------------------------------------
 
     def diff_key(self) -> DiffKey | None:
-        if self.entry is None:
-            return None
-        outs = self.outputs_of(self.entry.id)
+        return None if self.entry is None else self._key_for(self.entry, self.sample)
+
+    def _key_for(self, entry: Entry, sample: int) -> DiffKey:
+        """The diff of this sample of ``entry`` in the pane's view (JSON or words, whitespace, search)."""
+        outs = self.outputs_of(entry.id)
         nb, nc = len(outs.baseline), len(outs.candidate)
-        sb, sc = self.shown_signals(self.entry)
+        sb, sc = self.shown_signals(entry, sample)
         return DiffKey(
-            self.entry.id, self.sample % max(nb, 1), self.sample % max(nc, 1), self.json_mode,
+            entry.id, sample % max(nb, 1), sample % max(nc, 1), self.json_mode,
             self.ignore_whitespace, self.state.search, sb.decline_span if sb else None, sc.decline_span if sc else None,
         )  # fmt: skip
+
+    def prepare(self, entry: Entry) -> bool:
+        """Make what showing ``entry`` would make, ahead of it: its outputs, its full assessment,
+        and its first sample's diff in the pane's view, laid out at the diff view's width (kept in
+        the pane's LRUs, where showing it finds them). Nothing for a case not yet ranked (its
+        assessment would also change the list), for one that no longer validates, or for a very
+        large pair (aligned in a worker when shown). True when a diff was made."""
+        if entry.assessment is None:
+            return False
+        try:
+            entry.case  # noqa: B018  # validated when first read (Session.case)
+        except ReviewerError:
+            return False
+        key = self._key_for(entry, 0)
+        if key in self.diffs:
+            return False
+        left, right = self._texts(entry.id, 0)
+        if len(left) + len(right) > BIG_PAIR:
+            return False
+        built = self.diffs.put(key, build_diff(key, left, right))
+        width = self.query_one(DiffView).text_width()
+        if built.model is not None and width > 0:
+            built.model.height(width)
+        return True
+
+    def _texts(self, case_id: str, sample: int) -> tuple[str, str]:
+        """This sample's text of each side ("" for none)."""
+        b, c = self.pair(self.outputs_of(case_id), sample)
+        return (b.text or "") if b else "", (c.text or "") if c else ""
 
     def update_diff(self, *, keep_scroll: bool = False) -> None:
         key = self.diff_key()
@@ -232,9 +266,7 @@ class CasePane(Vertical):
         if built is not None:
             self._show_built(key, built, keep_scroll=keep_scroll)
             return
-        b, c = self.pair(self.outputs_of(key.case_id))
-        left = (b.text or "") if b else ""
-        right = (c.text or "") if c else ""
+        left, right = self._texts(key.case_id, self.sample)
         if len(left) + len(right) > BIG_PAIR:
             self.shown_key = key
             view.show(None, f"aligning {(len(left) + len(right)) / 1e6:.1f} M characters…")

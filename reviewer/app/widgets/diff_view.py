@@ -59,11 +59,11 @@ class DiffView(SteadyScrollView, can_focus=False):
             self.scroll_to(y=0, animate=False, immediate=True)
         self.refresh()
 
-    def _text_width(self) -> int:
+    def text_width(self) -> int:
         return self.scrollable_content_region.width
 
     def _update_virtual_size(self) -> None:
-        width = self._text_width()
+        width = self.text_width()
         height = self.model.height(width) if self.model is not None and width > 0 else 1
         self.virtual_size = Size(width, height)
 
@@ -89,7 +89,7 @@ class DiffView(SteadyScrollView, can_focus=False):
         return self._base
 
     def render_line(self, y: int) -> Strip:
-        width = self._text_width()
+        width = self.text_width()
         base = self.base_style()
         if self.model is None:
             if y == 1 and self.placeholder:
@@ -117,7 +117,7 @@ class DiffView(SteadyScrollView, can_focus=False):
         """Scroll to the next (1) or previous (-1) run of changed rows; False when none."""
         if self.model is None:
             return False
-        starts = self.model.hunk_starts(self._text_width())
+        starts = self.model.hunk_starts(self.text_width())
         y = int(self.scroll_offset.y)
         target = next((s for s in starts if s > y), None) if direction > 0 else next((s for s in reversed(starts) if s < y), None)
         if target is None:
@@ -129,5 +129,5 @@ class DiffView(SteadyScrollView, can_focus=False):
         """Every visual line as plain text (tests and debugging)."""
         if self.model is None:
             return [self.placeholder]
-        width = self._text_width()
+        width = self.text_width()
         return [self.model.plain_line(y, width) for y in range(self.model.height(width))]
