@@ -119,6 +119,32 @@ def test_side_info_names_the_decline_and_title_says_the_noise_floor_is_unknown()
     assert b.noise_known and "noise floor unknown" not in title_text(entry, b).plain
 
 
+def test_a_first_search_started_without_its_index_finds_the_same_cases_off_the_ui_thread():
+    """start_search before the index exists hides nothing and leaves the cases' own hits to the
+    worker (find_in_cases, stage_hits); what it commits is what set_search and add_output_hits
+    give, and a late answer for an older needle is ignored."""
+    cases = [Case(id="refund", prompt="p"), Case(id="b", prompt="a refund question"), Case(id="c", prompt="x")]
+    state = ReviewState(cases, ME)
+    assert state.start_search("  REFUND ") and state.search == "REFUND"
+    assert state.suite_hits is None and state.search_ids is None and not state.has_search_index
+    state.rebuild()
+    assert len(state.view) == 3  # nothing hidden until the cases' own hits are in
+    suite = state.find_in_cases("REFUND")  # the worker's half: makes the index
+    assert state.has_search_index
+    assert state.commit_hits(state.stage_hits("REFUND", suite, None)) and state.search_ids == {"refund", "b"}
+    late = state.stage_hits("REFUND", suite, {"c", "not-a-case"})
+    assert not state.commit_hits(state.stage_hits("other", suite, {"c"}))
+    assert state.commit_hits(late) and state.search_ids == {"refund", "b", "c"}
+    state.rebuild()
+    assert [e.id for e in state.view] == ["refund", "b", "c"]
+    plain = ReviewState(cases, ME)
+    plain.set_search("REFUND")
+    plain.add_output_hits("REFUND", {"c", "not-a-case"})
+    plain.rebuild()
+    assert plain.search_ids == state.search_ids and [e.id for e in plain.view] == [e.id for e in state.view]
+    assert state.start_search("b") and state.suite_hits == {1}  # the index made: found at once
+
+
 def test_a_search_finds_cases_at_once_and_outputs_later_unless_it_moved_on():
     state = ReviewState([Case(id="refund", prompt="p"), Case(id="b", prompt="a refund question"), Case(id="c", prompt="x")], ME)
     assert state.set_search("  REFUND ")

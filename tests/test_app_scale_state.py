@@ -281,3 +281,57 @@ def test_a_filter_after_a_new_ranking_follows_the_new_order_and_one_case_filters
     one.filter = Filter(verdicts=frozenset({"unreviewed"}))
     one.rebuild()
     assert [e.id for e in one.view] == ["only"]
+
+
+class BusyFor:
+    """Keys coming for the first ``n`` looks, then none."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.looks = 0
+
+    def __call__(self) -> bool:
+        self.looks += 1
+        return self.looks <= self.n
+
+
+def test_paced_work_waits_while_keys_come_and_gives_every_item():
+    from reviewer.session.search import paced
+
+    assert list(paced(range(2_500), None)) == list(range(2_500))
+    busy = BusyFor(3)
+    assert list(paced(range(2_500), busy)) == list(range(2_500))
+    assert busy.looks == 3 + 3  # three waits at the first look, then one look per 1,000 items
+    state, _ = make(n=300)
+    suite = state.find_in_cases("refund", BusyFor(2))
+    staged = state.stage_hits("refund", suite, {e.id for e in state.entries[:50]}, BusyFor(4))
+    plain = ReviewState([e.case for e in state.entries], ME)
+    plain.set_search("refund")
+    plain.add_output_hits("refund", {e.id for e in state.entries[:50]})
+    assert staged.ids == plain.search_ids and staged.hits == {plain.by_id[i].order for i in plain.search_ids}
+
+
+def test_a_search_of_the_outputs_waits_while_keys_come_and_a_new_search_still_stops_it(tmp_path):
+    from test_app_data import build_comparison
+
+    from reviewer.session.session import Session
+    from reviewer.store import Output, Store
+
+    db, cid = build_comparison(tmp_path)
+    with Store(db) as store:
+        session = Session(store, cid, ME)
+        filler = [Output(f"filler-{i}", 0, text="lorem ipsum " * 8 + ("needle" if i == 11_999 else "")) for i in range(12_000)]
+        store.save_outputs(session.candidate.id, filler)
+        busy = BusyFor(5)
+        assert output_hits(session, "needle", Cancel(), busy) == {"filler-11999"}
+        assert busy.looks > 5  # it waited, then looked again every ~millisecond of the query
+        cancel = Cancel()
+        found: list[object] = []
+        always = threading.Event()  # keys never stop: only the cancel ends the wait
+        t = threading.Thread(target=lambda: found.append(output_hits(session, "needle", cancel, lambda: (always.set(), True)[1])))
+        t.start()
+        assert always.wait(10)  # the query is waiting for the keys to stop
+        cancel.set()
+        t.join(10)
+        assert not t.is_alive() and found == [None]
+        session.close()

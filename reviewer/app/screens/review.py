@@ -26,7 +26,7 @@ from reviewer.errors import ReviewerError
 from reviewer.session.cache import paused_gc
 from reviewer.session.labels import Labeller, LabelOp
 from reviewer.session.search import Cancel, output_hits
-from reviewer.session.state import SORT_LABELS, Entry, Filter, ReviewState, Staged
+from reviewer.session.state import SORT_LABELS, Entry, Filter, ReviewState, Staged, StagedHits
 from reviewer.store import Label
 
 from ..keys import REVIEW_BINDINGS
@@ -72,10 +72,9 @@ class ReviewScreen(Screen[None]):
             self.labels = labels
 
     class SearchHits(Message):
-        def __init__(self, needle: str, case_ids: set[str]) -> None:
+        def __init__(self, staged: StagedHits) -> None:
             super().__init__()
-            self.needle = needle
-            self.case_ids = case_ids
+            self.staged = staged
 
     def __init__(self) -> None:
         super().__init__()
@@ -498,6 +497,20 @@ class ReviewScreen(Screen[None]):
         box.display = True
         box.value = self.state.search or ""
         self.set_focus(box)  # now: the next key typed goes to the box
+        if not self.state.has_search_index:  # while the needle is typed, off the UI thread
+            self.make_search_index()
+
+    @work(thread=True, group="search-index")
+    def make_search_index(self) -> None:
+        self.state.search_index(self.keys_coming)
+
+    #: A key or click this recent: the searches' work off the UI thread waits (it shares the GIL)
+    BUSY_S = 0.15
+
+    def keys_coming(self) -> bool:
+        """True while the reviewer is pressing keys (any thread may ask)."""
+        app: ReviewApp = self.app  # type: ignore[assignment]
+        return app.idle_for() < self.BUSY_S
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -508,9 +521,9 @@ class ReviewScreen(Screen[None]):
 
     def run_search(self, value: str) -> None:
         self._cancel_search()
-        if self.state.set_search(value):
+        if self.state.start_search(value):
             self._search_cancel = Cancel()
-            self.search_outputs(value.strip(), self._search_cancel)
+            self.search_outputs(value.strip(), self.state.suite_hits, self._search_cancel)
         self._apply_view()
 
     def _cancel_search(self) -> None:
@@ -521,14 +534,22 @@ class ReviewScreen(Screen[None]):
             self._search_cancel = None
 
     @work(thread=True, group="search")
-    def search_outputs(self, needle: str, cancel: Cancel) -> None:
-        hits = output_hits(self.session, needle, cancel)
-        if hits is not None:
-            self.post_message(self.SearchHits(needle, hits))
+    def search_outputs(self, needle: str, suite: set[int] | None, cancel: Cancel) -> None:
+        """The outputs searched for ``needle`` (and, on a first search, the cases themselves:
+        ``suite`` None, the index made here), each found set turned into positions here too."""
+        state, busy = self.state, self.keys_coming
+        if suite is None:
+            suite = state.find_in_cases(needle, busy)
+            if cancel.is_set:
+                return
+            self.post_message(self.SearchHits(state.stage_hits(needle, suite, None, busy)))
+        hits = output_hits(self.session, needle, cancel, busy)
+        if hits is not None and not cancel.is_set:
+            self.post_message(self.SearchHits(state.stage_hits(needle, suite, hits, busy)))
 
     @on(SearchHits)
     def _search_hits(self, event: SearchHits) -> None:
-        if self.state.add_output_hits(event.needle, event.case_ids):
+        if self.state.commit_hits(event.staged):
             self._apply_view()
 
     @on(Input.Submitted, "#search")
