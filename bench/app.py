@@ -334,10 +334,43 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
         # prompts on the UI thread, the outputs by SQL in a worker that the next search stops
         steps.append(("filter", rss_mb()))
         PHASE[0] = "search"
+        # the longest the UI thread is held in one go from "/" to the first search's hits: the
+        # search index (every case's prompt) is made in a worker, not by the key that searches
+        stalls: list[float] = []
+        watching = asyncio.Event()
+
+        async def watch() -> None:
+            last = time.perf_counter()
+            while not watching.is_set():
+                await asyncio.sleep(0.002)
+                now = time.perf_counter()
+                stalls.append((now - last) * 1000)
+                last = now
+
+        collections_ms: list[float] = []  # a full collection due then holds the UI thread too: said apart
+
+        def timed_gc(phase: str, info: dict, started: list[float] = [0.0]) -> None:  # noqa: B006
+            if phase == "start":
+                started[0] = time.perf_counter()
+            elif info.get("generation") == 2:
+                collections_ms.append((time.perf_counter() - started[0]) * 1000)
+
+        import gc
+
+        gc.callbacks.append(timed_gc)
+        watcher = asyncio.create_task(watch())
         await press(app, screen, "slash", wait_screen=True)
         for ch in "refund":
             rec(keys, "/ typing a search (per key)", await press(app, screen, ch, wait_screen=True))
         await pilot.pause(0.2)
+        await wait_workers(app, "search")
+        watching.set()
+        await watcher
+        gc.callbacks.remove(timed_gc)
+        out["first_search_gc_ms"] = max(collections_ms, default=0.0)
+        if not screen.state.search_ids:
+            raise StepFailed("the first search found nothing")
+        keys.setdefault("longest hold of the UI thread, / to the first search's hits", []).append(max(stalls))
         await press(app, screen, "escape")
         applied = keys.setdefault(f"search applied over {n} cases (UI thread)", [])
         waits = out.setdefault("search_outputs_s", [])
@@ -611,6 +644,7 @@ def main() -> None:
     waits = last["search_outputs_s"]
     print(f"  outputs searched in the worker: {', '.join(f'{w:.2f} s' for w in waits)}"
           f" (refund, warehouse stock, zzz-nothing, e); five searches typed fast: {last['search_typed_s']:.2f} s to the last one's hits")  # fmt: skip
+    print(f"  the longest full collection from / to the first search's hits: {last['first_search_gc_ms']:.0f} ms (none: 0)")
     print(f"\nMemory (goal ≤ 600 MB per process) [{load()}]:")
     print("  RSS after each step of the reopen: " + ", ".join(f"{name} {mb:.0f}" for name, mb in last["rss_steps"]) + " MB")
     for name, r in opens:
