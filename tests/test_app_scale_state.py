@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -198,7 +199,10 @@ class CancelAfter(Cancel):
         return self.looks > self.n
 
 
-def test_a_cancelled_search_of_the_outputs_stops_inside_its_query(tmp_path):
+@contextmanager
+def needle_session(tmp_path):
+    """A session whose candidate has 12,000 more outputs, the last one holding "needle": enough
+    rows that the query looks at its flag many times (every 20,000 SQLite steps)."""
     from test_app_data import build_comparison
 
     from reviewer.session.session import Session
@@ -207,9 +211,13 @@ def test_a_cancelled_search_of_the_outputs_stops_inside_its_query(tmp_path):
     db, cid = build_comparison(tmp_path)
     with Store(db) as store:
         session = Session(store, cid, ME)
-        # enough rows that the query looks at the flag many times (every 20,000 SQLite steps)
         filler = [Output(f"filler-{i}", 0, text="lorem ipsum " * 8 + ("needle" if i == 11_999 else "")) for i in range(12_000)]
         store.save_outputs(session.candidate.id, filler)
+        yield session
+
+
+def test_a_cancelled_search_of_the_outputs_stops_inside_its_query(tmp_path):
+    with needle_session(tmp_path) as session:
         assert output_hits(session, "needle", Cancel()) == {"filler-11999"}
         stop = CancelAfter(2)
         assert output_hits(session, "needle", stop) is None
@@ -312,16 +320,7 @@ def test_paced_work_waits_while_keys_come_and_gives_every_item():
 
 
 def test_a_search_of_the_outputs_waits_while_keys_come_and_a_new_search_still_stops_it(tmp_path):
-    from test_app_data import build_comparison
-
-    from reviewer.session.session import Session
-    from reviewer.store import Output, Store
-
-    db, cid = build_comparison(tmp_path)
-    with Store(db) as store:
-        session = Session(store, cid, ME)
-        filler = [Output(f"filler-{i}", 0, text="lorem ipsum " * 8 + ("needle" if i == 11_999 else "")) for i in range(12_000)]
-        store.save_outputs(session.candidate.id, filler)
+    with needle_session(tmp_path) as session:
         busy = BusyFor(5)
         assert output_hits(session, "needle", Cancel(), busy) == {"filler-11999"}
         assert busy.looks > 5  # it waited, then looked again every ~millisecond of the query
