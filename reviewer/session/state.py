@@ -285,8 +285,7 @@ class ReviewState:
         self.filter = Filter()
         self.search: str | None = None
         self.search_ids: frozenset[str] | None = None  # what the search found (None: no search)
-        self._search_hits: set[int] | None = None  # the same, as suite positions
-        self._search_mask: bytearray | None = None  # the same, a byte per suite position (made once)
+        self._search_mask: bytearray | None = None  # the same, a byte per suite position
         #: the cases themselves holding the search (None: still to be found, in the search's worker)
         self._suite_hits: set[int] | None = set()
         self._index_lock = threading.Lock()  # the search index is made once, on whichever thread asks first
@@ -484,14 +483,12 @@ class ReviewState:
         (ids, tags, origin, prompt and messages, ignoring case). True when there is a search, so
         the outputs are to be searched too (:meth:`add_output_hits`)."""
         self.search = (needle or "").strip() or None
-        self._search_mask = None
         if self.search is None:
             self._suite_hits = set()
-            self._search_hits = None
             self.search_ids = None
+            self._search_mask = None
             return False
-        self._suite_hits = self.find_in_cases(self.search)
-        self._set_hits(self._suite_hits)
+        self.commit_hits(self.stage_hits(self.search, self.find_in_cases(self.search), None))
         return True
 
     def start_search(self, needle: str | None) -> bool:
@@ -504,7 +501,6 @@ class ReviewState:
             return self.set_search(needle)
         self.search = needle
         self._suite_hits = None
-        self._search_hits = None
         self.search_ids = None
         self._search_mask = None
         return True
@@ -552,7 +548,6 @@ class ReviewState:
         if staged.needle != self.search:
             return False
         self._suite_hits = staged.suite
-        self._search_hits = staged.hits
         self.search_ids = staged.ids
         self._search_mask = staged.mask
         return True
@@ -564,11 +559,6 @@ class ReviewState:
             return False
         suite = self._suite_hits if self._suite_hits is not None else self.find_in_cases(needle)
         return self.commit_hits(self.stage_hits(needle, suite, case_ids))
-
-    def _set_hits(self, hits: set[int]) -> None:
-        self._search_hits = hits
-        entries = self.entries
-        self.search_ids = frozenset(entries[i].id for i in hits)
 
     def set_judge(self, verdicts: dict[str, str], reasons: dict[str, str | None], judge: str | None = None) -> None:
         """The judge's suggestions per case (replaces what was known); never labels."""
@@ -671,9 +661,7 @@ class ReviewState:
         to the index, and the kinds are ANDed as big ints: no pass over every case in Python."""
         n = len(self.entries)
         masks: list[bytearray] = []
-        if self._search_hits is not None:
-            if self._search_mask is None:
-                self._search_mask = _mask(n, self._search_hits)
+        if self._search_mask is not None:
             masks.append(self._search_mask)
         flt = self.filter
         entries = self.entries
