@@ -36,11 +36,13 @@ T = TypeVar("T")
 PAUSE_S = 0.005
 
 
-def paced(items: Iterable[T], busy: Callable[[], bool] | None, every: int = 1_000) -> Iterator[T]:
-    """``items``, waiting between every ``every`` of them for as long as ``busy()`` is true."""
-    if busy is None:
-        yield from items
-        return
+def paced(items: Iterable[T], busy: Callable[[], bool] | None, every: int = 1_000) -> Iterable[T]:
+    """``items``, waiting between every ``every`` of them for as long as ``busy()`` is true
+    (``busy`` None: ``items`` themselves, with no generator between them and their reader)."""
+    return items if busy is None else _paced(items, busy, every)
+
+
+def _paced(items: Iterable[T], busy: Callable[[], bool], every: int) -> Iterator[T]:
     for i, item in enumerate(items):
         if not i % every:
             while busy():
