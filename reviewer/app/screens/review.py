@@ -79,6 +79,7 @@ class ReviewScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         app: ReviewApp = self.app  # type: ignore[assignment]
+        self.review_app = app  # typed, and read by the search's worker threads too
         self.session = app.session
         self.writer = app.writer
         # the entries live as long as the review: no collection needs to scan them (a full one
@@ -173,8 +174,7 @@ class ReviewScreen(Screen[None]):
     def _prepare_neighbours(self) -> None:
         """The next case, then (on a later turn, still idle) the one before, made ready."""
         self._prepare_timer = None
-        app: ReviewApp = self.app  # type: ignore[assignment]
-        idle = app.idle_for()
+        idle = self.review_app.idle_for()
         if idle < self.PREPARE_AFTER:
             self._prepare_soon(self.PREPARE_AFTER - idle)
             return
@@ -509,8 +509,7 @@ class ReviewScreen(Screen[None]):
 
     def keys_coming(self) -> bool:
         """True while the reviewer is pressing keys (any thread may ask)."""
-        app: ReviewApp = self.app  # type: ignore[assignment]
-        return app.idle_for() < self.BUSY_S
+        return self.review_app.idle_for() < self.BUSY_S
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -640,7 +639,7 @@ class ReviewScreen(Screen[None]):
 
         from ..promote import PromoteScreen
 
-        app: ReviewApp = self.app  # type: ignore[assignment]
+        app = self.review_app
         target = app.promote_to if app.promote_to is not None else Path(self.session.suite_head.path or "")
         b, c = self.pane.pair(self.pane.outputs_of(entry.id))
         start = promotion(self.session, entry, b, c, *self.pane.shown_signals(entry), self.pane.detail_of(entry))
