@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import os
@@ -348,14 +349,13 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
                 last = now
 
         collections_ms: list[float] = []  # a full collection due then holds the UI thread too: said apart
+        started = [0.0]
 
-        def timed_gc(phase: str, info: dict, started: list[float] = [0.0]) -> None:  # noqa: B006
+        def timed_gc(phase: str, info: dict) -> None:
             if phase == "start":
                 started[0] = time.perf_counter()
             elif info.get("generation") == 2:
                 collections_ms.append((time.perf_counter() - started[0]) * 1000)
-
-        import gc
 
         gc.callbacks.append(timed_gc)
         watcher = asyncio.create_task(watch())
