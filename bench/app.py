@@ -282,7 +282,7 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
                 return
             for kept in (screen.pane.diffs, screen.pane.outputs, screen.pane.details):
                 kept.clear()  # nothing left from earlier steps: what the key finds was made while idle
-            made = screen.pane._key_for(view[cursor + 1], 0)
+            made = screen.pane.key_for(view[cursor + 1], 0)
             for _ in range(250):
                 if made in screen.pane.diffs:
                     break

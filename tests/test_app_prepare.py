@@ -31,7 +31,7 @@ async def test_the_next_case_is_made_while_idle_and_j_shows_what_was_made(env): 
         screen = await ready(pilot)
         pane, view = screen.pane, screen.state.view
         following = view[1]
-        key = pane._key_for(following, 0)
+        key = pane.key_for(following, 0)
         assert await made(pilot, pane, key)
         built = pane.diffs.get(key)
         width = screen.query_one(DiffView).text_width()
@@ -48,7 +48,7 @@ async def test_the_next_case_is_made_while_idle_and_j_shows_what_was_made(env): 
         assert pane.entry is following and pane.shown_key == key
         assert pane.diffs.get(key) is built  # shown, not made again
         # then the one after it, and the one before (the first case, still in the LRU)
-        assert await made(pilot, pane, pane._key_for(view[2], 0))
+        assert await made(pilot, pane, pane.key_for(view[2], 0))
 
 
 async def test_nothing_is_made_while_keys_come(env):  # noqa: F811
@@ -56,7 +56,7 @@ async def test_nothing_is_made_while_keys_come(env):  # noqa: F811
     async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         pane, app = screen.pane, pilot.app
-        key = pane._key_for(screen.state.view[1], 0)
+        key = pane.key_for(screen.state.view[1], 0)
         pane.diffs.clear()
         app._last_input = time.monotonic()  # a key a moment ago
         screen._prepare_neighbours()

@@ -215,9 +215,9 @@ class CasePane(Vertical):
     # -- the diff -----------------------------------------------------------------------------
 
     def diff_key(self) -> DiffKey | None:
-        return None if self.entry is None else self._key_for(self.entry, self.sample)
+        return None if self.entry is None else self.key_for(self.entry, self.sample)
 
-    def _key_for(self, entry: Entry, sample: int) -> DiffKey:
+    def key_for(self, entry: Entry, sample: int) -> DiffKey:
         """The diff of this sample of ``entry`` in the pane's view (JSON or words, whitespace, search)."""
         outs = self.outputs_of(entry.id)
         nb, nc = len(outs.baseline), len(outs.candidate)
@@ -239,7 +239,7 @@ class CasePane(Vertical):
             entry.case  # noqa: B018  # validated when first read (Session.case)
         except ReviewerError:
             return False
-        key = self._key_for(entry, 0)
+        key = self.key_for(entry, 0)
         if key in self.diffs:
             return False
         left, right = self._texts(entry.id, 0)
