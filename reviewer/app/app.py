@@ -29,6 +29,7 @@ from reviewer.session.labels import LabelWriter
 from reviewer.session.session import Session
 from reviewer.store import Store, why_not_writable
 
+from . import strips
 from .commands import ReviewCommands
 
 
@@ -78,6 +79,7 @@ class ReviewApp(App[None]):
         """``promote_to``: the suite file ``p`` adds cases to (default: the file the comparison's
         suite was loaded from), with ``promote_note`` said after where it went."""
         super().__init__()
+        strips.install()  # painted lines die when dropped, not in a full collection
         self.store_path = Path(store_path)
         self.promote_to = Path(promote_to) if promote_to is not None else None
         self.promote_note = promote_note
@@ -116,8 +118,9 @@ class ReviewApp(App[None]):
 
     #: No key or mouse event for this long: a full collection now goes unnoticed.
     IDLE_GC_S = 1.0
-    #: Young-generation passes after which a full one runs even mid-typing: Textual's rendered
-    #: strips are cyclic garbage (a strip caches itself), ~3 MB a pass while keys are held down.
+    #: Young-generation passes after which a full one runs even mid-typing, so that what cyclic
+    #: garbage there is stays bounded. (Textual's painted strips were most of it, ~3 MB a pass
+    #: while keys were held down, until :mod:`.strips` and the diff's FIFO line cache.)
     FORCE_GC_AFTER = 40
 
     def _idle_gc_start(self) -> None:
