@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.cache import LRUCache
+from textual.cache import FIFOCache
 from textual.geometry import Size
 from textual.strip import Strip
 
@@ -44,7 +44,9 @@ class DiffView(SteadyScrollView, can_focus=False):
         self.model: SideBySide | None = None
         self.placeholder = ""
         self._styles: DiffStyles | None = None
-        self._lines: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+        # FIFO, not Textual's LRUCache: that is a ring of lists, and each clear (every case
+        # shown) would leave the ring and its strips as cyclic garbage for a full collection
+        self._lines: FIFOCache[tuple[int, int, int], Strip] = FIFOCache(1024)
         self._generation = 0
         self._base: Style | None = None  # self.rich_style costs ~80 µs: once per style change
 
