@@ -253,6 +253,7 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
         steps: list[tuple[str, float]] = [("ranked", rss_mb())]
         out["rss_steps"] = steps
         PHASE[0] = "keys"
+        keys_gc = FullCollections()  # the full collections that fall among the keys below
 
         start = screen.current.id if screen.current else None
         await run("j (next case, ~2k chars, diff built)", "j", 150)
@@ -348,16 +349,8 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
                 stalls.append((now - last) * 1000)
                 last = now
 
-        collections_ms: list[float] = []  # a full collection due then holds the UI thread too: said apart
-        started = [0.0]
-
-        def timed_gc(phase: str, info: dict) -> None:
-            if phase == "start":
-                started[0] = time.perf_counter()
-            elif info.get("generation") == 2:
-                collections_ms.append((time.perf_counter() - started[0]) * 1000)
-
-        gc.callbacks.append(timed_gc)
+        out["keys_gc"] = {**keys_gc.stop(), "keys": sum(map(len, keys.values()))}
+        search_gc = FullCollections()  # a full collection due then holds the UI thread too: said apart
         watcher = asyncio.create_task(watch())
         await press(app, screen, "slash", wait_screen=True)
         for ch in "refund":
@@ -366,8 +359,7 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
         await wait_workers(app, "search")
         watching.set()
         await watcher
-        gc.callbacks.remove(timed_gc)
-        out["first_search_gc_ms"] = max(collections_ms, default=0.0)
+        out["first_search_gc_ms"] = max(search_gc.stop()["ms"], default=0.0)
         if not screen.state.search_ids:
             raise StepFailed("the first search found nothing")
         keys.setdefault("longest hold of the UI thread, / to the first search's hits", []).append(max(stalls))
@@ -435,6 +427,28 @@ async def wait_workers(app, group: str | None = None) -> None:
             return
         await asyncio.sleep(0.005)
     raise StepFailed("workers never finished")
+
+
+class FullCollections:
+    """The full (generation 2) collections from now to :meth:`stop`: how long each held the
+    thread that ran it, and how many unreachable objects it found."""
+
+    def __init__(self) -> None:
+        self.ms: list[float] = []
+        self.collected: list[int] = []
+        self._start = 0.0
+        gc.callbacks.append(self._seen)
+
+    def _seen(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        elif info.get("generation") == 2:
+            self.ms.append((time.perf_counter() - self._start) * 1000)
+            self.collected.append(info.get("collected", 0))
+
+    def stop(self) -> dict[str, list]:
+        gc.callbacks.remove(self._seen)
+        return {"ms": self.ms, "collected": self.collected}
 
 
 BIG: set[str] = set()
@@ -645,6 +659,13 @@ def main() -> None:
     print(f"  outputs searched in the worker: {', '.join(f'{w:.2f} s' for w in waits)}"
           f" (refund, warehouse stock, zzz-nothing, e); five searches typed fast: {last['search_typed_s']:.2f} s to the last one's hits")  # fmt: skip
     print(f"  the longest full collection from / to the first search's hits: {last['first_search_gc_ms']:.0f} ms (none: 0)")
+    kg = last["keys_gc"]
+    if kg["ms"]:
+        print(f"  full collections among the {kg['keys']:,} keys before the search: "
+              f"{len(kg['ms'])}, {min(kg['ms']):.0f}-{max(kg['ms']):.0f} ms each, finding {min(kg['collected']):,}-"
+              f"{max(kg['collected']):,} unreachable objects")  # fmt: skip
+    else:
+        print("  full collections among the keys before the search: none")
     print(f"\nMemory (goal ≤ 600 MB per process) [{load()}]:")
     print("  RSS after each step of the reopen: " + ", ".join(f"{name} {mb:.0f}" for name, mb in last["rss_steps"]) + " MB")
     for name, r in opens:
