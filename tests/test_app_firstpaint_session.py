@@ -356,3 +356,35 @@ def test_rows_from_the_outline_read_their_prompts_checked_as_the_content_split_i
         assert rows is not None  # the list opens: the outline fits
         with pytest.raises(ValueError):
             rows.rows[0].prompt  # noqa: B018
+
+
+def test_the_prompts_read_from_the_content_are_frozen_as_read_and_a_bad_read_freezes_nothing():
+    """They live as long as the rows: left young, the collector's passes scanned them as the
+    parse grew (at 100,000 cases, a full pass during the first search, ~40 ms on the UI thread)."""
+    import gc
+
+    from reviewer.session.caserows import rows_from_outline
+
+    def outlined(content: str) -> str:
+        start = content.index('{"id"')
+        return json.dumps({"head": {"suite": "s"}, "checks": [[]], "cases": [["a", ["t"], 0, None, None]],
+                           "starts": [start], "ends": [len(content) - 2]})  # fmt: skip
+
+    good = '{"suite":"s","cases":[{"id":"a","tags":["t"],"prompt":"hi","messages":[{"role":"user","content":"x"}]}]}'
+    bad = '{"suite":"s","cases":[{"id":"a","tags":["t"],"prompt":1}]}'
+    gc.unfreeze()
+    try:
+        rows = rows_from_outline(bad, outlined(bad))
+        assert rows is not None
+        with pytest.raises(ValueError):
+            rows.fill()
+        assert gc.get_freeze_count() == 0 and gc.isenabled()
+        rows = rows_from_outline(good, outlined(good))
+        assert rows is not None
+        texts = rows.fill()
+        assert texts == [("hi", ("x",))] and gc.isenabled()
+        tracked = {id(o) for g in (0, 1, 2) for o in gc.get_objects(generation=g)}
+        assert id(texts) not in tracked and id(texts[0]) not in tracked  # in the permanent generation
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

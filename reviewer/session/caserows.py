@@ -115,24 +115,33 @@ class SuiteRows:
     def fill(self) -> list[tuple[str | None, tuple[str, ...]]]:
         """Every row's prompt and texts, read from the content (rows made from the outline):
         once, ~0.4 s at 100,000 cases, in the thread that first asks (the search's). ValueError
-        when the content and the outline disagree on the cases."""
+        when the content and the outline disagree on the cases.
+
+        What is read lives as long as the rows: it is frozen as made (:func:`paused_gc`), so no
+        young pass scans the parse as it grows and no later full pass walks it."""
+        from .cache import paused_gc
+
         with self._lock:
             if self._texts is None:
-                ids: list[Any] = []
-
-                def keep(value: Any) -> tuple[Any, Any]:  # no row kept: ~20 MB less at 100,000 cases
-                    row = _row(value)
-                    ids.append(row[0])
-                    return row[3], row[4]
-
-                _, found, starts, _ = walk_suite(self.content, keep)
-                if {type(p) for p, _ in found} - _STR_OR_NONE or {type(t) for _, texts in found for t in texts} - {str}:
-                    raise ValueError("a case's prompt or message contents are not strings")
-                if starts != self._starts or ids != [r[0] for r in self.rows]:
-                    raise ValueError("the stored suite's outline does not match its content")
-                self._texts = found
+                with paused_gc(freeze=True):
+                    self._texts = self._read_texts()
                 self._filled = True
             return self._texts
+
+    def _read_texts(self) -> list[tuple[str | None, tuple[str, ...]]]:
+        ids: list[Any] = []
+
+        def keep(value: Any) -> tuple[Any, Any]:  # no row kept: ~20 MB less at 100,000 cases
+            row = _row(value)
+            ids.append(row[0])
+            return row[3], row[4]
+
+        _, found, starts, _ = walk_suite(self.content, keep)
+        if {type(p) for p, _ in found} - _STR_OR_NONE or {type(t) for _, texts in found for t in texts} - {str}:
+            raise ValueError("a case's prompt or message contents are not strings")
+        if starts != self._starts or ids != [r[0] for r in self.rows]:
+            raise ValueError("the stored suite's outline does not match its content")
+        return found
 
 
 def _str_tuple(value: Any, what: str) -> tuple[str, ...]:
