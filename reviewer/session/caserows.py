@@ -118,7 +118,9 @@ class SuiteRows:
         when the content and the outline disagree on the cases.
 
         What is read lives as long as the rows: it is frozen as made (:func:`paused_gc`), so no
-        young pass scans the parse as it grows and no later full pass walks it."""
+        young pass scans the parse as it grows and no later full pass walks it. (Freezing is
+        process-wide: whatever else is young then is frozen too, and still freed by reference
+        counting; only a cycle among it waits for the app's ``gc.unfreeze`` when it closes.)"""
         from .cache import paused_gc
 
         with self._lock:
