@@ -195,7 +195,7 @@ class ReplayConfig(RetryPolicy):
 
 
 class Committer:
-    """Answers written to the store in one transaction per event-loop tick.
+    """Answers written to the store in one transaction per event-loop tick (both sides together).
 
     :meth:`add` queues an output and returns the future of its batch; the batch is written by a
     callback the loop runs next (``call_soon``), so every answer that arrived while the loop was
@@ -234,8 +234,8 @@ class Committer:
 
     def flush(self) -> None:
         pending, self.pending, self.batch = self.pending, {}, None
-        for run_id, outs in pending.items():
-            self.store.save_outputs(run_id, outs)
+        if pending:
+            self.store.save_runs_outputs(pending)
             self.batches += 1
         if self.listener is not None:  # told once every side's answers are in
             for run_id, outs in pending.items():

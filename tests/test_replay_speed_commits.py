@@ -81,6 +81,32 @@ def test_answers_of_one_tick_share_one_transaction(tmp_path):
         store.close()
 
 
+def test_both_sides_answers_of_one_tick_share_one_transaction_and_a_later_tick_its_own(tmp_path):
+    from reviewer.replay import Committer
+    from reviewer.store import Output
+
+    store = Store(tmp_path / "c.db")
+    try:
+        sid = store.upsert_suite(load_suite(write_suite(tmp_path, 3)))
+        runs = [store.create_run(suite_id=sid, provider="openai", model=m, base_url=None, params={}, samples=1,
+                                 side=side, status="running") for m, side in (("a", "baseline"), ("b", "candidate"))]  # fmt: skip
+        committer = Committer(store)
+
+        async def ticks() -> None:
+            first = [committer.add(r, Output(case_id=f"case-00{i}", sample=0, text=f"{r} {i}")) for r in runs for i in (0, 1)]
+            assert len({id(f) for f in first}) == 1  # one batch
+            await first[0]
+            assert committer.batches == 1  # both sides, one transaction
+            await committer.add(runs[1], Output(case_id="case-002", sample=0, text="later"))
+            assert committer.batches == 2
+
+        asyncio.run(ticks())
+        assert [o.text for o in store.outputs(runs[0])] == [f"{runs[0]} 0", f"{runs[0]} 1"]
+        assert [o.text for o in store.outputs(runs[1])] == [f"{runs[1]} 0", f"{runs[1]} 1", "later"]
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("how", ["kill -9", "SIGTERM"])
 def test_a_killed_run_loses_only_calls_in_flight_and_the_same_command_makes_only_the_missing(tmp_path, env, how):
     suite, db = write_suite(tmp_path, CASES), tmp_path / "kill.db"

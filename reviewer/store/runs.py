@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..suite import LoadedSuite, Suite
@@ -112,17 +112,23 @@ class RunsMixin(StoreCore):
     def save_outputs(self, run_id: int, outputs: Iterable[Output], *, replace: bool = True) -> None:
         """Insert outputs of a run in one transaction. ``replace``: a (case, sample) already
         stored is replaced (a retried error); otherwise it is an IntegrityError (imports)."""
+        self.save_runs_outputs({run_id: outputs}, replace=replace)
+
+    def save_runs_outputs(self, outputs: Mapping[int, Iterable[Output]], *, replace: bool = True) -> None:
+        """:meth:`save_outputs` of several runs (run id -> its outputs) in one transaction: the
+        replay's answers of one event-loop tick, both sides together."""
         rows = []
         ts = now_iso()
         encoded = [(OUTPUT_COLS.index(name), encode) for name, encode in OUTPUT_JSON.items()]
-        for o in outputs:
-            values = list(output_values(o))
-            for at, encode in encoded:
-                if values[at] is not None and values[at] != ():
-                    values[at] = encode(values[at])
-                elif values[at] == ():
-                    values[at] = None
-            rows.append((run_id, *values, ts))
+        for run_id, outs in outputs.items():
+            for o in outs:
+                values = list(output_values(o))
+                for at, encode in encoded:
+                    if values[at] is not None and values[at] != ():
+                        values[at] = encode(values[at])
+                    elif values[at] == ():
+                        values[at] = None
+                rows.append((run_id, *values, ts))
         if not rows:
             return
         cols = ", ".join(["run_id", *OUTPUT_COLS, "created_at"])
