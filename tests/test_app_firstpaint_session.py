@@ -338,21 +338,26 @@ def test_the_cache_key_is_counted_on_a_thread_of_its_own_from_the_start_and_take
         assert again._key_ahead is None
 
 
+def _outlined(content: str) -> str:
+    """The outline of a one-case suite's content (case "a", tagged "t")."""
+    start = content.index('{"id"')
+    return json.dumps({"head": {"suite": "s"}, "checks": [[]], "cases": [["a", ["t"], 0, None, None]],
+                       "starts": [start], "ends": [len(content) - 2]})  # fmt: skip
+
+
+GOOD_ONE_CASE = '{"suite":"s","cases":[{"id":"a","tags":["t"],"prompt":"hi","messages":[{"role":"user","content":"x"}]}]}'
+
+
 def test_rows_from_the_outline_read_their_prompts_checked_as_the_content_split_is():
     from reviewer.session.caserows import rows_from_outline
 
-    def outlined(content: str) -> str:
-        start = content.index('{"id"')
-        return json.dumps({"head": {"suite": "s"}, "checks": [[]], "cases": [["a", ["t"], 0, None, None]],
-                           "starts": [start], "ends": [len(content) - 2]})  # fmt: skip
-
-    good = '{"suite":"s","cases":[{"id":"a","tags":["t"],"prompt":"hi","messages":[{"role":"user","content":"x"}]}]}'
-    rows = rows_from_outline(good, outlined(good))
+    good = GOOD_ONE_CASE
+    rows = rows_from_outline(good, _outlined(good))
     assert rows is not None and not rows.texts_read
     assert (rows.rows[0].prompt, rows.rows[0].texts) == ("hi", ("x",)) and rows.texts_read
     for bad in ('{"suite":"s","cases":[{"id":"a","tags":["t"],"prompt":1}]}',
                 '{"suite":"s","cases":[{"id":"a","tags":["t"],"messages":[{"role":"user","content":2}]}]}'):  # fmt: skip
-        rows = rows_from_outline(bad, outlined(bad))
+        rows = rows_from_outline(bad, _outlined(bad))
         assert rows is not None  # the list opens: the outline fits
         with pytest.raises(ValueError):
             rows.rows[0].prompt  # noqa: B018
@@ -365,21 +370,15 @@ def test_the_prompts_read_from_the_content_are_frozen_as_read_and_a_bad_read_fre
 
     from reviewer.session.caserows import rows_from_outline
 
-    def outlined(content: str) -> str:
-        start = content.index('{"id"')
-        return json.dumps({"head": {"suite": "s"}, "checks": [[]], "cases": [["a", ["t"], 0, None, None]],
-                           "starts": [start], "ends": [len(content) - 2]})  # fmt: skip
-
-    good = '{"suite":"s","cases":[{"id":"a","tags":["t"],"prompt":"hi","messages":[{"role":"user","content":"x"}]}]}'
     bad = '{"suite":"s","cases":[{"id":"a","tags":["t"],"prompt":1}]}'
     gc.unfreeze()
     try:
-        rows = rows_from_outline(bad, outlined(bad))
+        rows = rows_from_outline(bad, _outlined(bad))
         assert rows is not None
         with pytest.raises(ValueError):
             rows.fill()
         assert gc.get_freeze_count() == 0 and gc.isenabled()
-        rows = rows_from_outline(good, outlined(good))
+        rows = rows_from_outline(GOOD_ONE_CASE, _outlined(GOOD_ONE_CASE))
         assert rows is not None
         texts = rows.fill()
         assert texts == [("hi", ("x",))] and gc.isenabled()
