@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 
 from reviewer.store.outline import walk_suite
 
+from .cache import paused_gc
+
 __all__ = ["CaseRow", "SuiteRows", "rows_from_outline", "split_suite"]
 
 
@@ -121,8 +123,6 @@ class SuiteRows:
         young pass scans the parse as it grows and no later full pass walks it. (Freezing is
         process-wide: whatever else is young then is frozen too, and still freed by reference
         counting; only a cycle among it waits for the app's ``gc.unfreeze`` when it closes.)"""
-        from .cache import paused_gc
-
         with self._lock:
             if self._texts is None:
                 with paused_gc(freeze=True):
