@@ -181,6 +181,45 @@ async def test_after_an_upgrade_the_last_versions_ranking_shows_marked_until_thi
         assert "ranking" not in text_of(pilot.app, "#list-header")
 
 
+async def test_a_first_ranking_shows_the_cases_assessed_so_far_ranked_ahead_of_the_others(tmp_path, monkeypatch):
+    """No cache, more than a chunk of cases: the list shows the ranking of the cases assessed so
+    far (the likeliest changed first: the one whose answer got longer), ahead of the others in
+    suite order, and says so; then the whole ranking."""
+    from test_analysis import make_comparison
+
+    from reviewer.analysis import CHUNK
+
+    monkeypatch.setenv("REVIEWER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
+    outputs = {f"alike-{i:04d}": ([f"answer {i} one two"] * 2, [f"answer {i} two one"] * 2) for i in range(2 * CHUNK)}
+    outputs["longer"] = (["A short answer."] * 2, ["A much longer answer about the refund policy. " * 5] * 2)
+    store, cid = make_comparison(tmp_path, outputs)
+    store.close()
+    async with ReviewApp(tmp_path / "a.db", cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, ReviewScreen)
+        seen = None
+        for _ in range(1000):
+            if screen.state.assessed_so_far is not None:
+                seen = screen.state.assessed_so_far, [e.id for e in screen.state.view], text_of(pilot.app, "#list-header")
+                await pilot.pause()  # the list's cursor has moved: its message is handled
+                break
+            if not screen.ranking:
+                break
+            await pilot.pause(0.01)
+        assert seen is not None, "no partial ranking was shown"
+        assessed, view, header = seen
+        assert assessed in (CHUNK, 2 * CHUNK)
+        assert view[0] == "longer" and screen.current.id == "longer"  # the reviewer did not move: the top
+        assert len(view) == len(outputs)
+        unassessed = [i for i in outputs if i not in set(view[:assessed])]
+        assert view[assessed:] == unassessed  # the rest in suite order
+        assert "ranking…" in header and f"{assessed:,} ranked first" in header
+        await ready(pilot)
+        assert screen.state.assessed_so_far is None and "ranking" not in text_of(pilot.app, "#list-header")
+        assert screen.state.view[0].id == "longer"
+
+
 async def test_a_ranking_cached_for_other_outputs_is_not_shown_while_ranking(env):
     from reviewer.analysis import cache_key
 

@@ -11,12 +11,12 @@ chunk's cases (decoded JSON) go out and stored rows come back.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from .rows import RankRow
-from .work import Plan, assess_chunk
+from .work import Plan, assess_chunk, ready
 
 __all__ = ["pool_rows"]
 
@@ -30,14 +30,18 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def pool_rows(
-    plan: Plan, head: dict[str, Any], chunks: Sequence[list[dict[str, Any]]], workers: int
+    plan: Plan, head: dict[str, Any], chunks: Iterable[tuple[int, list[dict[str, Any]]]], workers: int
 ) -> Iterator[tuple[int, list[RankRow]]]:
-    """(index, rows) of each chunk as its worker finishes it (in any order). At most two chunks a
+    """(index, rows) of each of the ``(index, cases)`` chunks as its worker finishes it (in any
+    order; the chunks are taken only as workers come free). At most two chunks a
     worker are in flight, so the rows waiting to be collected stay few. A pool that cannot start
     its workers raises ``concurrent.futures.process.BrokenProcessPool`` (the caller goes on
     without it)."""
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-        todo = iter(enumerate(chunks))
+        # the workers start now, while the first chunk may still wait for its cases' order
+        for _ in range(workers):
+            pool.submit(ready)
+        todo = iter(chunks)
         running: dict[Future[list[RankRow]], int] = {}
         try:
             for i, part in todo:

@@ -20,7 +20,7 @@ from ..store.records import Output
 from ..suite import Case, Suite
 from .rows import RankRow, rank_row
 
-__all__ = ["MISSING", "Plan", "assess_chunk", "assess_ids", "chunk_rows", "samples_of", "split_suite", "validate_chunk"]
+__all__ = ["MISSING", "Plan", "assess_chunk", "assess_ids", "chunk_rows", "ready", "samples_of", "split_suite", "validate_chunk"]
 
 MISSING = "no output stored for this sample (the run is incomplete)"
 
@@ -73,6 +73,11 @@ def chunk_rows(reader: StoreReader, plan: Plan, cases: Sequence[Case]) -> list[R
         )
         rows.append(rank_row(a, case.checks, b_outs, c_outs))
     return rows
+
+
+def ready() -> None:
+    """Nothing: what a pool submits first so that its workers start before its first chunk is
+    known."""
 
 
 # per worker process: its reader, opened once and kept for its next chunks

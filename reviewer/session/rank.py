@@ -5,21 +5,53 @@ thread, that work would hold the GIL against the UI for all that time; in a chil
 app stays as responsive as usual. The child assesses chunks of cases, each reading only its own
 outputs (in a pool of worker processes for big comparisons: :mod:`reviewer.analysis`), stores the
 rows in the store's cache, printing ``progress DONE TOTAL`` lines as it goes; the app then reads
-the cache.
+the cache. Meanwhile it prints partial rankings, ``partial DONE TOTAL BASE64`` (the cases assessed
+so far in triage order, packed as the cache packs them: :func:`~reviewer.analysis.triage_columns.pack_triage`),
+which the app shows ahead of the cases still to assess; the cases are taken likeliest changed first
+for that (:mod:`reviewer.analysis.order`).
 
 No Textual here.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import signal
 import sys
-from typing import Any
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reviewer.analysis.rows import RankRow
 
 #: How much the ranking yields the CPU to the app (see :func:`main`).
 RANK_NICE = 12
+
+
+class Partials:
+    """When the child prints a partial ranking: after the first chunk, then once the time since
+    the start has doubled (~7 for a ranking of 40 s). Each costs the app a pass over every case
+    to show it, so not after every chunk."""
+
+    def __init__(self) -> None:
+        self.total = 0  # cases in all (the progress sets it)
+        self.start = time.monotonic()
+        self.due = 0.0  # seconds since the start
+
+    def __call__(self, rows: Sequence[RankRow]) -> None:
+        from reviewer.analysis.rows import triage_key
+        from reviewer.analysis.triage_columns import pack_triage
+
+        elapsed = time.monotonic() - self.start
+        if elapsed < self.due:
+            return
+        self.due = 2 * elapsed
+        ordered: list[RankRow] = sorted(rows, key=triage_key)
+        blob = base64.b64encode(pack_triage(ordered)).decode("ascii")
+        print(f"partial {len(rows)} {self.total} {blob}", flush=True)
 
 
 class _Terminated(BaseException):
@@ -31,7 +63,7 @@ def _terminated(*_: Any) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from reviewer.analysis import ranked
+    from reviewer.analysis import assess_rows, cache_key, save_rows
     from reviewer.store import Store
 
     # terminated (the app is closing): unwind first, so the worker pool ends with this process,
@@ -45,8 +77,17 @@ def main(argv: list[str]) -> int:
     db, comparison_id = argv[0], int(argv[1])
     try:
         with Store(db) as store:
-            # progress 0 TOTAL first, then as chunks are done
-            ranked(store, comparison_id, progress=lambda done, total: print(f"progress {done} {total}", flush=True))
+            comparison = store.comparison(comparison_id)
+            key = cache_key(store, comparison)
+            if store.assessment_key(comparison_id) != key:  # another process may have just ranked it
+                partials = Partials()
+
+                def progress(done: int, total: int) -> None:  # progress 0 TOTAL first, then as chunks are done
+                    partials.total = total
+                    print(f"progress {done} {total}", flush=True)
+
+                rows = assess_rows(store, comparison, progress=progress, partial=partials)
+                save_rows(store, comparison_id, key, rows)
     except _Terminated:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)

@@ -16,7 +16,10 @@ reading never waits on a write; the writes go through ``Store``. No SQL and no T
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -281,13 +284,18 @@ class Session:
         return cache_key(self._reader, self.comparison)
 
     def rank(
-        self, progress: Callable[[int, int], None] | None = None, started: Callable[[Any], None] | None = None
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        started: Callable[[Any], None] | None = None,
+        partial: Callable[[Any, int, int], None] | None = None,
     ) -> Sequence[Any]:
         """Every case's place in the triage, in triage order: :class:`reviewer.analysis.CaseRank`
         rows (case_id, tier, change, within, noise, noise_known, noise_p, flags, flip; any other
         ``Assessment`` attribute is read from the case's full assessment, computed from its outputs
         on first use: :meth:`detail`). From the cache, else computed by a child process
-        (:mod:`reviewer.session.rank`) that fills the cache, else computed here."""
+        (:mod:`reviewer.session.rank`) that fills the cache, else computed here. ``partial``
+        is given each partial ranking the child makes meanwhile: ``(triage, assessed, total)``, the
+        triage (a :class:`reviewer.analysis.Triage`) of only the cases assessed so far."""
         found = self.cached_assessments()
         if found is not None:
             return found
@@ -303,6 +311,10 @@ class Session:
                 started(proc)
             assert proc.stdout is not None
             for line in proc.stdout:
+                if line.startswith("partial "):
+                    if partial is not None:
+                        self._partial(line, partial)
+                    continue
                 parts = line.split()
                 if len(parts) == 3 and parts[0] == "progress" and progress is not None:
                     progress(int(parts[1]), int(parts[2]))
@@ -316,6 +328,20 @@ class Session:
             return []
         found = self.cached_assessments()
         return found if found is not None else self.assessments()
+
+    def _partial(self, line: str, partial: Callable[[Any, int, int], None]) -> None:
+        """A child's ``partial DONE TOTAL BASE64`` line given to ``partial``; one that does not
+        read (another version's child) is skipped: the whole ranking follows anyway."""
+        from reviewer.analysis.triage_columns import unpack_triage
+
+        try:
+            _, done, total, blob = line.rstrip("\n").split(" ", 3)
+            triage = unpack_triage(base64.b64decode(blob, validate=True))
+            assessed, cases = int(done), int(total)
+        except (ValueError, TypeError, IndexError, struct.error, binascii.Error):
+            return
+        triage.detail = self.detail
+        partial(triage, assessed, cases)
 
     def detail(self, case_id: str) -> Assessment:
         """One case's full assessment, from its own outputs (one indexed query on this thread's

@@ -295,6 +295,9 @@ class ReviewState:
         #: the ranking shown is an earlier version's, cached for the same outputs, until this
         #: version's arrives (Session.earlier_assessments)
         self.ranked_by_earlier = False
+        #: the ranking shown is of only this many cases assessed so far, the others after them
+        #: in suite order, until the whole ranking arrives (Session.rank's partial rankings)
+        self.assessed_so_far: int | None = None
         self.judged = False  # a judge's suggestions are known (set_judge)
         self.judge_name: str | None = None  # the judge's SPEC
         self._version = 0  # bumped when assessments change the order
@@ -376,10 +379,12 @@ class ReviewState:
         columns = self._make_columns(order)
         return Staged(order, columns, self._make_flag_index())
 
-    def commit_assessments(self, staged: Staged, *, earlier: bool = False) -> None:
+    def commit_assessments(self, staged: Staged, *, earlier: bool = False, assessed: int | None = None) -> None:
         """Switch the list to a staged ranking (``earlier``: an earlier version's, shown until
-        this version's is committed)."""
+        this version's is committed; ``assessed``: a partial ranking of that many cases, the
+        others after them)."""
         self.ranked_by_earlier = earlier
+        self.assessed_so_far = assessed
         self._triage = staged.order
         self._columns = staged.columns
         self.ranked = True

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple, Self
 
@@ -129,6 +129,22 @@ class StoreReader:
                            input_tokens=tokens_in, output_tokens=tokens_out)  # fmt: skip
                 (base if run == baseline_run_id else cand).setdefault(case_id, []).append(o)
         return base, cand
+
+    def output_shapes(self, run_id: int, cut: Sequence[str]) -> Iterator[tuple[str, int, int, int, int, int, int, int, int]]:
+        """Per case of the run, streamed, with no text read into Python: ``(case_id, outputs,
+        failed, cut short (a finish reason in ``cut``), refused, answered, and the answers'
+        total, least and greatest length in bytes)``, NULL lengths as 0. What the first
+        assessment orders its cases by when its partial rankings are shown
+        (:mod:`reviewer.analysis.order`): ~0.7 s for 300,000 outputs of ~2 kB, reading every page."""
+        marks = ",".join("?" * len(cut)) or "NULL"
+        yield from self._conn().execute(
+            "SELECT case_id, count(*), sum(failed), sum(cut), sum(refused), count(n), coalesce(sum(n), 0),"
+            " coalesce(min(n), 0), coalesce(max(n), 0) FROM (SELECT case_id, error IS NOT NULL AS failed,"
+            f" error IS NULL AND coalesce(finish_reason IN ({marks}), 0) AS cut, error IS NULL AND refusal IS NOT NULL AS refused,"
+            " CASE WHEN error IS NULL THEN coalesce(length(CAST(text AS BLOB)), 0) END AS n"
+            " FROM outputs WHERE run_id = ?) GROUP BY case_id",
+            (*cut, run_id),
+        )
 
     def outputs_identity(self, comparison: Comparison) -> str:
         """:meth:`Store.outputs_identity`, on this thread's own connection (so a thread can count

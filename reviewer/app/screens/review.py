@@ -44,10 +44,11 @@ class ReviewScreen(Screen[None]):
     BINDINGS = REVIEW_BINDINGS
 
     class Ranked(Message):
-        def __init__(self, staged: Staged, *, earlier: bool = False) -> None:
+        def __init__(self, staged: Staged, *, earlier: bool = False, assessed: int | None = None) -> None:
             super().__init__()
             self.staged = staged
             self.earlier = earlier  # an earlier version's ranking, shown until this one's arrives
+            self.assessed = assessed  # a partial ranking's cases assessed so far (None: the whole)
 
     class OrdersMade(Message):
         def __init__(self, token: tuple[int, int], orders: dict[str, list[int]]) -> None:
@@ -200,6 +201,7 @@ class ReviewScreen(Screen[None]):
         # cases): after a ranking read from the cache, so as not to hold the list back; beside a
         # ranking that has to be computed (minutes for a big comparison), in a worker of its own.
         cached = self.session.cached_assessments()
+        earlier = None
         if cached is None:
             self.app.call_from_thread(self.load_provenance)
             # after an upgrade of the diff engine: its last ranking of these outputs, marked,
@@ -207,7 +209,14 @@ class ReviewScreen(Screen[None]):
             earlier = self.session.earlier_assessments()
             if earlier is not None:
                 self.post_message(self.Ranked(self.state.stage_assessments(earlier), earlier=True))
-        ranked = cached if cached is not None else self.session.rank(progress=progress)
+
+        def partial(triage: Any, assessed: int, total: int) -> None:
+            # the cases assessed so far, ranked, ahead of the others (an earlier version's whole
+            # ranking, when there is one, orders the list better until this one's is whole)
+            if earlier is None:
+                self.post_message(self.Ranked(self.state.stage_assessments(triage), assessed=assessed))
+
+        ranked = cached if cached is not None else self.session.rank(progress=progress, partial=partial)
         if ranked or not self.state.entries:
             # the pass over every case is made here, off the UI thread; the list switches to it
             # in the handler (a few assignments)
@@ -235,7 +244,7 @@ class ReviewScreen(Screen[None]):
     def _provenance_loaded(self, event: ProvenanceLoaded) -> None:
         self.provenance = self.pane.provenance = event.provenance
         self._provenance_known = True
-        if self.state.ranked and not self.state.ranked_by_earlier:
+        if self.state.ranked and not self.state.ranked_by_earlier and self.state.assessed_so_far is None:
             self._make_orders()
         self.update_topbar()
         if self.current is not None:
@@ -244,8 +253,9 @@ class ReviewScreen(Screen[None]):
     @on(Ranked)
     def _ranked(self, event: Ranked) -> None:
         self._follow_cursor()  # a move not shown yet: the case kept below is the one moved to
-        self.ranking = event.earlier  # an earlier version's: this version's is still being made
-        self.state.commit_assessments(event.staged, earlier=event.earlier)
+        # an earlier version's, or this version's so far: this version's whole one is still being made
+        self.ranking = event.earlier or event.assessed is not None
+        self.state.commit_assessments(event.staged, earlier=event.earlier, assessed=event.assessed)
         self.state.rebuild()
         cases = self.query_one(CaseList)
         keep = self.current.id if self.current is not None and self._moved else None
@@ -258,7 +268,7 @@ class ReviewScreen(Screen[None]):
         # 10,000 assessments are a few hundred thousand long-lived objects: keep the cyclic
         # collector from walking them again and again (a full pass costs ~0.3 s, a visible stall)
         gc.freeze()
-        if self._provenance_known and not event.earlier:
+        if self._provenance_known and not self.ranking:
             self.call_after_refresh(self._make_orders)
 
     @work(thread=True, exclusive=True, group="orders")
