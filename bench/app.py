@@ -200,6 +200,7 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
     app = ReviewApp(db, cid, reviewer="Bench <bench@example.com>")
     first_paint: list[float] = []
     earlier: list[float] = []
+    partials: list[tuple[float, int, list[str]]] = []
     original_display = app._display
 
     def display(screen, update):  # the first frame that shows the review screen
@@ -208,6 +209,10 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
             out["first_paint_cpu"] = time.process_time() - c0
         if not earlier and isinstance(screen, ReviewScreen) and screen.state.ranked_by_earlier:
             earlier.append(time.perf_counter() - t0)  # the first frame of an earlier version's ranking
+        if isinstance(screen, ReviewScreen) and screen.state.assessed_so_far not in (None, *(p[1] for p in partials[-1:])):
+            # the first frame of a partial ranking: when, of how many cases, and its top 100
+            view = screen.state.view
+            partials.append((time.perf_counter() - t0, screen.state.assessed_so_far, [view[i].id for i in range(min(100, len(view)))]))  # fmt: skip
         return original_display(screen, update)
 
     app._display = display  # type: ignore[method-assign]
@@ -234,6 +239,9 @@ async def measure(db: Path, cid: int, n_cases: int) -> dict:
             await asyncio.sleep(0.005)
         out["ranking"] = time.perf_counter() - t0
         out["earlier"] = earlier[0] if earlier else None
+        view = screen.state.view
+        top = {view[i].id for i in range(min(100, len(view)))}  # the whole ranking's top 100
+        out["partials"] = [(t, n, len(top & set(ids))) for t, n, ids in partials]
         out["keys_while_ranking"] = during
         if not screen.state.ranked:
             raise StepFailed("the ranking finished without ranking the list")
@@ -643,6 +651,8 @@ def main() -> None:
               f"{fp / 1.0:4.2f}× goal) {'ok' if fp < 1 else 'OVER'}   +{r['imports'] * 1000:.0f} ms importing Textual and the app")  # fmt: skip
         if r.get("earlier") is not None:
             print(f"  {'':<40} the earlier version's ranking shown after {r['earlier']:.1f} s (≤ 1 s: {'ok' if r['earlier'] <= 1 else 'OVER'})")  # fmt: skip
+        for t, n, found in r.get("partials", []):
+            print(f"  {'':<40} partial ranking shown after {t:6.1f} s: {n:,} cases assessed, {found} of the whole ranking's top 100 in its top 100")  # fmt: skip
         print(f"  {'':<40} ranked after {r['ranking']:6.1f} s ({r['ranking'] / goal:4.2f}× goal) {'ok' if r['ranking'] <= goal else 'OVER'}")  # fmt: skip
         if name.startswith("first open (") and floor is not None:
             print(f"  {'':<40} floor: splitting every output into words alone takes {floor[0]:.2f} s on {CPUS} cores "

@@ -33,8 +33,8 @@ RANK_NICE = 12
 
 class Partials:
     """When the child prints a partial ranking: after the first chunk, then once the time since
-    the start has doubled (~7 for a ranking of 40 s). Each costs the app a pass over every case
-    to show it, so not after every chunk."""
+    the start has doubled (4 for a ranking of 40 s whose first chunk ends after 5 s). Each costs
+    the app a pass over every case to show it, so not after every chunk."""
 
     def __init__(self) -> None:
         self.total = 0  # cases in all (the progress sets it)
