@@ -148,3 +148,17 @@ def test_a_partial_ranking_line_that_does_not_read_is_skipped(tmp_path):
             s._partial(line, lambda *a: seen.append(a))
         s.close()
     assert seen == []
+
+
+def test_a_store_that_cannot_give_the_shapes_leaves_suite_order():
+    import sqlite3
+
+    from reviewer.analysis.order import order_chunks
+
+    def broken():
+        raise sqlite3.OperationalError("disk I/O error")
+
+    chunks = Chunks([{"id": f"c{i}"} for i in range(4)], 2, wait=30.0)
+    order_chunks(chunks, broken)
+    assert chunks.ready.is_set()  # the first chunk does not wait for an order that never comes
+    assert [c["id"] for _, part in chunks for c in part] == ["c0", "c1", "c2", "c3"]

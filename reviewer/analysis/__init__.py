@@ -32,7 +32,7 @@ from ..diff import Assessment, assess_case, triage
 from ..errors import UsageError
 from ..store import Comparison, ComparisonData, Store, StoreReader
 from ..suite import Case
-from .order import CUT, Chunks, Shape, likeliness, order_in_background
+from .order import CUT, Chunks, Shape, order_chunks, order_in_background
 from .rows import CaseRank, CaseSummary, RankRow, decode_summaries, rank_of, rank_row, summarize, triage_key
 from .triage_columns import Triage, pack_triage, unpack_triage
 from .work import MISSING, Plan, chunk_rows, samples_of, split_suite, validate_chunk
@@ -171,7 +171,7 @@ def assess_rows(
         if pooled:
             order_in_background(chunks, shapes)
         else:
-            chunks.order_by(likeliness(*shapes()))
+            order_chunks(chunks, shapes)
     rows: list[RankRow] = []
     done = 0
     if progress is not None:
