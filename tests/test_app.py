@@ -218,6 +218,22 @@ async def test_a_first_ranking_shows_the_cases_assessed_so_far_ranked_ahead_of_t
         await ready(pilot)
         assert screen.state.assessed_so_far is None and "ranking" not in text_of(pilot.app, "#list-header")
         assert screen.state.view[0].id == "longer"
+        for _ in range(500):  # the header's scan of every output, started with the partial ranking
+            if screen.provenance:
+                break
+            await pilot.pause(0.01)
+        assert set(screen.provenance) >= {"baseline", "candidate"}
+
+
+async def test_a_first_ranking_of_a_chunk_or_fewer_still_scans_for_the_headers_models(unranked_env):
+    db, cid = unranked_env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for _ in range(500):
+            if "candidate fingerprint changed within the run" in text_of(pilot.app, "#topbar"):
+                break
+            await pilot.pause(0.01)
+        assert "candidate fingerprint changed within the run" in text_of(pilot.app, "#topbar")
 
 
 async def test_a_ranking_cached_for_other_outputs_is_not_shown_while_ranking(env):
