@@ -31,10 +31,14 @@ if TYPE_CHECKING:
 RANK_NICE = 12
 
 
+#: A partial ranking is printed once the time since the start has grown this much since the last.
+GROWTH = 1.5
+
+
 class Partials:
     """When the child prints a partial ranking: after the first chunk, then once the time since
-    the start has doubled (4 for a ranking of 40 s whose first chunk ends after 5 s). Each costs
-    the app a pass over every case to show it, so not after every chunk."""
+    the start has grown :data:`GROWTH`-fold (7 for a ranking of 44 s whose first chunk ends after
+    3.5 s). Each costs the app a pass over every case to show it, so not after every chunk."""
 
     def __init__(self) -> None:
         self.total = 0  # cases in all (the progress sets it)
@@ -48,7 +52,7 @@ class Partials:
         elapsed = time.monotonic() - self.start
         if elapsed < self.due:
             return
-        self.due = 2 * elapsed
+        self.due = GROWTH * elapsed
         ordered: list[RankRow] = sorted(rows, key=triage_key)
         blob = base64.b64encode(pack_triage(ordered)).decode("ascii")
         print(f"partial {len(rows)} {self.total} {blob}", flush=True)
