@@ -95,6 +95,10 @@ def main(argv: list[str]) -> int:
     except _Terminated:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
+    except Exception as e:  # one line, the app's to show (Session.rank reads the last): no traceback
+        why = " ".join(line.strip() for line in str(e).strip().splitlines()[:3])
+        print(f"{type(e).__name__}: {why}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -195,7 +195,9 @@ class ReviewScreen(Screen[None]):
 
     # -- ranking, other reviewers ---------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="rank")
+    # a failed ranking or scan is told (on_worker_state_changed) and the review goes on, in the
+    # order the list has (suite order, or the partial or earlier ranking, marked as such)
+    @work(thread=True, exclusive=True, group="rank", exit_on_error=False)
     def rank(self) -> None:
         def progress(done: int, total: int) -> None:
             self.post_message(self.RankProgress(done, total))
@@ -246,7 +248,7 @@ class ReviewScreen(Screen[None]):
     def _scan_provenance(self) -> None:
         self.load_provenance()
 
-    @work(thread=True, group="provenance")
+    @work(thread=True, group="provenance", exit_on_error=False)
     def load_provenance(self) -> None:
         self.post_message(self.ProvenanceLoaded(self.session.provenance()))
 
