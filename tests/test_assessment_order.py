@@ -3,6 +3,7 @@ rankings meanwhile: the same rows in the end, in any order of the chunks."""
 
 from __future__ import annotations
 
+import base64
 import threading
 
 from test_analysis import make_comparison
@@ -122,7 +123,7 @@ def test_the_ranking_child_shows_the_likeliest_cases_ranked_before_the_whole_ran
     from reviewer.session.session import Session
 
     many = {f"alike-{i:03d}": ([f"answer {i} one two", f"answer {i} two one"], [f"answer {i} two one"] * 2)
-            for i in range(CHUNK + 20)}  # fmt: skip
+            for i in range(2 * CHUNK + 20)}  # fmt: skip
     store, comp = make_comparison(tmp_path, {**many, **APART})
     seen: list[tuple[list[str], int, int]] = []
     with store:
@@ -130,7 +131,7 @@ def test_the_ranking_child_shows_the_likeliest_cases_ranked_before_the_whole_ran
         whole = s.rank(partial=lambda triage, done, total: seen.append((list(triage.ids), done, total)))
         s.close()
     final = [a.case_id for a in whole]
-    assert len(seen) == 1  # after the first chunk; the second is the last
+    assert len(seen) == 1  # after the first chunk; after the second, nine tenths are assessed
     ids, done, total = seen[0]
     assert (done, total, len(ids)) == (CHUNK, len(final), CHUNK)
     assert set(APART) <= set(ids)
@@ -162,3 +163,23 @@ def test_a_store_that_cannot_give_the_shapes_leaves_suite_order():
     order_chunks(chunks, broken)
     assert chunks.ready.is_set()  # the first chunk does not wait for an order that never comes
     assert [c["id"] for _, part in chunks for c in part] == ["c0", "c1", "c2", "c3"]
+
+
+def test_the_child_prints_partial_rankings_ever_less_often_and_none_near_the_whole(capsys):
+    from reviewer.analysis.triage_columns import unpack_triage
+    from reviewer.session.rank import Partials
+
+    rows = [(f"c{i}", 1, 0.5, 0.1, 0, 1, 0.2, "none", "", b"") for i in range(10)]
+    partials = Partials()
+    partials.total = 100
+    partials.start -= 10  # 10 s in
+    partials(rows[:2])  # the first: printed
+    partials(rows[:4])  # at once after it: not due before 15 s
+    partials.start -= 3600  # an hour later: due
+    partials(rows)
+    partials.start -= 10**6
+    partials.total = 11  # ten of eleven assessed: the whole ranking is near
+    partials(rows)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" ", 3)[:3] for line in lines] == [["partial", "2", "100"], ["partial", "10", "100"]]
+    assert list(unpack_triage(base64.b64decode(lines[1].split(" ", 3)[3])).ids) == [f"c{i}" for i in range(10)]

@@ -38,7 +38,8 @@ GROWTH = 1.5
 class Partials:
     """When the child prints a partial ranking: after the first chunk, then once the time since
     the start has grown :data:`GROWTH`-fold (7 for a ranking of 44 s whose first chunk ends after
-    3.5 s). Each costs the app a pass over every case to show it, so not after every chunk."""
+    3 s), and not once nine tenths are assessed. Each costs the app a pass over every case to
+    show it, so not after every chunk."""
 
     def __init__(self) -> None:
         self.total = 0  # cases in all (the progress sets it)
@@ -50,7 +51,7 @@ class Partials:
         from reviewer.analysis.triage_columns import pack_triage
 
         elapsed = time.monotonic() - self.start
-        if elapsed < self.due:
+        if elapsed < self.due or len(rows) * 10 >= self.total * 9:  # not when the whole one is near
             return
         self.due = GROWTH * elapsed
         ordered: list[RankRow] = sorted(rows, key=triage_key)
