@@ -225,17 +225,14 @@ async def test_a_first_ranking_shows_the_cases_assessed_so_far_ranked_ahead_of_t
         assert set(screen.provenance) >= {"baseline", "candidate"}
 
 
-async def test_a_ranking_that_fails_after_a_partial_one_says_the_list_is_only_partly_ranked(tmp_path, monkeypatch):
-    """The ranking child fails on its last chunk (a stored case that no longer validates): the
-    error is shown, and the list, still the partial ranking, says the ranking failed and how many
-    cases it ranked, instead of passing for a whole ranking."""
+def _broken_comparison(tmp_path, monkeypatch, alike: int) -> tuple[Path, int]:
+    """``alike`` cases alike, one that changed (``longer``), and a last one whose stored case no
+    longer validates: the ranking child fails on the chunk that holds it."""
     from test_analysis import make_comparison
-
-    from reviewer.analysis import CHUNK
 
     monkeypatch.setenv("REVIEWER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
-    outputs = {f"alike-{i:04d}": ([f"answer {i} one two"] * 2, [f"answer {i} two one"] * 2) for i in range(2 * CHUNK)}
+    outputs = {f"alike-{i:04d}": ([f"answer {i} one two"] * 2, [f"answer {i} two one"] * 2) for i in range(alike)}
     outputs["longer"] = (["A short answer."] * 2, ["A much longer answer about the refund policy. " * 5] * 2)
     outputs["zz-broken"] = (["x"] * 2, ["x"] * 2)  # alike and last: in the last chunk
     store, cid = make_comparison(tmp_path, outputs)
@@ -244,18 +241,42 @@ async def test_a_ranking_that_fails_after_a_partial_one_says_the_list_is_only_pa
     doc["cases"][-1]["checks"] = [{"no_such_check": True}]
     store.db.execute("UPDATE suites SET content = ? WHERE id = ?", (json.dumps(doc), sid))
     store.close()
-    async with ReviewApp(tmp_path / "a.db", cid, reviewer=ME).run_test(size=SIZE) as pilot:
-        screen = pilot.app.screen
-        assert isinstance(screen, ReviewScreen)
-        for _ in range(1000):
-            if not screen.ranking:  # the whole ranking, or the worker's error
-                break
-            await pilot.pause(0.01)
-        await pilot.pause()
-        assert pilot.app.is_running  # the review goes on
-        told = [n.message for n in pilot.app._notifications]
-        assert any("ranking failed" in m and "ValidationError" in m and "\n" not in m for m in told), told
-        assert not screen.ranking and screen.state.assessed_so_far in (CHUNK, 2 * CHUNK)
+    return tmp_path / "a.db", cid
+
+
+async def _failed(pilot) -> ReviewScreen:
+    """The review screen once its ranking failed: told in one line, and the review goes on."""
+    screen = pilot.app.screen
+    assert isinstance(screen, ReviewScreen)
+    for _ in range(1000):
+        if not screen.ranking:  # the whole ranking, or the worker's error
+            break
+        await pilot.pause(0.01)
+    await pilot.pause()
+    assert pilot.app.is_running and not screen.ranking
+    told = [n.message for n in pilot.app._notifications]
+    assert any("ranking failed" in m and "ValidationError" in m and "\n" not in m for m in told), told
+    return screen
+
+
+async def test_a_ranking_that_fails_at_once_says_the_list_is_in_suite_order(tmp_path, monkeypatch):
+    db, cid = _broken_comparison(tmp_path, monkeypatch, 3)
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await _failed(pilot)
+        assert not screen.state.ranked and [e.id for e in screen.state.view][:2] == ["alike-0000", "alike-0001"]
+        assert "ranking failed · order: the suite's" in text_of(pilot.app, "#list-header")
+
+
+async def test_a_ranking_that_fails_after_a_partial_one_says_the_list_is_only_partly_ranked(tmp_path, monkeypatch):
+    """The ranking child fails on its last chunk (a stored case that no longer validates): the
+    error is shown, and the list, still the partial ranking, says the ranking failed and how many
+    cases it ranked, instead of passing for a whole ranking."""
+    from reviewer.analysis import CHUNK
+
+    db, cid = _broken_comparison(tmp_path, monkeypatch, 2 * CHUNK)
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await _failed(pilot)
+        assert screen.state.assessed_so_far in (CHUNK, 2 * CHUNK)
         header = text_of(pilot.app, "#list-header")
         assert "ranking failed" in header and f"{screen.state.assessed_so_far:,} ranked first" in header
         assert screen.state.view[0].id == "longer"

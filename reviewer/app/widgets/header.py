@@ -67,8 +67,10 @@ def list_header_text(state: ReviewState, ranking: bool, progress: tuple[int, int
         if progress and progress[1]:
             done, total = progress
             t.append(f" {done * 100 // total}%", p.notice)
-    elif state.ranked_by_earlier or state.assessed_so_far is not None:  # the ranking failed meanwhile
+    elif not state.ranked or state.ranked_by_earlier or state.assessed_so_far is not None:  # it failed
         t.append("\nranking failed", p.warn)
+        if not state.ranked:
+            t.append(" · order: the suite's", p.notice)
     if state.ranked_by_earlier:  # after an upgrade: the earlier engine's order meanwhile
         t.append(" · order: last version's", p.notice)
     elif state.assessed_so_far is not None:  # a partial ranking: those cases first
