@@ -77,6 +77,14 @@ def test_chunks_go_in_suite_order_until_the_order_is_known_then_likeliest_first(
     assert left[0] == second and sorted(c["id"] for part in left for c in part) == sorted(c["id"] for c in cases[3:])
 
 
+def test_a_length_change_counts_twice_in_a_case_with_checks():
+    """Only a case with checks can flip, and flips rank first: its length change counts double."""
+    cases = [{"id": "plain"}, {"id": "checked", "checks": [{"max_words": 50}]}, {"id": "unchecked-more"}]
+    chunks = Chunks(cases, 1)
+    chunks.order_by({"plain": (0, 0.0), "checked": (0, 1.0), "unchecked-more": (0, 1.5)})
+    assert [part[0]["id"] for _, part in chunks] == ["checked", "unchecked-more", "plain"]
+
+
 def test_the_first_chunk_waits_for_the_order_being_read():
     chunks = Chunks([{"id": f"c{i}"} for i in range(4)], 2, wait=30.0)
     reading = threading.Thread(target=chunks.order_by, args=({"c3": (1, 0.0)},))

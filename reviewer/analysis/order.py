@@ -6,8 +6,9 @@ What a case's likelihood is judged from reads no text: each output's length in b
 failed, its finish reason, whether it was refused (:meth:`StoreReader.output_shapes`, ~1.4 s for
 600,000 outputs of ~2 kB: every page is read, in SQLite, while the pool's workers start). A case whose sides differ in errors, truncation, refusals or answers stored
 comes first (the flags that rank first); then by how far the sides' mean lengths are apart, over
-how far each side's own samples are (what sampling noise alone moves); a case whose lengths match
-exactly last.
+how far each side's own samples are (what sampling noise alone moves), counted twice in a case
+with checks (only such a case can flip, and flips rank first); a case whose lengths match exactly
+last.
 
 Scheduling only (listed in ``SCHEDULING``): the rows, and their final order, are the same in any
 order of the chunks; only when each case is assessed changes.
@@ -19,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-__all__ = ["CUT", "Chunks", "Shape", "likeliness", "order_chunks", "order_in_background"]
+__all__ = ["CHECKED", "CUT", "Chunks", "Shape", "case_key", "likeliness", "order_chunks", "order_in_background"]
 
 #: finish reasons that say an answer was cut short (OpenAI, Anthropic, the Responses API)
 CUT = ("length", "max_tokens", "max_output_tokens")
@@ -48,6 +49,18 @@ def likeliness(baseline: Iterable[Shape], candidate: Iterable[Shape]) -> dict[st
     for case_id in base:  # no candidate output at all
         out[case_id] = (1, 0.0)
     return out
+
+
+#: How much more a length change counts in a case with checks: only such a case can flip (a
+#: check that passed now fails), and the triage puts flips first. On the 100,000-case bench
+#: store, 93 of the final top 100 are among the first 2,000 cases taken (48 without).
+CHECKED = 2.0
+
+
+def case_key(key: tuple[int, float], case: dict[str, Any]) -> tuple[int, float]:
+    """A case's :func:`likeliness` key, its length change weighed by :data:`CHECKED` when the
+    case has checks (``case``: its JSON, as the suite stores it)."""
+    return (key[0], key[1] * CHECKED) if case.get("checks") else key
 
 
 class Chunks:
@@ -83,7 +96,7 @@ class Chunks:
         if key is None:
             return
         rest = self._cases[self._next :]
-        rest.sort(key=lambda c: key(str(c.get("id"))), reverse=True)  # stable: ties keep suite order
+        rest.sort(key=lambda c: case_key(key(str(c.get("id"))), c), reverse=True)  # stable: ties keep suite order
         self._cases[self._next :] = rest
 
     def __iter__(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
