@@ -4,11 +4,11 @@ it shows after a few seconds holds most of what the whole ranking will put there
 
 What a case's likelihood is judged from reads no text: each output's length in bytes, whether it
 failed, its finish reason, whether it was refused (:meth:`StoreReader.output_shapes`, ~1.4 s for
-600,000 outputs of ~2 kB: every page is read, in SQLite, while the pool's workers start). A case whose sides differ in errors, truncation, refusals or answers stored
-comes first (the flags that rank first); then by how far the sides' mean lengths are apart, over
-how far each side's own samples are (what sampling noise alone moves), counted twice in a case
-with checks (only such a case can flip, and flips rank first); a case whose lengths match exactly
-last.
+600,000 outputs of ~2 kB: SQLite reads every page, while the pool's workers start). A case whose
+sides differ in errors, truncation, refusals or answers stored comes first (the flags that rank
+first); then by how far the sides' mean lengths are apart, over how far each side's own samples
+are (what sampling noise alone moves), counted twice in a case with checks (only such a case can
+flip, and flips rank first); a case whose lengths match exactly last.
 
 Scheduling only (listed in ``SCHEDULING``): the rows, and their final order, are the same in any
 order of the chunks; only when each case is assessed changes.
@@ -66,7 +66,7 @@ def case_key(key: tuple[int, float], case: dict[str, Any]) -> tuple[int, float]:
 class Chunks:
     """The chunks of a first assessment, handed out one at a time as ``(index, cases)``; while
     ``ready`` is unset, in suite order; once it is set, the cases not handed out yet are taken
-    likeliest changed first (by their keys from :func:`likeliness`); with ``wait``, the
+    likeliest changed first (by :func:`case_key` of their :func:`likeliness`); with ``wait``, the
     first chunk waits up to that many seconds for it (a pool starts meanwhile). :meth:`done`
     marks a chunk assessed; :meth:`undone` gives the others (handed out or not), to assess in
     this process."""

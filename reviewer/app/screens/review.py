@@ -137,7 +137,7 @@ class ReviewScreen(Screen[None]):
         # after the first two frames: a ranking read from the cache is ready ~0.4 s later, and would
         # otherwise hold the GIL while the first frame is made, and beside the first key (which
         # pays for the screen's relayout after the terminal's first resize event, ~60 ms at
-        # 100,000 cases: the first key's CPU 97-110 ms with the ranking staged beside it, 59-65 ms
+        # 100,000 cases: the first key's CPU 97-110 ms with the ranking staged beside it, 46-68 ms
         # after the second frame)
         self.call_after_refresh(lambda: self.call_after_refresh(self.rank))
         self.set_interval(2.0, self.poll_labels)
