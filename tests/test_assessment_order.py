@@ -87,11 +87,19 @@ def test_a_length_change_counts_twice_in_a_case_with_checks():
 
 def test_the_first_chunk_waits_for_the_order_being_read():
     chunks = Chunks([{"id": f"c{i}"} for i in range(4)], 2, wait=30.0)
-    reading = threading.Thread(target=chunks.order_by, args=({"c3": (1, 0.0)},))
-    reading.start()
-    _, first = next(iter(chunks))  # returns once the order is known, not after 30 s
-    reading.join()
-    assert first[0]["id"] == "c3"
+    asking = threading.Event()
+    got: list = []
+
+    def take() -> None:
+        asking.set()
+        got.append(next(iter(chunks))[1])  # waits for the order: returns once it is known
+
+    taker = threading.Thread(target=take)
+    taker.start()
+    asking.wait()  # the first chunk is being asked for before the order is known
+    chunks.order_by({"c3": (1, 0.0)})
+    taker.join(30)
+    assert got and got[0][0]["id"] == "c3"
 
 
 def _partials(store, comp, **kw):
