@@ -181,21 +181,36 @@ async def test_after_an_upgrade_the_last_versions_ranking_shows_marked_until_thi
         assert "ranking" not in text_of(pilot.app, "#list-header")
 
 
+def _first_ranking_comparison(tmp_path, monkeypatch, alike: int, *, broken: bool = False) -> tuple[Path, int, list[str]]:
+    """A comparison nothing has ranked: ``alike`` cases alike, one that changed (``longer``),
+    and with ``broken`` a last one, alike, whose stored case no longer validates; with the case
+    ids in suite order."""
+    from test_analysis import make_comparison
+
+    monkeypatch.setenv("REVIEWER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
+    outputs = {f"alike-{i:04d}": ([f"answer {i} one two"] * 2, [f"answer {i} two one"] * 2) for i in range(alike)}
+    outputs["longer"] = (["A short answer."] * 2, ["A much longer answer about the refund policy. " * 5] * 2)
+    if broken:
+        outputs["zz-broken"] = (["x"] * 2, ["x"] * 2)  # alike and last: in the last chunk
+    store, cid = make_comparison(tmp_path, outputs)
+    if broken:
+        sid = store.comparison(cid).suite_id
+        doc = json.loads(store.suite_json(sid))
+        doc["cases"][-1]["checks"] = [{"no_such_check": True}]
+        store.db.execute("UPDATE suites SET content = ? WHERE id = ?", (json.dumps(doc), sid))
+    store.close()
+    return tmp_path / "a.db", cid, list(outputs)
+
+
 async def test_a_first_ranking_shows_the_cases_assessed_so_far_ranked_ahead_of_the_others(tmp_path, monkeypatch):
     """No cache, more than a chunk of cases: the list shows the ranking of the cases assessed so
     far (the likeliest changed first: the one whose answer got longer), ahead of the others in
     suite order, and says so; then the whole ranking."""
-    from test_analysis import make_comparison
-
     from reviewer.analysis import CHUNK
 
-    monkeypatch.setenv("REVIEWER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
-    outputs = {f"alike-{i:04d}": ([f"answer {i} one two"] * 2, [f"answer {i} two one"] * 2) for i in range(2 * CHUNK)}
-    outputs["longer"] = (["A short answer."] * 2, ["A much longer answer about the refund policy. " * 5] * 2)
-    store, cid = make_comparison(tmp_path, outputs)
-    store.close()
-    async with ReviewApp(tmp_path / "a.db", cid, reviewer=ME).run_test(size=SIZE) as pilot:
+    db, cid, ids = _first_ranking_comparison(tmp_path, monkeypatch, 2 * CHUNK)
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
         screen = pilot.app.screen
         assert isinstance(screen, ReviewScreen)
         seen = None
@@ -211,8 +226,8 @@ async def test_a_first_ranking_shows_the_cases_assessed_so_far_ranked_ahead_of_t
         assessed, view, header = seen
         assert assessed in (CHUNK, 2 * CHUNK)
         assert view[0] == "longer" and screen.current.id == "longer"  # the reviewer did not move: the top
-        assert len(view) == len(outputs)
-        unassessed = [i for i in outputs if i not in set(view[:assessed])]
+        assert len(view) == len(ids)
+        unassessed = [i for i in ids if i not in set(view[:assessed])]
         assert view[assessed:] == unassessed  # the rest in suite order
         assert "ranking…" in header and f"{assessed:,} ranked first" in header
         await ready(pilot)
@@ -223,25 +238,6 @@ async def test_a_first_ranking_shows_the_cases_assessed_so_far_ranked_ahead_of_t
                 break
             await pilot.pause(0.01)
         assert set(screen.provenance) >= {"baseline", "candidate"}
-
-
-def _broken_comparison(tmp_path, monkeypatch, alike: int) -> tuple[Path, int]:
-    """``alike`` cases alike, one that changed (``longer``), and a last one whose stored case no
-    longer validates: the ranking child fails on the chunk that holds it."""
-    from test_analysis import make_comparison
-
-    monkeypatch.setenv("REVIEWER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "config"))
-    outputs = {f"alike-{i:04d}": ([f"answer {i} one two"] * 2, [f"answer {i} two one"] * 2) for i in range(alike)}
-    outputs["longer"] = (["A short answer."] * 2, ["A much longer answer about the refund policy. " * 5] * 2)
-    outputs["zz-broken"] = (["x"] * 2, ["x"] * 2)  # alike and last: in the last chunk
-    store, cid = make_comparison(tmp_path, outputs)
-    sid = store.comparison(cid).suite_id
-    doc = json.loads(store.suite_json(sid))
-    doc["cases"][-1]["checks"] = [{"no_such_check": True}]
-    store.db.execute("UPDATE suites SET content = ? WHERE id = ?", (json.dumps(doc), sid))
-    store.close()
-    return tmp_path / "a.db", cid
 
 
 async def _failed(pilot) -> ReviewScreen:
@@ -260,7 +256,7 @@ async def _failed(pilot) -> ReviewScreen:
 
 
 async def test_a_ranking_that_fails_at_once_says_the_list_is_in_suite_order(tmp_path, monkeypatch):
-    db, cid = _broken_comparison(tmp_path, monkeypatch, 3)
+    db, cid, _ = _first_ranking_comparison(tmp_path, monkeypatch, 3, broken=True)
     async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
         screen = await _failed(pilot)
         assert not screen.state.ranked and [e.id for e in screen.state.view][:2] == ["alike-0000", "alike-0001"]
@@ -273,7 +269,7 @@ async def test_a_ranking_that_fails_after_a_partial_one_says_the_list_is_only_pa
     cases it ranked, instead of passing for a whole ranking."""
     from reviewer.analysis import CHUNK
 
-    db, cid = _broken_comparison(tmp_path, monkeypatch, 2 * CHUNK)
+    db, cid, _ = _first_ranking_comparison(tmp_path, monkeypatch, 2 * CHUNK, broken=True)
     async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
         screen = await _failed(pilot)
         assert screen.state.assessed_so_far in (CHUNK, 2 * CHUNK)

@@ -14,8 +14,13 @@ from reviewer.analysis.order import CUT, Chunks, likeliness
 from reviewer.store import Output, Store, StoreReader
 from reviewer.suite import load_suite
 
+
 # many cases alike, and a few far apart in length, errors or refusals (the likeliest changed)
-FILLER = {f"alike-{i:03d}": ([f"answer {i} one two", f"answer {i} two one"], [f"answer {i} two one"] * 2) for i in range(40)}
+def _alike(n: int) -> dict[str, tuple[list[str], list[str]]]:
+    return {f"alike-{i:03d}": ([f"answer {i} one two", f"answer {i} two one"], [f"answer {i} two one"] * 2) for i in range(n)}
+
+
+FILLER = _alike(40)
 APART = {
     "longer": (["A short answer."] * 2, ["A much longer answer that goes on and on about the refund policy. " * 4] * 2),
     "broke": (["fine", "fine"], ["fine", ""]),  # the candidate's second sample errored: see _store
@@ -139,8 +144,7 @@ def test_the_ranking_child_shows_the_likeliest_cases_ranked_before_the_whole_ran
     from reviewer.analysis import CHUNK
     from reviewer.session.session import Session
 
-    many = {f"alike-{i:03d}": ([f"answer {i} one two", f"answer {i} two one"], [f"answer {i} two one"] * 2)
-            for i in range(2 * CHUNK + 20)}  # fmt: skip
+    many = _alike(2 * CHUNK + 20)
     store, comp = make_comparison(tmp_path, {**many, **APART})
     seen: list[tuple[list[str], int, int]] = []
     with store:
