@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from fakeprovider import finish_leftovers
 
 OPENAI_TERMINAL = {"completed", "failed", "expired", "cancelled"}
 
@@ -112,11 +113,17 @@ class BatchServer:
 
     def __exit__(self, *exc: object) -> None:
         if self._loop is not None:
-            fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)  # type: ignore[union-attr]
+            fut = asyncio.run_coroutine_threadsafe(self._stop(), self._loop)
             fut.result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(10)
+        if self._loop is not None:
+            self._loop.close()
+
+    async def _stop(self) -> None:
+        await self._runner.cleanup()  # type: ignore[union-attr]
+        await finish_leftovers()
 
     def _serve(self) -> None:
         loop = self._loop = asyncio.new_event_loop()

@@ -259,6 +259,19 @@ class Recorded(NamedTuple):
 
 
 # ------------------------------------------------------------------ server
+
+
+async def finish_leftovers() -> None:
+    """Cancel and await the loop's other tasks: the handlers the runner's cleanup left pending (a
+    hanging reply a client gave up on). Left alone, they would be destroyed with the loop, and asyncio
+    would print "Task was destroyed but it is pending!" into whatever stderr is current then: a later
+    test's captured output."""
+    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in leftovers:
+        task.cancel()
+    await asyncio.gather(*leftovers, return_exceptions=True)
+
+
 class FakeProvider:
     def __init__(
         self,
@@ -351,6 +364,7 @@ class FakeProvider:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        await finish_leftovers()
 
     def start(self) -> FakeProvider:
         self._loop = asyncio.new_event_loop()

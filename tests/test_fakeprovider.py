@@ -1,5 +1,6 @@
 """The fake provider must speak the real wire shapes, or every provider test built on it lies."""
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -322,6 +323,21 @@ def test_stop_does_not_wait_for_an_abandoned_slow_request():
     t = time.monotonic()
     s.stop()
     assert time.monotonic() - t < 2
+
+
+def test_stop_leaves_no_pending_handler_to_be_destroyed_later():
+    """A handler still waiting when the server stops is cancelled and awaited then. Left pending, it
+    was destroyed with the loop at some later garbage collection, and asyncio printed "Task was
+    destroyed but it is pending!" into a later test's captured stderr (a CI failure in
+    test_verify_failures, whose command prints one line)."""
+    s = FakeProvider().start()
+    s.script("", slow(30))
+    loop = s._loop
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(s.root_url + "/v1/chat/completions", json={"model": "m", "messages": []}, timeout=0.2)
+    s.stop()
+    assert loop is not None and loop.is_closed()
+    assert [t for t in asyncio.all_tasks(loop) if not t.done()] == []
 
 
 # ------------------------------------------------------------------ recording
