@@ -1,11 +1,15 @@
 """The review app keeps full garbage collections out of keys: while it runs, the collector's
 young passes go on and the full ones wait for a second with no input (or for FORCE_GC_AFTER
 young passes while typing goes on); the collector's own thresholds come back when it closes.
-(bench/app.py: a full pass cost 30-150 ms inside a key at 10,000 cases, the slowest keys' excess.)"""
+(bench/app.py: a full pass cost 30-150 ms inside a key at 10,000 cases, the slowest keys' excess.)
+Likewise the thread switch interval: 1 ms while it runs, so that a worker thread computing beside
+it hands the GIL back to the UI thread sooner; the interpreter's own comes back when it closes."""
 
 from __future__ import annotations
 
 import gc
+import sys
+import threading
 import time
 
 from test_app import ME, SIZE, env, ranked, ready  # noqa: F401  (env, ranked: pytest fixtures)
@@ -68,3 +72,52 @@ async def test_the_case_rows_and_entries_are_frozen_not_left_young_for_the_colle
     finally:
         app.close_store()
     assert gc.get_freeze_count() == 0
+
+
+async def test_the_switch_interval_is_short_while_the_app_runs_and_comes_back(env):  # noqa: F811
+    db, cid = env
+    before = sys.getswitchinterval()
+    assert before != ReviewApp.SWITCH_INTERVAL_S  # Python's 5 ms, or what the test run set
+    app = ReviewApp(db, cid, reviewer=ME)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert sys.getswitchinterval() == ReviewApp.SWITCH_INTERVAL_S
+    assert sys.getswitchinterval() == before
+
+
+async def test_a_worker_waits_while_a_key_may_be_handled_but_not_for_long(env):  # noqa: F811
+    """ReviewApp.wait_for_input, where the rank worker pauses its staging: no wait when no key
+    came lately; after one, until it may have been shown; under keys that keep coming, a bounded
+    wait (the ranking goes on between keys held down)."""
+    db, cid = env
+    app = ReviewApp(db, cid, reviewer=ME)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app._last_input = time.monotonic() - 10
+        t = time.monotonic()
+        app.wait_for_input()
+        assert time.monotonic() - t < app.INPUT_HANDLED_S / 2
+        await pilot.press("j")
+        assert app.idle_for() < 5  # a key counts (App.on_event)
+        app._last_input = time.monotonic()
+        t = time.monotonic()
+        app.wait_for_input()
+        assert app.INPUT_HANDLED_S <= time.monotonic() - t + 0.001 < app.INPUT_WAIT_S + 1
+        assert app.idle_for() >= app.INPUT_HANDLED_S - 0.001
+        stop = threading.Event()
+
+        def keys_held_down() -> None:
+            while not stop.wait(0.002):
+                app._last_input = time.monotonic()
+
+        typist = threading.Thread(target=keys_held_down)
+        app._last_input = time.monotonic()
+        typist.start()
+        try:
+            t = time.monotonic()
+            app.wait_for_input()
+            waited = time.monotonic() - t
+        finally:
+            stop.set()
+            typist.join()
+        assert app.INPUT_WAIT_S <= waited + 0.001 < app.INPUT_WAIT_S + 1

@@ -106,3 +106,23 @@ def test_the_list_takes_the_columns_as_it_takes_the_rows():
     by_columns.set_assessments(twice)
     assert [e.id for e in by_columns.view] == [e.id for e in by_rows.view]
     assert [e.rank for e in by_columns.entries] == [e.rank for e in by_rows.entries]
+
+
+def test_a_paused_staging_stages_the_same_and_pauses_every_so_many_entries():
+    """The review app's rank worker stages with ``pause`` (it waits there while a key is handled):
+    the same list on both paths, paused every PAUSE_EVERY entries of the ranking."""
+    state, cases = make_state(600)
+    ranking = [e.assessment for e in sorted(state.entries, key=lambda e: (e.rank is None, e.rank)) if e.rank is not None]
+    rows = [(r.case_id, r.tier, r.change, None, int(r.noise), 1, None, "none", " ".join(r.flags)) for r in ranking]
+    for given in ([rank_of(r) for r in rows], Triage.from_rows(rows)):
+        plain, paused = ReviewState(cases, "x"), ReviewState(cases, "x")
+        paused.PAUSE_EVERY = 100
+        calls: list[int] = []
+        plain.commit_assessments(plain.stage_assessments(given))
+        paused.commit_assessments(paused.stage_assessments(given, pause=lambda calls=calls: calls.append(1)))
+        assert len(calls) == len(rows) // 100 == 5
+        assert [e.id for e in paused.view] == [e.id for e in plain.view]
+        assert [(e.rank, e.tier, e.change, e.flags) for e in paused.entries] == [
+            (e.rank, e.tier, e.change, e.flags) for e in plain.entries
+        ]
+        assert paused.counts() == plain.counts() and paused.flag_index() == plain.flag_index()

@@ -102,6 +102,8 @@ class ReviewApp(App[None]):
         from .screens.review import ReviewScreen
 
         self._idle_gc_start()
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(self.SWITCH_INTERVAL_S)
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
         if self._keymap_problem:
@@ -113,6 +115,15 @@ class ReviewApp(App[None]):
                 title="read-only store", severity="warning", timeout=15, markup=False,
             )  # fmt: skip
         self.push_screen(ReviewScreen())
+
+    #: The interpreter's thread switch interval while the app runs (Python's default: 5 ms).
+    #: Each time the UI thread lets the GIL go (every turn of the event loop, in its select), a
+    #: worker thread that computes (the cached ranking unpacked and staged, the outputs searched)
+    #: may keep it that long, so a key handled over several turns waited up to 5 ms at each:
+    #: the keys pressed while a reopen at 100,000 cases stages its ranking took 87-103 ms
+    #: (bench/app.py, two runs), 43-49 ms at 1 ms (two runs; the ranking staged in the same
+    #: 0.7 s); at 0.5 and 0.2 ms the keys were slower again (up to 57-72 ms), the switches' own cost.
+    SWITCH_INTERVAL_S = 0.001
 
     # -- the cyclic collector: full passes when the reviewer is idle ---------------------------
 
@@ -152,11 +163,36 @@ class ReviewApp(App[None]):
             self._last_input = time.monotonic()
         await super().on_event(event)
 
+    #: How long after a key :meth:`wait_for_input` takes it to be handled and shown. Textual
+    #: tells no "the key is shown": a callback after the refresh can run before the focused
+    #: widget has even read the key. Most keys take 20-30 ms at 100,000 cases (bench/app.py); at
+    #: 40 ms a ranking staged under keys pressed all along took 1.2 s instead of 0.3, at 15 ms
+    #: the keys shared the GIL with it again (up to 55 ms).
+    INPUT_HANDLED_S = 0.025
+    #: The longest a worker waits at a time there: keys held down hold a ranking back, but not
+    #: for long (it goes on ~2 ms between waits).
+    INPUT_WAIT_S = 0.05
+
+    def wait_for_input(self) -> None:
+        """For a worker thread that computes (a ranking staged): wait while the last key or
+        mouse event may still be handled (:data:`INPUT_HANDLED_S`), at most :data:`INPUT_WAIT_S`.
+        Side by side, the two threads take turns at the GIL and the key takes twice as long.
+        At a reopen at 100,000 cases (bench/app.py, two runs each way, keys pressed all along):
+        keys while the cached ranking is staged p50 71-105 → 23-24 ms, max 73-120 → 32-57 ms
+        (with the 1 ms switch interval; the longest is the key the new list is shown in), the
+        list ranked after 0.8 s instead of 0.7. (The searches wait with no bound instead, while
+        keys came in the last 0.15 s: :meth:`ReviewScreen.keys_coming`.)"""
+        deadline = time.monotonic() + self.INPUT_WAIT_S
+        while (left := min(self.INPUT_HANDLED_S - self.idle_for(), deadline - time.monotonic())) > 0:
+            time.sleep(left)
+
     def on_unmount(self) -> None:
         from .screens.review import ReviewScreen
 
         if hasattr(self, "_gc_threshold"):
             gc.set_threshold(*self._gc_threshold)
+        if hasattr(self, "_switch_interval"):
+            sys.setswitchinterval(self._switch_interval)
 
         for screen in self.screen_stack:
             if isinstance(screen, ReviewScreen):

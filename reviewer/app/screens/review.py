@@ -226,14 +226,18 @@ class ReviewScreen(Screen[None]):
             # while this version ranks them again (a minute at 100,000 cases)
             earlier = self.session.earlier_assessments()
             if earlier is not None:
-                self.post_message(self.Ranked(self.state.stage_assessments(earlier), earlier=True))
+                self.post_message(
+                    self.Ranked(self.state.stage_assessments(earlier, pause=self.review_app.wait_for_input), earlier=True)
+                )
 
         def partial(triage: Any, assessed: int, total: int) -> None:
             scan()
             # the cases assessed so far, ranked, ahead of the others (an earlier version's whole
             # ranking, when there is one, orders the list better until this one's is whole)
             if earlier is None:
-                self.post_message(self.Ranked(self.state.stage_assessments(triage), assessed=assessed))
+                self.post_message(
+                    self.Ranked(self.state.stage_assessments(triage, pause=self.review_app.wait_for_input), assessed=assessed)
+                )
 
         try:
             ranked = cached if cached is not None else self.session.rank(progress=progress, partial=partial)
@@ -243,7 +247,7 @@ class ReviewScreen(Screen[None]):
         if ranked or not self.state.entries:
             # the pass over every case is made here, off the UI thread; the list switches to it
             # in the handler (a few assignments)
-            self.post_message(self.Ranked(self.state.stage_assessments(ranked)))
+            self.post_message(self.Ranked(self.state.stage_assessments(ranked, pause=self.review_app.wait_for_input)))
         if cached is not None:
             self.post_message(self.ProvenanceLoaded(self.session.provenance()))
 
