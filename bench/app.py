@@ -6,8 +6,9 @@ Figures (goals from issue 14), each with its CPU time and the load average, sinc
 on a shared 2-core machine is noisy:
 - first paint: from constructing the app to the first frame of the review screen (goal ≤ 1 s),
   and when the ranked list shows (goal ≤ 5 s on first open, ≤ 1 s from the cache), opened three
-  times: with no cache (and the floor under any first ranking: splitting every output into words
-  with ``str.split`` on every core), as after an upgrade whose diff engine changed (the cache
+  times: with no cache (and two floors under any first ranking, on every core: splitting every
+  output into words with ``str.split``; the engine's word distances alone, words, ids and Indel
+  calls, with no signal), as after an upgrade whose diff engine changed (the cache
   stale: when the earlier version's ranking shows, and this version's), and from the cache;
 - per key: from the key event to the frame that shows its result, *including* building the diff
   of the newly shown case (goal ≤ 50 ms p95) — j/k on ~2k and ~20k outputs, labels, JSON view,
@@ -568,22 +569,36 @@ def run_child(db: Path, cid: int, n_cases: int, big: list[str]) -> dict:
 CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def split_floor(db: Path, cid: int, n_cases: int, sample: int = 2_000) -> tuple[float, int]:
-    """A floor under any first ranking: the wall time to split every output of the comparison
-    into words with ``str.split`` (C), spread over every core with no overhead, estimated from
-    ``sample`` cases' outputs (the whole store is GBs at 100,000 cases); with the cases sampled."""
+def split_floor(db: Path, cid: int, n_cases: int, sample: int = 2_000) -> tuple[float, float, int]:
+    """Floors under any first ranking, each the wall time spread over every core with no
+    overhead, estimated from ``sample`` cases' outputs (the whole store is GBs at 100,000
+    cases): splitting every output into words with ``str.split`` (C); and the word distances
+    alone, as the engine takes them (its own calls: the words, each case's words as ids, the
+    Indel distance of every pair of samples; no signal, check or row). With the cases sampled."""
     import sqlite3
+
+    from reviewer.diff.score import _pair_scores, score_words
 
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     b, c = conn.execute("SELECT baseline_run_id, candidate_run_id FROM comparisons WHERE id = ?", (cid,)).fetchone()
     ids = [r[0] for r in conn.execute("SELECT DISTINCT case_id FROM outputs WHERE run_id = ? LIMIT ?", (b, sample))]
     marks = ",".join("?" * len(ids))
-    texts = [r[0] or "" for r in conn.execute(f"SELECT text FROM outputs WHERE run_id IN (?, ?) AND case_id IN ({marks})", (b, c, *ids))]  # fmt: skip
+    sides: dict[str, tuple[list[str], list[str]]] = {i: ([], []) for i in ids}
+    texts = []
+    for run, case, text in conn.execute(f"SELECT run_id, case_id, text FROM outputs WHERE run_id IN (?, ?) AND case_id IN ({marks})", (b, c, *ids)):  # fmt: skip
+        texts.append(text or "")
+        sides[case][run != b].append(text or "")
     conn.close()
     t = time.process_time()
     for text in texts:
         text.split()
-    return (time.process_time() - t) * n_cases / max(len(ids), 1) / CPUS, len(ids)
+    split = time.process_time() - t
+    t = time.process_time()
+    for base, cand in sides.values():
+        _pair_scores([score_words(x) for x in base], [score_words(x) for x in cand])
+    distances = time.process_time() - t
+    scale = n_cases / max(len(ids), 1) / CPUS
+    return split * scale, distances * scale, len(ids)
 
 
 def main() -> None:
@@ -660,7 +675,9 @@ def main() -> None:
         print(f"  {'':<40} ranked after {r['ranking']:6.1f} s ({r['ranking'] / goal:4.2f}× goal) {'ok' if r['ranking'] <= goal else 'OVER'}")  # fmt: skip
         if name.startswith("first open (") and floor is not None:
             print(f"  {'':<40} floor: splitting every output into words alone takes {floor[0]:.2f} s on {CPUS} cores "
-                  f"(estimated from {floor[1]:,} cases); the first open is {r['ranking'] / floor[0]:.0f}× that")  # fmt: skip
+                  f"(estimated from {floor[2]:,} cases); the first open is {r['ranking'] / floor[0]:.0f}× that")  # fmt: skip
+            print(f"  {'':<40} floor: the word distances alone (the engine's words, ids and Indel calls; no signal) take "
+                  f"{floor[1]:.2f} s on {CPUS} cores; the first open is {r['ranking'] / floor[1]:.1f}× that")  # fmt: skip
     for name, r in opens:
         if r["keys_while_ranking"]:
             print(summary(f"j/k/page keys while ranking ({name.split(' (')[0]})", r["keys_while_ranking"], 50,
