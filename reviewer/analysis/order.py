@@ -80,7 +80,6 @@ class Chunks:
         self.ready = threading.Event()
         self._key: Callable[[str], tuple[int, float]] | None = None
         self._ordered = False
-        self.total = len(cases)
         self.wait = wait  # seconds the first chunk waits for the order (0: it does not)
 
     def order_by(self, keys: dict[str, tuple[int, float]]) -> None:
