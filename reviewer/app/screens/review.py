@@ -215,6 +215,9 @@ class ReviewScreen(Screen[None]):
         earlier = None
         scanning = False
 
+        def stage(ranking: Any) -> Staged:  # waiting while a key is handled: see wait_for_input
+            return self.state.stage_assessments(ranking, pause=self.review_app.wait_for_input)
+
         def scan() -> None:
             nonlocal scanning
             if not scanning:
@@ -226,18 +229,14 @@ class ReviewScreen(Screen[None]):
             # while this version ranks them again (a minute at 100,000 cases)
             earlier = self.session.earlier_assessments()
             if earlier is not None:
-                self.post_message(
-                    self.Ranked(self.state.stage_assessments(earlier, pause=self.review_app.wait_for_input), earlier=True)
-                )
+                self.post_message(self.Ranked(stage(earlier), earlier=True))
 
         def partial(triage: Any, assessed: int, total: int) -> None:
             scan()
             # the cases assessed so far, ranked, ahead of the others (an earlier version's whole
             # ranking, when there is one, orders the list better until this one's is whole)
             if earlier is None:
-                self.post_message(
-                    self.Ranked(self.state.stage_assessments(triage, pause=self.review_app.wait_for_input), assessed=assessed)
-                )
+                self.post_message(self.Ranked(stage(triage), assessed=assessed))
 
         try:
             ranked = cached if cached is not None else self.session.rank(progress=progress, partial=partial)
@@ -247,7 +246,7 @@ class ReviewScreen(Screen[None]):
         if ranked or not self.state.entries:
             # the pass over every case is made here, off the UI thread; the list switches to it
             # in the handler (a few assignments)
-            self.post_message(self.Ranked(self.state.stage_assessments(ranked, pause=self.review_app.wait_for_input)))
+            self.post_message(self.Ranked(stage(ranked)))
         if cached is not None:
             self.post_message(self.ProvenanceLoaded(self.session.provenance()))
 
