@@ -569,7 +569,7 @@ def run_child(db: Path, cid: int, n_cases: int, big: list[str]) -> dict:
 CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def split_floor(db: Path, cid: int, n_cases: int, sample: int = 2_000) -> tuple[float, float, int]:
+def first_ranking_floors(db: Path, cid: int, n_cases: int, sample: int = 2_000) -> tuple[float, float, int]:
     """Floors under any first ranking, each the wall time spread over every core with no
     overhead, estimated from ``sample`` cases' outputs (the whole store is GBs at 100,000
     cases): splitting every output into words with ``str.split`` (C); and the word distances
@@ -584,14 +584,14 @@ def split_floor(db: Path, cid: int, n_cases: int, sample: int = 2_000) -> tuple[
     ids = [r[0] for r in conn.execute("SELECT DISTINCT case_id FROM outputs WHERE run_id = ? LIMIT ?", (b, sample))]
     marks = ",".join("?" * len(ids))
     sides: dict[str, tuple[list[str], list[str]]] = {i: ([], []) for i in ids}
-    texts = []
     for run, case, text in conn.execute(f"SELECT run_id, case_id, text FROM outputs WHERE run_id IN (?, ?) AND case_id IN ({marks})", (b, c, *ids)):  # fmt: skip
-        texts.append(text or "")
         sides[case][run != b].append(text or "")
     conn.close()
     t = time.process_time()
-    for text in texts:
-        text.split()
+    for pair in sides.values():
+        for side in pair:
+            for text in side:
+                text.split()
     split = time.process_time() - t
     t = time.process_time()
     for base, cand in sides.values():
@@ -649,7 +649,7 @@ def main() -> None:
             store.db.execute("DELETE FROM assessments WHERE comparison_id = ?", [cid])
         store.db.execute("DELETE FROM labels WHERE comparison_id = ?", [cid])
     n_cases, big = big_cases(db, cid)
-    floor = None if args.reopen_only else split_floor(db, cid, n_cases)
+    floor = None if args.reopen_only else first_ranking_floors(db, cid, n_cases)
     print(f"\nreviewer review: {n_cases:,} cases, {len(big)} with ~20k-char outputs ({load()})\n")
     opens = []
     if not args.reopen_only:
