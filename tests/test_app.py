@@ -682,18 +682,47 @@ async def test_slash_searches_ids_prompts_and_outputs(env):
 async def test_the_first_search_is_found_off_the_ui_thread(env):
     """The search index (every case's prompt read: ~0.65 s at 100,000 cases) is made by a worker
     when the box opens, not by the key that starts the first search; a search started before it
-    is ready hides nothing until the worker has found its cases."""
+    is ready hides nothing until the worker has found its cases, and the header says so."""
     db, cid = env
     async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         state = screen.state
         assert not state.has_search_index
         screen.run_search("ibuprofen")  # before any index: it is left to the search's worker
-        assert state.suite_hits is None and len(state.view) == len(OUTPUTS)
+        assert state.searching == "ibuprofen" and state.search is None and len(state.view) == len(OUTPUTS)
+        assert "search: ibuprofen · finding…" in text_of(pilot.app, "#list-header")
         await settle(pilot)
+        assert "finding" not in text_of(pilot.app, "#list-header")
         assert state.has_search_index and [e.id for e in state.view] == ["dosage-question"]
         await pilot.press("escape")
         assert len(state.view) == len(OUTPUTS)
+
+
+async def test_a_new_search_keeps_the_last_ones_cases_until_its_own_are_found(env):
+    """Between a search's start and its hits, the list shows what it showed (no flash of every
+    case); enter on the needle already searched starts no second scan of the outputs."""
+    db, cid = env
+    async with ReviewApp(db, cid, reviewer=ME).run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        state = screen.state
+        await pilot.press("slash", *"ibuprofen", "enter")
+        await settle(pilot)
+        assert [e.id for e in state.view] == ["dosage-question"]
+        screen.run_search("PHARMACIST")
+        assert state.searching == "PHARMACIST" and [e.id for e in state.view] == ["dosage-question"]
+        assert "search: PHARMACIST · finding…" in text_of(pilot.app, "#list-header")
+        await settle(pilot)
+        assert state.search == "PHARMACIST" and state.searching is None
+        await pilot.press("slash", *["backspace"] * 9, *"refund")
+        while (state.searching or state.search) != "refund":  # the box's search, 150 ms after the last key
+            await pilot.pause(0.01)
+        await settle(pilot)
+        started = screen._search_cancel
+        assert started is not None and not started.is_set
+        await pilot.press("enter")  # the needle searched already: kept, not searched again
+        await settle(pilot)
+        assert screen._search_cancel is started and state.search == "refund"
+        assert isinstance(screen.focused, CaseList)
 
 
 async def test_slash_makes_the_search_index_before_the_first_search(env):

@@ -119,19 +119,21 @@ def test_side_info_names_the_decline_and_title_says_the_noise_floor_is_unknown()
     assert b.noise_known and "noise floor unknown" not in title_text(entry, b).plain
 
 
-def test_a_first_search_started_without_its_index_finds_the_same_cases_off_the_ui_thread():
-    """start_search before the index exists hides nothing and leaves the cases' own hits to the
-    worker (find_in_cases, stage_hits); what it commits is what set_search and add_output_hits
-    give, and a late answer for an older needle is ignored."""
+def test_a_started_search_changes_nothing_shown_until_its_hits_are_committed():
+    """start_search leaves the finding to another thread (find_in_cases, stage_hits): the list
+    keeps what it showed until they are committed; what it commits is what set_search and
+    add_output_hits give, and a late answer for an older needle is ignored."""
     cases = [Case(id="refund", prompt="p"), Case(id="b", prompt="a refund question"), Case(id="c", prompt="x")]
     state = ReviewState(cases, ME)
-    assert state.start_search("  REFUND ") and state.search == "REFUND"
-    assert state.suite_hits is None and state.search_ids is None and not state.has_search_index
+    assert state.start_search("  REFUND ") and state.searching == "REFUND" and state.search is None
+    assert state.search_ids is None and not state.has_search_index  # the index is not made here
     state.rebuild()
     assert len(state.view) == 3  # nothing hidden until the cases' own hits are in
+    assert not state.add_output_hits("REFUND", {"c"})  # outputs come after the cases' own hits
     suite = state.find_in_cases("REFUND")  # the worker's half: makes the index
     assert state.has_search_index
     assert state.commit_hits(state.stage_hits("REFUND", suite, None)) and state.search_ids == {"refund", "b"}
+    assert state.search == "REFUND" and state.searching is None
     late = state.stage_hits("REFUND", suite, {"c", "not-a-case"})
     assert not state.commit_hits(state.stage_hits("other", suite, {"c"}))
     assert state.commit_hits(late) and state.search_ids == {"refund", "b", "c"}
@@ -142,7 +144,16 @@ def test_a_first_search_started_without_its_index_finds_the_same_cases_off_the_u
     plain.add_output_hits("REFUND", {"c", "not-a-case"})
     plain.rebuild()
     assert plain.search_ids == state.search_ids and [e.id for e in plain.view] == [e.id for e in state.view]
-    assert state.start_search("b") and state.suite_hits == {1}  # the index made: found at once
+    # a second search: the first one's cases stay shown, and its late answers are ignored
+    assert state.start_search("x") and state.search == "REFUND" and state.searching == "x"
+    state.rebuild()
+    assert [e.id for e in state.view] == ["refund", "b", "c"]
+    assert not state.commit_hits(late) and not state.add_output_hits("REFUND", {"c"})
+    assert state.commit_hits(state.stage_hits("x", state.find_in_cases("x"), None)) and state.search_ids == {"c"}
+    # an empty needle clears at once, and drops a search still being found
+    assert state.start_search("b") and not state.start_search("  ")
+    assert state.search is None and state.searching is None and state.search_ids is None
+    assert not state.commit_hits(state.stage_hits("b", state.find_in_cases("b"), None))
 
 
 def test_a_search_finds_cases_at_once_and_outputs_later_unless_it_moved_on():

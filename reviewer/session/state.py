@@ -286,8 +286,11 @@ class ReviewState:
         self.search: str | None = None
         self.search_ids: frozenset[str] | None = None  # what the search found (None: no search)
         self._search_mask: bytearray | None = None  # the same, a byte per suite position
-        #: the cases themselves holding the search (None: still to be found, in the search's worker)
-        self._suite_hits: set[int] | None = set()
+        #: the cases themselves holding the search (ids, tags, prompts)
+        self._suite_hits: set[int] = set()
+        #: a search started (:meth:`start_search`) whose hits are still being found off the UI
+        #: thread: until they are committed, the list shows the last search's (or none's)
+        self._pending: str | None = None
         self._index_lock = threading.Lock()  # the search index is made once, on whichever thread asks first
         self._index: Any = None  # the SearchIndex, made on the first search
         self._id_index: Any = None  # the IdIndex, made on the first "go to case" of the palette
@@ -499,7 +502,9 @@ class ReviewState:
     def set_search(self, needle: str | None) -> bool:
         """Search for ``needle`` (stripped; empty: no search) in the cases themselves at once
         (ids, tags, origin, prompt and messages, ignoring case). True when there is a search, so
-        the outputs are to be searched too (:meth:`add_output_hits`)."""
+        the outputs are to be searched too (:meth:`add_output_hits`). A search started and not
+        committed yet is dropped."""
+        self._pending = None
         self.search = (needle or "").strip() or None
         if self.search is None:
             self._suite_hits = set()
@@ -510,22 +515,26 @@ class ReviewState:
         return True
 
     def start_search(self, needle: str | None) -> bool:
-        """:meth:`set_search`, without making the search index on this thread: before the first
-        search has it (~0.65 s at 100,000 cases, every case's prompt read) the search is set, no
-        case is hidden yet, and :attr:`suite_hits` is None: the search's worker finds them
-        (:meth:`find_in_cases`) and hands them over with :meth:`stage_hits`."""
+        """:meth:`set_search` with the finding left to another thread: nothing the list shows
+        changes yet (no case hidden, no highlight moved) and :attr:`searching` is the needle,
+        until a thread's :meth:`find_in_cases` and :meth:`stage_hits` for it are committed
+        (:meth:`commit_hits`). At 100,000 cases, a needle most cases hold took 40-85 ms of the
+        UI thread to find and stage, and its first search makes the index (~0.65 s). Returns
+        whether there is a search (an empty needle clears the search at once)."""
         needle = (needle or "").strip() or None
-        if needle is None or self._index is not None:
-            return self.set_search(needle)
-        self.search = needle
-        self._suite_hits = None
-        self.search_ids = None
-        self._search_mask = None
+        if needle is None:
+            return self.set_search(None)
+        self._pending = needle
         return True
 
     @property
-    def suite_hits(self) -> set[int] | None:
-        """Suite positions of the cases themselves holding the search (None: not found yet)."""
+    def searching(self) -> str | None:
+        """The needle of a search started whose hits are not committed yet (None: none)."""
+        return self._pending
+
+    @property
+    def suite_hits(self) -> set[int]:
+        """Suite positions of the cases themselves holding the search shown."""
         return self._suite_hits
 
     @property
@@ -562,9 +571,11 @@ class ReviewState:
         return StagedHits(needle, suite, hits, ids, _mask(len(entries), paced(hits, busy)))
 
     def commit_hits(self, staged: StagedHits) -> bool:
-        """Show what :meth:`stage_hits` made; False (ignored) when the search has moved on since."""
-        if staged.needle != self.search:
+        """Show what :meth:`stage_hits` made; False (ignored) when the search has moved on since
+        (another needle started, or the search cleared)."""
+        if staged.needle != (self._pending or self.search):
             return False
+        self.search, self._pending = staged.needle, None
         self._suite_hits = staged.suite
         self.search_ids = staged.ids
         self._search_mask = staged.mask
@@ -573,10 +584,9 @@ class ReviewState:
     def add_output_hits(self, needle: str, case_ids: set[str]) -> bool:
         """Cases whose outputs hold ``needle``, found later; False (ignored) when the search has
         moved on since. (The app stages them in the search's worker: :meth:`stage_hits`.)"""
-        if needle != self.search:
+        if needle != self.search or self._pending is not None:
             return False
-        suite = self._suite_hits if self._suite_hits is not None else self.find_in_cases(needle)
-        return self.commit_hits(self.stage_hits(needle, suite, case_ids))
+        return self.commit_hits(self.stage_hits(needle, self._suite_hits, case_ids))
 
     def set_judge(self, verdicts: dict[str, str], reasons: dict[str, str | None], judge: str | None = None) -> None:
         """The judge's suggestions per case (replaces what was known); never labels."""

@@ -559,11 +559,16 @@ class ReviewScreen(Screen[None]):
         self._search_timer = self.set_timer(0.15, lambda: self.run_search(event.value))
 
     def run_search(self, value: str) -> None:
+        """Search for ``value``: the list changes when the search's worker has found the cases
+        themselves holding it (a few ms after; :meth:`_search_hits`), and again with the outputs
+        holding it; meanwhile it shows what it showed, and its header the needle being found."""
         self._cancel_search()
         if self.state.start_search(value):
             self._search_cancel = Cancel()
-            self.search_outputs(value.strip(), self.state.suite_hits, self._search_cancel)
-        self._apply_view()
+            self.search_outputs(value.strip(), self._search_cancel)
+            self.update_list_header()
+        else:
+            self._apply_view()
 
     def _cancel_search(self) -> None:
         """Stop the search of the outputs still running (its SQL is interrupted, so its thread
@@ -573,15 +578,15 @@ class ReviewScreen(Screen[None]):
             self._search_cancel = None
 
     @work(thread=True, group="search")
-    def search_outputs(self, needle: str, suite: set[int] | None, cancel: Cancel) -> None:
-        """The outputs searched for ``needle`` (and, on a first search, the cases themselves:
-        ``suite`` None, the index made here), each found set turned into positions here too."""
+    def search_outputs(self, needle: str, cancel: Cancel) -> None:
+        """The cases themselves searched for ``needle`` (the index made here on a first search),
+        then the outputs, each found set turned into positions here too: the UI thread only
+        shows them (:meth:`_search_hits`)."""
         state, busy = self.state, self.keys_coming
-        if suite is None:
-            suite = state.find_in_cases(needle, busy)
-            if cancel.is_set:
-                return
-            self.post_message(self.SearchHits(state.stage_hits(needle, suite, None, busy)))
+        suite = state.find_in_cases(needle, busy)
+        if cancel.is_set:
+            return
+        self.post_message(self.SearchHits(state.stage_hits(needle, suite, None, busy)))
         hits = output_hits(self.session, needle, cancel, busy)
         if hits is not None and not cancel.is_set:
             self.post_message(self.SearchHits(state.stage_hits(needle, suite, hits, busy)))
@@ -595,7 +600,9 @@ class ReviewScreen(Screen[None]):
     def _search_submitted(self, event: Input.Submitted) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
-        self.run_search(event.value)
+        started = self._search_cancel is not None  # and not stopped by a keystroke since
+        if not (started and event.value.strip() == (self.state.searching or self.state.search)):
+            self.run_search(event.value)  # (else it runs or ran already: its outputs' scan goes on)
         if not event.value.strip():
             self.query_one("#search").display = False
         self.set_focus(self.query_one(CaseList))

@@ -104,9 +104,12 @@ def list_header_text(state: ReviewState, ranking: bool, progress: tuple[int, int
     if state.filter.active:
         t.append("\nfilter: ", DIM)
         t.append_text(vis(state.filter.describe(), "bold", special=p.special))
-    if state.search:
+    needle = state.searching or state.search
+    if needle:
         t.append("\nsearch: ", DIM)
-        t.append_text(vis(state.search, "bold", special=p.special))
+        t.append_text(vis(needle, "bold", special=p.special))
+        if state.searching:  # the list still shows the last search's cases, or every case
+            t.append(" · finding…", DIM)
     return t
 
 
