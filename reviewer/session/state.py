@@ -518,7 +518,7 @@ class ReviewState:
         """:meth:`set_search` with the finding left to another thread: nothing the list shows
         changes yet (no case hidden, no highlight moved) and :attr:`searching` is the needle,
         until a thread's :meth:`find_in_cases` and :meth:`stage_hits` for it are committed
-        (:meth:`commit_hits`). At 100,000 cases, a needle most cases hold took 40-85 ms of the
+        (:meth:`commit_hits`). At 100,000 cases, a needle most cases hold took 27-72 ms of the
         UI thread to find and stage, and its first search makes the index (~0.65 s). Returns
         whether there is a search (an empty needle clears the search at once)."""
         needle = (needle or "").strip() or None
