@@ -533,11 +533,6 @@ class ReviewState:
         return self._pending
 
     @property
-    def suite_hits(self) -> set[int]:
-        """Suite positions of the cases themselves holding the search shown."""
-        return self._suite_hits
-
-    @property
     def has_search_index(self) -> bool:
         return self._index is not None
 
